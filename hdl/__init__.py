@@ -1,0 +1,1 @@
+"""Amaranth HDL of the SBE hardware: engine, update controller, tops, Verilog generation."""
