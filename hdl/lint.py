@@ -1,0 +1,100 @@
+"""`make lint`: Verilator --lint-only -Wall on the Verilog of every configuration in hdl/configs/.
+
+Lint is clean when every warning is covered by a waiver below, each with its reason. Two kinds:
+
+1. Artefacts of Amaranth's Verilog back end, recognised by construct (not by a blanket rule code):
+   - PROCASSINIT on any `reg`: Amaranth declares every register with its reset value as initialiser
+     (the FPGA power-up state) and also assigns it on `rst`; both are intended.
+   - WIDTHEXPAND / WIDTHTRUNC on a line that assigns an Amaranth temporary (`\\$N`): Amaranth's
+     arithmetic is defined on the widened operands (sign- or zero-extended by their own signedness,
+     exactly Verilog's rule in a signed/unsigned context) and its assignments truncate by definition.
+   - UNUSEDSIGNAL on a temporary (`$N`), or on a struct/array view alias (a name containing `.` or `[`):
+     the first are carry bits of Amaranth's width+1 arithmetic, the second are debug-only wires
+     Amaranth emits so waveforms show payload fields.
+2. Named signals of our own blocks: listed one by one in SIGNAL_WAIVERS, with the reason.
+
+Anything else (UNDRIVEN, MULTIDRIVEN, LATCH, CASEINCOMPLETE, a width warning on a named signal, ...)
+fails the lint.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tb.cocotb_runner import ensure_verilator_on_path
+
+from .generate import default_configs, generate
+from .verilog_out import BUILD
+
+#: (config-name regex, rule, signal name regex, reason)
+SIGNAL_WAIVERS = [
+    (r"dot_product", "UNUSEDSIGNAL", r"beat_sum",
+     "named sum of the lane products; Amaranth emits it as a debug wire and feeds the adder from the "
+     "same expression"),
+]
+
+WARN = re.compile(r"^%Warning-(?P<rule>[A-Z]+): (?P<file>[^:]+):(?P<line>\d+):\d+: (?P<msg>.*)$")
+
+
+def _signal(msg: str) -> str | None:
+    m = re.search(r"'([^']+)'", msg)
+    return m.group(1) if m else None
+
+
+def waiver_for(config: str, rule: str, msg: str, source_line: str) -> str | None:
+    """The reason a warning is waived, or None if it is not."""
+    sig = _signal(msg) or ""
+    if rule == "PROCASSINIT":
+        return "Amaranth register initialiser (power-up value), also reset synchronously"
+    if rule in ("WIDTHEXPAND", "WIDTHTRUNC") and re.match(r"\s*assign \\\$\d+ ", source_line):
+        return "Amaranth temporary: operand widening/truncation defined by Amaranth's semantics"
+    if rule == "UNUSEDSIGNAL" and (sig.startswith("$") or "." in sig or "[" in sig):
+        return "Amaranth carry bit or debug view alias"
+    for cfg_re, w_rule, sig_re, reason in SIGNAL_WAIVERS:
+        if w_rule == rule and re.search(cfg_re, config) and re.fullmatch(sig_re, sig):
+            return reason
+    return None
+
+
+def lint_file(config: str, path: Path) -> tuple[list[str], dict[str, int]]:
+    """Lint one Verilog file; return (unwaived warning lines, waived count per reason)."""
+    res = subprocess.run(["verilator", "--lint-only", "-Wall", "-Wno-fatal", str(path)],
+                         capture_output=True, text=True)
+    lines = path.read_text().splitlines()
+    bad, waived = [], {}
+    for text in res.stderr.splitlines():
+        m = WARN.match(text)
+        if not m:
+            if text.startswith("%Error"):
+                bad.append(text)
+            continue
+        reason = waiver_for(config, m["rule"], m["msg"], lines[int(m["line"]) - 1])
+        if reason is None:
+            bad.append(text)
+        else:
+            waived[reason] = waived.get(reason, 0) + 1
+    if res.returncode != 0 and not bad:
+        bad.append(f"verilator exited with {res.returncode}: {res.stderr.strip()[-500:]}")
+    return bad, waived
+
+
+def main() -> int:
+    ensure_verilator_on_path()
+    failed = False
+    for cfg in default_configs():
+        path = generate(cfg, BUILD / "lint")
+        bad, waived = lint_file(cfg["name"], path)
+        status = "clean" if not bad else f"{len(bad)} unwaived warning(s)"
+        print(f"lint {cfg['name']}: {status}; waived {sum(waived.values())}")
+        for reason, n in sorted(waived.items()):
+            print(f"    {n:4d} x {reason}")
+        for text in bad:
+            print("    " + text)
+        failed |= bool(bad)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
