@@ -45,10 +45,10 @@ from .svd_oracle import SVDOracle
 from .update_method import RankOneTerm, UpdateMethod
 
 #: Learning rates used when none is given: digits, 64-32-10 ReLU, batch 32 (SGD: per sample).
-DEFAULT_LR = {"sgd": 0.05, "mbgd": 0.5, "sbe": 1.0, "svd": 1.0, "sbe_oja": 1.0, "sbpca": 1.0}
+DEFAULT_LR = {"sgd": 0.05, "mbgd": 0.5, "sbe": 0.5, "svd": 0.5, "sbe_oja": 2.0, "sbpca": 0.5}
 
-#: A training loss above this (or not finite) ends the run as diverged.
-DIVERGED_LOSS = 1e3
+#: A training loss above this (or not finite) ends the run as diverged (chance level is ln 10 = 2.3).
+DIVERGED_LOSS = 20.0
 
 #: Names accepted by `method_factory_for`.
 METHODS = ("sgd", "mbgd", "svd", "sbe", "sbe_oja", "sbpca")

@@ -38,7 +38,7 @@ class SBEOja(UpdateMethod):
         Seed of the initial X and D.
     """
 
-    def __init__(self, a: int, b: int, *, xi: float = 2.0 ** -8, seed: int = 0):
+    def __init__(self, a: int, b: int, *, xi: float = 2.0 ** -6, seed: int = 0):
         super().__init__(a, b)
         if not (isinstance(xi, (int, float)) and 0 < xi < 1):
             raise ValueError(f"xi must be a float in (0, 1), not {xi!r}")

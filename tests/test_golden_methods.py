@@ -52,16 +52,17 @@ def test_sbe_sign_always_matches_top_svd_term_warm_started():
     st = PlantedStream(10, 50, (1.0,), noise=0.5, seed=7)
     flips = np.random.default_rng(8).choice([-1.0, 1.0], size=300)
     m = SBE(10, 50, seed=3)
-    negative_s = 0
+    corrected, prev = 0, None
     for f in flips:
         xs, ds = st.batch(128)
         ds = f * ds
         (t,) = m.batch(xs, ds)
         U, S, Vt = _top(xs, ds)
-        proj = np.sum(t.matrix() * (S[0] * np.outer(U[:, 0], Vt[0])))
-        assert proj > 0
-        negative_s += t.scale < 0
-    assert negative_s > 0, "the test should exercise negative s"
+        top = S[0] * np.outer(U[:, 0], Vt[0])
+        assert np.sum(t.matrix() * top) > 0
+        corrected += prev is not None and np.sum(prev * top) < 0   # the warm start pointed the wrong way
+        prev = t.matrix()
+    assert corrected > 100, "the test must exercise sign corrections of the warm start"
 
 
 def test_sbe_zero_batch():
@@ -105,10 +106,11 @@ def test_oja_rejects_bad_xi():
 def test_sbpca_orthonormal_and_planted_rank3_subspace():
     # Planted sigma (3, 2, 1), noise 0.5, batches of 1024, m = 32. Bound: from the 2nd batch on, the
     # largest principal angle between span(X) (span(D)) and the top-3 right (left) singular subspace of
-    # the batch gradient is < 2 degrees (cosines = singular values of Q1^T Q2); sigma within 10 %.
+    # the batch gradient is < 5 degrees (cosines = singular values of Q1^T Q2); sigma within 10 %.
+    # (Typical: < 1 degree for the top two, up to ~2.5 degrees for the third, sigma_3/noise gap ~ 12.)
     st = PlantedStream(20, 60, (3.0, 2.0, 1.0), noise=0.5, seed=2)
     m = SBPCA(20, 60, k=3, m=32, seed=1)
-    cos_bound = np.cos(np.radians(2.0))
+    cos_bound = np.cos(np.radians(5.0))
     for i in range(5):
         xs, ds = st.batch(1000)        # 1000 = 31 full sub-batches + a short one of 8
         terms = m.batch(xs, ds)
@@ -152,7 +154,7 @@ def test_svd_oracle_matches_numpy(n):
     assert np.abs(update_matrix(terms, 8, 12) - ref).max() < 1e-12 * S[0]
     for t in terms:
         assert abs(np.linalg.norm(t.u) - 1) < 1e-12 and abs(np.linalg.norm(t.v) - 1) < 1e-12
-    assert SVDOracle(8, 12, k=3).batch(np.zeros((4, 12)), ds[:4]) == []   # zero gradient: skipped
+    assert SVDOracle(8, 12, k=3).batch(np.zeros((n, 12)), ds) == []   # zero gradient: skipped
 
 
 def test_mbgd_is_mean_of_outer_products():
@@ -191,15 +193,17 @@ def test_sgd_counts_and_sum_of_writes():
 
 
 def test_rank1_methods_agree_on_a_clean_batch():
-    # Noise-free rank-1 stream: SBE, Oja after many batches, SBPCA(k=1), the oracle and MBGD all give the
-    # same matrix (SBE/SBPCA to 1e-6 relative after one batch of 512, since G is exactly rank 1).
+    # Noise-free rank-1 stream (G exactly rank 1): on the 2nd warm-started batch of 512 SBE and
+    # SBPCA(k=1, m=32) equal MBGD to 1e-3 / 2e-2 relative (max-abs), the oracle to 1e-12. What remains is
+    # the warm start: the previous batch's sigma weighted 1/(n+1) for SBE, 1/(n/m+1) = 1/17 for SBPCA.
     st = PlantedStream(6, 11, (2.0,), noise=0.0, seed=5)
-    xs, ds = st.batch(512)
-    ref = update_matrix(MBGD(6, 11).batch(xs, ds), 6, 11)
-    scale = np.abs(ref).max()
-    for m in (SVDOracle(6, 11), SBE(6, 11, seed=2), SBPCA(6, 11, k=1, m=32, seed=2)):
-        got = update_matrix(m.batch(xs, ds), 6, 11)
-        assert np.abs(got - ref).max() < 1e-6 * scale, type(m).__name__
+    methods = {SVDOracle(6, 11): 1e-12, SBE(6, 11, seed=2): 1e-3, SBPCA(6, 11, k=1, m=32, seed=2): 2e-2}
+    for _ in range(2):
+        xs, ds = st.batch(512)
+        ref = update_matrix(MBGD(6, 11).batch(xs, ds), 6, 11)
+        got = {m: update_matrix(m.batch(xs, ds), 6, 11) for m in methods}
+    for m, tol in methods.items():
+        assert np.abs(got[m] - ref).max() < tol * np.abs(ref).max(), type(m).__name__
 
 
 def test_constructor_validation():

@@ -1,0 +1,114 @@
+"""Per-line pseudo-random generators of the pulse schemes: Fibonacci LFSRs with a P-step leap.
+
+Bit-exact golden twin of hdl/lfsr.py. Every row line, every column line and the slot gate of the update
+controller own one LFSR; all use the same polynomial and differ only in their seed.
+
+Generator (one step)
+--------------------
+State: `width` bits, bit 0 the newest. One step shifts left and feeds the XOR of the tap bits into bit 0:
+
+    fb     = XOR over t in TAPS[width] of state[t - 1]
+    state' = ((state << 1) | fb) mod 2**width
+
+so the bit sequence obeys a[n] = XOR_t a[n - t], whose characteristic polynomial
+x**width + sum_{t < width} x**(width - t) + 1 is primitive for every entry of TAPS (the reciprocal of the
+maximal-length polynomials of Xilinx XAPP052; checked in tests/test_hdl_lfsr.py): the period is
+2**width - 1 and the all-zero state is never reached from a non-zero seed.
+
+Leap: one pulse slot advances a line's LFSR by `steps` single steps (the RTL does it in one clock cycle
+with the unrolled XOR network), so the low `steps` bits of the new state are `steps` fresh sequence bits
+and consecutive slots use disjoint windows of the sequence. The slot's random number is those low bits.
+
+Per-line seeds (`line_seed`)
+----------------------------
+Line index: row i -> i, column j -> COL_BASE + j, the slot gate -> GATE_INDEX (independent of a and b).
+seed_line = splitmix64(((seed mod 2**32) << 32) | index) mod 2**width, replaced by 1 if it is 0.
+splitmix64 (Steele et al.): z += 0x9E3779B97F4A7C15; z = (z ^ z>>30) * 0xBF58476D1CE4E5B9;
+z = (z ^ z>>27) * 0x94D049BB133111EB; z ^= z>>31, all modulo 2**64.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: width -> feedback taps (1-based, as in XAPP052); every entry is a maximal-length LFSR.
+TAPS = {
+    16: (16, 15, 13, 4),
+    20: (20, 17),
+    24: (24, 23, 22, 17),
+    32: (32, 22, 2, 1),
+}
+COL_BASE = 1 << 24
+GATE_INDEX = 2 << 24
+_M64 = (1 << 64) - 1
+
+
+def check_width(width: int) -> int:
+    if isinstance(width, bool) or not isinstance(width, int) or width not in TAPS:
+        raise ValueError(f"lfsr_width must be one of {sorted(TAPS)}, not {width!r}")
+    return width
+
+
+def splitmix64(z: int) -> int:
+    z = (z + 0x9E3779B97F4A7C15) & _M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return z ^ (z >> 31)
+
+
+def line_seed(seed: int, index: int, width: int) -> int:
+    """Reset state of line `index` (see the module docstring); never 0."""
+    check_width(width)
+    if not 0 <= index < (1 << 32):
+        raise ValueError(f"line index must be in [0, 2**32), not {index!r}")
+    s = splitmix64(((int(seed) & 0xFFFFFFFF) << 32) | index) & ((1 << width) - 1)
+    return s or 1
+
+
+def step(state: int, width: int) -> int:
+    """One single step of a scalar LFSR state."""
+    fb = 0
+    for t in TAPS[width]:
+        fb ^= (state >> (t - 1)) & 1
+    return ((state << 1) | fb) & ((1 << width) - 1)
+
+
+def leap(states, width: int, steps: int) -> np.ndarray:
+    """Advance every state of the uint64 array `states` by `steps` single steps (vectorised)."""
+    check_width(width)
+    s = np.asarray(states, dtype=np.uint64).copy()
+    mask = np.uint64((1 << width) - 1)
+    one = np.uint64(1)
+    for _ in range(steps):
+        fb = np.zeros_like(s)
+        for t in TAPS[width]:
+            fb ^= (s >> np.uint64(t - 1)) & one
+        s = ((s << one) | fb) & mask
+    return s
+
+
+class LineLFSRs:
+    """A bank of per-line LFSRs (the golden image of the RTL's state registers).
+
+    Parameters
+    ----------
+    indices : sequence of int
+        Line indices (row i, COL_BASE + j, GATE_INDEX), which fix the seeds with `seed`.
+    seed : int
+        Global seed (the RTL's elaboration parameter `seed`).
+    width : int
+        LFSR width, a key of TAPS.
+    steps : int
+        Single steps per leap (one leap per pulse slot); also the bits of each random number.
+    """
+
+    def __init__(self, indices, *, seed: int, width: int = 32, steps: int = 16):
+        self.width = check_width(width)
+        if not 1 <= steps <= width:
+            raise ValueError(f"steps must be between 1 and {width}, not {steps!r}")
+        self.steps = steps
+        self.state = np.array([line_seed(seed, int(i), width) for i in indices], dtype=np.uint64)
+
+    def next_values(self) -> np.ndarray:
+        """Leap every line once; return the low `steps` bits of the new states (int64 array)."""
+        self.state = leap(self.state, self.width, self.steps)
+        return (self.state & np.uint64((1 << self.steps) - 1)).astype(np.int64)
