@@ -20,13 +20,14 @@ Random streams (all ``numpy.random.Generator(PCG64(seed))``, independent of each
   write_noise_std > 0), each assigned to the coincident devices in row-major order (row index ascending,
   then column index ascending; the same values as ``standard_normal((nr, nc))``). A slot without
   coincidences draws nothing, so two arrays built with the same seeds and fed the same sequence of
-  non-empty slots end bit-identical, even if one of them also sees empty slots;
+  non-empty slots end bit-identical, even if one of them also sees empty slots. ``program`` draws
+  ``standard_normal((a, b))`` (write noise only); ``apply_coincidence_counts`` and ``apply_ideal``
+  document their draws;
 * read (``read_seed``): output noise of ``forward``/``backward`` only, so reads never perturb the
   update noise stream.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,8 +77,8 @@ class ReadParams:
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0):
                 raise ValueError(f"{name} must be a positive number or None, not {v!r}")
-        if self.out_noise is not None and (isinstance(self.out_noise, bool)
-                                           or not isinstance(self.out_noise, (int, float)) or self.out_noise < 0):
+        v = self.out_noise
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0):
             raise ValueError(f"out_noise must be a non-negative number or None, not {self.out_noise!r}")
         if self.in_bits is not None and self.in_bound is None:
             raise ValueError("in_bits needs in_bound (the DAC range)")
@@ -177,7 +178,7 @@ class Crossbar:
         p = device.draw(self._a, self._b, seed=self._construction_seed)
         self._stuck = p.pop("corrupt")
         self._names = device.param_names
-        # One stacked (k, a, b) array so that a block of devices is gathered in one indexing operation.
+        # Per-device parameters stacked as (k, a, b) in device.param_names order; rows 0/1 are the bounds.
         self._P = np.stack([p[n] for n in self._names])
         self._lo, self._hi = self._P[0], self._P[1]
         self._pfull = {n: self._P[k] for k, n in enumerate(self._names)}
@@ -322,22 +323,23 @@ class Crossbar:
         self.slots += 1
         self.row_pulses += rf
         self.col_pulses += cf
-        n = int(np.count_nonzero(rf)) * int(np.count_nonzero(cf))
+        ri, ci = np.flatnonzero(rf), np.flatnonzero(cf)
+        n = len(ri) * len(ci)
         if n:
-            # Whole-array pass: d in {-1, 0, +1}; devices with d = 0 get a zero step (frac 0, xi 0) and
-            # stay put, because every stored weight already lies inside its bounds.
-            d = np.multiply.outer(np.where(rf, rp, 0) * np.int8(sign), np.where(cf, cp, 0))
-            up = d > 0
-            mask = d != 0
+            # Whole-array pass with d in {-1, 0, +1}: a device with d = 0 gets a zero step (and xi = 0)
+            # and stays put, because every stored weight already lies inside its bounds.
+            d = np.multiply.outer(np.where(rf, rp * float(sign), 0.0), np.where(cf, cp, 0.0))
             dev = self._device
+            # flat indices of the coincident block, row-major (rows ascending, then columns ascending)
+            flat = (ri[:, None] * self._b + ci).ravel()
             xi = None
             if dev.dw_min_std > 0:
                 xi = np.zeros((self._a, self._b))
-                xi[mask] = self._noise_rng.standard_normal(n)     # row-major over the coincidences
-            self._w = dev.update(self._w, up, self._pfull, xi, frac=mask)
+                np.put(xi, flat, self._noise_rng.standard_normal(n))
+            self._w = dev.update(self._w, d, self._pfull, xi)
             if self._wa is not None:
-                self._wa[mask] = self._w[mask] + self._wn * self._noise_rng.standard_normal(n)
-            self.coincidences_up += up
+                np.put(self._wa, flat, np.take(self._w, flat) + self._wn * self._noise_rng.standard_normal(n))
+            self.coincidences_up += d > 0
             self.coincidences_down += d < 0
         if self._disturb > 0:
             self._half_select(rf, rp, cf, cp, sign)
@@ -345,16 +347,13 @@ class Crossbar:
 
     def _half_select(self, rf, rp, cf, cp, sign):
         # Half-selected devices move a fraction of a noiseless step in the firing line's polarity.
-        d = (np.outer(np.where(rf, rp, 0), ~cf) + np.outer(~rf, np.where(cf, cp, 0))) * sign
-        mask = d != 0
-        if not mask.any():
+        d = (np.outer(np.where(rf, rp, 0), ~cf) + np.outer(~rf, np.where(cf, cp, 0))) * (sign * self._disturb)
+        if not d.any():
             return
-        P = {n: self._P[k][mask] for k, n in enumerate(self._names)}
-        old = self._w[mask]
-        new = self._device.update(old, d[mask] > 0, P, None, frac=self._disturb)
-        self._w[mask] = new
+        old = self._w
+        self._w = self._device.update(old, d, self._pfull, None)
         if self._wa is not None:
-            self._wa[mask] += new - old
+            self._wa += self._w - old
 
     def apply_coincidence_counts(self, n_up, n_down, *, row_pulses=None, col_pulses=None) -> None:
         """Apply integer coincidence counts per device (a fast path for golden runs).
@@ -367,8 +366,9 @@ class Crossbar:
         per device with n_down > 0 (row-major), then the write noise of touched devices. Without c2c
         noise this equals applying the coincidences one by one (up to float rounding of repeated adds)
         whenever no device gets both up and down pulses, or no device reaches a bound in between; a
-        single-sign write (one rank-1 update) always satisfies the first condition. With c2c noise it has
-        the same distribution as one-by-one application, not the same values.
+        single-sign write (one rank-1 update) always satisfies the first condition. With c2c noise the sum
+        of n steps is drawn as one Gaussian: the same distribution as one-by-one application away from
+        the bounds (not the same values, and not the same noise stream as slots).
 
         Other models (state-dependent steps): rounds k = 1..max count, each applying one up step to every
         device with n_up >= k then one down step to every device with n_down >= k, c2c normals drawn per
@@ -385,7 +385,8 @@ class Crossbar:
             mu, md = n_up > 0, n_down > 0
             dw = np.zeros((self._a, self._b))
             if std > 0:
-                dw[mu] = su[mu] * (n_up[mu] + std * np.sqrt(n_up[mu]) * self._noise_rng.standard_normal(mu.sum()))
+                dw[mu] = su[mu] * (n_up[mu] + std * np.sqrt(n_up[mu])
+                                   * self._noise_rng.standard_normal(mu.sum()))
                 dw[md] -= sd[md] * (n_down[md] + std * np.sqrt(n_down[md])
                                     * self._noise_rng.standard_normal(md.sum()))
             else:
@@ -393,7 +394,7 @@ class Crossbar:
             self._w = np.clip(self._w + dw, lo, hi)
         else:
             for k in range(1, int(max(n_up.max(), n_down.max())) + 1):
-                for counts, direction in ((n_up, True), (n_down, False)):
+                for counts, direction in ((n_up, 1.0), (n_down, -1.0)):
                     m = counts >= k
                     if not m.any():
                         continue

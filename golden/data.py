@@ -21,8 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Where the project keeps the real MNIST test set (10,000 images).
-MNIST_T10K_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist-t10k")
+#: Where the project keeps the real MNIST test set (10,000 images): ../shared/data/mnist-t10k next to the
+#: repository, or the directory named by the environment variable SBE_MNIST_DIR.
+MNIST_T10K_DIR = os.environ.get("SBE_MNIST_DIR") or os.path.normpath(
+    os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist-t10k"))
 
 _IDX_TYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}

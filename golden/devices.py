@@ -5,8 +5,8 @@ pieces of behaviour used by :class:`golden.crossbar.Crossbar`:
 
 * ``draw(a, b)``: the per-device (device-to-device, "d2d") parameters of an a x b array, drawn once
   from ``numpy.random.Generator(PCG64(construction_seed))``;
-* ``update(w, up, p, xi)``: the "update once" rule, one pulse coincidence on every device of a block,
-  vectorised (``w``, ``up``, ``xi`` and the entries of ``p`` are arrays of the same shape).
+* ``update(w, d, p, xi)``: the "update once" rule, one pulse coincidence on every device of a block,
+  vectorised (``w``, the signed step count ``d``, ``xi`` and the entries of ``p`` have the same shape).
 
 Common per-device draws (aihwkit ``PulsedDevice`` semantics, all relative spreads)::
 
@@ -26,7 +26,8 @@ With ``enforce_consistency`` (aihwkit default) scales are made positive and boun
 [max(lo, -range), min(hi, range)] and zero step scales: they are stuck at that value.
 
 Cycle-to-cycle ("c2c") noise multiplies each step by ``(1 + dw_min_std * xi)`` (one standard normal per
-coincidence, supplied by the caller), after which the weight is clipped to the device's own bounds.
+coincidence, supplied by the caller; ``LinearStep(mult_noise=False)`` and ExpStep's "complex" noise are
+additive instead, see those classes), after which the weight is clipped to the device's own bounds.
 ``write_noise_std`` (in units of dw_min, as in aihwkit) is applied by the crossbar to the apparent weight.
 
 Draw order, fixed so that changing one spread does not reshuffle the others (every matrix is drawn even
@@ -129,7 +130,8 @@ class PulsedDevice:
         if self.corrupt_devices_prob > 1:
             raise ValueError(f"corrupt_devices_prob must be in [0, 1], not {self.corrupt_devices_prob!r}")
         if not (self.w_min <= 0 <= self.w_max):
-            raise ValueError(f"the interval [w_min, w_max] must contain 0, not [{self.w_min!r}, {self.w_max!r}]")
+            raise ValueError(f"the interval [w_min, w_max] must contain 0, "
+                             f"not [{self.w_min!r}, {self.w_max!r}]")
         if self.pulsed and not self.dw_min > 0:
             raise ValueError(f"dw_min must be positive for a pulsed device, not {self.dw_min!r} "
                              f"(use Ideal for the dw_min -> 0 mode)")
@@ -137,7 +139,8 @@ class PulsedDevice:
             raise TypeError(f"enforce_consistency must be a bool, not {self.enforce_consistency!r}")
         if (isinstance(self.construction_seed, bool) or not isinstance(self.construction_seed, int)
                 or self.construction_seed < 0):
-            raise ValueError(f"construction_seed must be a non-negative integer, not {self.construction_seed!r}")
+            raise ValueError(f"construction_seed must be a non-negative integer, "
+                             f"not {self.construction_seed!r}")
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -201,20 +204,19 @@ class PulsedDevice:
         """Noiseless step magnitude (>= 0) of one coincidence in direction ``up`` (True) / down."""
         raise NotImplementedError
 
-    def update(self, w: np.ndarray, up: np.ndarray, p: dict, xi: np.ndarray | None = None,
-               frac: float = 1.0) -> np.ndarray:
-        """New weights after one coincidence on every element of a block, clipped to its bounds.
+    def update(self, w: np.ndarray, d, p: dict, xi: np.ndarray | None = None) -> np.ndarray:
+        """New weights after one pulse coincidence on every element of a block, clipped to its bounds.
 
-        ``xi`` (standard normals, same shape) gives the c2c noise; None means no c2c noise. ``frac``
-        (scalar or array) scales the noiseless step: 0 leaves a device where it is (given xi = 0 there),
-        a fraction gives the half-select disturb.
+        ``d`` is the signed number of steps per element: +1 up, -1 down, 0 no move (elements with d = 0
+        must also have xi = 0), a fraction for the half-select disturb. ``xi`` (standard normals, same
+        shape) gives the c2c noise; None means none. Returns a new array.
         """
-        mag = self.step(w, up, p)
-        if not (np.isscalar(frac) and frac == 1.0):
-            mag = mag * frac
+        d = np.asarray(d, dtype=np.float64)
+        dw = d * self.step(w, d > 0, p)
         if xi is not None and self.dw_min_std > 0:
-            mag = mag * (1.0 + self.dw_min_std * xi)
-        return np.clip(w + np.where(up, mag, -mag), p["w_min_bound"], p["w_max_bound"])
+            dw *= 1.0 + self.dw_min_std * xi
+        dw += w
+        return np.clip(dw, p["w_min_bound"], p["w_max_bound"], out=dw)
 
 
 @dataclass(frozen=True)
@@ -281,12 +283,13 @@ class LinearStep(PulsedDevice):
         k = np.where(up, p["k_up"], p["k_down"])
         return scale * np.maximum(1.0 - k * w, 0.0)
 
-    def update(self, w, up, p, xi=None, frac=1.0):
+    def update(self, w, d, p, xi=None):
         if self.mult_noise or xi is None or self.dw_min_std == 0:
-            return super().update(w, up, p, xi, frac)
-        mag = self.step(w, up, p) * frac
-        noise = np.where(up, p["scale_up"], p["scale_down"]) * self.dw_min_std * xi
-        return np.clip(w + np.where(up, mag + noise, -(mag + noise)), p["w_min_bound"], p["w_max_bound"])
+            return super().update(w, d, p, xi)
+        d = np.asarray(d, dtype=np.float64)
+        up = d > 0
+        noise = np.sign(d) * np.where(up, p["scale_up"], p["scale_down"]) * self.dw_min_std * xi
+        return np.clip(w + d * self.step(w, up, p) + noise, p["w_min_bound"], p["w_max_bound"])
 
 
 @dataclass(frozen=True)
@@ -334,17 +337,18 @@ class ExpStep(PulsedDevice):
     def step(self, w, up, p):
         diff = p["w_max_bound"] - p["w_min_bound"]
         z = 2.0 * self.a * w / np.where(diff > 0, diff, 1.0) + self.b
-        y = np.where(up, 1.0 - self.A_up * np.exp(self.gamma_up * z),
-                     1.0 - self.A_down * np.exp(-self.gamma_down * z))
+        # exponents capped so that a device that does not move (d = 0) never yields 0 * inf = NaN
+        y = np.where(up, 1.0 - self.A_up * np.exp(np.minimum(self.gamma_up * z, 700.0)),
+                     1.0 - self.A_down * np.exp(np.minimum(-self.gamma_down * z, 700.0)))
         y = np.where(diff > 0, np.maximum(y, 0.0), 0.0)
         return np.where(up, p["scale_up"], p["scale_down"]) * y
 
-    def update(self, w, up, p, xi=None, frac=1.0):
+    def update(self, w, d, p, xi=None):
         complex_noise = self.dw_min_std > 0 and (self.dw_min_std_add != 0 or self.dw_min_std_slope != 0)
         if xi is None or not complex_noise:
-            return super().update(w, up, p, xi, frac)
-        dw = self.step(w, up, p) * frac
-        dw = np.where(up, dw, -dw)
+            return super().update(w, d, p, xi)
+        d = np.asarray(d, dtype=np.float64)
+        dw = d * self.step(w, d > 0, p)
         std = self.dw_min_std * (np.abs(dw) + self.dw_min_std_add + self.dw_min_std_slope * np.abs(w))
         return np.clip(w + dw + std * xi, p["w_min_bound"], p["w_max_bound"])
 
@@ -411,7 +415,8 @@ class PiecewiseStep(PulsedDevice):
             nodes = getattr(self, name)
             if (not isinstance(nodes, (tuple, list)) or len(nodes) == 0
                     or any(isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 for v in nodes)):
-                raise ValueError(f"{name} must be a non-empty sequence of non-negative numbers, not {nodes!r}")
+                raise ValueError(f"{name} must be a non-empty sequence of non-negative numbers, "
+                                 f"not {nodes!r}")
             object.__setattr__(self, name, tuple(float(v) for v in nodes))
 
     @staticmethod

@@ -11,9 +11,14 @@ State: `width` bits, bit 0 the newest. One step shifts left and feeds the XOR of
     state' = ((state << 1) | fb) mod 2**width
 
 so the bit sequence obeys a[n] = XOR_t a[n - t], whose characteristic polynomial
-x**width + sum_{t < width} x**(width - t) + 1 is primitive for every entry of TAPS (the reciprocal of the
-maximal-length polynomials of Xilinx XAPP052; checked in tests/test_hdl_lfsr.py): the period is
+x**width + sum_{t < width} x**(width - t) + 1 is primitive for every entry of TAPS (the primitive
+trinomials x^17+x^3+1, x^23+x^5+1, x^31+x^3+1; checked in tests/test_hdl_lfsr.py): the period is
 2**width - 1 and the all-zero state is never reached from a non-zero seed.
+
+Why trinomials with both taps high: while `steps` <= the smaller tap, every bit produced by a leap is
+the XOR of just two bits of the old state, so a line's leap costs `steps` XOR2 gates (the default
+31-bit LFSR leaps 16 steps with 16 XOR2). A polynomial with a low tap (x^32+x^22+x^2+x+1) would cascade
+through the leap and cost ~15 XORs per bit.
 
 Leap: one pulse slot advances a line's LFSR by `steps` single steps (the RTL does it in one clock cycle
 with the unrolled XOR network), so the low `steps` bits of the new state are `steps` fresh sequence bits
@@ -30,12 +35,11 @@ from __future__ import annotations
 
 import numpy as np
 
-#: width -> feedback taps (1-based, as in XAPP052); every entry is a maximal-length LFSR.
+#: width -> feedback taps (1-based: a[n] = a[n - t1] ^ a[n - t2]); every entry is maximal-length.
 TAPS = {
-    16: (16, 15, 13, 4),
-    20: (20, 17),
-    24: (24, 23, 22, 17),
-    32: (32, 22, 2, 1),
+    17: (17, 14),
+    23: (23, 18),
+    31: (31, 28),
 }
 COL_BASE = 1 << 24
 GATE_INDEX = 2 << 24
@@ -101,7 +105,7 @@ class LineLFSRs:
         Single steps per leap (one leap per pulse slot); also the bits of each random number.
     """
 
-    def __init__(self, indices, *, seed: int, width: int = 32, steps: int = 16):
+    def __init__(self, indices, *, seed: int, width: int = 31, steps: int = 16):
         self.width = check_width(width)
         if not 1 <= steps <= width:
             raise ValueError(f"steps must be between 1 and {width}, not {steps!r}")

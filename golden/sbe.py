@@ -19,6 +19,8 @@ state ends with a zero vector returns no term (the write is skipped).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .update_method import RankOneTerm, UpdateMethod
@@ -62,6 +64,34 @@ class SBE(UpdateMethod):
         self.D = alpha * self.D + beta * p_x * delta
         q_d = _project(delta, self.D)
         self.s = alpha * self.s + beta * p_x * q_d
+
+    def batch(self, xs: np.ndarray, deltas: np.ndarray) -> list[RankOneTerm]:
+        """Whole batch: bit-identical to streaming it through `sample` (same operations in the same order;
+        ||w|| = sqrt(w.w) is what numpy.linalg.norm computes for a 1-D float vector), without the
+        per-sample checks, so the trainer runs about twice as fast."""
+        if self._in_batch:
+            raise RuntimeError("batch() called while a streamed batch is open; call end_batch() first")
+        xs = np.atleast_2d(np.asarray(xs, dtype=np.float64))
+        deltas = np.atleast_2d(np.asarray(deltas, dtype=np.float64))
+        if xs.shape[1:] != (self.b,) or deltas.shape[1:] != (self.a,) or len(xs) != len(deltas):
+            raise ValueError(f"expected xs (n, {self.b}) and deltas (n, {self.a}), got {xs.shape} and {deltas.shape}")
+        if len(xs) == 0:
+            return []
+        X, D, s, sqrt = self.X, self.D, self.s, math.sqrt
+        for j, (x, delta) in enumerate(zip(xs, deltas), start=1):
+            alpha, beta = j / (j + 1), 1.0 / (j + 1)
+            nd = sqrt(D @ D)
+            p_d = float(delta @ D / nd) if nd > 0 else 0.0
+            X = alpha * X + beta * p_d * x
+            nx = sqrt(X @ X)
+            p_x = float(x @ X / nx) if nx > 0 else 0.0
+            D = alpha * D + beta * p_x * delta
+            nd = sqrt(D @ D)
+            q_d = float(delta @ D / nd) if nd > 0 else 0.0
+            s = alpha * s + beta * p_x * q_d
+        self.X, self.D, self.s = X, D, s
+        self._n = len(xs)
+        return self._end_batch()
 
     def _end_batch(self) -> list[RankOneTerm]:
         nx, nd = np.linalg.norm(self.X), np.linalg.norm(self.D)

@@ -119,7 +119,8 @@ def test_noise_draw_order_is_row_major_over_coincidences():
     rf[[0, 3, 5]], cf[[1, 2, 8, 12]] = True, True
     cb.apply_slot(rf, None, cf, None)
     xi = np.random.Generator(np.random.PCG64(9)).standard_normal((3, 4))
-    np.testing.assert_allclose(cb.weights[np.ix_([0, 3, 5], [1, 2, 8, 12])], 0.01 * (1 + 0.3 * xi), rtol=1e-14)
+    block = cb.weights[np.ix_([0, 3, 5], [1, 2, 8, 12])]
+    np.testing.assert_allclose(block, 0.01 * (1 + 0.3 * xi), rtol=1e-14)
 
 
 def test_counters_exact():
@@ -176,6 +177,18 @@ def test_counts_equal_slot_by_slot_for_noiseless_constant_step(dw_min, exact):
     np.testing.assert_array_equal(c1.coincidences, c2.coincidences)
 
 
+def test_counts_clip_to_device_bounds():
+    cb = Crossbar(A, B, device=ConstantStep(dw_min=0.01, dw_min_std=0.0))
+    p = cb.device_params
+    n = np.random.default_rng(16).integers(0, 300, (A, B))
+    cb.apply_coincidence_counts(n, np.zeros_like(n))
+    np.testing.assert_allclose(cb.weights, np.minimum(n * p["scale_up"], p["w_max_bound"]), rtol=1e-14)
+    assert np.any(cb.weights == p["w_max_bound"])
+    need = np.ceil((p["w_max_bound"] - p["w_min_bound"]) / p["scale_down"]).astype(int) + 1
+    cb.apply_coincidence_counts(np.zeros_like(n), need)
+    np.testing.assert_array_equal(cb.weights, p["w_min_bound"])
+
+
 def test_counts_equal_slot_by_slot_for_soft_bounds_single_sign():
     dev = SoftBounds(dw_min=0.05, dw_min_std=0.0)
     slots = _random_slots(np.random.default_rng(7), A, B, 40, p=0.6, fixed_pol=True)
@@ -183,6 +196,15 @@ def test_counts_equal_slot_by_slot_for_soft_bounds_single_sign():
     _run(c1, slots)
     c2.apply_coincidence_counts(c1.coincidences_up, c1.coincidences_down)
     np.testing.assert_array_equal(c1.weights, c2.weights)
+
+
+def test_counts_round_order_up_then_down():
+    cb = Crossbar(1, 1, device=SoftBounds(dw_min=0.1, dw_min_std=0.0))
+    p = {k: v[0, 0] for k, v in cb.device_params.items()}
+    cb.apply_coincidence_counts(np.ones((1, 1), int), np.ones((1, 1), int))
+    w1 = p["scale_up"] * (1 - 0.0 / p["w_max_bound"])
+    w2 = w1 - p["scale_down"] * (1 - w1 / p["w_min_bound"])
+    assert cb.weights[0, 0] == pytest.approx(w2, rel=1e-14)
 
 
 def test_counts_with_c2c_noise_have_the_right_spread():

@@ -29,7 +29,7 @@ def test_constant_step_moves_exactly_dw_min():
     p = dev.draw(A, B)
     w0 = np.random.default_rng(0).uniform(-0.5, 0.5, (A, B))
     up = np.random.default_rng(1).random((A, B)) < 0.5
-    w1 = dev.update(w0, up, p)
+    w1 = dev.update(w0, np.where(up, 1.0, -1.0), p)
     np.testing.assert_array_equal(w1, np.where(up, w0 + 0.001, w0 - 0.001))
 
 
@@ -42,7 +42,8 @@ def test_d2d_draws_follow_documented_formula_and_seed():
     gain, r = 1 + 0.1 * xi[2], 0.02 * xi[3]
     np.testing.assert_allclose(p["w_max_bound"], 0.8 * (1 + 0.07 * xi[0]), rtol=1e-15)
     np.testing.assert_allclose(p["w_min_bound"], -0.5 * (1 + 0.05 * xi[1]), rtol=1e-15)
-    np.testing.assert_allclose(p["scale_up"], 0.01 * (gain + r), rtol=1e-15)          # up_down > 0: up keeps dw_min
+    # up_down > 0: the up direction keeps dw_min, the down direction carries the asymmetry
+    np.testing.assert_allclose(p["scale_up"], 0.01 * (gain + r), rtol=1e-15)
     np.testing.assert_allclose(p["scale_down"], 0.01 * (gain - r - 0.05), rtol=1e-15)
     again = dev.draw(A, B)
     other = dev.draw(A, B, seed=43)
@@ -64,8 +65,8 @@ def test_up_down_asymmetry_sign(up_down):
     dev = _noiseless(dw_min=0.01, up_down=up_down, w_min=-1.0, w_max=1.0)
     p = dev.draw(1, 1)
     w = np.zeros((1, 1))
-    step_up = dev.update(w, np.ones((1, 1), bool), p)[0, 0]
-    step_down = -dev.update(w, np.zeros((1, 1), bool), p)[0, 0]
+    step_up = dev.update(w, np.ones((1, 1)), p)[0, 0]
+    step_down = -dev.update(w, -np.ones((1, 1)), p)[0, 0]
     # aihwkit convention: up_down > 0 -> up steps larger; the weaker direction is (1 - |up_down|) dw_min
     if up_down > 0:
         assert step_up == pytest.approx(0.01) and step_down == pytest.approx(0.008)
@@ -78,7 +79,7 @@ def test_c2c_noise_multiplies_the_step():
     p = dev.draw(A, B)
     xi = np.random.default_rng(3).standard_normal((A, B))
     up = np.random.default_rng(4).random((A, B)) < 0.5
-    w1 = dev.update(np.zeros((A, B)), up, p, xi)
+    w1 = dev.update(np.zeros((A, B)), np.where(up, 1.0, -1.0), p, xi)
     np.testing.assert_allclose(w1, np.where(up, 1, -1) * 0.01 * (1 + 0.3 * xi), rtol=1e-14)
 
 
@@ -140,7 +141,7 @@ def test_bounds_clip_per_device():
     w = np.zeros((A, B))
     rng = np.random.default_rng(5)
     for _ in range(20):
-        w = dev.update(w, np.ones((A, B), bool), p, rng.standard_normal((A, B)))
+        w = dev.update(w, np.ones((A, B)), p, rng.standard_normal((A, B)))
         assert np.all(w <= p["w_max_bound"]) and np.all(w >= p["w_min_bound"])
     np.testing.assert_array_equal(w, p["w_max_bound"])
 
@@ -160,7 +161,8 @@ def test_presets_carry_published_values():
     # aihwkit presets (simulator/presets/devices.py) and the Gokmen-Vlasov 2016 specification.
     assert (GokmenVlasov().dw_min, GokmenVlasov().w_max, GokmenVlasov().dw_min_std) == (0.001, 0.6, 0.3)
     r = ReRamES()
-    assert (r.dw_min, r.up_down, r.w_min, r.w_max, r.A_up, r.A_down) == (0.00135, 0.259359, -1, 1, -1.18445, -0.081404)
+    assert (r.dw_min, r.up_down, r.w_min, r.w_max) == (0.00135, 0.259359, -1, 1)
+    assert (r.A_up, r.A_down, r.gamma_up, r.a) == (-1.18445, -0.081404, 5, -0.5)
     assert (ReRamSB().dw_min, ReRamSB().w_min, ReRamSB().w_max) == (0.002, -0.75, 1.25)
     assert (PCM().dw_min, PCM().w_min, PCM().w_max) == (0.01, 0.0, 2.0)
     assert (Idealized().dw_min, EcRam().gamma_down, Capacitor().dw_min) == (0.0002, 0.5085, 0.005)

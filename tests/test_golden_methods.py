@@ -34,6 +34,36 @@ def test_sbe_planted_rank1_one_batch(seed):
     assert 0.8 <= t.scale / S[0] <= 1.25
 
 
+def _sbe_reference(X, D, s, xs, ds, post_update=True):
+    """Section 2 of sbe-algorithm.md transcribed independently; post_update=False projects on the vectors
+    from before the sample instead (the ordering the spec rules out), to show the test can tell."""
+    for j, (x, d) in enumerate(zip(xs, ds), start=1):
+        al, be = j / (j + 1), 1 / (j + 1)
+        X0, D0 = X, D
+        X = al * X + be * (d @ D / np.linalg.norm(D)) * x
+        p_x = x @ (X if post_update else X0) / np.linalg.norm(X if post_update else X0)
+        D = al * D + be * p_x * d
+        q_d = d @ (D if post_update else D0) / np.linalg.norm(D if post_update else D0)
+        s = al * s + be * p_x * q_d
+    return X, D, s
+
+
+def test_sbe_follows_the_specified_ordering_with_warm_start():
+    st = PlantedStream(7, 13, (1.0,), noise=0.5, seed=9)
+    m = SBE(7, 13, seed=4)
+    X, D, s = m.X.copy(), m.D.copy(), 0.0
+    Xw, Dw, sw = X.copy(), D.copy(), 0.0
+    for n in (1, 5, 64, 3):
+        xs, ds = st.batch(n)
+        (t,) = m.batch(xs, ds)
+        X, D, s = _sbe_reference(X, D, s, xs, ds)
+        Xw, Dw, sw = _sbe_reference(Xw, Dw, sw, xs, ds, post_update=False)
+        assert t.scale == pytest.approx(s, rel=1e-12, abs=1e-15)
+        assert np.allclose(t.u, D / np.linalg.norm(D), rtol=0, atol=1e-12)
+        assert np.allclose(t.v, X / np.linalg.norm(X), rtol=0, atol=1e-12)
+    assert abs(sw - s) > 1e-3 * abs(s)          # the wrong ordering is distinguishable
+
+
 def test_sbe_streaming_equals_batch_call():
     st = PlantedStream(6, 9, (1.0,), noise=0.3, seed=4)
     xs, ds = st.batch(40)
@@ -215,3 +245,18 @@ def test_constructor_validation():
         MBGD(3, 4, terms="sparse")
     with pytest.raises(ValueError, match="expected xs"):
         MBGD(3, 4).batch(np.zeros((2, 3)), np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("make", [lambda: SBE(4, 5), lambda: SBEOja(4, 5), lambda: SBPCA(4, 5, k=2, m=3),
+                                  lambda: SVDOracle(4, 5, k=2), lambda: MBGD(4, 5), lambda: SGD(4, 5)])
+def test_zero_deltas_give_a_zero_update_from_reset(make):
+    # Defined degenerate behaviour: an all-zero delta batch (and an empty one) writes nothing, no NaN,
+    # both through batch() and through sample()/end_batch().
+    m = make()
+    xs = np.random.default_rng(0).standard_normal((7, 5))
+    for terms in (m.batch(xs, np.zeros((7, 4))), m.batch(np.zeros((0, 5)), np.zeros((0, 4)))):
+        U = update_matrix(terms, 4, 5)
+        assert np.all(np.isfinite(U)) and np.all(U == 0)
+    for x in xs:
+        m.sample(x, np.zeros(4))
+    assert np.all(update_matrix(m.end_batch(), 4, 5) == 0)

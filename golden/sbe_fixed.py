@@ -1,0 +1,369 @@
+"""Bit-exact fixed-point model of the SBE engine: the specification of hdl/sbe_engine.py.
+
+What it computes: the rank-1 SBE of golden/sbe.py (section 2 of sbe-algorithm.md) in the sums form of
+section 2.1, with the vector updates skewed by two samples so the hardware streams without waiting for
+the scalar unit. The scalar recurrences live in golden/sbe_program.py (microcode shared with the RTL);
+the formats, the rounding rule and saturation in golden/fixed_point.py.
+
+Formats (defaults)
+------------------
+======================  ===========================================================================
+x, delta (input)        signed in_width=16 bits; x_frac / delta_frac fractional bits (default 14: Q2.14)
+stored state M_X, M_D   signed state_width=24 bits per element, block floating point: one scale per
+                        vector (rho, an sfloat in the scalar unit). Rescaled by 2**-k on every rewrite
+                        so that ||M|| stays in [2**(SW-3), 2**(SW-2)): no element can overflow.
+sample buffer           3 slots x (a + b) input words (x_j being received, x_{j-1}, x_{j-2})
+dot accumulators        exact: in_width+state_width+ceil(log2(max(a,b)))+1 bits (no rounding)
+scalar unit             sfloat, 24-bit mantissa, 12-bit exponent (golden/fixed_point.py FloatFormat)
+AXPY coefficient        18-bit mantissa cm and a shift: M' = sat(rnd(M, k) + rnd(cm*v, sh))
+read-out scale          18-bit mantissa; Dhat/Xhat elements Q1.15 (update_stream contract)
+s                       s_mant 16 bits, s_exp 8 bits, s = s_mant * 2**s_exp (real units)
+======================  ===========================================================================
+
+Initial state (reset): M_X, M_D = +-2**q with signs from a 16-bit Galois LFSR (taps 0xB400, seed 0xACE1),
+one bit per element, D elements first; q the largest with len * 4**q < 2**(2*SW-4). In real units this is
+the +-1 vector (the float SBE's random start has the same scale); s = 0. `initial_vectors()` gives it
+for seeding golden/sbe.py in comparisons.
+
+Degenerate inputs: a zero norm gives a zero rsqrt, so zero projections (no NaN, like golden/sbe.py);
+an all-zero batch decays s toward 0; a batch of one sample works (its update uses the warm start).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import sbe_program as P
+from .fixed_point import Flags, FloatFormat, quantize, rshift_round, saturate
+from .update_method import RankOneTerm, UpdateMethod
+
+LFSR_SEED, LFSR_TAPS = 0xACE1, 0xB400
+KMIN = -8          # largest left shift of the state per rewrite (2**8 growth)
+LMAX = 8           # largest left shift of the AXPY term / read-out product
+
+
+def _check_int(name, value, lo, hi):
+    from hdl.params import check_int
+    return check_int(name, value, lo, hi)
+
+
+def lfsr_bits(n: int) -> list[int]:
+    """n successive output bits of the init LFSR (the bit shifted out at each step)."""
+    s, out = LFSR_SEED, []
+    for _ in range(n):
+        bit = s & 1
+        s >>= 1
+        if bit:
+            s ^= LFSR_TAPS
+        out.append(bit)
+    return out
+
+
+def init_exponent(length: int, state_width: int) -> int:
+    """q: the largest integer with length * 4**q < 2**(2*state_width - 4)."""
+    q = 0
+    while length * 4 ** (q + 1) < 1 << (2 * state_width - 4):
+        q += 1
+    while q > 0 and length * 4 ** q >= 1 << (2 * state_width - 4):
+        q -= 1
+    return q
+
+
+class EngineConfig:
+    """Parameters shared by the golden model and the RTL (validated here, with actionable messages)."""
+
+    def __init__(self, *, a: int, b: int, lanes: int = 1, in_width: int = 16, x_frac: int | None = None,
+                 delta_frac: int | None = None, state_width: int = 24, coef_width: int = 18,
+                 mant_width: int = 24, fexp_width: int = 12, seed_bits: int = 8, elem_width: int = 16,
+                 s_mant_width: int = 16, s_exp_width: int = 8, max_batch: int = 65535):
+        self.a = _check_int("a", a, 1, 4096)
+        self.b = _check_int("b", b, 1, 4096)
+        self.lanes = _check_int("lanes", lanes, 1, 8)
+        self.in_width = _check_int("in_width", in_width, 2, 16)
+        self.x_frac = _check_int("x_frac", in_width - 2 if x_frac is None else x_frac, 0, 32)
+        self.delta_frac = _check_int("delta_frac", in_width - 2 if delta_frac is None else delta_frac, 0, 32)
+        self.state_width = _check_int("state_width", state_width, 12, 32)
+        self.coef_width = _check_int("coef_width", coef_width, 8, 25)
+        self.mant_width = _check_int("mant_width", mant_width, 16, 32)
+        self.fexp_width = _check_int("fexp_width", fexp_width, 8, 16)
+        self.seed_bits = _check_int("seed_bits", seed_bits, 4, 10)
+        self.elem_width = _check_int("elem_width", elem_width, 2, 32)
+        self.s_mant_width = _check_int("s_mant_width", s_mant_width, 2, 32)
+        self.s_exp_width = _check_int("s_exp_width", s_exp_width, 2, 16)
+        self.max_batch = _check_int("max_batch", max_batch, 1, (1 << 16) - 1)
+        if self.coef_width > self.mant_width:
+            raise ValueError(f"coef_width ({coef_width}) must not exceed mant_width ({mant_width})")
+        if self.s_mant_width > self.mant_width:
+            raise ValueError(f"s_mant_width ({s_mant_width}) must not exceed mant_width ({mant_width})")
+        if self.seed_bits > self.mant_width - 3:
+            raise ValueError(f"seed_bits must be at most mant_width - 3 = {mant_width - 3}, not {seed_bits}")
+
+    def kwargs(self) -> dict:
+        return {k: getattr(self, k) for k in (
+            "a", "b", "lanes", "in_width", "x_frac", "delta_frac", "state_width", "coef_width", "mant_width",
+            "fexp_width", "seed_bits", "elem_width", "s_mant_width", "s_exp_width", "max_batch")}
+
+    # derived constants (used by both models)
+    @property
+    def kmax(self) -> int:
+        return self.state_width + 1
+
+    @property
+    def rmax(self) -> int:
+        """AXPY right shift beyond which every product rounds to 0."""
+        return self.coef_width + self.in_width + 1
+
+    @property
+    def rmax_out(self) -> int:
+        return self.coef_width + self.state_width + 1
+
+    def q(self, vec: int) -> int:
+        return init_exponent(self.a if vec == P.VEC_D else self.b, self.state_width)
+
+    def reset_registers(self, ff: FloatFormat) -> list[tuple[int, int]]:
+        """Register file at reset (before the INIT segment runs)."""
+        regs = [(0, 0)] * P.NREGS
+        units = self.x_frac + self.delta_frac        # true vectors are in integer units of x*delta
+        R = P.REGS
+        regs[R["C15"]] = ff.const(1.5)
+        regs[R["nX1"]] = ff.fnorm(self.b, 2 * units)
+        regs[R["nD1"]] = ff.fnorm(self.a, 2 * units)
+        for v, t, r1, r2 in ((P.VEC_X, "tX1", "rX1", "rX2"), (P.VEC_D, "tD1", "rD1", "rD2")):
+            q = self.q(v)
+            regs[R[t]] = ff.fnorm(1, q - units)
+            regs[R[r1]] = regs[R[r2]] = ff.fnorm(1, units - q)
+        return regs
+
+
+class SBEFixedEngine:
+    """The engine's arithmetic on integers: feed quantised samples, read (s_mant, s_exp, Dhat, Xhat).
+
+    `sample(x, delta)` takes signed in_width-bit integer vectors; `end_batch()` returns the update as
+    a dict {"s_mant", "s_exp", "dhat", "xhat"} (Q1.(elem_width-1) integers) and starts the next batch
+    from the warm state. `flags.saturated` is the sticky saturation flag of the RTL.
+    """
+
+    def __init__(self, cfg: EngineConfig | None = None, **params):
+        self.cfg = cfg if cfg is not None else EngineConfig(**params)
+        c = self.cfg
+        self.ff = FloatFormat(c.mant_width, c.fexp_width, c.seed_bits)
+        self.reset()
+
+    # -- state -----------------------------------------------------------------------------------
+    def reset(self) -> None:
+        c = self.cfg
+        self.flags = Flags()
+        bits = lfsr_bits(c.a + c.b)
+        qd, qx = c.q(P.VEC_D), c.q(P.VEC_X)
+        self.M = {P.VEC_D: [(-1 if bit else 1) << qd for bit in bits[:c.a]],
+                  P.VEC_X: [(-1 if bit else 1) << qx for bit in bits[c.a:]]}
+        self.regs = c.reset_registers(self.ff)
+        self.k = {P.VEC_D: 0, P.VEC_X: 0}
+        self.coef = {}                     # (vec, sample index in batch) -> (k, cm, sh)
+        self.outscale = {P.VEC_D: (0, 0), P.VEC_X: (0, 0)}
+        self.s_out = (0, 0)
+        self.j = 0                         # samples of the current batch
+        self.buf = {P.VEC_D: [], P.VEC_X: []}   # the previous two samples, newest last
+        self.samples_total = 0
+        self._run("INIT", jc=0)
+
+    def initial_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(X_0, D_0) of a fresh reset in real units (+-1), to seed golden/sbe.py identically."""
+        bits = lfsr_bits(self.cfg.a + self.cfg.b)
+        sign = np.where(np.array(bits) == 1, -1.0, 1.0)
+        return sign[self.cfg.a:].copy(), sign[:self.cfg.a].copy()
+
+    # -- microcode interpreter ---------------------------------------------------------------------
+    def _run(self, segment: str, jc: int, latches: dict | None = None) -> None:
+        ff, c, R, fl = self.ff, self.cfg, P.REGS, self.flags
+        regs = self.regs
+        for op, d, a, b in P.SEGMENTS[segment]:
+            if op == "MUL":
+                regs[R[d]] = ff.mul(regs[R[a]], regs[R[b]], fl)
+            elif op == "ADD":
+                regs[R[d]] = ff.add(regs[R[a]], regs[R[b]], fl)
+            elif op == "SUB":
+                regs[R[d]] = ff.sub(regs[R[a]], regs[R[b]], fl)
+            elif op == "SCL":
+                regs[R[d]] = ff.scale(regs[R[a]], b, fl)
+            elif op == "MOV":
+                regs[R[d]] = regs[R[a]]
+            elif op == "SEED":
+                regs[R[d]] = ff.rsqrt_seed(regs[R[a]])
+            elif op == "LDI":
+                v = (jc + 2) ** 2 if a == "NSQN" else latches[a]
+                regs[R[d]] = ff.fnorm(v, 0, fl)
+            elif op == "KSEL":
+                self.k[d] = self.ksel(regs[R[a]])
+            elif op == "SCLK":
+                vec, sgn = b
+                regs[R[d]] = ff.scale(regs[R[a]], sgn * self.k[vec], fl)
+            elif op == "COEF":
+                self.coef[(d, jc)] = self.coef_word(self.k[d], regs[R[a]])
+            elif op == "OUTC":
+                self.outscale[d] = self.outscale_word(regs[R[a]])
+            elif op == "SOUT":
+                self.s_out = self.s_word(regs[R[a]])
+            elif op in ("REL", "RDY"):
+                pass
+            elif op == "DONE":
+                break
+            else:  # pragma: no cover
+                raise AssertionError(op)
+
+    # -- conversions done by the scalar unit when it hands values to the vector datapath ----------
+    def ksel(self, n) -> int:
+        """Rescale shift k: ||M|| * 2**-k in [2**(SW-3), 2**(SW-2)) for the predicted n = ||M||^2."""
+        c = self.cfg
+        if n[0] == 0:
+            return 0
+        k = (n[1] + c.mant_width - 2 - (2 * c.state_width - 6)) >> 1
+        return max(KMIN, min(c.kmax, k))
+
+    def coef_word(self, k: int, f) -> tuple[int, int, int]:
+        c = self.cfg
+        cm, ce = self.ff.fnorm(f[0], f[1], self.flags, width=c.coef_width)
+        sh = -ce
+        if sh < -LMAX:
+            self.flags.note(cm != 0)
+            sh = -LMAX
+        sh = min(sh, c.rmax)
+        return (k, cm, sh)
+
+    def outscale_word(self, f) -> tuple[int, int]:
+        c = self.cfg
+        om, oe = self.ff.fnorm(f[0], f[1], self.flags, width=c.coef_width)
+        sh = -(oe + c.elem_width - 1)
+        if sh < -LMAX:
+            self.flags.note(om != 0)
+            sh = -LMAX
+        return (om, min(sh, c.rmax_out))
+
+    def s_word(self, f) -> tuple[int, int]:
+        c = self.cfg
+        m, e = self.ff.fnorm(f[0], f[1], self.flags, width=c.s_mant_width)
+        if m == 0:
+            return (0, 0)
+        e -= c.x_frac + c.delta_frac
+        emax, emin = (1 << (c.s_exp_width - 1)) - 1, -(1 << (c.s_exp_width - 1))
+        if e > emax:
+            self.flags.note(True)
+            return ((1 << (c.s_mant_width - 1)) - 1 if m > 0 else -(1 << (c.s_mant_width - 1)), emax)
+        if e < emin:
+            return (rshift_round(m, min(emin - e, c.s_mant_width + 1)), emin)
+        return (m, e)
+
+    # -- vector datapath ---------------------------------------------------------------------------
+    def axpy(self, m: int, v: int, word: tuple[int, int, int]) -> int:
+        """One element of M' = sat(rnd(M, k) + rnd(cm * v, sh)) (rnd: the one rounding rule)."""
+        k, cm, sh = word
+        val, hit = saturate(rshift_round(m, k) + rshift_round(cm * v, sh), self.cfg.state_width)
+        self.flags.note(hit)
+        return val
+
+    def _coef_for(self, vec: int, j: int):
+        return self.coef[(vec, j)] if j >= 1 else (0, 0, 0)
+
+    def _pass(self, vec: int, v: list[int]) -> tuple[int, int, int]:
+        """Pass of sample j over vector `vec`: apply the update of sample j-2, return the 3 dots."""
+        j, M, buf = self.j, self.M[vec], self.buf[vec]
+        word = self._coef_for(vec, j - 2)
+        older = buf[-2] if len(buf) >= 2 else [0] * len(M)
+        prev = buf[-1] if buf else [0] * len(M)
+        dm = dv1 = dvv = 0
+        for i in range(len(M)):
+            M[i] = self.axpy(M[i], older[i], word)
+            dm += v[i] * M[i]
+            dv1 += v[i] * prev[i]
+            dvv += v[i] * v[i]
+        buf.append(list(v))
+        del buf[:-2]
+        return dm, dv1, dvv
+
+    # -- public API --------------------------------------------------------------------------------
+    def sample(self, x, delta) -> None:
+        c = self.cfg
+        x, delta = [int(t) for t in x], [int(t) for t in delta]
+        if len(x) != c.b or len(delta) != c.a:
+            raise ValueError(f"expected x of length {c.b} and delta of length {c.a}")
+        lo, hi = -(1 << (c.in_width - 1)), 1 << (c.in_width - 1)
+        if not all(lo <= t < hi for t in x + delta):
+            raise ValueError(f"inputs must be signed {c.in_width}-bit integers")
+        if self.j >= c.max_batch:
+            raise ValueError(f"a batch holds at most max_batch={c.max_batch} samples")
+        self.j += 1
+        self.samples_total += 1
+        xm, xx1, xx = self._pass(P.VEC_X, x)
+        dm, dd1, dd = self._pass(P.VEC_D, delta)
+        self._run("CHAIN", jc=self.j, latches={"XM": xm, "XX1": xx1, "XX": xx, "DM": dm, "DD1": dd1, "DD": dd})
+
+    def end_batch(self) -> dict:
+        """Read-out pass (applies the updates of samples n-1 and n), then the warm-start rescale."""
+        if self.j == 0:
+            raise ValueError("end_batch() needs at least one sample in the batch")
+        n = self.j
+        out = {"s_mant": self.s_out[0], "s_exp": self.s_out[1]}
+        for vec, key in ((P.VEC_D, "dhat"), (P.VEC_X, "xhat")):
+            wa, wb = self._coef_for(vec, n - 1), self._coef_for(vec, n)
+            buf, M = self.buf[vec], self.M[vec]
+            older = buf[-2] if len(buf) >= 2 else [0] * len(M)
+            om, osh = self.outscale[vec]
+            elems = []
+            for i in range(len(M)):
+                M[i] = self.axpy(self.axpy(M[i], older[i], wa), buf[-1][i], wb)
+                e, hit = saturate(rshift_round(M[i] * om, osh), self.cfg.elem_width)
+                self.flags.note(hit)
+                elems.append(e)
+            out[key] = elems
+        self.j = 0
+        self.coef = {}
+        self.buf = {P.VEC_D: [], P.VEC_X: []}
+        self._run("RESCALE", jc=0)
+        return out
+
+    def beats(self, update: dict) -> list[dict]:
+        """The update as beats of the hdl/update_stream.py contract (lanes per beat, zero padded)."""
+        L, out = self.cfg.lanes, []
+        for vec, key in ((0, "dhat"), (1, "xhat")):
+            e = update[key]
+            for k in range(0, len(e), L):
+                lanes = e[k:k + L] + [0] * max(0, k + L - len(e))
+                out.append({"s_mant": update["s_mant"], "s_exp": update["s_exp"], "elems": lanes,
+                            "vec": vec, "last": int(k + L >= len(e))})
+        return out
+
+    @staticmethod
+    def update_value(update: dict, elem_width: int = 16) -> tuple[float, np.ndarray, np.ndarray]:
+        """(s, Dhat, Xhat) as floats."""
+        sc = 1.0 / (1 << (elem_width - 1))
+        return (math.ldexp(update["s_mant"], update["s_exp"]), np.array(update["dhat"]) * sc,
+                np.array(update["xhat"]) * sc)
+
+
+class SBEFixed(UpdateMethod):
+    """The fixed-point engine as an UpdateMethod (float in, float rank-1 term out) for the trainers.
+
+    x and delta are quantised to in_width bits with x_frac / delta_frac fractional bits (round half up,
+    saturate; `input_saturated` counts clamped batches). Extra keyword parameters go to EngineConfig.
+    """
+
+    def __init__(self, a: int, b: int, **params):
+        super().__init__(a, b)
+        self.engine = SBEFixedEngine(a=a, b=b, **params)
+        self.input_flags = Flags()
+
+    def reset(self) -> None:
+        self.engine.reset()
+
+    def _sample(self, x, delta) -> None:
+        c = self.engine.cfg
+        self.engine.sample(quantize(x, c.x_frac, c.in_width, self.input_flags),
+                           quantize(delta, c.delta_frac, c.in_width, self.input_flags))
+
+    def _end_batch(self) -> list[RankOneTerm]:
+        up = self.engine.end_batch()
+        s, d, x = SBEFixedEngine.update_value(up, self.engine.cfg.elem_width)
+        if s == 0:
+            return []
+        return [RankOneTerm(s, d, x)]

@@ -1,0 +1,129 @@
+"""Combinational sfloat ALU of the SBE scalar unit (one microcode op per cycle).
+
+Golden twin: golden/fixed_point.py FloatFormat (mul, add, sub, scale, rsqrt_seed, fnorm of an integer).
+Formats: operands and result (m, e), m signed mant_width bits, e signed fexp_width bits (see
+golden/fixed_point.py). Latency: 0 cycles (combinational); the scalar unit registers the result.
+
+Ports
+-----
+op   : In  opcode (golden/sbe_program.py OPCODE): MUL, ADD, SUB, SCL/SCLK (a * 2**k), MOV, SEED, LDI
+a, b : In  operands (a_m, a_e), (b_m, b_e)
+k    : In  signed exponent increment for SCL/SCLK
+ival : In  signed integer for LDI (exact dot product or count)
+r    : Out result (r_m, r_e); flag: exponent saturation of this op
+"""
+from __future__ import annotations
+
+from amaranth import Array, Const, Module, Mux, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from golden import sbe_program as P
+from golden.fixed_point import rsqrt_seed_table
+
+from .fixed_ops import fnorm_hw
+from .params import check_int
+
+
+class FloatALU(wiring.Component):
+    """sfloat ALU.
+
+    Parameters
+    ----------
+    mant_width, fexp_width : int
+        sfloat mantissa and exponent bits.
+    seed_bits : int
+        Index bits of the rsqrt seed table (2 * 2**seed_bits entries).
+    int_width : int
+        Width of the LDI integer input.
+    """
+
+    def __init__(self, *, mant_width: int = 24, fexp_width: int = 12, seed_bits: int = 8, int_width: int = 64):
+        self.mw = check_int("mant_width", mant_width, 16, 32)
+        self.ew = check_int("fexp_width", fexp_width, 8, 16)
+        self.seed_bits = check_int("seed_bits", seed_bits, 4, self.mw - 3)
+        self.int_width = check_int("int_width", int_width, 8, 128)
+        super().__init__({
+            "op": In(4),
+            "a_m": In(signed(self.mw)), "a_e": In(signed(self.ew)),
+            "b_m": In(signed(self.mw)), "b_e": In(signed(self.ew)),
+            "k": In(signed(8)),
+            "ival": In(signed(self.int_width)),
+            "r_m": Out(signed(self.mw)), "r_e": Out(signed(self.ew)),
+            "flag": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        mw, ew, sb = self.mw, self.ew, self.seed_bits
+        op = self.op
+        is_sub = op == P.OPCODE["SUB"]
+
+        # b negated for SUB: -b_m needs mw+1 bits, renormalised exactly like FloatFormat.neg.
+        nb_m, nb_e, _ = fnorm_hw(m, -self.b_m, self.b_e, width=mw, ew=ew, name="neg")
+        bb_m = Signal(signed(mw))
+        bb_e = Signal(signed(ew))
+        with m.If(is_sub & (self.b_m != 0)):
+            m.d.comb += [bb_m.eq(nb_m), bb_e.eq(nb_e)]
+        with m.Else():
+            m.d.comb += [bb_m.eq(self.b_m), bb_e.eq(self.b_e)]
+
+        # ADD: the larger exponent first; exact sum if the exponents differ by <= mw+1.
+        swap = Signal()
+        m.d.comb += swap.eq(self.a_e < bb_e)
+        hi_m, hi_e = Signal(signed(mw)), Signal(signed(ew))
+        lo_m, lo_e = Signal(signed(mw)), Signal(signed(ew))
+        m.d.comb += [hi_m.eq(Mux(swap, bb_m, self.a_m)), hi_e.eq(Mux(swap, bb_e, self.a_e)),
+                     lo_m.eq(Mux(swap, self.a_m, bb_m)), lo_e.eq(Mux(swap, self.a_e, bb_e))]
+        d = Signal(ew + 1)
+        m.d.comb += d.eq(hi_e - lo_e)
+        dsh = Signal(range(mw + 2))
+        m.d.comb += dsh.eq(Mux(d > mw + 1, 0, d))
+        sum_v = Signal(signed(2 * mw + 3))
+        m.d.comb += sum_v.eq((hi_m << dsh) + lo_m)
+
+        # SEED: table of golden/fixed_point.py, indexed by exponent parity and seed_bits mantissa bits.
+        table = Array(Const(t, 16) for t in rsqrt_seed_table(sb, mw))
+        big_e = Signal(signed(ew + 2))
+        m.d.comb += big_e.eq(self.a_e + (mw - 2))
+        idx = Signal(sb + 1)
+        m.d.comb += idx.eq((big_e[0] << sb) | self.a_m[mw - 2 - sb:mw - 2])
+        seed_e = Signal(signed(ew + 2))
+        m.d.comb += seed_e.eq(-(sb + 1) - ((big_e - big_e[0]) >> 1))
+
+        # One normaliser for every op: select the exact value v * 2**e to round.
+        vw = max(2 * mw + 3, self.int_width, 18)
+        v = Signal(signed(vw))
+        e = Signal(signed(ew + 4))
+        zero = Signal()
+        passthru = Signal()
+        with m.Switch(op):
+            with m.Case(P.OPCODE["MUL"]):
+                m.d.comb += [v.eq(self.a_m * self.b_m), e.eq(self.a_e + self.b_e),
+                             zero.eq((self.a_m == 0) | (self.b_m == 0))]
+            with m.Case(P.OPCODE["ADD"], P.OPCODE["SUB"]):
+                with m.If(self.a_m == 0):
+                    m.d.comb += [v.eq(bb_m), e.eq(bb_e), passthru.eq(1)]
+                with m.Elif(bb_m == 0):
+                    m.d.comb += [v.eq(self.a_m), e.eq(self.a_e), passthru.eq(1)]
+                with m.Elif(d > mw + 1):
+                    m.d.comb += [v.eq(hi_m), e.eq(hi_e), passthru.eq(1)]
+                with m.Else():
+                    m.d.comb += [v.eq(sum_v), e.eq(lo_e)]
+            with m.Case(P.OPCODE["SCL"], P.OPCODE["SCLK"]):
+                m.d.comb += [v.eq(self.a_m), e.eq(self.a_e + self.k), zero.eq(self.a_m == 0)]
+            with m.Case(P.OPCODE["MOV"]):
+                m.d.comb += [v.eq(self.a_m), e.eq(self.a_e), passthru.eq(1)]
+            with m.Case(P.OPCODE["SEED"]):
+                m.d.comb += [v.eq(table[idx]), e.eq(seed_e), zero.eq(self.a_m <= 0)]
+            with m.Case(P.OPCODE["LDI"]):
+                m.d.comb += [v.eq(self.ival), e.eq(0)]
+        r_m, r_e, flag = fnorm_hw(m, v, e, width=mw, ew=ew, name="norm")
+        with m.If(zero):
+            m.d.comb += [self.r_m.eq(0), self.r_e.eq(0)]
+        with m.Elif(passthru):
+            # Operands pass unchanged (FloatFormat returns them as they are, without renormalising).
+            m.d.comb += [self.r_m.eq(v), self.r_e.eq(e)]
+        with m.Else():
+            m.d.comb += [self.r_m.eq(r_m), self.r_e.eq(r_e), self.flag.eq(flag)]
+        return m

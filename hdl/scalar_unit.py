@@ -1,0 +1,208 @@
+"""Microcoded scalar unit of the SBE engine: register file, FloatALU, and the hand-over registers.
+
+Runs the segments of golden/sbe_program.py (CHAIN per sample, RESCALE per batch, INIT after a state
+reset), one instruction per cycle, from a ROM built from that same list: the golden model interprets it,
+the RTL executes it, so the two agree by construction as long as the ALU and the conversions are exact
+(tests/test_hdl_float_alu.py, tests/test_hdl_sbe_engine.py).
+
+Latency: a segment of N instructions takes N cycles from `start` (CHAIN: len(golden.sbe_program.CHAIN)).
+
+Hand-over to the vector datapath (formats of golden/sbe_fixed.py):
+    coef[v][parity] = (k, cm, sh)   AXPY word of vector v written by COEF in the chain of sample j
+                                    (parity j % 2); read by the pass of sample j + 2 and the read-out.
+    outscale[v] = (om, osh)         read-out scale written by OUTC.
+    s_mant, s_exp                   s in the update-stream format, written by SOUT.
+Pulses (the cycle the instruction executes): rel (REL), rdy[v] (RDY v), done (DONE).
+"""
+from __future__ import annotations
+
+from amaranth import Array, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from golden import sbe_program as P
+from golden.fixed_point import FloatFormat
+from golden.sbe_fixed import KMIN, LMAX, EngineConfig
+
+from .fixed_ops import fnorm_hw, rshift_round_hw
+from .float_alu import FloatALU
+
+SEG_CHAIN, SEG_RESCALE, SEG_INIT = 0, 1, 2
+
+
+def _encode(ins):
+    """ROM fields (op, d, a, b, imm) of one instruction."""
+    op, d, a, b = ins
+    R = P.REGS
+    reg = lambda n: R[n] if isinstance(n, str) else 0   # noqa: E731
+    if op in ("MUL", "ADD", "SUB"):
+        return P.OPCODE[op], R[d], R[a], R[b], 0
+    if op == "SCL":
+        return P.OPCODE[op], R[d], R[a], 0, b
+    if op in ("MOV", "SEED"):
+        return P.OPCODE[op], R[d], R[a], 0, 0
+    if op == "LDI":
+        return P.OPCODE[op], R[d], P.SRC[a], 0, 0
+    if op == "SCLK":
+        return P.OPCODE[op], R[d], R[a], b[0], b[1]
+    if op in ("KSEL", "COEF", "OUTC"):
+        return P.OPCODE[op], d, R[a], 0, 0
+    if op == "SOUT":
+        return P.OPCODE[op], 0, R[a], 0, 0
+    if op == "RDY":
+        return P.OPCODE[op], d, 0, 0, 0
+    return P.OPCODE[op], 0, reg(a), 0, 0
+
+
+class ScalarUnit(wiring.Component):
+    """Parameters: the keyword parameters of golden.sbe_fixed.EngineConfig, plus `acc_width`, the width
+    of the dot-product latch inputs."""
+
+    def __init__(self, *, acc_width: int, **params):
+        self.cfg = cfg = EngineConfig(**params)
+        self.acc_width = acc_width
+        cw, mw, ew = cfg.coef_width, cfg.mant_width, cfg.fexp_width
+        self.rom, self.seg_start = P.rom()
+        sig = {
+            "start": In(1), "seg": In(2), "jc": In(16),
+            "busy": Out(1), "rel": Out(1), "rdy": Out(2), "done": Out(1), "flag": Out(1),
+            "s_mant": Out(signed(cfg.s_mant_width)), "s_exp": Out(signed(cfg.s_exp_width)),
+        }
+        for name in P.SOURCES[:6]:
+            sig[f"lat_{name}"] = In(signed(acc_width))
+        for v in (0, 1):
+            sig[f"om{v}"] = Out(signed(cw))
+            sig[f"osh{v}"] = Out(signed(8))
+            for par in (0, 1):
+                sig[f"k{v}{par}"] = Out(signed(8))
+                sig[f"cm{v}{par}"] = Out(signed(cw))
+                sig[f"sh{v}{par}"] = Out(signed(8))
+        super().__init__(sig)
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.cfg
+        mw, ew, cw = cfg.mant_width, cfg.fexp_width, cfg.coef_width
+        ff = FloatFormat(mw, ew, cfg.seed_bits)
+        init = cfg.reset_registers(ff)
+        int_width = max(self.acc_width, 40)
+        m.submodules.alu = alu = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=cfg.seed_bits,
+                                          int_width=int_width)
+
+        reg_m = Array(Signal(signed(mw), init=init[i][0], name=f"rm_{n}") for i, n in enumerate(P.REGS))
+        reg_e = Array(Signal(signed(ew), init=init[i][1], name=f"re_{n}") for i, n in enumerate(P.REGS))
+        k_reg = Array(Signal(signed(8), name=f"k_{v}") for v in (0, 1))
+
+        fields = [_encode(ins) for ins in self.rom]
+        rom_op = Array(Const(f[0], 4) for f in fields)
+        rom_d = Array(Const(f[1], 6) for f in fields)
+        rom_a = Array(Const(f[2], 6) for f in fields)
+        rom_b = Array(Const(f[3], 6) for f in fields)
+        rom_imm = Array(Const(f[4], signed(4)) for f in fields)
+
+        pc = Signal(range(len(fields) + 1))
+        running = Signal()
+        op, d, a, b, imm = (Signal(4), Signal(6), Signal(6), Signal(6), Signal(signed(4)))
+        m.d.comb += [op.eq(rom_op[pc]), d.eq(rom_d[pc]), a.eq(rom_a[pc]), b.eq(rom_b[pc]), imm.eq(rom_imm[pc])]
+        am, ae = Signal(signed(mw)), Signal(signed(ew))
+        m.d.comb += [am.eq(reg_m[a]), ae.eq(reg_e[a])]
+
+        # LDI sources: the six latches and (jc + 2)**2.
+        jc2 = Signal(17)
+        m.d.comb += jc2.eq(self.jc + 2)
+        srcs = Array([getattr(self, f"lat_{n}") for n in P.SOURCES[:6]] + [jc2 * jc2])
+        m.d.comb += [alu.op.eq(op), alu.a_m.eq(am), alu.a_e.eq(ae), alu.b_m.eq(reg_m[b]), alu.b_e.eq(reg_e[b]),
+                     alu.ival.eq(srcs[a])]
+        m.d.comb += alu.k.eq(Mux(op == P.OPCODE["SCLK"], Mux(imm < 0, -k_reg[b], k_reg[b]), imm))
+
+        # KSEL: k = floor((e + mw - 2 - (2*SW - 6)) / 2), clamped; 0 for a zero norm.
+        kraw = Signal(signed(ew + 2))
+        m.d.comb += kraw.eq((ae + (mw - 2 - (2 * cfg.state_width - 6))) >> 1)
+        ksel = Signal(signed(8))
+        with m.If(am == 0):
+            m.d.comb += ksel.eq(0)
+        with m.Elif(kraw < KMIN):
+            m.d.comb += ksel.eq(KMIN)
+        with m.Elif(kraw > cfg.kmax):
+            m.d.comb += ksel.eq(cfg.kmax)
+        with m.Else():
+            m.d.comb += ksel.eq(kraw)
+
+        # COEF / OUTC: round to coef_width bits, shift from the exponent (clamped as in golden).
+        cm, ce, cflag = fnorm_hw(m, am, ae, width=cw, ew=ew, name="coef")
+        csh_raw = Signal(signed(ew + 2))
+        m.d.comb += csh_raw.eq(Mux(op == P.OPCODE["OUTC"], -(ce + cfg.elem_width - 1), -ce))
+        cmax = Mux(op == P.OPCODE["OUTC"], cfg.rmax_out, cfg.rmax)
+        csh = Signal(signed(8))
+        clamp_flag = Signal()
+        with m.If(csh_raw < -LMAX):
+            m.d.comb += [csh.eq(-LMAX), clamp_flag.eq(cm != 0)]
+        with m.Elif(csh_raw > cmax):
+            m.d.comb += csh.eq(cmax)
+        with m.Else():
+            m.d.comb += csh.eq(csh_raw)
+
+        # SOUT: s_mant bits, exponent in real units, clamped to the s_exp range.
+        smw, sew = cfg.s_mant_width, cfg.s_exp_width
+        sm, se, sflag = fnorm_hw(m, am, ae, width=smw, ew=ew, name="sout")
+        se_real = Signal(signed(ew + 8))
+        m.d.comb += se_real.eq(se - (cfg.x_frac + cfg.delta_frac))
+        s_emax, s_emin = (1 << (sew - 1)) - 1, -(1 << (sew - 1))
+        under_sh = Signal(signed(ew + 8))
+        m.d.comb += under_sh.eq(Mux(s_emin - se_real > smw + 1, smw + 1, s_emin - se_real))
+        sm_under = rshift_round_hw(m, sm, under_sh, out_width=smw, max_left=1, max_right=smw + 2, name="sunder")
+        s_m_new, s_e_new, s_ovf = Signal(signed(smw)), Signal(signed(sew)), Signal()
+        with m.If(sm == 0):
+            m.d.comb += [s_m_new.eq(0), s_e_new.eq(0)]
+        with m.Elif(se_real > s_emax):
+            m.d.comb += [s_m_new.eq(Mux(sm > 0, (1 << (smw - 1)) - 1, -(1 << (smw - 1)))), s_e_new.eq(s_emax),
+                         s_ovf.eq(1)]
+        with m.Elif(se_real < s_emin):
+            m.d.comb += [s_m_new.eq(sm_under), s_e_new.eq(s_emin)]
+        with m.Else():
+            m.d.comb += [s_m_new.eq(sm), s_e_new.eq(se_real)]
+
+        coef = {(v, par): (getattr(self, f"k{v}{par}"), getattr(self, f"cm{v}{par}"), getattr(self, f"sh{v}{par}"))
+                for v in (0, 1) for par in (0, 1)}
+
+        m.d.comb += self.busy.eq(running)
+        with m.If(self.start & ~running):
+            m.d.sync += [running.eq(1),
+                         pc.eq(Array([Const(self.seg_start[s]) for s in ("CHAIN", "RESCALE", "INIT")]
+                                     + [Const(0)])[self.seg])]
+        with m.If(running):
+            m.d.sync += pc.eq(pc + 1)
+            with m.Switch(op):
+                with m.Case(P.OPCODE["MUL"], P.OPCODE["ADD"], P.OPCODE["SUB"], P.OPCODE["SCL"], P.OPCODE["SCLK"],
+                            P.OPCODE["MOV"], P.OPCODE["SEED"], P.OPCODE["LDI"]):
+                    m.d.sync += [reg_m[d].eq(alu.r_m), reg_e[d].eq(alu.r_e)]
+                    with m.If(alu.flag):
+                        m.d.sync += self.flag.eq(1)
+                with m.Case(P.OPCODE["KSEL"]):
+                    m.d.sync += k_reg[d[0]].eq(ksel)
+                with m.Case(P.OPCODE["COEF"]):
+                    for v in (0, 1):
+                        for par in (0, 1):
+                            with m.If((d[0] == v) & (self.jc[0] == par)):
+                                kk, cc, ss = coef[(v, par)]
+                                m.d.sync += [kk.eq(k_reg[v]), cc.eq(cm), ss.eq(csh)]
+                    with m.If(cflag | clamp_flag):
+                        m.d.sync += self.flag.eq(1)
+                with m.Case(P.OPCODE["OUTC"]):
+                    for v in (0, 1):
+                        with m.If(d[0] == v):
+                            m.d.sync += [getattr(self, f"om{v}").eq(cm), getattr(self, f"osh{v}").eq(csh)]
+                    with m.If(cflag | clamp_flag):
+                        m.d.sync += self.flag.eq(1)
+                with m.Case(P.OPCODE["SOUT"]):
+                    m.d.sync += [self.s_mant.eq(s_m_new), self.s_exp.eq(s_e_new)]
+                    with m.If(sflag | s_ovf):
+                        m.d.sync += self.flag.eq(1)
+                with m.Case(P.OPCODE["REL"]):
+                    m.d.comb += self.rel.eq(1)
+                with m.Case(P.OPCODE["RDY"]):
+                    m.d.comb += self.rdy.eq(Mux(d[0], 2, 1))
+                with m.Case(P.OPCODE["DONE"]):
+                    m.d.comb += self.done.eq(1)
+                    m.d.sync += running.eq(0)
+        return m
