@@ -250,13 +250,24 @@ def quantise(x, width: int) -> np.ndarray:
     return np.clip(np.round(np.asarray(x, dtype=np.float64) * f), -f, f - 1).astype(np.int64)
 
 
-def quantise_scale(s: float, mant_width: int) -> tuple[int, int]:
-    """Real s -> (s_mant, s_exp) with |s_mant| < 2**(mant_width-1), rounded to nearest."""
+def quantise_scale(s: float, mant_width: int, exp_width: int = 8) -> tuple[int, int]:
+    """Real s -> (s_mant, s_exp), s ~ s_mant * 2**s_exp with |s_mant| < 2**(mant_width-1), rounded to
+    nearest. Below the exponent range the mantissa loses bits (down to 0: a zero update); above it the
+    value saturates at the largest magnitude."""
+    if np.isnan(s):
+        raise ValueError("s must be a number, not NaN")
     if s == 0:
         return 0, 0
+    lim = (1 << (mant_width - 1)) - 1
+    e_min, e_max = -(1 << (exp_width - 1)), (1 << (exp_width - 1)) - 1
+    if not np.isfinite(s):
+        return (lim if s > 0 else -lim), e_max
     e = int(np.floor(np.log2(abs(s)))) - (mant_width - 2)
+    e = max(e, e_min)
     mant = int(round(s / 2.0 ** e))
-    if abs(mant) >= 1 << (mant_width - 1):
-        mant //= 2
+    if abs(mant) > lim:
+        mant = int(round(s / 2.0 ** (e + 1)))
         e += 1
+    if e > e_max:
+        return (lim if s > 0 else -lim), e_max
     return mant, e

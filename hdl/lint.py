@@ -11,6 +11,12 @@ Lint is clean when every warning is covered by a waiver below, each with its rea
    - UNUSEDSIGNAL on a temporary (`$N`), or on a struct/array view alias (a name containing `.` or `[`):
      the first are carry bits of Amaranth's width+1 arithmetic, the second are debug-only wires
      Amaranth emits so waveforms show payload fields.
+   - UNUSEDSIGNAL on a named wire whose only driver is one continuous `assign`: Amaranth keeps every
+     named Signal as a debug wire even where the logic reads the expression it was inlined into
+     (checked per signal in the Verilog text). Limit: an Amaranth signal that is really left unused
+     looks the same; unused inputs, registers and undriven signals are still reported.
+   - CASEINCOMPLETE on `casez (fsm_state)`: Amaranth's FSM encoding leaves unreachable state codes;
+     the combinational block assigns every output before the case, so no latch results.
 2. Named signals of our own blocks: listed one by one in SIGNAL_WAIVERS, with the reason.
 
 Anything else (UNDRIVEN, MULTIDRIVEN, LATCH, CASEINCOMPLETE, a width warning on a named signal, ...)
@@ -30,9 +36,8 @@ from .verilog_out import BUILD
 
 #: (config-name regex, rule, signal name regex, reason)
 SIGNAL_WAIVERS = [
-    (r"dot_product", "UNUSEDSIGNAL", r"beat_sum",
-     "named sum of the lane products; Amaranth emits it as a debug wire and feeds the adder from the "
-     "same expression"),
+    (r"update_controller", "WIDTHEXPAND", r"sh",
+     "sh = e_c + (P): a signed exponent plus a small constant, sign-extended by design"),
 ]
 
 WARN = re.compile(r"^%Warning-(?P<rule>[A-Z]+): (?P<file>[^:]+):(?P<line>\d+):\d+: (?P<msg>.*)$")
@@ -43,15 +48,30 @@ def _signal(msg: str) -> str | None:
     return m.group(1) if m else None
 
 
-def waiver_for(config: str, rule: str, msg: str, source_line: str) -> str | None:
+def _is_temp_alias(sig: str, verilog: str) -> bool:
+    """True if `sig` is a wire driven by exactly one continuous assign (an Amaranth debug wire)."""
+    name = rf"\\?{re.escape(sig)} ?"          # escaped identifiers (`\\row_fire$103 `) included
+    drivers = re.findall(rf"^\s*assign {name} = ", verilog, re.M)
+    is_wire = re.search(rf"^\s*wire (\[[\d:]+\] )?{name};$", verilog, re.M)
+    return len(drivers) == 1 and is_wire is not None
+
+
+def waiver_for(config: str, rule: str, msg: str, source_line: str, verilog: str = "") -> str | None:
     """The reason a warning is waived, or None if it is not."""
     sig = _signal(msg) or ""
     if rule == "PROCASSINIT":
         return "Amaranth register initialiser (power-up value), also reset synchronously"
-    if rule in ("WIDTHEXPAND", "WIDTHTRUNC") and re.match(r"\s*assign \\\$\d+ ", source_line):
-        return "Amaranth temporary: operand widening/truncation defined by Amaranth's semantics"
+    if rule in ("WIDTHEXPAND", "WIDTHTRUNC"):
+        lhs = re.match(r"\s*assign (\S+)\s+=", source_line)
+        if lhs and re.fullmatch(r"\\\$\d+", lhs.group(1)):
+            return "Amaranth temporary: operand widening/truncation defined by Amaranth's semantics"
+        sig = lhs.group(1) if lhs else sig
     if rule == "UNUSEDSIGNAL" and (sig.startswith("$") or "." in sig or "[" in sig):
         return "Amaranth carry bit or debug view alias"
+    if rule == "UNUSEDSIGNAL" and _is_temp_alias(sig, verilog):
+        return "Amaranth debug alias of a named Signal (the logic reads the temporary)"
+    if rule == "CASEINCOMPLETE" and re.match(r"\s*casez \(fsm_state\)", source_line):
+        return "Amaranth FSM: unreachable state codes; outputs assigned before the case"
     for cfg_re, w_rule, sig_re, reason in SIGNAL_WAIVERS:
         if w_rule == rule and re.search(cfg_re, config) and re.fullmatch(sig_re, sig):
             return reason
@@ -62,7 +82,8 @@ def lint_file(config: str, path: Path) -> tuple[list[str], dict[str, int]]:
     """Lint one Verilog file; return (unwaived warning lines, waived count per reason)."""
     res = subprocess.run(["verilator", "--lint-only", "-Wall", "-Wno-fatal", str(path)],
                          capture_output=True, text=True)
-    lines = path.read_text().splitlines()
+    verilog = path.read_text()
+    lines = verilog.splitlines()
     bad, waived = [], {}
     for text in res.stderr.splitlines():
         m = WARN.match(text)
@@ -70,7 +91,7 @@ def lint_file(config: str, path: Path) -> tuple[list[str], dict[str, int]]:
             if text.startswith("%Error"):
                 bad.append(text)
             continue
-        reason = waiver_for(config, m["rule"], m["msg"], lines[int(m["line"]) - 1])
+        reason = waiver_for(config, m["rule"], m["msg"], lines[int(m["line"]) - 1], verilog)
         if reason is None:
             bad.append(text)
         else:

@@ -442,6 +442,9 @@ class SBEEngine(wiring.Component):
             with m.Else():
                 m.d.sync += chains_done.eq(chains_done + 1)
 
+        self._debug = dict(phase=phase, cur=cur, w=w, j=j, slot=slot, chains_done=chains_done, lf0=latch_full[0],
+                           lf1=latch_full[1], ro0=ro_ok[0], ro1=ro_ok[1], su_busy=su.busy, pend_rescale=pend_rescale,
+                           seg=seg_run)
         # ---------------------------------------------------------------- status
         pipe_busy = sum(valid[k].as_unsigned() for k in range(1, NST)) != 0
         m.d.comb += [

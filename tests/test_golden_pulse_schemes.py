@@ -168,3 +168,17 @@ def test_bit_reverse():
 def test_rejects_bad_parameters(kwargs, exc, text):
     with pytest.raises(exc, match=text):
         PulseScheme(**kwargs)
+
+
+@pytest.mark.parametrize("s", [0.8, -0.8, 1.0, -1.0, 3.7e-5, -123.4, 0.99999999])
+def test_quantise_scale_is_accurate_and_in_range(s):
+    m, e = quantise_scale(s, 16)
+    assert abs(m) < 2 ** 15 and -128 <= e <= 127
+    assert abs(m * 2.0 ** e - s) <= 2.0 ** e / 2 + 1e-15
+    assert abs(m) >= 2 ** 13                            # normalised: at least 14 significant bits
+
+
+def test_quantise_scale_range_ends():
+    assert quantise_scale(1e-60, 16) == (0, -128)       # underflow: a zero update
+    assert quantise_scale(-1e60, 16) == (-(2 ** 15 - 1), 127)
+    assert quantise_scale(0.0, 16) == (0, 0)
