@@ -51,10 +51,13 @@ def train_on_crossbars(data, *, sizes=None, method: str = "sbe", eta: float = 0.
                        epochs: int = 5, seed: int = 0, device: PulsedDevice | None = None,
                        bl: int = 1023, bl_mgmt: bool = True, det: bool = False,
                        method_factory: MethodFactory | None = None, elem_width: int = 16,
-                       progress=None) -> tuple[MLP, History, list[Crossbar], WriteStats]:
+                       on_write=None, progress=None) -> tuple[MLP, History, list[Crossbar], WriteStats]:
     """Train an MLP whose layers are crossbars written by pulses; returns (net view, history, arrays, stats).
 
     `net.W` mirrors the arrays' apparent weights after every batch (it is how forward/backward read them).
+    on_write(layer, update) is called for every write issued, with the update as the controller sees it:
+    a dict u, v (Q1.F ints), s_mant, s_exp, lr_mant, lr_exp, bl, det, bl_mgmt, two_phase (the format of
+    tb/update_controller_sim.py), so the same writes can be replayed through the RTL.
     """
     device = device or Noiseless()
     sizes = sizes or (data.n_features, 32, data.n_classes)
@@ -92,8 +95,13 @@ def train_on_crossbars(data, *, sizes=None, method: str = "sbe", eta: float = 0.
             for l, (m, xb, sch) in enumerate(zip(methods, arrays, schemes)):
                 for t in m.batch(xs[l], deltas[l]):
                     s_mant, s_exp = quantise_scale(t.scale, sch.mant_width)
-                    w = sch.write(quantise(t.u, elem_width), quantise(t.v, elem_width), s_mant, s_exp,
-                                  lr_mant=lr_mant, lr_exp=lr_exp, bl=bl, bl_mgmt=bl_mgmt, det=det)
+                    upd = dict(u=quantise(t.u, elem_width), v=quantise(t.v, elem_width), s_mant=s_mant,
+                               s_exp=s_exp, lr_mant=lr_mant, lr_exp=lr_exp, bl=bl, det=det,
+                               bl_mgmt=bl_mgmt, two_phase=False)
+                    if on_write is not None:
+                        on_write(l, upd)
+                    w = sch.write(upd["u"], upd["v"], s_mant, s_exp, lr_mant=lr_mant, lr_exp=lr_exp, bl=bl,
+                                  det=det, bl_mgmt=bl_mgmt)
                     stats.writes += 1
                     if w.plan.status:
                         stats.skipped += 1

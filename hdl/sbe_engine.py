@@ -173,8 +173,12 @@ class SBEEngine(wiring.Component):
             return (getattr(su, f"k{v}{par}"), getattr(su, f"cm{v}{par}"), getattr(su, f"sh{v}{par}"))
 
         # ---------------------------------------------------------------- issue (stage 0)
-        PH_INIT, PH_RUN, PH_RO = 0, 1, 2
-        phase = Signal(2, init=PH_INIT)
+        # PH_BOOT lasts one cycle after reset: every signal then changes after time 0, which Icarus needs
+        # to evaluate the combinational processes of the init phase (they would stay X otherwise).
+        PH_INIT, PH_RUN, PH_RO, PH_BOOT = 0, 1, 2, 3
+        phase = Signal(2, init=PH_BOOT)
+        with m.If(phase == PH_BOOT):
+            m.d.sync += phase.eq(PH_INIT)
         cur = Signal(init=P.VEC_X)                 # vector of the current pass
         w = Signal(range(max(ND, NX) + 1))         # beat within the pass
         j = Signal(16, init=1)                     # sample of the batch being received (1-based)
@@ -265,7 +269,6 @@ class SBEEngine(wiring.Component):
                 for v in (0, 1):
                     with m.If(cur == v):
                         regs = pr[v]
-                        m.d.sync += ro_ok[v].eq(0)
                         with m.If(j <= 1):
                             m.d.sync += [regs["kA"].eq(0), regs["cmA"].eq(0), regs["shA"].eq(0)]
                         for pp in (0, 1):
@@ -280,6 +283,9 @@ class SBEEngine(wiring.Component):
                     m.d.sync += [ro_s_mant.eq(su.s_mant), ro_s_exp.eq(su.s_exp)]
             with m.If(is_last):
                 m.d.sync += w.eq(0)
+                for v in (0, 1):
+                    with m.If(cur == v):
+                        m.d.sync += ro_ok[v].eq(0)
                 with m.If(cur == P.VEC_D):
                     m.d.sync += cur.eq(P.VEC_X)
                 with m.Else():

