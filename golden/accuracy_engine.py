@@ -27,6 +27,7 @@ import numpy as np
 from .data import PlantedStream, load_digits
 from .mlp import train
 from .sbe import SBE
+from .fixed_point import quantize
 from .sbe_fixed import SBEFixed
 from .update_method import update_matrix
 
@@ -72,20 +73,31 @@ def real_gradients(recs, width: int) -> dict:
         df = _frac(max(np.abs(r[3]).max() for r in first), width)
         a, b = rl[0][3].shape[1], rl[0][2].shape[1]
         fx = SBEFixed(a, b, in_width=width, x_frac=xf, delta_frac=df)
-        fl = SBE(a, b)
+        fl, flq = SBE(a, b), SBE(a, b)
         fl.X, fl.D = fx.engine.initial_vectors()
-        sep, deg = [], []
-        for _, _, xs, ds in rl:
-            tf, tr = fx.batch(xs, ds), fl.batch(xs, ds)
-            Uf, Ur = update_matrix(tf, a, b), update_matrix(tr, a, b)
+        flq.X, flq.D = fl.X.copy(), fl.D.copy()
+        sep, deg, sepq, worst = [], [], [], (0.0, None)
+        for i, (_, _, xs, ds) in enumerate(rl):
+            xq = np.array([quantize(v, xf, width) for v in xs]) / 2.0 ** xf
+            dq = np.array([quantize(v, df, width) for v in ds]) / 2.0 ** df
+            tf, tr, trq = fx.batch(xs, ds), fl.batch(xs, ds), flq.batch(xq, dq)
+            Uf, Ur, Urq = update_matrix(tf, a, b), update_matrix(tr, a, b), update_matrix(trq, a, b)
             err = np.linalg.norm(Uf - Ur) / max(np.linalg.norm(Ur), 1e-300)
+            errq = np.linalg.norm(Uf - Urq) / max(np.linalg.norm(Urq), 1e-300)
             S = np.linalg.svd(ds.T @ xs / len(xs), compute_uv=False)
-            (sep if len(S) < 2 or S[0] > 1.1 * S[1] else deg).append(err)
+            if len(S) < 2 or S[0] > 1.1 * S[1]:
+                sep.append(err)
+                sepq.append(errq)
+                worst = max(worst, (err, i))
+            else:
+                deg.append(err)
         out[f"layer{layer}"] = {
             "a": a, "b": b, "x_frac": xf, "delta_frac": df,
             "separated_batches": len(sep), "separated_max_rel_frob": max(sep) if sep else None,
             "separated_median_rel_frob": float(np.median(sep)) if sep else None,
             "separated_within_1e-2": float(np.mean(np.array(sep) <= 1e-2)) if sep else None,
+            "separated_worst_batch_index": worst[1],
+            "separated_max_rel_frob_vs_float_on_quantised_inputs": max(sepq) if sepq else None,
             "degenerate_batches": len(deg), "degenerate_max_rel_frob": max(deg) if deg else None,
             "degenerate_median_rel_frob": float(np.median(deg)) if deg else None,
             "input_saturated": fx.input_flags.saturated, "engine_saturated": fx.engine.flags.saturated}

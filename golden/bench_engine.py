@@ -28,7 +28,7 @@ A, B, N = 100, 784, 32
 
 def _sim(sim: str, lanes: int, batches=((N, "random"),)) -> dict:
     from hdl.sbe_engine import SBEEngine
-    from tb.cocotb_runner import BUILD, run_bench
+    from tb.cocotb_runner import run_bench
     cfg = dict(a=A, b=B, lanes=lanes)
     res = Path(tempfile.mkdtemp()) / "res.json"
     t0 = time.perf_counter()

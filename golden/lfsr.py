@@ -81,6 +81,14 @@ def leap(states, width: int, steps: int) -> np.ndarray:
     check_width(width)
     s = np.asarray(states, dtype=np.uint64).copy()
     mask = np.uint64((1 << width) - 1)
+    taps = TAPS[width]
+    if len(taps) == 2 and steps <= min(taps):
+        # Block form: while steps <= both taps every new bit reads only old bits, so the `steps`
+        # feedback bits are one XOR of two shifted copies (the same bits the loop below produces:
+        # the bit made at step i lands at position steps-1-i and reads old bits t-1-i).
+        t1, t2 = taps
+        fb = ((s >> np.uint64(t1 - steps)) ^ (s >> np.uint64(t2 - steps))) & np.uint64((1 << steps) - 1)
+        return ((s << np.uint64(steps)) | fb) & mask
     one = np.uint64(1)
     for _ in range(steps):
         fb = np.zeros_like(s)

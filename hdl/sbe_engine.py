@@ -448,6 +448,7 @@ class SBEEngine(wiring.Component):
             with m.Else():
                 m.d.sync += chains_done.eq(chains_done + 1)
 
+        # internal signals for debugging benches (not part of the interface)
         self._debug = dict(phase=phase, cur=cur, w=w, j=j, slot=slot, chains_done=chains_done, lf0=latch_full[0],
                            lf1=latch_full[1], ro0=ro_ok[0], ro1=ro_ok[1], su_busy=su.busy, pend_rescale=pend_rescale,
                            seg=seg_run)

@@ -16,7 +16,7 @@ Pulses (the cycle the instruction executes): rel (REL), rdy[v] (RDY v), done (DO
 """
 from __future__ import annotations
 
-from amaranth import Array, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Array, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 

@@ -133,3 +133,15 @@ def test_rtl_lfsr_matches_golden(width, steps):
 def test_rejects_bad_parameters(kwargs, text):
     with pytest.raises(ValueError, match=text):
         LFSR(**kwargs)
+
+
+@pytest.mark.parametrize("width", [17, 23, 31])
+@pytest.mark.parametrize("steps", [1, 5, 16])
+def test_block_leap_equals_single_steps(width, steps):
+    """The vectorised block leap of golden/lfsr.py equals `steps` scalar single steps."""
+    from golden import lfsr
+    s = np.array([lfsr.line_seed(3, i, width) for i in range(40)], dtype=np.uint64)
+    ref = [int(x) for x in s]
+    for _ in range(steps):
+        ref = [lfsr.step(x, width) for x in ref]
+    assert lfsr.leap(s, width, steps).tolist() == ref

@@ -161,7 +161,7 @@ def test_clear_mid_batch_status_and_framing_flag():
 
     async def bench(ctx):
         ctx.set(dut.o.ready, 1)
-        for _ in range(12):
+        for _ in range(40):      # boot, state init (ceil(a/L)+ceil(b/L) cycles), INIT microcode
             await ctx.tick()
         seen["idle_busy"] = ctx.get(dut.busy)
         for bt in input_beats(dut, xs0[0], ds0[0], False) + input_beats(dut, xs0[1], ds0[1], False)[:2]:
