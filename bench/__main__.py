@@ -16,6 +16,7 @@ BENCHES = {
     "crossbar": "golden.bench_crossbar",               # pulse slots/s vs a NumPy outer-product update
     "engine": "golden.bench_engine",                   # RTL cycles vs the streaming bound, state bits
     "controller": "golden.bench_controller",           # cycles per rank-1 write vs a*b element writes
+    "yosys_cells": "bench.yosys_cells",                # Yosys cell counts of the RTL blocks
 }
 OUT = Path(__file__).resolve().parents[1] / "build" / "bench.json"
 

@@ -72,13 +72,11 @@ def yosys_cells(lanes: int = 1, timeout: int = 900) -> dict:
             continue
         cells = {}
         for line in (d / f"stat_{name}.txt").read_text().splitlines():
-            parts = line.split()
-            if len(parts) == 2 and parts[1].isdigit() and (parts[0].startswith(("SB_", "TRELLIS", "LUT", "CCU", "MULT",
-                                                                                "DP16", "PDP", "DPR", "L6MUX",
-                                                                                "PFUMX", "$"))):
-                cells[parts[0]] = int(parts[1])
-            elif len(parts) >= 4 and parts[-1].isdigit() and "cells" in line.lower():
-                cells["total"] = int(parts[-1])
+            parts = line.split()        # "   13092 cells", "    8696   SB_LUT4"
+            if len(parts) == 2 and parts[0].isdigit() and (parts[1] == "cells" or not parts[1].startswith("$")) \
+                    and parts[1] not in ("wires", "ports"):
+                if parts[1] in ("cells",) or parts[1][0].isupper():
+                    cells[parts[1]] = int(parts[0])
         out[name] = cells
     return out
 
@@ -101,7 +99,7 @@ def run(synth: bool | None = None) -> dict:
     result["state_bits_L1"] = state_bits(cfg1)
     result["state_bits_L4"] = state_bits(cfg4)
     if synth is None:
-        synth = os.environ.get("BENCH_SYNTH", "1") != "0"
+        synth = os.environ.get("BENCH_SYNTH", "0") == "1"   # bench.yosys_cells covers the counts by default
     if synth:
         result["yosys_cells_L1"] = yosys_cells(1)
     return result

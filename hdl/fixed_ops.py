@@ -52,7 +52,7 @@ def saturate_hw(m, v, width: int, *, name: str):
     return out, hit
 
 
-def fnorm_hw(m, v, e, *, width: int, ew: int, name: str):
+def fnorm_hw(m, v, e, *, width: int, ew: int, name: str, with_flag: bool = True):
     """(m_out signed(width), e_out signed(ew), flag) = FloatFormat(ew=ew).fnorm(v, e, width=width).
 
     v: signed Value of any width N (>= 2); e: signed Value.
@@ -67,23 +67,24 @@ def fnorm_hw(m, v, e, *, width: int, ew: int, name: str):
             m.d.comb += bl.eq(i + 1)
     sw = _bits_for(-(width - 1), n)
     s = Signal(signed(sw), name=f"{name}_s")
-    m.d.comb += s.eq(bl - (width - 1))
+    m.d.comb += s.eq(bl - Const(width - 1, signed(sw)))
     r = rshift_round_hw(m, v, s, out_width=width + 1, max_left=width - 1, max_right=max(n - width + 1, 1),
                         name=f"{name}_r")
     ovf = Signal(name=f"{name}_ovf")
-    m.d.comb += ovf.eq(r == (1 << (width - 1)))
+    m.d.comb += ovf.eq(~r[width] & r[width - 1] & ~r[:width - 1].any())     # r == 2**(width-1)
     ew_wide = max(len(e), ew) + sw + 2
     e_new = Signal(signed(ew_wide), name=f"{name}_e")
     m.d.comb += e_new.eq(e + s + ovf)
     m_out = Signal(signed(width), name=f"{name}_m")
     e_out = Signal(signed(ew), name=f"{name}_eo")
     flag = Signal(name=f"{name}_flag")
+    set_flag = [flag.eq(1)] if with_flag else []
     with m.If(v == 0):
         m.d.comb += [m_out.eq(0), e_out.eq(0)]
     with m.Elif(e_new > emax):
-        m.d.comb += [m_out.eq(Mux(v > 0, (1 << (width - 1)) - 1, -(1 << (width - 1)))), e_out.eq(emax), flag.eq(1)]
+        m.d.comb += [m_out.eq(Mux(v > 0, (1 << (width - 1)) - 1, -(1 << (width - 1)))), e_out.eq(emax)] + set_flag
     with m.Elif(e_new < emin):
-        m.d.comb += [m_out.eq(0), e_out.eq(0), flag.eq(1)]
+        m.d.comb += [m_out.eq(0), e_out.eq(0)] + set_flag
     with m.Else():
         m.d.comb += [m_out.eq(Mux(ovf, 1 << (width - 2), r)), e_out.eq(e_new)]
-    return m_out, e_out, flag
+    return m_out, e_out, (flag if with_flag else None)

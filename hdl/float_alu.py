@@ -60,7 +60,7 @@ class FloatALU(wiring.Component):
         is_sub = op == P.OPCODE["SUB"]
 
         # b negated for SUB: -b_m needs mw+1 bits, renormalised exactly like FloatFormat.neg.
-        nb_m, nb_e, _ = fnorm_hw(m, -self.b_m, self.b_e, width=mw, ew=ew, name="neg")
+        nb_m, nb_e, _ = fnorm_hw(m, -self.b_m, self.b_e, width=mw, ew=ew, name="neg", with_flag=False)
         bb_m = Signal(signed(mw))
         bb_e = Signal(signed(ew))
         with m.If(is_sub & (self.b_m != 0)):
@@ -97,27 +97,28 @@ class FloatALU(wiring.Component):
         e = Signal(signed(ew + 4))
         zero = Signal()
         passthru = Signal()
-        with m.Switch(op):
-            with m.Case(P.OPCODE["MUL"]):
-                m.d.comb += [v.eq(self.a_m * self.b_m), e.eq(self.a_e + self.b_e),
-                             zero.eq((self.a_m == 0) | (self.b_m == 0))]
-            with m.Case(P.OPCODE["ADD"], P.OPCODE["SUB"]):
-                with m.If(self.a_m == 0):
-                    m.d.comb += [v.eq(bb_m), e.eq(bb_e), passthru.eq(1)]
-                with m.Elif(bb_m == 0):
-                    m.d.comb += [v.eq(self.a_m), e.eq(self.a_e), passthru.eq(1)]
-                with m.Elif(d > mw + 1):
-                    m.d.comb += [v.eq(hi_m), e.eq(hi_e), passthru.eq(1)]
-                with m.Else():
-                    m.d.comb += [v.eq(sum_v), e.eq(lo_e)]
-            with m.Case(P.OPCODE["SCL"], P.OPCODE["SCLK"]):
-                m.d.comb += [v.eq(self.a_m), e.eq(self.a_e + self.k), zero.eq(self.a_m == 0)]
-            with m.Case(P.OPCODE["MOV"]):
+        with m.If(op.matches(P.OPCODE["MUL"])):
+            m.d.comb += [v.eq(self.a_m * self.b_m), e.eq(self.a_e + self.b_e),
+                         zero.eq((self.a_m == 0) | (self.b_m == 0))]
+        with m.Elif(op.matches(P.OPCODE["ADD"], P.OPCODE["SUB"])):
+            with m.If(self.a_m == 0):
+                m.d.comb += [v.eq(bb_m), e.eq(bb_e), passthru.eq(1)]
+            with m.Elif(bb_m == 0):
                 m.d.comb += [v.eq(self.a_m), e.eq(self.a_e), passthru.eq(1)]
-            with m.Case(P.OPCODE["SEED"]):
-                m.d.comb += [v.eq(table[idx]), e.eq(seed_e), zero.eq(self.a_m <= 0)]
-            with m.Case(P.OPCODE["LDI"]):
-                m.d.comb += [v.eq(self.ival), e.eq(0)]
+            with m.Elif(d > mw + 1):
+                m.d.comb += [v.eq(hi_m), e.eq(hi_e), passthru.eq(1)]
+            with m.Else():
+                m.d.comb += [v.eq(sum_v), e.eq(lo_e)]
+        with m.Elif(op.matches(P.OPCODE["SCL"], P.OPCODE["SCLK"])):
+            m.d.comb += [v.eq(self.a_m), e.eq(self.a_e + self.k), zero.eq(self.a_m == 0)]
+        with m.Elif(op.matches(P.OPCODE["MOV"])):
+            m.d.comb += [v.eq(self.a_m), e.eq(self.a_e), passthru.eq(1)]
+        with m.Elif(op.matches(P.OPCODE["SEED"])):
+            m.d.comb += [v.eq(table[idx]), e.eq(seed_e), zero.eq(self.a_m <= 0)]
+        with m.Elif(op.matches(P.OPCODE["LDI"])):
+            m.d.comb += [v.eq(self.ival), e.eq(0)]
+        with m.Else():
+            m.d.comb += [v.eq(0), e.eq(0)]
         r_m, r_e, flag = fnorm_hw(m, v, e, width=mw, ew=ew, name="norm")
         with m.If(zero):
             m.d.comb += [self.r_m.eq(0), self.r_e.eq(0)]

@@ -35,7 +35,10 @@ Latency and throughput: a sample takes ceil(b/L) + ceil(a/L) cycles; the scalar 
 (len(CHAIN) cycles, one microcode op per cycle) overlaps the passes of samples j+1 and j+2 and stalls
 nothing while it is shorter than a sample. After the last sample of a batch: ~6 cycles to the latches,
 the chain up to its RDY (Dhat may start), then ceil(a/L)+ceil(b/L) read-out beats and ~6 pipeline
-cycles. Measured numbers: bench/engine.py.
+cycles. Measured (golden/bench_engine.py, Verilator, a=100, b=784, batch 32, first input beat to last
+output beat): L=1 29262 cycles = 1.034 x 32*ceil((a+b)/L); L=4 7383 cycles = 1.044 x the bound
+(= 32 samples + 78 microcode cycles to RDY + ceil(a/L)+ceil(b/L) read-out beats + ~12 pipeline cycles).
+With L=8 (111-cycle samples) the 117-cycle chain stalls the input ~6 cycles per sample.
 State: (ceil(a/L)+ceil(b/L)) x L x state_width bits (block RAM); sample buffer 3 x that x in_width.
 """
 from __future__ import annotations
@@ -63,6 +66,18 @@ def in_layout(lanes: int = 1, in_width: int = 16) -> data.StructLayout:
         "last": 1,
         "last_of_batch": 1,
     })
+
+
+def input_beats(x, delta, lanes: int, last_of_batch: bool) -> list[dict]:
+    """One sample as `in_layout` beat values (dicts): x beats then delta beats, lanes zero padded."""
+    out = []
+    for tag, v in ((VEC_X_TAG, x), (VEC_DELTA_TAG, delta)):
+        n = len(v)
+        for k in range(0, n, lanes):
+            last = k + lanes >= n
+            out.append({"elems": [int(t) for t in v[k:k + lanes]] + [0] * max(0, k + lanes - n), "vec": tag,
+                        "last": int(last), "last_of_batch": int(last and tag == VEC_DELTA_TAG and bool(last_of_batch))})
+    return out
 
 
 def ceil_div(x: int, y: int) -> int:
@@ -187,11 +202,13 @@ class SBEEngine(wiring.Component):
         latch_full = [Signal(name=f"latch_full_{v}") for v in (0, 1)]
         ro_ok = [Signal(name=f"ro_ok_{v}") for v in (0, 1)]
 
-        nwords = Mux(cur, NX, ND)
+        last_w = Signal.like(w)
+        m.d.comb += last_w.eq(Mux(cur, NX - 1, ND - 1))
         first = w == 0
-        is_last = w == nwords - 1
-        slot_m1 = Mux(slot == 0, 2, slot - 1)
-        slot_m2 = Mux(slot == 0, 1, Mux(slot == 1, 2, 0))
+        is_last = Signal()
+        m.d.comb += is_last.eq(w == last_w)
+        slot_m1, slot_m2 = Signal(range(3)), Signal(range(3))
+        m.d.comb += [slot_m1.eq(Mux(slot == 0, 2, slot - 1)), slot_m2.eq(Mux(slot == 0, 1, Mux(slot == 1, 2, 0)))]
         vbase = Mux(cur, base[P.VEC_X], base[P.VEC_D])
         addr = Signal(range(NW))
         m.d.comb += addr.eq(vbase + w)
@@ -212,10 +229,10 @@ class SBEEngine(wiring.Component):
         rem = {v: length[v] - (self.words[v] - 1) * L for v in (0, 1)}
         v_in = [Signal(signed(W), name=f"vin{k}") for k in range(L)]
         for k in range(L):
-            lane_ok = (w != nwords - 1) | Mux(cur, k < rem[P.VEC_X], k < rem[P.VEC_D])
+            lane_ok = ~is_last | Mux(cur, k < rem[P.VEC_X], k < rem[P.VEC_D])
             m.d.comb += v_in[k].eq(Mux(lane_ok, self.i.payload.elems[k], 0))
 
-        slot_base = Array(Const(s * NW, range(3 * NW + 1)) for s in range(3))
+        slot_base = Array([Const(s * NW, range(3 * NW + 1)) for s in range(3)] + [Const(0, range(3 * NW + 1))])
         m.d.comb += [st_rd.addr.eq(addr), bA_rd.addr.eq(slot_base[slot_m2] + addr),
                      bB_rd.addr.eq(slot_base[slot_m1] + addr)]
         m.d.comb += [buf_wr.addr.eq(slot_base[slot] + addr), buf_wr.en.eq(issue_run),
@@ -305,7 +322,8 @@ class SBEEngine(wiring.Component):
                 bits.append(s_k[0])
                 chain.append(Mux(s_k[0], (s_k >> 1) ^ LFSR_TAPS, s_k >> 1))
             last_d, last_x = init_w == ND - 1, init_w == NW - 1
-            count = Mux(in_x, Mux(last_x, rem[P.VEC_X], L), Mux(last_d, rem[P.VEC_D], L))
+            count = Signal(range(L + 1))
+            m.d.comb += count.eq(Mux(in_x, Mux(last_x, rem[P.VEC_X], L), Mux(last_d, rem[P.VEC_D], L)))
             words = []
             for k in range(L):
                 lane_ok = k < count
@@ -317,14 +335,16 @@ class SBEEngine(wiring.Component):
                 words.append(val)
             m.d.comb += [st_wr.en.eq(1),
                          st_wr.data.eq(sum(words[k].as_unsigned() << (k * SW) for k in range(L)))]
-            m.d.sync += [lfsr.eq(Array(chain)[count]), init_w.eq(init_w + 1)]
+            m.d.sync += [lfsr.eq(Array(chain + [chain[-1]] * ((1 << len(count)) - len(chain)))[count]),
+                         init_w.eq(init_w + 1)]
             with m.If(init_w == NW - 1):
                 m.d.sync += phase.eq(PH_RUN)
 
         # ---------------------------------------------------------------- stages 1..5
         sat_hits = []
         unpack = lambda raw, width, k: raw[k * width:(k + 1) * width].as_signed()   # noqa: E731
-        t1 = [Signal(signed(SW + LMAX + 1), name=f"t1_{k}") for k in range(L)]
+        sum_w = max(SW + LMAX, CW + W + LMAX) + 2
+        t1 = [Signal(signed(sum_w), name=f"t1_{k}") for k in range(L)]
         pA = [Signal(signed(CW + W), name=f"pA_{k}") for k in range(L)]
         pB = [Signal(signed(max(CW, W) + W), name=f"pB_{k}") for k in range(L)]
         pV = [[Signal(signed(2 * W), name=f"pV{s}_{k}") for k in range(L)] for s in range(6)]
@@ -333,21 +353,20 @@ class SBEEngine(wiring.Component):
         MA = [Signal(signed(SW), name=f"MA_{k}") for k in range(L)]
         MB = [Signal(signed(SW), name=f"MB_{k}") for k in range(L)]
         pM = [Signal(signed(max(CW, W) + SW), name=f"pM_{k}") for k in range(L)]
-        sum_w = max(SW + LMAX, CW + W + LMAX) + 2
         for k in range(L):
             # stage 1
             mold = unpack(st_rd.data, SW, k)
             bA = unpack(bA_rd.data, W, k)
             bB = unpack(bB_rd.data, W, k)
             kA = sel(1, "kA")
-            r_t1 = rshift_round_hw(m, mold, kA, out_width=SW + LMAX + 1, max_left=LMAX, max_right=cfg.kmax + 1,
+            r_t1 = rshift_round_hw(m, mold, kA, out_width=sum_w, max_left=LMAX, max_right=cfg.kmax + 1,
                                    name=f"s1t1_{k}")
             with m.If(adv):
                 m.d.sync += [t1[k].eq(r_t1), pA[k].eq(sel(1, "cmA") * bA),
                              pBx[2][k].eq(Mux(ro[1], sel(1, "cmB"), v1[k]) * bB),
                              pV[2][k].eq(v1[k] * v1[k]), vv[2][k].eq(v1[k])]
             # stage 2
-            r_pA = rshift_round_hw(m, pA[k], sel(2, "shA"), out_width=CW + W + LMAX + 1, max_left=LMAX,
+            r_pA = rshift_round_hw(m, pA[k], sel(2, "shA"), out_width=sum_w, max_left=LMAX,
                                    max_right=cfg.rmax + 1, name=f"s2pA_{k}")
             sum2 = Signal(signed(sum_w), name=f"sum2_{k}")
             m.d.comb += sum2.eq(t1[k] + r_pA)
@@ -356,9 +375,9 @@ class SBEEngine(wiring.Component):
             with m.If(adv):
                 m.d.sync += [MA[k].eq(ma_val), pBx[3][k].eq(pBx[2][k]), pV[3][k].eq(pV[2][k]), vv[3][k].eq(vv[2][k])]
             # stage 3
-            r_tB = rshift_round_hw(m, MA[k], sel(3, "kB"), out_width=SW + LMAX + 1, max_left=LMAX,
+            r_tB = rshift_round_hw(m, MA[k], sel(3, "kB"), out_width=sum_w, max_left=LMAX,
                                    max_right=cfg.kmax + 1, name=f"s3tB_{k}")
-            r_pB = rshift_round_hw(m, pBx[3][k], sel(3, "shB"), out_width=CW + W + LMAX + 1, max_left=LMAX,
+            r_pB = rshift_round_hw(m, pBx[3][k], sel(3, "shB"), out_width=sum_w, max_left=LMAX,
                                    max_right=cfg.rmax + 1, name=f"s3pB_{k}")
             sum3 = Signal(signed(sum_w), name=f"sum3_{k}")
             m.d.comb += sum3.eq(r_tB + r_pB)

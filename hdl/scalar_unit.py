@@ -89,18 +89,23 @@ class ScalarUnit(wiring.Component):
         m.submodules.alu = alu = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=cfg.seed_bits,
                                           int_width=int_width)
 
-        reg_m = Array(Signal(signed(mw), init=init[i][0], name=f"rm_{n}") for i, n in enumerate(P.REGS))
-        reg_e = Array(Signal(signed(ew), init=init[i][1], name=f"re_{n}") for i, n in enumerate(P.REGS))
-        k_reg = Array(Signal(signed(8), name=f"k_{v}") for v in (0, 1))
+        # Every Array is padded to the full range of its index (no incomplete case in the Verilog).
+        regs_m = [Signal(signed(mw), init=init[i][0], name=f"rm_{n}") for i, n in enumerate(P.REGS)]
+        regs_e = [Signal(signed(ew), init=init[i][1], name=f"re_{n}") for i, n in enumerate(P.REGS)]
+        reg_m = Array(regs_m + [Const(0, signed(mw))] * (64 - len(regs_m)))
+        reg_e = Array(regs_e + [Const(0, signed(ew))] * (64 - len(regs_e)))
+        k_regs = [Signal(signed(8), name=f"k_{v}") for v in (0, 1)]
+        k_reg = Array(k_regs)
 
         fields = [_encode(ins) for ins in self.rom]
-        rom_op = Array(Const(f[0], 4) for f in fields)
-        rom_d = Array(Const(f[1], 6) for f in fields)
-        rom_a = Array(Const(f[2], 6) for f in fields)
-        rom_b = Array(Const(f[3], 6) for f in fields)
-        rom_imm = Array(Const(f[4], signed(4)) for f in fields)
-
         pc = Signal(range(len(fields) + 1))
+        pad = (1 << len(pc)) - len(fields)
+        rom_op = Array([Const(f[0], 4) for f in fields] + [Const(P.OPCODE["DONE"], 4)] * pad)
+        rom_d = Array([Const(f[1], 6) for f in fields] + [Const(0, 6)] * pad)
+        rom_a = Array([Const(f[2], 6) for f in fields] + [Const(0, 6)] * pad)
+        rom_b = Array([Const(f[3], 6) for f in fields] + [Const(0, 6)] * pad)
+        rom_imm = Array([Const(f[4], signed(4)) for f in fields] + [Const(0, signed(4))] * pad)
+
         running = Signal()
         op, d, a, b, imm = (Signal(4), Signal(6), Signal(6), Signal(6), Signal(signed(4)))
         m.d.comb += [op.eq(rom_op[pc]), d.eq(rom_d[pc]), a.eq(rom_a[pc]), b.eq(rom_b[pc]), imm.eq(rom_imm[pc])]
@@ -109,11 +114,12 @@ class ScalarUnit(wiring.Component):
 
         # LDI sources: the six latches and (jc + 2)**2.
         jc2 = Signal(17)
-        m.d.comb += jc2.eq(self.jc + 2)
-        srcs = Array([getattr(self, f"lat_{n}") for n in P.SOURCES[:6]] + [jc2 * jc2])
+        m.d.comb += jc2.eq(self.jc + Const(2, 17))
+        srcs = Array([getattr(self, f"lat_{n}") for n in P.SOURCES[:6]] + [jc2 * jc2]
+                     + [Const(0, signed(self.acc_width))] * (64 - len(P.SOURCES)))
         m.d.comb += [alu.op.eq(op), alu.a_m.eq(am), alu.a_e.eq(ae), alu.b_m.eq(reg_m[b]), alu.b_e.eq(reg_e[b]),
                      alu.ival.eq(srcs[a])]
-        m.d.comb += alu.k.eq(Mux(op == P.OPCODE["SCLK"], Mux(imm < 0, -k_reg[b], k_reg[b]), imm))
+        m.d.comb += alu.k.eq(Mux(op == P.OPCODE["SCLK"], Mux(imm < 0, -k_reg[b[0]], k_reg[b[0]]), imm))
 
         # KSEL: k = floor((e + mw - 2 - (2*SW - 6)) / 2), clamped; 0 for a zero norm.
         kraw = Signal(signed(ew + 2))
@@ -172,37 +178,42 @@ class ScalarUnit(wiring.Component):
                                      + [Const(0)])[self.seg])]
         with m.If(running):
             m.d.sync += pc.eq(pc + 1)
-            with m.Switch(op):
-                with m.Case(P.OPCODE["MUL"], P.OPCODE["ADD"], P.OPCODE["SUB"], P.OPCODE["SCL"], P.OPCODE["SCLK"],
-                            P.OPCODE["MOV"], P.OPCODE["SEED"], P.OPCODE["LDI"]):
-                    m.d.sync += [reg_m[d].eq(alu.r_m), reg_e[d].eq(alu.r_e)]
-                    with m.If(alu.flag):
-                        m.d.sync += self.flag.eq(1)
-                with m.Case(P.OPCODE["KSEL"]):
-                    m.d.sync += k_reg[d[0]].eq(ksel)
-                with m.Case(P.OPCODE["COEF"]):
-                    for v in (0, 1):
-                        for par in (0, 1):
-                            with m.If((d[0] == v) & (self.jc[0] == par)):
-                                kk, cc, ss = coef[(v, par)]
-                                m.d.sync += [kk.eq(k_reg[v]), cc.eq(cm), ss.eq(csh)]
-                    with m.If(cflag | clamp_flag):
-                        m.d.sync += self.flag.eq(1)
-                with m.Case(P.OPCODE["OUTC"]):
-                    for v in (0, 1):
-                        with m.If(d[0] == v):
-                            m.d.sync += [getattr(self, f"om{v}").eq(cm), getattr(self, f"osh{v}").eq(csh)]
-                    with m.If(cflag | clamp_flag):
-                        m.d.sync += self.flag.eq(1)
-                with m.Case(P.OPCODE["SOUT"]):
-                    m.d.sync += [self.s_mant.eq(s_m_new), self.s_exp.eq(s_e_new)]
-                    with m.If(sflag | s_ovf):
-                        m.d.sync += self.flag.eq(1)
-                with m.Case(P.OPCODE["REL"]):
-                    m.d.comb += self.rel.eq(1)
-                with m.Case(P.OPCODE["RDY"]):
-                    m.d.comb += self.rdy.eq(Mux(d[0], 2, 1))
-                with m.Case(P.OPCODE["DONE"]):
-                    m.d.comb += self.done.eq(1)
-                    m.d.sync += running.eq(0)
+            with m.If(op.matches(P.OPCODE["MUL"], P.OPCODE["ADD"], P.OPCODE["SUB"], P.OPCODE["SCL"], P.OPCODE["SCLK"],
+                                 P.OPCODE["MOV"], P.OPCODE["SEED"], P.OPCODE["LDI"])):
+                for i in range(P.NREGS):
+                    with m.If(d == i):
+                        m.d.sync += [regs_m[i].eq(alu.r_m), regs_e[i].eq(alu.r_e)]
+                with m.If(alu.flag):
+                    m.d.sync += self.flag.eq(1)
+            with m.Elif(op.matches(P.OPCODE["KSEL"])):
+                for v in (0, 1):
+                    with m.If(d[0] == v):
+                        m.d.sync += k_regs[v].eq(ksel)
+            with m.Elif(op.matches(P.OPCODE["COEF"])):
+                for v in (0, 1):
+                    for par in (0, 1):
+                        with m.If((d[0] == v) & (self.jc[0] == par)):
+                            kk, cc, ss = coef[(v, par)]
+                            m.d.sync += [kk.eq(k_regs[v]), cc.eq(cm), ss.eq(csh)]
+                with m.If(cflag | clamp_flag):
+                    m.d.sync += self.flag.eq(1)
+            with m.Elif(op.matches(P.OPCODE["OUTC"])):
+                for v in (0, 1):
+                    with m.If(d[0] == v):
+                        m.d.sync += [getattr(self, f"om{v}").eq(cm), getattr(self, f"osh{v}").eq(csh)]
+                with m.If(cflag | clamp_flag):
+                    m.d.sync += self.flag.eq(1)
+            with m.Elif(op.matches(P.OPCODE["SOUT"])):
+                m.d.sync += [self.s_mant.eq(s_m_new), self.s_exp.eq(s_e_new)]
+                with m.If(sflag | s_ovf):
+                    m.d.sync += self.flag.eq(1)
+            with m.Elif(op.matches(P.OPCODE["REL"])):
+                m.d.comb += self.rel.eq(1)
+            with m.Elif(op.matches(P.OPCODE["RDY"])):
+                m.d.comb += self.rdy.eq(Mux(d[0], 2, 1))
+            with m.Elif(op.matches(P.OPCODE["DONE"])):
+                m.d.comb += self.done.eq(1)
+                m.d.sync += running.eq(0)
+            with m.Else():
+                m.d.sync += running.eq(0)
         return m

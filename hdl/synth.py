@@ -43,6 +43,21 @@ def _tool(name: str) -> str:
     raise SystemExit(f"{name} not found: run `make setup` (installs yowasp-{name} from the synth extra)")
 
 
+def _cells(stat_json: Path) -> dict:
+    stat = json.loads(stat_json.read_text())
+    return stat.get("design", {}).get("num_cells_by_type") or stat["modules"]["\\top"]["num_cells_by_type"]
+
+
+def synth_cells(component, target: str, workdir: Path) -> dict:
+    """Yosys cell counts by type of `component` alone (no harness, no place and route)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    write_verilog(component, "top", workdir / "top.v")
+    subprocess.run([_tool("yosys"), "-q", "-p",
+                    f"read_verilog top.v; {TARGETS[target]['synth']} -top top; "
+                    f"tee -q -o {target}.stat.json stat -json"], check=True, cwd=workdir)
+    return _cells(workdir / f"{target}.stat.json")
+
+
 def run_target(cfg: dict, target: str) -> dict:
     t = TARGETS[target]
     d = BUILD / "synth" / cfg["name"]
@@ -56,8 +71,7 @@ def run_target(cfg: dict, target: str) -> dict:
                     f"{target}.rpt.json", "--seed", "1", "--timing-allow-fail", "--quiet",
                     "--log", f"{target}.pnr.log"], check=True, cwd=d)
     rpt = json.loads((d / f"{target}.rpt.json").read_text())
-    stat = json.loads((d / f"{target}.stat.json").read_text())
-    cells = stat.get("design", {}).get("num_cells_by_type") or stat["modules"]["\\top"]["num_cells_by_type"]
+    cells = _cells(d / f"{target}.stat.json")
     return {
         "utilisation": {k: v["used"] for k, v in rpt["utilization"].items() if v["used"]},
         "available": {k: v["available"] for k, v in rpt["utilization"].items() if v["used"]},

@@ -19,23 +19,14 @@ from cocotb.handle import HierarchyObject
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, Timer
 
 from golden.sbe_fixed import SBEFixedEngine
-from hdl.sbe_engine import SBEEngine
+from hdl.sbe_engine import SBEEngine, input_beats
 from tb.cocotb_runner import bench_params
 from tb.streams import StreamSink, StreamSource, no_pauses, pack, random_pauses, unpack
 
-VEC_X_TAG, VEC_DELTA_TAG = 0, 1
 
 
 def sample_beats(layout, lanes, x, delta, last_of_batch):
-    out = []
-    for tag, v in ((VEC_X_TAG, x), (VEC_DELTA_TAG, delta)):
-        n = len(v)
-        for k in range(0, n, lanes):
-            el = [int(t) for t in v[k:k + lanes]] + [0] * max(0, k + lanes - n)
-            last = k + lanes >= n
-            out.append(pack(layout, {"elems": el, "vec": tag, "last": int(last),
-                                     "last_of_batch": int(last and tag == VEC_DELTA_TAG and last_of_batch)}))
-    return out
+    return [pack(layout, bt) for bt in input_beats(x, delta, lanes, last_of_batch)]
 
 
 def make_batch(rng, a, b, n, kind, width):

@@ -10,22 +10,12 @@ from amaranth.sim import Simulator
 
 from golden.sbe_fixed import SBEFixedEngine
 from hdl.sbe_engine import SBEEngine
+from hdl.sbe_engine import input_beats as engine_input_beats
 
-VEC_X_TAG, VEC_DELTA_TAG = 0, 1
 
 
 def input_beats(dut, x, delta, last_of_batch):
-    """Beats of one sample (x then delta), lanes zero padded, as in_layout dicts."""
-    L = dut.lanes
-    out = []
-    for tag, vecv in ((VEC_X_TAG, x), (VEC_DELTA_TAG, delta)):
-        n = len(vecv)
-        for k in range(0, n, L):
-            lanes = [int(t) for t in vecv[k:k + L]] + [0] * max(0, k + L - n)
-            last = k + L >= n
-            out.append({"elems": lanes, "vec": tag, "last": int(last),
-                        "last_of_batch": int(last and tag == VEC_DELTA_TAG and last_of_batch)})
-    return out
+    return engine_input_beats(x, delta, dut.lanes, last_of_batch)
 
 
 def make_batches(rng, a, b, sizes, width=16, kind="random"):

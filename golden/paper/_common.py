@@ -31,13 +31,15 @@ CONFIGS = {
         fig3_batches=(32, 1024), fig3_epochs=3,
         fig4_batch=32, fig4_max_epochs=60, fig4_target=1e-4,
         fig5_batches=(8, 32, 128, 512, 2048, 4096, 8000), fig5_max_epochs=200,
+        fig5_method_max_epochs={"mbgd": 900},     # MBGD epochs are cheap: the paper's 900-epoch cap
         fig5_methods=("mbgd", "svd", "sbe"),
     ),
 }
 
 #: --quick: a smoke run in seconds (subset of the data, tiny grids and caps); never the real numbers.
 QUICK = dict(n_train=300, n_test=100, fig1_max_epochs=3, fig3_batches=(32, 128), fig3_epochs=1,
-             fig4_max_epochs=2, fig5_batches=(32, 128), fig5_max_epochs=3, lr_grid=(0.1, 0.3),
+             fig4_max_epochs=2, fig5_batches=(32, 128), fig5_max_epochs=3, fig5_method_max_epochs={},
+             lr_grid=(0.1, 0.3),
              lr_epochs=1)
 
 
@@ -45,6 +47,7 @@ def config(dataset: str, quick: bool) -> dict:
     if dataset not in CONFIGS:
         raise ValueError(f"dataset must be one of {tuple(CONFIGS)}, not {dataset!r}")
     cfg = dict(CONFIGS[dataset], dataset=dataset, quick=quick, lr_grid=None, lr_epochs=5)
+    cfg.setdefault("fig5_method_max_epochs", {})
     if quick:
         cfg.update(QUICK)
     return cfg
