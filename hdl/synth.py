@@ -67,9 +67,13 @@ def run_target(cfg: dict, target: str) -> dict:
     subprocess.run([_tool("yosys"), "-q", "-p",
                     f"read_verilog top.v; {t['synth']} -top top -json {target}.json; "
                     f"tee -q -o {target}.stat.json stat -json"], check=True, cwd=d)
-    subprocess.run([_tool(t["pnr"]), "--json", f"{target}.json", *t["args"], "--report",
-                    f"{target}.rpt.json", "--seed", "1", "--timing-allow-fail", "--quiet",
-                    "--log", f"{target}.pnr.log"], check=True, cwd=d)
+    pnr = subprocess.run([_tool(t["pnr"]), "--json", f"{target}.json", *t["args"], "--report",
+                          f"{target}.rpt.json", "--seed", "1", "--timing-allow-fail", "--quiet",
+                          "--log", f"{target}.pnr.log"], cwd=d, capture_output=True, text=True)
+    if pnr.returncode != 0:
+        # Typically "does not fit": report it with nextpnr's own words and go on with the next target.
+        errors = [ln for ln in (d / f"{target}.pnr.log").read_text().splitlines() if "ERROR" in ln]
+        return {"error": errors[-1] if errors else pnr.stderr.strip()[-300:], "yosys_cells": _cells(d / f"{target}.stat.json")}
     rpt = json.loads((d / f"{target}.rpt.json").read_text())
     cells = _cells(d / f"{target}.stat.json")
     return {
@@ -83,7 +87,8 @@ def run_target(cfg: dict, target: str) -> dict:
 def main(argv: list[str]) -> int:
     os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
     only = set(argv)
-    summary = {}
+    out = BUILD / "synth" / "summary.json"
+    summary = json.loads(out.read_text()) if only and out.exists() else {}   # a subset updates its entries
     for cfg in default_configs():
         if only and cfg["name"] not in only:
             continue
@@ -91,8 +96,10 @@ def main(argv: list[str]) -> int:
             print(f"synth {cfg['name']} on {target} ...", flush=True)
             r = run_target(cfg, target)
             summary.setdefault(cfg["name"], {})[target] = r
-            print(f"  used {r['utilisation']} of {r['available']}; Fmax MHz {r['fmax_mhz']}")
-    out = BUILD / "synth" / "summary.json"
+            if "error" in r:
+                print(f"  place and route failed: {r['error']}")
+            else:
+                print(f"  used {r['utilisation']} of {r['available']}; Fmax MHz {r['fmax_mhz']}")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=2))
     print(f"wrote {out}")
