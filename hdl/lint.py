@@ -15,6 +15,8 @@ Lint is clean when every warning is covered by a waiver below, each with its rea
      named Signal as a debug wire even where the logic reads the expression it was inlined into
      (checked per signal in the Verilog text). Limit: an Amaranth signal that is really left unused
      looks the same; unused inputs, registers and undriven signals are still reported.
+   - DECLFILENAME on a submodule (`<top>.<sub>`): Amaranth writes the whole hierarchy into one file
+     named after the top module.
    - CASEINCOMPLETE on `casez (fsm_state)`: Amaranth's FSM encoding leaves unreachable state codes;
      the combinational block assigns every output before the case, so no latch results.
 2. Named signals of our own blocks: listed one by one in SIGNAL_WAIVERS, with the reason.
@@ -70,6 +72,8 @@ def waiver_for(config: str, rule: str, msg: str, source_line: str, verilog: str 
         return "Amaranth carry bit or debug view alias"
     if rule == "UNUSEDSIGNAL" and _is_temp_alias(sig, verilog):
         return "Amaranth debug alias of a named Signal (the logic reads the temporary)"
+    if rule == "DECLFILENAME" and re.search(rf"'{re.escape(config)}\.[^']+'", msg):
+        return "Amaranth submodule written into the top module's file"
     if rule == "CASEINCOMPLETE" and re.match(r"\s*casez \(fsm_state\)", source_line):
         return "Amaranth FSM: unreachable state codes; outputs assigned before the case"
     for cfg_re, w_rule, sig_re, reason in SIGNAL_WAIVERS:
