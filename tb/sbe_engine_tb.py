@@ -40,6 +40,10 @@ def make_batch(rng, a, b, n, kind, width):
     if kind == "alt":
         return (np.array([[lo if (i + j) % 2 else hi - 1 for i in range(b)] for j in range(n)]),
                 np.array([[hi - 1 if (i + j) % 2 else lo for i in range(a)] for j in range(n)]))
+    if kind.startswith("npz:"):   # "npz:<path>:<k>": recorded batch k (int arrays xs (K, n, b), ds (K, n, a))
+        _, path, k = kind.split(":")
+        z = np.load(path)
+        return z["xs"][int(k)][:n], z["ds"][int(k)][:n]
     if kind == "small":   # +-1 LSB: exercises the upward rescaling and tiny norms
         return rng.integers(-1, 2, (n, b)), rng.integers(-1, 2, (n, a))
     raise ValueError(kind)
