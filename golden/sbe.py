@@ -69,12 +69,7 @@ class SBE(UpdateMethod):
         """Whole batch: bit-identical to streaming it through `sample` (same operations in the same order;
         ||w|| = sqrt(w.w) is what numpy.linalg.norm computes for a 1-D float vector), without the
         per-sample checks, so the trainer runs about twice as fast."""
-        if self._in_batch:
-            raise RuntimeError("batch() called while a streamed batch is open; call end_batch() first")
-        xs = np.atleast_2d(np.asarray(xs, dtype=np.float64))
-        deltas = np.atleast_2d(np.asarray(deltas, dtype=np.float64))
-        if xs.shape[1:] != (self.b,) or deltas.shape[1:] != (self.a,) or len(xs) != len(deltas):
-            raise ValueError(f"expected xs (n, {self.b}) and deltas (n, {self.a}), got {xs.shape} and {deltas.shape}")
+        xs, deltas = self._check_whole_batch(xs, deltas)
         if len(xs) == 0:
             return []
         X, D, s, sqrt = self.X, self.D, self.s, math.sqrt

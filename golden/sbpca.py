@@ -104,12 +104,7 @@ class SBPCA(UpdateMethod):
 
     def batch(self, xs: np.ndarray, deltas: np.ndarray) -> list[RankOneTerm]:
         """Whole batch at once, sub-batch by sub-batch (identical arithmetic to streaming it)."""
-        if self._in_batch:
-            raise RuntimeError("batch() called while a streamed batch is open; call end_batch() first")
-        xs = np.atleast_2d(np.asarray(xs, dtype=np.float64))
-        deltas = np.atleast_2d(np.asarray(deltas, dtype=np.float64))
-        if xs.shape[1:] != (self.b,) or deltas.shape[1:] != (self.a,) or len(xs) != len(deltas):
-            raise ValueError(f"expected xs (n, {self.b}) and deltas (n, {self.a}), got {xs.shape} and {deltas.shape}")
+        xs, deltas = self._check_whole_batch(xs, deltas)
         if len(xs) == 0:
             return []
         self._t = 0

@@ -48,12 +48,7 @@ class SGD(UpdateMethod):
 
     def batch(self, xs: np.ndarray, deltas: np.ndarray) -> list[RankOneTerm]:
         """Whole batch at once: the same terms as streaming it, without the per-sample checks."""
-        if self._in_batch:
-            raise RuntimeError("batch() called while a streamed batch is open; call end_batch() first")
-        xs = np.atleast_2d(np.asarray(xs, dtype=np.float64))
-        deltas = np.atleast_2d(np.asarray(deltas, dtype=np.float64))
-        if xs.shape[1:] != (self.b,) or deltas.shape[1:] != (self.a,) or len(xs) != len(deltas):
-            raise ValueError(f"expected xs (n, {self.b}) and deltas (n, {self.a}), got {xs.shape} and {deltas.shape}")
+        xs, deltas = self._check_whole_batch(xs, deltas)
         nx = np.sqrt(np.einsum("ij,ij->i", xs, xs))
         nd = np.sqrt(np.einsum("ij,ij->i", deltas, deltas))
         return [RankOneTerm(float(nx[j] * nd[j]), deltas[j] / nd[j], xs[j] / nx[j])

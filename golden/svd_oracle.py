@@ -77,10 +77,5 @@ class SVDOracle(UpdateMethod):
         return self._terms(xs, deltas)
 
     def _check_batch(self, xs, deltas):
-        if self._in_batch:
-            raise RuntimeError("batch() called while a streamed batch is open; call end_batch() first")
-        xs = np.atleast_2d(np.asarray(xs, dtype=np.float64))
-        deltas = np.atleast_2d(np.asarray(deltas, dtype=np.float64))
-        if xs.shape[1:] != (self.b,) or deltas.shape[1:] != (self.a,) or len(xs) != len(deltas):
-            raise ValueError(f"expected xs (n, {self.b}) and deltas (n, {self.a}), got {xs.shape} and {deltas.shape}")
+        xs, deltas = self._check_whole_batch(xs, deltas)
         return xs, deltas

@@ -84,6 +84,17 @@ class UpdateMethod:
             self.sample(x, d)
         return self.end_batch()
 
+    def _check_whole_batch(self, xs, deltas) -> tuple[np.ndarray, np.ndarray]:
+        """Validation shared by the whole-batch fast paths (`batch` overrides): float64 2-D arrays of
+        matching lengths and widths, and no streamed batch left open."""
+        if self._in_batch:
+            raise RuntimeError("batch() called while a streamed batch is open; call end_batch() first")
+        xs = np.atleast_2d(np.asarray(xs, dtype=np.float64))
+        deltas = np.atleast_2d(np.asarray(deltas, dtype=np.float64))
+        if xs.shape[1:] != (self.b,) or deltas.shape[1:] != (self.a,) or len(xs) != len(deltas):
+            raise ValueError(f"expected xs (n, {self.b}) and deltas (n, {self.a}), got {xs.shape} and {deltas.shape}")
+        return xs, deltas
+
     # -- to implement ------------------------------------------------------------------------------
     def _begin_batch(self) -> None:
         pass

@@ -16,10 +16,10 @@ from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
 from golden import devices
 from golden.crossbar import Crossbar
-from hdl.update_controller import MODE_LAYOUT, UpdateController
+from hdl.update_controller import UpdateController
 from tb.cocotb_runner import bench_params
-from tb.streams import StreamSource, pack, random_pauses
-from tb.update_controller_sim import update_beats
+from tb.streams import StreamSource, random_pauses
+from tb.update_controller_sim import drive_updates
 
 
 def load_replay(path):
@@ -48,15 +48,7 @@ async def replayed_writes_match_golden_array(dut):
     await ClockCycles(dut.clk, 2)
     dut.rst.value = 0
 
-    async def drive():
-        for u in updates:
-            dut.lr_mant.value = u["lr_mant"]
-            dut.lr_exp.value = pack(model.lr_exp.shape(), u["lr_exp"])
-            dut.bl.value = u["bl"]
-            dut.mode.value = pack(MODE_LAYOUT, {"det": u["det"], "bl_mgmt": u["bl_mgmt"], "two_phase": 0})
-            await src.send([pack(model.in_layout, beat) for beat in update_beats(u, model.lanes)])
-
-    cocotb.start_soon(drive())
+    cocotb.start_soon(drive_updates(dut, src, model, updates))
     done = slots = cycles = 0
     while done < len(updates):
         await RisingEdge(dut.clk)

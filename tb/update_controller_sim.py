@@ -59,6 +59,21 @@ def random_update(rng: np.random.Generator, a: int, b: int, *, elem_width: int =
                 bl=bl, det=det, bl_mgmt=bl_mgmt, two_phase=two_phase)
 
 
+async def drive_updates(dut, src, model, updates: list[dict]) -> None:
+    """cocotb: for each update, set the controller's registers, then send its beats through `src` (a
+    tb.streams.StreamSource on port i). The registers are sampled on an update's first beat."""
+    from hdl.update_controller import MODE_LAYOUT
+    from tb.streams import pack
+
+    for u in updates:
+        dut.lr_mant.value = u["lr_mant"]
+        dut.lr_exp.value = pack(model.lr_exp.shape(), u["lr_exp"])
+        dut.bl.value = u["bl"]
+        dut.mode.value = pack(MODE_LAYOUT, {"det": int(u["det"]), "bl_mgmt": int(u["bl_mgmt"]),
+                                            "two_phase": int(u["two_phase"])})
+        await src.send([pack(model.in_layout, beat) for beat in update_beats(u, model.lanes)])
+
+
 def golden_kwargs(upd: dict) -> dict:
     return {k: upd[k] for k in ("lr_mant", "lr_exp", "bl", "det", "bl_mgmt", "two_phase")}
 

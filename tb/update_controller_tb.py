@@ -21,10 +21,10 @@ from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 from golden.crossbar import Crossbar, ReadParams
 from golden.devices import GokmenVlasov, Noiseless
 from golden.pulse_schemes import PulseScheme, apply_write
-from hdl.update_controller import MODE_LAYOUT, UpdateController
+from hdl.update_controller import UpdateController
 from tb.cocotb_runner import bench_params
-from tb.streams import StreamSource, pack, random_pauses
-from tb.update_controller_sim import golden_kwargs, random_update, update_beats
+from tb.streams import StreamSource, random_pauses
+from tb.update_controller_sim import drive_updates, golden_kwargs, random_update
 
 GOLDEN_KEYS = ("a", "b", "elem_width", "mant_width", "exp_width", "lr_width", "lr_exp_width",
                "bl_width", "lfsr_width", "seed")
@@ -75,16 +75,7 @@ async def controller_writes_array_like_golden(dut):
     await ClockCycles(dut.clk, 2)
     dut.rst.value = 0
 
-    async def drive():
-        for u in updates:
-            dut.lr_mant.value = u["lr_mant"]
-            dut.lr_exp.value = pack(model.lr_exp.shape(), u["lr_exp"])
-            dut.bl.value = u["bl"]
-            dut.mode.value = pack(MODE_LAYOUT, {"det": int(u["det"]), "bl_mgmt": int(u["bl_mgmt"]),
-                                                "two_phase": int(u["two_phase"])})
-            await src.send([pack(model.in_layout, beat) for beat in update_beats(u, model.lanes)])
-
-    cocotb.start_soon(drive())
+    cocotb.start_soon(drive_updates(dut, src, model, updates))
     pending = False
     for _ in range(200_000):
         await RisingEdge(dut.clk)
