@@ -82,22 +82,14 @@ def _bits(x: int, n: int) -> np.ndarray:
     return np.array([(x >> i) & 1 for i in range(n)], dtype=bool)
 
 
-def run_amaranth(dut, updates: list[dict], *, seed: int = 0, p_gap: float = 0.0, p_stall: float = 0.0,
-                 max_cycles: int = 1_000_000) -> list[dict]:
-    """Simulate `dut` (parallel outputs) on `updates`; per update return
-    {"slots": [(row_fire, row_pol, col_fire, col_pol), ...], "status": int, "cycles": int}, where
-    cycles counts from the cycle the first beat is transferred to the done strobe, both inclusive."""
-    from amaranth.sim import Simulator
-
-    rin, rout = random.Random(seed), random.Random(seed + 1)
-    results: list[dict] = []
-    a, b = dut.a, dut.b
-
+def amaranth_producer(dut, updates: list[dict], *, rin: random.Random | None = None, p_gap: float = 0.0):
+    """Amaranth-sim testbench coroutine: set each update's registers on its first beat and stream its
+    beats to dut.i, with seeded idle cycles before beats when `rin` is given."""
     async def producer(ctx):
         for upd in updates:
             first = True
             for beat in update_beats(upd, dut.lanes):
-                while rin.random() < p_gap:
+                while rin is not None and rin.random() < p_gap:
                     ctx.set(dut.i.valid, 0)
                     await ctx.tick()
                 if first:
@@ -111,6 +103,21 @@ def run_amaranth(dut, updates: list[dict], *, seed: int = 0, p_gap: float = 0.0,
                 ctx.set(dut.i.valid, 1)
                 await ctx.tick().until(dut.i.ready)
             ctx.set(dut.i.valid, 0)
+    return producer
+
+
+def run_amaranth(dut, updates: list[dict], *, seed: int = 0, p_gap: float = 0.0, p_stall: float = 0.0,
+                 max_cycles: int = 1_000_000) -> list[dict]:
+    """Simulate `dut` (parallel outputs) on `updates`; per update return
+    {"slots": [(row_fire, row_pol, col_fire, col_pol), ...], "status": int, "cycles": int}, where
+    cycles counts from the cycle the first beat is transferred to the done strobe, both inclusive."""
+    from amaranth.sim import Simulator
+
+    rin, rout = random.Random(seed), random.Random(seed + 1)
+    results: list[dict] = []
+    a, b = dut.a, dut.b
+
+    producer = amaranth_producer(dut, updates, rin=rin, p_gap=p_gap)
 
     async def monitor(ctx):
         slots = []

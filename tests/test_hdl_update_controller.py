@@ -9,7 +9,7 @@ from amaranth.sim import Simulator
 from golden.pulse_schemes import (STATUS_BL_POW2, STATUS_BL_ZERO, STATUS_OVERFLOW, STATUS_PROTOCOL,
                                   PulseScheme)
 from hdl.update_controller import UpdateController
-from tb.update_controller_sim import golden_kwargs, random_update, run_amaranth, update_beats
+from tb.update_controller_sim import amaranth_producer, golden_kwargs, random_update, run_amaranth, update_beats
 
 CONFIGS = {
     "a5_b7_l1": dict(a=5, b=7, lanes=1, seed=3),
@@ -170,21 +170,7 @@ def test_serial_output_carries_the_same_slots():
     nch = -(-n // 4)
     got_slots, rng_s = [], random.Random(5)
 
-    async def producer(ctx):
-        for upd in updates:
-            first = True
-            for beat in update_beats(upd, 2):
-                if first:
-                    ctx.set(dut.lr_mant, upd["lr_mant"])
-                    ctx.set(dut.lr_exp, upd["lr_exp"])
-                    ctx.set(dut.bl, upd["bl"])
-                    ctx.set(dut.mode, {"det": int(upd["det"]), "bl_mgmt": int(upd["bl_mgmt"]),
-                                       "two_phase": int(upd["two_phase"])})
-                    first = False
-                ctx.set(dut.i.payload, dut.in_layout.const(beat))
-                ctx.set(dut.i.valid, 1)
-                await ctx.tick().until(dut.i.ready)
-            ctx.set(dut.i.valid, 0)
+    producer = amaranth_producer(dut, updates)
 
     total = sum(len(w.slots) for w in want)
 
