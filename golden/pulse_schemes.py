@@ -49,21 +49,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hdl.params import check_int
+
 from .lfsr import COL_BASE, GATE_INDEX, LineLFSRs, check_width
 
 STATUS_BL_ZERO = 1
 STATUS_BL_POW2 = 2
 STATUS_OVERFLOW = 4
 STATUS_PROTOCOL = 8
-
-
-def _check_int(name, v, lo, hi=None):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, not {v!r}")
-    if v < lo or (hi is not None and v > hi):
-        rng = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
-        raise ValueError(f"{name} must be {rng}, not {v!r}")
-    return int(v)
 
 
 def bit_reverse(t: int, m: int) -> int:
@@ -118,18 +111,18 @@ class PulseScheme:
     def __init__(self, *, a: int, b: int, elem_width: int = 16, mant_width: int = 16, exp_width: int = 8,
                  lr_width: int = 16, lr_exp_width: int = 8, bl_width: int = 12, lfsr_width: int = 31,
                  seed: int = 0):
-        self.a = _check_int("a", a, 1)
-        self.b = _check_int("b", b, 1)
-        self.elem_width = _check_int("elem_width", elem_width, 2, 24)
-        self.mant_width = _check_int("mant_width", mant_width, 2, 32)
-        self.exp_width = _check_int("exp_width", exp_width, 2, 16)
-        self.lr_width = _check_int("lr_width", lr_width, 1, 32)
-        self.lr_exp_width = _check_int("lr_exp_width", lr_exp_width, 2, 16)
-        self.bl_width = _check_int("bl_width", bl_width, 1, 24)
+        self.a = check_int("a", a, 1)
+        self.b = check_int("b", b, 1)
+        self.elem_width = check_int("elem_width", elem_width, 2, 24)
+        self.mant_width = check_int("mant_width", mant_width, 2, 32)
+        self.exp_width = check_int("exp_width", exp_width, 2, 16)
+        self.lr_width = check_int("lr_width", lr_width, 1, 32)
+        self.lr_exp_width = check_int("lr_exp_width", lr_exp_width, 2, 16)
+        self.bl_width = check_int("bl_width", bl_width, 1, 24)
         self.lfsr_width = check_width(lfsr_width)
         if lfsr_width < elem_width:
             raise ValueError(f"lfsr_width ({lfsr_width}) must be at least elem_width ({elem_width})")
-        self.seed = _check_int("seed", seed, 0, (1 << 32) - 1)
+        self.seed = check_int("seed", seed, 0, (1 << 32) - 1)
         self.P = self.elem_width
         self.F = self.elem_width - 1
         self.reset()
@@ -232,11 +225,11 @@ class PulseScheme:
         return x.astype(np.int64)
 
     def _check_regs(self, s_mant, s_exp, lr_mant, lr_exp, bl):
-        _check_int("s_mant", s_mant, -(1 << (self.mant_width - 1)), (1 << (self.mant_width - 1)) - 1)
-        _check_int("s_exp", s_exp, -(1 << (self.exp_width - 1)), (1 << (self.exp_width - 1)) - 1)
-        _check_int("lr_mant", lr_mant, 0, (1 << self.lr_width) - 1)
-        _check_int("lr_exp", lr_exp, -(1 << (self.lr_exp_width - 1)), (1 << (self.lr_exp_width - 1)) - 1)
-        _check_int("bl", bl, 0, (1 << self.bl_width) - 1)
+        check_int("s_mant", s_mant, -(1 << (self.mant_width - 1)), (1 << (self.mant_width - 1)) - 1)
+        check_int("s_exp", s_exp, -(1 << (self.exp_width - 1)), (1 << (self.exp_width - 1)) - 1)
+        check_int("lr_mant", lr_mant, 0, (1 << self.lr_width) - 1)
+        check_int("lr_exp", lr_exp, -(1 << (self.lr_exp_width - 1)), (1 << (self.lr_exp_width - 1)) - 1)
+        check_int("bl", bl, 0, (1 << self.bl_width) - 1)
 
 
 def apply_write(crossbar, write: Write) -> int:

@@ -42,6 +42,8 @@ import math
 
 import numpy as np
 
+from hdl.params import check_int
+
 from . import sbe_program as P
 from .fixed_point import Flags, FloatFormat, quantize, rshift_round, saturate
 from .update_method import RankOneTerm, UpdateMethod
@@ -49,11 +51,6 @@ from .update_method import RankOneTerm, UpdateMethod
 LFSR_SEED, LFSR_TAPS = 0xACE1, 0xB400
 KMIN = -8          # largest left shift of the state per rewrite (2**8 growth)
 LMAX = 8           # largest left shift of the AXPY term / read-out product
-
-
-def _check_int(name, value, lo, hi):
-    from hdl.params import check_int
-    return check_int(name, value, lo, hi)
 
 
 def lfsr_bits(n: int) -> list[int]:
@@ -85,21 +82,21 @@ class EngineConfig:
                  delta_frac: int | None = None, state_width: int = 24, coef_width: int = 18,
                  mant_width: int = 24, fexp_width: int = 12, seed_bits: int = 8, elem_width: int = 16,
                  s_mant_width: int = 16, s_exp_width: int = 8, max_batch: int = 65535):
-        self.a = _check_int("a", a, 1, 4096)
-        self.b = _check_int("b", b, 1, 4096)
-        self.lanes = _check_int("lanes", lanes, 1, 8)
-        self.in_width = _check_int("in_width", in_width, 2, 16)
-        self.x_frac = _check_int("x_frac", in_width - 2 if x_frac is None else x_frac, 0, 32)
-        self.delta_frac = _check_int("delta_frac", in_width - 2 if delta_frac is None else delta_frac, 0, 32)
-        self.state_width = _check_int("state_width", state_width, 12, 32)
-        self.coef_width = _check_int("coef_width", coef_width, 8, 25)
-        self.mant_width = _check_int("mant_width", mant_width, 16, 32)
-        self.fexp_width = _check_int("fexp_width", fexp_width, 8, 16)
-        self.seed_bits = _check_int("seed_bits", seed_bits, 4, 10)
-        self.elem_width = _check_int("elem_width", elem_width, 2, 32)
-        self.s_mant_width = _check_int("s_mant_width", s_mant_width, 2, 32)
-        self.s_exp_width = _check_int("s_exp_width", s_exp_width, 2, 16)
-        self.max_batch = _check_int("max_batch", max_batch, 1, (1 << 16) - 1)
+        self.a = check_int("a", a, 1, 4096)
+        self.b = check_int("b", b, 1, 4096)
+        self.lanes = check_int("lanes", lanes, 1, 8)
+        self.in_width = check_int("in_width", in_width, 2, 16)
+        self.x_frac = check_int("x_frac", in_width - 2 if x_frac is None else x_frac, 0, 32)
+        self.delta_frac = check_int("delta_frac", in_width - 2 if delta_frac is None else delta_frac, 0, 32)
+        self.state_width = check_int("state_width", state_width, 12, 32)
+        self.coef_width = check_int("coef_width", coef_width, 8, 25)
+        self.mant_width = check_int("mant_width", mant_width, 16, 32)
+        self.fexp_width = check_int("fexp_width", fexp_width, 8, 16)
+        self.seed_bits = check_int("seed_bits", seed_bits, 4, 10)
+        self.elem_width = check_int("elem_width", elem_width, 2, 32)
+        self.s_mant_width = check_int("s_mant_width", s_mant_width, 2, 32)
+        self.s_exp_width = check_int("s_exp_width", s_exp_width, 2, 16)
+        self.max_batch = check_int("max_batch", max_batch, 1, (1 << 16) - 1)
         if self.coef_width > self.mant_width:
             raise ValueError(f"coef_width ({coef_width}) must not exceed mant_width ({mant_width})")
         if self.s_mant_width > self.mant_width:
