@@ -169,9 +169,34 @@ def quantize(values, frac: int, width: int, flags: Flags | None = None) -> list[
     """Float -> signed `width`-bit integers with `frac` fractional bits: round half up, saturate."""
     out = []
     for v in values:
-        q = math.floor(float(v) * (1 << frac) + 0.5)
+        q = math.floor(math.ldexp(float(v), frac) + 0.5)
         q, hit = saturate(q, width)
         if flags is not None:
             flags.note(hit)
         out.append(q)
     return out
+
+
+def quantize_block(values, frac: int, width: int, exp_range: tuple[int, int],
+                   flags: Flags | None = None) -> tuple[list[int], int]:
+    """Float vector -> (signed `width`-bit integers, block exponent e): values ~ ints * 2**(e - frac).
+
+    e is the smallest exponent in exp_range at which the largest |value| still fits without clamping
+    (so every vector keeps `width` bits relative to its own largest element); a vector too large for
+    the highest exponent saturates (flagged); an all-zero vector gets e = 0. Rounding as `quantize`.
+    """
+    lo, hi = exp_range
+    vals = [float(v) for v in values]
+    big = max((abs(v) for v in vals), default=0.0)
+    if big == 0.0:
+        return quantize(vals, frac, width, flags), 0
+    top = (1 << (width - 1)) - 1
+
+    def fits(e: int) -> bool:
+        return math.floor(math.ldexp(big, frac - e) + 0.5) <= top
+    e = min(hi, max(lo, math.frexp(big)[1] + frac - (width - 1)))
+    while e > lo and fits(e - 1):
+        e -= 1
+    while e < hi and not fits(e):
+        e += 1
+    return quantize(vals, frac - e, width, flags), e

@@ -9,6 +9,13 @@ Formats (defaults)
 ------------------
 ======================  ===========================================================================
 x, delta (input)        signed in_width=16 bits; x_frac / delta_frac fractional bits (default 14: Q2.14)
+input block exponents   one signed exp_width=6 bit exponent per vector per sample (e_x, e_delta): the
+                        sample is x = x_int * 2**(e_x - x_frac), delta = delta_int * 2**(e_delta -
+                        delta_frac). Block floating point on the inputs: every sample keeps in_width
+                        bits relative to its own largest element, however small its deltas. 0 = the
+                        fixed binary point. Folded exactly into the scalar unit: LDI adds the exponents
+                        to the dot products' (e_x, e_x + e_x(j-1), 2 e_x, same for delta), COEF adds
+                        e_v(j) to the AXPY coefficient's exponent. Nothing in the vector datapath changes.
 stored state M_X, M_D   signed state_width=24 bits per element, block floating point: one scale per
                         vector (rho, an sfloat in the scalar unit). Rescaled by 2**-k on every rewrite
                         so that ||M|| stays in [2**(SW-3), 2**(SW-2)): no element can overflow.
@@ -26,7 +33,9 @@ Error budget (defaults; measured by golden/accuracy_engine.py and tests/test_gol
     their vector's norm; AXPY coefficients 17 bits. Planted stream at 16-bit inputs: 1-|cos| ~ 3e-9,
     |s/s_float - 1| ~ 3e-5. On real gradients the input quantisation at a fixed binary point
     dominates (small hidden-layer deltas): against the float SBE fed the same quantised inputs the
-    rank-1 updates agree within 5e-4 (16 bit), 1.2e-3 (12 bit), 1e-3 (8 bit) relative Frobenius norm.
+    rank-1 updates agree within 5e-4 (16 bit), 1.2e-3 (12 bit), 1e-3 (8 bit) relative Frobenius norm;
+    with per-sample block exponents (SBEFixed's default) the input quantisation error is relative to each
+    sample's own scale (see golden/accuracy_engine.py for the figures).
 
 Initial state (reset): M_X, M_D = +-2**q with signs from a 16-bit Galois LFSR (taps 0xB400, seed 0xACE1),
 one bit per element, D elements first; q the largest with len * 4**q < 2**(2*SW-4). In real units this is
@@ -45,7 +54,7 @@ import numpy as np
 from hdl.params import check_int
 
 from . import sbe_program as P
-from .fixed_point import Flags, FloatFormat, quantize, rshift_round, saturate
+from .fixed_point import Flags, FloatFormat, quantize, quantize_block, rshift_round, saturate
 from .update_method import RankOneTerm, UpdateMethod
 
 LFSR_SEED, LFSR_TAPS = 0xACE1, 0xB400
@@ -81,7 +90,7 @@ class EngineConfig:
     def __init__(self, *, a: int, b: int, lanes: int = 1, in_width: int = 16, x_frac: int | None = None,
                  delta_frac: int | None = None, state_width: int = 24, coef_width: int = 18,
                  mant_width: int = 24, fexp_width: int = 12, seed_bits: int = 8, elem_width: int = 16,
-                 s_mant_width: int = 16, s_exp_width: int = 8, max_batch: int = 65535):
+                 s_mant_width: int = 16, s_exp_width: int = 8, max_batch: int = 65535, exp_width: int = 6):
         self.a = check_int("a", a, 1, 4096)
         self.b = check_int("b", b, 1, 4096)
         self.lanes = check_int("lanes", lanes, 1, 8)
@@ -97,6 +106,7 @@ class EngineConfig:
         self.s_mant_width = check_int("s_mant_width", s_mant_width, 2, 32)
         self.s_exp_width = check_int("s_exp_width", s_exp_width, 2, 16)
         self.max_batch = check_int("max_batch", max_batch, 1, (1 << 16) - 1)
+        self.exp_width = check_int("exp_width", exp_width, 1, 7)
         if self.coef_width > self.mant_width:
             raise ValueError(f"coef_width ({coef_width}) must not exceed mant_width ({mant_width})")
         if self.s_mant_width > self.mant_width:
@@ -107,7 +117,12 @@ class EngineConfig:
     def kwargs(self) -> dict:
         return {k: getattr(self, k) for k in (
             "a", "b", "lanes", "in_width", "x_frac", "delta_frac", "state_width", "coef_width", "mant_width",
-            "fexp_width", "seed_bits", "elem_width", "s_mant_width", "s_exp_width", "max_batch")}
+            "fexp_width", "seed_bits", "elem_width", "s_mant_width", "s_exp_width", "max_batch", "exp_width")}
+
+    @property
+    def exp_range(self) -> tuple[int, int]:
+        """(lowest, highest) input block exponent."""
+        return -(1 << (self.exp_width - 1)), (1 << (self.exp_width - 1)) - 1
 
     # derived constants (used by both models)
     @property
@@ -171,6 +186,9 @@ class SBEFixedEngine:
         self.j = 0                         # samples of the current batch
         self.buf = {P.VEC_D: [], P.VEC_X: []}   # the previous two samples, newest last
         self.samples_total = 0
+        # input block exponents of the latest and the previous sample of each vector (scalar-unit registers)
+        self.exp_cur = {P.VEC_D: 0, P.VEC_X: 0}
+        self.exp_prev = {P.VEC_D: 0, P.VEC_X: 0}
         self._run("INIT", jc=0)
 
     def initial_vectors(self) -> tuple[np.ndarray, np.ndarray]:
@@ -197,15 +215,16 @@ class SBEFixedEngine:
             elif op == "SEED":
                 regs[R[d]] = ff.rsqrt_seed(regs[R[a]])
             elif op == "LDI":
-                v = (jc + 2) ** 2 if a == "NSQN" else latches[a]
-                regs[R[d]] = ff.fnorm(v, 0, fl)
+                v, e = ((jc + 2) ** 2, 0) if a == "NSQN" else latches[a]
+                regs[R[d]] = ff.fnorm(v, e, fl)
             elif op == "KSEL":
                 self.k[d] = self.ksel(regs[R[a]])
             elif op == "SCLK":
                 vec, sgn = b
                 regs[R[d]] = ff.scale(regs[R[a]], sgn * self.k[vec], fl)
             elif op == "COEF":
-                self.coef[(d, jc)] = self.coef_word(self.k[d], regs[R[a]])
+                f = regs[R[a]]       # applied to sample j's integers: carries its block exponent
+                self.coef[(d, jc)] = self.coef_word(self.k[d], (f[0], f[1] + self.exp_cur[d]))
             elif op == "OUTC":
                 self.outscale[d] = self.outscale_word(regs[R[a]])
             elif op == "SOUT":
@@ -287,7 +306,8 @@ class SBEFixedEngine:
         return dm, dv1, dvv
 
     # -- public API --------------------------------------------------------------------------------
-    def sample(self, x, delta) -> None:
+    def sample(self, x, delta, x_exp: int = 0, delta_exp: int = 0) -> None:
+        """One sample: signed in_width-bit integer vectors and their block exponents (see Formats)."""
         c = self.cfg
         x, delta = [int(t) for t in x], [int(t) for t in delta]
         if len(x) != c.b or len(delta) != c.a:
@@ -295,13 +315,21 @@ class SBEFixedEngine:
         lo, hi = -(1 << (c.in_width - 1)), 1 << (c.in_width - 1)
         if not all(lo <= t < hi for t in x + delta):
             raise ValueError(f"inputs must be signed {c.in_width}-bit integers")
+        elo, ehi = c.exp_range
+        for name, e in (("x_exp", x_exp), ("delta_exp", delta_exp)):
+            check_int(name, e, elo, ehi)
         if self.j >= c.max_batch:
             raise ValueError(f"a batch holds at most max_batch={c.max_batch} samples")
         self.j += 1
         self.samples_total += 1
         xm, xx1, xx = self._pass(P.VEC_X, x)
         dm, dd1, dd = self._pass(P.VEC_D, delta)
-        self._run("CHAIN", jc=self.j, latches={"XM": xm, "XX1": xx1, "XX": xx, "DM": dm, "DD1": dd1, "DD": dd})
+        for vec, e in ((P.VEC_X, int(x_exp)), (P.VEC_D, int(delta_exp))):
+            self.exp_prev[vec], self.exp_cur[vec] = self.exp_cur[vec], e
+        ex, ex1, ed, ed1 = (self.exp_cur[P.VEC_X], self.exp_prev[P.VEC_X], self.exp_cur[P.VEC_D],
+                            self.exp_prev[P.VEC_D])
+        self._run("CHAIN", jc=self.j, latches={"XM": (xm, ex), "XX1": (xx1, ex + ex1), "XX": (xx, 2 * ex),
+                                               "DM": (dm, ed), "DD1": (dd1, ed + ed1), "DD": (dd, 2 * ed)})
 
     def end_batch(self) -> dict:
         """Read-out pass (applies the updates of samples n-1 and n), then the warm-start rescale."""
@@ -349,22 +377,33 @@ class SBEFixedEngine:
 class SBEFixed(UpdateMethod):
     """The fixed-point engine as an UpdateMethod (float in, float rank-1 term out) for the trainers.
 
-    x and delta are quantised to in_width bits with x_frac / delta_frac fractional bits (round half up,
-    saturate; `input_saturated` counts clamped batches). Extra keyword parameters go to EngineConfig.
+    x and delta are quantised to in_width bits (round half up, saturate; `input_flags` notes clamping):
+    with `block_exponent` (default) each vector of each sample gets its own block exponent
+    (fixed_point.quantize_block: in_width bits relative to its largest element), otherwise the fixed
+    binary points x_frac / delta_frac with exponent 0. Extra keyword parameters go to EngineConfig.
     """
 
-    def __init__(self, a: int, b: int, **params):
+    def __init__(self, a: int, b: int, block_exponent: bool = True, **params):
         super().__init__(a, b)
         self.engine = SBEFixedEngine(a=a, b=b, **params)
+        self.block_exponent = bool(block_exponent)
         self.input_flags = Flags()
 
     def reset(self) -> None:
         self.engine.reset()
 
-    def _sample(self, x, delta) -> None:
+    def quantise(self, x, delta) -> tuple[list[int], list[int], int, int]:
+        """(x_int, delta_int, x_exp, delta_exp) as the engine receives them."""
         c = self.engine.cfg
-        self.engine.sample(quantize(x, c.x_frac, c.in_width, self.input_flags),
-                           quantize(delta, c.delta_frac, c.in_width, self.input_flags))
+        if self.block_exponent:
+            xi, xe = quantize_block(x, c.x_frac, c.in_width, c.exp_range, self.input_flags)
+            di, de = quantize_block(delta, c.delta_frac, c.in_width, c.exp_range, self.input_flags)
+            return xi, di, xe, de
+        return (quantize(x, c.x_frac, c.in_width, self.input_flags),
+                quantize(delta, c.delta_frac, c.in_width, self.input_flags), 0, 0)
+
+    def _sample(self, x, delta) -> None:
+        self.engine.sample(*self.quantise(x, delta))
 
     def _end_batch(self) -> list[RankOneTerm]:
         up = self.engine.end_batch()

@@ -9,7 +9,7 @@ Ports
 op   : In  opcode (golden/sbe_program.py OPCODE): MUL, ADD, SUB, SCL/SCLK (a * 2**k), MOV, SEED, LDI
 a, b : In  operands (a_m, a_e), (b_m, b_e)
 k    : In  signed exponent increment for SCL/SCLK
-ival : In  signed integer for LDI (exact dot product or count)
+ival : In  signed integer for LDI (exact dot product or count); ival_e: its exponent (LDI = ival * 2**ival_e)
 r    : Out result (r_m, r_e); flag: exponent saturation of this op
 """
 from __future__ import annotations
@@ -49,6 +49,7 @@ class FloatALU(wiring.Component):
             "b_m": In(signed(self.mw)), "b_e": In(signed(self.ew)),
             "k": In(signed(8)),
             "ival": In(signed(self.int_width)),
+            "ival_e": In(signed(10)),
             "r_m": Out(signed(self.mw)), "r_e": Out(signed(self.ew)),
             "flag": Out(1),
         })
@@ -116,7 +117,7 @@ class FloatALU(wiring.Component):
         with m.Elif(op.matches(P.OPCODE["SEED"])):
             m.d.comb += [v.eq(table[idx]), e.eq(seed_e), zero.eq(self.a_m <= 0)]
         with m.Elif(op.matches(P.OPCODE["LDI"])):
-            m.d.comb += [v.eq(self.ival), e.eq(0)]
+            m.d.comb += [v.eq(self.ival), e.eq(self.ival_e)]
         with m.Else():
             m.d.comb += [v.eq(0), e.eq(0)]
         r_m, r_e, flag = fnorm_hw(m, v, e, width=mw, ew=ew, name="norm")

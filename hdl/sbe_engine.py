@@ -5,10 +5,12 @@ golden/sbe_program.py run by hdl/scalar_unit.py. Algorithm and formats: see gold
 
 Ports
 -----
-i : In(stream)  `in_layout(lanes, in_width)`: {elems: lanes x signed(in_width), vec, last, last_of_batch}
+i : In(stream)  `in_layout(lanes, in_width, exp_width)`: {elems: lanes x signed(in_width), exp:
+    signed(exp_width), vec, last, last_of_batch}
     Per sample: ceil(b/L) beats of x (vec=0), then ceil(a/L) beats of delta (vec=1); `last` on the last
     beat of each vector; `last_of_batch` on the last delta beat of the batch's last sample. Lanes past a
-    vector's end are ignored (forced to 0). The engine counts beats itself; tags that disagree with its
+    vector's end are ignored (forced to 0). `exp` is the vector's block exponent (value = elems *
+    2**(exp - frac), see golden/sbe_fixed.py), read on the vector's `last` beat (ignored on the others). The engine counts beats itself; tags that disagree with its
     count set `framing_error` (sticky) and are otherwise ignored.
 o : Out(stream) hdl/update_stream.py `update_layout` (the contract of the update controller): Dhat beats
     then Xhat beats, s_mant/s_exp on every beat.
@@ -58,24 +60,27 @@ from .update_stream import update_layout
 VEC_X_TAG, VEC_DELTA_TAG = 0, 1
 
 
-def in_layout(lanes: int = 1, in_width: int = 16) -> data.StructLayout:
+def in_layout(lanes: int = 1, in_width: int = 16, exp_width: int = 6) -> data.StructLayout:
     """Input beat: the one definition of the sample stream layout (see the module docstring)."""
     return data.StructLayout({
         "elems": data.ArrayLayout(signed(in_width), lanes),
+        "exp": signed(exp_width),
         "vec": 1,
         "last": 1,
         "last_of_batch": 1,
     })
 
 
-def input_beats(x, delta, lanes: int, last_of_batch: bool) -> list[dict]:
-    """One sample as `in_layout` beat values (dicts): x beats then delta beats, lanes zero padded."""
+def input_beats(x, delta, lanes: int, last_of_batch: bool, x_exp: int = 0, delta_exp: int = 0) -> list[dict]:
+    """One sample as `in_layout` beat values (dicts): x beats then delta beats, lanes zero padded; the
+    block exponent on every beat of its vector."""
     out = []
-    for tag, v in ((VEC_X_TAG, x), (VEC_DELTA_TAG, delta)):
+    for tag, v, e in ((VEC_X_TAG, x, x_exp), (VEC_DELTA_TAG, delta, delta_exp)):
         n = len(v)
         for k in range(0, n, lanes):
             last = k + lanes >= n
-            out.append({"elems": [int(t) for t in v[k:k + lanes]] + [0] * max(0, k + lanes - n), "vec": tag,
+            out.append({"elems": [int(t) for t in v[k:k + lanes]] + [0] * max(0, k + lanes - n), "exp": int(e),
+                        "vec": tag,
                         "last": int(last), "last_of_batch": int(last and tag == VEC_DELTA_TAG and bool(last_of_batch))})
     return out
 
@@ -98,6 +103,8 @@ class SBEEngine(wiring.Component):
     state_width, coef_width, mant_width, fexp_width, seed_bits, elem_width, s_mant_width, s_exp_width,
     max_batch : int
         Internal formats; see golden/sbe_fixed.py (defaults 24, 18, 24, 12, 8, 16, 16, 8, 65535).
+    exp_width : int
+        Width of the per-vector input block exponent (1..7, default 6).
 
     Raises
     ------
@@ -107,7 +114,7 @@ class SBEEngine(wiring.Component):
 
     def __init__(self, **params):
         self.cfg = cfg = EngineConfig(**params)
-        self.in_layout = in_layout(cfg.lanes, cfg.in_width)
+        self.in_layout = in_layout(cfg.lanes, cfg.in_width, cfg.exp_width)
         self.out_layout = update_layout(lanes=cfg.lanes, elem_width=cfg.elem_width, mant_width=cfg.s_mant_width,
                                         exp_width=cfg.s_exp_width)
         L = cfg.lanes
@@ -161,10 +168,12 @@ class SBEEngine(wiring.Component):
         valid, vec, last, ro, lob = (stage_sig("valid"), stage_sig("vec"), stage_sig("last"), stage_sig("ro"),
                                      stage_sig("lob"))
         waddr = stage_sig("waddr", range(NW))
+        bexp = stage_sig("bexp", signed(cfg.exp_width))      # input block exponent of the beat
         with m.If(adv):
             for k in range(1, NST):
                 m.d.sync += [valid[k].eq(valid[k - 1]), vec[k].eq(vec[k - 1]), last[k].eq(last[k - 1]),
-                             ro[k].eq(ro[k - 1]), lob[k].eq(lob[k - 1]), waddr[k].eq(waddr[k - 1])]
+                             ro[k].eq(ro[k - 1]), lob[k].eq(lob[k - 1]), waddr[k].eq(waddr[k - 1]),
+                             bexp[k].eq(bexp[k - 1])]
         inflight = [Signal(name=f"inflight_{v}") for v in (0, 1)]
         for v in (0, 1):
             m.d.comb += inflight[v].eq(sum((valid[k] & (vec[k] == v)).as_unsigned() for k in range(1, NST)) != 0)
@@ -239,7 +248,7 @@ class SBEEngine(wiring.Component):
                      buf_wr.data.eq(Const(0, L * W) | sum((v_in[k].as_unsigned() << (k * W)) for k in range(L)))]
 
         m.d.comb += [valid[0].eq(issue_run | issue_ro), vec[0].eq(cur), last[0].eq(is_last), ro[0].eq(phase == PH_RO),
-                     lob[0].eq(self.i.payload.last_of_batch), waddr[0].eq(addr)]
+                     lob[0].eq(self.i.payload.last_of_batch), waddr[0].eq(addr), bexp[0].eq(self.i.payload.exp)]
         v1 = [Signal(signed(W), name=f"v1_{k}") for k in range(L)]
         with m.If(adv):
             for k in range(L):
@@ -402,16 +411,19 @@ class SBEEngine(wiring.Component):
                      totV.eq(accV + sum(pV[5][k] for k in range(L)))]
         lat = {n: Signal(signed(aw), name=f"lat_{n}") for n in P.SOURCES[:6]}
         lat_last = Signal()
+        lat_ex, lat_ed = Signal(signed(cfg.exp_width)), Signal(signed(cfg.exp_width))
         for n in P.SOURCES[:6]:
             m.d.comb += getattr(su, f"lat_{n}").eq(lat[n])
+        m.d.comb += [su.lat_EX.eq(lat_ex), su.lat_ED.eq(lat_ed)]
         with m.If(adv & valid[5] & ~ro[5]):
             with m.If(last[5]):
                 m.d.sync += [accM.eq(0), acc1.eq(0), accV.eq(0)]
                 with m.If(vec[5] == P.VEC_X):
-                    m.d.sync += [lat["XM"].eq(totM), lat["XX1"].eq(tot1), lat["XX"].eq(totV), latch_full[1].eq(1)]
+                    m.d.sync += [lat["XM"].eq(totM), lat["XX1"].eq(tot1), lat["XX"].eq(totV), latch_full[1].eq(1),
+                                 lat_ex.eq(bexp[5])]
                 with m.Else():
                     m.d.sync += [lat["DM"].eq(totM), lat["DD1"].eq(tot1), lat["DD"].eq(totV), latch_full[0].eq(1),
-                                 lat_last.eq(lob[5])]
+                                 lat_last.eq(lob[5]), lat_ed.eq(bexp[5])]
             with m.Else():
                 m.d.sync += [accM.eq(totM), acc1.eq(tot1), accV.eq(totV)]
 

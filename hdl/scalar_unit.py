@@ -12,6 +12,9 @@ Hand-over to the vector datapath (formats of golden/sbe_fixed.py):
                                     (parity j % 2); read by the pass of sample j + 2 and the read-out.
     outscale[v] = (om, osh)         read-out scale written by OUTC.
     s_mant, s_exp                   s in the update-stream format, written by SOUT.
+Input block exponents: lat_EX / lat_ED (the latched e_x, e_delta of the sample whose dot products are in
+the latches) are captured when a CHAIN starts (ex_cur, and the previous sample's in ex_prev); LDI adds
+them to the dot products' exponents, COEF adds ex_cur of its vector to the coefficient's exponent.
 Pulses (the cycle the instruction executes): rel (REL), rdy[v] (RDY v), done (DONE).
 """
 from __future__ import annotations
@@ -70,6 +73,8 @@ class ScalarUnit(wiring.Component):
         }
         for name in P.SOURCES[:6]:
             sig[f"lat_{name}"] = In(signed(acc_width))
+        sig["lat_EX"] = In(signed(cfg.exp_width))
+        sig["lat_ED"] = In(signed(cfg.exp_width))
         for v in (0, 1):
             sig[f"om{v}"] = Out(signed(cw))
             sig[f"osh{v}"] = Out(signed(8))
@@ -117,8 +122,18 @@ class ScalarUnit(wiring.Component):
         m.d.comb += jc2.eq(self.jc + Const(2, 17))
         srcs = Array([getattr(self, f"lat_{n}") for n in P.SOURCES[:6]] + [jc2 * jc2]
                      + [Const(0, signed(self.acc_width))] * (64 - len(P.SOURCES)))
+        # Input block exponents of this chain's sample (cur) and of the previous one (prev), per vector.
+        xw = cfg.exp_width
+        ex_cur = [Signal(signed(xw), name=f"ex_cur_{v}") for v in (0, 1)]
+        ex_prev = [Signal(signed(xw), name=f"ex_prev_{v}") for v in (0, 1)]
+        with m.If(self.start & ~running & (self.seg == SEG_CHAIN)):
+            m.d.sync += [ex_prev[0].eq(ex_cur[0]), ex_prev[1].eq(ex_cur[1]),
+                         ex_cur[P.VEC_D].eq(self.lat_ED), ex_cur[P.VEC_X].eq(self.lat_EX)]
+        X, D = P.VEC_X, P.VEC_D
+        src_e = Array([ex_cur[X], ex_cur[X] + ex_prev[X], ex_cur[X] * 2, ex_cur[D], ex_cur[D] + ex_prev[D],
+                       ex_cur[D] * 2, Const(0, signed(xw + 2))] + [Const(0, signed(xw + 2))] * (64 - len(P.SOURCES)))
         m.d.comb += [alu.op.eq(op), alu.a_m.eq(am), alu.a_e.eq(ae), alu.b_m.eq(reg_m[b]), alu.b_e.eq(reg_e[b]),
-                     alu.ival.eq(srcs[a])]
+                     alu.ival.eq(srcs[a]), alu.ival_e.eq(src_e[a])]
         m.d.comb += alu.k.eq(Mux(op == P.OPCODE["SCLK"], Mux(imm < 0, -k_reg[b[0]], k_reg[b[0]]), imm))
 
         # KSEL: k = floor((e + mw - 2 - (2*SW - 6)) / 2), clamped; 0 for a zero norm.
@@ -135,7 +150,10 @@ class ScalarUnit(wiring.Component):
             m.d.comb += ksel.eq(kraw)
 
         # COEF / OUTC: round to coef_width bits, shift from the exponent (clamped as in golden).
-        cm, ce, cflag = fnorm_hw(m, am, ae, width=cw, ew=ew, name="coef")
+        # COEF scales the coefficient by 2**e_v(j): it multiplies sample j's integers.
+        ae_c = Signal(signed(ew + 2))
+        m.d.comb += ae_c.eq(ae + Mux(op == P.OPCODE["COEF"], Mux(d[0], ex_cur[1], ex_cur[0]), 0))
+        cm, ce, cflag = fnorm_hw(m, am, ae_c, width=cw, ew=ew, name="coef")
         csh_raw = Signal(signed(ew + 2))
         m.d.comb += csh_raw.eq(Mux(op == P.OPCODE["OUTC"], -(ce + cfg.elem_width - 1), -ce))
         cmax = Mux(op == P.OPCODE["OUTC"], cfg.rmax_out, cfg.rmax)

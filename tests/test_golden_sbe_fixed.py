@@ -8,7 +8,7 @@ import pytest
 
 from golden import sbe_program as P
 from golden.data import PlantedStream
-from golden.fixed_point import Flags, FloatFormat, quantize, rshift_round, saturate
+from golden.fixed_point import Flags, FloatFormat, quantize, quantize_block, rshift_round, saturate
 from golden.sbe import SBE
 from golden.sbe_fixed import EngineConfig, SBEFixed, SBEFixedEngine, lfsr_bits
 
@@ -233,3 +233,63 @@ def test_real_digits_gradients_match_float_sbe():
         assert layer["separated_max_rel_frob_vs_float_on_quantised_inputs"] <= 1e-2
         assert layer["separated_median_rel_frob"] <= 1e-3
         assert not layer["engine_saturated"]
+
+
+# -- input block exponents ----------------------------------------------------------------------------
+@pytest.mark.parametrize("scale", [1.0, 3e-4, 7.5, 2.0 ** -30])
+def test_quantize_block_keeps_full_width_relative_to_the_largest_element(scale):
+    rng = np.random.default_rng(5)
+    v = rng.standard_normal(40) * scale
+    flags = Flags()
+    ints, e = quantize_block(v, 14, 16, (-32, 31), flags)
+    assert not flags.saturated
+    assert 1 << 14 <= max(abs(t) for t in ints) <= (1 << 15) - 1        # top bit used, no clamp
+    back = np.array(ints) * 2.0 ** (e - 14)
+    assert np.max(np.abs(back - v)) <= 2.0 ** (e - 14) / 2                # round to nearest
+    assert quantize_block(np.zeros(5), 14, 16, (-32, 31)) == ([0] * 5, 0)
+
+
+def test_quantize_block_saturates_at_the_highest_exponent():
+    flags = Flags()
+    ints, e = quantize_block([1e30, -1.0], 14, 16, (-32, 31), flags)
+    assert e == 31 and ints[0] == (1 << 15) - 1 and flags.saturated
+
+
+def test_block_exponent_is_exact_scaling():
+    """(v, e) and (v * 2**e, 0) are the same real sample: the engine gives bit-identical updates."""
+    rng = np.random.default_rng(9)
+    a, b = 6, 9
+    e1, e2 = SBEFixedEngine(a=a, b=b), SBEFixedEngine(a=a, b=b)
+    outs = []
+    for _ in range(2):
+        for _ in range(5):
+            x, d = rng.integers(-2000, 2000, b), rng.integers(-2000, 2000, a)
+            ex, ed = int(rng.integers(0, 4)), int(rng.integers(0, 4))
+            e1.sample(x, d, ex, ed)
+            e2.sample(x << ex, d << ed)
+        outs.append((e1.end_batch(), e2.end_batch()))
+    for u1, u2 in outs:
+        assert u1 == u2
+    assert not e1.flags.saturated and not e2.flags.saturated
+
+
+def test_block_exponent_range_is_checked():
+    eng = SBEFixedEngine(a=2, b=2)
+    with pytest.raises(ValueError, match="x_exp must be between -32 and 31, not 32"):
+        eng.sample([1, 2], [3, 4], 32, 0)
+    with pytest.raises(ValueError, match="exp_width must be between 1 and 7"):
+        EngineConfig(a=2, b=2, exp_width=9)
+
+
+def test_block_exponents_remove_the_fixed_binary_point_loss():
+    """Deltas 2**-12 times smaller than x: a fixed Q2.14 point keeps ~2 bits of them, block exponents 15."""
+    st = PlantedStream(8, 20, (1.0,), noise=0.3, seed=4)
+    xs, ds = st.batch(128)
+    ds = ds * 2.0 ** -12
+    fl = SBE(8, 20)
+    fb, ff = SBEFixed(8, 20), SBEFixed(8, 20, block_exponent=False)
+    fl.X, fl.D = fb.engine.initial_vectors()
+    (tr,), (tb,), (tf,) = fl.batch(xs, ds), fb.batch(xs, ds), ff.batch(xs, ds)
+    err_b, err_f = abs(tb.scale / tr.scale - 1), abs(tf.scale / tr.scale - 1)
+    assert _eps(tb.u, tr.u) < 1e-7 and _eps(tb.v, tr.v) < 1e-7 and err_b < 1e-3
+    assert err_f > 1e-2 and err_f > 100 * err_b

@@ -14,11 +14,12 @@ from hdl.sbe_engine import input_beats as engine_input_beats
 
 
 
-def input_beats(dut, x, delta, last_of_batch):
-    return engine_input_beats(x, delta, dut.lanes, last_of_batch)
+def input_beats(dut, x, delta, last_of_batch, x_exp=0, delta_exp=0):
+    return engine_input_beats(x, delta, dut.lanes, last_of_batch, x_exp, delta_exp)
 
 
-def make_batches(rng, a, b, sizes, width=16, kind="random"):
+def make_batches(rng, a, b, sizes, width=16, kind="random", exps=(-3, 3)):
+    """Batches (xs, ds, x_exps, delta_exps): per-sample block exponents drawn from `exps` (inclusive)."""
     lo, hi = -(1 << (width - 1)), 1 << (width - 1)
     batches = []
     for n in sizes:
@@ -33,27 +34,31 @@ def make_batches(rng, a, b, sizes, width=16, kind="random"):
         elif kind == "alt":
             xs = np.array([[lo if (i + j) % 2 else hi - 1 for i in range(b)] for j in range(n)])
             ds = np.array([[hi - 1 if (i + j) % 2 else lo for i in range(a)] for j in range(n)])
-        batches.append((xs, ds))
+        batches.append((xs, ds, rng.integers(exps[0], exps[1] + 1, n), rng.integers(exps[0], exps[1] + 1, n)))
     return batches
 
 
 def golden_words(cfg, batches):
     g = SBEFixedEngine(**cfg)
     words = []
-    for xs, ds in batches:
-        for x, d in zip(xs, ds):
-            g.sample(x, d)
+    for xs, ds, xe, de in batches:
+        for x, d, ex, ed in zip(xs, ds, xe, de):
+            g.sample(x, d, ex, ed)
         words += g.beats(g.end_batch())
     return words, g
 
 
-def run_engine(cfg, batches, *, seed=0, p_gap=0.3, p_stall=0.3, max_cycles=200_000):
+def run_engine(cfg, batches, *, seed=0, p_gap=0.3, p_stall=0.3, max_cycles=200_000, junk_exp=False):
+    """junk_exp: random exponents on every beat but a vector's last (the engine must ignore them)."""
     dut = SBEEngine(**cfg)
     rng_in, rng_out = random.Random(seed), random.Random(seed + 1)
     beats = []
-    for xs, ds in batches:
-        for j, (x, d) in enumerate(zip(xs, ds)):
-            beats += input_beats(dut, x, d, j == len(xs) - 1)
+    for xs, ds, xe, de in batches:
+        for j, (x, d, ex, ed) in enumerate(zip(xs, ds, xe, de)):
+            beats += input_beats(dut, x, d, j == len(xs) - 1, ex, ed)
+    if junk_exp:
+        elo, ehi = dut.cfg.exp_range
+        beats = [bt if bt["last"] else {**bt, "exp": rng_in.randint(elo, ehi)} for bt in beats]
     n_out = sum(-(-cfg["a"] // dut.lanes) + -(-cfg["b"] // dut.lanes) for _ in batches)
     got, status = [], {}
 
@@ -123,10 +128,20 @@ def test_engine_extreme_inputs(kind):
     check(cfg, make_batches(rng, 4, 6, [3, 2], kind=kind), seed=3)
 
 
+@pytest.mark.parametrize("exps", [(-32, 31), (31, 31), (-32, -32)])
+def test_engine_block_exponent_extremes(exps):
+    """Per-sample block exponents over the whole 6-bit range (and stuck at either end): the exponent
+    is folded into the scalar unit exactly as in the golden model; exponents on beats other than a
+    vector's last are ignored."""
+    rng = np.random.default_rng(11)
+    cfg = dict(a=5, b=3, lanes=2)
+    check(cfg, make_batches(rng, 5, 3, [4, 3], exps=exps), seed=4, junk_exp=True)
+
+
 def test_engine_8bit_inputs_other_binary_point():
     rng = np.random.default_rng(8)
     cfg = dict(a=5, b=4, lanes=1, in_width=8, x_frac=3, delta_frac=5)
-    check(cfg, make_batches(rng, 5, 4, [3, 4], width=8), seed=5, p_gap=0.1, p_stall=0.0)
+    check(cfg, make_batches(rng, 5, 4, [3, 4], width=8, exps=(0, 0)), seed=5, p_gap=0.1, p_stall=0.0)
 
 
 @pytest.mark.parametrize("kwargs,exc,text", [
@@ -144,8 +159,8 @@ def test_clear_mid_batch_status_and_framing_flag():
     sample_count follow the batch; a wrong tag sets framing_error without changing the arithmetic."""
     cfg = dict(a=3, b=4, lanes=2)
     rng = np.random.default_rng(21)
-    (xs0, ds0), (xs1, ds1) = make_batches(rng, 3, 4, [2, 3])
-    want, _ = golden_words(cfg, [(xs1, ds1)])
+    (xs0, ds0, _, _), (xs1, ds1, xe1, de1) = make_batches(rng, 3, 4, [2, 3])
+    want, _ = golden_words(cfg, [(xs1, ds1, xe1, de1)])
     dut = SBEEngine(**cfg)
     seen = {}
 
@@ -165,8 +180,8 @@ def test_clear_mid_batch_status_and_framing_flag():
         await ctx.tick()
         ctx.set(dut.clear, 0)
         beats = []
-        for j, (x, d) in enumerate(zip(xs1, ds1)):
-            beats += input_beats(dut, x, d, j == len(xs1) - 1)
+        for j, (x, d, ex, ed) in enumerate(zip(xs1, ds1, xe1, de1)):
+            beats += input_beats(dut, x, d, j == len(xs1) - 1, ex, ed)
         beats[0] = {**beats[0], "vec": 1}          # wrong tag on the first beat
         got = []
         for bt in beats:
