@@ -96,13 +96,14 @@ def main() -> int:
     n_eng = 4
     print(f"[4/4] the SBE engine RTL ({args.sim}) on the last {n_eng} batches of layer {layer}: "
           "bit-exact with the fixed-point golden model")
-    from golden.fixed_point import quantize
+    from golden.sbe_fixed import SBEFixed
     from hdl.sbe_engine import SBEEngine
     eng = SBEEngine(a=xb.a, b=xb.b)
-    q = lambda arr, frac: np.array([quantize(row, frac, eng.cfg.in_width) for row in arr])
+    quantiser = SBEFixed(xb.a, xb.b)          # 16-bit samples with per-sample block exponents
+    qs = [[quantiser.quantise(x, d) for x, d in zip(xs, ds)] for xs, ds in batches[-n_eng:]]
     recorded = OUT / f"engine_batches_layer{layer}.npz"
-    np.savez(recorded, xs=np.array([q(x, eng.cfg.x_frac) for x, _ in batches[-n_eng:]]),
-             ds=np.array([q(d, eng.cfg.delta_frac) for _, d in batches[-n_eng:]]))
+    np.savez(recorded, **{key: np.array([[smp[i] for smp in batch] for batch in qs])
+                          for i, key in enumerate(("xs", "ds", "xe", "de"))})
     t0 = time.perf_counter()
     results = OUT / "engine_results.json"
     run_bench(args.sim, eng, toplevel="sbe_engine", module="sbe_engine_tb", build_name=f"demo_engine_layer{layer}",

@@ -12,7 +12,7 @@ import random
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
+from cocotb.triggers import ReadOnly, RisingEdge
 
 from golden import devices
 from golden.crossbar import Crossbar
@@ -20,6 +20,7 @@ from hdl.update_controller import UpdateController
 from tb.cocotb_runner import bench_params
 from tb.streams import StreamSource, random_pauses
 from tb.update_controller_sim import drive_updates
+from tb.dut_reset import reset
 
 
 def load_replay(path):
@@ -44,9 +45,7 @@ async def replayed_writes_match_golden_array(dut):
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     src = StreamSource(dut, "i", dut.clk, random_pauses(0.2, p.get("tb_seed", 1)))
     dut.slot_ready.value = 0
-    dut.rst.value = 1
-    await ClockCycles(dut.clk, 2)
-    dut.rst.value = 0
+    await reset(dut)
 
     cocotb.start_soon(drive_updates(dut, src, model, updates))
     done = slots = cycles = 0

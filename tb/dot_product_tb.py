@@ -7,12 +7,12 @@ Configuration (width, lanes, max_length, seed) comes from the runner (tb.cocotb_
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles
 
 from golden.dot_product import dot_product, to_lane_beats
 from hdl.dot_product import DotProduct
 from tb.cocotb_runner import bench_params
 from tb.streams import StreamSink, StreamSource, pack, random_pauses, unpack
+from tb.dut_reset import reset
 
 
 @cocotb.test()
@@ -34,9 +34,7 @@ async def dot_product_matches_golden(dut):
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     src = StreamSource(dut, "i", dut.clk, random_pauses(0.3, seed))
     sink = StreamSink(dut, "o", dut.clk, random_pauses(0.4, seed + 1))
-    dut.rst.value = 1
-    await ClockCycles(dut.clk, 2)
-    dut.rst.value = 0
+    await reset(dut)
     cocotb.start_soon(src.send(beats))
     got = [unpack(model.o.payload.shape(), r) for r in await sink.recv(len(vectors))]
     want = [dot_product(x, y) for x, y in vectors]

@@ -15,60 +15,45 @@ import time
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.handle import HierarchyObject
-from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, Timer
+from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
 from golden.sbe_fixed import SBEFixedEngine
 from hdl.sbe_engine import SBEEngine, input_beats
 from tb.cocotb_runner import bench_params
 from tb.streams import StreamSink, StreamSource, no_pauses, pack, random_pauses, unpack
+from tb.dut_reset import reset
 
 
 
-def sample_beats(layout, lanes, x, delta, last_of_batch):
-    return [pack(layout, bt) for bt in input_beats(x, delta, lanes, last_of_batch)]
+def sample_beats(layout, lanes, x, delta, last_of_batch, x_exp, delta_exp):
+    return [pack(layout, bt) for bt in input_beats(x, delta, lanes, last_of_batch, x_exp, delta_exp)]
 
 
-def make_batch(rng, a, b, n, kind, width):
+def make_batch(rng, a, b, n, kind, width, exp_range):
+    """(xs, ds, x_exps, delta_exps) of one batch of `kind` (exponents 0 unless the kind says otherwise)."""
     lo, hi = -(1 << (width - 1)), 1 << (width - 1)
-    if kind == "random":
-        return rng.integers(lo, hi, (n, b)), rng.integers(lo, hi, (n, a))
-    if kind == "full":
-        return np.where(rng.random((n, b)) < 0.5, lo, hi - 1), np.where(rng.random((n, a)) < 0.5, lo, hi - 1)
+    zero_e = np.zeros(n, int)
+    if kind == "random":      # block exponents in +-3 as well
+        return (rng.integers(lo, hi, (n, b)), rng.integers(lo, hi, (n, a)), rng.integers(-3, 4, n),
+                rng.integers(-3, 4, n))
+    if kind == "full":        # full-scale elements at the extreme block exponents
+        ends = np.array(exp_range)
+        return (np.where(rng.random((n, b)) < 0.5, lo, hi - 1), np.where(rng.random((n, a)) < 0.5, lo, hi - 1),
+                rng.choice(ends, n), rng.choice(ends, n))
     if kind == "zero":
-        return np.zeros((n, b), int), np.zeros((n, a), int)
+        return np.zeros((n, b), int), np.zeros((n, a), int), zero_e, zero_e
     if kind == "alt":
         return (np.array([[lo if (i + j) % 2 else hi - 1 for i in range(b)] for j in range(n)]),
-                np.array([[hi - 1 if (i + j) % 2 else lo for i in range(a)] for j in range(n)]))
-    if kind.startswith("npz:"):   # "npz:<path>:<k>": recorded batch k (int arrays xs (K, n, b), ds (K, n, a))
+                np.array([[hi - 1 if (i + j) % 2 else lo for i in range(a)] for j in range(n)]), zero_e, zero_e)
+    if kind.startswith("npz:"):   # "npz:<path>:<k>": recorded batch k (xs (K, n, b), ds (K, n, a), xe/de (K, n))
         _, path, k = kind.split(":")
         z = np.load(path)
-        return z["xs"][int(k)][:n], z["ds"][int(k)][:n]
+        k = int(k)
+        return (z["xs"][k][:n], z["ds"][k][:n], z["xe"][k][:n] if "xe" in z else zero_e,
+                z["de"][k][:n] if "de" in z else zero_e)
     if kind == "small":   # +-1 LSB: exercises the upward rescaling and tiny norms
-        return rng.integers(-1, 2, (n, b)), rng.integers(-1, 2, (n, a))
+        return rng.integers(-1, 2, (n, b)), rng.integers(-1, 2, (n, a)), zero_e, zero_e
     raise ValueError(kind)
-
-
-async def kick_icarus_comb(dut) -> None:
-    """Make Icarus evaluate every combinational process once after time 0.
-
-    Yosys' Verilog puts a dummy `reg $auto$verilog_backend... = 0` in the sensitivity of each
-    `always @*` so simulators run it at time 0; Icarus 11 (as cocotb-test invokes it) applies that
-    initialiser without an event, so a process whose real inputs keep their initial values (addresses,
-    counters before the first input) stays X until one of them changes. Writing the dummy reg of every
-    module triggers them all. Verilator needs nothing.
-    """
-    if "icarus" not in cocotb.SIM_NAME.lower():
-        return
-    await Timer(1, "ns")
-
-    def walk(h, depth):
-        for sub in h:
-            if "auto$verilog_backend" in sub._name:
-                sub.value = 1
-            elif isinstance(sub, HierarchyObject) and depth < 6:
-                walk(sub, depth + 1)
-    walk(dut, 0)
 
 
 @cocotb.test()
@@ -77,7 +62,7 @@ async def sbe_engine_matches_golden(dut):
     cfg = p["cfg"]
     seed = p.get("seed", 1)
     model = SBEEngine(**cfg)               # layouts only
-    L, width = model.lanes, model.cfg.in_width
+    L, width, erange = model.lanes, model.cfg.in_width, model.cfg.exp_range
     a, b = model.a, model.b
     golden = SBEFixedEngine(**cfg)
     rng = np.random.default_rng(seed)
@@ -95,10 +80,7 @@ async def sbe_engine_matches_golden(dut):
     src = StreamSource(dut, "i", dut.clk, random_pauses(p_gap, seed) if p_gap else no_pauses())
     sink = StreamSink(dut, "o", dut.clk, random_pauses(p_stall, seed + 1) if p_stall else no_pauses())
     dut.clear.value = 0
-    dut.rst.value = 1
-    await kick_icarus_comb(dut)
-    await ClockCycles(dut.clk, 2)
-    dut.rst.value = 0
+    await reset(dut)
     t_wall = time.time()
     c_start = cycle[0]
     per_batch, words_checked = [], 0
@@ -106,10 +88,10 @@ async def sbe_engine_matches_golden(dut):
     for seg in p["segments"]:
         if "partial" in seg:
             n, kind = seg["partial"]
-            xs, ds = make_batch(rng, a, b, n, kind, width)
+            xs, ds, xe, de = make_batch(rng, a, b, n, kind, width, erange)
             beats = []
-            for x, d in zip(xs, ds):
-                beats += sample_beats(model.in_layout, L, x, d, False)
+            for x, d, ex, ed in zip(xs, ds, xe, de):
+                beats += sample_beats(model.in_layout, L, x, d, False, ex, ed)
             await src.send(beats)
             await ClockCycles(dut.clk, 3)
             assert int(dut.sample_count.value) == n
@@ -119,11 +101,11 @@ async def sbe_engine_matches_golden(dut):
             golden.reset()
             continue
         for n, kind in seg["batches"]:
-            xs, ds = make_batch(rng, a, b, n, kind, width)
+            xs, ds, xe, de = make_batch(rng, a, b, n, kind, width, erange)
             beats = []
-            for j, (x, d) in enumerate(zip(xs, ds)):
-                beats += sample_beats(model.in_layout, L, x, d, j == n - 1)
-                golden.sample(x, d)
+            for j, (x, d, ex, ed) in enumerate(zip(xs, ds, xe, de)):
+                beats += sample_beats(model.in_layout, L, x, d, j == n - 1, ex, ed)
+                golden.sample(x, d, ex, ed)
             want = golden.beats(golden.end_batch())
             first_accept = [None]
 

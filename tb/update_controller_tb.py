@@ -16,7 +16,7 @@ import random
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
+from cocotb.triggers import ReadOnly, RisingEdge
 
 from golden.crossbar import Crossbar, ReadParams
 from golden.devices import GokmenVlasov, Noiseless
@@ -25,6 +25,7 @@ from hdl.update_controller import UpdateController
 from tb.cocotb_runner import bench_params
 from tb.streams import StreamSource, random_pauses
 from tb.update_controller_sim import drive_updates, golden_kwargs, random_update
+from tb.dut_reset import reset
 
 GOLDEN_KEYS = ("a", "b", "elem_width", "mant_width", "exp_width", "lr_width", "lr_exp_width",
                "bl_width", "lfsr_width", "seed")
@@ -71,9 +72,7 @@ async def controller_writes_array_like_golden(dut):
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     src = StreamSource(dut, "i", dut.clk, random_pauses(0.3, tb_seed))
     dut.slot_ready.value = 0
-    dut.rst.value = 1
-    await ClockCycles(dut.clk, 2)
-    dut.rst.value = 0
+    await reset(dut)
 
     cocotb.start_soon(drive_updates(dut, src, model, updates))
     pending = False
