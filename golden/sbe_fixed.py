@@ -197,6 +197,21 @@ class SBEFixedEngine:
         sign = np.where(np.array(bits) == 1, -1.0, 1.0)
         return sign[self.cfg.a:].copy(), sign[:self.cfg.a].copy()
 
+    def state(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """The warm-start state (X, D, s) in real units, as golden/sbe.py holds it between batches.
+
+        Valid between batches (after reset or end_batch). A comparison aid with no RTL port: the
+        accuracy report re-synchronises the float SBE to it before each batch, so each batch's error is
+        measured from the same start (golden/accuracy_engine.py).
+        """
+        if self.j:
+            raise ValueError("state() is defined between batches only")
+        c, R, to_f = self.cfg, P.REGS, FloatFormat.to_float
+        units = c.x_frac + c.delta_frac
+        X = np.array(self.M[P.VEC_X], dtype=float) * math.ldexp(to_f(self.regs[R["rX1"]]), -units)
+        D = np.array(self.M[P.VEC_D], dtype=float) * math.ldexp(to_f(self.regs[R["rD1"]]), -units)
+        return X, D, math.ldexp(to_f(self.regs[R["T"]]), -units)
+
     # -- microcode interpreter ---------------------------------------------------------------------
     def _run(self, segment: str, jc: int, latches: dict | None = None) -> None:
         ff, c, R, fl = self.ff, self.cfg, P.REGS, self.flags

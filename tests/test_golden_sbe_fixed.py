@@ -222,17 +222,19 @@ def test_beats_follow_the_update_stream_contract():
 
 
 def test_real_digits_gradients_match_float_sbe():
-    """Recorded digits gradients (golden/mlp.py, 1 epoch, 12 batches per layer): the rank-1 updates agree
-    with the float SBE fed the same quantised inputs within 1e-2 relative Frobenius norm on every batch
-    with sigma_1 > 1.1 sigma_2; the median against the unquantised float SBE is below 1e-3."""
+    """Recorded digits gradients (golden/mlp.py, 2 epochs, 90 batches per layer), 16-bit inputs with block
+    exponents: on every batch with sigma_1 > 1.1 sigma_2 the engine's rank-1 update agrees with the float
+    SBE started from the same warm state within 1e-2 relative Frobenius norm (the issue's criterion);
+    free-running, the median stays below 1e-3."""
     from golden.accuracy_engine import real_gradients, record_digits
-    _, recs = record_digits(epochs=1, every=4)
+    _, recs = record_digits(epochs=2)
     out = real_gradients(recs, 16)
     for layer in out.values():
-        assert layer["separated_batches"] >= 10
-        assert layer["separated_max_rel_frob_vs_float_on_quantised_inputs"] <= 1e-2
-        assert layer["separated_median_rel_frob"] <= 1e-3
-        assert not layer["engine_saturated"]
+        pb = layer["per_batch"]["separated"]
+        assert pb["batches"] >= 80
+        assert pb["max_rel_frob"] <= 1e-2
+        assert layer["trajectory"]["separated"]["median_rel_frob"] <= 1e-3
+        assert not layer["engine_saturated"] and not layer["input_saturated"]
 
 
 # -- input block exponents ----------------------------------------------------------------------------
