@@ -26,14 +26,14 @@ from golden.sbe_fixed import EngineConfig
 A, B, N = 100, 784, 32
 
 
-def _sim(sim: str, lanes: int, batches=((N, "random"),)) -> dict:
+def _sim(sim: str, lanes: int, batches=((N, "random"),), a: int = A, b: int = B) -> dict:
     from hdl.sbe_engine import SBEEngine
     from tb.cocotb_runner import run_bench
-    cfg = dict(a=A, b=B, lanes=lanes)
+    cfg = dict(a=a, b=b, lanes=lanes)
     res = Path(tempfile.mkdtemp()) / "res.json"
     t0 = time.perf_counter()
     run_bench(sim, SBEEngine(**cfg), toplevel="sbe_engine", module="sbe_engine_tb",
-              build_name=f"bench_engine_l{lanes}", params={"cfg": cfg, "seed": 3, "p_gap": 0, "p_stall": 0,
+              build_name=f"bench_engine_a{a}_b{b}_l{lanes}", params={"cfg": cfg, "seed": 3, "p_gap": 0, "p_stall": 0,
                                                           "segments": [{"batches": [list(b) for b in batches]}],
                                                           "results": str(res)})
     out = json.loads(res.read_text())
@@ -81,21 +81,33 @@ def yosys_cells(lanes: int = 1, timeout: int = 900) -> dict:
     return out
 
 
-def run(synth: bool | None = None) -> dict:
+def _entry(r: dict, a: int, b: int, lanes: int) -> dict:
+    cyc = r["batches"][0]["cycles"]
+    stream = N * math.ceil((a + b) / lanes)
+    chain = N * max(math.ceil((a + b) / lanes), len(P.CHAIN))
+    return {"cycles_per_batch": cyc, "streaming_bound": stream, "ratio": cyc / stream,
+            "bound_with_scalar_chain": chain, "ratio_vs_chain_bound": cyc / chain,
+            "cycles_per_sample": cyc / N, "bound_per_sample": stream / N}
+
+
+def run(synth: bool | None = None, lanes8: bool = True) -> dict:
+    """a=100, b=784 at L=1, 4 (Verilator) and 8 (Icarus: the Verilator C++ build of the 8-lane
+    engine takes longer than the whole bench); the digits layers 32x65 and 10x33 at L=1, whose samples
+    are shorter than the scalar chain (len(CHAIN) cycles), so the chain is their bound."""
     cfg1, cfg4 = EngineConfig(a=A, b=B, lanes=1), EngineConfig(a=A, b=B, lanes=4)
     result = {"config": {"a": A, "b": B, "batch": N, "chain_cycles": len(P.CHAIN),
-                         "rdy_d_offset": P.rdy_index(P.VEC_D)}}
+                         "final_cycles": len(P.FINAL), "rdy_d_offset_in_final": P.rdy_index(P.VEC_D)}}
     for lanes in (1, 4):
-        bound = N * math.ceil((A + B) / lanes)
         r = _sim("verilator", lanes)
-        cyc = r["batches"][0]["cycles"]
-        result[f"L{lanes}"] = {"cycles_per_batch": cyc, "streaming_bound": bound, "ratio": cyc / bound,
-                               "cycles_per_sample": cyc / N, "bound_per_sample": bound / N,
-                               "verilator_cycles_per_s": r["total_cycles"] / r["wall_s"]}
+        result[f"L{lanes}"] = {**_entry(r, A, B, lanes), "verilator_cycles_per_s": r["total_cycles"] / r["wall_s"]}
     ri = _sim("icarus", 4)
     result["L4"]["icarus_cycles_per_s"] = ri["total_cycles"] / ri["wall_s"]
     result["L4"]["verilator_over_icarus_speed"] = (result["L4"]["verilator_cycles_per_s"]
                                                    / result["L4"]["icarus_cycles_per_s"])
+    if lanes8:
+        result["L8_icarus"] = _entry(_sim("icarus", 8), A, B, 8)
+    for a, b in ((32, 65), (10, 33)):
+        result[f"a{a}_b{b}_L1"] = _entry(_sim("verilator", 1, a=a, b=b), a, b, 1)
     result["state_bits_L1"] = state_bits(cfg1)
     result["state_bits_L4"] = state_bits(cfg4)
     if synth is None:

@@ -230,7 +230,7 @@ class SBEFixedEngine:
             elif op == "SEED":
                 regs[R[d]] = ff.rsqrt_seed(regs[R[a]])
             elif op == "LDI":
-                v, e = ((jc + 2) ** 2, 0) if a == "NSQN" else latches[a]
+                v, e = ((jc + 1) ** 2, 0) if a == "NSQ" else latches[a]
                 regs[R[d]] = ff.fnorm(v, e, fl)
             elif op == "KSEL":
                 self.k[d] = self.ksel(regs[R[a]])
@@ -351,6 +351,7 @@ class SBEFixedEngine:
         if self.j == 0:
             raise ValueError("end_batch() needs at least one sample in the batch")
         n = self.j
+        self._run("FINAL", jc=n)
         out = {"s_mant": self.s_out[0], "s_exp": self.s_out[1]}
         for vec, key in ((P.VEC_D, "dhat"), (P.VEC_X, "xhat")):
             wa, wb = self._coef_for(vec, n - 1), self._coef_for(vec, n)

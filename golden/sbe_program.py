@@ -22,7 +22,7 @@ Ops:
     OUTC v a    read-out scale of vector v := round(a) to coef_width bits
     SOUT a      s of the update := a (converted to the output format by the engine)
     REL         the dot-product latches have been read (the passes may overwrite them)
-    RDY v       (last sample of a batch only) the read-out pass of vector v may start
+    RDY v       (FINAL only) the read-out pass of vector v may start
     DONE        end of the segment
 """
 from __future__ import annotations
@@ -31,9 +31,9 @@ OPS = ("MUL", "ADD", "SUB", "SCL", "MOV", "SEED", "LDI", "KSEL", "SCLK", "COEF",
        "REL", "RDY", "DONE")
 OPCODE = {name: i for i, name in enumerate(OPS)}
 
-#: LDI sources: the six dot-product latches, and (jc+2)**2 with jc the sample index of the running chain
-#: (0 outside chains), used for 1/(j+1) of the next sample.
-SOURCES = ("XM", "XX1", "XX", "DM", "DD1", "DD", "NSQN")
+#: LDI sources: the six dot-product latches, and (jc+1)**2 with jc the 1-based index of the sample of
+#: the running CHAIN or FINAL (0 otherwise), for 1/(n+1) of a batch of n samples.
+SOURCES = ("XM", "XX1", "XX", "DM", "DD1", "DD", "NSQ")
 SRC = {name: i for i, name in enumerate(SOURCES)}
 
 VEC_D, VEC_X = 0, 1
@@ -44,7 +44,7 @@ _REG_NAMES = [
     "pdp", "pxp",                          # p_d, p_x of the previous sample
     "rX1", "rX2", "rD1", "rD2",            # rho of the latest and the previous version of M_X, M_D
     "tX1", "tD1",                          # tau of the latest version
-    "T", "s", "rN", "rCur", "yD",          # sum of p_x q_d; s; 1/(j+1) for the next chain; rsqrt(nD1)
+    "T", "s", "rCur", "yD",                # sum of p_x q_d; s; 1/(n+1) of the batch; rsqrt(nD1)
     "xM", "xx1", "xx", "dM", "dd1", "dd",  # dot products of this sample
     "dD1", "pd", "xX1", "xX", "nX", "px", "dD", "nD", "qd",
     "y", "ah", "t0", "t1", "t2",
@@ -81,6 +81,8 @@ def _outscale(v: int, tau: str, norm: str) -> list[tuple]:
 
 
 #: Per-sample chain, started when the dot products of sample j (x pass, then delta pass) are latched.
+#: Only what the next sample needs: s and the read-out scales are left to FINAL (last sample only), so a
+#: sample's scalar work is len(CHAIN) cycles, hidden behind any pass of at least that many beats.
 CHAIN = (
     [("LDI", "xM", "XM", None), ("LDI", "xx1", "XX1", None), ("LDI", "xx", "XX", None),
      ("LDI", "dM", "DM", None), ("LDI", "dd1", "DD1", None), ("LDI", "dd", "DD", None), ("REL", None, None, None)]
@@ -96,37 +98,44 @@ CHAIN = (
     + [("MUL", "t0", "px", "dd"), ("ADD", "dD", "dD1", "t0")]
     + _norm_update("nD", "nD1", "px", "dD1", "dd")
     + _rsqrt("yD", "nD") + [("MUL", "qd", "dD", "yD")]
-    # s: T += p_x q_d; s_j = T / (j+1) (every sample computes it, so the last one has it ready)
-    + [("MUL", "t0", "px", "qd"), ("ADD", "T", "T", "t0"), ("MUL", "s", "T", "rN"), ("SOUT", None, "s", None),
-       ("MOV", "rCur", "rN", None)]
-    + _coef(VEC_D, "tD1", "rD1", "rD2", "nD", "px") + _outscale(VEC_D, "tD1", "nD") + [("RDY", VEC_D, None, None)]
-    + _coef(VEC_X, "tX1", "rX1", "rX2", "nX", "pd") + _outscale(VEC_X, "tX1", "nX") + [("RDY", VEC_X, None, None)]
+    # T += p_x q_d  (s_j = T_j / (j+1), formed once per batch in FINAL)
+    + [("MUL", "t0", "px", "qd"), ("ADD", "T", "T", "t0")]
+    + _coef(VEC_D, "tD1", "rD1", "rD2", "nD", "px")
+    + _coef(VEC_X, "tX1", "rX1", "rX2", "nX", "pd")
     + [("MOV", "nX1", "nX", None), ("MOV", "nD1", "nD", None), ("MOV", "pdp", "pd", None),
-       ("MOV", "pxp", "px", None), ("LDI", "t0", "NSQN", None)]
-    + _rsqrt("rN", "t0")
+       ("MOV", "pxp", "px", None)]
     + [("DONE", None, None, None)]
 )
 
-#: After the last chain of a batch (runs while the update is read out): the state becomes the warm
-#: start (weight 1) of the next batch: vectors and norms divided by n+1 through the scales.
+#: After the chain of the last sample n of a batch (jc = n): s = T / (n+1) for the output, the
+#: read-out scales 1/||M_D||, 1/||M_X||, each vector's RDY as soon as its scale is ready.
+FINAL = (
+    [("LDI", "t0", "NSQ", None)] + _rsqrt("rCur", "t0")
+    + [("MUL", "s", "T", "rCur"), ("SOUT", None, "s", None)]
+    + _outscale(VEC_D, "tD1", "nD") + [("RDY", VEC_D, None, None)]
+    + _outscale(VEC_X, "tX1", "nX") + [("RDY", VEC_X, None, None)]
+    + [("DONE", None, None, None)]
+)
+
+#: After FINAL (runs while the update is read out): the state becomes the warm start (weight 1) of the
+#: next batch: vectors and norms divided by n+1 through the scales.
 RESCALE = (
     [("MUL", "rX1", "rX1", "rCur"), ("MOV", "rX2", "rX1", None), ("MUL", "t0", "rX1", "rX1")] + _rsqrt("tX1", "t0")
     + [("MUL", "rD1", "rD1", "rCur"), ("MOV", "rD2", "rD1", None), ("MUL", "t0", "rD1", "rD1")] + _rsqrt("tD1", "t0")
     + [("MUL", "t0", "rCur", "rCur"), ("MUL", "nX1", "nX1", "t0"), ("MUL", "nD1", "nD1", "t0")]
     + _rsqrt("yD", "nD1")
-    + [("MOV", "T", "s", None), ("MOV", "pdp", "ZERO", None), ("MOV", "pxp", "ZERO", None),
-       ("LDI", "t0", "NSQN", None)] + _rsqrt("rN", "t0")
+    + [("MOV", "T", "s", None), ("MOV", "pdp", "ZERO", None), ("MOV", "pxp", "ZERO", None)]
     + [("DONE", None, None, None)]
 )
 
-#: After a state reset (registers at their reset values): the derived reciprocals.
-INIT = _rsqrt("yD", "nD1") + [("LDI", "t0", "NSQN", None)] + _rsqrt("rN", "t0") + [("DONE", None, None, None)]
+#: After a state reset (registers at their reset values): the derived reciprocal 1/||D_0||.
+INIT = _rsqrt("yD", "nD1") + [("DONE", None, None, None)]
 
-SEGMENTS = {"CHAIN": CHAIN, "RESCALE": RESCALE, "INIT": INIT}
+SEGMENTS = {"CHAIN": CHAIN, "RESCALE": RESCALE, "INIT": INIT, "FINAL": FINAL}
 
 
 def rom() -> tuple[list[tuple], dict[str, int]]:
-    """All segments in one list (CHAIN, RESCALE, INIT) and the start address of each."""
+    """All segments in one list (CHAIN, RESCALE, INIT, FINAL) and the start address of each."""
     out, start = [], {}
     for name, seg in SEGMENTS.items():
         start[name] = len(out)
@@ -135,5 +144,5 @@ def rom() -> tuple[list[tuple], dict[str, int]]:
 
 
 def rdy_index(vec: int) -> int:
-    """Offset of `RDY vec` inside CHAIN: its latency from the chain start (used by the bench)."""
-    return next(i for i, ins in enumerate(CHAIN) if ins[0] == "RDY" and ins[1] == vec)
+    """Offset of `RDY vec` inside FINAL: its latency from the FINAL start (used by the bench)."""
+    return next(i for i, ins in enumerate(FINAL) if ins[0] == "RDY" and ins[1] == vec)

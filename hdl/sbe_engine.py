@@ -54,7 +54,7 @@ from golden import sbe_program as P
 from golden.sbe_fixed import LFSR_SEED, LFSR_TAPS, LMAX, EngineConfig
 
 from .fixed_ops import rshift_round_hw, saturate_hw
-from .scalar_unit import SEG_CHAIN, SEG_INIT, SEG_RESCALE, ScalarUnit
+from .scalar_unit import SEG_CHAIN, SEG_FINAL, SEG_INIT, SEG_RESCALE, ScalarUnit
 from .update_stream import update_layout
 
 VEC_X_TAG, VEC_DELTA_TAG = 0, 1
@@ -451,43 +451,53 @@ class SBEEngine(wiring.Component):
         m.d.comb += self.saturated.eq(dp_sat | su.flag)
 
         # ---------------------------------------------------------------- scalar unit scheduling
+        # Segment order per batch: CHAIN for every sample; after the last sample's chain FINAL (s, read-out
+        # scales, RDY per vector), then RESCALE (warm start), which runs while the update is read out.
         pend_init = Signal(init=1)
+        pend_final = Signal()
         pend_rescale = Signal()
         seg_run = Signal(2)
         chain_last = Signal()
-        start_chain = ~su.busy & ~pend_init & ~pend_rescale & latch_full[0] & latch_full[1]
+        start_chain = ~su.busy & ~pend_init & ~pend_final & ~pend_rescale & latch_full[0] & latch_full[1]
         with m.If(~su.busy & pend_init):
             m.d.comb += [su.start.eq(1), su.seg.eq(SEG_INIT)]
             m.d.sync += [pend_init.eq(0), seg_run.eq(SEG_INIT)]
+        with m.Elif(~su.busy & pend_final):
+            m.d.comb += [su.start.eq(1), su.seg.eq(SEG_FINAL)]
+            m.d.sync += [pend_final.eq(0), seg_run.eq(SEG_FINAL)]
         with m.Elif(~su.busy & pend_rescale):
             m.d.comb += [su.start.eq(1), su.seg.eq(SEG_RESCALE)]
             m.d.sync += [pend_rescale.eq(0), seg_run.eq(SEG_RESCALE)]
         with m.Elif(start_chain):
             m.d.comb += [su.start.eq(1), su.seg.eq(SEG_CHAIN)]
             m.d.sync += [seg_run.eq(SEG_CHAIN), chain_last.eq(lat_last)]
-        m.d.comb += su.jc.eq(Mux(seg_run == SEG_CHAIN, chains_done + 1, 0))
+        # jc: 1-based sample index of the running CHAIN, and n (the last sample's) for FINAL
+        m.d.comb += su.jc.eq(Mux((seg_run == SEG_CHAIN) | (seg_run == SEG_FINAL), chains_done + 1, 0))
         with m.If(su.rel):
             m.d.sync += [latch_full[0].eq(0), latch_full[1].eq(0)]
-        with m.If((seg_run == SEG_CHAIN) & chain_last):
+        with m.If(seg_run == SEG_FINAL):
             with m.If(su.rdy[0]):
                 m.d.sync += ro_ok[0].eq(1)
             with m.If(su.rdy[1]):
                 m.d.sync += ro_ok[1].eq(1)
         with m.If(su.done & (seg_run == SEG_CHAIN)):
             with m.If(chain_last):
-                m.d.sync += [chains_done.eq(0), pend_rescale.eq(1)]
+                m.d.sync += pend_final.eq(1)
             with m.Else():
                 m.d.sync += chains_done.eq(chains_done + 1)
+        with m.If(su.done & (seg_run == SEG_FINAL)):
+            m.d.sync += [chains_done.eq(0), pend_rescale.eq(1)]
 
         # internal signals for debugging benches (not part of the interface)
         self._debug = dict(phase=phase, cur=cur, w=w, j=j, slot=slot, chains_done=chains_done, lf0=latch_full[0],
-                           lf1=latch_full[1], ro0=ro_ok[0], ro1=ro_ok[1], su_busy=su.busy, pend_rescale=pend_rescale,
+                           lf1=latch_full[1], ro0=ro_ok[0], ro1=ro_ok[1], su_busy=su.busy, pend_final=pend_final,
+                           pend_rescale=pend_rescale,
                            seg=seg_run)
         # ---------------------------------------------------------------- status
         pipe_busy = sum(valid[k].as_unsigned() for k in range(1, NST)) != 0
         m.d.comb += [
             self.busy.eq((phase != PH_RUN) | (j != 1) | (w != 0) | (cur != P.VEC_X) | pipe_busy | self.o.valid
-                         | su.busy | latch_full[0] | latch_full[1] | pend_rescale | pend_init),
+                         | su.busy | latch_full[0] | latch_full[1] | pend_final | pend_rescale | pend_init),
             self.sample_count.eq(Mux(phase == PH_RO, j, j - 1)),
         ]
         return top

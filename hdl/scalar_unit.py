@@ -1,7 +1,7 @@
 """Microcoded scalar unit of the SBE engine: register file, FloatALU, and the hand-over registers.
 
-Runs the segments of golden/sbe_program.py (CHAIN per sample, RESCALE per batch, INIT after a state
-reset), one instruction per cycle, from a ROM built from that same list: the golden model interprets it,
+Runs the segments of golden/sbe_program.py (CHAIN per sample, FINAL and RESCALE per batch, INIT after a
+state reset), one instruction per cycle, from a ROM built from that same list: the golden model interprets it,
 the RTL executes it, so the two agree by construction as long as the ALU and the conversions are exact
 (tests/test_hdl_float_alu.py, tests/test_hdl_sbe_engine.py).
 
@@ -30,7 +30,7 @@ from golden.sbe_fixed import KMIN, LMAX, EngineConfig
 from .fixed_ops import fnorm_hw, rshift_round_hw
 from .float_alu import FloatALU
 
-SEG_CHAIN, SEG_RESCALE, SEG_INIT = 0, 1, 2
+SEG_CHAIN, SEG_RESCALE, SEG_INIT, SEG_FINAL = 0, 1, 2, 3
 
 
 def _encode(ins):
@@ -117,9 +117,9 @@ class ScalarUnit(wiring.Component):
         am, ae = Signal(signed(mw)), Signal(signed(ew))
         m.d.comb += [am.eq(reg_m[a]), ae.eq(reg_e[a])]
 
-        # LDI sources: the six latches and (jc + 2)**2.
+        # LDI sources: the six latches and (jc + 1)**2.
         jc2 = Signal(17)
-        m.d.comb += jc2.eq(self.jc + Const(2, 17))
+        m.d.comb += jc2.eq(self.jc + Const(1, 17))
         srcs = Array([getattr(self, f"lat_{n}") for n in P.SOURCES[:6]] + [jc2 * jc2]
                      + [Const(0, signed(self.acc_width))] * (64 - len(P.SOURCES)))
         # Input block exponents of this chain's sample (cur) and of the previous one (prev), per vector.
@@ -192,8 +192,8 @@ class ScalarUnit(wiring.Component):
         m.d.comb += self.busy.eq(running)
         with m.If(self.start & ~running):
             m.d.sync += [running.eq(1),
-                         pc.eq(Array([Const(self.seg_start[s]) for s in ("CHAIN", "RESCALE", "INIT")]
-                                     + [Const(0)])[self.seg])]
+                         pc.eq(Array([Const(self.seg_start[s]) for s in ("CHAIN", "RESCALE", "INIT", "FINAL")])
+                               [self.seg])]
         with m.If(running):
             m.d.sync += pc.eq(pc + 1)
             with m.If(op.matches(P.OPCODE["MUL"], P.OPCODE["ADD"], P.OPCODE["SUB"], P.OPCODE["SCL"], P.OPCODE["SCLK"],
