@@ -27,6 +27,8 @@ BLOCKS = {
     "dot_product": "hdl.dot_product:DotProduct",
     "sbe_engine": "hdl.sbe_engine:SBEEngine",
     "update_controller": "hdl.update_controller:UpdateController",
+    "sbe_layer": "hdl.sbe_layer:SBELayer",
+    "sbe_network": "hdl.sbe_layer:SBENetwork",
 }
 
 

@@ -1,0 +1,121 @@
+"""One crossbar layer's update path: the SBE engine feeding the update controller.
+
+    samples (x, delta) --i--> SBEEngine --update stream (hdl/update_stream.py)--> UpdateController --> pulses
+
+Per batch the engine emits one (s, Dhat, Xhat); the controller turns it, unchanged, into row/column pulse
+slots: ONE rank-1 outer-product write per batch. Golden twin: golden/closed_loop.py (SBEFixedEngine ->
+PulseScheme, no float round trip), so the slots are bit-exact with it.
+
+Ports
+-----
+i              : In(stream)  engine samples, `hdl.sbe_engine.in_layout` (see hdl/sbe_engine.py)
+clear          : In   engine state reset (see SBEEngine.clear)
+lr_mant, lr_exp, bl, mode : In  controller registers (see hdl/update_controller.py), sampled per update
+row_fire, row_pol, col_fire, col_pol, slot : Out; slot_ready : In   the pulse slots (UpdateController)
+done, status   : Out  controller: one-cycle strobe per finished write, its flags
+tap_valid, tap_payload : Out  a copy of the engine->controller update stream, valid on the cycles a beat
+                 is transferred (observability for benches and logic analysers; drives nothing)
+busy           : Out  engine or controller busy, or an update beat waiting between them
+saturated, framing_error, sample_count : Out  engine status (see hdl/sbe_engine.py)
+
+Parameters: a, b, lanes, seed (the controller's LFSR seed); other keyword parameters go to the engine
+(EngineConfig) or, prefixed `ctrl_`, to the controller (e.g. ctrl_bl_width=12). The update-stream
+formats (elem_width, s_mant_width -> mant_width, s_exp_width -> exp_width) are the engine's, so the two
+agree by construction.
+Latency: the engine's (see hdl/sbe_engine.py), then the controller's per update
+(ceil(a/L)+ceil(b/L) loading beats while the engine reads out, + elem_width+4 set-up + BL slots).
+"""
+from __future__ import annotations
+
+from amaranth import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .params import check_int
+from .sbe_engine import SBEEngine
+from .update_controller import UpdateController
+
+_CTRL_REGS = ("lr_mant", "lr_exp", "bl", "mode")
+_CTRL_OUTS = ("row_fire", "row_pol", "col_fire", "col_pol", "slot", "done", "status")
+
+
+class SBELayer(wiring.Component):
+    """Engine + controller of one a x b crossbar (rows = delta length a, columns = x length b)."""
+
+    def __init__(self, *, a: int, b: int, lanes: int = 1, seed: int = 0, **params):
+        ctrl = {k[len("ctrl_"):]: v for k, v in params.items() if k.startswith("ctrl_")}
+        eng = {k: v for k, v in params.items() if not k.startswith("ctrl_")}
+        for bad in ("serial_width", "mant_width", "exp_width", "elem_width", "a", "b", "lanes", "seed"):
+            if bad in ctrl:
+                raise ValueError(f"ctrl_{bad} is set by the layer (the engine's formats and the layer's a, b, "
+                                 f"lanes, seed); remove it")
+        self.engine = SBEEngine(a=a, b=b, lanes=lanes, **eng)
+        c = self.engine.cfg
+        self.controller = UpdateController(a=a, b=b, lanes=lanes, seed=check_int("seed", seed, 0, (1 << 32) - 1),
+                                           elem_width=c.elem_width, mant_width=c.s_mant_width,
+                                           exp_width=c.s_exp_width, **ctrl)
+        es, cs = self.engine.signature.members, self.controller.signature.members
+        sig = {"i": es["i"], "clear": In(1)}
+        sig.update({name: cs[name] for name in _CTRL_REGS})
+        sig.update({name: cs[name] for name in _CTRL_OUTS})
+        sig["slot_ready"] = cs["slot_ready"]
+        sig.update(tap_valid=Out(1), tap_payload=Out(self.engine.out_layout), busy=Out(1),
+                   saturated=Out(1), framing_error=Out(1), sample_count=Out(16))
+        super().__init__(sig)
+
+    a = property(lambda self: self.engine.a, doc="Rows (delta length).")
+    b = property(lambda self: self.engine.b, doc="Columns (x length).")
+    lanes = property(lambda self: self.engine.lanes, doc="Elements per beat.")
+    in_layout = property(lambda self: self.engine.in_layout, doc="Sample beat layout.")
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.engine = eng = self.engine
+        m.submodules.controller = ctl = self.controller
+        wiring.connect(m, wiring.flipped(self.i), eng.i)
+        wiring.connect(m, eng.o, ctl.i)
+        m.d.comb += [eng.clear.eq(self.clear), ctl.slot_ready.eq(self.slot_ready)]
+        m.d.comb += [getattr(ctl, n).eq(getattr(self, n)) for n in _CTRL_REGS]
+        m.d.comb += [getattr(self, n).eq(getattr(ctl, n)) for n in _CTRL_OUTS]
+        m.d.comb += [
+            self.tap_valid.eq(eng.o.valid & ctl.i.ready),
+            self.tap_payload.eq(eng.o.payload),
+            self.busy.eq(eng.busy | ctl.busy | eng.o.valid),
+            self.saturated.eq(eng.saturated),
+            self.framing_error.eq(eng.framing_error),
+            self.sample_count.eq(eng.sample_count),
+        ]
+        return m
+
+
+class SBENetwork(wiring.Component):
+    """The update paths of a whole network: one SBELayer per (a, b) in `shapes`, independent of each other.
+
+    Ports are the layers' ports prefixed `l<k>_` (l0_i, l0_row_fire, ..., l1_i, ...): one Verilog top for
+    a bench that trains every layer. The layer k controller's LFSR seed is seed + k (as the golden twin).
+    """
+
+    def __init__(self, *, shapes, lanes: int = 1, seed: int = 0, **params):
+        shapes = [tuple(s) for s in shapes]
+        if not shapes or any(len(s) != 2 for s in shapes):
+            raise ValueError(f"shapes must be a non-empty list of (a, b) pairs, not {shapes!r}")
+        self.shapes = shapes
+        self.layers = [SBELayer(a=a, b=b, lanes=lanes, seed=seed + k, **params) for k, (a, b) in enumerate(shapes)]
+        sig = {}
+        for k, layer in enumerate(self.layers):
+            sig.update({f"l{k}_{name}": member for name, member in layer.signature.members.items()})
+        super().__init__(sig)
+
+    def elaborate(self, platform):
+        m = Module()
+        for k, layer in enumerate(self.layers):
+            m.submodules[f"layer{k}"] = layer
+            for name, member in layer.signature.members.items():
+                outer = getattr(self, f"l{k}_{name}")
+                if member.is_signature:                          # the sample stream (flow In)
+                    wiring.connect(m, wiring.flipped(outer), getattr(layer, name))
+                elif member.flow == In:
+                    m.d.comb += getattr(layer, name).eq(outer)
+                else:
+                    m.d.comb += outer.eq(getattr(layer, name))
+        return m
