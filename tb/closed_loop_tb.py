@@ -14,6 +14,7 @@ name), "lanes", "epochs", "max_batches" (optional cap), "p_gap", "p_stall", "res
 histories, counters, cycles)}. The data set is scikit-learn's digits (split seed = seed).
 """
 import json
+import random
 import time
 
 import cocotb
@@ -30,7 +31,7 @@ from hdl.update_controller import MODE_LAYOUT
 from tb.cocotb_runner import bench_params
 from tb.crossbar_driver import CrossbarDriver
 from tb.dut_reset import reset
-from tb.streams import StreamSource, no_pauses, pack, random_pauses, unpack
+from tb.streams import pack, unpack
 
 
 class UpdateTap:
@@ -46,14 +47,45 @@ class UpdateTap:
             self.beats.append(unpack(self.layout, int(self.payload.value)))
 
 
-async def watch(clk, drivers, taps):
-    """One loop for every layer's array driver and update tap (fewer coroutine switches per cycle)."""
+class BeatQueue:
+    """Layer k's sample stream, driven from the shared per-cycle loop (no coroutine of its own): beats
+    queued by `put` go out in order, with seeded gaps on valid (probability p_gap per cycle)."""
+
+    def __init__(self, dut, k: int, p_gap: float, seed: int):
+        self.valid, self.ready = getattr(dut, f"l{k}_i__valid"), getattr(dut, f"l{k}_i__ready")
+        self.payload = getattr(dut, f"l{k}_i__payload")
+        self.p_gap, self.rng, self.beats, self.head = p_gap, random.Random(seed), [], 0
+        self._offered = False
+        self.valid.value = 0
+
+    def put(self, beats: list[int]) -> None:
+        self.beats, self.head = self.beats[self.head:] + beats, 0
+
+    def drive(self) -> None:
+        """After a rising edge: offer the next beat (a beat once offered stays until taken)."""
+        if self.head < len(self.beats) and (self._offered or self.rng.random() >= self.p_gap):
+            self.payload.value = self.beats[self.head]
+            self.valid.value = 1
+            self._offered = True
+        elif self._offered or self.valid.value == 1:
+            self.valid.value = 0
+            self._offered = False
+
+    def sample(self) -> None:
+        if self._offered and self.ready.value == 1:
+            self.head += 1
+            self._offered = False
+
+
+async def cycle_loop(clk, queues, drivers, taps):
+    """ONE coroutine drives and watches every layer each cycle (the simulation speed is set by cocotb's
+    per-await cost, so a single loop is several times faster than a coroutine per stream)."""
     while True:
         await RisingEdge(clk)
-        for d in drivers:
-            d.drive_ready()
+        for x in queues + drivers:
+            x.drive() if isinstance(x, BeatQueue) else x.drive_ready()
         await ReadOnly()
-        for x in drivers + taps:
+        for x in queues + drivers + taps:
             x.sample()
 
 
@@ -79,12 +111,11 @@ async def closed_loop_training_matches_golden_twin(dut):
         getattr(dut, f"l{k}_bl").value = regs["bl"]
         getattr(dut, f"l{k}_mode").value = pack(MODE_LAYOUT, {"det": int(regs["det"]), "bl_mgmt": int(regs["bl_mgmt"]),
                                                               "two_phase": 0})
-        sources.append(StreamSource(dut, f"l{k}_i", dut.clk,
-                                    random_pauses(p_gap, seed + 10 * k) if p_gap else no_pauses()))
+        sources.append(BeatQueue(dut, k, p_gap, seed + 10 * k))
         drivers.append(CrossbarDriver(dut, rtl.arrays[k], f"l{k}_", p_stall=p_stall, seed=seed + 10 * k + 1))
         taps.append(UpdateTap(dut, k, layer.engine.out_layout))
     await reset(dut)
-    cocotb.start_soon(watch(dut.clk, drivers, taps))
+    cocotb.start_soon(cycle_loop(dut.clk, sources, drivers, taps))
 
     async def rtl_layer(k, samples):
         layer = model.layers[k]
@@ -93,7 +124,7 @@ async def closed_loop_training_matches_golden_twin(dut):
             beats += [pack(layer.in_layout, bt) for bt in input_beats(xi, di, layer.lanes, j == len(samples) - 1,
                                                                       xe, de)]
         writes_before, slots_before = len(drivers[k].statuses), drivers[k].slots
-        await sources[k].send(beats)
+        sources[k].put(beats)
         await drivers[k].wait_done(writes_before + 1)
         status = drivers[k].statuses[-1]
         rtl.count_write(k, drivers[k].slots - slots_before, bool(status))

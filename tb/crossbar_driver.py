@@ -3,14 +3,16 @@
 `CrossbarDriver(dut, xb, prefix)` watches `<prefix>slot`, `<prefix>row_fire/row_pol/col_fire/col_pol`,
 drives `<prefix>slot_ready` (seeded stalls: probability `p_stall` per cycle) and applies every slot
 taken (slot & slot_ready on a rising edge) to the array, as line drivers would. It also counts
-`<prefix>done` strobes and keeps the `<prefix>status` of each. Start `run()` with cocotb.start_soon.
+`<prefix>done` strobes and keeps the `<prefix>status` of each. The bench's per-cycle loop calls
+`drive_ready()` after each rising edge and `sample()` in the read-only phase (one loop for every
+array and stream of a bench: cocotb's cost per await sets the simulation speed).
 """
 from __future__ import annotations
 
 import random
 
 import numpy as np
-from cocotb.triggers import Event, ReadOnly, RisingEdge
+from cocotb.triggers import Event, RisingEdge
 
 
 def _bits(value, n: int) -> np.ndarray:
@@ -49,15 +51,6 @@ class CrossbarDriver:
         if self.done_sig.value == 1:
             self.statuses.append(int(self.status_sig.value))
             self.done_event.set()
-
-    async def run(self) -> None:
-        """Drive and watch every cycle (one coroutine per array; benches with several arrays may call
-        drive_ready/sample of all of them from one loop instead, which simulates faster)."""
-        while True:
-            await RisingEdge(self.clk)
-            self.drive_ready()
-            await ReadOnly()
-            self.sample()
 
     async def wait_done(self, count: int) -> None:
         """Until `count` updates have finished since the start; returns after the next rising edge (out
