@@ -33,14 +33,16 @@ stage 5   pass: exact sums v.M, v.x_{j-1}, v.v (latched for the scalar unit at t
           read-out: element = sat_16(rnd(pM, osh)) -> output register
 ========  ===================================================================================
 
-Latency and throughput: a sample takes ceil(b/L) + ceil(a/L) cycles; the scalar chain of sample j
-(len(CHAIN) cycles, one microcode op per cycle) overlaps the passes of samples j+1 and j+2 and stalls
-nothing while it is shorter than a sample. After the last sample of a batch: ~6 cycles to the latches,
-the chain up to its RDY (Dhat may start), then ceil(a/L)+ceil(b/L) read-out beats and ~6 pipeline
-cycles. Measured (golden/bench_engine.py, Verilator, a=100, b=784, batch 32, first input beat to last
-output beat): L=1 29262 cycles = 1.034 x 32*ceil((a+b)/L); L=4 7383 cycles = 1.044 x the bound
-(= 32 samples + 78 microcode cycles to RDY + ceil(a/L)+ceil(b/L) read-out beats + ~12 pipeline cycles).
-With L=8 (111-cycle samples) the 117-cycle chain stalls the input ~6 cycles per sample.
+Latency and throughput: a sample takes ceil(b/L) + ceil(a/L) cycles; the scalar CHAIN of sample j
+(len(CHAIN) = 75 cycles, one microcode op per cycle) overlaps the passes of samples j+1 and j+2 and stalls
+nothing while it is shorter than a sample, so per sample max(ceil((a+b)/L), 75) cycles. After the last
+sample of a batch: ~6 cycles to the latches, its CHAIN, FINAL up to RDY D (26 ops: s and Dhat's scale),
+then ceil(a/L)+ceil(b/L) read-out beats and ~6 pipeline cycles. Measured (golden/bench_engine.py, first
+input beat to last output beat, batch 32, read-out included), a=100, b=784: L=1 29,286 cycles = 1.035 x
+32*ceil((a+b)/L); L=4 7,407 = 1.047 x; L=8 (Icarus) 3,778 = 1.064 x (the fixed tail is 6 % of an 8-lane
+batch). Layers with a+b < 75*L are chain-bound: at L=1 the digits layers take 3,315 cycles (32x65:
+1.068 x the stream bound) and 2,560 (10x33: 1.86 x the stream bound 1,376, 1.067 x the chain bound
+32*75; 3,846 when the chain was 117 ops). Hiding the chain there needs a second ALU (dual issue).
 State: (ceil(a/L)+ceil(b/L)) x L x state_width bits (block RAM); sample buffer 3 x that x in_width.
 """
 from __future__ import annotations
