@@ -16,7 +16,8 @@ update words, the write status and slot count and the arrays to be equal bit for
 float twin trains the same network with float weights and float SBE (golden/mlp.py).
 
 Results: build/demo/summary.json. Options: --epochs N (default 3), --sim icarus|verilator (default
-verilator; Icarus is ~30x slower on this design), --lanes L, --seed S, --eta ETA.
+verilator; Icarus is ~30x slower on this design), --lanes L, --seed S, --eta ETA, --analog (forward and
+backward passes and the evaluation through the arrays' analog reads: DAC/ADC and read noise).
 """
 from __future__ import annotations
 
@@ -40,13 +41,15 @@ def main() -> int:
     ap.add_argument("--sim", default="verilator", choices=["icarus", "verilator"])
     ap.add_argument("--lanes", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--analog", action="store_true",
+                    help="train and evaluate through the arrays' analog reads (DAC/ADC, read noise)")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     data = load_digits(seed=args.seed)
     sizes = (data.n_features, 32, data.n_classes)
     shapes = [(sizes[k + 1], sizes[k] + 1) for k in range(len(sizes) - 1)]    # (a, b), bias column folded
     summary = {"data": "sklearn digits", "sizes": sizes, "epochs": args.epochs, "eta": args.eta,
-               "device": "GokmenVlasov", "lanes": args.lanes}
+               "device": "GokmenVlasov", "lanes": args.lanes, "analog_reads": args.analog}
 
     print(f"[1/2] float twin: {sizes} ReLU, float weights, float SBE, batch 32, eta {args.eta}, "
           f"{args.epochs} epochs")
@@ -66,7 +69,8 @@ def main() -> int:
     run_bench(args.sim, SBENetwork(shapes=shapes, lanes=args.lanes, seed=args.seed), toplevel="sbe_network",
               module="closed_loop_tb", build_name=f"demo_closed_loop_l{args.lanes}",
               params={"shapes": shapes, "seed": args.seed, "eta": args.eta, "device": "GokmenVlasov",
-                      "lanes": args.lanes, "epochs": args.epochs, "p_gap": 0.0, "p_stall": 0.0,
+                      "lanes": args.lanes, "analog_reads": args.analog, "epochs": args.epochs,
+                      "p_gap": 0.0, "p_stall": 0.0,
                       "results": str(results)})
     r = json.loads(results.read_text())
     bound = 32 * max(max(math.ceil((a + b) / args.lanes), len(P.CHAIN)) for a, b in shapes)

@@ -3,7 +3,9 @@ and written by the update controller's pulse scheme onto behavioural crossbars.
 
 Per layer and batch (hdl/sbe_layer.py is this path in RTL; tb/closed_loop_tb.py runs the two side by side):
 
-    forward/backward  with the array's apparent weights (digital reads, as golden/crossbar_training.py)
+    forward/backward  digital reads of the arrays' apparent weights (as golden/crossbar_training.py), or
+                      with analog_reads=True the arrays' analog reads (Crossbar.forward/backward: DAC,
+                      ADC, read noise, aihwkit's default periphery), for training and evaluation
     samples           x and delta of each sample -> 16-bit integers + per-vector block exponents
                       (fixed_point.quantize_block, the engine's input format)
     engine            SBEFixedEngine (bit-exact with hdl/sbe_engine.py): ONE (s_mant, s_exp, Dhat, Xhat)
@@ -48,16 +50,18 @@ class ClosedLoop:
     Parameters: data (golden.data.Dataset); sizes (default n_features-32-n_classes); eta (learning rate in
     weight units, programmed as the controller's lr = eta/dw_min); batch_size; seed; device (a
     golden.devices preset instance, default Noiseless); bl (BL cap), bl_mgmt, det (controller mode);
-    lanes (elements per beat, engine and controller).
+    lanes (elements per beat, engine and controller); analog_reads (see the module docstring; read noise
+    comes from each array's read_seed, so two loops with equal calls see equal noise).
     """
 
     def __init__(self, data, *, sizes=None, eta: float = 0.5, batch_size: int = 32, seed: int = 0,
                  device: PulsedDevice | None = None, bl: int = 1023, bl_mgmt: bool = True, det: bool = False,
-                 lanes: int = 1):
+                 lanes: int = 1, analog_reads: bool = False):
         self.data = data
         self.device = device or Noiseless()
         self.sizes = tuple(sizes or (data.n_features, 32, data.n_classes))
         self.batch_size, self.seed, self.lanes = int(batch_size), int(seed), int(lanes)
+        self.analog_reads = bool(analog_reads)
         self.net = MLP(self.sizes, seed=seed, bias="fold")
         self.arrays = []
         for k, w in enumerate(self.net.W):
@@ -90,9 +94,16 @@ class ClosedLoop:
 
     def gradients(self, idx) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per layer (xs with the bias column, deltas) of the batch, from the arrays' weights."""
-        xs, zs, p = self.net.forward(self.data.x_train[idx])
-        deltas = self.net.backward(xs, zs, p, self.data.y_train[idx])
+        read, read_t = self._readers()
+        xs, zs, p = self.net.forward(self.data.x_train[idx], read)
+        deltas = self.net.backward(xs, zs, p, self.data.y_train[idx], read_t)
         return list(zip(xs, deltas))
+
+    def _readers(self):
+        """(forward, backward) read functions for golden.mlp.MLP: None (digital) or the arrays' reads."""
+        if not self.analog_reads:
+            return None, None
+        return (lambda l, h: self.arrays[l].forward(h)), (lambda l, d: self.arrays[l].backward(d))
 
     def samples(self, layer: int, xs, deltas) -> list[tuple[list[int], list[int], int, int]]:
         """The engine's input words: (x_int, delta_int, x_exp, delta_exp) per sample."""
@@ -134,8 +145,9 @@ class ClosedLoop:
             self.net.W[k] = xb.weights.copy()
 
     def record(self, hist: History, epoch: int) -> None:
-        l, a = self.net.evaluate(self.data.x_train, self.data.y_train)
-        tl, ta = self.net.evaluate(self.data.x_test, self.data.y_test)
+        read = self._readers()[0]
+        l, a = self.net.evaluate(self.data.x_train, self.data.y_train, read=read)
+        tl, ta = self.net.evaluate(self.data.x_test, self.data.y_test, read=read)
         hist.epoch.append(epoch)
         hist.train_loss.append(float(l)); hist.train_acc.append(float(a))
         hist.test_loss.append(float(tl)); hist.test_acc.append(float(ta))

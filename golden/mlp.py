@@ -181,8 +181,10 @@ class MLP:
         other.bvec = [b.copy() for b in self.bvec]
         return other
 
-    def forward(self, x: np.ndarray):
-        """Layer inputs xs[l] (with the 1-column if folded), pre-activations zs[l], output probabilities."""
+    def forward(self, x: np.ndarray, read=None):
+        """Layer inputs xs[l] (with the 1-column if folded), pre-activations zs[l], output probabilities.
+
+        read(l, h) -> h @ W[l].T replaces the digital product (e.g. a crossbar's analog forward read)."""
         xs, zs, h = [], [], x
         L = len(self.W)
         for l, w in enumerate(self.W):
@@ -191,7 +193,7 @@ class MLP:
                 ha[:, :-1] = h
                 ha[:, -1] = 1.0
                 h = ha
-                z = h @ w.T
+                z = h @ w.T if read is None else read(l, h)
             else:
                 z = h @ w.T + self.bvec[l]
             xs.append(h)
@@ -203,23 +205,25 @@ class MLP:
         p /= p.sum(axis=1, keepdims=True)
         return xs, zs, p
 
-    def backward(self, xs, zs, p, y):
-        """Per-sample deltas (n, a_l) of every layer, for the mean cross-entropy loss."""
+    def backward(self, xs, zs, p, y, read_t=None):
+        """Per-sample deltas (n, a_l) of every layer, for the mean cross-entropy loss.
+
+        read_t(l, d) -> d @ W[l] (all columns) replaces the digital product (a crossbar's backward read)."""
         d = p.copy()
         d[np.arange(len(y)), y] -= 1.0
         deltas = [d]
         for l in range(len(self.W) - 1, 0, -1):
-            w = self.W[l][:, :self.sizes[l]]
             h = xs[l][:, :self.sizes[l]]
-            d = (d @ w) * self._df(zs[l - 1], h)
+            back = d @ self.W[l][:, :self.sizes[l]] if read_t is None else read_t(l, d)[:, :self.sizes[l]]
+            d = back * self._df(zs[l - 1], h)
             deltas.append(d)
         return deltas[::-1]
 
-    def evaluate(self, x: np.ndarray, y: np.ndarray, chunk: int = 4096) -> tuple[float, float]:
-        """(mean cross-entropy, accuracy)."""
+    def evaluate(self, x: np.ndarray, y: np.ndarray, chunk: int = 4096, read=None) -> tuple[float, float]:
+        """(mean cross-entropy, accuracy); `read` as in forward."""
         loss, correct = 0.0, 0
         for i in range(0, len(x), chunk):
-            _, _, p = self.forward(x[i:i + chunk])
+            _, _, p = self.forward(x[i:i + chunk], read)
             yy = y[i:i + chunk]
             loss -= np.log(np.maximum(p[np.arange(len(yy)), yy], 1e-300)).sum()
             correct += int((p.argmax(axis=1) == yy).sum())

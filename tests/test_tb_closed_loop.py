@@ -9,9 +9,10 @@ from hdl.sbe_layer import SBENetwork
 from tb.cocotb_runner import SIMULATORS, run_bench
 
 
-#: Icarus runs the two engines at ~100 cycles/s (one batch is ~4k cycles): one batch there, three on
-#: Verilator.
+#: Icarus runs the two engines at ~100 cycles/s (one batch is ~4k cycles): one batch there, with the
+#: arrays' analog reads in the loop; three batches with digital reads on Verilator.
 BATCHES = {"icarus": 1, "verilator": 3}
+ANALOG = {"icarus": True, "verilator": False}
 
 
 @pytest.mark.cocotb
@@ -22,4 +23,5 @@ def test_closed_loop_cocotb(sim):
     run_bench(sim, SBENetwork(shapes=shapes, seed=0), toplevel="sbe_network", module="closed_loop_tb",
               build_name="closed_loop_digits", params={"shapes": shapes, "seed": 0, "eta": 0.5,
                                                        "device": "GokmenVlasov", "epochs": 1, "max_batches": BATCHES[sim],
-                                                       "p_gap": 0.2, "p_stall": 0.2})
+                                                       "p_gap": 0.2, "p_stall": 0.2,
+                                                       "analog_reads": ANALOG[sim]})
