@@ -11,11 +11,15 @@ The vector update of sample j is applied two passes later (skew), in the pass of
 pass of sample j reads M_{j-3}, writes M_{j-2} and returns x_j.M_{j-2}, x_j.x_{j-1}, x_j.x_j. The chain
 recovers the dot products with X_{j-1}, X_j from those by scalar recurrences.
 
+Segments: CHAIN per sample (75 ops); after the last sample FINAL (s = T/(n+1), the read-out scales, RDY)
+then RESCALE (warm start); INIT after a state reset. LDI of a dot product carries the sample's input
+block exponents (golden/sbe_fixed.py), and COEF scales by the exponent of its vector.
+
 Instructions are tuples (op, d, a, b). Registers are named; `REGS` maps names to indices.
 Ops:
     MUL d a b   d = a*b            ADD d a b   d = a+b          SUB d a b  d = a-b
     SCL d a k   d = a * 2**k (k an immediate)                   MOV d a    d = a
-    SEED d a    rsqrt seed         LDI d src   d = sfloat(integer source `src`, see SOURCES)
+    SEED d a    rsqrt seed         LDI d src   d = sfloat(source `src` * 2**(its block exponent), SOURCES)
     KSEL v a    k_v = rescale shift chosen from the predicted squared norm a of vector v (0: D, 1: X)
     SCLK d a v sgn   d = a * 2**(sgn*k_v)
     COEF v a    AXPY coefficient of vector v for this sample := (k_v, round(a) to coef_width bits)
