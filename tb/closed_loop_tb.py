@@ -10,7 +10,7 @@ the engine's update words (tap port) = the twin's, the controller's status and s
 and the RTL-written array = the twin's array bit for bit.
 
 bench_params(): {"shapes" (checked against the network), "seed", "eta", "device" (golden.devices preset
-name), "lanes", "analog_reads", "epochs", "max_batches" (optional cap), "p_gap", "p_stall", "results"
+name), "lanes", "analog_reads", "bl" (the controller's BL cap), "epochs", "max_batches" (optional cap), "p_gap", "p_stall", "results"
 (optional JSON path: histories, counters, cycles)}. The data set is scikit-learn's digits (split seed = seed).
 """
 import json
@@ -95,7 +95,7 @@ async def closed_loop_training_matches_golden_twin(dut):
     seed = p.get("seed", 0)
     data = load_digits(seed=seed)
     kw = dict(eta=p.get("eta", 0.5), seed=seed, device=getattr(devices, p.get("device", "Noiseless"))(),
-              lanes=p.get("lanes", 1), analog_reads=p.get("analog_reads", False))
+              lanes=p.get("lanes", 1), analog_reads=p.get("analog_reads", False), bl=p.get("bl", 1023))
     rtl, twin = ClosedLoop(data, **kw), ClosedLoop(data, **kw)
     assert [tuple(s) for s in p["shapes"]] == rtl.shapes, "bench built for other layer shapes"
     model = SBENetwork(shapes=rtl.shapes, lanes=rtl.lanes, seed=seed)     # layouts only

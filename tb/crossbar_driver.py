@@ -3,7 +3,8 @@
 `CrossbarDriver(dut, xb, prefix)` watches `<prefix>slot`, `<prefix>row_fire/row_pol/col_fire/col_pol`,
 drives `<prefix>slot_ready` (seeded stalls: probability `p_stall` per cycle) and applies every slot
 taken (slot & slot_ready on a rising edge) to the array, as line drivers would. It also counts
-`<prefix>done` strobes and keeps the `<prefix>status` of each. The bench's per-cycle loop calls
+`<prefix>done` strobes and keeps the `<prefix>status` of each (read the cycle after the strobe, when the
+controller has registered it). The bench's per-cycle loop calls
 `drive_ready()` after each rising edge and `sample()` in the read-only phase (one loop for every
 array and stream of a bench: cocotb's cost per await sets the simulation speed).
 """
@@ -33,6 +34,7 @@ class CrossbarDriver:
         self.statuses: list[int] = []
         self.done_event = Event()
         self._ready = False
+        self._done_seen = False
         self.ready.value = 0
 
     def drive_ready(self) -> None:
@@ -48,9 +50,10 @@ class CrossbarDriver:
             rf, rp, cf, cp = (_bits(s.value, n) for s, n in zip(self.lines, (a, a, b, b)))
             self.xb.apply_slot(rf, rp, cf, cp)
             self.slots += 1
-        if self.done_sig.value == 1:
+        if self._done_seen:            # status is registered at the edge that ends the done cycle
             self.statuses.append(int(self.status_sig.value))
             self.done_event.set()
+        self._done_seen = self.done_sig.value == 1
 
     async def wait_done(self, count: int) -> None:
         """Until `count` updates have finished since the start; returns after the next rising edge (out
