@@ -1,0 +1,103 @@
+"""hdl/sbe_layer.py in the Amaranth simulator: the engine's update reaches the controller unchanged and
+the slots are the golden pulse scheme's; parameter checks of the layer and network tops."""
+import random
+
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+
+from golden.pulse_schemes import PulseScheme
+from golden.sbe_fixed import SBEFixedEngine
+from hdl.sbe_engine import input_beats
+from hdl.sbe_layer import SBELayer, SBENetwork
+
+
+def _bits(x, n):
+    return np.array([(int(x) >> i) & 1 for i in range(n)], dtype=bool)
+
+
+@pytest.mark.parametrize("a,b,lanes,lr_exp,bl", [
+    (3, 5, 1, 6, 40),       # two writes of 14 and 20 slots
+    (4, 6, 2, 4, 12),       # a write of 7 slots, then one flagged (scale overflow: status 4, no slot)
+])
+def test_layer_writes_the_engine_update_as_the_golden_twin(a, b, lanes, lr_exp, bl):
+    rng = np.random.default_rng(a * 10 + b)
+    regs = dict(lr_mant=200, lr_exp=lr_exp, bl=bl, det=False, bl_mgmt=True)
+    dut = SBELayer(a=a, b=b, lanes=lanes, seed=5)
+    eng, scheme = SBEFixedEngine(a=a, b=b, lanes=lanes), PulseScheme(a=a, b=b, seed=5)
+    beats, want_taps, want = [], [], []
+    for n in (4, 3):                         # two batches: two rank-1 writes
+        for j in range(n):
+            x, d = rng.integers(-4000, 4000, b), rng.integers(-4000, 4000, a)
+            ex, ed = int(rng.integers(-2, 3)), int(rng.integers(-2, 3))
+            eng.sample(x, d, ex, ed)
+            beats += input_beats(x, d, lanes, j == n - 1, ex, ed)
+        up = eng.end_batch()
+        want_taps += eng.beats(up)
+        w = scheme.write(up["dhat"], up["xhat"], up["s_mant"], up["s_exp"], **regs)
+        want.append((w.plan.status, [] if w.plan.status else w.slots))
+    got, taps, rin, rout = [], [], random.Random(1), random.Random(2)
+
+    async def producer(ctx):
+        ctx.set(dut.lr_mant, regs["lr_mant"])
+        ctx.set(dut.lr_exp, regs["lr_exp"])
+        ctx.set(dut.bl, regs["bl"])
+        ctx.set(dut.mode, {"det": 0, "bl_mgmt": 1, "two_phase": 0})
+        for bt in beats:
+            while rin.random() < 0.2:
+                ctx.set(dut.i.valid, 0)
+                await ctx.tick()
+            ctx.set(dut.i.payload, dut.in_layout.const(bt))
+            ctx.set(dut.i.valid, 1)
+            await ctx.tick().until(dut.i.ready)
+        ctx.set(dut.i.valid, 0)
+
+    async def monitor(ctx):
+        slots, pending = [], False
+        for _ in range(100_000):
+            ready = rout.random() >= 0.2
+            ctx.set(dut.slot_ready, int(ready))
+            _, _, slot, rf, rp, cf, cp, done, status, tv, tp = await ctx.tick().sample(
+                dut.slot, dut.row_fire, dut.row_pol, dut.col_fire, dut.col_pol, dut.done, dut.status,
+                dut.tap_valid, dut.tap_payload)
+            if tv:
+                taps.append({"s_mant": tp.s_mant, "s_exp": tp.s_exp, "elems": list(tp.elems), "vec": tp.vec,
+                             "last": tp.last})
+            if pending:
+                got.append((int(status), slots))
+                slots, pending = [], False
+                if len(got) == len(want):
+                    return
+            if slot and ready:
+                slots.append((_bits(rf, a), _bits(rp, a), _bits(cf, b), _bits(cp, b)))
+            pending = bool(done)
+        raise TimeoutError(f"{len(got)} of {len(want)} writes finished")
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(producer, background=True)
+    sim.add_testbench(monitor)
+    sim.run()
+    assert taps == want_taps
+    assert [g[0] for g in got] == [w[0] for w in want]
+    for (_, gs), (_, ws) in zip(got, want):
+        assert len(gs) == len(ws)
+        assert all(all(np.array_equal(p, q) for p, q in zip(s, t)) for s, t in zip(gs, ws))
+    assert sum(len(w[1]) for w in want) > 0
+
+
+@pytest.mark.parametrize("kwargs,exc,text", [
+    ({"a": 0, "b": 3}, ValueError, "a must be between 1 and 4096, not 0"),
+    ({"a": 3, "b": 3, "ctrl_serial_width": 4}, ValueError, "ctrl_serial_width is set by the layer"),
+    ({"a": 3, "b": 3, "ctrl_bl_width": 0}, ValueError, "bl_width must be between 1 and 20, not 0"),
+    ({"a": 3, "b": 3, "seed": -1}, ValueError, "seed must be between 0 and"),
+])
+def test_layer_rejects_bad_parameters(kwargs, exc, text):
+    with pytest.raises(exc, match=text):
+        SBELayer(**kwargs)
+
+
+@pytest.mark.parametrize("shapes", [[], [(3, 4, 5)], [(3,)]])
+def test_network_rejects_bad_shapes(shapes):
+    with pytest.raises(ValueError, match="shapes must be a non-empty list of"):
+        SBENetwork(shapes=shapes)
