@@ -127,8 +127,21 @@ class FloatFormat:
         return self.add(a, self.neg(b), flags)
 
     def neg(self, a):
-        # -m of a normalised mantissa fits mw bits except m = -2**(mw-1), which becomes 2**(mw-2), e+1.
-        return self.fnorm(-a[0], a[1]) if a[0] else a
+        """-a, renormalised (no flag): = fnorm(-m, e) for the normalised operands every op produces, in
+        the three cases the RTL uses instead of a normaliser (hdl/float_alu.py): m = -2**(mw-1) becomes
+        (2**(mw-2), e+1) (saturated at emax), m = 2**(mw-2) becomes (-2**(mw-1), e-1) (0 below emin),
+        any other m becomes (-m, e)."""
+        m, e = a
+        if m == 0:
+            return a
+        top = 1 << (self.mw - 1)
+        if mag_bits(m) != self.mw - 1:
+            raise AssertionError(f"neg of a non-normalised operand {a!r}")
+        if m == -top:
+            return (top - 1, self.emax) if e == self.emax else (top >> 1, e + 1)
+        if m == top >> 1:
+            return (0, 0) if e == self.emin else (-top, e - 1)
+        return (-m, e)
 
     def scale(self, a, k: int, flags=None):
         """a * 2**k (exact unless the exponent saturates)."""

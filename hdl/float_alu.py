@@ -60,14 +60,26 @@ class FloatALU(wiring.Component):
         op = self.op
         is_sub = op == P.OPCODE["SUB"]
 
-        # b negated for SUB: -b_m needs mw+1 bits, renormalised exactly like FloatFormat.neg.
-        nb_m, nb_e, _ = fnorm_hw(m, -self.b_m, self.b_e, width=mw, ew=ew, name="neg", with_flag=False)
+        # b negated for SUB, exactly FloatFormat.neg: operands are always normalised, so only two
+        # mantissas renormalise (constant compares, no normaliser on the SUB path).
+        top = 1 << (mw - 1)
+        emax, emin = (1 << (ew - 1)) - 1, -(1 << (ew - 1))
         bb_m = Signal(signed(mw))
         bb_e = Signal(signed(ew))
-        with m.If(is_sub & (self.b_m != 0)):
-            m.d.comb += [bb_m.eq(nb_m), bb_e.eq(nb_e)]
-        with m.Else():
+        with m.If(~is_sub | (self.b_m == 0)):
             m.d.comb += [bb_m.eq(self.b_m), bb_e.eq(self.b_e)]
+        with m.Elif(self.b_m == -top):
+            with m.If(self.b_e == emax):
+                m.d.comb += [bb_m.eq(top - 1), bb_e.eq(emax)]
+            with m.Else():
+                m.d.comb += [bb_m.eq(top >> 1), bb_e.eq(self.b_e + 1)]
+        with m.Elif(self.b_m == top >> 1):
+            with m.If(self.b_e == emin):
+                m.d.comb += [bb_m.eq(0), bb_e.eq(0)]
+            with m.Else():
+                m.d.comb += [bb_m.eq(-top), bb_e.eq(self.b_e - 1)]
+        with m.Else():
+            m.d.comb += [bb_m.eq(-self.b_m), bb_e.eq(self.b_e)]
 
         # ADD: the larger exponent first; exact sum if the exponents differ by <= mw+1.
         swap = Signal()

@@ -8,7 +8,7 @@ from golden.fixed_point import Flags, FloatFormat
 from hdl.float_alu import FloatALU
 
 
-def _golden(ff, op, a, b, k, ival):
+def _golden(ff, op, a, b, k, ival, ival_e=0):
     fl = Flags()
     if op == "MUL":
         r = ff.mul(a, b, fl)
@@ -23,7 +23,7 @@ def _golden(ff, op, a, b, k, ival):
     elif op == "SEED":
         r = ff.rsqrt_seed(a)
     elif op == "LDI":
-        r = ff.fnorm(ival, 0, fl)
+        r = ff.fnorm(ival, ival_e, fl)
     return r, fl.saturated
 
 
@@ -51,18 +51,23 @@ def test_alu_matches_golden(mw, ew, sb):
             b = ff.fnorm(b[0], max(min(b[1], ff.emax - 30), ff.emin))
         k = int(rng.integers(-8, 26))
         ival = int(rng.integers(-2 ** 62, 2 ** 62)) >> int(rng.integers(0, 62))
-        cases.append((op, a, b, k, ival))
-    cases += [("SUB", (-(1 << (mw - 1)), 3), (-(1 << (mw - 1)), 3), 0, 0),
-              ("SUB", (5 << (mw - 4), 0), (-(1 << (mw - 1)), 2), 0, 0),
-              ("LDI", (0, 0), (0, 0), 0, -(1 << 63)), ("LDI", (0, 0), (0, 0), 0, 0)]
+        cases.append((op, a, b, k, ival, int(rng.integers(-130, 130)) if op == "LDI" else 0))
+    top = 1 << (mw - 1)
+    # SUB of the two mantissas whose negation renormalises, also at the exponent ends
+    cases += [("SUB", (-top, 3), (-top, 3), 0, 0, 0), ("SUB", (5 << (mw - 4), 0), (-top, 2), 0, 0, 0),
+              ("SUB", (5 << (mw - 4), 0), (top >> 1, 1), 0, 0, 0), ("SUB", (3 << (mw - 3), 1), (top >> 1, 1), 0, 0, 0),
+              ("SUB", (5 << (mw - 4), ff.emax), (-top, ff.emax), 0, 0, 0),
+              ("SUB", (5 << (mw - 4), ff.emin), (top >> 1, ff.emin), 0, 0, 0),
+              ("SUB", (0, 0), (top >> 1, ff.emin), 0, 0, 0), ("SUB", (0, 0), (-top, ff.emax), 0, 0, 0),
+              ("LDI", (0, 0), (0, 0), 0, -(1 << 63), 0), ("LDI", (0, 0), (0, 0), 0, 0, 0)]
     got = []
 
     async def bench(ctx):
-        for op, a, b, k, ival in cases:
+        for op, a, b, k, ival, ival_e in cases:
             ctx.set(dut.op, P.OPCODE[op])
             ctx.set(dut.a_m, a[0]); ctx.set(dut.a_e, a[1])
             ctx.set(dut.b_m, b[0]); ctx.set(dut.b_e, b[1])
-            ctx.set(dut.k, k); ctx.set(dut.ival, ival)
+            ctx.set(dut.k, k); ctx.set(dut.ival, ival); ctx.set(dut.ival_e, ival_e)
             await ctx.delay(1e-9)
             got.append(((ctx.get(dut.r_m), ctx.get(dut.r_e)), bool(ctx.get(dut.flag))))
 
