@@ -7,7 +7,7 @@ Per layer and batch (hdl/sbe_layer.py is this path in RTL; tb/closed_loop_tb.py 
                       with analog_reads=True the arrays' analog reads (Crossbar.forward/backward: DAC,
                       ADC, read noise, aihwkit's default periphery), for training and evaluation
     samples           x and delta of each sample -> 16-bit integers + per-vector block exponents
-                      (fixed_point.quantize_block, the engine's input format)
+                      (sbe_fixed.quantise_sample, the engine's input format)
     engine            SBEFixedEngine (bit-exact with hdl/sbe_engine.py): ONE (s_mant, s_exp, Dhat, Xhat)
                       per batch, in the update-stream words (hdl/update_stream.py)
     write             the words go unchanged (no float round trip) to PulseScheme (bit-exact with
@@ -27,10 +27,10 @@ import numpy as np
 from .crossbar import Crossbar
 from .crossbar_training import lr_register
 from .devices import Noiseless, PulsedDevice
-from .fixed_point import Flags, quantize_block
+from .fixed_point import Flags
 from .mlp import MLP, History
 from .pulse_schemes import PulseScheme, apply_write
-from .sbe_fixed import SBEFixedEngine
+from .sbe_fixed import SBEFixedEngine, quantise_sample
 
 
 @dataclass
@@ -107,13 +107,8 @@ class ClosedLoop:
 
     def samples(self, layer: int, xs, deltas) -> list[tuple[list[int], list[int], int, int]]:
         """The engine's input words: (x_int, delta_int, x_exp, delta_exp) per sample."""
-        c = self.engines[layer].cfg
-        out = []
-        for x, d in zip(xs, deltas):
-            xi, xe = quantize_block(x, c.x_frac, c.in_width, c.exp_range, self.input_flags)
-            di, de = quantize_block(d, c.delta_frac, c.in_width, c.exp_range, self.input_flags)
-            out.append((xi, di, xe, de))
-        return out
+        cfg = self.engines[layer].cfg
+        return [quantise_sample(cfg, x, d, flags=self.input_flags) for x, d in zip(xs, deltas)]
 
     def engine_update(self, layer: int, samples) -> dict:
         """Golden engine: stream the batch, return the update words {s_mant, s_exp, dhat, xhat}."""
@@ -145,13 +140,9 @@ class ClosedLoop:
             self.net.W[k] = xb.weights.copy()
 
     def record(self, hist: History, epoch: int) -> None:
-        read = self._readers()[0]
-        l, a = self.net.evaluate(self.data.x_train, self.data.y_train, read=read)
-        tl, ta = self.net.evaluate(self.data.x_test, self.data.y_test, read=read)
-        hist.epoch.append(epoch)
-        hist.train_loss.append(float(l)); hist.train_acc.append(float(a))
-        hist.test_loss.append(float(tl)); hist.test_acc.append(float(ta))
-        hist.matrix_updates.append(self.stats.writes // len(self.arrays))
+        read, d = self._readers()[0], self.data
+        hist.add(epoch, self.net.evaluate(d.x_train, d.y_train, read=read),
+                 self.net.evaluate(d.x_test, d.y_test, read=read), self.stats.writes // len(self.arrays))
 
     def new_history(self) -> History:
         return History(method="sbe-fixed+controller+crossbar", batch_size=self.batch_size, lr=self.eta)

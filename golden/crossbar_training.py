@@ -79,12 +79,7 @@ def train_on_crossbars(data, *, sizes=None, method: str = "sbe", eta: float = 0.
     rng = np.random.default_rng(seed + 1)   # the same shuffle stream as golden.mlp.train
 
     def record(ep):
-        l, a = net.evaluate(x, y)
-        tl, ta = net.evaluate(data.x_test, data.y_test)
-        hist.epoch.append(ep)
-        hist.train_loss.append(float(l)); hist.train_acc.append(float(a))
-        hist.test_loss.append(float(tl)); hist.test_acc.append(float(ta))
-        hist.matrix_updates.append(stats.writes // len(arrays))
+        hist.add(ep, net.evaluate(x, y), net.evaluate(data.x_test, data.y_test), stats.writes // len(arrays))
 
     record(0)
     for ep in range(1, epochs + 1):

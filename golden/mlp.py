@@ -110,6 +110,15 @@ class History:
     seconds: list = field(default_factory=list)
     diverged: bool = False
 
+    def add(self, epoch: int, train: tuple, test: tuple, matrix_updates: int, seconds: float | None = None) -> None:
+        """Append one epoch: train and test are (loss, accuracy) as MLP.evaluate returns them."""
+        self.epoch.append(epoch)
+        self.train_loss.append(float(train[0])); self.train_acc.append(float(train[1]))
+        self.test_loss.append(float(test[0])); self.test_acc.append(float(test[1]))
+        self.matrix_updates.append(int(matrix_updates))
+        if seconds is not None:
+            self.seconds.append(seconds)
+
     def first_reaching(self, loss: float) -> int | None:
         """Index of the first epoch whose training loss is <= loss (None if never)."""
         for i, l in enumerate(self.train_loss):
@@ -270,11 +279,7 @@ def train(data, *, sizes=None, activation: str = "relu", method: str = "sbe", lr
         with np.errstate(all="ignore"):
             l, a = net.evaluate(x, y)
             tl, ta = net.evaluate(data.x_test, data.y_test) if evaluate_test else (float("nan"),) * 2
-        hist.epoch.append(ep)
-        hist.train_loss.append(float(l)); hist.train_acc.append(float(a))
-        hist.test_loss.append(float(tl)); hist.test_acc.append(float(ta))
-        hist.matrix_updates.append(int(updates))
-        hist.seconds.append(time.perf_counter() - t0)
+        hist.add(ep, (l, a), (tl, ta), updates, time.perf_counter() - t0)
         return l
 
     record(0)

@@ -156,6 +156,19 @@ class EngineConfig:
         return regs
 
 
+def quantise_sample(cfg: EngineConfig, x, delta, *, block_exponent: bool = True,
+                    flags: Flags | None = None) -> tuple[list[int], list[int], int, int]:
+    """A float sample as the engine's input words (x_int, delta_int, x_exp, delta_exp): per-vector block
+    exponents (fixed_point.quantize_block), or with block_exponent=False the fixed binary points
+    x_frac / delta_frac and exponent 0. `flags` notes clamping."""
+    c = cfg
+    if block_exponent:
+        xi, xe = quantize_block(x, c.x_frac, c.in_width, c.exp_range, flags)
+        di, de = quantize_block(delta, c.delta_frac, c.in_width, c.exp_range, flags)
+        return xi, di, xe, de
+    return quantize(x, c.x_frac, c.in_width, flags), quantize(delta, c.delta_frac, c.in_width, flags), 0, 0
+
+
 class SBEFixedEngine:
     """The engine's arithmetic on integers: feed quantised samples, read (s_mant, s_exp, Dhat, Xhat).
 
@@ -410,13 +423,8 @@ class SBEFixed(UpdateMethod):
 
     def quantise(self, x, delta) -> tuple[list[int], list[int], int, int]:
         """(x_int, delta_int, x_exp, delta_exp) as the engine receives them."""
-        c = self.engine.cfg
-        if self.block_exponent:
-            xi, xe = quantize_block(x, c.x_frac, c.in_width, c.exp_range, self.input_flags)
-            di, de = quantize_block(delta, c.delta_frac, c.in_width, c.exp_range, self.input_flags)
-            return xi, di, xe, de
-        return (quantize(x, c.x_frac, c.in_width, self.input_flags),
-                quantize(delta, c.delta_frac, c.in_width, self.input_flags), 0, 0)
+        return quantise_sample(self.engine.cfg, x, delta, block_exponent=self.block_exponent,
+                               flags=self.input_flags)
 
     def _sample(self, x, delta) -> None:
         self.engine.sample(*self.quantise(x, delta))

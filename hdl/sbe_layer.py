@@ -31,7 +31,6 @@ from amaranth import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .params import check_int
 from .sbe_engine import SBEEngine
 from .update_controller import UpdateController
 
@@ -51,7 +50,7 @@ class SBELayer(wiring.Component):
                                  f"lanes, seed); remove it")
         self.engine = SBEEngine(a=a, b=b, lanes=lanes, **eng)
         c = self.engine.cfg
-        self.controller = UpdateController(a=a, b=b, lanes=lanes, seed=check_int("seed", seed, 0, (1 << 32) - 1),
+        self.controller = UpdateController(a=a, b=b, lanes=lanes, seed=seed,
                                            elem_width=c.elem_width, mant_width=c.s_mant_width,
                                            exp_width=c.s_exp_width, **ctrl)
         es, cs = self.engine.signature.members, self.controller.signature.members

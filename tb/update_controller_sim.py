@@ -106,6 +106,44 @@ def amaranth_producer(dut, updates: list[dict], *, rin: random.Random | None = N
     return producer
 
 
+def slot_monitor(dut, count: int, results: list[dict], *, rout: random.Random, p_stall: float = 0.0,
+                 max_cycles: int = 1_000_000, watch=(), on_cycle=None):
+    """Amaranth-sim testbench coroutine for a block with the controller's slot outputs: drives slot_ready
+    with seeded stalls and appends {"slots": [(row_fire, row_pol, col_fire, col_pol), ...], "status",
+    "cycles"} to `results` per finished update until `count` have finished. cycles counts from the first
+    beat transferred on dut.i to the done strobe, both inclusive. The `watch` signals are sampled every
+    cycle and passed to on_cycle(*values)."""
+    a, b = dut.a, dut.b
+
+    async def monitor(ctx):
+        slots = []
+        pending = None
+        start = None
+        for n in range(max_cycles):
+            ready = not (rout.random() < p_stall)
+            ctx.set(dut.slot_ready, int(ready))
+            _, _, slot, rf, rp, cf, cp, done, status, iv, ir, *extra = await ctx.tick().sample(
+                dut.slot, dut.row_fire, dut.row_pol, dut.col_fire, dut.col_pol, dut.done, dut.status,
+                dut.i.valid, dut.i.ready, *watch)
+            if on_cycle is not None:
+                on_cycle(*extra)
+            if iv and ir and start is None:
+                start = n
+            if pending is not None:            # status is registered at the done edge
+                pending["status"] = int(status)
+                results.append(pending)
+                pending = None
+                if len(results) == count:
+                    return
+            if slot and ready:
+                slots.append((_bits(rf, a), _bits(rp, a), _bits(cf, b), _bits(cp, b)))
+            if done:
+                pending = {"slots": slots, "cycles": n - start + 1}
+                slots, start = [], None
+        raise TimeoutError(f"{len(results)} of {count} updates finished in {max_cycles} cycles")
+    return monitor
+
+
 def run_amaranth(dut, updates: list[dict], *, seed: int = 0, p_gap: float = 0.0, p_stall: float = 0.0,
                  max_cycles: int = 1_000_000) -> list[dict]:
     """Simulate `dut` (parallel outputs) on `updates`; per update return
@@ -115,38 +153,9 @@ def run_amaranth(dut, updates: list[dict], *, seed: int = 0, p_gap: float = 0.0,
 
     rin, rout = random.Random(seed), random.Random(seed + 1)
     results: list[dict] = []
-    a, b = dut.a, dut.b
-
-    producer = amaranth_producer(dut, updates, rin=rin, p_gap=p_gap)
-
-    async def monitor(ctx):
-        slots = []
-        pending = None
-        start = None
-        for n in range(max_cycles):
-            ready = not (rout.random() < p_stall)
-            ctx.set(dut.slot_ready, int(ready))
-            _, _, slot, rf, rp, cf, cp, done, status, iv, ir = await ctx.tick().sample(
-                dut.slot, dut.row_fire, dut.row_pol, dut.col_fire, dut.col_pol, dut.done, dut.status,
-                dut.i.valid, dut.i.ready)
-            if iv and ir and start is None:
-                start = n
-            if pending is not None:            # status is registered at the done edge
-                pending["status"] = int(status)
-                results.append(pending)
-                pending = None
-                if len(results) == len(updates):
-                    return
-            if slot and ready:
-                slots.append((_bits(rf, a), _bits(rp, a), _bits(cf, b), _bits(cp, b)))
-            if done:
-                pending = {"slots": slots, "cycles": n - start + 1}
-                slots, start = [], None
-        raise TimeoutError(f"{len(results)} of {len(updates)} updates finished in {max_cycles} cycles")
-
     sim = Simulator(dut)
     sim.add_clock(1e-8)
-    sim.add_testbench(producer, background=True)
-    sim.add_testbench(monitor)
+    sim.add_testbench(amaranth_producer(dut, updates, rin=rin, p_gap=p_gap), background=True)
+    sim.add_testbench(slot_monitor(dut, len(updates), results, rout=rout, p_stall=p_stall, max_cycles=max_cycles))
     sim.run()
     return results

@@ -11,6 +11,7 @@ from amaranth.sim import Simulator
 from golden.sbe_fixed import SBEFixedEngine
 from hdl.sbe_engine import SBEEngine
 from hdl.sbe_engine import input_beats as engine_input_beats
+from tb.amaranth_sim import stream_put
 
 
 
@@ -64,13 +65,7 @@ def run_engine(cfg, batches, *, seed=0, p_gap=0.3, p_stall=0.3, max_cycles=200_0
 
     async def producer(ctx):
         for bt in beats:
-            while rng_in.random() < p_gap:
-                ctx.set(dut.i.valid, 0)
-                await ctx.tick()
-            ctx.set(dut.i.payload, dut.in_layout.const(bt))
-            ctx.set(dut.i.valid, 1)
-            await ctx.tick().until(dut.i.ready)
-        ctx.set(dut.i.valid, 0)
+            await stream_put(ctx, dut.i, dut.in_layout.const(bt), rng=rng_in, p_gap=p_gap)
 
     async def consumer(ctx):
         cycles = 0

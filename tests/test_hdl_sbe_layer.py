@@ -10,10 +10,8 @@ from golden.pulse_schemes import PulseScheme
 from golden.sbe_fixed import SBEFixedEngine
 from hdl.sbe_engine import input_beats
 from hdl.sbe_layer import SBELayer, SBENetwork
-
-
-def _bits(x, n):
-    return np.array([(int(x) >> i) & 1 for i in range(n)], dtype=bool)
+from tb.amaranth_sim import stream_put
+from tb.update_controller_sim import slot_monitor
 
 
 @pytest.mark.parametrize("a,b,lanes,lr_exp,bl", [
@@ -36,7 +34,7 @@ def test_layer_writes_the_engine_update_as_the_golden_twin(a, b, lanes, lr_exp, 
         want_taps += eng.beats(up)
         w = scheme.write(up["dhat"], up["xhat"], up["s_mant"], up["s_exp"], **regs)
         want.append((w.plan.status, [] if w.plan.status else w.slots))
-    got, taps, rin, rout = [], [], random.Random(1), random.Random(2)
+    got, taps, rin = [], [], random.Random(1)
 
     async def producer(ctx):
         ctx.set(dut.lr_mant, regs["lr_mant"])
@@ -44,43 +42,22 @@ def test_layer_writes_the_engine_update_as_the_golden_twin(a, b, lanes, lr_exp, 
         ctx.set(dut.bl, regs["bl"])
         ctx.set(dut.mode, {"det": 0, "bl_mgmt": 1, "two_phase": 0})
         for bt in beats:
-            while rin.random() < 0.2:
-                ctx.set(dut.i.valid, 0)
-                await ctx.tick()
-            ctx.set(dut.i.payload, dut.in_layout.const(bt))
-            ctx.set(dut.i.valid, 1)
-            await ctx.tick().until(dut.i.ready)
-        ctx.set(dut.i.valid, 0)
+            await stream_put(ctx, dut.i, dut.in_layout.const(bt), rng=rin, p_gap=0.2)
 
-    async def monitor(ctx):
-        slots, pending = [], False
-        for _ in range(100_000):
-            ready = rout.random() >= 0.2
-            ctx.set(dut.slot_ready, int(ready))
-            _, _, slot, rf, rp, cf, cp, done, status, tv, tp = await ctx.tick().sample(
-                dut.slot, dut.row_fire, dut.row_pol, dut.col_fire, dut.col_pol, dut.done, dut.status,
-                dut.tap_valid, dut.tap_payload)
-            if tv:
-                taps.append({"s_mant": tp.s_mant, "s_exp": tp.s_exp, "elems": list(tp.elems), "vec": tp.vec,
-                             "last": tp.last})
-            if pending:
-                got.append((int(status), slots))
-                slots, pending = [], False
-                if len(got) == len(want):
-                    return
-            if slot and ready:
-                slots.append((_bits(rf, a), _bits(rp, a), _bits(cf, b), _bits(cp, b)))
-            pending = bool(done)
-        raise TimeoutError(f"{len(got)} of {len(want)} writes finished")
+    def tap(valid, payload):
+        if valid:
+            taps.append({"s_mant": payload.s_mant, "s_exp": payload.s_exp, "elems": list(payload.elems),
+                         "vec": payload.vec, "last": payload.last})
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     sim.add_testbench(producer, background=True)
-    sim.add_testbench(monitor)
+    sim.add_testbench(slot_monitor(dut, len(want), got, rout=random.Random(2), p_stall=0.2, max_cycles=100_000,
+                                   watch=(dut.tap_valid, dut.tap_payload), on_cycle=tap))
     sim.run()
     assert taps == want_taps
-    assert [g[0] for g in got] == [w[0] for w in want]
-    for (_, gs), (_, ws) in zip(got, want):
+    assert [g["status"] for g in got] == [w[0] for w in want]
+    for gs, (_, ws) in zip((g["slots"] for g in got), want):
         assert len(gs) == len(ws)
         assert all(all(np.array_equal(p, q) for p, q in zip(s, t)) for s, t in zip(gs, ws))
     assert sum(len(w[1]) for w in want) > 0
