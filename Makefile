@@ -36,7 +36,7 @@ $(STAMP): pyproject.toml
 	@echo "setup: done"
 
 verilog: setup
-	$(RUN) -m hdl.generate $(CONFIG)
+	$(RUN) -m flow.generate $(CONFIG)
 
 test: setup
 	$(RUN) -m pytest -q -m "not slow"
@@ -48,10 +48,10 @@ sim: setup
 	WAVES=$(WAVES) $(RUN) -m pytest -q -m cocotb -k "$(SIM)"
 
 lint: setup
-	$(RUN) -m hdl.lint
+	$(RUN) -m flow.lint
 
 synth: setup
-	$(RUN) -m hdl.synth
+	$(RUN) -m flow.synth
 
 demo: setup
 	$(RUN) -m demo
@@ -61,14 +61,14 @@ bench: setup
 
 # Fixed-point engine vs float SBE: planted stream, real digits/MNIST gradients, training (about 6 min).
 accuracy: setup
-	$(RUN) -m golden.accuracy_engine
+	$(RUN) -m experiments.accuracy_engine
 
 # The paper's experiments: long (about an hour on 2 cores), resumable; DATASET=digits|mnist|all.
 paper: setup
-	OPENBLAS_NUM_THREADS=1 nice $(RUN) -m golden.paper --dataset $(or $(DATASET),all)
+	OPENBLAS_NUM_THREADS=1 nice $(RUN) -m experiments.paper --dataset $(or $(DATASET),all)
 
 paper-quick: setup
-	OPENBLAS_NUM_THREADS=1 $(RUN) -m golden.paper --dataset digits --quick
+	OPENBLAS_NUM_THREADS=1 $(RUN) -m experiments.paper --dataset digits --quick
 
 clean:
 	rm -rf build sim_build .pytest_cache

@@ -10,10 +10,10 @@ A 64-32-10 ReLU MLP on scikit-learn's digits whose two layers are behavioural me
                      row/column pulses drive the behavioural array (one outer-product write per batch)
 
 The RTL is hdl/sbe_layer.py SBENetwork (one engine + controller per layer) on Verilator, driven by the
-cocotb bench tb/closed_loop_tb.py. Beside it runs the golden twin (golden/closed_loop.py: fixed-point
+cocotb bench tb/benches/closed_loop_tb.py. Beside it runs the golden twin (golden/training/closed_loop.py: fixed-point
 engine model -> pulse-scheme model -> the same arrays), and every batch the bench requires the engine's
 update words, the write status and slot count and the arrays to be equal bit for bit. For reference, the
-float twin trains the same network with float weights and float SBE (golden/mlp.py).
+float twin trains the same network with float weights and float SBE (golden/training/mlp.py).
 
 Results: build/demo/summary.json. Options: --epochs N (default 3), --sim icarus|verilator (default
 verilator; Icarus is ~30x slower on this design), --lanes L, --seed S, --eta ETA, --analog (forward and
@@ -27,9 +27,9 @@ import math
 import time
 from pathlib import Path
 
-from golden import sbe_program as P
-from golden.data import load_digits
-from golden.mlp import train
+from contract import microcode as P
+from golden.training.data import load_digits
+from golden.training.mlp import train
 
 OUT = Path(__file__).resolve().parent / "build" / "demo"
 
@@ -63,7 +63,7 @@ def main() -> int:
           f"layer {shapes} computes every update and writes it by pulses onto Gokmen-Vlasov crossbars; "
           "the golden twin runs in lockstep (bit-exact check every batch)")
     from hdl.sbe_layer import SBENetwork
-    from tb.cocotb_runner import run_bench
+    from tb.runner import run_bench
     results = OUT / "closed_loop.json"
     t0 = time.perf_counter()
     run_bench(args.sim, SBENetwork(shapes=shapes, lanes=args.lanes, seed=args.seed), toplevel="sbe_network",

@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 BENCHES = {
-    "golden_throughput": "golden.bench_throughput",   # float SBE vs MBGD samples/s, 784x100
-    "crossbar": "golden.bench_crossbar",               # pulse slots/s vs a NumPy outer-product update
-    "engine": "golden.bench_engine",                   # RTL cycles vs the streaming bound, state bits
-    "controller": "golden.bench_controller",           # cycles per rank-1 write vs a*b element writes
+    "golden_throughput": "bench.golden_throughput",   # float SBE vs MBGD samples/s, 784x100
+    "crossbar": "bench.crossbar",                     # pulse slots/s vs a NumPy outer-product update
+    "engine": "bench.engine",                          # RTL cycles vs the streaming bound, state bits
+    "controller": "bench.controller",                # cycles per rank-1 write vs a*b element writes
     "yosys_cells": "bench.yosys_cells",                # Yosys cell counts of the RTL blocks
 }
 OUT = Path(__file__).resolve().parents[1] / "build" / "bench.json"

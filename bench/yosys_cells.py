@@ -1,14 +1,14 @@
 """Bench: Yosys cell counts (synth_ice40 -dsp and synth_ecp5, no place and route) of the RTL blocks.
 
 The blocks are synthesised alone (no pin harness), so the counts are the block's own logic. Configs are
-the small ones that `make synth` also places (hdl/configs/), plus the lane and size scaling the issues
+the small ones that `make synth` also places (flow/configs/), plus the lane and size scaling the issues
 ask about. Full Fmax/utilisation with place and route: `make synth`.
 """
 from __future__ import annotations
 
-from hdl.generate import build_component
-from hdl.synth import synth_cells
-from hdl.verilog_out import BUILD
+from flow.generate import build_component
+from flow.yosys import synth_cells
+from flow.verilog_out import BUILD
 
 CONFIGS = [
     ("update_controller", {"a": 16, "b": 16}),

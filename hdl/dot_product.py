@@ -13,7 +13,7 @@ o : Out(stream) payload signed(acc_width)
 Timing: one beat per cycle while the output register is free. The products of a beat are added to the
 accumulator in the cycle the beat is accepted; the result is registered, so `o.valid` rises one cycle
 after the `last` beat. Input is held off (ready low) only while a result waits for its consumer.
-Golden twin: golden/dot_product.py.
+Golden twin: golden/rtl/dot_product.py.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from amaranth import Module, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .params import check_int
+from contract.checks import check_int
 
 
 class DotProduct(wiring.Component):

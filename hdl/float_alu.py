@@ -1,12 +1,12 @@
 """Combinational sfloat ALU of the SBE scalar unit (one microcode op per cycle).
 
-Golden twin: golden/fixed_point.py FloatFormat (mul, add, sub, scale, rsqrt_seed, fnorm of an integer).
+Golden twin: contract/fixed_point.py FloatFormat (mul, add, sub, scale, rsqrt_seed, fnorm of an integer).
 Formats: operands and result (m, e), m signed mant_width bits, e signed fexp_width bits (see
-golden/fixed_point.py). Latency: 0 cycles (combinational); the scalar unit registers the result.
+contract/fixed_point.py). Latency: 0 cycles (combinational); the scalar unit registers the result.
 
 Ports
 -----
-op   : In  opcode (golden/sbe_program.py OPCODE): MUL, ADD, SUB, SCL/SCLK (a * 2**k), MOV, SEED, LDI
+op   : In  opcode (contract/microcode.py OPCODE): MUL, ADD, SUB, SCL/SCLK (a * 2**k), MOV, SEED, LDI
 a, b : In  operands (a_m, a_e), (b_m, b_e)
 k    : In  signed exponent increment for SCL/SCLK
 ival : In  signed integer for LDI (exact dot product or count); ival_e: its exponent (LDI = ival * 2**ival_e)
@@ -18,11 +18,11 @@ from amaranth import Array, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from golden import sbe_program as P
-from golden.fixed_point import rsqrt_seed_table
+from contract import microcode as P
+from contract.fixed_point import rsqrt_seed_table
 
-from .fixed_ops import fnorm_hw
-from .params import check_int
+from hdl.fixed_point import fnorm_hw
+from contract.checks import check_int
 
 
 class FloatALU(wiring.Component):
@@ -95,7 +95,7 @@ class FloatALU(wiring.Component):
         sum_v = Signal(signed(2 * mw + 3))
         m.d.comb += sum_v.eq((hi_m << dsh) + lo_m)
 
-        # SEED: table of golden/fixed_point.py, indexed by exponent parity and seed_bits mantissa bits.
+        # SEED: table of contract/fixed_point.py, indexed by exponent parity and seed_bits mantissa bits.
         table = Array(Const(t, 16) for t in rsqrt_seed_table(sb, mw))
         big_e = Signal(signed(ew + 2))
         m.d.comb += big_e.eq(self.a_e + (mw - 2))

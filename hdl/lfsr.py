@@ -1,6 +1,6 @@
 """Fibonacci LFSR with a multi-step leap per enable: the random source of each pulse line.
 
-Polynomial, taps, leap and seed rule: golden/lfsr.py (the bit-exact twin). `leap_value` is the
+Polynomial, taps, leap and seed rule: golden/rtl/lfsr.py (the bit-exact twin). `leap_value` is the
 combinational leap (the XOR network of `steps` unrolled single steps), used once per line by the update
 controller; `LFSR` wraps one register around it for stand-alone use and tests.
 
@@ -17,9 +17,9 @@ from amaranth import Cat, Module, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Out, In
 
-from golden.lfsr import TAPS, check_width
+from contract.lfsr import TAPS, check_width
 
-from .params import check_int
+from contract.checks import check_int
 
 
 def leap_matrix(width: int, steps: int) -> list[list[int]]:
@@ -55,7 +55,7 @@ class LFSR(wiring.Component):
     Parameters
     ----------
     width : int
-        State bits; one of golden.lfsr.TAPS (17, 23, 31).
+        State bits; one of contract.lfsr.TAPS (17, 23, 31).
     steps : int
         Single steps per leap (1 .. width); also the width of `value`.
     seed : int

@@ -1,7 +1,7 @@
 """SBE engine: a stream of (x, delta) samples in, one rank-1 update (s, Dhat, Xhat) out per batch.
 
-Bit-exact with golden/sbe_fixed.py (SBEFixedEngine); the scalar recurrences are the microcode of
-golden/sbe_program.py run by hdl/scalar_unit.py. Algorithm and formats: see golden/sbe_fixed.py.
+Bit-exact with golden/rtl/sbe_engine.py (SBEFixedEngine); the scalar recurrences are the microcode of
+contract/microcode.py run by hdl/scalar_unit.py. Algorithm and formats: see golden/rtl/sbe_engine.py.
 
 Ports
 -----
@@ -10,9 +10,9 @@ i : In(stream)  `in_layout(lanes, in_width, exp_width)`: {elems: lanes x signed(
     Per sample: ceil(b/L) beats of x (vec=0), then ceil(a/L) beats of delta (vec=1); `last` on the last
     beat of each vector; `last_of_batch` on the last delta beat of the batch's last sample. Lanes past a
     vector's end are ignored (forced to 0). `exp` is the vector's block exponent (value = elems *
-    2**(exp - frac), see golden/sbe_fixed.py), read on the vector's `last` beat (ignored on the others). The engine counts beats itself; tags that disagree with its
+    2**(exp - frac), see golden/rtl/sbe_engine.py), read on the vector's `last` beat (ignored on the others). The engine counts beats itself; tags that disagree with its
     count set `framing_error` (sticky) and are otherwise ignored.
-o : Out(stream) hdl/update_stream.py `update_layout` (the contract of the update controller): Dhat beats
+o : Out(stream) contract/layouts.py `update_layout` (the contract of the update controller): Dhat beats
     then Xhat beats, s_mant/s_exp on every beat.
 clear : In  synchronous state reset (same effect as `rst`): the batch in progress and an update being
         read out are dropped; the state returns to the reset pattern (takes ceil(a/L)+ceil(b/L) cycles).
@@ -37,7 +37,7 @@ Latency and throughput: a sample takes ceil(b/L) + ceil(a/L) cycles; the scalar 
 (len(CHAIN) = 75 cycles, one microcode op per cycle) overlaps the passes of samples j+1 and j+2 and stalls
 nothing while it is shorter than a sample, so per sample max(ceil((a+b)/L), 75) cycles. After the last
 sample of a batch: ~6 cycles to the latches, its CHAIN, FINAL up to RDY D (26 ops: s and Dhat's scale),
-then ceil(a/L)+ceil(b/L) read-out beats and ~6 pipeline cycles. Measured (golden/bench_engine.py, first
+then ceil(a/L)+ceil(b/L) read-out beats and ~6 pipeline cycles. Measured (bench/engine.py, first
 input beat to last output beat, batch 32, read-out included), a=100, b=784: L=1 29,286 cycles = 1.035 x
 32*ceil((a+b)/L); L=4 7,407 = 1.047 x; L=8 (Icarus) 3,778 = 1.064 x (the fixed tail is 6 % of an 8-lane
 batch). Layers with a+b < 75*L are chain-bound: at L=1 the digits layers take 3,315 cycles (32x65:
@@ -48,44 +48,17 @@ State: (ceil(a/L)+ceil(b/L)) x L x state_width bits (block RAM); sample buffer 3
 from __future__ import annotations
 
 from amaranth import Array, Const, Module, Mux, ResetInserter, Signal, signed, unsigned
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from golden import sbe_program as P
-from golden.sbe_fixed import LFSR_SEED, LFSR_TAPS, LMAX, EngineConfig
+from contract import microcode as P
+from contract.engine_config import INIT_LFSR_SEED, INIT_LFSR_TAPS, LMAX, EngineConfig
+from contract.enums import Segment
+from contract.layouts import sample_layout, update_layout
 
-from .fixed_ops import rshift_round_hw, saturate_hw
-from .scalar_unit import SEG_CHAIN, SEG_FINAL, SEG_INIT, SEG_RESCALE, ScalarUnit
-from .update_stream import update_layout
-
-VEC_X_TAG, VEC_DELTA_TAG = 0, 1
-
-
-def in_layout(lanes: int = 1, in_width: int = 16, exp_width: int = 6) -> data.StructLayout:
-    """Input beat: the one definition of the sample stream layout (see the module docstring)."""
-    return data.StructLayout({
-        "elems": data.ArrayLayout(signed(in_width), lanes),
-        "exp": signed(exp_width),
-        "vec": 1,
-        "last": 1,
-        "last_of_batch": 1,
-    })
-
-
-def input_beats(x, delta, lanes: int, last_of_batch: bool, x_exp: int = 0, delta_exp: int = 0) -> list[dict]:
-    """One sample as `in_layout` beat values (dicts): x beats then delta beats, lanes zero padded; the
-    block exponent on every beat of its vector."""
-    out = []
-    for tag, v, e in ((VEC_X_TAG, x, x_exp), (VEC_DELTA_TAG, delta, delta_exp)):
-        n = len(v)
-        for k in range(0, n, lanes):
-            last = k + lanes >= n
-            out.append({"elems": [int(t) for t in v[k:k + lanes]] + [0] * max(0, k + lanes - n), "exp": int(e),
-                        "vec": tag,
-                        "last": int(last), "last_of_batch": int(last and tag == VEC_DELTA_TAG and bool(last_of_batch))})
-    return out
-
+from hdl.fixed_point import rshift_round_hw, saturate_hw
+from hdl.scalar_unit import ScalarUnit
 
 def ceil_div(x: int, y: int) -> int:
     return -(-x // y)
@@ -104,7 +77,7 @@ class SBEEngine(wiring.Component):
         Input width (2..16) and binary points of x and delta (default in_width-2: Q2.14).
     state_width, coef_width, mant_width, fexp_width, seed_bits, elem_width, s_mant_width, s_exp_width,
     max_batch : int
-        Internal formats; see golden/sbe_fixed.py (defaults 24, 18, 24, 12, 8, 16, 16, 8, 65535).
+        Internal formats; see golden/rtl/sbe_engine.py (defaults 24, 18, 24, 12, 8, 16, 16, 8, 65535).
     exp_width : int
         Width of the per-vector input block exponent (1..7, default 6).
 
@@ -116,7 +89,7 @@ class SBEEngine(wiring.Component):
 
     def __init__(self, **params):
         self.cfg = cfg = EngineConfig(**params)
-        self.in_layout = in_layout(cfg.lanes, cfg.in_width, cfg.exp_width)
+        self.in_layout = sample_layout(cfg.lanes, cfg.in_width, cfg.exp_width)
         self.out_layout = update_layout(lanes=cfg.lanes, elem_width=cfg.elem_width, mant_width=cfg.s_mant_width,
                                         exp_width=cfg.s_exp_width)
         L = cfg.lanes
@@ -258,7 +231,7 @@ class SBEEngine(wiring.Component):
 
         # framing check of the input tags
         with m.If(issue_run):
-            want_vec = Mux(cur, VEC_X_TAG, VEC_DELTA_TAG)
+            want_vec = cur             # the sample stream's tags are enums.Vec, like `cur`
             bad = ((self.i.payload.vec != want_vec) | (self.i.payload.last != is_last)
                    | (self.i.payload.last_of_batch & ~(is_last & (cur == P.VEC_D))))
             with m.If(bad):
@@ -322,7 +295,7 @@ class SBEEngine(wiring.Component):
                 m.d.sync += w.eq(w + 1)
 
         # ---------------------------------------------------------------- state init (after reset)
-        lfsr = Signal(16, init=LFSR_SEED)
+        lfsr = Signal(16, init=INIT_LFSR_SEED)
         init_w = Signal(range(NW + 1))
         with m.If(phase == PH_INIT):
             in_x = init_w >= ND
@@ -331,7 +304,7 @@ class SBEEngine(wiring.Component):
             for k in range(L):
                 s_k = chain[-1]
                 bits.append(s_k[0])
-                chain.append(Mux(s_k[0], (s_k >> 1) ^ LFSR_TAPS, s_k >> 1))
+                chain.append(Mux(s_k[0], (s_k >> 1) ^ INIT_LFSR_TAPS, s_k >> 1))
             last_d, last_x = init_w == ND - 1, init_w == NW - 1
             count = Signal(range(L + 1))
             m.d.comb += count.eq(Mux(in_x, Mux(last_x, rem[P.VEC_X], L), Mux(last_d, rem[P.VEC_D], L)))
@@ -462,32 +435,32 @@ class SBEEngine(wiring.Component):
         chain_last = Signal()
         start_chain = ~su.busy & ~pend_init & ~pend_final & ~pend_rescale & latch_full[0] & latch_full[1]
         with m.If(~su.busy & pend_init):
-            m.d.comb += [su.start.eq(1), su.seg.eq(SEG_INIT)]
-            m.d.sync += [pend_init.eq(0), seg_run.eq(SEG_INIT)]
+            m.d.comb += [su.start.eq(1), su.seg.eq(Segment.INIT)]
+            m.d.sync += [pend_init.eq(0), seg_run.eq(Segment.INIT)]
         with m.Elif(~su.busy & pend_final):
-            m.d.comb += [su.start.eq(1), su.seg.eq(SEG_FINAL)]
-            m.d.sync += [pend_final.eq(0), seg_run.eq(SEG_FINAL)]
+            m.d.comb += [su.start.eq(1), su.seg.eq(Segment.FINAL)]
+            m.d.sync += [pend_final.eq(0), seg_run.eq(Segment.FINAL)]
         with m.Elif(~su.busy & pend_rescale):
-            m.d.comb += [su.start.eq(1), su.seg.eq(SEG_RESCALE)]
-            m.d.sync += [pend_rescale.eq(0), seg_run.eq(SEG_RESCALE)]
+            m.d.comb += [su.start.eq(1), su.seg.eq(Segment.RESCALE)]
+            m.d.sync += [pend_rescale.eq(0), seg_run.eq(Segment.RESCALE)]
         with m.Elif(start_chain):
-            m.d.comb += [su.start.eq(1), su.seg.eq(SEG_CHAIN)]
-            m.d.sync += [seg_run.eq(SEG_CHAIN), chain_last.eq(lat_last)]
+            m.d.comb += [su.start.eq(1), su.seg.eq(Segment.CHAIN)]
+            m.d.sync += [seg_run.eq(Segment.CHAIN), chain_last.eq(lat_last)]
         # jc: 1-based sample index of the running CHAIN, and n (the last sample's) for FINAL
-        m.d.comb += su.jc.eq(Mux((seg_run == SEG_CHAIN) | (seg_run == SEG_FINAL), chains_done + 1, 0))
+        m.d.comb += su.jc.eq(Mux((seg_run == Segment.CHAIN) | (seg_run == Segment.FINAL), chains_done + 1, 0))
         with m.If(su.rel):
             m.d.sync += [latch_full[0].eq(0), latch_full[1].eq(0)]
-        with m.If(seg_run == SEG_FINAL):
+        with m.If(seg_run == Segment.FINAL):
             with m.If(su.rdy[0]):
                 m.d.sync += ro_ok[0].eq(1)
             with m.If(su.rdy[1]):
                 m.d.sync += ro_ok[1].eq(1)
-        with m.If(su.done & (seg_run == SEG_CHAIN)):
+        with m.If(su.done & (seg_run == Segment.CHAIN)):
             with m.If(chain_last):
                 m.d.sync += pend_final.eq(1)
             with m.Else():
                 m.d.sync += chains_done.eq(chains_done + 1)
-        with m.If(su.done & (seg_run == SEG_FINAL)):
+        with m.If(su.done & (seg_run == Segment.FINAL)):
             m.d.sync += [chains_done.eq(0), pend_rescale.eq(1)]
 
         # internal signals for debugging benches (not part of the interface)

@@ -1,9 +1,9 @@
 """One crossbar layer's update path: the SBE engine feeding the update controller.
 
-    samples (x, delta) --i--> SBEEngine --update stream (hdl/update_stream.py)--> UpdateController --> pulses
+    samples (x, delta) --i--> SBEEngine --update stream (contract/layouts.py)--> UpdateController --> pulses
 
 Per batch the engine emits one (s, Dhat, Xhat); the controller turns it, unchanged, into row/column pulse
-slots: ONE rank-1 outer-product write per batch. Golden twin: golden/closed_loop.py (SBEFixedEngine ->
+slots: ONE rank-1 outer-product write per batch. Golden twin: golden/training/closed_loop.py (SBEFixedEngine ->
 PulseScheme, no float round trip), so the slots are bit-exact with it.
 
 Ports
@@ -31,8 +31,8 @@ from amaranth import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .sbe_engine import SBEEngine
-from .update_controller import UpdateController
+from hdl.sbe_engine import SBEEngine
+from hdl.update_controller import UpdateController
 
 _CTRL_REGS = ("lr_mant", "lr_exp", "bl", "mode")
 _CTRL_OUTS = ("row_fire", "row_pol", "col_fire", "col_pol", "slot", "done", "status")

@@ -1,13 +1,13 @@
 """Microcoded scalar unit of the SBE engine: register file, FloatALU, and the hand-over registers.
 
-Runs the segments of golden/sbe_program.py (CHAIN per sample, FINAL and RESCALE per batch, INIT after a
+Runs the segments of contract/microcode.py (CHAIN per sample, FINAL and RESCALE per batch, INIT after a
 state reset), one instruction per cycle, from a ROM built from that same list: the golden model interprets it,
 the RTL executes it, so the two agree by construction as long as the ALU and the conversions are exact
 (tests/test_hdl_float_alu.py, tests/test_hdl_sbe_engine.py).
 
-Latency: a segment of N instructions takes N cycles from `start` (CHAIN: len(golden.sbe_program.CHAIN)).
+Latency: a segment of N instructions takes N cycles from `start` (CHAIN: len(contract.microcode.CHAIN)).
 
-Hand-over to the vector datapath (formats of golden/sbe_fixed.py):
+Hand-over to the vector datapath (formats of golden/rtl/sbe_engine.py):
     coef[v][parity] = (k, cm, sh)   AXPY word of vector v written by COEF in the chain of sample j
                                     (parity j % 2); read by the pass of sample j + 2 and the read-out.
     outscale[v] = (om, osh)         read-out scale written by OUTC.
@@ -23,42 +23,18 @@ from amaranth import Array, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from golden import sbe_program as P
-from golden.fixed_point import FloatFormat
-from golden.sbe_fixed import KMIN, LMAX, EngineConfig
+from contract import microcode as P
+from contract.enums import Segment
+from contract.fixed_point import FloatFormat
+from contract.engine_config import KMIN, LMAX, EngineConfig
 
-from .fixed_ops import fnorm_hw, rshift_round_hw
-from .float_alu import FloatALU
+from hdl.fixed_point import fnorm_hw, rshift_round_hw
+from hdl.float_alu import FloatALU
 
-SEG_CHAIN, SEG_RESCALE, SEG_INIT, SEG_FINAL = 0, 1, 2, 3
-
-
-def _encode(ins):
-    """ROM fields (op, d, a, b, imm) of one instruction."""
-    op, d, a, b = ins
-    R = P.REGS
-    reg = lambda n: R[n] if isinstance(n, str) else 0   # noqa: E731
-    if op in ("MUL", "ADD", "SUB"):
-        return P.OPCODE[op], R[d], R[a], R[b], 0
-    if op == "SCL":
-        return P.OPCODE[op], R[d], R[a], 0, b
-    if op in ("MOV", "SEED"):
-        return P.OPCODE[op], R[d], R[a], 0, 0
-    if op == "LDI":
-        return P.OPCODE[op], R[d], P.SRC[a], 0, 0
-    if op == "SCLK":
-        return P.OPCODE[op], R[d], R[a], b[0], b[1]
-    if op in ("KSEL", "COEF", "OUTC"):
-        return P.OPCODE[op], d, R[a], 0, 0
-    if op == "SOUT":
-        return P.OPCODE[op], 0, R[a], 0, 0
-    if op == "RDY":
-        return P.OPCODE[op], d, 0, 0, 0
-    return P.OPCODE[op], 0, reg(a), 0, 0
 
 
 class ScalarUnit(wiring.Component):
-    """Parameters: the keyword parameters of golden.sbe_fixed.EngineConfig, plus `acc_width`, the width
+    """Parameters: the keyword parameters of contract.engine_config.EngineConfig, plus `acc_width`, the width
     of the dot-product latch inputs."""
 
     def __init__(self, *, acc_width: int, **params):
@@ -102,17 +78,17 @@ class ScalarUnit(wiring.Component):
         k_regs = [Signal(signed(8), name=f"k_{v}") for v in (0, 1)]
         k_reg = Array(k_regs)
 
-        fields = [_encode(ins) for ins in self.rom]
+        fields = [P.encode(ins) for ins in self.rom]
         pc = Signal(range(len(fields) + 1))
         pad = (1 << len(pc)) - len(fields)
         rom_op = Array([Const(f[0], 4) for f in fields] + [Const(P.OPCODE["DONE"], 4)] * pad)
         rom_d = Array([Const(f[1], 6) for f in fields] + [Const(0, 6)] * pad)
         rom_a = Array([Const(f[2], 6) for f in fields] + [Const(0, 6)] * pad)
         rom_b = Array([Const(f[3], 6) for f in fields] + [Const(0, 6)] * pad)
-        rom_imm = Array([Const(f[4], signed(4)) for f in fields] + [Const(0, signed(4))] * pad)
+        rom_imm = Array([Const(f[4], signed(P.IMM_BITS)) for f in fields] + [Const(0, signed(P.IMM_BITS))] * pad)
 
         running = Signal()
-        op, d, a, b, imm = (Signal(4), Signal(6), Signal(6), Signal(6), Signal(signed(4)))
+        op, d, a, b, imm = (Signal(4), Signal(6), Signal(6), Signal(6), Signal(signed(P.IMM_BITS)))
         m.d.comb += [op.eq(rom_op[pc]), d.eq(rom_d[pc]), a.eq(rom_a[pc]), b.eq(rom_b[pc]), imm.eq(rom_imm[pc])]
         am, ae = Signal(signed(mw)), Signal(signed(ew))
         m.d.comb += [am.eq(reg_m[a]), ae.eq(reg_e[a])]
@@ -126,7 +102,7 @@ class ScalarUnit(wiring.Component):
         xw = cfg.exp_width
         ex_cur = [Signal(signed(xw), name=f"ex_cur_{v}") for v in (0, 1)]
         ex_prev = [Signal(signed(xw), name=f"ex_prev_{v}") for v in (0, 1)]
-        with m.If(self.start & ~running & (self.seg == SEG_CHAIN)):
+        with m.If(self.start & ~running & (self.seg == Segment.CHAIN)):
             m.d.sync += [ex_prev[0].eq(ex_cur[0]), ex_prev[1].eq(ex_cur[1]),
                          ex_cur[P.VEC_D].eq(self.lat_ED), ex_cur[P.VEC_X].eq(self.lat_EX)]
         X, D = P.VEC_X, P.VEC_D

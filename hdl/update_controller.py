@@ -1,17 +1,17 @@
 """Crossbar update controller: one rank-1 update W <- W - eta*s*outer(Dhat, Xhat) as row/column pulse slots.
 
 The pulse scheme (stochastic coincidence with update and BL management, a deterministic scheme, polarity
-and two-phase handling, register checks) is specified in golden/pulse_schemes.py, the bit-exact twin:
+and two-phase handling, register checks) is specified in golden/rtl/update_controller.py, the bit-exact twin:
 for the same parameters, seed, registers and stream, this block emits the same slots in the same order.
 
 Ports
 -----
-i        : In(stream)  the update stream of hdl/update_stream.py (s_mant, s_exp, lanes x Q1.F elems, vec,
+i        : In(stream)  the update stream of contract/layouts.py (s_mant, s_exp, lanes x Q1.F elems, vec,
                        last): ceil(a/lanes) Dhat beats then ceil(b/lanes) Xhat beats per update.
 lr_mant  : In(lr_width)            learning rate in device steps, lr = eta/dw_min = lr_mant * 2**lr_exp
 lr_exp   : In(signed(lr_exp_width))
 bl       : In(bl_width)            pulse-train length BL, or its cap with BL management (0 is flagged)
-mode     : In(MODE_LAYOUT)         {det, bl_mgmt, two_phase}, see golden/pulse_schemes.py
+mode     : In(MODE_LAYOUT)         {det, bl_mgmt, two_phase}, see golden/rtl/update_controller.py
            lr_mant, lr_exp, bl and mode are registers: sampled on the first beat of each update and held
            for the whole update, so they may change freely while the controller is busy.
 parallel outputs (serial_width = 0):
@@ -49,16 +49,14 @@ of the vector lands at a fixed position (no address decoder over a or b lines).
 from __future__ import annotations
 
 from amaranth import Cat, Const, Module, Mux, Signal, signed
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from golden.lfsr import COL_BASE, GATE_INDEX, check_width, line_seed
+from contract.controller_config import ControllerConfig
+from contract.layouts import MODE_LAYOUT, STATUS_LAYOUT, serial_layout, update_layout
+from contract.lfsr import COL_BASE, GATE_INDEX, line_seed
 
-from .lfsr import leap_value
-from .params import check_int
-from .update_stream import update_layout
-
-MODE_LAYOUT = data.StructLayout({"det": 1, "bl_mgmt": 1, "two_phase": 1})
+from hdl.lfsr import leap_value
 
 
 def _bit_length(m, x, name):
@@ -84,25 +82,9 @@ class UpdateController(wiring.Component):
 
     Parameters
     ----------
-    a, b : int
-        Row lines (length of Dhat) and column lines (length of Xhat), 1 .. 4096; the defaults are the
-        784-input, 100-output layer of the paper.
-    lanes : int
-        Elements per input beat (1 .. 8).
-    elem_width : int
-        Bits of each Q1.F element; also P, the bits of each random number (2 .. 24).
-    mant_width, exp_width : int
-        Bits of s_mant and s_exp in the stream.
-    lr_width, lr_exp_width : int
-        Bits of the lr_mant and lr_exp registers.
-    bl_width : int
-        Bits of the bl register (1 .. 20).
-    lfsr_width : int
-        LFSR width (17, 23 or 31; at least elem_width).
-    seed : int
-        Global LFSR seed (0 .. 2**32-1), per-line seeds derived as in golden/lfsr.py.
-    serial_width : int
-        0: parallel fire/pol outputs; S > 0: serialise the line values S lines per beat.
+    cfg : ControllerConfig, or its fields as keywords (contract/controller_config.py: a, b, lanes,
+        elem_width, mant_width, exp_width, lr_width, lr_exp_width, bl_width, lfsr_width, seed,
+        serial_width; the same bounds as the golden twin).
 
     Raises
     ------
@@ -110,82 +92,67 @@ class UpdateController(wiring.Component):
         On an invalid parameter, naming it.
     """
 
-    def __init__(self, *, a: int = 100, b: int = 784, lanes: int = 1, elem_width: int = 16, mant_width: int = 16,
-                 exp_width: int = 8, lr_width: int = 16, lr_exp_width: int = 8, bl_width: int = 12,
-                 lfsr_width: int = 31, seed: int = 0, serial_width: int = 0):
-        self._a = check_int("a", a, 1, 4096)
-        self._b = check_int("b", b, 1, 4096)
-        self._lanes = check_int("lanes", lanes, 1, 8)
-        self._elem_width = check_int("elem_width", elem_width, 2, 24)
-        self._mant_width = check_int("mant_width", mant_width, 2, 32)
-        self._exp_width = check_int("exp_width", exp_width, 2, 16)
-        self._lr_width = check_int("lr_width", lr_width, 1, 32)
-        self._lr_exp_width = check_int("lr_exp_width", lr_exp_width, 2, 16)
-        self._bl_width = check_int("bl_width", bl_width, 1, 20)
-        self._lfsr_width = check_width(lfsr_width)
-        if lfsr_width < elem_width:
-            raise ValueError(f"lfsr_width must be at least elem_width ({elem_width}), not {lfsr_width!r}")
-        self._seed = check_int("seed", seed, 0, (1 << 32) - 1)
-        self._serial_width = check_int("serial_width", serial_width, 0, 1024)
-        self.in_layout = update_layout(lanes=lanes, elem_width=elem_width, mant_width=mant_width,
-                                       exp_width=exp_width)
+    def __init__(self, cfg: ControllerConfig | None = None, **params):
+        self.cfg = c = cfg if cfg is not None else ControllerConfig(**params)
+        self.in_layout = update_layout(lanes=c.lanes, elem_width=c.elem_width, mant_width=c.mant_width,
+                                       exp_width=c.exp_width)
         sig = {
             "i": In(stream.Signature(self.in_layout)),
-            "lr_mant": In(lr_width),
-            "lr_exp": In(signed(lr_exp_width)),
-            "bl": In(bl_width),
+            "lr_mant": In(c.lr_width),
+            "lr_exp": In(signed(c.lr_exp_width)),
+            "bl": In(c.bl_width),
             "mode": In(MODE_LAYOUT),
             "done": Out(1),
-            "status": Out(4),
+            "status": Out(STATUS_LAYOUT.size),
             "busy": Out(1),
         }
-        if serial_width:
-            self.serial_layout = data.StructLayout({"fire": serial_width, "pol": serial_width, "last": 1})
+        if c.serial_width:
+            self.serial_layout = serial_layout(c.serial_width)
             sig["o"] = Out(stream.Signature(self.serial_layout))
         else:
-            sig.update(row_fire=Out(a), row_pol=Out(a), col_fire=Out(b), col_pol=Out(b),
+            sig.update(row_fire=Out(c.a), row_pol=Out(c.a), col_fire=Out(c.b), col_pol=Out(c.b),
                        slot=Out(1), slot_ready=In(1))
         super().__init__(sig)
 
-    a = property(lambda self: self._a, doc="Row lines.")
-    b = property(lambda self: self._b, doc="Column lines.")
-    lanes = property(lambda self: self._lanes, doc="Elements per input beat.")
-    elem_width = property(lambda self: self._elem_width, doc="Bits per element (= P).")
-    mant_width = property(lambda self: self._mant_width, doc="Bits of s_mant.")
-    exp_width = property(lambda self: self._exp_width, doc="Bits of s_exp.")
-    lr_width = property(lambda self: self._lr_width, doc="Bits of lr_mant.")
-    lr_exp_width = property(lambda self: self._lr_exp_width, doc="Bits of lr_exp.")
-    bl_width = property(lambda self: self._bl_width, doc="Bits of bl.")
-    lfsr_width = property(lambda self: self._lfsr_width, doc="LFSR state bits.")
-    seed = property(lambda self: self._seed, doc="Global LFSR seed.")
-    serial_width = property(lambda self: self._serial_width, doc="Lines per serial beat (0: parallel).")
+    a = property(lambda self: self.cfg.a, doc="Row lines.")
+    b = property(lambda self: self.cfg.b, doc="Column lines.")
+    lanes = property(lambda self: self.cfg.lanes, doc="Elements per input beat.")
+    elem_width = property(lambda self: self.cfg.elem_width, doc="Bits per element (= P).")
+    mant_width = property(lambda self: self.cfg.mant_width, doc="Bits of s_mant.")
+    exp_width = property(lambda self: self.cfg.exp_width, doc="Bits of s_exp.")
+    lr_width = property(lambda self: self.cfg.lr_width, doc="Bits of lr_mant.")
+    lr_exp_width = property(lambda self: self.cfg.lr_exp_width, doc="Bits of lr_exp.")
+    bl_width = property(lambda self: self.cfg.bl_width, doc="Bits of bl.")
+    lfsr_width = property(lambda self: self.cfg.lfsr_width, doc="LFSR state bits.")
+    seed = property(lambda self: self.cfg.seed, doc="Global LFSR seed.")
+    serial_width = property(lambda self: self.cfg.serial_width, doc="Lines per serial beat (0: parallel).")
 
     @property
     def setup_cycles(self) -> int:
         """Cycles between the last input beat and the first slot (2 scalar + P+1 divider cycles)."""
-        return self._elem_width + 3
+        return self.cfg.elem_width + 3
 
     def cycles_per_update(self, bl: int, phases: int = 1) -> int:
         """Cycles of one written update with a never-pausing input and drivers (see the docstring)."""
-        return update_cycles(a=self._a, b=self._b, lanes=self._lanes, elem_width=self._elem_width, bl=bl,
-                             phases=phases, serial_width=self._serial_width)
+        return update_cycles(a=self.cfg.a, b=self.cfg.b, lanes=self.cfg.lanes, elem_width=self.cfg.elem_width, bl=bl,
+                             phases=phases, serial_width=self.cfg.serial_width)
 
     def elaborate(self, platform):
         m = Module()
-        a, b, L = self._a, self._b, self._lanes
-        P = self._elem_width
+        a, b, L = self.cfg.a, self.cfg.b, self.cfg.lanes
+        P = self.cfg.elem_width
         F = P - 1
-        W = self._lfsr_width
-        BLW = self._bl_width
+        W = self.cfg.lfsr_width
+        BLW = self.cfg.bl_width
         M = BLW - 1                                 # largest log2(BL) of a power-of-two BL
-        WPROD = self._lr_width + self._mant_width - 1
+        WPROD = self.cfg.lr_width + self.cfg.mant_width - 1
         nbr, nbc = -(-a // L), -(-b // L)
 
         # -- per-update registers ------------------------------------------------------------------
-        s_mant = Signal(signed(self._mant_width))
-        s_exp = Signal(signed(self._exp_width))
-        lr_mant = Signal(self._lr_width)
-        lr_exp = Signal(signed(self._lr_exp_width))
+        s_mant = Signal(signed(self.cfg.mant_width))
+        s_exp = Signal(signed(self.cfg.exp_width))
+        lr_mant = Signal(self.cfg.lr_width)
+        lr_exp = Signal(signed(self.cfg.lr_exp_width))
         bl = Signal(BLW)
         det, mgmt, two_phase = Signal(), Signal(), Signal()
         fresh = Signal(init=1)                      # the next beat is the first of an update
@@ -230,7 +197,7 @@ class UpdateController(wiring.Component):
         zero_r = Signal()
         n_bl = Signal(BLW)                  # BL actually used
         m_log = Signal(range(BLW + 1))
-        status_new = Signal(4)
+        status_new = Signal(STATUS_LAYOUT)
         skip = Signal()
         WN = WPROD + BLW + P + 2
         WD = WPROD + BLW + P + 1
@@ -250,7 +217,7 @@ class UpdateController(wiring.Component):
         def lfsrs(indices, name):
             regs, nxts = [], []
             for n_, idx in enumerate(indices):
-                r = Signal(W, init=line_seed(self._seed, idx, W), name=f"{name}_lfsr{n_}")
+                r = Signal(W, init=line_seed(self.cfg.seed, idx, W), name=f"{name}_lfsr{n_}")
                 nx = Signal(W, name=f"{name}_next{n_}")
                 m.d.comb += nx.eq(leap_value(r, W, P))
                 regs.append(r)
@@ -298,8 +265,8 @@ class UpdateController(wiring.Component):
         m.d.comb += self.busy.eq(~fresh & ~self.i.ready)
 
         # -- serial or parallel presentation -------------------------------------------------------
-        if self._serial_width:
-            S = self._serial_width
+        if self.cfg.serial_width:
+            S = self.cfg.serial_width
             nch = -(-(a + b) // S)
             sr_fire = Signal(nch * S)
             sr_pol = Signal(nch * S)
@@ -332,11 +299,11 @@ class UpdateController(wiring.Component):
         # -- control -------------------------------------------------------------------------------
         ku = _bit_length(m, mu, "ku")
         kv = _bit_length(m, mv, "kv")
-        s_abs = Signal(self._mant_width)
+        s_abs = Signal(self.cfg.mant_width)
         m.d.comb += s_abs.eq(Mux(s_mant < 0, -s_mant, s_mant))
 
         # Set-up stage 2 (combinational from the stage-1 registers).
-        exp_w = max(self._lr_exp_width, self._exp_width) + 8
+        exp_w = max(self.cfg.lr_exp_width, self.cfg.exp_width) + 8
         e_raw = Signal(signed(exp_w))
         m.d.comb += e_raw.eq(lr_exp + s_exp + ku_r + kv_r - 2 * F)
         e_lo, e_hi = -(WPROD + P), BLW + 1
@@ -423,7 +390,8 @@ class UpdateController(wiring.Component):
             with m.State("PLAN"):
                 m.d.sync += [
                     n_bl.eq(n_new), m_log.eq(n_len - 1),
-                    status_new.eq(Cat(err_bl0, err_pow2, err_ovf, proto)),
+                    status_new.bl_zero.eq(err_bl0), status_new.bl_pow2.eq(err_pow2),
+                    status_new.overflow.eq(err_ovf), status_new.protocol.eq(proto),
                     skip.eq(err_bl0 | err_pow2 | err_ovf | proto | zero_r),
                     num.eq(Mux(sh >= 0, prod_r << sh_pos, prod_r)),
                     dsh.eq(Mux(sh >= 0, n_new, n_new << sh_neg) << P),
@@ -455,6 +423,6 @@ class UpdateController(wiring.Component):
                             m.next = "DONE"
             with m.State("DONE"):
                 m.d.comb += self.done.eq(1)
-                m.d.sync += [self.status.eq(status_new)] + clear_update()
+                m.d.sync += [self.status.eq(status_new.as_value())] + clear_update()
                 m.next = "LOAD"
         return m

@@ -1,0 +1,71 @@
+"""Parameters of the crossbar update controller, shared by its golden twin (golden/rtl/update_controller.py,
+PulseScheme) and the RTL (hdl/update_controller.py): one definition, one set of bounds."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from .checks import check_int
+from .lfsr import check_width
+
+#: Largest a or b: line indices must stay below lfsr.COL_BASE, and 4096 lines is beyond any array here.
+MAX_LINES = 4096
+#: Largest bl register: the BL counter, the divider and the deterministic-mode ramp are bl_width wide.
+MAX_BL_WIDTH = 20
+
+
+@dataclass(frozen=True, kw_only=True)
+class ControllerConfig:
+    """Update-controller parameters, validated at construction (TypeError/ValueError naming the field).
+
+    a, b            row lines (length of Dhat) and column lines (length of Xhat), 1 .. 4096
+    lanes           elements per update-stream beat, 1 .. 8
+    elem_width      bits of each Q1.F element of Dhat/Xhat; also P, the bits of each random number (2 .. 24)
+    mant_width, exp_width       bits of s_mant and s_exp on the update stream
+    lr_width, lr_exp_width      bits of the lr_mant (unsigned) and lr_exp (signed) registers
+    bl_width        bits of the bl register, 1 .. 20 (BL <= 2**bl_width - 1)
+    lfsr_width      per-line LFSR width: a key of lfsr.TAPS, at least elem_width
+    seed            global LFSR seed, 0 .. 2**32-1 (per-line seeds: lfsr.line_seed)
+    serial_width    RTL presentation only: 0 parallel fire/pol outputs, S > 0 serialised S lines per beat
+    """
+
+    a: int
+    b: int
+    lanes: int = 1
+    elem_width: int = 16
+    mant_width: int = 16
+    exp_width: int = 8
+    lr_width: int = 16
+    lr_exp_width: int = 8
+    bl_width: int = 12
+    lfsr_width: int = 31
+    seed: int = 0
+    serial_width: int = 0
+
+    def __post_init__(self):
+        check_int("a", self.a, 1, MAX_LINES)
+        check_int("b", self.b, 1, MAX_LINES)
+        check_int("lanes", self.lanes, 1, 8)
+        check_int("elem_width", self.elem_width, 2, 24)
+        check_int("mant_width", self.mant_width, 2, 32)
+        check_int("exp_width", self.exp_width, 2, 16)
+        check_int("lr_width", self.lr_width, 1, 32)
+        check_int("lr_exp_width", self.lr_exp_width, 2, 16)
+        check_int("bl_width", self.bl_width, 1, MAX_BL_WIDTH)
+        check_width(self.lfsr_width)
+        if self.lfsr_width < self.elem_width:
+            raise ValueError(f"lfsr_width must be at least elem_width ({self.elem_width}), not {self.lfsr_width!r}")
+        check_int("seed", self.seed, 0, (1 << 32) - 1)
+        check_int("serial_width", self.serial_width, 0, 1024)
+
+    def kwargs(self) -> dict:
+        return asdict(self)
+
+    @property
+    def P(self) -> int:
+        """Bits of each random number (= elem_width)."""
+        return self.elem_width
+
+    @property
+    def F(self) -> int:
+        """Fractional bits of the Q1.F elements."""
+        return self.elem_width - 1

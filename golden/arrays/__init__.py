@@ -1,0 +1,1 @@
+"""Behavioural memristor devices and crossbar arrays (docs/device-models.md)."""

@@ -1,0 +1,90 @@
+"""Combinational generators for the fixed-point primitives of contract/fixed_point.py (bit-exact).
+
+Each helper adds comb statements to a Module and returns the result signals:
+    rshift_round_hw  -- the ONE rounding rule: round(v / 2**s), ties toward +inf; s <= 0 shifts left
+    saturate_hw      -- clamp to a signed width, with a "clamped" bit (never wrap-around)
+    fnorm_hw         -- exact integer * 2**e -> sfloat (m, e) with the exponent clamp of FloatFormat.fnorm
+
+The rounding uses floor((floor(v / 2**(s-1)) + 1) / 2) == floor(v / 2**s + 1/2), so no variable-width
+"half" constant is needed.
+"""
+from __future__ import annotations
+
+from amaranth import Const, Mux, Signal, signed, unsigned
+
+
+def _bits_for(lo: int, hi: int) -> int:
+    """Width of a signed signal holding lo..hi."""
+    return max(len(Const(lo)), len(Const(hi)), 2) + 1
+
+
+def rshift_round_hw(m, v, s, *, out_width: int, max_left: int, max_right: int, name: str):
+    """Signal (signed out_width) = rshift_round(v, s) for s in [-max_left, max_right] (s a signed Value).
+
+    v is a signed Value; the caller guarantees s is within the range (it is clamped upstream).
+    """
+    out = Signal(signed(out_width), name=name)
+    r_amt = Signal(range(max(max_right, 1)), name=f"{name}_r")
+    l_amt = Signal(range(max_left + 1), name=f"{name}_l")
+    m.d.comb += [r_amt.eq(Mux(s > 0, s - 1, 0)), l_amt.eq(Mux(s < 0, -s, 0))]
+    right = ((v >> r_amt) + 1) >> 1
+    left = v << l_amt
+    with m.If(s > 0):
+        m.d.comb += out.eq(right)
+    with m.Elif(s < 0):
+        m.d.comb += out.eq(left)
+    with m.Else():
+        m.d.comb += out.eq(v)
+    return out
+
+
+def saturate_hw(m, v, width: int, *, name: str):
+    """(Signal signed(width), Signal(1) clamped) = saturate(v, width)."""
+    out = Signal(signed(width), name=name)
+    hit = Signal(name=f"{name}_sat")
+    hi, lo = (1 << (width - 1)) - 1, -(1 << (width - 1))
+    with m.If(v > hi):
+        m.d.comb += [out.eq(hi), hit.eq(1)]
+    with m.Elif(v < lo):
+        m.d.comb += [out.eq(lo), hit.eq(1)]
+    with m.Else():
+        m.d.comb += out.eq(v)
+    return out, hit
+
+
+def fnorm_hw(m, v, e, *, width: int, ew: int, name: str, with_flag: bool = True):
+    """(m_out signed(width), e_out signed(ew), flag) = FloatFormat(ew=ew).fnorm(v, e, width=width).
+
+    v: signed Value of any width N (>= 2); e: signed Value.
+    """
+    n = len(v)
+    emax, emin = (1 << (ew - 1)) - 1, -(1 << (ew - 1))
+    mag = Signal(unsigned(n), name=f"{name}_mag")
+    bl = Signal(range(n + 1), name=f"{name}_bl")
+    m.d.comb += mag.eq(Mux(v < 0, ~v, v))
+    for i in range(n):
+        with m.If(mag[i]):
+            m.d.comb += bl.eq(i + 1)
+    sw = _bits_for(-(width - 1), n)
+    s = Signal(signed(sw), name=f"{name}_s")
+    m.d.comb += s.eq(bl - Const(width - 1, signed(sw)))
+    r = rshift_round_hw(m, v, s, out_width=width + 1, max_left=width - 1, max_right=max(n - width + 1, 1),
+                        name=f"{name}_r")
+    ovf = Signal(name=f"{name}_ovf")
+    m.d.comb += ovf.eq(~r[width] & r[width - 1] & ~r[:width - 1].any())     # r == 2**(width-1)
+    ew_wide = max(len(e), ew) + sw + 2
+    e_new = Signal(signed(ew_wide), name=f"{name}_e")
+    m.d.comb += e_new.eq(e + s + ovf)
+    m_out = Signal(signed(width), name=f"{name}_m")
+    e_out = Signal(signed(ew), name=f"{name}_eo")
+    flag = Signal(name=f"{name}_flag")
+    set_flag = [flag.eq(1)] if with_flag else []
+    with m.If(v == 0):
+        m.d.comb += [m_out.eq(0), e_out.eq(0)]
+    with m.Elif(e_new > emax):
+        m.d.comb += [m_out.eq(Mux(v > 0, (1 << (width - 1)) - 1, -(1 << (width - 1)))), e_out.eq(emax)] + set_flag
+    with m.Elif(e_new < emin):
+        m.d.comb += [m_out.eq(0), e_out.eq(0)] + set_flag
+    with m.Else():
+        m.d.comb += [m_out.eq(Mux(ovf, 1 << (width - 2), r)), e_out.eq(e_new)]
+    return m_out, e_out, (flag if with_flag else None)

@@ -1,0 +1,80 @@
+"""hdl/sbe_layer.py in the Amaranth simulator: the engine's update reaches the controller unchanged and
+the slots are the golden pulse scheme's; parameter checks of the layer and network tops."""
+import random
+
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+
+from golden.rtl.update_controller import PulseScheme
+from golden.rtl.sbe_engine import SBEFixedEngine
+from contract.layouts import sample_beats as input_beats
+from hdl.sbe_layer import SBELayer, SBENetwork
+from tb.amaranth_sim.streams import stream_put
+from tb.amaranth_sim.update_controller import slot_monitor
+
+
+@pytest.mark.parametrize("a,b,lanes,lr_exp,bl", [
+    (3, 5, 1, 6, 40),       # two writes of 14 and 20 slots
+    (4, 6, 2, 4, 12),       # a write of 7 slots, then one flagged (scale overflow: status 4, no slot)
+])
+def test_layer_writes_the_engine_update_as_the_golden_twin(a, b, lanes, lr_exp, bl):
+    rng = np.random.default_rng(a * 10 + b)
+    regs = dict(lr_mant=200, lr_exp=lr_exp, bl=bl, det=False, bl_mgmt=True)
+    dut = SBELayer(a=a, b=b, lanes=lanes, seed=5)
+    eng, scheme = SBEFixedEngine(a=a, b=b, lanes=lanes), PulseScheme(a=a, b=b, seed=5)
+    beats, want_taps, want = [], [], []
+    for n in (4, 3):                         # two batches: two rank-1 writes
+        for j in range(n):
+            x, d = rng.integers(-4000, 4000, b), rng.integers(-4000, 4000, a)
+            ex, ed = int(rng.integers(-2, 3)), int(rng.integers(-2, 3))
+            eng.sample(x, d, ex, ed)
+            beats += input_beats(x, d, lanes, j == n - 1, ex, ed)
+        up = eng.end_batch()
+        want_taps += eng.beats(up)
+        w = scheme.write(up["dhat"], up["xhat"], up["s_mant"], up["s_exp"], **regs)
+        want.append((w.plan.status, [] if w.plan.status else w.slots))
+    got, taps, rin = [], [], random.Random(1)
+
+    async def producer(ctx):
+        ctx.set(dut.lr_mant, regs["lr_mant"])
+        ctx.set(dut.lr_exp, regs["lr_exp"])
+        ctx.set(dut.bl, regs["bl"])
+        ctx.set(dut.mode, {"det": 0, "bl_mgmt": 1, "two_phase": 0})
+        for bt in beats:
+            await stream_put(ctx, dut.i, dut.in_layout.const(bt), rng=rin, p_gap=0.2)
+
+    def tap(valid, payload):
+        if valid:
+            taps.append({"s_mant": payload.s_mant, "s_exp": payload.s_exp, "elems": list(payload.elems),
+                         "vec": payload.vec, "last": payload.last})
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(producer, background=True)
+    sim.add_testbench(slot_monitor(dut, len(want), got, rout=random.Random(2), p_stall=0.2, max_cycles=100_000,
+                                   watch=(dut.tap_valid, dut.tap_payload), on_cycle=tap))
+    sim.run()
+    assert taps == want_taps
+    assert [g["status"] for g in got] == [w[0] for w in want]
+    for gs, (_, ws) in zip((g["slots"] for g in got), want):
+        assert len(gs) == len(ws)
+        assert all(all(np.array_equal(p, q) for p, q in zip(s, t)) for s, t in zip(gs, ws))
+    assert sum(len(w[1]) for w in want) > 0
+
+
+@pytest.mark.parametrize("kwargs,exc,text", [
+    ({"a": 0, "b": 3}, ValueError, "a must be between 1 and 4096, not 0"),
+    ({"a": 3, "b": 3, "ctrl_serial_width": 4}, ValueError, "ctrl_serial_width is set by the layer"),
+    ({"a": 3, "b": 3, "ctrl_bl_width": 0}, ValueError, "bl_width must be between 1 and 20, not 0"),
+    ({"a": 3, "b": 3, "seed": -1}, ValueError, "seed must be between 0 and"),
+])
+def test_layer_rejects_bad_parameters(kwargs, exc, text):
+    with pytest.raises(exc, match=text):
+        SBELayer(**kwargs)
+
+
+@pytest.mark.parametrize("shapes", [[], [(3, 4, 5)], [(3,)]])
+def test_network_rejects_bad_shapes(shapes):
+    with pytest.raises(ValueError, match="shapes must be a non-empty list of"):
+        SBENetwork(shapes=shapes)

@@ -1,0 +1,262 @@
+"""Amaranth-simulator tests of hdl/update_controller.py against golden/rtl/update_controller.py, bit for bit,
+with random gaps on the input stream and random stalls of slot_ready."""
+import random
+
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+
+from contract.enums import Status
+from golden.rtl.update_controller import PulseScheme
+from hdl.update_controller import UpdateController
+from tb.amaranth_sim.update_controller import amaranth_producer, golden_kwargs, random_update, run_amaranth, update_beats
+
+CONFIGS = {
+    "a5_b7_l1": dict(a=5, b=7, lanes=1, seed=3),
+    "a13_b9_l2": dict(a=13, b=9, lanes=2, seed=11),
+    "a4_b11_l3_e12": dict(a=4, b=11, lanes=3, elem_width=12, mant_width=10, bl_width=8, lfsr_width=17,
+                          seed=5),
+}
+
+
+def golden_for(cfg):
+    keys = ("a", "b", "elem_width", "mant_width", "exp_width", "lr_width", "lr_exp_width", "bl_width",
+            "lfsr_width", "seed")
+    return PulseScheme(**{k: cfg[k] for k in keys if k in cfg})
+
+
+def golden_writes(g, updates):
+    return [g.write(up["u"], up["v"], up["s_mant"], up["s_exp"], **golden_kwargs(up)) for up in updates]
+
+
+def same_slots(s1, s2):
+    return len(s1) == len(s2) and all(all(np.array_equal(x, y) for x, y in zip(p, q)) for p, q in zip(s1, s2))
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_matches_golden_bit_for_bit_with_stalls(name):
+    cfg = CONFIGS[name]
+    dut = UpdateController(**cfg)
+    ew, mw = cfg.get("elem_width", 16), cfg.get("mant_width", 16)
+    rng = np.random.default_rng(len(name))
+    updates = [random_update(rng, cfg["a"], cfg["b"], elem_width=ew, mant_width=mw,
+                             bl_width=cfg.get("bl_width", 12)) for _ in range(10)]
+    res = run_amaranth(dut, updates, seed=2, p_gap=0.3, p_stall=0.3)
+    want = golden_writes(golden_for(cfg), updates)
+    written = 0
+    for k, (r, w) in enumerate(zip(res, want)):
+        assert r["status"] == w.plan.status, f"update {k}"
+        assert same_slots(r["slots"], w.slots), f"update {k}: slots differ"
+        written += w.plan.bl > 0
+    assert written >= 6          # the stimulus must mostly write, not only exercise the flags
+
+
+def test_lfsr_state_carries_across_updates():
+    """Two identical updates give different slot patterns (the LFSRs are not reseeded), same as golden."""
+    cfg = CONFIGS["a5_b7_l1"]
+    rng = np.random.default_rng(4)
+    up = random_update(rng, 5, 7, det=False, bl_mgmt=False, two_phase=False)
+    up["bl"], up["lr_mant"], up["lr_exp"] = 20, 128, -6
+    plan = golden_for(cfg).plan(up["u"], up["v"], up["s_mant"], up["s_exp"], **golden_kwargs(up))
+    assert plan.status == 0 and plan.bl == 20 and plan.g > 0
+    res = run_amaranth(UpdateController(**cfg), [up, up], seed=1)
+    want = golden_writes(golden_for(cfg), [up, up])
+    assert all(same_slots(r["slots"], w.slots) for r, w in zip(res, want))
+    assert not same_slots(res[0]["slots"], res[1]["slots"])
+
+
+@pytest.mark.parametrize("two_phase", [False, True])
+def test_cycle_cost_matches_formula(two_phase):
+    """Load (a+b)/L + P + 4 + BL*phases cycles, measured with no stalls; independent of a*b."""
+    cfg = CONFIGS["a13_b9_l2"]
+    dut = UpdateController(**cfg)
+    rng = np.random.default_rng(9)
+    updates = []
+    for bl in (1, 7, 30):
+        up = random_update(rng, 13, 9, det=False, bl_mgmt=False, two_phase=two_phase)
+        up["bl"] = bl
+        up["lr_mant"], up["lr_exp"] = 1, -30           # fits any BL: every update is written
+        updates.append(up)
+    res = run_amaranth(dut, updates, seed=0)
+    phases = 2 if two_phase else 1
+    for up, r in zip(updates, res):
+        assert r["status"] == 0
+        assert len(r["slots"]) == up["bl"] * phases
+        load = 7 + 5                                   # ceil(13/2) + ceil(9/2) beats
+        assert r["cycles"] == load + 16 + 4 + up["bl"] * phases
+        assert r["cycles"] == dut.cycles_per_update(up["bl"], phases)
+
+
+@pytest.mark.parametrize("change,flag", [
+    (dict(bl=0), Status.BL_ZERO),
+    (dict(bl=12, det=True), Status.BL_POW2),
+    (dict(bl=3, bl_mgmt=False, lr_mant=255, lr_exp=10), Status.OVERFLOW),
+    (dict(bl=3, bl_mgmt=True, lr_mant=255, lr_exp=10), Status.OVERFLOW),
+])
+def test_invalid_registers_are_flagged_and_not_applied(change, flag):
+    cfg = CONFIGS["a5_b7_l1"]
+    rng = np.random.default_rng(1)
+    good = random_update(rng, 5, 7, det=False, bl_mgmt=True)
+    bad = {**random_update(rng, 5, 7, det=False, bl_mgmt=False), **change}
+    res = run_amaranth(UpdateController(**cfg), [bad, good], seed=3, p_gap=0.2)
+    assert res[0]["status"] == flag
+    assert res[0]["slots"] == []
+    want = golden_writes(golden_for(cfg), [bad, good])
+    assert want[0].plan.status == flag
+    assert res[1]["status"] == 0 and same_slots(res[1]["slots"], want[1].slots)
+
+
+def test_zero_update_writes_nothing_without_flag():
+    cfg = CONFIGS["a5_b7_l1"]
+    up = random_update(np.random.default_rng(2), 5, 7)
+    up["s_mant"] = 0
+    res = run_amaranth(UpdateController(**cfg), [up], seed=0)
+    assert res[0] == {"slots": [], "status": 0, "cycles": res[0]["cycles"]}
+
+
+def test_protocol_error_is_flagged():
+    """An Xhat vector one beat short: flagged, nothing written; the next update is written normally."""
+    cfg = CONFIGS["a5_b7_l1"]
+    dut = UpdateController(**cfg)
+    rng = np.random.default_rng(3)
+    bad, good = random_update(rng, 5, 7), random_update(rng, 5, 7)
+    beats = update_beats(bad, 1)
+    beats = beats[:-2] + [{**beats[-1]}]            # drop one Xhat beat, keep the final `last`
+    statuses, done_slots = [], []
+
+    async def producer(ctx):
+        for beat_list, upd in ((beats, bad), (update_beats(good, 1), good)):
+            ctx.set(dut.lr_mant, upd["lr_mant"])
+            ctx.set(dut.lr_exp, upd["lr_exp"])
+            ctx.set(dut.bl, upd["bl"])
+            ctx.set(dut.mode, {"det": int(upd["det"]), "bl_mgmt": int(upd["bl_mgmt"]),
+                               "two_phase": int(upd["two_phase"])})
+            for beat in beat_list:
+                ctx.set(dut.i.payload, dut.in_layout.const(beat))
+                ctx.set(dut.i.valid, 1)
+                await ctx.tick().until(dut.i.ready)
+            ctx.set(dut.i.valid, 0)
+
+    async def monitor(ctx):
+        ctx.set(dut.slot_ready, 1)
+        n = 0
+        while len(statuses) < 2:
+            _, _, done, slot = await ctx.tick().sample(dut.done, dut.slot)
+            n += slot
+            if done:
+                await ctx.tick()
+                statuses.append(ctx.get(dut.status))
+                done_slots.append(n)
+                n = 0
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(producer, background=True)
+    sim.add_testbench(monitor)
+    sim.run()
+    g = golden_for(cfg)
+    want = golden_writes(g, [good])[0]
+    assert statuses == [Status.PROTOCOL, want.plan.status]
+    assert done_slots[0] == 0 and done_slots[1] == len(want.slots)
+
+
+def test_serial_output_carries_the_same_slots():
+    cfg = dict(CONFIGS["a13_b9_l2"], serial_width=4)
+    dut = UpdateController(**cfg)
+    rng = np.random.default_rng(8)
+    updates = [random_update(rng, 13, 9) for _ in range(4)]
+    want = golden_writes(golden_for(cfg), updates)
+    n = 13 + 9
+    nch = -(-n // 4)
+    got_slots, rng_s = [], random.Random(5)
+
+    producer = amaranth_producer(dut, updates)
+
+    total = sum(len(w.slots) for w in want)
+
+    async def consumer(ctx):
+        fire, pol, k, dones = 0, 0, 0, 0
+        while len(got_slots) < total or dones < len(updates):
+            ready = rng_s.random() > 0.3
+            ctx.set(dut.o.ready, int(ready))
+            _, _, valid, payload, done = await ctx.tick().sample(dut.o.valid, dut.o.payload, dut.done)
+            dones += done
+            if valid and ready:
+                fire |= payload.fire << (4 * k)
+                pol |= payload.pol << (4 * k)
+                k += 1
+                assert bool(payload.last) == (k == nch)
+                if payload.last:
+                    bits = [(fire >> i) & 1 for i in range(n)]
+                    pbits = [(pol >> i) & 1 for i in range(n)]
+                    got_slots.append((np.array(bits[:13], bool), np.array(pbits[:13], bool),
+                                      np.array(bits[13:], bool), np.array(pbits[13:], bool)))
+                    fire, pol, k = 0, 0, 0
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(producer, background=True)
+    sim.add_testbench(consumer)
+    sim.run()
+    assert total > 0
+    assert same_slots(got_slots, [s for w in want for s in w.slots])
+
+
+@pytest.mark.parametrize("kwargs,exc,text", [
+    ({"a": 0, "b": 3}, ValueError, "a must be between 1 and 4096, not 0"),
+    ({"a": 3, "b": 3, "lanes": 9}, ValueError, "lanes must be between 1 and 8, not 9"),
+    ({"a": 3, "b": 3.0}, TypeError, "b must be an integer, not 3.0"),
+    ({"a": 3, "b": 3, "lfsr_width": 32}, ValueError, "lfsr_width must be one of"),
+    ({"a": 3, "b": 3, "elem_width": 20, "lfsr_width": 17}, ValueError, "lfsr_width must be at least"),
+    ({"a": 3, "b": 3, "bl_width": 0}, ValueError, "bl_width must be between 1 and 20, not 0"),
+    ({"a": 3, "b": 3, "serial_width": -1}, ValueError, "serial_width must be between 0 and 1024"),
+])
+def test_rejects_bad_parameters(kwargs, exc, text):
+    with pytest.raises(exc, match=text):
+        UpdateController(**kwargs)
+
+
+def test_bench_formula_view_runs_without_simulation():
+    from bench.controller import run
+    out = run(simulate=False)
+    assert out["writes"][0]["element_serial_cycles"] == 100 * 784
+    assert out["by_lanes_bl32"][1] > out["by_lanes_bl32"][8]
+
+
+def test_serial_cycle_cost_matches_formula():
+    """Serialised: each slot costs ceil((a+b)/S) beats plus one capture cycle."""
+    cfg = dict(CONFIGS["a13_b9_l2"], serial_width=5)
+    dut = UpdateController(**cfg)
+    up = random_update(np.random.default_rng(1), 13, 9, det=False, bl_mgmt=False, two_phase=True)
+    up.update(bl=6, lr_mant=1, lr_exp=-30)
+    cycles = []
+
+    async def producer(ctx):
+        ctx.set(dut.lr_mant, up["lr_mant"])
+        ctx.set(dut.lr_exp, up["lr_exp"])
+        ctx.set(dut.bl, up["bl"])
+        ctx.set(dut.mode, {"det": 0, "bl_mgmt": 0, "two_phase": 1})
+        for beat in update_beats(up, 2):
+            ctx.set(dut.i.payload, dut.in_layout.const(beat))
+            ctx.set(dut.i.valid, 1)
+            await ctx.tick().until(dut.i.ready)
+        ctx.set(dut.i.valid, 0)
+
+    async def monitor(ctx):
+        ctx.set(dut.o.ready, 1)
+        start = None
+        for n in range(10_000):
+            _, _, iv, ir, done = await ctx.tick().sample(dut.i.valid, dut.i.ready, dut.done)
+            if iv and ir and start is None:
+                start = n
+            if done:
+                cycles.append(n - start + 1)
+                return
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(producer, background=True)
+    sim.add_testbench(monitor)
+    sim.run()
+    load, per_slot = 7 + 5, -(-22 // 5) + 1
+    assert cycles == [load + 16 + 4 + 6 * 2 * per_slot] == [dut.cycles_per_update(6, 2)]

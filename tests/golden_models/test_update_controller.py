@@ -1,0 +1,185 @@
+"""golden/rtl/update_controller.py on golden/arrays/crossbar.py: mean update, exact steps, half-select, management, flags.
+
+Expected values are computed here from the real-valued update eta*s*u*v^T (eta = lr * dw_min) and from
+binomial statistics, never from the scheme's own outputs.
+"""
+import math
+
+import numpy as np
+import pytest
+
+from contract.enums import Status
+from contract.fixed_point import quantise_scale, quantise_unit
+from golden.arrays.crossbar import Crossbar, ReadParams
+from golden.arrays.devices import Noiseless
+from golden.rtl.update_controller import PulseScheme, apply_write, bit_reverse
+
+DW = 0.001
+
+
+def unit(rng, n):
+    x = rng.standard_normal(n)
+    return x / np.linalg.norm(x)
+
+
+def noiseless(a, b):
+    return Crossbar(a, b, device=Noiseless(dw_min=DW), construction_seed=1, noise_seed=2,
+                    forward_io=ReadParams.perfect())
+
+
+def case(seed, a=6, b=5, s=0.8, lr=2.0 ** 3):
+    """Real u, v, s and the integer stream values; lr = eta/dw_min as (lr_mant, lr_exp)."""
+    rng = np.random.default_rng(seed)
+    u, v = unit(rng, a), unit(rng, b)
+    s_mant, s_exp = quantise_scale(s, 16)
+    e = math.floor(math.log2(lr)) - 7
+    return u, v, s, quantise_unit(u, 16), quantise_unit(v, 16), s_mant, s_exp, round(lr / 2.0 ** e), e
+
+
+@pytest.mark.parametrize("s,bl,mgmt,two_phase", [(0.8, 16, False, False), (-0.6, 64, True, True)])
+def test_mean_update_matches_eta_s_u_v_within_standard_error(s, bl, mgmt, two_phase):
+    a, b, lr, trials = 6, 5, 12.0, 300
+    u, v, s, uq, vq, s_mant, s_exp, lr_mant, lr_exp = case(3, a, b, s, lr)
+    ideal = -lr * DW * s * np.outer(u, v)               # W <- W - eta s u v^T, eta = lr * dw_min
+    g = PulseScheme(a=a, b=b, seed=9)
+    xb = noiseless(a, b)
+    dws = []
+    for _ in range(trials):
+        xb.program(0.0)                                 # stay far from the bounds (no clipping)
+        before = xb.weights
+        w = g.write(uq, vq, s_mant, s_exp, lr_mant=lr_mant, lr_exp=lr_exp, bl=bl, bl_mgmt=mgmt,
+                    two_phase=two_phase)
+        assert w.plan.status == 0 and w.plan.bl > 0
+        apply_write(xb, w)
+        dws.append(xb.weights - before)
+    dws = np.array(dws)
+    mean = dws.mean(axis=0)
+    # Per device: coincidences ~ Binomial(BL, p) with BL*p = |ideal|/dw_min (independent slots).
+    n_bl = w.plan.bl
+    p = np.abs(ideal) / DW / n_bl
+    assert p.max() <= 1
+    se = DW * np.sqrt(n_bl * p * (1 - p) / trials)
+    z = (mean - ideal) / np.maximum(se, 1e-12)
+    assert np.abs(z).max() < 4.5
+    assert 0.4 < np.mean(z ** 2) < 1.8                  # spread as predicted: the slots are independent
+    # The variance of a single write is binomial too (not inflated by correlated random numbers).
+    var_ratio = dws.var(axis=0).mean() / (DW ** 2 * n_bl * p * (1 - p)).mean()
+    assert 0.7 < var_ratio < 1.3
+    if mgmt:                                            # BL management: the shortest sufficient train
+        assert n_bl == math.ceil(lr * abs(s) * 2.0 ** (w.plan.ku + w.plan.kv - 30) - 1e-9)
+
+
+def test_each_coincidence_moves_exactly_dw_min_and_half_selected_devices_stay():
+    a, b = 7, 6
+    u, v, s, uq, vq, s_mant, s_exp, lr_mant, lr_exp = case(5, a, b, s=0.9, lr=20.0)
+    g = PulseScheme(a=a, b=b, seed=1)
+    w = g.write(uq, vq, s_mant, s_exp, lr_mant=lr_mant, lr_exp=lr_exp, bl=40)
+    assert w.plan.status == 0
+    xb = noiseless(a, b)
+    want_dir = -np.sign(s) * np.outer(np.sign(u), np.sign(v))
+    coincident_total = half_selected_total = 0
+    for rf, rp, cf, cp in w.slots:
+        before = xb.weights
+        xb.apply_slot(rf, rp, cf, cp)
+        dw = xb.weights - before
+        both = np.outer(rf, cf)
+        half = np.logical_xor.outer(rf, cf)
+        assert np.all(np.abs(dw[both] - DW * want_dir[both]) < 1e-15)
+        assert np.all(dw[~both] == 0)
+        coincident_total += both.sum()
+        half_selected_total += half.sum()
+    assert coincident_total > 20 and half_selected_total > 20
+
+
+@pytest.mark.parametrize("bl", [16, 64, 256])
+def test_deterministic_overlap_approximates_the_product(bl):
+    """Error about one coincidence per device whatever BL (the stochastic scheme's grows as sqrt(BL))."""
+    a, b = 12, 10
+    u, v, s, uq, vq, s_mant, s_exp, lr_mant, lr_exp = case(7, a, b, s=1.0, lr=0.6 * bl)
+    g = PulseScheme(a=a, b=b, seed=0)
+    w = g.write(uq, vq, s_mant, s_exp, lr_mant=lr_mant, lr_exp=lr_exp, bl=bl, det=True)
+    assert w.plan.status == 0 and w.plan.bl == bl
+    xb = noiseless(a, b)
+    apply_write(xb, w)
+    got = xb.weights / DW                               # signed coincidence counts
+    ideal = -0.6 * bl * s * np.outer(u, v)
+    rmse = np.sqrt(np.mean((got - ideal) ** 2))
+    p = np.abs(ideal) / bl
+    stochastic_rms = np.sqrt(np.mean(bl * p * (1 - p)))
+    assert rmse < 1.25
+    if bl >= 64:
+        assert rmse < stochastic_rms
+    assert np.corrcoef(got.ravel(), ideal.ravel())[0, 1] > (0.9 if bl == 16 else 0.98)
+    # Deterministic: the same write twice gives the same slots (no LFSR involved).
+    w2 = g.write(uq, vq, s_mant, s_exp, lr_mant=lr_mant, lr_exp=lr_exp, bl=bl, det=True)
+    assert all(np.array_equal(x, y) for s1, s2 in zip(w.slots, w2.slots) for x, y in zip(s1, s2))
+
+
+def test_deterministic_bl_management_picks_a_power_of_two():
+    u, v, s, uq, vq, s_mant, s_exp, lr_mant, lr_exp = case(2, s=1.0, lr=5.3)
+    g = PulseScheme(a=6, b=5)
+    plan = g.plan(uq, vq, s_mant, s_exp, lr_mant=lr_mant, lr_exp=lr_exp, bl=64, det=True, bl_mgmt=True)
+    ghat = lr_mant * 2.0 ** lr_exp * abs(s_mant) * 2.0 ** (s_exp + plan.ku + plan.kv - 30)
+    assert plan.status == 0 and plan.bl == 2 ** math.ceil(math.log2(ghat))
+
+
+def test_two_phase_splits_each_slot_by_column_polarity():
+    a, b = 6, 8
+    u, v, s, uq, vq, s_mant, s_exp, lr_mant, lr_exp = case(4, a, b, lr=10.0)
+    one = PulseScheme(a=a, b=b, seed=2).write(uq, vq, s_mant, s_exp, lr_mant=lr_mant, lr_exp=lr_exp, bl=20)
+    two = PulseScheme(a=a, b=b, seed=2).write(uq, vq, s_mant, s_exp, lr_mant=lr_mant, lr_exp=lr_exp, bl=20,
+                                              two_phase=True)
+    assert len(two.slots) == 2 * len(one.slots)
+    for k, (rf, rp, cf, cp) in enumerate(one.slots):
+        p0, p1 = two.slots[2 * k], two.slots[2 * k + 1]
+        assert not np.any(p0[3][p0[2]]) and np.all(p1[3][p1[2]])       # unipolar columns per phase
+        assert np.array_equal(p0[2] | p1[2], cf) and np.array_equal(p0[0], rf)
+
+
+def test_gate_threshold_is_the_quantised_scale():
+    u, v, s, uq, vq, s_mant, s_exp, lr_mant, lr_exp = case(6, s=0.3, lr=7.0)
+    g = PulseScheme(a=6, b=5)
+    plan = g.plan(uq, vq, s_mant, s_exp, lr_mant=lr_mant, lr_exp=lr_exp, bl=30)
+    ghat = lr_mant * 2.0 ** lr_exp * abs(s_mant) * 2.0 ** (s_exp + plan.ku + plan.kv - 30)
+    assert plan.bl == 30 and abs(plan.g - ghat / 30 * 2 ** 16) < 1.0
+    assert plan.ku == int(np.abs(uq).max()).bit_length()
+
+
+@pytest.mark.parametrize("kw,flag", [
+    (dict(bl=0), Status.BL_ZERO),
+    (dict(bl=12, det=True), Status.BL_POW2),
+    (dict(bl=2), Status.OVERFLOW),                      # needs ~8 pulses at the largest device
+    (dict(bl=2, bl_mgmt=True), Status.OVERFLOW),        # the cap is too low even with management
+])
+def test_invalid_registers_are_flagged_and_write_nothing(kw, flag):
+    u, v, s, uq, vq, s_mant, s_exp, lr_mant, lr_exp = case(1, s=1.0, lr=40.0)
+    w = PulseScheme(a=6, b=5).write(uq, vq, s_mant, s_exp, lr_mant=lr_mant, lr_exp=lr_exp, **kw)
+    assert w.plan.status == flag and w.slots == []
+
+
+def test_bit_reverse():
+    assert [bit_reverse(t, 3) for t in range(8)] == [0, 4, 2, 6, 1, 5, 3, 7]
+
+
+@pytest.mark.parametrize("kwargs,exc,text", [
+    ({"a": 0, "b": 2}, ValueError, "a must be between 1 and 4096, not 0"),
+    ({"a": 2, "b": 2, "lfsr_width": 32}, ValueError, "lfsr_width must be one of"),
+    ({"a": 2, "b": 2, "elem_width": 20, "lfsr_width": 17}, ValueError, "must be at least elem_width"),
+])
+def test_rejects_bad_parameters(kwargs, exc, text):
+    with pytest.raises(exc, match=text):
+        PulseScheme(**kwargs)
+
+
+@pytest.mark.parametrize("s", [0.8, -0.8, 1.0, -1.0, 3.7e-5, -123.4, 0.99999999])
+def test_quantise_scale_is_accurate_and_in_range(s):
+    m, e = quantise_scale(s, 16)
+    assert abs(m) < 2 ** 15 and -128 <= e <= 127
+    assert abs(m * 2.0 ** e - s) <= 2.0 ** e / 2 + 1e-15
+    assert abs(m) >= 2 ** 13                            # normalised: at least 14 significant bits
+
+
+def test_quantise_scale_range_ends():
+    assert quantise_scale(1e-60, 16) == (0, -128)       # underflow: a zero update
+    assert quantise_scale(-1e60, 16) == (-(2 ** 15 - 1), 127)
+    assert quantise_scale(0.0, 16) == (0, 0)
