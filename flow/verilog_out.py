@@ -13,7 +13,8 @@ from pathlib import Path
 from amaranth.back import verilog
 
 ROOT = Path(__file__).resolve().parents[1]
-BUILD = ROOT / "build"
+#: Build outputs (Verilog, simulator builds, synthesis trees); SBE_BUILD_DIR moves them (parallel runs).
+BUILD = Path(os.environ.get("SBE_BUILD_DIR") or ROOT / "build").resolve()
 
 
 def write_verilog(component, name: str, path: str | os.PathLike | None = None) -> Path:
