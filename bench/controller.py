@@ -4,21 +4,26 @@
 a = 100 row lines and b = 784 column lines) on a few updates with an input that never pauses and line
 drivers that take one slot per cycle, checks the measured cycles against the documented formula
 UpdateController.cycles_per_update, and reports the ratio against writing the a*b devices one element
-at a time (one write per cycle, the optimistic element-serial bound). The simulation takes ~30 s.
+at a time (one write per cycle, the optimistic element-serial bound).
 
-    python -m bench.controller
+    python -m bench controller        (or: python -m bench.controller)
 """
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 import time
 
 import numpy as np
 
+from flow.generate import CliParser
+
 
 def run(*, a: int = 100, b: int = 784, lanes: int = 4, simulate: bool = True) -> dict:
     from hdl.update_controller import UpdateController, update_cycles
-    from tb.amaranth_sim.update_controller import random_update, run_amaranth
+    from tb.amaranth_sim.update_controller import run_amaranth
+    from tb.stimulus import random_update
 
     cases = [(8, False), (32, False), (32, True)]               # (BL, two_phase)
     rows = []
@@ -61,5 +66,13 @@ def run(*, a: int = 100, b: int = 784, lanes: int = 4, simulate: bool = True) ->
     return out
 
 
+def main(argv=None) -> dict:
+    CliParser(prog="python -m bench.controller", description=__doc__,
+              formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
+    r = run()
+    print(json.dumps(r, indent=2))
+    return r
+
+
 if __name__ == "__main__":
-    print(json.dumps(run(), indent=2))
+    main(sys.argv[1:])

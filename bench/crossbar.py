@@ -15,10 +15,13 @@ Run ``python -m bench.crossbar`` to print them.
 """
 from __future__ import annotations
 
+import argparse
+import sys
 import time
 
 import numpy as np
 
+from flow.generate import CliParser
 from golden.arrays.crossbar import Crossbar
 from golden.arrays.devices import GokmenVlasov, Noiseless
 
@@ -73,6 +76,14 @@ def run(*, n_slots: int = 64, p_fire: float = 0.5, bl: int = 31, min_time: float
     return out
 
 
-if __name__ == "__main__":
-    for k, v in run().items():
+def main(argv=None) -> dict:
+    CliParser(prog="python -m bench.crossbar", description=__doc__,
+              formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
+    r = run()
+    for k, v in r.items():
         print(f"{k:28s} {v:.4g}" if isinstance(v, float) else f"{k:28s} {v}")
+    return r
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

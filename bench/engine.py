@@ -10,6 +10,7 @@ every output word is still compared with the golden model. Bound: 32 * ceil((a+b
 """
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from contract import microcode as P
 from contract.engine_config import EngineConfig
+from flow.generate import CliParser
 
 A, B, N = 100, 784, 32
 
@@ -78,10 +80,11 @@ def _entry(r: dict, a: int, b: int, lanes: int) -> dict:
 
 
 def run(synth: bool | None = None, lanes8: bool | None = None) -> dict:
-    """a=100, b=784 at L=1, 4 (Verilator); the digits layers 32x65 and 10x33 at L=1, whose samples are
-    shorter than the scalar chain (len(CHAIN) cycles), so the chain is their bound. With BENCH_L8=1 also
-    L=8 on Icarus (~20 min: the Verilator C++ build of the 8-lane engine takes longer still; measured
-    3,778 cycles = 1.064 x the bound, the fixed read-out and FINAL latency being 6 % of an 8-lane batch)."""
+    """a=100, b=784 at L=1 and L=4 on Verilator, L=4 also on Icarus (the simulator speed ratio); the
+    digits layers 32x65 and 10x33 at L=1, whose samples are shorter than the scalar chain (len(CHAIN)
+    cycles), so the chain is their bound. lanes8 (default: BENCH_L8=1 in the environment) adds L=8 on
+    Icarus, a long run (the Verilator build of the 8-lane engine takes longer still); synth (default:
+    BENCH_SYNTH=1) adds the Yosys cell counts of the L=1 engine."""
     cfg1, cfg4 = EngineConfig(a=A, b=B, lanes=1), EngineConfig(a=A, b=B, lanes=4)
     result = {"config": {"a": A, "b": B, "batch": N, "chain_cycles": len(P.CHAIN),
                          "final_cycles": len(P.FINAL), "rdy_d_offset_in_final": P.rdy_index(P.VEC_D)}}
@@ -107,5 +110,14 @@ def run(synth: bool | None = None, lanes8: bool | None = None) -> dict:
     return result
 
 
+def main(argv=None) -> dict:
+    ap = CliParser(prog="python -m bench.engine", description=__doc__,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--no-synth", action="store_true", help="leave out the Yosys cell counts of the L=1 engine")
+    r = run(synth=not ap.parse_args(argv).no_synth)
+    print(json.dumps(r, indent=2, default=float))
+    return r
+
+
 if __name__ == "__main__":
-    print(json.dumps(run(synth="--no-synth" not in sys.argv), indent=2, default=float))
+    main(sys.argv[1:])

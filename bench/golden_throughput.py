@@ -2,18 +2,21 @@
 beside MBGD samples/s, measured in the same run on the same random batch, and their ratio.
 
 `run()` returns the numbers (no assertions); `python -m bench.golden_throughput` prints them and writes
-build/bench_golden.json. SBE streams sample by sample (its real data flow, Python-loop bound); MBGD
-accumulates the batch with one matrix product (BLAS), so the ratio measures the two NumPy models, not
-hardware. Each method is timed `repeats` times over whole batches; the best time counts.
+build/bench_golden.json (under SBE_BUILD_DIR when set). SBE streams sample by sample (its real data flow,
+Python-loop bound); MBGD accumulates the batch with one matrix product (BLAS), so the ratio measures the
+two NumPy models, not hardware. Each method is timed `repeats` times over whole batches; the best time counts.
 """
 from __future__ import annotations
 
+import argparse
 import json
-import os
+import sys
 import time
 
 import numpy as np
 
+from flow.generate import CliParser
+from flow.verilog_out import BUILD
 from golden.methods.mbgd import MBGD
 from golden.methods.sbe import SBE
 from golden.methods.update_method import UpdateMethod
@@ -43,16 +46,19 @@ def run(a: int = 100, b: int = 784, batch: int = 256, repeats: int = 3, seed: in
             "state_words_sbe": a + b + 1, "state_words_mbgd": a * b}
 
 
-def main():
+def main(argv=None) -> dict:
+    CliParser(prog="python -m bench.golden_throughput", description=__doc__,
+              formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     r = run()
     print(f"golden {r['layer']} layer, batch {r['batch']}: SBE {r['sbe_samples_per_s']:.0f} samples/s, "
           f"MBGD {r['mbgd_samples_per_s']:.0f} samples/s (one matmul) / {r['mbgd_streamed_samples_per_s']:.0f} "
           f"(per-sample outer products); SBE/MBGD = {r['sbe_over_mbgd']:.3f} / {r['sbe_over_mbgd_streamed']:.3f}")
-    os.makedirs("build", exist_ok=True)
-    with open(os.path.join("build", "bench_golden.json"), "w") as f:
-        json.dump(r, f, indent=1)
+    out = BUILD / "bench_golden.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(r, indent=1))
+    print(f"wrote {out}")
     return r
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

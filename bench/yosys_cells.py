@@ -1,12 +1,16 @@
 """Bench: Yosys cell counts (synth_ice40 -dsp and synth_ecp5, no place and route) of the RTL blocks.
 
-The blocks are synthesised alone (no pin harness), so the counts are the block's own logic. Configs are
-the small ones that `make synth` also places (flow/configs/), plus the lane and size scaling the issues
-ask about. Full Fmax/utilisation with place and route: `make synth`.
+The blocks are synthesised alone (no pin harness), so the counts are the block's own logic: the
+update controller at 16x16 (also placed by `make synth`, flow/configs/) and at 32x32, to show how the
+count scales with the array size. Full Fmax/utilisation with place and route: `make synth`.
 """
 from __future__ import annotations
 
-from flow.generate import build_component
+import argparse
+import json
+import sys
+
+from flow.generate import CliParser, build_component
 from flow.yosys import synth_cells
 from flow.verilog_out import BUILD
 
@@ -34,6 +38,13 @@ def run() -> dict:
     return res
 
 
+def main(argv=None) -> dict:
+    CliParser(prog="python -m bench.yosys_cells", description=__doc__,
+              formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
+    r = run()
+    print(json.dumps(r, indent=2))
+    return r
+
+
 if __name__ == "__main__":
-    import json
-    print(json.dumps(run(), indent=2))
+    main(sys.argv[1:])

@@ -38,3 +38,17 @@ def check_finite_scalar(name: str, value) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, not {value!r}")
     return float(value)
+
+
+def check_finite_samples(*named_rows: tuple[str, object], start: int = 0) -> list[np.ndarray]:
+    """Check batches of samples given as (name, rows) pairs (row j of every array is sample start + j):
+    return the arrays as float64 if every element is finite; else raise the ValueError of `check_finite`
+    for the first sample, in sample order and then argument order, that has a non-finite element."""
+    arrays = [np.asarray(rows, dtype=np.float64) for _, rows in named_rows]
+    if all(np.isfinite(arr).all() for arr in arrays):
+        return arrays
+    for j in range(max(len(arr) for arr in arrays)):
+        for (name, _), arr in zip(named_rows, arrays):
+            if j < len(arr):
+                check_finite(name, arr[j], sample=start + j)
+    raise AssertionError("unreachable: a non-finite element was found above")  # pragma: no cover

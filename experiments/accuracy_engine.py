@@ -1,6 +1,6 @@
 """Accuracy of the fixed-point SBE (golden/rtl/sbe_engine.py, bit-exact with the RTL) against the float SBE.
 
-Figures at 16-, 12- and 8-bit inputs (`make accuracy`, ~15 min; the README quotes them):
+Figures at 16-, 12- and 8-bit inputs (`make accuracy`; the README quotes them):
 
 1. planted stream (golden/training/data.py PlantedStream, 10 x 50, batch 256, noise 0.5, 3 warm batches, fixed
    binary point): worst 1-|cos| of Dhat and Xhat and worst |s_fixed/s_float - 1|;
@@ -17,7 +17,7 @@ Figures at 16-, 12- and 8-bit inputs (`make accuracy`, ~15 min; the README quote
 Fixed binary points, where used, are chosen once per layer from the float run's first epoch:
 frac = in_width - 2 - ceil(log2(max |value|)), so values up to twice the first epoch's maximum fit.
 
-    python -m experiments.accuracy_engine [--quick]
+    python -m experiments.accuracy_engine [--quick]    (prints the JSON report, then one summary line each)
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ import sys
 
 import numpy as np
 
+from experiments.cli import CliParser
 from golden.training.data import PlantedStream, load_digits, load_mnist
 from golden.training.mlp import train
 from golden.methods.sbe import SBE
@@ -132,7 +133,7 @@ def real_gradients(recs, width: int, block_exponent: bool = True) -> dict:
 def digits_training(data, width: int, epochs: int, seeds=range(5)) -> dict:
     """Digits 64-32-10 with the fixed-point engine (block exponents) as every layer's update method
     against the float SBE: per seed the same initialisation, shuffle and learning rate. The digits test
-    set has 360 images (one image = 0.28 points) and single runs differ by ~1 point either way, so the
+    set has 360 images (one image = 0.28 points), so single runs scatter by a few images either way; the
     figure is the mean over `seeds`."""
     fx, fl = [], []
     for seed in seeds:
@@ -198,7 +199,14 @@ def summary_lines(out: dict) -> list[str]:
     return lines
 
 
-if __name__ == "__main__":
-    result = run(quick="--quick" in sys.argv)
+def main(argv=None) -> dict:
+    p = CliParser(prog="python -m experiments.accuracy_engine", description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="shorter training and fewer seeds (a smoke run)")
+    result = run(quick=p.parse_args(argv).quick)
     print(json.dumps(result, indent=2, default=float))
     print("\n".join(summary_lines(result)))
+    return result
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -3,8 +3,8 @@ minimises the training loss after 5 epochs, from the shared seeded initialisatio
 
 Grid (ours; the paper gives no values): half-decades 1e-3 .. 10 (`GRID`). The scan runs in increasing
 order and stops once the loss has risen for two consecutive rates past the best one (or a run
-diverged), assuming the usual U-shaped loss-vs-rate curve; this roughly halves the cost. A diverged run
-counts as loss +inf.
+diverged), assuming the usual U-shaped loss-vs-rate curve, so the rates far past the best are not run. A
+diverged run counts as loss +inf.
 
 Results are cached in a JSON file (default build/lr_cache/<dataset>.json), keyed by everything that
 changes the answer (dataset and its sizes, network, activation, method, batch size, epochs, grid, seed),

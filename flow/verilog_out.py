@@ -1,6 +1,6 @@
 """Amaranth component -> Verilog file, reproducibly (no absolute paths, no half-written files).
 
-Pitfalls handled (shared/docs/toolchain.md): `emit_src=False` keeps source paths out of the output;
+Pitfalls handled (docs/toolchain.md): `emit_src=False` keeps source paths out of the output;
 the file is written to a temporary name and renamed, so a failed conversion leaves no empty .v behind;
 AMARANTH_USE_YOSYS=builtin makes the result independent of any Yosys on the machine.
 """

@@ -1,16 +1,6 @@
-"""Combinational sfloat ALU of the SBE scalar unit (one microcode op per cycle).
+"""Combinational sfloat ALU of the SBE scalar unit (hdl/scalar_unit.py, one microcode op per cycle).
 
 Golden twin: contract/fixed_point.py FloatFormat (mul, add, sub, scale, rsqrt_seed, fnorm of an integer).
-Formats: operands and result (m, e), m signed mant_width bits, e signed fexp_width bits (see
-contract/fixed_point.py). Latency: 0 cycles (combinational); the scalar unit registers the result.
-
-Ports
------
-op   : In  opcode (contract/microcode.py OPCODE): MUL, ADD, SUB, SCL/SCLK (a * 2**k), MOV, SEED, LDI
-a, b : In  operands (a_m, a_e), (b_m, b_e)
-k    : In  signed exponent increment for SCL/SCLK
-ival : In  signed integer for LDI (exact dot product or count); ival_e: its exponent (LDI = ival * 2**ival_e)
-r    : Out result (r_m, r_e); flag: exponent saturation of this op
 """
 from __future__ import annotations
 
@@ -19,23 +9,44 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from contract import microcode as P
+from contract.checks import check_int
 from contract.fixed_point import rsqrt_seed_table
 
 from hdl.fixed_point import fnorm_hw
-from contract.checks import check_int
 
 
 class FloatALU(wiring.Component):
-    """sfloat ALU.
+    """sfloat ALU: one op of contract/microcode.py on (m, e) operands, bit-exact with FloatFormat.
+
+    Formats: operands and result (m, e), m signed mant_width bits, e signed fexp_width bits
+    (contract/fixed_point.py).
 
     Parameters
     ----------
     mant_width, fexp_width : int
-        sfloat mantissa and exponent bits.
+        sfloat mantissa (16..32) and exponent (8..16) bits.
     seed_bits : int
-        Index bits of the rsqrt seed table (2 * 2**seed_bits entries).
+        Index bits of the rsqrt seed table (2 * 2**seed_bits entries; 4..mant_width-3).
     int_width : int
-        Width of the LDI integer input.
+        Width of the LDI integer input (8..128).
+
+    Ports
+    -----
+    op : In(4)
+        Opcode (contract/microcode.py OPCODE): MUL, ADD, SUB, SCL/SCLK (a * 2**k), MOV, SEED, LDI; any
+        other gives 0.
+    a_m, a_e, b_m, b_e : In
+        Operands a = (a_m, a_e), b = (b_m, b_e).
+    k : In(signed(8))
+        Exponent increment of SCL/SCLK.
+    ival, ival_e : In(signed(int_width)), In(signed(10))
+        LDI operand: the exact integer ival * 2**ival_e.
+    r_m, r_e : Out
+        The result.
+    flag : Out(1)
+        The result's exponent saturated.
+
+    Latency: 0 cycles (combinational); the scalar unit registers the result.
     """
 
     def __init__(self, *, mant_width: int = 24, fexp_width: int = 12, seed_bits: int = 8, int_width: int = 64):

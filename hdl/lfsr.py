@@ -1,15 +1,9 @@
 """Fibonacci LFSR with a multi-step leap per enable: the random source of each pulse line.
 
-Polynomial, taps, leap and seed rule: golden/rtl/lfsr.py (the bit-exact twin). `leap_value` is the
-combinational leap (the XOR network of `steps` unrolled single steps), used once per line by the update
-controller; `LFSR` wraps one register around it for stand-alone use and tests.
-
-Ports of `LFSR`
----------------
-en    : In(1)            advance the state by one leap at the next clock edge
-state : Out(width)       the current state (reset value: `seed`, must be non-zero)
-value : Out(steps)       low `steps` bits of the NEXT state, i.e. the random number the next leap yields
-                         (combinational from the state register; no latency beyond the register)
+Polynomials, leap and seed rule: contract/lfsr.py; bit-exact golden twin: golden/rtl/lfsr.py.
+`leap_value` is the combinational leap (the XOR network of `steps` unrolled single steps), used by every
+line of the update controller (hdl/line_cell.py) and by its slot gate (hdl/controller_slots.py); `LFSR`
+wraps one register around it for stand-alone use and tests.
 """
 from __future__ import annotations
 
@@ -60,6 +54,16 @@ class LFSR(wiring.Component):
         Single steps per leap (1 .. width); also the width of `value`.
     seed : int
         Reset state (1 .. 2**width - 1).
+
+    Ports
+    -----
+    en : In(1)
+        Advance the state by one leap at the next clock edge.
+    state : Out(width)
+        The current state (reset value: `seed`, never zero).
+    value : Out(steps)
+        Low `steps` bits of the NEXT state, i.e. the random number the next leap yields (combinational
+        from the state register; no latency beyond the register).
     """
 
     def __init__(self, *, width: int = 31, steps: int = 16, seed: int = 1):

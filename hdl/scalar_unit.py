@@ -1,30 +1,20 @@
 """Microcoded scalar unit of the SBE engine: register file, FloatALU, and the hand-over registers.
 
 Runs the segments of contract/microcode.py (CHAIN per sample, FINAL and RESCALE per batch, INIT after a
-state reset), one instruction per cycle, from a ROM built from that same list: the golden model interprets it,
-the RTL executes it, so the two agree by construction as long as the ALU and the conversions are exact
-(tests/test_hdl_float_alu.py, tests/test_hdl_sbe_engine.py).
-
-Latency: a segment of N instructions takes N cycles from `start` (CHAIN: len(contract.microcode.CHAIN)).
-
-Hand-over to the vector datapath (formats of golden/rtl/sbe_engine.py):
-    coef[v][parity] = (k, cm, sh)   AXPY word of vector v written by COEF in the chain of sample j
-                                    (parity j % 2); read by the pass of sample j + 2 and the read-out.
-    outscale[v] = (om, osh)         read-out scale written by OUTC.
-    s_mant, s_exp                   s in the update-stream format, written by SOUT.
-Input block exponents: lat_EX / lat_ED (the latched e_x, e_delta of the sample whose dot products are in
-the latches) are captured when a CHAIN starts (ex_cur, and the previous sample's in ex_prev); LDI adds
-them to the dot products' exponents, COEF adds ex_cur of its vector to the coefficient's exponent.
-Pulses (the cycle the instruction executes): rel (REL), rdy[v] (RDY v), done (DONE).
+state reset), one instruction per cycle, from a ROM built from that same list: the golden model
+(golden/rtl/scalar_unit.py) interprets it, the RTL executes it, so the two agree by construction as long
+as the ALU and the conversions are exact (tests/amaranth_sim/test_float_alu.py,
+tests/amaranth_sim/test_sbe_engine.py).
 """
 from __future__ import annotations
 
 from amaranth import Array, Const, Module, Mux, Signal, signed
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from contract import microcode as P
-from contract.enums import Segment
+from contract.checks import check_int
+from contract.enums import Segment, Vec
 from contract.fixed_point import FloatFormat
 from contract.engine_config import KMIN, LMAX, EngineConfig
 
@@ -32,33 +22,75 @@ from hdl.fixed_point import fnorm_hw, rshift_round_hw
 from hdl.float_alu import FloatALU
 
 
+def latch_layout(acc_width: int, exp_width: int) -> data.StructLayout:
+    """The dot-product latches (exact integers) and the input block exponents of their sample."""
+    return data.StructLayout({**{name: signed(acc_width) for name in P.SOURCES[:6]},
+                              "EX": signed(exp_width), "ED": signed(exp_width)})
+
+
+def axpy_layout(coef_width: int) -> data.StructLayout:
+    """An AXPY word: M' = sat(rnd(M, k) + rnd(cm * v, sh)) (golden/rtl/sbe_engine.py)."""
+    return data.StructLayout({"k": signed(8), "cm": signed(coef_width), "sh": signed(8)})
+
+
+def scale_layout(coef_width: int) -> data.StructLayout:
+    """A read-out scale: element = sat(rnd(m * M, sh))."""
+    return data.StructLayout({"m": signed(coef_width), "sh": signed(8)})
+
 
 class ScalarUnit(wiring.Component):
-    """Parameters: the keyword parameters of contract.engine_config.EngineConfig, plus `acc_width`, the width
-    of the dot-product latch inputs."""
+    """Microcoded sfloat scalar unit: runs one microcode segment per `start`, one instruction per cycle.
+
+    Parameters
+    ----------
+    acc_width : int
+        Width of the dot-product latches (`lat`), 8..128.
+    **params
+        The keyword parameters of contract.engine_config.EngineConfig.
+
+    Ports
+    -----
+    start, seg : In(1), In(2)
+        Start segment `seg` (enums.Segment) when idle (ignored while `busy`).
+    jc : In(16)
+        1-based index of the sample whose CHAIN runs (n, the batch's last, for FINAL); LDI NSQ loads
+        (jc + 1)**2.
+    busy : Out(1)
+        A segment is running.
+    rel, rdy, done : Out(1), Out(2), Out(1)
+        Pulses, the cycle REL, RDY v (bit v) and DONE execute.
+    flag : Out(1)
+        Sticky: a float exponent, an AXPY coefficient, a read-out scale or s was clamped.
+    lat : In(latch_layout)
+        The dot-product latches XM, XX1, XX, DM, DD1, DD (exact integers, read by LDI) and the input
+        block exponents EX, ED of their sample, captured when a CHAIN starts (with the previous sample's):
+        LDI adds them to the dot products' exponents, COEF adds its vector's to the coefficient's.
+    coef : Out(2 x 2 x axpy_layout)
+        coef[v][parity] = (k, cm, sh): AXPY word of vector v written by COEF in the CHAIN of sample j
+        (parity j % 2); used by the pass of sample j + 2 and by the read-out.
+    scale : Out(2 x scale_layout)
+        scale[v] = (m, sh): read-out scale of vector v, written by OUTC.
+    s_mant, s_exp : Out
+        s in the update-stream format (contract/layouts.py), written by SOUT.
+
+    Formats: golden/rtl/sbe_engine.py. Latency: a segment of N instructions takes N cycles from `start`
+    to `done` (CHAIN: len(contract.microcode.CHAIN)); hand-over registers change the cycle after the
+    instruction that writes them.
+    """
 
     def __init__(self, *, acc_width: int, **params):
         self.cfg = cfg = EngineConfig(**params)
-        self.acc_width = acc_width
-        cw, mw, ew = cfg.coef_width, cfg.mant_width, cfg.fexp_width
+        self.acc_width = check_int("acc_width", acc_width, 8, 128)
+        cw = cfg.coef_width
         self.rom, self.seg_start = P.rom()
-        sig = {
+        super().__init__({
             "start": In(1), "seg": In(2), "jc": In(16),
             "busy": Out(1), "rel": Out(1), "rdy": Out(2), "done": Out(1), "flag": Out(1),
+            "lat": In(latch_layout(acc_width, cfg.exp_width)),
+            "coef": Out(data.ArrayLayout(data.ArrayLayout(axpy_layout(cw), 2), 2)),
+            "scale": Out(data.ArrayLayout(scale_layout(cw), 2)),
             "s_mant": Out(signed(cfg.s_mant_width)), "s_exp": Out(signed(cfg.s_exp_width)),
-        }
-        for name in P.SOURCES[:6]:
-            sig[f"lat_{name}"] = In(signed(acc_width))
-        sig["lat_EX"] = In(signed(cfg.exp_width))
-        sig["lat_ED"] = In(signed(cfg.exp_width))
-        for v in (0, 1):
-            sig[f"om{v}"] = Out(signed(cw))
-            sig[f"osh{v}"] = Out(signed(8))
-            for par in (0, 1):
-                sig[f"k{v}{par}"] = Out(signed(8))
-                sig[f"cm{v}{par}"] = Out(signed(cw))
-                sig[f"sh{v}{par}"] = Out(signed(8))
-        super().__init__(sig)
+        })
 
     def elaborate(self, platform):
         m = Module()
@@ -96,7 +128,7 @@ class ScalarUnit(wiring.Component):
         # LDI sources: the six latches and (jc + 1)**2.
         jc2 = Signal(17)
         m.d.comb += jc2.eq(self.jc + Const(1, 17))
-        srcs = Array([getattr(self, f"lat_{n}") for n in P.SOURCES[:6]] + [jc2 * jc2]
+        srcs = Array([self.lat[n] for n in P.SOURCES[:6]] + [jc2 * jc2]
                      + [Const(0, signed(self.acc_width))] * (64 - len(P.SOURCES)))
         # Input block exponents of this chain's sample (cur) and of the previous one (prev), per vector.
         xw = cfg.exp_width
@@ -104,8 +136,8 @@ class ScalarUnit(wiring.Component):
         ex_prev = [Signal(signed(xw), name=f"ex_prev_{v}") for v in (0, 1)]
         with m.If(self.start & ~running & (self.seg == Segment.CHAIN)):
             m.d.sync += [ex_prev[0].eq(ex_cur[0]), ex_prev[1].eq(ex_cur[1]),
-                         ex_cur[P.VEC_D].eq(self.lat_ED), ex_cur[P.VEC_X].eq(self.lat_EX)]
-        X, D = P.VEC_X, P.VEC_D
+                         ex_cur[Vec.D].eq(self.lat.ED), ex_cur[Vec.X].eq(self.lat.EX)]
+        X, D = Vec.X, Vec.D
         src_e = Array([ex_cur[X], ex_cur[X] + ex_prev[X], ex_cur[X] * 2, ex_cur[D], ex_cur[D] + ex_prev[D],
                        ex_cur[D] * 2, Const(0, signed(xw + 2))] + [Const(0, signed(xw + 2))] * (64 - len(P.SOURCES)))
         m.d.comb += [alu.op.eq(op), alu.a_m.eq(am), alu.a_e.eq(ae), alu.b_m.eq(reg_m[b]), alu.b_e.eq(reg_e[b]),
@@ -162,9 +194,6 @@ class ScalarUnit(wiring.Component):
         with m.Else():
             m.d.comb += [s_m_new.eq(sm), s_e_new.eq(se_real)]
 
-        coef = {(v, par): (getattr(self, f"k{v}{par}"), getattr(self, f"cm{v}{par}"), getattr(self, f"sh{v}{par}"))
-                for v in (0, 1) for par in (0, 1)}
-
         m.d.comb += self.busy.eq(running)
         with m.If(self.start & ~running):
             m.d.sync += [running.eq(1),
@@ -187,14 +216,14 @@ class ScalarUnit(wiring.Component):
                 for v in (0, 1):
                     for par in (0, 1):
                         with m.If((d[0] == v) & (self.jc[0] == par)):
-                            kk, cc, ss = coef[(v, par)]
-                            m.d.sync += [kk.eq(k_regs[v]), cc.eq(cm), ss.eq(csh)]
+                            word = self.coef[v][par]
+                            m.d.sync += [word.k.eq(k_regs[v]), word.cm.eq(cm), word.sh.eq(csh)]
                 with m.If(cflag | clamp_flag):
                     m.d.sync += self.flag.eq(1)
             with m.Elif(op.matches(P.OPCODE["OUTC"])):
                 for v in (0, 1):
                     with m.If(d[0] == v):
-                        m.d.sync += [getattr(self, f"om{v}").eq(cm), getattr(self, f"osh{v}").eq(csh)]
+                        m.d.sync += [self.scale[v].m.eq(cm), self.scale[v].sh.eq(csh)]
                 with m.If(cflag | clamp_flag):
                     m.d.sync += self.flag.eq(1)
             with m.Elif(op.matches(P.OPCODE["SOUT"])):

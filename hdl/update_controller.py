@@ -38,34 +38,32 @@ Cost of one update, with an input that never pauses and slot_ready tied high (te
 independent of a*b: every line has its own magnitude/sign register, LFSR and P-bit comparator.
 After reset the controller idles one cycle (state INIT) before it accepts input.
 
-Resources (Yosys synth_ice40, defaults, lanes=1; a+b = 32 vs 64 lines): about 66 LUT4 + 48 FF + 17
-carry cells per line (31-bit LFSR with a 16-XOR2 leap, 16-bit magnitude, sign, masked compare, the
-deterministic-mode mux, the load chain) on top of ~1.9k LUT4 / ~0.4k FF of shared set-up logic and one
-DSP. The 784x100 layer (884 lines) is therefore ~60k LUT4 / ~43k FF in the parallel form.
+Structure: one LineCell (hdl/line_cell.py) per row and per column line; the set-up arithmetic
+(hdl/controller_setup.py ControllerSetup: scale, BL, gate threshold); the slot sequencer
+(hdl/controller_slots.py SlotSequencer: slot counter, phase, slot gate, masks and deterministic ramps);
+with serial_width > 0 the SlotSerialiser (hdl/slot_serialiser.py). The controller itself holds the
+per-update registers, the input side of the load chains and the FSM INIT -> LOAD -> SCALE -> PLAN ->
+DIV -> SLOTS -> DONE (DIV -> DONE directly for a flagged or zero update).
 
-Storage: each vector is shifted in `lanes` elements per beat through a chain of registers, so element i
-of the vector lands at a fixed position (no address decoder over a or b lines).
+Storage: each vector is shifted in `lanes` elements per beat through a chain of registers (the line
+cells' magnitude/sign registers), so element i of the vector lands at a fixed position (no address
+decoder over a or b lines).
 """
 from __future__ import annotations
 
-from amaranth import Cat, Const, Module, Mux, Signal, signed
+from amaranth import Cat, Module, Mux, Signal, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from contract.controller_config import ControllerConfig
+from contract.enums import Vec
 from contract.layouts import MODE_LAYOUT, STATUS_LAYOUT, serial_layout, update_layout
-from contract.lfsr import COL_BASE, GATE_INDEX, line_seed
+from contract.lfsr import COL_BASE, line_seed
 
-from hdl.lfsr import leap_value
-
-
-def _bit_length(m, x, name):
-    """A comb signal holding the bit length of unsigned `x` (0 for 0)."""
-    n = Signal(range(len(x) + 1), name=name)
-    for k in range(len(x)):
-        with m.If(x[k]):
-            m.d.comb += n.eq(k + 1)
-    return n
+from hdl.controller_setup import ControllerSetup
+from hdl.controller_slots import SlotSequencer
+from hdl.line_cell import LineCell
+from hdl.slot_serialiser import SlotSerialiser
 
 
 def update_cycles(*, a: int, b: int, lanes: int = 1, elem_width: int = 16, bl: int, phases: int = 1,
@@ -75,6 +73,33 @@ def update_cycles(*, a: int, b: int, lanes: int = 1, elem_width: int = 16, bl: i
     load = -(-a // lanes) + -(-b // lanes)
     per_slot = 1 if not serial_width else -(-(a + b) // serial_width) + 1
     return load + (elem_width + 3) + bl * phases * per_slot + 1
+
+
+def _load_chain(m, cells, lane_mag, lane_sgn, load, name):
+    """Connect the line cells of one side (line k = cells[k]) into the load shift chain.
+
+    Lane l of the input feeds a chain through the lines l + L*d, highest d first: on each `load` beat
+    every position takes the one before it and the first takes the lane, so after the vector's
+    n = ceil(len(cells)/L) beats element i sits in line i, at depth n-1 - i//L of lane i%L. A lane whose
+    element of the last beat is padding still needs that first position (it carries the lane's earlier
+    elements on): a plain register, with no line.
+    """
+    L = len(lane_mag)
+    n = -(-len(cells) // L)
+    for lane in range(L):
+        mag, sgn = lane_mag[lane], lane_sgn[lane]
+        for depth in range(n):
+            k = (n - 1 - depth) * L + lane
+            if k < len(cells):
+                cell = cells[k]
+                m.d.comb += [cell.load.eq(load), cell.in_mag.eq(mag), cell.in_sgn.eq(sgn)]
+                mag, sgn = cell.mag, cell.sgn
+            elif depth < n - 1:                       # padding position (depth 0 only) that carries on
+                pad_mag = Signal.like(mag, name=f"{name}_pad{lane}_mag")
+                pad_sgn = Signal(name=f"{name}_pad{lane}_sgn")
+                with m.If(load):
+                    m.d.sync += [pad_mag.eq(mag), pad_sgn.eq(sgn)]
+                mag, sgn = pad_mag, pad_sgn
 
 
 class UpdateController(wiring.Component):
@@ -139,155 +164,83 @@ class UpdateController(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        a, b, L = self.cfg.a, self.cfg.b, self.cfg.lanes
-        P = self.cfg.elem_width
-        F = P - 1
-        W = self.cfg.lfsr_width
-        BLW = self.cfg.bl_width
-        M = BLW - 1                                 # largest log2(BL) of a power-of-two BL
-        WPROD = self.cfg.lr_width + self.cfg.mant_width - 1
+        c = self.cfg
+        a, b, L, P, W = c.a, c.b, c.lanes, c.elem_width, c.lfsr_width
         nbr, nbc = -(-a // L), -(-b // L)
 
-        # -- per-update registers ------------------------------------------------------------------
-        s_mant = Signal(signed(self.cfg.mant_width))
-        s_exp = Signal(signed(self.cfg.exp_width))
-        lr_mant = Signal(self.cfg.lr_width)
-        lr_exp = Signal(signed(self.cfg.lr_exp_width))
-        bl = Signal(BLW)
+        # -- submodules ----------------------------------------------------------------------------
+        m.submodules.setup = setup = ControllerSetup(c)
+        m.submodules.slots = seq = SlotSequencer(c)
+        rows = [LineCell(elem_width=P, lfsr_width=W, seed=line_seed(c.seed, i, W)) for i in range(a)]
+        cols = [LineCell(elem_width=P, lfsr_width=W, seed=line_seed(c.seed, COL_BASE + j, W)) for j in range(b)]
+        for i, cell in enumerate(rows):
+            m.submodules[f"row{i}"] = cell
+        for j, cell in enumerate(cols):
+            m.submodules[f"col{j}"] = cell
+
+        # -- per-update registers (sampled in LOAD) ------------------------------------------------
+        s_mant = Signal(signed(c.mant_width))
+        s_exp = Signal(signed(c.exp_width))
+        lr_mant = Signal(c.lr_width)
+        lr_exp = Signal(signed(c.lr_exp_width))
+        bl = Signal(c.bl_width)
         det, mgmt, two_phase = Signal(), Signal(), Signal()
         fresh = Signal(init=1)                      # the next beat is the first of an update
-        mu = Signal(F + 1)
-        mv = Signal(F + 1)
+        mu = Signal(P)                              # max |u_i| so far
+        mv = Signal(P)                              # max |v_j| so far
         rcount = Signal(range(nbr + 2))
         ccount = Signal(range(nbc + 2))
         bad_order = Signal()
         seen_col = Signal()
         proto = Signal()
 
-        # -- line storage: shift chains, element i at position (n-1 - i//L)*L + i%L ------------------
-        def chain(n_beats, name):
-            mags = [Signal(F + 1, name=f"{name}_mag{p}") for p in range(n_beats * L)]
-            sgns = [Signal(name=f"{name}_sgn{p}") for p in range(n_beats * L)]
-            return mags, sgns
+        # -- FSM strobes ---------------------------------------------------------------------------
+        load_row, load_col = Signal(), Signal()     # shift the row / column load chain
+        in_slots = Signal()                         # a slot is presented
+        slot_taken = Signal()                       # ... and taken this cycle
 
-        rmag_c, rsgn_c = chain(nbr, "r")
-        cmag_c, csgn_c = chain(nbc, "c")
-        pos = lambda i, n: (n - 1 - i // L) * L + i % L
-        umag = [rmag_c[pos(i, nbr)] for i in range(a)]
-        usgn = [rsgn_c[pos(i, nbr)] for i in range(a)]
-        vmag = [cmag_c[pos(j, nbc)] for j in range(b)]
-        vsgn = [csgn_c[pos(j, nbc)] for j in range(b)]
-
+        # -- input beat: lane magnitudes and signs, the beat's largest magnitude -------------------
         beat = self.i.payload
-        lane_mag = []
+        lane_mag, lane_sgn = [], []
         for k in range(L):
             e = beat.elems[k]
-            mg = Signal(F + 1, name=f"lane_mag{k}")
+            mg = Signal(P, name=f"lane_mag{k}")
             m.d.comb += mg.eq(Mux(e < 0, -e, e))
             lane_mag.append(mg)
+            lane_sgn.append(e[-1])                 # the sign bit: e < 0
         beat_max = lane_mag[0]
         for k in range(1, L):
-            nm = Signal(F + 1, name=f"beat_max{k}")
+            nm = Signal(P, name=f"beat_max{k}")
             m.d.comb += nm.eq(Mux(lane_mag[k] > beat_max, lane_mag[k], beat_max))
             beat_max = nm
 
-        # -- scalar set-up signals -----------------------------------------------------------------
-        ku_r, kv_r = Signal(range(F + 2)), Signal(range(F + 2))
-        prod_r = Signal(WPROD)
-        zero_r = Signal()
-        n_bl = Signal(BLW)                  # BL actually used
-        m_log = Signal(range(BLW + 1))
-        status_new = Signal(STATUS_LAYOUT)
-        skip = Signal()
-        WN = WPROD + BLW + P + 2
-        WD = WPROD + BLW + P + 1
-        num = Signal(WN)
-        dsh = Signal(WD)
-        q = Signal(P + 1)                   # gate threshold G
-        cnt = Signal(range(P + 1))
-
-        # -- slot state ----------------------------------------------------------------------------
-        t = Signal(BLW)
-        phase = Signal()
-        acc = Signal(P)
-        in_slots = Signal()
-        slot_taken = Signal()
-
-        # LFSR banks
-        def lfsrs(indices, name):
-            regs, nxts = [], []
-            for n_, idx in enumerate(indices):
-                r = Signal(W, init=line_seed(self.cfg.seed, idx, W), name=f"{name}_lfsr{n_}")
-                nx = Signal(W, name=f"{name}_next{n_}")
-                m.d.comb += nx.eq(leap_value(r, W, P))
-                regs.append(r)
-                nxts.append(nx)
-            return regs, nxts
-
-        rl, rl_next = lfsrs(range(a), "row")
-        cl, cl_next = lfsrs([COL_BASE + j for j in range(b)], "col")
-        (gl,), (gl_next,) = lfsrs([GATE_INDEX], "gate")
-
-        # Shared comparison values.
-        mask_u = Signal(P)
-        mask_v = Signal(P)
-        m.d.comb += [mask_u.eq((Const(1, P + 1) << ku_r) - 1), mask_v.eq((Const(1, P + 1) << kv_r) - 1)]
-        rev = Signal(max(M, 1))
-        if M:
-            m.d.comb += rev.eq(Cat(*[t[M - 1 - k] for k in range(M)]))
-        det_row = Signal(P + 1)
-        det_col = Signal(P + 1)
-        rev_sh = Signal(range(M + 1))
-        m.d.comb += rev_sh.eq(M - m_log)
+        # -- connections ---------------------------------------------------------------------------
+        _load_chain(m, rows, lane_mag, lane_sgn, load_row, "row")
+        _load_chain(m, cols, lane_mag, lane_sgn, load_col, "col")
         m.d.comb += [
-            det_row.eq((((t << 1) | 1) << ku_r) >> (m_log + 1)),
-            det_col.eq((((rev << 1) + (Const(1, M + 1) << rev_sh)) << kv_r) >> (M + 1)),
+            setup.mu.eq(mu), setup.mv.eq(mv), setup.s_mant.eq(s_mant), setup.s_exp.eq(s_exp),
+            setup.lr_mant.eq(lr_mant), setup.lr_exp.eq(lr_exp), setup.bl.eq(bl),
+            setup.det.eq(det), setup.bl_mgmt.eq(mgmt), setup.protocol.eq(proto),
+            seq.active.eq(in_slots), seq.det.eq(det), seq.two_phase.eq(two_phase), seq.g.eq(setup.g),
+            seq.ku.eq(setup.ku), seq.kv.eq(setup.kv), seq.m_log.eq(setup.m_log), seq.n_bl.eq(setup.n_bl),
         ]
-        acc_next = Signal(P + 1)
-        m.d.comb += acc_next.eq(acc + q)
-        gate = Signal()
-        m.d.comb += gate.eq(in_slots & Mux(det, acc_next[P], gl_next[:P] < q))
-        ssgn = Signal()
-        m.d.comb += ssgn.eq(s_mant[-1])
-
-        row_fire = Signal(a)
-        row_pol = Signal(a)
-        col_fire = Signal(b)
-        col_pol = Signal(b)
-        for i in range(a):
-            val = Mux(det, det_row, rl_next[i][:P] & mask_u)
-            m.d.comb += [row_fire[i].eq(gate & (val < umag[i])), row_pol[i].eq(usgn[i] ^ ~ssgn)]
-        for j in range(b):
-            val = Mux(det, det_col, cl_next[j][:P] & mask_v)
-            phase_ok = ~two_phase | (phase ^ ~vsgn[j])
-            m.d.comb += [col_fire[j].eq(gate & phase_ok & (val < vmag[j])), col_pol[j].eq(vsgn[j])]
-
+        for cell in rows:                           # rows: polarity flipped for s >= 0, no phase gating
+            m.d.comb += [cell.advance.eq(seq.advance), cell.det.eq(det), cell.det_value.eq(seq.det_row),
+                         cell.mask.eq(seq.mask_u), cell.gate.eq(seq.gate), cell.pol_flip.eq(~s_mant[-1]),
+                         cell.two_phase.eq(0), cell.phase.eq(0)]
+        for cell in cols:                           # columns: own polarity, one phase per sign
+            m.d.comb += [cell.advance.eq(seq.advance), cell.det.eq(det), cell.det_value.eq(seq.det_col),
+                         cell.mask.eq(seq.mask_v), cell.gate.eq(seq.gate), cell.pol_flip.eq(0),
+                         cell.two_phase.eq(two_phase), cell.phase.eq(seq.phase)]
+        row_fire, row_pol = Cat(*(x.fire for x in rows)), Cat(*(x.pol for x in rows))
+        col_fire, col_pol = Cat(*(x.fire for x in cols)), Cat(*(x.pol for x in cols))
         m.d.comb += self.busy.eq(~fresh & ~self.i.ready)
 
-        # -- serial or parallel presentation -------------------------------------------------------
-        if self.cfg.serial_width:
-            S = self.cfg.serial_width
-            nch = -(-(a + b) // S)
-            sr_fire = Signal(nch * S)
-            sr_pol = Signal(nch * S)
-            sbusy = Signal()
-            scnt = Signal(range(nch))
-            last = Signal()
-            m.d.comb += [
-                last.eq(scnt == nch - 1),
-                self.o.valid.eq(sbusy),
-                self.o.payload.fire.eq(sr_fire[:S]),
-                self.o.payload.pol.eq(sr_pol[:S]),
-                self.o.payload.last.eq(last),
-                slot_taken.eq(self.o.valid & self.o.ready & last),
-            ]
-            with m.If(in_slots & ~sbusy):
-                m.d.sync += [sr_fire.eq(Cat(row_fire, col_fire)), sr_pol.eq(Cat(row_pol, col_pol)),
-                             sbusy.eq(1), scnt.eq(0)]
-            with m.If(self.o.valid & self.o.ready):
-                m.d.sync += [sr_fire.eq(sr_fire >> S), sr_pol.eq(sr_pol >> S), scnt.eq(scnt + 1)]
-                with m.If(last):
-                    m.d.sync += sbusy.eq(0)
+        if c.serial_width:
+            m.submodules.serialiser = ser = SlotSerialiser(n_lines=a + b, serial_width=c.serial_width)
+            m.d.comb += [ser.present.eq(in_slots), ser.fire.eq(Cat(row_fire, col_fire)),
+                         ser.pol.eq(Cat(row_pol, col_pol)), slot_taken.eq(ser.taken)]
+            wiring.connect(m, ser.o, wiring.flipped(self.o))
         else:
             m.d.comb += [
                 self.row_fire.eq(row_fire), self.row_pol.eq(row_pol),
@@ -296,62 +249,7 @@ class UpdateController(wiring.Component):
                 slot_taken.eq(in_slots & self.slot_ready),
             ]
 
-        # -- control -------------------------------------------------------------------------------
-        ku = _bit_length(m, mu, "ku")
-        kv = _bit_length(m, mv, "kv")
-        s_abs = Signal(self.cfg.mant_width)
-        m.d.comb += s_abs.eq(Mux(s_mant < 0, -s_mant, s_mant))
-
-        # Set-up stage 2 (combinational from the stage-1 registers).
-        exp_w = max(self.cfg.lr_exp_width, self.cfg.exp_width) + 8
-        e_raw = Signal(signed(exp_w))
-        m.d.comb += e_raw.eq(lr_exp + s_exp + ku_r + kv_r - 2 * F)
-        e_lo, e_hi = -(WPROD + P), BLW + 1
-        e_c = Signal(signed(exp_w))
-        with m.If(e_raw < e_lo):
-            m.d.comb += e_c.eq(e_lo)
-        with m.Elif(e_raw > e_hi):
-            m.d.comb += e_c.eq(e_hi)
-        with m.Else():
-            m.d.comb += e_c.eq(e_raw)
-        shl = Signal(range(e_hi + 1))
-        shr = Signal(range(-e_lo + 1))
-        m.d.comb += [shl.eq(Mux(e_c >= 0, e_c, 0)), shr.eq(Mux(e_c < 0, -e_c, 0))]
-        ceil_g = Signal(WPROD + BLW + 2)
-        with m.If(e_c >= 0):
-            m.d.comb += ceil_g.eq(prod_r << shl)
-        with m.Else():
-            m.d.comb += ceil_g.eq((prod_r + (Const(1, 1) << shr) - 1) >> shr)
-        cap_c = Signal(BLW + 1)
-        m.d.comb += cap_c.eq(Mux(ceil_g > (1 << BLW), 1 << BLW, ceil_g))
-        c1 = Signal(BLW + 1)
-        m.d.comb += c1.eq(Mux(cap_c == 0, 1, cap_c))
-        c1m = Signal(BLW + 1)
-        m.d.comb += c1m.eq(c1 - 1)
-        c1_len = _bit_length(m, c1m, "c1_len")
-        c2 = Signal(BLW + 1)
-        m.d.comb += c2.eq(Mux(det, Const(1, 1) << c1_len, c1))
-        n_new = Signal(BLW)
-        m.d.comb += n_new.eq(Mux(mgmt, Mux(c2 < bl, c2, bl), bl))
-        err_bl0 = Signal()
-        err_pow2 = Signal()
-        err_ovf = Signal()
-        m.d.comb += [
-            err_bl0.eq(~bl.any()),
-            err_pow2.eq(det & (bl != 0) & ((bl & (bl - 1)) != 0)),
-        ]
-        m.d.comb += err_ovf.eq(~err_bl0 & ~err_pow2 & ~zero_r & (cap_c > n_new))
-        n_len = _bit_length(m, n_new, "n_len")
-        sh = Signal(signed(exp_w + 1))
-        m.d.comb += sh.eq(e_c + Const(P, signed(exp_w)))
-        sh_pos = Signal(range(e_hi + P + 1))
-        sh_neg = Signal(range(WPROD + 1))
-        m.d.comb += [sh_pos.eq(Mux(sh >= 0, sh, 0)), sh_neg.eq(Mux(sh < 0, -sh, 0))]
-
-        def clear_update():
-            return [mu.eq(0), mv.eq(0), rcount.eq(0), ccount.eq(0), bad_order.eq(0), seen_col.eq(0),
-                    fresh.eq(1)]
-
+        # -- FSM -----------------------------------------------------------------------------------
         with m.FSM():
             # One idle cycle after reset: the state then changes once, which makes event-driven
             # simulators (Icarus) evaluate every combinational output of the state at least once.
@@ -365,64 +263,39 @@ class UpdateController(wiring.Component):
                         m.d.sync += [lr_mant.eq(self.lr_mant), lr_exp.eq(self.lr_exp), bl.eq(self.bl),
                                      det.eq(self.mode.det), mgmt.eq(self.mode.bl_mgmt),
                                      two_phase.eq(self.mode.two_phase)]
-                    with m.If(beat.vec == 0):
-                        for p in range(L, nbr * L):
-                            m.d.sync += [rmag_c[p].eq(rmag_c[p - L]), rsgn_c[p].eq(rsgn_c[p - L])]
-                        for k in range(L):
-                            m.d.sync += [rmag_c[k].eq(lane_mag[k]), rsgn_c[k].eq(beat.elems[k] < 0)]
+                    with m.If(beat.vec == Vec.D):
+                        m.d.comb += load_row.eq(1)
                         m.d.sync += [mu.eq(Mux(beat_max > mu, beat_max, mu)), rcount.eq(rcount + 1)]
                         with m.If(seen_col | (beat.last & (rcount != nbr - 1))):
                             m.d.sync += bad_order.eq(1)
                     with m.Else():
-                        for p in range(L, nbc * L):
-                            m.d.sync += [cmag_c[p].eq(cmag_c[p - L]), csgn_c[p].eq(csgn_c[p - L])]
-                        for k in range(L):
-                            m.d.sync += [cmag_c[k].eq(lane_mag[k]), csgn_c[k].eq(beat.elems[k] < 0)]
+                        m.d.comb += load_col.eq(1)
                         m.d.sync += [mv.eq(Mux(beat_max > mv, beat_max, mv)), ccount.eq(ccount + 1),
                                      seen_col.eq(1)]
                         with m.If(beat.last):
                             m.d.sync += proto.eq(bad_order | (rcount != nbr) | (ccount != nbc - 1))
                             m.next = "SCALE"
             with m.State("SCALE"):
-                m.d.sync += [ku_r.eq(ku), kv_r.eq(kv), prod_r.eq(lr_mant * s_abs),
-                             zero_r.eq((lr_mant == 0) | (s_mant == 0) | (mu == 0) | (mv == 0))]
+                m.d.comb += setup.scale.eq(1)
                 m.next = "PLAN"
             with m.State("PLAN"):
-                m.d.sync += [
-                    n_bl.eq(n_new), m_log.eq(n_len - 1),
-                    status_new.bl_zero.eq(err_bl0), status_new.bl_pow2.eq(err_pow2),
-                    status_new.overflow.eq(err_ovf), status_new.protocol.eq(proto),
-                    skip.eq(err_bl0 | err_pow2 | err_ovf | proto | zero_r),
-                    num.eq(Mux(sh >= 0, prod_r << sh_pos, prod_r)),
-                    dsh.eq(Mux(sh >= 0, n_new, n_new << sh_neg) << P),
-                    q.eq(0), cnt.eq(P),
-                ]
+                m.d.comb += setup.plan.eq(1)
                 m.next = "DIV"
             with m.State("DIV"):
-                ge = num >= dsh
-                m.d.sync += [q.eq(Cat(ge, q[:-1])), dsh.eq(dsh >> 1), cnt.eq(cnt - 1)]
-                with m.If(ge):
-                    m.d.sync += num.eq(num - dsh)
-                with m.If(skip):
+                m.d.comb += setup.step.eq(1)
+                with m.If(setup.skip):
                     m.next = "DONE"
-                with m.Elif(cnt == 0):
-                    m.d.sync += [t.eq(0), phase.eq(0), acc.eq(1 << (P - 1))]
+                with m.Elif(setup.div_last):
+                    m.d.comb += seq.start.eq(1)
                     m.next = "SLOTS"
             with m.State("SLOTS"):
-                m.d.comb += in_slots.eq(1)
-                with m.If(slot_taken):
-                    with m.If(two_phase & ~phase):
-                        m.d.sync += phase.eq(1)
-                    with m.Else():
-                        m.d.sync += [phase.eq(0), t.eq(t + 1), acc.eq(acc_next[:P])]
-                        with m.If(~det):
-                            m.d.sync += [r.eq(nx) for r, nx in zip(rl, rl_next)]
-                            m.d.sync += [r.eq(nx) for r, nx in zip(cl, cl_next)]
-                            m.d.sync += gl.eq(gl_next)
-                        with m.If(t == n_bl - 1):
-                            m.next = "DONE"
+                m.d.comb += [in_slots.eq(1), seq.take.eq(slot_taken)]
+                with m.If(seq.last):
+                    m.next = "DONE"
             with m.State("DONE"):
                 m.d.comb += self.done.eq(1)
-                m.d.sync += [self.status.eq(status_new.as_value())] + clear_update()
+                m.d.sync += [self.status.eq(setup.status.as_value()),
+                             mu.eq(0), mv.eq(0), rcount.eq(0), ccount.eq(0), bad_order.eq(0), seen_col.eq(0),
+                             fresh.eq(1)]
                 m.next = "LOAD"
         return m

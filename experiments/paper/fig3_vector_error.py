@@ -70,7 +70,7 @@ def run(args) -> dict:
 
 
 def main(argv=None):
-    s = run(C.parse_args(__doc__.splitlines()[0], argv))
+    s = run(C.parse_args(__doc__.splitlines()[0], argv, prog="python -m experiments.paper.fig3_vector_error"))
     for b in (k for k in s if k.isdigit()):
         for l, v in ((k, v) for k, v in s[b].items() if k.startswith("layer")):
             print(f"fig3 {s['dataset']} batch {b} {l}: median eps_x {v['eps_x']:.2e}, eps_d {v['eps_d']:.2e}, "

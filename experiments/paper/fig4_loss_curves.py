@@ -61,7 +61,7 @@ def run(args) -> dict:
 
 
 def main(argv=None):
-    s = run(C.parse_args(__doc__.splitlines()[0], argv))
+    s = run(C.parse_args(__doc__.splitlines()[0], argv, prog="python -m experiments.paper.fig4_loss_curves"))
     for m in METHODS:
         v = s[m]
         print(f"fig4 {s['dataset']} {m}: lr {v['lr']:g}, {v['epochs']} epochs, final loss {v['final_train_loss']:.2e}, "

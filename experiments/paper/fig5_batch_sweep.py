@@ -112,7 +112,7 @@ def run(args) -> dict:
 
 
 def main(argv=None):
-    s = run(C.parse_args(__doc__.splitlines()[0], argv))
+    s = run(C.parse_args(__doc__.splitlines()[0], argv, prog="python -m experiments.paper.fig5_batch_sweep"))
     for k, v in s.items():
         if k.endswith(("_0.1", "_0.01")):
             print(f"fig5 {s['dataset']} {k}: best {v['best_ratio']:.1f}x at batch {v['best_batch']}, "

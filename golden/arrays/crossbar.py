@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from contract.checks import check_finite, check_finite_samples
+
 from golden.arrays.devices import ConstantStep, GokmenVlasov, PulsedDevice
 
 __all__ = ["Crossbar", "ReadParams"]
@@ -259,9 +261,10 @@ class Crossbar:
         """Set the device states to W (broadcast to (a, b)), clipped to each device's bounds.
 
         Stuck devices keep their value. With write noise, every apparent weight is resampled
-        (one ``standard_normal((a, b))`` from the noise stream). Counters are not touched.
+        (one ``standard_normal((a, b))`` from the noise stream). Counters are not touched. A non-finite
+        element raises ValueError (nothing is written).
         """
-        W = np.broadcast_to(np.asarray(W, dtype=np.float64), (self._a, self._b))
+        W = np.broadcast_to(check_finite("W", W), (self._a, self._b))
         self._w = np.clip(W, self._lo, self._hi)
         if self._wa is not None:
             self._wa = self._w + self._wn * self._noise_rng.standard_normal((self._a, self._b))
@@ -425,11 +428,12 @@ class Crossbar:
 
         This is the dw_min -> 0 limit (continuous update applied as the real-valued product). Stuck
         devices do not move; devices with delta_w != 0 get new write noise (row-major normals).
-        Counters are not changed (no pulses).
+        Counters are not changed (no pulses). A non-finite element raises ValueError (nothing is written).
         """
         dW = np.asarray(delta_w, dtype=np.float64)
         if dW.shape != (self._a, self._b):
             raise ValueError(f"delta_w must have shape ({self._a}, {self._b}), not {dW.shape}")
+        check_finite("delta_w", dW)
         self._w = np.clip(self._w + dW, self._lo, self._hi)
         if self._wa is not None:
             touched = dW != 0
@@ -440,6 +444,10 @@ class Crossbar:
         x = np.asarray(x, dtype=np.float64)
         if x.ndim not in (1, 2) or x.shape[-1] != n_in:
             raise ValueError(f"{name} must have shape ({n_in},) or (n, {n_in}), not {x.shape}")
+        if x.ndim == 1:
+            check_finite(name, x)
+        else:
+            check_finite_samples((name, x))
         X = np.atleast_2d(x)
         alpha = None
         if io.noise_management:
@@ -468,12 +476,14 @@ class Crossbar:
 
         Pipeline per vector: noise management, clip to in_bound, DAC rounding (np.round, half to even),
         W x with the apparent weights, + output noise, clip to out_bound, ADC rounding, undo scaling.
+        A non-finite element of x raises ValueError naming it (and its sample, row, for a batch).
         """
         W = self._w if self._wa is None else self._wa
         return self._read(W, x, self.forward_io, self._b, "x")
 
     def backward(self, delta) -> np.ndarray:
-        """Transposed analog read W^T delta through ``backward_io``; (a,) or (n, a) -> (b,) or (n, b)."""
+        """Transposed analog read W^T delta through ``backward_io``; (a,) or (n, a) -> (b,) or (n, b).
+        Non-finite input: ValueError, as in `forward`."""
         W = self._w if self._wa is None else self._wa
         return self._read(W.T, delta, self.backward_io, self._a, "delta")
 

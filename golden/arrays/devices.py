@@ -1,7 +1,7 @@
 """Behavioural memristor device models, with the parameter names and meanings of IBM aihwkit.
 
 A device model is a frozen dataclass of parameters (what aihwkit calls a device config) plus two
-pieces of behaviour used by :class:`golden.crossbar.Crossbar`:
+pieces of behaviour used by :class:`golden.arrays.crossbar.Crossbar`:
 
 * ``draw(a, b)``: the per-device (device-to-device, "d2d") parameters of an a x b array, drawn once
   from ``numpy.random.Generator(PCG64(construction_seed))``;
@@ -16,7 +16,7 @@ Common per-device draws (aihwkit ``PulsedDevice`` semantics, all relative spread
 
 so a positive ``up_down`` makes up steps larger than down steps; the weaker direction carries the
 systematic asymmetry and the stronger one keeps dw_min (aihwkit's normalisation). Compared with the
-shorthand ``dw_min*(1 + d*beta_ij + dw_min_dtod*xi)`` of device-models.md, the d2d part is identical
+shorthand ``dw_min*(1 + d*beta_ij + dw_min_dtod*xi)`` of docs/device-models.md, the d2d part is identical
 (``beta_ij = r`` contributes +-r) but the systematic ``up_down`` enters once, on one side, as in aihwkit;
 we keep aihwkit's form because the presets (ReRamES: up_down 0.259) were fitted in it.
 

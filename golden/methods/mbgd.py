@@ -4,7 +4,7 @@ It models the a*b accumulator next to the array. By default the batch returns ON
 so `update_matrix(terms, a, b)` is exactly G (0 + G, no rounding). On a crossbar that is a*b element
 writes (or up to n outer products), counted as one matrix update per batch. With `terms="svd"` the batch
 returns G's nonzero singular triples as `RankOneTerm`s instead (for code that needs (u, v) pairs); their
-sum equals G to float64 rounding (~1e-15 relative), not bit-exactly.
+sum equals G to float64 rounding, not bit-exactly.
 An all-zero batch returns no term.
 """
 from __future__ import annotations

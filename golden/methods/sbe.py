@@ -1,4 +1,4 @@
-"""Float rank-1 streaming batch eigenupdate (SBE), exactly as in section 2 of sbe-algorithm.md.
+"""Float rank-1 streaming batch eigenupdate (SBE), exactly as in section 2 of docs/sbe-algorithm.md.
 
 State carried across batches (warm start): X (length b), D (length a), s (scalar), kept UN-normalised.
 For sample j = 1..n of a batch, alpha = j/(j+1), beta = 1/(j+1), in this order:
@@ -67,8 +67,8 @@ class SBE(UpdateMethod):
 
     def batch(self, xs: np.ndarray, deltas: np.ndarray) -> list[RankOneTerm]:
         """Whole batch: bit-identical to streaming it through `sample` (same operations in the same order;
-        ||w|| = sqrt(w.w) is what numpy.linalg.norm computes for a 1-D float vector), without the
-        per-sample checks, so the trainer runs about twice as fast."""
+        ||w|| = sqrt(w.w) is what numpy.linalg.norm computes for a 1-D float vector), with the input checks
+        made once for the whole batch instead of per sample."""
         xs, deltas = self._check_whole_batch(xs, deltas)
         if len(xs) == 0:
             return []

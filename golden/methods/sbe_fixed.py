@@ -14,7 +14,7 @@ class SBEFixed(UpdateMethod):
 
     x and delta are quantised to in_width bits (round half up, saturate; `input_flags` notes clamping):
     with `block_exponent` (default) each vector of each sample gets its own block exponent
-    (fixed_point.quantize_block: in_width bits relative to its largest element), otherwise the fixed
+    (contract/fixed_point.quantise_block: in_width bits relative to its largest element), otherwise the fixed
     binary points x_frac / delta_frac with exponent 0. Extra keyword parameters go to EngineConfig.
     """
 

@@ -1,4 +1,4 @@
-"""Division-free (Oja-form) rank-1 SBE, section 2.2 of sbe-algorithm.md (paper, supplement).
+"""Division-free (Oja-form) rank-1 SBE, section 2.2 of docs/sbe-algorithm.md (paper, supplement).
 
 Per sample, with a constant step xi (a power of two is a shift in hardware) and the projections taken on
 the stored (approximately unit-norm) vectors, all three right-hand sides use the values from BEFORE

@@ -1,4 +1,4 @@
-"""Rank-k streaming batch PCA (SBPCA), section 3 of sbe-algorithm.md (Huang et al., AAAI 2020 / JETC 2023).
+"""Rank-k streaming batch PCA (SBPCA), section 3 of docs/sbe-algorithm.md (Huang et al., AAAI 2020 / JETC 2023).
 
 State carried across batches (warm start): X (b x k), D (a x k) with orthonormal columns, sigma (k).
 The batch is cut into sub-batches of m samples (the last one may be shorter, m_t < m); per sub-batch

@@ -6,7 +6,7 @@ nothing to write). A batch of n samples therefore returns n terms and counts n m
 `update_matrix` is the SUM of the per-sample writes (n * the batch-mean gradient), i.e. what n successive
 writes put on the array if the weights did not change in between.
 
-How the trainer applies it: `per_sample = True` tells `golden.mlp.MLP` to run SGD with forward AND
+How the trainer applies it: `per_sample = True` tells golden/training/mlp.py `train` to run SGD with forward AND
 backward passes per sample (true SGD, every write sees the weights of the previous one), whatever batch
 size is asked for; each one-sample batch yields one term, W <- W - eta * delta_j x_j^T.
 """
@@ -47,7 +47,7 @@ class SGD(UpdateMethod):
         return terms
 
     def batch(self, xs: np.ndarray, deltas: np.ndarray) -> list[RankOneTerm]:
-        """Whole batch at once: the same terms as streaming it, without the per-sample checks."""
+        """Whole batch at once: the same terms as streaming it, the input checks made once for the batch."""
         xs, deltas = self._check_whole_batch(xs, deltas)
         nx = np.sqrt(np.einsum("ij,ij->i", xs, xs))
         nd = np.sqrt(np.einsum("ij,ij->i", deltas, deltas))

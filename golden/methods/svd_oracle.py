@@ -71,11 +71,7 @@ class SVDOracle(UpdateMethod):
 
     def batch(self, xs: np.ndarray, deltas: np.ndarray) -> list[RankOneTerm]:
         """Whole batch at once (same result as streaming it, without the per-sample Python loop)."""
-        xs, deltas = self._check_batch(xs, deltas)
+        xs, deltas = self._check_whole_batch(xs, deltas)
         if len(xs) == 0:
             return []
         return self._terms(xs, deltas)
-
-    def _check_batch(self, xs, deltas):
-        xs, deltas = self._check_whole_batch(xs, deltas)
-        return xs, deltas

@@ -9,12 +9,20 @@ direction as a list of rank-1 terms (scale, u, v) so that
 For the batch methods the terms approximate (or equal) the batch-MEAN gradient
 G = (1/n) sum_j delta_j x_j^T. State that carries over to the next batch (warm start) lives in the
 object; `reset()` returns it to its seeded initial value.
+
+Input checks, made here once for every method: x and delta of each sample must have the layer's widths
+(ValueError) and be finite: a NaN or infinite element raises ValueError naming the argument, the sample
+(its 0-based index in the batch) and the element, e.g. "x of sample 3 must be finite, found nan at
+index 17", and leaves the method's state as it was before that sample. Zero samples are valid input;
+each method states what a zero batch gives.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+from contract.checks import check_finite, check_finite_samples
 
 
 @dataclass(frozen=True)
@@ -55,12 +63,15 @@ class UpdateMethod:
         """Forget the warm-start state."""
 
     def sample(self, x: np.ndarray, delta: np.ndarray) -> None:
-        """Stream one sample of the current batch."""
+        """Stream one sample of the current batch (checked as the module docstring states)."""
         x = np.asarray(x, dtype=np.float64)
         delta = np.asarray(delta, dtype=np.float64)
         if x.shape != (self.b,) or delta.shape != (self.a,):
             raise ValueError(f"expected x of shape ({self.b},) and delta of shape ({self.a},), "
                              f"got {x.shape} and {delta.shape}")
+        j = self._n if self._in_batch else 0
+        check_finite("x", x, sample=j)
+        check_finite("delta", delta, sample=j)
         if not self._in_batch:
             self._begin_batch()
             self._in_batch = True
@@ -76,23 +87,27 @@ class UpdateMethod:
         return self._end_batch()
 
     def batch(self, xs: np.ndarray, deltas: np.ndarray) -> list[RankOneTerm]:
-        """Convenience: stream a whole batch (rows of xs and deltas) and return its update."""
+        """Stream a whole batch (rows of xs and deltas) and return its update. Every sample is checked
+        before the first one is streamed, so a rejected batch leaves the state untouched."""
         xs, deltas = np.atleast_2d(xs), np.atleast_2d(deltas)
         if len(xs) != len(deltas):
             raise ValueError(f"xs and deltas must have the same number of rows, got {len(xs)} and {len(deltas)}")
+        if xs.shape[1:] == (self.b,) and deltas.shape[1:] == (self.a,):    # else sample() names the shape
+            check_finite_samples(("x", xs), ("delta", deltas), start=self._n if self._in_batch else 0)
         for x, d in zip(xs, deltas):
             self.sample(x, d)
         return self.end_batch()
 
     def _check_whole_batch(self, xs, deltas) -> tuple[np.ndarray, np.ndarray]:
         """Validation shared by the whole-batch fast paths (`batch` overrides): float64 2-D arrays of
-        matching lengths and widths, and no streamed batch left open."""
+        matching lengths and widths, every element finite, and no streamed batch left open."""
         if self._in_batch:
             raise RuntimeError("batch() called while a streamed batch is open; call end_batch() first")
         xs = np.atleast_2d(np.asarray(xs, dtype=np.float64))
         deltas = np.atleast_2d(np.asarray(deltas, dtype=np.float64))
         if xs.shape[1:] != (self.b,) or deltas.shape[1:] != (self.a,) or len(xs) != len(deltas):
             raise ValueError(f"expected xs (n, {self.b}) and deltas (n, {self.a}), got {xs.shape} and {deltas.shape}")
+        check_finite_samples(("x", xs), ("delta", deltas))
         return xs, deltas
 
     # -- to implement ------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from contract.layouts import lane_chunks
+
 
 def dot_product(x, y) -> int:
     """Exact sum(x[i]*y[i]) as a Python int (no float, no overflow)."""
@@ -18,13 +20,8 @@ def dot_product(x, y) -> int:
 
 
 def to_lane_beats(x, y, lanes: int) -> list[tuple[list[int], list[int], bool]]:
-    """Split one vector pair into beats of `lanes` elements, the last beat zero-padded (as the RTL expects)."""
-    n = len(x)
-    if n == 0:
-        raise ValueError("a vector must have at least one element")
-    beats = []
-    for k in range(0, n, lanes):
-        xs = [int(v) for v in x[k:k + lanes]] + [0] * max(0, k + lanes - n)
-        ys = [int(v) for v in y[k:k + lanes]] + [0] * max(0, k + lanes - n)
-        beats.append((xs, ys, k + lanes >= n))
-    return beats
+    """Split one vector pair into beats (xs, ys, last) of `lanes` elements, the last beat zero-padded (the
+    beat-cutting rule of contract/layouts.py lane_chunks, as the RTL expects)."""
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have equal lengths, got {len(x)} and {len(y)}")
+    return [(xs, ys, last) for (xs, last), (ys, _) in zip(lane_chunks(x, lanes), lane_chunks(y, lanes))]

@@ -18,14 +18,16 @@ Every convention the paper leaves open is fixed HERE, once:
   return the batch-MEAN gradient); hidden layers: (W_{l+1}[:, :b]^T delta_{l+1}) * f'(z_l).
 - Update: W_l <- W_l - lr * sum(terms) with terms = method_l.batch(xs_l, deltas_l); all layers see
   deltas computed with the weights from before the batch (standard back-propagation).
-- Batches: a seeded shuffle per epoch; the last batch of an epoch may be short (ceil(n / batch)).
+- Batches: the shuffle of golden/training/loop.py (a seeded permutation per epoch from
+  default_rng(seed + 1); the last batch of an epoch may be short: ceil(n / batch) batches).
 - SGD (`per_sample = True` on the method): forward, backward and write per sample whatever batch size
   is asked for.
 - Matrix updates per layer: sum over batches of method.matrix_updates_per_batch(n_batch), i.e.
   n_train per epoch for SGD and ceil(n_train / batch) per epoch for the batch methods.
 - Learning rates: `DEFAULT_LR` below (hand-tuned on digits, 64-32-10 ReLU, batch 32, SGD at batch 1);
-  `golden.lr_tuning` does the paper's per-(method, batch) tuning.
-- A run stops early when the training loss is not finite or exceeds `DIVERGED_LOSS` (marked diverged).
+  experiments/lr_tuning.py does the paper's per-(method, batch) tuning.
+- A run stops early when the training loss is not finite or exceeds `DIVERGED_LOSS`, or when a batch's
+  activations or deltas are not finite (the update methods reject such samples); it is marked diverged.
 """
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ from golden.methods.sbpca import SBPCA
 from golden.methods.sgd import SGD
 from golden.methods.svd_oracle import SVDOracle
 from golden.methods.update_method import RankOneTerm, UpdateMethod
+from golden.training.loop import run_epochs
 
 #: Learning rates used when none is given: digits, 64-32-10 ReLU, batch 32 (SGD: per sample).
 DEFAULT_LR = {"sgd": 0.05, "mbgd": 0.5, "sbe": 0.5, "svd": 0.5, "sbe_oja": 2.0, "sbpca": 0.5}
@@ -244,7 +247,7 @@ def train(data, *, sizes=None, activation: str = "relu", method: str = "sbe", lr
           method_factory: MethodFactory | None = None, on_batch: Callable[[BatchRecord], None] | None = None,
           target_loss: float | None = None, net: MLP | None = None, progress=None, evaluate_test: bool = True,
           ) -> tuple[MLP, History]:
-    """Train an MLP on `data` (a golden.data.Dataset) and return (net, history).
+    """Train an MLP on `data` (a golden.training.data.Dataset) and return (net, history).
 
     Parameters
     ----------
@@ -268,11 +271,8 @@ def train(data, *, sizes=None, activation: str = "relu", method: str = "sbe", lr
     factory = method_factory or method_factory_for(method, seed=seed)
     methods = [factory(l, a, b) for l, (a, b) in enumerate(net.layer_shapes)]
     per_sample = bool(getattr(methods[0], "per_sample", False))
-    step = 1 if per_sample else int(batch_size)
     hist = History(method=method, batch_size=int(batch_size), lr=float(lr))
     x, y = data.x_train, data.y_train
-    n = len(x)
-    rng = np.random.default_rng(seed + 1)   # shuffle stream (separate from the initialisation)
     updates, t0 = 0, time.perf_counter()
 
     def record(ep):
@@ -280,30 +280,31 @@ def train(data, *, sizes=None, activation: str = "relu", method: str = "sbe", lr
             l, a = net.evaluate(x, y)
             tl, ta = net.evaluate(data.x_test, data.y_test) if evaluate_test else (float("nan"),) * 2
         hist.add(ep, (l, a), (tl, ta), updates, time.perf_counter() - t0)
-        return l
 
-    record(0)
-    for ep in range(1, epochs + 1):
-        order = rng.permutation(n)
+    def step(ep, bi, idx):
+        nonlocal updates
         with np.errstate(over="ignore", invalid="ignore"):
-            for bi, i in enumerate(range(0, n, step)):
-                idx = order[i:i + step]
-                xs, zs, p = net.forward(x[idx])
-                deltas = net.backward(xs, zs, p, y[idx])
-                for l, m in enumerate(methods):
-                    terms = m.batch(xs[l], deltas[l])
-                    if on_batch is not None:
-                        on_batch(BatchRecord(ep, bi, l, xs[l], deltas[l], terms))
-                    _apply(net.W[l], terms, lr)
-                    if net.bias == "mean":
-                        net.bvec[l] -= lr * deltas[l].mean(axis=0) * (len(idx) if per_sample else 1)
-                updates += methods[0].matrix_updates_per_batch(len(idx))
-        loss = record(ep)
-        if progress is not None:
-            progress(ep, hist)
-        if not np.isfinite(loss) or loss > DIVERGED_LOSS:
-            hist.diverged = True
-            break
-        if target_loss is not None and loss <= target_loss:
-            break
+            xs, zs, p = net.forward(x[idx])
+            deltas = net.backward(xs, zs, p, y[idx])
+            if not all(np.isfinite(v).all() for v in xs + deltas):
+                hist.diverged = True       # the methods reject non-finite samples: the run has diverged
+                return True
+            for l, m in enumerate(methods):
+                terms = m.batch(xs[l], deltas[l])
+                if on_batch is not None:
+                    on_batch(BatchRecord(ep, bi, l, xs[l], deltas[l], terms))
+                _apply(net.W[l], terms, lr)
+                if net.bias == "mean":
+                    net.bvec[l] -= lr * deltas[l].mean(axis=0) * (len(idx) if per_sample else 1)
+        updates += methods[0].matrix_updates_per_batch(len(idx))
+
+    def stop(h):
+        loss = h.train_loss[-1]
+        if h.diverged or not np.isfinite(loss) or loss > DIVERGED_LOSS:
+            h.diverged = True
+            return True
+        return target_loss is not None and loss <= target_loss
+
+    run_epochs(len(x), batch_size=1 if per_sample else int(batch_size), epochs=epochs, seed=seed, step=step,
+               record=record, history=hist, progress=progress, stop=stop)
     return net, hist

@@ -1,2 +1,2 @@
 """Drivers for Amaranth-simulator tests: stream put/get with seeded stalls, the update controller's
-producer and slot monitor."""
+register setter, producer and slot monitor."""

@@ -1,85 +1,21 @@
-"""Stimulus and an Amaranth-simulator driver for hdl/update_controller.py (shared by tests and bench).
-
-An update is a dict: u (a ints, Q1.F), v (b ints), s_mant, s_exp, lr_mant, lr_exp, bl, det, bl_mgmt,
-two_phase. `update_beats` cuts it into stream beats per contract/layouts.py; `random_update` draws one
-from a seeded generator (unit vectors quantised to Q1.F, a signed scale, registers in a range that
-mostly writes and sometimes overflows); `run_amaranth` streams updates with seeded input gaps and
-seeded slot_ready stalls and returns, per update, the slots taken, the status and the cycles used.
+"""Amaranth-simulator drivers for hdl/update_controller.py and the blocks that contain it (shared by tests
+and bench/): a producer that sets the registers and streams updates, a monitor of the slot outputs, and
+`run_amaranth`, which runs both. Updates are the dicts of tb/stimulus.py.
 """
 from __future__ import annotations
 
 import random
 
-import numpy as np
-
-from contract.fixed_point import quantise_unit
-
-REG_KEYS = ("s_mant", "s_exp", "lr_mant", "lr_exp", "bl", "det", "bl_mgmt", "two_phase")
+from tb.stimulus import bits, update_beats_of
 
 
-def update_beats(upd: dict, lanes: int) -> list[dict]:
-    """Beats (dicts for update_layout) of one update: Dhat beats, then Xhat beats."""
-    beats = []
-    for vec, x in ((0, upd["u"]), (1, upd["v"])):
-        n = len(x)
-        for k in range(0, n, lanes):
-            elems = [int(e) for e in x[k:k + lanes]] + [0] * max(0, k + lanes - n)
-            beats.append({"s_mant": int(upd["s_mant"]), "s_exp": int(upd["s_exp"]), "elems": elems,
-                          "vec": vec, "last": int(k + lanes >= n)})
-    return beats
-
-
-def random_update(rng: np.random.Generator, a: int, b: int, *, elem_width: int = 16,
-                  mant_width: int = 16, bl_width: int = 12, det: bool | None = None,
-                  bl_mgmt: bool | None = None, two_phase: bool | None = None) -> dict:
-    """A seeded random update whose scale mostly fits its BL (about 1 in 8 overflows it)."""
-    u = rng.standard_normal(a)
-    v = rng.standard_normal(b)
-    u /= np.linalg.norm(u)
-    v /= np.linalg.norm(v)
-    det = bool(rng.integers(2)) if det is None else det
-    bl_mgmt = bool(rng.integers(2)) if bl_mgmt is None else bl_mgmt
-    two_phase = bool(rng.integers(2)) if two_phase is None else two_phase
-    hi = 1 << (mant_width - 1)
-    s_mant = int(rng.integers(hi // 4, hi)) * (1 if rng.integers(2) else -1)
-    s_exp = int(rng.integers(-mant_width - 1, -mant_width + 3))
-    bl = int(rng.integers(1, 40))
-    if det:
-        bl = 1 << int(rng.integers(0, 6))
-    bl = min(bl, (1 << bl_width) - 1)
-    uq, vq = quantise_unit(u, elem_width), quantise_unit(v, elem_width)
-    # Pick lr so that Ghat (pulses of the gate-free scheme) is mostly inside BL, sometimes over it.
-    F = elem_width - 1
-    ku, kv = int(np.abs(uq).max()).bit_length(), int(np.abs(vq).max()).bit_length()
-    target = bl * rng.uniform(0.05, 1.15) if not bl_mgmt else rng.uniform(0.2, 1.2 * bl)
-    lr = target / (abs(s_mant) * 2.0 ** (s_exp + ku + kv - 2 * F))
-    lr_e = int(np.floor(np.log2(lr))) - 7
-    lr_m = int(np.clip(round(lr / 2.0 ** lr_e), 1, 255))
-    return dict(u=uq, v=vq, s_mant=s_mant, s_exp=s_exp, lr_mant=lr_m, lr_exp=lr_e,
-                bl=bl, det=det, bl_mgmt=bl_mgmt, two_phase=two_phase)
-
-
-async def drive_updates(dut, src, model, updates: list[dict]) -> None:
-    """cocotb: for each update, set the controller's registers, then send its beats through `src` (a
-    tb.streams.StreamSource on port i). The registers are sampled on an update's first beat."""
-    from contract.layouts import MODE_LAYOUT
-    from tb.drivers.streams import pack
-
-    for u in updates:
-        dut.lr_mant.value = u["lr_mant"]
-        dut.lr_exp.value = pack(model.lr_exp.shape(), u["lr_exp"])
-        dut.bl.value = u["bl"]
-        dut.mode.value = pack(MODE_LAYOUT, {"det": int(u["det"]), "bl_mgmt": int(u["bl_mgmt"]),
-                                            "two_phase": int(u["two_phase"])})
-        await src.send([pack(model.in_layout, beat) for beat in update_beats(u, model.lanes)])
-
-
-def golden_kwargs(upd: dict) -> dict:
-    return {k: upd[k] for k in ("lr_mant", "lr_exp", "bl", "det", "bl_mgmt", "two_phase")}
-
-
-def _bits(x: int, n: int) -> np.ndarray:
-    return np.array([(x >> i) & 1 for i in range(n)], dtype=bool)
+def set_registers(ctx, dut, regs: dict) -> None:
+    """Amaranth sim: drive the controller's register inputs (lr_mant, lr_exp, bl, mode) from an update dict."""
+    ctx.set(dut.lr_mant, regs["lr_mant"])
+    ctx.set(dut.lr_exp, regs["lr_exp"])
+    ctx.set(dut.bl, regs["bl"])
+    ctx.set(dut.mode, {"det": int(regs["det"]), "bl_mgmt": int(regs["bl_mgmt"]),
+                       "two_phase": int(regs["two_phase"])})
 
 
 def amaranth_producer(dut, updates: list[dict], *, rin: random.Random | None = None, p_gap: float = 0.0):
@@ -88,16 +24,12 @@ def amaranth_producer(dut, updates: list[dict], *, rin: random.Random | None = N
     async def producer(ctx):
         for upd in updates:
             first = True
-            for beat in update_beats(upd, dut.lanes):
+            for beat in update_beats_of(upd, dut.lanes):
                 while rin is not None and rin.random() < p_gap:
                     ctx.set(dut.i.valid, 0)
                     await ctx.tick()
                 if first:
-                    ctx.set(dut.lr_mant, upd["lr_mant"])
-                    ctx.set(dut.lr_exp, upd["lr_exp"])
-                    ctx.set(dut.bl, upd["bl"])
-                    ctx.set(dut.mode, {"det": int(upd["det"]), "bl_mgmt": int(upd["bl_mgmt"]),
-                                       "two_phase": int(upd["two_phase"])})
+                    set_registers(ctx, dut, upd)
                     first = False
                 ctx.set(dut.i.payload, dut.in_layout.const(beat))
                 ctx.set(dut.i.valid, 1)
@@ -136,7 +68,7 @@ def slot_monitor(dut, count: int, results: list[dict], *, rout: random.Random, p
                 if len(results) == count:
                     return
             if slot and ready:
-                slots.append((_bits(rf, a), _bits(rp, a), _bits(cf, b), _bits(cp, b)))
+                slots.append((bits(rf, a), bits(rp, a), bits(cf, b), bits(cp, b)))
             if done:
                 pending = {"slots": slots, "cycles": n - start + 1}
                 slots, start = [], None

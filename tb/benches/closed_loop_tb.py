@@ -9,9 +9,10 @@ PulseScheme -> Crossbar, same seeds and batches). After every batch and layer th
 the engine's update words (tap port) = the twin's, the controller's status and slot count = the twin's,
 and the RTL-written array = the twin's array bit for bit.
 
-bench_params(): {"shapes" (checked against the network), "seed", "eta", "device" (golden.devices preset
-name), "lanes", "analog_reads", "bl" (the controller's BL cap), "epochs", "max_batches" (optional cap), "p_gap", "p_stall", "results"
-(optional JSON path: histories, counters, cycles)}. The data set is scikit-learn's digits (split seed = seed).
+bench_params(): {"shapes" (checked against the network), "seed", "eta", "device" (a preset name of
+golden/arrays/devices.py), "lanes", "analog_reads", "bl" (the controller's BL cap), "batch" (samples per
+batch, default 32), "epochs", "max_batches" (optional cap), "p_gap", "p_stall", "results" (optional JSON
+path: histories, counters, cycles)}. The data set is scikit-learn's digits (split seed = seed).
 """
 import json
 import random
@@ -22,15 +23,16 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
 
-from contract.layouts import MODE_LAYOUT, sample_beats
+from contract.layouts import sample_beats
 from golden.arrays import devices
 from golden.training.closed_loop import ClosedLoop
 from golden.training.data import load_digits
 from hdl.sbe_layer import SBENetwork
-from tb.runner import bench_params
 from tb.drivers.crossbar_driver import CrossbarDriver
 from tb.drivers.reset import reset
 from tb.drivers.streams import pack, unpack
+from tb.drivers.updates import write_registers
+from tb.runner import bench_params
 
 
 class UpdateTap:
@@ -94,7 +96,8 @@ async def closed_loop_training_matches_golden_twin(dut):
     seed = p.get("seed", 0)
     data = load_digits(seed=seed)
     kw = dict(eta=p.get("eta", 0.5), seed=seed, device=getattr(devices, p.get("device", "Noiseless"))(),
-              lanes=p.get("lanes", 1), analog_reads=p.get("analog_reads", False), bl=p.get("bl", 1023))
+              lanes=p.get("lanes", 1), analog_reads=p.get("analog_reads", False), bl=p.get("bl", 1023),
+              batch_size=p.get("batch", 32))
     rtl, twin = ClosedLoop(data, **kw), ClosedLoop(data, **kw)
     assert [tuple(s) for s in p["shapes"]] == rtl.shapes, "bench built for other layer shapes"
     model = SBENetwork(shapes=rtl.shapes, lanes=rtl.lanes, seed=seed)     # layouts only
@@ -105,11 +108,7 @@ async def closed_loop_training_matches_golden_twin(dut):
     sources, drivers, taps = [], [], []
     for k, layer in enumerate(model.layers):
         getattr(dut, f"l{k}_clear").value = 0
-        getattr(dut, f"l{k}_lr_mant").value = regs["lr_mant"]
-        getattr(dut, f"l{k}_lr_exp").value = pack(layer.controller.lr_exp.shape(), regs["lr_exp"])
-        getattr(dut, f"l{k}_bl").value = regs["bl"]
-        getattr(dut, f"l{k}_mode").value = pack(MODE_LAYOUT, {"det": int(regs["det"]), "bl_mgmt": int(regs["bl_mgmt"]),
-                                                              "two_phase": 0})
+        write_registers(dut, regs, layer.controller.lr_exp.shape(), prefix=f"l{k}_")
         sources.append(BeatQueue(dut, k, p_gap, seed + 10 * k))
         drivers.append(CrossbarDriver(dut, rtl.arrays[k], f"l{k}_", p_stall=p_stall, seed=seed + 10 * k + 1))
         taps.append(UpdateTap(dut, k, layer.engine.out_layout))

@@ -2,7 +2,7 @@
 
 Seeded random vectors (lengths 1 .. max_length, random values, plus full-scale and alternating-sign
 corners), random gaps on i.valid and random back-pressure on o.ready; every result compared bit for bit.
-Configuration (width, lanes, max_length, seed) comes from the runner (tb.cocotb_runner.bench_params).
+Configuration (width, lanes, max_length, seed) comes from the runner (tb.runner.bench_params).
 """
 import cocotb
 import numpy as np

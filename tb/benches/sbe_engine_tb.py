@@ -2,8 +2,8 @@
 
 Configuration (bench_params): {"cfg": SBEEngine keyword parameters, "seed", "segments", "p_gap",
 "p_stall", "results"}. `segments` is a list of items run in order:
-    {"batches": [[n, kind], ...]}   full batches (kind: random | full | zero | alt); every output word
-                                    is compared with the golden model
+    {"batches": [[n, kind], ...]}   full batches (kind: a tb.stimulus.engine_batch kind); every output
+                                    word is compared with the golden model
     {"partial": [n, kind]}          n samples of a batch that is then abandoned with `clear` (state reset
                                     in the middle of a batch); the golden model is reset as well
 With "results" set, the bench writes a JSON file there: cycles from the first accepted input beat to the
@@ -17,44 +17,19 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
-from contract.layouts import sample_beats
 from golden.rtl.sbe_engine import SBEFixedEngine
 from hdl.sbe_engine import SBEEngine
-from tb.runner import bench_params
-from tb.drivers.streams import StreamSink, StreamSource, no_pauses, pack, random_pauses, unpack
 from tb.drivers.reset import reset
+from tb.drivers.streams import StreamSink, StreamSource, no_pauses, pack, random_pauses, unpack
+from tb.runner import bench_params
+from tb.stimulus import batch_beats, engine_batch
 
 
-
-def packed_sample_beats(layout, lanes, x, delta, last_of_batch, x_exp, delta_exp):
-    return [pack(layout, bt) for bt in sample_beats(x, delta, lanes, last_of_batch, x_exp, delta_exp)]
-
-
-def make_batch(rng, a, b, n, kind, width, exp_range):
-    """(xs, ds, x_exps, delta_exps) of one batch of `kind` (exponents 0 unless the kind says otherwise)."""
-    lo, hi = -(1 << (width - 1)), 1 << (width - 1)
-    zero_e = np.zeros(n, int)
-    if kind == "random":      # block exponents in +-3 as well
-        return (rng.integers(lo, hi, (n, b)), rng.integers(lo, hi, (n, a)), rng.integers(-3, 4, n),
-                rng.integers(-3, 4, n))
-    if kind == "full":        # full-scale elements at the extreme block exponents
-        ends = np.array(exp_range)
-        return (np.where(rng.random((n, b)) < 0.5, lo, hi - 1), np.where(rng.random((n, a)) < 0.5, lo, hi - 1),
-                rng.choice(ends, n), rng.choice(ends, n))
-    if kind == "zero":
-        return np.zeros((n, b), int), np.zeros((n, a), int), zero_e, zero_e
-    if kind == "alt":
-        return (np.array([[lo if (i + j) % 2 else hi - 1 for i in range(b)] for j in range(n)]),
-                np.array([[hi - 1 if (i + j) % 2 else lo for i in range(a)] for j in range(n)]), zero_e, zero_e)
-    if kind.startswith("npz:"):   # "npz:<path>:<k>": recorded batch k (xs (K, n, b), ds (K, n, a), xe/de (K, n))
-        _, path, k = kind.split(":")
-        z = np.load(path)
-        k = int(k)
-        return (z["xs"][k][:n], z["ds"][k][:n], z["xe"][k][:n] if "xe" in z else zero_e,
-                z["de"][k][:n] if "de" in z else zero_e)
-    if kind == "small":   # +-1 LSB: exercises the upward rescaling and tiny norms
-        return rng.integers(-1, 2, (n, b)), rng.integers(-1, 2, (n, a)), zero_e, zero_e
-    raise ValueError(kind)
+def batch_of(rng, model, n: int, kind: str):
+    """One batch of `kind` (tb.stimulus.engine_batch) for the engine `model`. Block exponents: within +-3
+    for random batches, the two ends of the exponent range for full-scale ones, 0 otherwise."""
+    exps = {"random": range(-3, 4), "full": model.cfg.exp_range}.get(kind)
+    return engine_batch(rng, model.a, model.b, n, kind, width=model.cfg.in_width, exps=exps)
 
 
 @cocotb.test()
@@ -63,7 +38,6 @@ async def sbe_engine_matches_golden(dut):
     cfg = p["cfg"]
     seed = p.get("seed", 1)
     model = SBEEngine(**cfg)               # layouts only
-    L, width, erange = model.lanes, model.cfg.in_width, model.cfg.exp_range
     a, b = model.a, model.b
     golden = SBEFixedEngine(**cfg)
     rng = np.random.default_rng(seed)
@@ -89,11 +63,8 @@ async def sbe_engine_matches_golden(dut):
     for seg in p["segments"]:
         if "partial" in seg:
             n, kind = seg["partial"]
-            xs, ds, xe, de = make_batch(rng, a, b, n, kind, width, erange)
-            beats = []
-            for x, d, ex, ed in zip(xs, ds, xe, de):
-                beats += packed_sample_beats(model.in_layout, L, x, d, False, ex, ed)
-            await src.send(beats)
+            beats = batch_beats(batch_of(rng, model, n, kind), model.lanes, complete=False)
+            await src.send([pack(model.in_layout, bt) for bt in beats])
             await ClockCycles(dut.clk, 3)
             assert int(dut.sample_count.value) == n
             dut.clear.value = 1
@@ -102,10 +73,9 @@ async def sbe_engine_matches_golden(dut):
             golden.reset()
             continue
         for n, kind in seg["batches"]:
-            xs, ds, xe, de = make_batch(rng, a, b, n, kind, width, erange)
-            beats = []
-            for j, (x, d, ex, ed) in enumerate(zip(xs, ds, xe, de)):
-                beats += packed_sample_beats(model.in_layout, L, x, d, j == n - 1, ex, ed)
+            batch = batch_of(rng, model, n, kind)
+            beats = [pack(model.in_layout, bt) for bt in batch_beats(batch, model.lanes)]
+            for x, d, ex, ed in zip(*batch):
                 golden.sample(x, d, ex, ed)
             want = golden.beats(golden.end_batch())
             first_accept = [None]

@@ -22,13 +22,11 @@ from golden.arrays.crossbar import Crossbar, ReadParams
 from golden.arrays.devices import GokmenVlasov, Noiseless
 from golden.rtl.update_controller import PulseScheme, apply_write
 from hdl.update_controller import UpdateController
-from tb.runner import bench_params
-from tb.drivers.streams import StreamSource, random_pauses
-from tb.amaranth_sim.update_controller import drive_updates, golden_kwargs, random_update
 from tb.drivers.reset import reset
-
-GOLDEN_KEYS = ("a", "b", "elem_width", "mant_width", "exp_width", "lr_width", "lr_exp_width",
-               "bl_width", "lfsr_width", "seed")
+from tb.drivers.streams import StreamSource, random_pauses
+from tb.drivers.updates import drive_updates
+from tb.runner import bench_params
+from tb.stimulus import bits, golden_write, random_update, scheme_params
 
 
 def arrays(a, b):
@@ -43,11 +41,6 @@ def high(v) -> bool:
     return str(v) == "1"
 
 
-def bits(v, n):
-    x = int(v)
-    return np.array([(x >> i) & 1 for i in range(n)], dtype=bool)
-
-
 @cocotb.test()
 async def controller_writes_array_like_golden(dut):
     p = bench_params()
@@ -58,8 +51,8 @@ async def controller_writes_array_like_golden(dut):
     updates = [random_update(rng, a, b, elem_width=model.elem_width, mant_width=model.mant_width,
                              bl_width=model.bl_width) for _ in range(n_updates)]
 
-    golden = PulseScheme(**{k: p[k] for k in GOLDEN_KEYS if k in p})
-    writes = [golden.write(u["u"], u["v"], u["s_mant"], u["s_exp"], **golden_kwargs(u)) for u in updates]
+    golden = PulseScheme(**scheme_params(p))
+    writes = [golden_write(golden, u) for u in updates]
     gold_arrays = arrays(a, b)
     for w in writes:
         for x in gold_arrays:

@@ -1,2 +1,3 @@
-"""cocotb drivers and monitors: valid/ready stream source and sink, the behavioural array on a
-controller's pulse lines, the shared reset."""
+"""cocotb drivers and monitors: valid/ready stream source and sink with payload packing, the update
+controller's registers and update stream, the behavioural array on a controller's pulse lines, the
+shared reset."""

@@ -12,13 +12,9 @@ from __future__ import annotations
 
 import random
 
-import numpy as np
 from cocotb.triggers import Event, RisingEdge
 
-
-def _bits(value, n: int) -> np.ndarray:
-    v = int(value)
-    return np.array([(v >> i) & 1 for i in range(n)], dtype=bool)
+from tb.stimulus import bits
 
 
 class CrossbarDriver:
@@ -47,7 +43,7 @@ class CrossbarDriver:
         """In the read-only phase of the same cycle: apply a slot taken, note a done strobe."""
         if self._ready and self.slot.value == 1:
             a, b = self.xb.a, self.xb.b
-            rf, rp, cf, cp = (_bits(s.value, n) for s, n in zip(self.lines, (a, a, b, b)))
+            rf, rp, cf, cp = (bits(s.value, n) for s, n in zip(self.lines, (a, a, b, b)))
             self.xb.apply_slot(rf, rp, cf, cp)
             self.slots += 1
         if self._done_seen:            # status is registered at the edge that ends the done cycle

@@ -11,33 +11,16 @@ from amaranth.sim import Simulator
 from golden.rtl.sbe_engine import SBEFixedEngine
 from hdl.sbe_engine import SBEEngine
 from contract.enums import Vec
-from contract.layouts import sample_beats as engine_input_beats
+from contract.layouts import sample_beats
 from tb.amaranth_sim.streams import stream_put
-
-
-
-def input_beats(dut, x, delta, last_of_batch, x_exp=0, delta_exp=0):
-    return engine_input_beats(x, delta, dut.lanes, last_of_batch, x_exp, delta_exp)
+from tb.stimulus import batch_beats, engine_batch
 
 
 def make_batches(rng, a, b, sizes, width=16, kind="random", exps=(-3, 3)):
-    """Batches (xs, ds, x_exps, delta_exps): per-sample block exponents drawn from `exps` (inclusive)."""
-    lo, hi = -(1 << (width - 1)), 1 << (width - 1)
-    batches = []
-    for n in sizes:
-        if kind == "random":
-            xs = rng.integers(lo // 4, hi // 4, (n, b))
-            ds = rng.integers(lo // 4, hi // 4, (n, a))
-        elif kind == "full":
-            xs = np.where(rng.random((n, b)) < 0.5, lo, hi - 1)
-            ds = np.where(rng.random((n, a)) < 0.5, lo, hi - 1)
-        elif kind == "zero":
-            xs, ds = np.zeros((n, b), int), np.zeros((n, a), int)
-        elif kind == "alt":
-            xs = np.array([[lo if (i + j) % 2 else hi - 1 for i in range(b)] for j in range(n)])
-            ds = np.array([[hi - 1 if (i + j) % 2 else lo for i in range(a)] for j in range(n)])
-        batches.append((xs, ds, rng.integers(exps[0], exps[1] + 1, n), rng.integers(exps[0], exps[1] + 1, n)))
-    return batches
+    """Batches of tb.stimulus.engine_batch, random elements within a quarter of the word range and
+    per-sample block exponents drawn from `exps` (inclusive)."""
+    return [engine_batch(rng, a, b, n, kind, width=width, exps=range(exps[0], exps[1] + 1), headroom=2)
+            for n in sizes]
 
 
 def golden_words(cfg, batches):
@@ -54,10 +37,7 @@ def run_engine(cfg, batches, *, seed=0, p_gap=0.3, p_stall=0.3, max_cycles=200_0
     """junk_exp: random exponents on every beat but a vector's last (the engine must ignore them)."""
     dut = SBEEngine(**cfg)
     rng_in, rng_out = random.Random(seed), random.Random(seed + 1)
-    beats = []
-    for xs, ds, xe, de in batches:
-        for j, (x, d, ex, ed) in enumerate(zip(xs, ds, xe, de)):
-            beats += input_beats(dut, x, d, j == len(xs) - 1, ex, ed)
+    beats = [bt for batch in batches for bt in batch_beats(batch, dut.lanes)]
     if junk_exp:
         elo, ehi = dut.cfg.exp_range
         beats = [bt if bt["last"] else {**bt, "exp": rng_in.randint(elo, ehi)} for bt in beats]
@@ -165,7 +145,7 @@ def test_clear_mid_batch_status_and_framing_flag():
         for _ in range(40):      # boot, state init (ceil(a/L)+ceil(b/L) cycles), INIT microcode
             await ctx.tick()
         seen["idle_busy"] = ctx.get(dut.busy)
-        for bt in input_beats(dut, xs0[0], ds0[0], False) + input_beats(dut, xs0[1], ds0[1], False)[:2]:
+        for bt in sample_beats(xs0[0], ds0[0], dut.lanes, False) + sample_beats(xs0[1], ds0[1], dut.lanes, False)[:2]:
             ctx.set(dut.i.payload, dut.in_layout.const(bt))
             ctx.set(dut.i.valid, 1)
             await ctx.tick().until(dut.i.ready)
@@ -175,9 +155,7 @@ def test_clear_mid_batch_status_and_framing_flag():
         ctx.set(dut.clear, 1)
         await ctx.tick()
         ctx.set(dut.clear, 0)
-        beats = []
-        for j, (x, d, ex, ed) in enumerate(zip(xs1, ds1, xe1, de1)):
-            beats += input_beats(dut, x, d, j == len(xs1) - 1, ex, ed)
+        beats = batch_beats((xs1, ds1, xe1, de1), dut.lanes)
         beats[0] = {**beats[0], "vec": int(Vec.D)}  # wrong tag on the first beat (an x beat)
         got = []
         for bt in beats:

@@ -9,7 +9,8 @@ from amaranth.sim import Simulator
 from contract.enums import Status
 from golden.rtl.update_controller import PulseScheme
 from hdl.update_controller import UpdateController
-from tb.amaranth_sim.update_controller import amaranth_producer, golden_kwargs, random_update, run_amaranth, update_beats
+from tb.amaranth_sim.update_controller import amaranth_producer, run_amaranth, set_registers
+from tb.stimulus import bits, golden_kwargs, golden_write, random_update, scheme_params, update_beats_of
 
 CONFIGS = {
     "a5_b7_l1": dict(a=5, b=7, lanes=1, seed=3),
@@ -20,13 +21,11 @@ CONFIGS = {
 
 
 def golden_for(cfg):
-    keys = ("a", "b", "elem_width", "mant_width", "exp_width", "lr_width", "lr_exp_width", "bl_width",
-            "lfsr_width", "seed")
-    return PulseScheme(**{k: cfg[k] for k in keys if k in cfg})
+    return PulseScheme(**scheme_params(cfg))
 
 
 def golden_writes(g, updates):
-    return [g.write(up["u"], up["v"], up["s_mant"], up["s_exp"], **golden_kwargs(up)) for up in updates]
+    return [golden_write(g, up) for up in updates]
 
 
 def same_slots(s1, s2):
@@ -120,17 +119,13 @@ def test_protocol_error_is_flagged():
     dut = UpdateController(**cfg)
     rng = np.random.default_rng(3)
     bad, good = random_update(rng, 5, 7), random_update(rng, 5, 7)
-    beats = update_beats(bad, 1)
+    beats = update_beats_of(bad, 1)
     beats = beats[:-2] + [{**beats[-1]}]            # drop one Xhat beat, keep the final `last`
     statuses, done_slots = [], []
 
     async def producer(ctx):
-        for beat_list, upd in ((beats, bad), (update_beats(good, 1), good)):
-            ctx.set(dut.lr_mant, upd["lr_mant"])
-            ctx.set(dut.lr_exp, upd["lr_exp"])
-            ctx.set(dut.bl, upd["bl"])
-            ctx.set(dut.mode, {"det": int(upd["det"]), "bl_mgmt": int(upd["bl_mgmt"]),
-                               "two_phase": int(upd["two_phase"])})
+        for beat_list, upd in ((beats, bad), (update_beats_of(good, 1), good)):
+            set_registers(ctx, dut, upd)
             for beat in beat_list:
                 ctx.set(dut.i.payload, dut.in_layout.const(beat))
                 ctx.set(dut.i.valid, 1)
@@ -187,10 +182,8 @@ def test_serial_output_carries_the_same_slots():
                 k += 1
                 assert bool(payload.last) == (k == nch)
                 if payload.last:
-                    bits = [(fire >> i) & 1 for i in range(n)]
-                    pbits = [(pol >> i) & 1 for i in range(n)]
-                    got_slots.append((np.array(bits[:13], bool), np.array(pbits[:13], bool),
-                                      np.array(bits[13:], bool), np.array(pbits[13:], bool)))
+                    f, p = bits(fire, n), bits(pol, n)
+                    got_slots.append((f[:13], p[:13], f[13:], p[13:]))
                     fire, pol, k = 0, 0, 0
 
     sim = Simulator(dut)
@@ -230,17 +223,7 @@ def test_serial_cycle_cost_matches_formula():
     up = random_update(np.random.default_rng(1), 13, 9, det=False, bl_mgmt=False, two_phase=True)
     up.update(bl=6, lr_mant=1, lr_exp=-30)
     cycles = []
-
-    async def producer(ctx):
-        ctx.set(dut.lr_mant, up["lr_mant"])
-        ctx.set(dut.lr_exp, up["lr_exp"])
-        ctx.set(dut.bl, up["bl"])
-        ctx.set(dut.mode, {"det": 0, "bl_mgmt": 0, "two_phase": 1})
-        for beat in update_beats(up, 2):
-            ctx.set(dut.i.payload, dut.in_layout.const(beat))
-            ctx.set(dut.i.valid, 1)
-            await ctx.tick().until(dut.i.ready)
-        ctx.set(dut.i.valid, 0)
+    producer = amaranth_producer(dut, [up])
 
     async def monitor(ctx):
         ctx.set(dut.o.ready, 1)

@@ -4,24 +4,21 @@ update words, write status, slot counts and the arrays bit for bit. Digits 64-32
 devices, random input gaps and slot_ready stalls."""
 import pytest
 
-from golden.training.data import load_digits
 from hdl.sbe_layer import SBENetwork
-from tb.runner import SIMULATORS, run_bench
+from tb.runner import run_bench
 
 
-#: Icarus runs the two engines at ~100 cycles/s (one batch is ~4k cycles): one batch there, with the
-#: arrays' analog reads in the loop; three batches with digital reads on Verilator, with a BL cap of 64
-#: so that writes 1-2 go through and 3-6 are flagged (scale overflow, status 4) and skipped.
+#: Icarus is far slower on this design: one batch there, with the arrays' analog reads in the loop; three
+#: batches with digital reads on Verilator, with a BL cap of 64 so that writes 1-2 go through and 3-6 are
+#: flagged (scale overflow, status 4) and skipped.
 BATCHES = {"icarus": 1, "verilator": 3}
 ANALOG = {"icarus": True, "verilator": False}
 BL = {"icarus": 1023, "verilator": 64}
 
 
 @pytest.mark.cocotb
-@pytest.mark.parametrize("sim", SIMULATORS)
-def test_closed_loop_cocotb(sim):
-    data = load_digits(seed=0)
-    shapes = [(32, data.n_features + 1), (data.n_classes, 33)]
+def test_closed_loop_cocotb(sim, digits):
+    shapes = [(32, digits.n_features + 1), (digits.n_classes, 33)]
     run_bench(sim, SBENetwork(shapes=shapes, seed=0), toplevel="sbe_network", module="closed_loop_tb",
               build_name="closed_loop_digits", params={"shapes": shapes, "seed": 0, "eta": 0.5,
                                                        "device": "GokmenVlasov", "epochs": 1, "max_batches": BATCHES[sim],

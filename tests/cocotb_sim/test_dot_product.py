@@ -2,13 +2,12 @@
 import pytest
 
 from hdl.dot_product import DotProduct
-from tb.runner import SIMULATORS, run_bench
+from tb.runner import run_bench
 
 CONFIGS = {"w16_l1": dict(width=16, lanes=1, max_length=40), "w12_l3": dict(width=12, lanes=3, max_length=23)}
 
 
 @pytest.mark.cocotb
-@pytest.mark.parametrize("sim", SIMULATORS)
 @pytest.mark.parametrize("name", CONFIGS)
 def test_dot_product_cocotb(sim, name):
     cfg = CONFIGS[name]

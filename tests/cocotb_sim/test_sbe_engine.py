@@ -21,7 +21,7 @@ CONFIGS = {
 }
 
 
-#: Verilator builds cost ~1 min each on the shared machine: one configuration in the default run, all in
+#: Each configuration is a separate, slow Verilator build: one configuration in the default run, all in
 #: `make test-all` (Icarus runs every configuration by default).
 DEFAULT_VERILATOR = {"a13_b9_l3"}
 CASES = [pytest.param(sim, name, id=f"{name}-{sim}",

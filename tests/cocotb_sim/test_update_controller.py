@@ -3,7 +3,7 @@ crossbars, against the golden pulse scheme and golden arrays (tb/benches/update_
 import pytest
 
 from hdl.update_controller import UpdateController
-from tb.runner import SIMULATORS, run_bench
+from tb.runner import run_bench
 
 CONFIGS = {
     "a5_b7_l1": dict(a=5, b=7, lanes=1, seed=3),
@@ -12,7 +12,6 @@ CONFIGS = {
 
 
 @pytest.mark.cocotb
-@pytest.mark.parametrize("sim", SIMULATORS)
 @pytest.mark.parametrize("name", CONFIGS)
 def test_update_controller_cocotb(sim, name):
     cfg = CONFIGS[name]

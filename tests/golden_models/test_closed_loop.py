@@ -60,3 +60,47 @@ def test_mlp_read_hooks_default_to_the_digital_products():
     d1 = net.backward(xs, zs, p, y)
     d2 = net.backward(xs, zs, p, y, lambda l, d: d @ net.W[l])
     assert all(np.array_equal(u, v) for u, v in zip(d1, d2))
+
+
+def test_train_hooks_and_the_bench_steps_give_the_same_run(digits):
+    """train(): on_update per layer and batch, progress per epoch, max_batches across an epoch boundary
+    (the partial epoch recorded once). The bench's own loop over batches / gradients / samples /
+    engine_update / write (tb/benches/closed_loop_tb.py) reproduces it bit for bit."""
+    kw = dict(device=GokmenVlasov(), eta=0.5, batch_size=256, bl=64)
+    cl = ClosedLoop(digits, **kw)
+    per_epoch = -(-len(digits.x_train) // 256)
+    updates, progress = [], []
+    hist = cl.train(2, max_batches=per_epoch + 2, on_update=lambda k, up, w: updates.append((k, up, w)),
+                    progress=lambda ep, h: progress.append((ep, len(h.epoch))))
+    assert progress == [(1, 2), (2, 3)] and hist.epoch == [0, 1, 2]
+    assert [k for k, _, _ in updates] == [0, 1] * (per_epoch + 2)
+    assert cl.stats.writes == len(updates) and cl.stats.flagged == sum(bool(w.plan.status) for _, _, w in updates)
+    assert 0 < cl.stats.flagged < cl.stats.writes      # BL cap 64: some writes are flagged and skipped
+
+    twin = ClosedLoop(digits, **kw)
+    h2, it = twin.new_history(), iter(updates)
+    twin.record(h2, 0)
+    for n, (ep, idx) in enumerate(twin.batches(2)):
+        if n == per_epoch:
+            twin.record(h2, 1)
+        if n == per_epoch + 2:
+            break
+        for k, (xs, ds) in enumerate(twin.gradients(idx)):
+            up = twin.engine_update(k, twin.samples(k, xs, ds))
+            w = twin.write(k, up)
+            _, want_up, want_w = next(it)
+            assert up == want_up and twin.engines[k].beats(up) == cl.engines[k].beats(want_up)
+            assert w.plan == want_w.plan and len(w.slots) == len(want_w.slots)
+        twin.sync_weights()
+    twin.record(h2, 2)
+    assert h2 == hist and twin.stats == cl.stats
+    assert all(np.array_equal(x.weights, y.weights) for x, y in zip(twin.arrays, cl.arrays))
+    assert [e.flags.saturated for e in twin.engines] == [e.flags.saturated for e in cl.engines]
+
+
+def test_layers_are_golden_sbe_layers_with_the_documented_seeds(digits):
+    cl = ClosedLoop(digits, seed=5, lanes=2)
+    assert [l.controller.seed for l in cl.layers] == [5, 6]
+    assert [(l.a, l.b, l.lanes) for l in cl.layers] == [(a, b, 2) for a, b in cl.shapes]
+    assert cl.engines == [l.engine for l in cl.layers] and cl.schemes == [l.controller for l in cl.layers]
+    assert [xb.construction_seed for xb in cl.arrays] == [5, 106] and [xb.noise_seed for xb in cl.arrays] == [5, 6]

@@ -35,7 +35,7 @@ def test_sbe_planted_rank1_one_batch(seed):
 
 
 def _sbe_reference(X, D, s, xs, ds, post_update=True):
-    """Section 2 of sbe-algorithm.md transcribed independently; post_update=False projects on the vectors
+    """Section 2 of docs/sbe-algorithm.md transcribed independently; post_update=False projects on the vectors
     from before the sample instead (the ordering the spec rules out), to show the test can tell."""
     for j, (x, d) in enumerate(zip(xs, ds), start=1):
         al, be = j / (j + 1), 1 / (j + 1)

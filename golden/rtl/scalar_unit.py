@@ -1,0 +1,168 @@
+"""Bit-exact golden twin of hdl/scalar_unit.py: the SBE engine's microcoded scalar unit.
+
+It interprets the segments of contract/microcode.py (CHAIN per sample, FINAL and RESCALE per batch, INIT
+after a state reset) on the register file of sfloats (contract/fixed_point.py FloatFormat, one ALU
+operation per instruction), and converts the values it hands to the vector datapath:
+
+    coef[(v, j)] = (k, cm, sh)   AXPY word of vector v for sample j of the batch (COEF): rescale shift k
+                                 (KSEL), coef_width-bit mantissa cm and right shift sh, the coefficient
+                                 scaled by 2**e_v(j), the block exponent of sample j's vector v
+    outscale[v] = (om, osh)      read-out scale of vector v (OUTC): coef_width-bit mantissa and right
+                                 shift that give Q1.(elem_width-1) elements
+    s_out = (s_mant, s_exp)      s in the update-stream format (SOUT): s_mant_width-bit mantissa, signed
+                                 s_exp_width-bit exponent in real units
+
+Input block exponents: `chain` latches the sample's (e_x, e_delta) as the current exponents and the
+previous sample's as the previous ones (the RTL's ex_cur / ex_prev registers); LDI adds them to the dot
+products' exponents (XM: e_x, XX1: e_x + e_x(j-1), XX: 2 e_x; likewise for delta).
+
+Every saturation (float exponent, coefficient shift clamp, s overflow) is ORed into the shared sticky
+`flags`. The state (registers, k, hand-over words, exponents) is what the RTL holds between segments.
+"""
+from __future__ import annotations
+
+from contract import microcode as P
+from contract.engine_config import KMIN, LMAX, EngineConfig
+from contract.fixed_point import Flags, rshift_round
+
+
+class ScalarUnit:
+    """The scalar unit's registers and microcode interpreter (see the module docstring).
+
+    Parameters
+    ----------
+    cfg : EngineConfig
+        The engine's parameters (float format, widths, clamps).
+    flags : Flags, optional
+        Sticky saturation flag shared with the vector datapath (default: a fresh one).
+    """
+
+    def __init__(self, cfg: EngineConfig, flags: Flags | None = None):
+        self.cfg = cfg
+        self.ff = cfg.float_format()
+        self.reset(flags)
+
+    def reset(self, flags: Flags | None = None) -> None:
+        """Registers to their reset values (before INIT runs); hand-over words and exponents to 0.
+        `flags` replaces the sticky flag object (default: a fresh one)."""
+        self.flags = flags if flags is not None else Flags()
+        self.regs = self.cfg.reset_registers(self.ff)
+        self.k = {P.VEC_D: 0, P.VEC_X: 0}
+        self.coef: dict[tuple[int, int], tuple[int, int, int]] = {}
+        self.outscale = {P.VEC_D: (0, 0), P.VEC_X: (0, 0)}
+        self.s_out = (0, 0)
+        self.exp_cur = {P.VEC_D: 0, P.VEC_X: 0}
+        self.exp_prev = {P.VEC_D: 0, P.VEC_X: 0}
+
+    # -- segments ----------------------------------------------------------------------------------
+    def chain(self, jc: int, dots: dict, x_exp: int, delta_exp: int) -> None:
+        """CHAIN of sample jc (1-based in the batch): latch its block exponents, then run the segment
+        on its dot products `dots` {"XM", "XX1", "XX", "DM", "DD1", "DD"} (exact integers)."""
+        for vec, e in ((P.VEC_X, int(x_exp)), (P.VEC_D, int(delta_exp))):
+            self.exp_prev[vec], self.exp_cur[vec] = self.exp_cur[vec], e
+        self.run("CHAIN", jc, dots)
+
+    def coef_for(self, vec: int, j: int) -> tuple[int, int, int]:
+        """AXPY word of vector `vec` for sample j of the batch; (0, 0, 0) (no update) for j < 1."""
+        return self.coef[(vec, j)] if j >= 1 else (0, 0, 0)
+
+    def end_batch(self) -> None:
+        """Forget the batch's AXPY words (the next batch counts samples from 1 again)."""
+        self.coef = {}
+
+    def source(self, name: str, jc: int, dots: dict | None) -> tuple[int, int]:
+        """LDI source `name` as an exact (integer, exponent): a dot product with its block exponents, or
+        NSQ = (jc + 1)**2."""
+        if name == "NSQ":
+            return (jc + 1) ** 2, 0
+        X, D = P.VEC_X, P.VEC_D
+        exp = {"XM": self.exp_cur[X], "XX1": self.exp_cur[X] + self.exp_prev[X], "XX": 2 * self.exp_cur[X],
+               "DM": self.exp_cur[D], "DD1": self.exp_cur[D] + self.exp_prev[D], "DD": 2 * self.exp_cur[D]}
+        return dots[name], exp[name]
+
+    def run(self, segment: str, jc: int, dots: dict | None = None) -> None:
+        """Interpret one segment of contract/microcode.py; `jc` is the 1-based sample index of a CHAIN or
+        FINAL (0 otherwise), `dots` the dot-product latches a CHAIN reads."""
+        ff, R, fl, regs = self.ff, P.REGS, self.flags, self.regs
+        for op, d, a, b in P.SEGMENTS[segment]:
+            if op == "MUL":
+                regs[R[d]] = ff.mul(regs[R[a]], regs[R[b]], fl)
+            elif op == "ADD":
+                regs[R[d]] = ff.add(regs[R[a]], regs[R[b]], fl)
+            elif op == "SUB":
+                regs[R[d]] = ff.sub(regs[R[a]], regs[R[b]], fl)
+            elif op == "SCL":
+                regs[R[d]] = ff.scale(regs[R[a]], b, fl)
+            elif op == "MOV":
+                regs[R[d]] = regs[R[a]]
+            elif op == "SEED":
+                regs[R[d]] = ff.rsqrt_seed(regs[R[a]])
+            elif op == "LDI":
+                regs[R[d]] = ff.fnorm(*self.source(a, jc, dots), fl)
+            elif op == "KSEL":
+                self.k[d] = self.ksel(regs[R[a]])
+            elif op == "SCLK":
+                vec, sgn = b
+                regs[R[d]] = ff.scale(regs[R[a]], sgn * self.k[vec], fl)
+            elif op == "COEF":
+                f = regs[R[a]]       # applied to sample j's integers: carries its block exponent
+                self.coef[(d, jc)] = self.coef_word(self.k[d], (f[0], f[1] + self.exp_cur[d]))
+            elif op == "OUTC":
+                self.outscale[d] = self.outscale_word(regs[R[a]])
+            elif op == "SOUT":
+                self.s_out = self.s_word(regs[R[a]])
+            elif op in ("REL", "RDY"):
+                pass
+            elif op == "DONE":
+                break
+            else:  # pragma: no cover
+                raise AssertionError(op)
+
+    # -- conversions for the vector datapath -------------------------------------------------------
+    def ksel(self, n) -> int:
+        """Rescale shift k: ||M|| * 2**-k in [2**(SW-3), 2**(SW-2)) for the predicted n = ||M||^2; 0 for
+        n = 0; clamped to [KMIN, kmax]."""
+        c = self.cfg
+        if n[0] == 0:
+            return 0
+        k = (n[1] + c.mant_width - 2 - (2 * c.state_width - 6)) >> 1
+        return max(KMIN, min(c.kmax, k))
+
+    def coef_word(self, k: int, f) -> tuple[int, int, int]:
+        """AXPY word (k, cm, sh) of the sfloat coefficient f: cm rounded to coef_width bits, f = cm * 2**-sh;
+        sh clamped to [-LMAX, rmax] (clamping a nonzero cm at -LMAX is flagged)."""
+        c = self.cfg
+        cm, ce = self.ff.fnorm(f[0], f[1], self.flags, width=c.coef_width)
+        sh = -ce
+        if sh < -LMAX:
+            self.flags.note(cm != 0)
+            sh = -LMAX
+        sh = min(sh, c.rmax)
+        return (k, cm, sh)
+
+    def outscale_word(self, f) -> tuple[int, int]:
+        """Read-out scale (om, osh): element = rnd(M * om, osh) in Q1.(elem_width-1); osh clamped to
+        [-LMAX, rmax_out] (clamping a nonzero om at -LMAX is flagged)."""
+        c = self.cfg
+        om, oe = self.ff.fnorm(f[0], f[1], self.flags, width=c.coef_width)
+        sh = -(oe + c.elem_width - 1)
+        if sh < -LMAX:
+            self.flags.note(om != 0)
+            sh = -LMAX
+        return (om, min(sh, c.rmax_out))
+
+    def s_word(self, f) -> tuple[int, int]:
+        """s in the update-stream format (s_mant, s_exp), real units: rounded to s_mant_width bits; above
+        the s_exp range it saturates (flagged), below it the mantissa loses bits (down to a zero s)."""
+        c = self.cfg
+        m, e = self.ff.fnorm(f[0], f[1], self.flags, width=c.s_mant_width)
+        if m == 0:
+            return (0, 0)
+        e -= c.x_frac + c.delta_frac
+        emax, emin = (1 << (c.s_exp_width - 1)) - 1, -(1 << (c.s_exp_width - 1))
+        if e > emax:
+            self.flags.note(True)
+            return ((1 << (c.s_mant_width - 1)) - 1 if m > 0 else -(1 << (c.s_mant_width - 1)), emax)
+        if e < emin:
+            return (rshift_round(m, min(emin - e, c.s_mant_width + 1)), emin)
+        return (m, e)

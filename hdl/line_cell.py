@@ -1,0 +1,103 @@
+"""One row or column line of the crossbar update controller (hdl/update_controller.py).
+
+A line owns everything of the pulse scheme (golden/rtl/update_controller.py) that is per line: the
+magnitude and sign of its element of Dhat or Xhat, held in one position of the controller's load shift
+chain; its LFSR (contract/lfsr.py: seeded with line_seed of the line index, leapt P single steps per
+stochastic slot by the XOR network of hdl/lfsr.py leap_value); the P-bit compare that decides whether the line fires in a slot; and its polarity.
+Everything shared by all lines of a side (the mask, the deterministic ramp value, the slot gate, the
+phase) comes in as ports, so the cost of a line does not depend on the number of lines.
+"""
+from __future__ import annotations
+
+from amaranth import Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from contract.checks import check_int
+from contract.lfsr import check_width
+
+from hdl.lfsr import leap_value
+
+
+class LineCell(wiring.Component):
+    """One pulse line: load-chain register, LFSR, P-bit compare, fire and polarity.
+
+    Parameters
+    ----------
+    elem_width : int
+        P: bits of the magnitude and of the line's random number (2 .. lfsr_width).
+    lfsr_width : int
+        State bits of the line's LFSR, a key of contract.lfsr.TAPS.
+    seed : int
+        Reset state of the LFSR (the line's contract.lfsr.line_seed, 1 .. 2**lfsr_width - 1).
+
+    Ports
+    -----
+    load : In(1)
+        Shift the load chain: `mag`, `sgn` take `in_mag`, `in_sgn` at the next clock edge.
+    in_mag : In(P)
+        Magnitude |e| of the element shifted in (unsigned, Q1.F magnitude, F = P - 1): the input lane
+        or the previous position of the chain.
+    in_sgn : In(1)
+        Sign of the element shifted in (1 = negative).
+    mag : Out(P)
+        The line's magnitude register (reset 0); also the next position of the chain reads it.
+    sgn : Out(1)
+        The line's sign register (reset 0).
+    advance : In(1)
+        Leap the LFSR by P single steps at the next clock edge (once per stochastic slot).
+    det : In(1)
+        Deterministic mode: compare `det_value` instead of the random number.
+    det_value : In(P + 1)
+        The slot's deterministic ramp value, shared by the lines of one side.
+    mask : In(P)
+        2**k - 1: the random number is the low P bits of the LFSR's next state, masked to k bits.
+    gate : In(1)
+        The slot passes (the shared slot gate, low outside the slot phase).
+    two_phase : In(1)
+        Phase gating: the line fires only in the phase that equals its sign (the column lines in
+        two-phase mode; the row lines tie it low).
+    phase : In(1)
+        The current phase of a two-phase slot (0: positive lines, 1: negative lines).
+    pol_flip : In(1)
+        Inverts the polarity (the row lines: s >= 0; the column lines tie it low).
+    fire : Out(1)
+        The line fires in the presented slot: gate & phase_ok & (value < mag), value = det_value or the
+        masked random number. Combinational from the registers and the ports (no latency).
+    pol : Out(1)
+        The line's polarity, sgn ^ pol_flip (1 = negative). Combinational.
+    """
+
+    def __init__(self, *, elem_width: int, lfsr_width: int, seed: int):
+        self._width = check_width(lfsr_width)
+        self._P = check_int("elem_width", elem_width, 2, lfsr_width)
+        self._seed = check_int("seed", seed, 1, (1 << lfsr_width) - 1)
+        P = elem_width
+        super().__init__({
+            "load": In(1), "in_mag": In(P), "in_sgn": In(1), "mag": Out(P), "sgn": Out(1),
+            "advance": In(1), "det": In(1), "det_value": In(P + 1), "mask": In(P), "gate": In(1),
+            "two_phase": In(1), "phase": In(1), "pol_flip": In(1),
+            "fire": Out(1), "pol": Out(1),
+        })
+
+    elem_width = property(lambda self: self._P, doc="P: bits of the magnitude and the random number.")
+    lfsr_width = property(lambda self: self._width, doc="LFSR state bits.")
+    seed = property(lambda self: self._seed, doc="Reset state of the LFSR.")
+
+    def elaborate(self, platform):
+        m = Module()
+        W, P = self._width, self._P
+        lfsr = Signal(W, init=self._seed)
+        lfsr_next = Signal(W)
+        m.d.comb += lfsr_next.eq(leap_value(lfsr, W, P))
+        with m.If(self.advance):
+            m.d.sync += lfsr.eq(lfsr_next)
+        with m.If(self.load):
+            m.d.sync += [self.mag.eq(self.in_mag), self.sgn.eq(self.in_sgn)]
+        value = Mux(self.det, self.det_value, lfsr_next[:P] & self.mask)
+        phase_ok = ~self.two_phase | (self.phase ^ ~self.sgn)
+        m.d.comb += [
+            self.fire.eq(self.gate & phase_ok & (value < self.mag)),
+            self.pol.eq(self.sgn ^ self.pol_flip),
+        ]
+        return m

@@ -1,0 +1,187 @@
+"""Vector datapath of the SBE engine (hdl/sbe_engine.py): stages 1..5, the dot-product latches, the output."""
+from __future__ import annotations
+
+from amaranth import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from contract.checks import check_int
+from contract.engine_config import EngineConfig
+from contract.enums import Vec
+from contract.layouts import update_layout
+
+from hdl.sbe_engine_issue import beat_layout, pass_layout, s_layout
+from hdl.sbe_engine_lane import Lane
+from hdl.scalar_unit import latch_layout
+
+
+class VectorDatapath(wiring.Component):
+    """`lanes` Lanes (hdl/sbe_engine_lane.py) behind the issue stage, with the per-beat tags, the exact
+    dot products of each pass and the output register of the read-out.
+
+    A beat enters with its tag (`beat`, stage 0) and moves one stage per cycle of `adv` to stage 5; the
+    whole pipeline stalls only when the output register holds a beat that is not taken. Each lane reads
+    the pass registers of its beat's vector (`pw`), field by field in the stage that uses them.
+
+    Stage 4 writes the rewritten state word back (`we`, `waddr`, `wdata`). Stage 5 of a sample pass
+    accumulates v.M, v.x_{j-1}, v.v over the pass; on its last beat the three sums and the beat's block
+    exponent go to the dot-product latches of the pass's vector (`lat`), which then stay `full` until
+    the scalar unit releases them (`rel`; a release in the same cycle wins). Stage 5 of a read-out beat
+    loads the output register with the lanes' elements and `s`.
+
+    Parameters
+    ----------
+    cfg : EngineConfig
+        The engine's parameters.
+    acc_width : int
+        Width of the dot-product accumulators and latches, 8..128 (the caller makes it exact).
+
+    Ports
+    -----
+    adv : Out(1)
+        The pipeline advances: the output register is empty or taken this cycle.
+    beat : In(beat_layout)
+        Tag of the beat issued into the pipeline (stage 0; hdl/sbe_engine_issue.py).
+    x : In(lanes x signed(in_width))
+        Its input elements (stage 0; 0 for read-out beats).
+    m : In(lanes * state_width)
+        Stage 1: the state word of the beat (state memory read data).
+    xa, xb : In(lanes * in_width)
+        Stage 1: the same word of samples j-2 and j-1 (sample buffer read data).
+    pw : In(2 x pass_layout)
+        Pass registers of D and X.
+    s : In(s_layout)
+        s of the update being read out.
+    we, waddr, wdata : Out
+        Stage 4: state write-back strobe, word address, word.
+    inflight : Out(2)
+        Bit v: a beat of vector v is in stages 1..5.
+    lat : Out(latch_layout)
+        The dot-product latches: XM, XX1, XX of the last X pass, DM, DD1, DD of the last D pass, and
+        the block exponents EX, ED of those passes.
+    lob : Out(1)
+        The latched D pass is of the batch's last sample (its last beat carried last_of_batch).
+    full : Out(2)
+        Bit v: v's latches hold sums the scalar unit has not released.
+    rel : In(1)
+        Pulse: the scalar unit has read the latches (both vectors).
+    o : Out(stream(update_layout))
+        The update stream (hdl/sbe_engine.py); one output register.
+    saturated : Out(1)
+        Sticky: a state element (MA of a valid beat, MB of a read-out beat) or an output element clamped.
+    busy : Out(1)
+        A beat in stages 1..5, in the output register, or a latch full.
+
+    Latency: 5 cycles of `adv` from `beat` to stage 5 (the output register loads at the end of stage 5:
+    the beat leaves on `o` 6 cycles after it issued); the state write-back is 4 cycles after issue.
+    """
+
+    NSTAGES = 6     # stage 0 (issue) .. stage 5
+
+    def __init__(self, cfg: EngineConfig, *, acc_width: int):
+        if not isinstance(cfg, EngineConfig):
+            raise TypeError(f"cfg must be an EngineConfig, not {cfg!r}")
+        self.cfg = cfg
+        self.acc_width = check_int("acc_width", acc_width, 8, 128)
+        L, W, SW = cfg.lanes, cfg.in_width, cfg.state_width
+        super().__init__({
+            "adv": Out(1),
+            "beat": In(beat_layout(cfg)),
+            "x": In(data.ArrayLayout(signed(W), L)),
+            "m": In(unsigned(L * SW)),
+            "xa": In(unsigned(L * W)),
+            "xb": In(unsigned(L * W)),
+            "pw": In(data.ArrayLayout(pass_layout(cfg), 2)),
+            "s": In(s_layout(cfg)),
+            "we": Out(1),
+            "waddr": Out(range(cfg.words(Vec.D) + cfg.words(Vec.X))),
+            "wdata": Out(unsigned(L * SW)),
+            "inflight": Out(2),
+            "lat": Out(latch_layout(acc_width, cfg.exp_width)),
+            "lob": Out(1),
+            "full": Out(2),
+            "rel": In(1),
+            "o": Out(stream.Signature(update_layout(lanes=L, elem_width=cfg.elem_width,
+                                                    mant_width=cfg.s_mant_width, exp_width=cfg.s_exp_width))),
+            "saturated": Out(1),
+            "busy": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.cfg
+        L, W, SW = cfg.lanes, cfg.in_width, cfg.state_width
+
+        adv = self.adv
+        m.d.comb += adv.eq(~self.o.valid | self.o.ready)
+
+        # Tags: tag[k] is the beat in stage k.
+        tag = [self.beat] + [Signal(beat_layout(cfg), name=f"tag{k}") for k in range(1, self.NSTAGES)]
+        with m.If(adv):
+            for k in range(1, self.NSTAGES):
+                m.d.sync += tag[k].eq(tag[k - 1])
+        for v in Vec:
+            m.d.comb += self.inflight[v].eq(Cat(t.valid & (t.vec == v) for t in tag[1:]).any())
+
+        def sel(k, field):
+            """Pass-register `field` of the vector of the beat in stage k."""
+            return Mux(tag[k].vec, self.pw[1][field], self.pw[0][field])
+
+        lanes = []
+        for k in range(L):
+            m.submodules[f"lane{k}"] = lane = Lane(cfg)
+            lanes.append(lane)
+            m.d.comb += [
+                lane.adv.eq(adv), lane.x.eq(self.x[k]),
+                lane.m.eq(self.m[k * SW:(k + 1) * SW]),
+                lane.xa.eq(self.xa[k * W:(k + 1) * W]), lane.xb.eq(self.xb[k * W:(k + 1) * W]),
+                lane.ro1.eq(tag[1].ro), lane.ro3.eq(tag[3].ro), lane.ro4.eq(tag[4].ro),
+                lane.kA.eq(sel(1, "kA")), lane.cmA.eq(sel(1, "cmA")), lane.cmB.eq(sel(1, "cmB")),
+                lane.shA.eq(sel(2, "shA")), lane.kB.eq(sel(3, "kB")), lane.shB.eq(sel(3, "shB")),
+                lane.om.eq(sel(4, "om")), lane.osh.eq(sel(5, "osh")),
+            ]
+
+        # stage 4: write-back
+        m.d.comb += [self.we.eq(adv & tag[4].valid), self.waddr.eq(tag[4].addr),
+                     self.wdata.eq(Cat(lane.mb for lane in lanes))]
+
+        # stage 5, sample pass: exact dot products over the pass, latched at its end
+        t5 = tag[5]
+        aw = self.acc_width
+        accM, acc1, accV = Signal(signed(aw)), Signal(signed(aw)), Signal(signed(aw))
+        totM, tot1, totV = Signal(signed(aw)), Signal(signed(aw)), Signal(signed(aw))
+        m.d.comb += [totM.eq(accM + sum(lane.pm for lane in lanes)), tot1.eq(acc1 + sum(lane.px for lane in lanes)),
+                     totV.eq(accV + sum(lane.pv for lane in lanes))]
+        lat = self.lat
+        with m.If(adv & t5.valid & ~t5.ro):
+            with m.If(t5.last):
+                m.d.sync += [accM.eq(0), acc1.eq(0), accV.eq(0)]
+                with m.If(t5.vec == Vec.X):
+                    m.d.sync += [lat.XM.eq(totM), lat.XX1.eq(tot1), lat.XX.eq(totV), self.full[Vec.X].eq(1),
+                                 lat.EX.eq(t5.exp)]
+                with m.Else():
+                    m.d.sync += [lat.DM.eq(totM), lat.DD1.eq(tot1), lat.DD.eq(totV), self.full[Vec.D].eq(1),
+                                 self.lob.eq(t5.lob), lat.ED.eq(t5.exp)]
+            with m.Else():
+                m.d.sync += [accM.eq(totM), acc1.eq(tot1), accV.eq(totV)]
+        with m.If(self.rel):
+            m.d.sync += self.full.eq(0)
+
+        # stage 5, read-out: the output register
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+        with m.If(adv & t5.valid & t5.ro):
+            m.d.sync += [self.o.valid.eq(1), self.o.payload.s_mant.eq(self.s.mant), self.o.payload.s_exp.eq(self.s.exp),
+                         self.o.payload.vec.eq(t5.vec == Vec.X), self.o.payload.last.eq(t5.last)]
+            for k, lane in enumerate(lanes):
+                m.d.sync += self.o.payload.elems[k].eq(lane.elem)
+
+        # saturation: sticky over every clamp of a valid beat (the output element's of read-out beats only)
+        hit = Signal()
+        m.d.comb += hit.eq(Cat((lane.sat[0] & tag[2].valid) | (lane.sat[1] & tag[3].valid)
+                               | (lane.sat[2] & t5.valid & t5.ro) for lane in lanes).any())
+        with m.If(adv & hit):
+            m.d.sync += self.saturated.eq(1)
+
+        m.d.comb += self.busy.eq(Cat(t.valid for t in tag[1:]).any() | self.o.valid | self.full.any())
+        return m

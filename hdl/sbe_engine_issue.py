@@ -1,0 +1,252 @@
+"""Issue stage of the SBE engine (hdl/sbe_engine.py): the pass sequencer and the sample buffer."""
+from __future__ import annotations
+
+from amaranth import Array, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from contract.engine_config import EngineConfig
+from contract.enums import Vec
+from contract.layouts import sample_layout
+
+from hdl.scalar_unit import axpy_layout, scale_layout
+
+
+def beat_layout(cfg: EngineConfig) -> data.StructLayout:
+    """Tag of a beat in the vector pipeline (stage 0 here, carried through stages 1..5)."""
+    return data.StructLayout({
+        "valid": 1,                                 # a beat occupies the stage
+        "vec": 1,                                   # enums.Vec of its pass
+        "last": 1,                                  # last beat of the pass
+        "ro": 1,                                    # a read-out beat (else a sample pass beat)
+        "lob": 1,                                   # the input beat's last_of_batch tag
+        "addr": range(cfg.words(Vec.D) + cfg.words(Vec.X)),     # state word
+        "exp": signed(cfg.exp_width),               # the input beat's block exponent
+    })
+
+
+def pass_layout(cfg: EngineConfig) -> data.StructLayout:
+    """Pass registers of one vector: the two AXPY words (A: the update of sample j-2 in a sample pass,
+    of n-1 in the read-out; B: identity in a sample pass, the update of sample n in the read-out) and
+    the read-out scale (om, osh)."""
+    cw = cfg.coef_width
+    return data.StructLayout({
+        "kA": signed(8), "cmA": signed(cw), "shA": signed(8),
+        "kB": signed(8), "cmB": signed(cw), "shB": signed(8),
+        "om": signed(cw), "osh": signed(8),
+    })
+
+
+def s_layout(cfg: EngineConfig) -> data.StructLayout:
+    """s of an update, as on the update stream: s = mant * 2**exp."""
+    return data.StructLayout({"mant": signed(cfg.s_mant_width), "exp": signed(cfg.s_exp_width)})
+
+
+class IssueStage(wiring.Component):
+    """Stage 0 of the engine: takes input beats, sequences the passes, issues one beat per cycle.
+
+    Per sample j a pass over X (ceil(b/L) beats) then a pass over D (ceil(a/L) beats), each beat issued
+    with the state word it rewrites (`beat.addr`, the state memory's read address) and the same word of
+    samples j-2 and j-1 read from the sample buffer (3 slots, written with sample j's beat as it issues).
+    After the batch's last sample (`last_of_batch`) the read-out: a pass over D then X, without input.
+
+    The pass registers of v are loaded on the first beat of its pass, so a pass of v starts only when
+    no beat of v is in flight (those beats still read v's pass registers, and the new pass may read
+    state words they have not written back) and, in a sample pass, when the AXPY word of sample j-2 is
+    made (CHAIN j-2 done); its last beat waits for v's dot-product latches to be free. A read-out pass
+    of v starts once FINAL has made v's read-out scale (RDY v).
+
+    Lanes past a vector's end are forced to 0. Tags that disagree with the beat count set
+    `framing_error` and are otherwise ignored.
+
+    Parameters
+    ----------
+    cfg : EngineConfig
+        The engine's parameters.
+
+    Ports
+    -----
+    i : In(stream(sample_layout))
+        The engine's sample stream (hdl/sbe_engine.py); `ready` = a sample beat issues.
+    adv : In(1)
+        The pipeline advances this cycle; nothing issues otherwise.
+    en : In(1)
+        The state is initialised (StateInit done): sample passes may issue.
+    inflight, full : In(2)
+        Bit v: a beat of vector v is in stages 1..5; v's dot-product latches hold unreleased sums.
+    chains : In(16)
+        CHAIN segments finished in this batch.
+    rdy : In(2)
+        Bit v, pulse: FINAL has made vector v's read-out scale (the read-out of v may start).
+    coef, scale, s_mant, s_exp : In
+        The scalar unit's hand-over registers (hdl/scalar_unit.py).
+    beat : Out(beat_layout)
+        Tag of the beat issued this cycle (valid = 0: none); the state memory reads `beat.addr`.
+    x : Out(lanes x signed(in_width))
+        Its input elements (0 unless a sample beat issues).
+    xa, xb : Out(lanes * in_width)
+        Word `beat.addr` of samples j-2 and j-1 from the sample buffer, the cycle after the beat issues
+        (with the state word, when the beat is in stage 1).
+    pw : Out(2 x pass_layout)
+        The pass registers of D and X.
+    s : Out(s_layout)
+        s of the update being read out: s_mant, s_exp latched on the first read-out beat.
+    framing_error : Out(1)
+        Sticky: an input tag disagreed with the beat count.
+    busy : Out(1)
+        A beat of the current batch has issued, or the read-out runs.
+    count : Out(16)
+        Samples received in the current batch.
+
+    Latency: 0; `i.ready` and `beat` are combinational (from i.valid, and from o.ready through `adv`).
+    """
+
+    def __init__(self, cfg: EngineConfig):
+        if not isinstance(cfg, EngineConfig):
+            raise TypeError(f"cfg must be an EngineConfig, not {cfg!r}")
+        self.cfg = cfg
+        L, W = cfg.lanes, cfg.in_width
+        super().__init__({
+            "i": In(stream.Signature(sample_layout(L, W, cfg.exp_width))),
+            "adv": In(1),
+            "en": In(1),
+            "inflight": In(2),
+            "full": In(2),
+            "chains": In(16),
+            "rdy": In(2),
+            "coef": In(data.ArrayLayout(data.ArrayLayout(axpy_layout(cfg.coef_width), 2), 2)),
+            "scale": In(data.ArrayLayout(scale_layout(cfg.coef_width), 2)),
+            "s_mant": In(signed(cfg.s_mant_width)),
+            "s_exp": In(signed(cfg.s_exp_width)),
+            "beat": Out(beat_layout(cfg)),
+            "x": Out(data.ArrayLayout(signed(W), L)),
+            "xa": Out(unsigned(L * W)),
+            "xb": Out(unsigned(L * W)),
+            "pw": Out(data.ArrayLayout(pass_layout(cfg), 2)),
+            "s": Out(s_layout(cfg)),
+            "framing_error": Out(1),
+            "busy": Out(1),
+            "count": Out(16),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.cfg
+        L, W = cfg.lanes, cfg.in_width
+        nd, nx = cfg.words(Vec.D), cfg.words(Vec.X)
+        nw = nd + nx
+        base = {Vec.D: 0, Vec.X: nd}                # first state word of each vector
+        rem = {v: cfg.length(v) - (cfg.words(v) - 1) * L for v in Vec}       # lanes of a last word
+        payload = self.i.payload
+
+        # Sample buffer: 3 slots of nw words (sample j being received, j-1, j-2).
+        m.submodules.buf = buf = Memory(shape=unsigned(L * W), depth=3 * nw, init=[])
+        rd_a, rd_b, wr = buf.read_port(), buf.read_port(), buf.write_port()
+
+        # ---------------------------------------------------------------- pass state
+        ro = Signal()                               # read-out (else sample passes)
+        cur = Signal(init=Vec.X)                    # vector of the current pass
+        w = Signal(range(max(nd, nx) + 1))          # beat within the pass
+        j = Signal(16, init=1)                      # sample of the batch being received (1-based)
+        slot = Signal(range(3))                     # sample-buffer slot of sample j
+        ro_ok = [Signal(name=f"ro_ok_{v}") for v in (0, 1)]    # the read-out of v may start
+
+        last_w = Signal.like(w)
+        m.d.comb += last_w.eq(Mux(cur, nx - 1, nd - 1))
+        first = w == 0
+        is_last = Signal()
+        m.d.comb += is_last.eq(w == last_w)
+        slot_m1, slot_m2 = Signal(range(3)), Signal(range(3))
+        m.d.comb += [slot_m1.eq(Mux(slot == 0, 2, slot - 1)), slot_m2.eq(Mux(slot == 0, 1, Mux(slot == 1, 2, 0)))]
+        addr = Signal(range(nw))
+        m.d.comb += addr.eq(Mux(cur, base[Vec.X], base[Vec.D]) + w)
+
+        # ---------------------------------------------------------------- issue
+        inflight = Mux(cur, self.inflight[1], self.inflight[0])
+        coef_ready = (j <= 2) | (self.chains >= j - 2)
+        run_ok = Signal()
+        m.d.comb += run_ok.eq(self.en & ~ro & self.i.valid
+                              & (~first | (coef_ready & ~inflight))
+                              & (~is_last | ~Mux(cur, self.full[1], self.full[0])))
+        ro_go = Signal()
+        m.d.comb += ro_go.eq(ro & Mux(cur, ro_ok[1], ro_ok[0]) & (~first | ~inflight))
+        issue_run = Signal()
+        issue_ro = Signal()
+        m.d.comb += [issue_run.eq(self.adv & run_ok), issue_ro.eq(self.adv & ro_go), self.i.ready.eq(issue_run)]
+
+        for k in range(L):
+            lane_ok = ~is_last | Mux(cur, k < rem[Vec.X], k < rem[Vec.D])
+            m.d.comb += self.x[k].eq(Mux(issue_run & lane_ok, payload.elems[k], 0))
+
+        m.d.comb += [self.beat.valid.eq(issue_run | issue_ro), self.beat.vec.eq(cur), self.beat.last.eq(is_last),
+                     self.beat.ro.eq(ro), self.beat.lob.eq(payload.last_of_batch), self.beat.addr.eq(addr),
+                     self.beat.exp.eq(payload.exp)]
+
+        slot_base = Array([Const(s * nw, range(3 * nw + 1)) for s in range(3)] + [Const(0, range(3 * nw + 1))])
+        m.d.comb += [rd_a.en.eq(self.adv), rd_a.addr.eq(slot_base[slot_m2] + addr), self.xa.eq(rd_a.data),
+                     rd_b.en.eq(self.adv), rd_b.addr.eq(slot_base[slot_m1] + addr), self.xb.eq(rd_b.data),
+                     wr.en.eq(issue_run), wr.addr.eq(slot_base[slot] + addr), wr.data.eq(self.x.as_value())]
+
+        with m.If(issue_run):
+            bad = ((payload.vec != cur) | (payload.last != is_last)    # the tags are enums.Vec, like `cur`
+                   | (payload.last_of_batch & ~(is_last & (cur == Vec.D))))
+            with m.If(bad):
+                m.d.sync += self.framing_error.eq(1)
+
+        # ---------------------------------------------------------------- pass registers and sequencing
+        # A sample pass of j rewrites with the AXPY word of j-2 (identity for j <= 2) and B = identity.
+        # The read-out rewrites with n-1's (A; identity if n = 1) and n's (B) words, then scales.
+        pw = self.pw[cur]
+        with m.If(issue_run):
+            with m.If(first):
+                with m.If(j <= 2):
+                    m.d.sync += [pw.kA.eq(0), pw.cmA.eq(0), pw.shA.eq(0)]
+                with m.Else():
+                    c = self.coef[cur][j[0]]
+                    m.d.sync += [pw.kA.eq(c.k), pw.cmA.eq(c.cm), pw.shA.eq(c.sh)]
+                m.d.sync += [pw.kB.eq(0), pw.cmB.eq(0), pw.shB.eq(0)]
+            with m.If(is_last):
+                m.d.sync += w.eq(0)
+                with m.If(cur == Vec.X):
+                    m.d.sync += cur.eq(Vec.D)
+                with m.Else():
+                    m.d.sync += [cur.eq(Vec.X), slot.eq(Mux(slot == 2, 0, slot + 1))]
+                    with m.If(payload.last_of_batch):
+                        m.d.sync += [ro.eq(1), cur.eq(Vec.D)]
+                    with m.Else():
+                        m.d.sync += j.eq(j + 1)
+            with m.Else():
+                m.d.sync += w.eq(w + 1)
+        with m.If(issue_ro):
+            with m.If(first):
+                with m.If(j <= 1):
+                    m.d.sync += [pw.kA.eq(0), pw.cmA.eq(0), pw.shA.eq(0)]
+                with m.Else():
+                    c = self.coef[cur][~j[0]]
+                    m.d.sync += [pw.kA.eq(c.k), pw.cmA.eq(c.cm), pw.shA.eq(c.sh)]
+                c = self.coef[cur][j[0]]
+                sc = self.scale[cur]
+                m.d.sync += [pw.kB.eq(c.k), pw.cmB.eq(c.cm), pw.shB.eq(c.sh), pw.om.eq(sc.m), pw.osh.eq(sc.sh)]
+                with m.If(cur == Vec.D):
+                    m.d.sync += [self.s.mant.eq(self.s_mant), self.s.exp.eq(self.s_exp)]
+            with m.If(is_last):
+                m.d.sync += w.eq(0)
+                for v in Vec:
+                    with m.If(cur == v):
+                        m.d.sync += ro_ok[v].eq(0)
+                with m.If(cur == Vec.D):
+                    m.d.sync += cur.eq(Vec.X)
+                with m.Else():
+                    m.d.sync += [ro.eq(0), j.eq(1)]
+            with m.Else():
+                m.d.sync += w.eq(w + 1)
+        for v in Vec:                               # after the clear above: a new RDY wins
+            with m.If(self.rdy[v]):
+                m.d.sync += ro_ok[v].eq(1)
+
+        m.d.comb += [
+            self.busy.eq(ro | (j != 1) | (w != 0) | (cur != Vec.X)),
+            self.count.eq(Mux(ro, j, j - 1)),
+        ]
+        return m
