@@ -1,4 +1,4 @@
-"""Bench: cycles of one rank-1 crossbar write by hdl/update_controller.py against a*b element writes.
+"""Bench: cycles of one rank-1 crossbar write by hdl/controller/update_controller.py against a*b element writes.
 
 `run()` simulates the controller (Amaranth simulator, full size: the 784-input, 100-output layer, so
 a = 100 row lines and b = 784 column lines) on a few updates with an input that never pauses and line
@@ -21,7 +21,7 @@ from flow.generate import CliParser
 
 
 def run(*, a: int = 100, b: int = 784, lanes: int = 4, simulate: bool = True) -> dict:
-    from hdl.update_controller import UpdateController, update_cycles
+    from hdl.controller.update_controller import UpdateController, update_cycles
     from tb.amaranth_sim.update_controller import run_amaranth
     from tb.stimulus import random_update
 

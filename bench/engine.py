@@ -1,4 +1,4 @@
-"""`make bench` entry for the SBE engine (hdl/sbe_engine.py): measured cycles against the streaming bound,
+"""`make bench` entry for the SBE engine (hdl/engine/sbe_engine.py): measured cycles against the streaming bound,
 state bits against an a*b MBGD accumulator, simulator speed, Yosys cell counts.
 
 Throughput is measured, not computed: the cocotb bench (tb/benches/sbe_engine_tb.py) runs the generated Verilog
@@ -28,7 +28,7 @@ A, B, N = 100, 784, 32
 
 
 def _sim(sim: str, lanes: int, batches=((N, "random"),), a: int = A, b: int = B) -> dict:
-    from hdl.sbe_engine import SBEEngine
+    from hdl.engine.sbe_engine import SBEEngine
     from tb.runner import run_bench
     cfg = dict(a=a, b=b, lanes=lanes)
     res = Path(tempfile.mkdtemp()) / "res.json"
@@ -59,7 +59,7 @@ def yosys_cells(lanes: int = 1, timeout: int = 900) -> dict:
     """Cell counts of the a=100, b=784 engine from Yosys synth_ice40 -dsp and synth_ecp5 (flow/yosys.py)."""
     from flow.verilog_out import BUILD
     from flow.yosys import synth_cells
-    from hdl.sbe_engine import SBEEngine
+    from hdl.engine.sbe_engine import SBEEngine
     out = {}
     for target in ("ice40", "ecp5"):
         try:

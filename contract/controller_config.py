@@ -1,5 +1,5 @@
 """Parameters of the crossbar update controller, shared by its golden twin (golden/rtl/update_controller.py,
-PulseScheme) and the RTL (hdl/update_controller.py): one definition, one set of bounds."""
+PulseScheme) and the RTL (hdl/controller/update_controller.py): one definition, one set of bounds."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass

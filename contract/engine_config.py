@@ -1,5 +1,5 @@
 """Parameters and constants of the SBE engine, shared by its golden twin (golden/rtl/sbe_engine.py) and
-the RTL (hdl/sbe_engine.py, hdl/scalar_unit.py). Formats: golden/rtl/sbe_engine.py states each one.
+the RTL (hdl/engine/sbe_engine.py, hdl/engine/scalar_unit.py). Formats: golden/rtl/sbe_engine.py states each one.
 
 Initial state: M_X, M_D = +-2**q with signs from a 16-bit Galois LFSR (taps INIT_LFSR_TAPS, seed
 INIT_LFSR_SEED), one bit per element, D elements first; q = `init_exponent(len, state_width)`.

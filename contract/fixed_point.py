@@ -1,8 +1,8 @@
 """Fixed-point primitives of the SBE engine: the ONE rounding rule, saturation, the scalar float, and the
 quantisers that turn floats into the streams' integer formats.
 
-Everything here is plain Python integer arithmetic; the RTL (hdl/fixed_point.py, hdl/float_alu.py,
-hdl/sbe_engine.py) is bit-exact with these functions. Formats are stated where they are defined.
+Everything here is plain Python integer arithmetic; the RTL (hdl/fixed_point.py, hdl/engine/float_alu.py,
+hdl/engine/sbe_engine.py) is bit-exact with these functions. Formats are stated where they are defined.
 
 Rounding rule (the only one in the design)
     ``rshift_round(v, s)`` = floor((v + 2**(s-1)) / 2**s) for s > 0: round to nearest, ties toward
@@ -65,7 +65,7 @@ class Flags:
 class FloatFormat:
     """Scalar float with an `mw`-bit signed mantissa and an `ew`-bit signed exponent.
 
-    The operations are the specification of hdl/float_alu.py. Each returns a pair (m, e) and ORs
+    The operations are the specification of hdl/engine/float_alu.py. Each returns a pair (m, e) and ORs
     any exponent saturation into `flags`.
     """
 
@@ -133,7 +133,7 @@ class FloatFormat:
 
     def neg(self, a):
         """-a, renormalised (no flag): = fnorm(-m, e) for the normalised operands every op produces, in
-        the three cases the RTL uses instead of a normaliser (hdl/float_alu.py): m = -2**(mw-1) becomes
+        the three cases the RTL uses instead of a normaliser (hdl/engine/float_alu.py): m = -2**(mw-1) becomes
         (2**(mw-2), e+1) (saturated at emax), m = 2**(mw-2) becomes (-2**(mw-1), e-1) (0 below emin),
         any other m becomes (-m, e)."""
         m, e = a

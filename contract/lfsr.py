@@ -1,6 +1,6 @@
 """The per-line pseudo-random generators of the pulse schemes: Fibonacci LFSRs with a P-step leap.
 
-The definition (polynomials, leap, seed rule) that golden/rtl/lfsr.py and hdl/lfsr.py both follow. Every row line, every column line and the slot gate of the update
+The definition (polynomials, leap, seed rule) that golden/rtl/lfsr.py and hdl/controller/lfsr.py both follow. Every row line, every column line and the slot gate of the update
 controller own one LFSR; all use the same polynomial and differ only in their seed.
 
 Generator (one step)

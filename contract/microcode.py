@@ -1,5 +1,5 @@
 """Microcode of the SBE scalar unit: the ONE definition, interpreted by golden/rtl/scalar_unit.py and
-stored as a ROM in hdl/scalar_unit.py (`rom()`, `encode()`). One instruction per cycle in the RTL.
+stored as a ROM in hdl/engine/scalar_unit.py (`rom()`, `encode()`). One instruction per cycle in the RTL.
 
 Vector passes produce exact integer dot products; everything scalar runs here, in the sfloat format of
 contract/fixed_point.py. Notation for sample j of a batch (docs/sbe-algorithm.md section 2.1, sums form):

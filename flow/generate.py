@@ -32,8 +32,8 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 #: block name -> "module:Class" of a wiring.Component taking keyword parameters.
 BLOCKS = {
     "dot_product": "hdl.dot_product:DotProduct",
-    "sbe_engine": "hdl.sbe_engine:SBEEngine",
-    "update_controller": "hdl.update_controller:UpdateController",
+    "sbe_engine": "hdl.engine.sbe_engine:SBEEngine",
+    "update_controller": "hdl.controller.update_controller:UpdateController",
     "sbe_layer": "hdl.sbe_layer:SBELayer",
     "sbe_network": "hdl.sbe_layer:SBENetwork",
 }

@@ -8,21 +8,21 @@ PulseScheme, no float round trip), so the slots are bit-exact with it.
 
 Ports
 -----
-i              : In(stream)  engine samples, `hdl.sbe_engine.in_layout` (see hdl/sbe_engine.py)
+i              : In(stream)  engine samples, `hdl.engine.sbe_engine.in_layout` (see hdl/engine/sbe_engine.py)
 clear          : In   engine state reset (see SBEEngine.clear)
-lr_mant, lr_exp, bl, mode : In  controller registers (see hdl/update_controller.py), sampled per update
+lr_mant, lr_exp, bl, mode : In  controller registers (see hdl/controller/update_controller.py), sampled per update
 row_fire, row_pol, col_fire, col_pol, slot : Out; slot_ready : In   the pulse slots (UpdateController)
 done, status   : Out  controller: one-cycle strobe per finished write, its flags
 tap_valid, tap_payload : Out  a copy of the engine->controller update stream, valid on the cycles a beat
                  is transferred (observability for benches and logic analysers; drives nothing)
 busy           : Out  engine or controller busy, or an update beat waiting between them
-saturated, framing_error, sample_count : Out  engine status (see hdl/sbe_engine.py)
+saturated, framing_error, sample_count : Out  engine status (see hdl/engine/sbe_engine.py)
 
 Parameters: a, b, lanes, seed (the controller's LFSR seed); other keyword parameters go to the engine
 (EngineConfig) or, prefixed `ctrl_`, to the controller (e.g. ctrl_bl_width=12). The update-stream
 formats (elem_width, s_mant_width -> mant_width, s_exp_width -> exp_width) are the engine's, so the two
 agree by construction.
-Latency: the engine's (see hdl/sbe_engine.py), then the controller's per update
+Latency: the engine's (see hdl/engine/sbe_engine.py), then the controller's per update
 (ceil(a/L)+ceil(b/L) loading beats while the engine reads out, + elem_width+4 set-up + BL slots).
 """
 from __future__ import annotations
@@ -31,8 +31,8 @@ from amaranth import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hdl.sbe_engine import SBEEngine
-from hdl.update_controller import UpdateController
+from hdl.engine.sbe_engine import SBEEngine
+from hdl.controller.update_controller import UpdateController
 
 _CTRL_REGS = ("lr_mant", "lr_exp", "bl", "mode")
 _CTRL_OUTS = ("row_fire", "row_pol", "col_fire", "col_pol", "slot", "done", "status")

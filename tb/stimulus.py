@@ -1,10 +1,10 @@
 """Seeded stimulus shared by the Amaranth-simulator tests, the cocotb benches and bench/, and the one
 helper that turns a packed line vector back into booleans.
 
-Engine samples (hdl/sbe_engine.py): `engine_batch` draws one batch (xs, ds, x_exps, delta_exps) of a
+Engine samples (hdl/engine/sbe_engine.py): `engine_batch` draws one batch (xs, ds, x_exps, delta_exps) of a
 named kind; `batch_beats` cuts it into sample-stream beats (contract.layouts.sample_beats).
 
-Controller updates (hdl/update_controller.py): an update is a dict u (a ints, Q1.F), v (b ints),
+Controller updates (hdl/controller/update_controller.py): an update is a dict u (a ints, Q1.F), v (b ints),
 s_mant, s_exp, lr_mant, lr_exp, bl, det, bl_mgmt, two_phase. `random_update` draws one;
 `update_beats_of` gives its update-stream beats (contract.layouts.update_beats); `golden_kwargs` are its
 register values as PulseScheme.plan/write take them, `scheme_params` the PulseScheme parameters of a

@@ -1,4 +1,4 @@
-"""Per-line LFSRs of the pulse schemes: bit-exact golden twin of hdl/lfsr.py.
+"""Per-line LFSRs of the pulse schemes: bit-exact golden twin of hdl/controller/lfsr.py.
 
 The generator (polynomials TAPS, the `steps`-step leap, the per-line seed rule) is defined in
 contract/lfsr.py; here it runs on NumPy arrays of line states: `step` (one scalar step), `leap`

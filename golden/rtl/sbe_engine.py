@@ -1,4 +1,4 @@
-"""Bit-exact fixed-point model of the SBE engine: the specification of hdl/sbe_engine.py.
+"""Bit-exact fixed-point model of the SBE engine: the specification of hdl/engine/sbe_engine.py.
 
 What it computes: the rank-1 SBE of golden/methods/sbe.py (docs/sbe-algorithm.md, section 2) in the sums
 form of section 2.1, with the vector updates skewed by two samples so the hardware streams without

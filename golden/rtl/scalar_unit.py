@@ -1,4 +1,4 @@
-"""Bit-exact golden twin of hdl/scalar_unit.py: the SBE engine's microcoded scalar unit.
+"""Bit-exact golden twin of hdl/engine/scalar_unit.py: the SBE engine's microcoded scalar unit.
 
 It interprets the segments of contract/microcode.py (CHAIN per sample, FINAL and RESCALE per batch, INIT
 after a state reset) on the register file of sfloats (contract/fixed_point.py FloatFormat, one ALU

@@ -1,5 +1,5 @@
 """Pulse schemes that write one rank-1 update W <- W - eta*s*outer(u, v) to a crossbar: bit-exact
-golden twin of hdl/update_controller.py (the same slots, in the same order, bit for bit).
+golden twin of hdl/controller/update_controller.py (the same slots, in the same order, bit for bit).
 
 Inputs (the formats of contract/layouts.py): u (length a, rows) and v (length b, columns) are signed
 integers in Q1.F, F = elem_width - 1 (value = u_i / 2**F); s = s_mant * 2**s_exp. Registers, latched by

@@ -9,9 +9,9 @@ Per layer and batch (tb/benches/closed_loop_tb.py runs the RTL and this twin sid
     samples           x and delta of each sample -> 16-bit integers + per-vector block exponents
                       (golden/rtl/sbe_engine.quantise_sample, the engine's input format)
     layer             golden/rtl/sbe_layer.py SBELayer, the twin of hdl/sbe_layer.py: the engine
-                      (bit-exact with hdl/sbe_engine.py) makes ONE update (s_mant, s_exp, Dhat, Xhat) per
+                      (bit-exact with hdl/engine/sbe_engine.py) makes ONE update (s_mant, s_exp, Dhat, Xhat) per
                       batch in the update-stream words (contract/layouts.py); they go unchanged to the
-                      pulse scheme (bit-exact with hdl/update_controller.py)
+                      pulse scheme (bit-exact with hdl/controller/update_controller.py)
     write             the slots move the devices of the layer's Crossbar; a flagged write (status != 0)
                       emits no slot, as in the RTL
 

@@ -8,7 +8,7 @@ Each layer's weights (bias folded in as a constant-1 column, as in golden/traini
     update direction  from the layer's UpdateMethod (float SBE by default; the fixed-point engine model
                       or the RTL plug in through `method_factory`, as in golden.training.mlp.train)
     quantisation      to the update stream of contract/layouts.py: Q1.15 Dhat and Xhat, s = s_mant*2**s_exp
-    write             golden.rtl.update_controller.PulseScheme (the bit-exact twin of hdl/update_controller.py)
+    write             golden.rtl.update_controller.PulseScheme (the bit-exact twin of hdl/controller/update_controller.py)
                       turns (s, Dhat, Xhat) into row/column pulse slots; the array applies coincidences
 
 The learning rate is given in weight units (eta) and programmed as eta/dw_min device steps, the

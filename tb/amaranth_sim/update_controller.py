@@ -1,4 +1,4 @@
-"""Amaranth-simulator drivers for hdl/update_controller.py and the blocks that contain it (shared by tests
+"""Amaranth-simulator drivers for hdl/controller/update_controller.py and the blocks that contain it (shared by tests
 and bench/): a producer that sets the registers and streams updates, a monitor of the slot outputs, and
 `run_amaranth`, which runs both. Updates are the dicts of tb/stimulus.py.
 """

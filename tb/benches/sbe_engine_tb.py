@@ -18,7 +18,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
 from golden.rtl.sbe_engine import SBEFixedEngine
-from hdl.sbe_engine import SBEEngine
+from hdl.engine.sbe_engine import SBEEngine
 from tb.drivers.reset import reset
 from tb.drivers.streams import StreamSink, StreamSource, no_pauses, pack, random_pauses, unpack
 from tb.runner import bench_params

@@ -21,7 +21,7 @@ from cocotb.triggers import ReadOnly, RisingEdge
 from golden.arrays.crossbar import Crossbar, ReadParams
 from golden.arrays.devices import GokmenVlasov, Noiseless
 from golden.rtl.update_controller import PulseScheme, apply_write
-from hdl.update_controller import UpdateController
+from hdl.controller.update_controller import UpdateController
 from tb.drivers.reset import reset
 from tb.drivers.streams import StreamSource, random_pauses
 from tb.drivers.updates import drive_updates

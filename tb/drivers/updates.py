@@ -1,4 +1,4 @@
-"""cocotb: the update controller's register inputs and update stream (hdl/update_controller.py).
+"""cocotb: the update controller's register inputs and update stream (hdl/controller/update_controller.py).
 
 `write_registers` drives lr_mant, lr_exp, bl and mode (of a controller, or of layer k of a network with
 prefix "l<k>_"); `drive_updates` sends update dicts (tb/stimulus.py) one after the other, each with its

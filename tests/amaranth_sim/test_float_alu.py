@@ -1,11 +1,11 @@
-"""hdl/float_alu.py against contract/fixed_point.py FloatFormat, op by op (Amaranth simulator)."""
+"""hdl/engine/float_alu.py against contract/fixed_point.py FloatFormat, op by op (Amaranth simulator)."""
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
 from contract import microcode as P
 from contract.fixed_point import Flags, FloatFormat
-from hdl.float_alu import FloatALU
+from hdl.engine.float_alu import FloatALU
 
 
 def _golden(ff, op, a, b, k, ival, ival_e=0):

@@ -1,11 +1,11 @@
-"""LFSR: maximal-length polynomials, seed rule, and hdl/lfsr.py bit-exact against golden/rtl/lfsr.py."""
+"""LFSR: maximal-length polynomials, seed rule, and hdl/controller/lfsr.py bit-exact against golden/rtl/lfsr.py."""
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
 from contract.lfsr import COL_BASE, GATE_INDEX, TAPS, line_seed, splitmix64
 from golden.rtl.lfsr import LineLFSRs, leap, step
-from hdl.lfsr import LFSR, leap_matrix
+from hdl.controller.lfsr import LFSR, leap_matrix
 
 # Distinct prime factors of 2**w - 1 (for the primitivity test), from the factor tables of Mersenne-like numbers.
 FACTORS = {17: (131071,), 23: (47, 178481), 31: (2147483647,)}

@@ -1,4 +1,4 @@
-"""hdl/sbe_engine.py against golden/rtl/sbe_engine.py in the Amaranth simulator, random stalls on both streams.
+"""hdl/engine/sbe_engine.py against golden/rtl/sbe_engine.py in the Amaranth simulator, random stalls on both streams.
 
 Every output word (s_mant, s_exp, elems, vec, last) is compared bit for bit, plus the sticky flags.
 """
@@ -9,7 +9,7 @@ import pytest
 from amaranth.sim import Simulator
 
 from golden.rtl.sbe_engine import SBEFixedEngine
-from hdl.sbe_engine import SBEEngine
+from hdl.engine.sbe_engine import SBEEngine
 from contract.enums import Vec
 from contract.layouts import sample_beats
 from tb.amaranth_sim.streams import stream_put

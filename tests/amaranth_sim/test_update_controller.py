@@ -1,4 +1,4 @@
-"""Amaranth-simulator tests of hdl/update_controller.py against golden/rtl/update_controller.py, bit for bit,
+"""Amaranth-simulator tests of hdl/controller/update_controller.py against golden/rtl/update_controller.py, bit for bit,
 with random gaps on the input stream and random stalls of slot_ready."""
 import random
 
@@ -8,7 +8,7 @@ from amaranth.sim import Simulator
 
 from contract.enums import Status
 from golden.rtl.update_controller import PulseScheme
-from hdl.update_controller import UpdateController
+from hdl.controller.update_controller import UpdateController
 from tb.amaranth_sim.update_controller import amaranth_producer, run_amaranth, set_registers
 from tb.stimulus import bits, golden_kwargs, golden_write, random_update, scheme_params, update_beats_of
 

@@ -2,7 +2,7 @@
 golden/rtl/sbe_engine.py, with random gaps on the input and random back-pressure on the output."""
 import pytest
 
-from hdl.sbe_engine import SBEEngine
+from hdl.engine.sbe_engine import SBEEngine
 from tb.runner import SIMULATORS, run_bench
 
 CONFIGS = {

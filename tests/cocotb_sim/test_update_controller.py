@@ -2,7 +2,7 @@
 crossbars, against the golden pulse scheme and golden arrays (tb/benches/update_controller_tb.py)."""
 import pytest
 
-from hdl.update_controller import UpdateController
+from hdl.controller.update_controller import UpdateController
 from tb.runner import run_bench
 
 CONFIGS = {

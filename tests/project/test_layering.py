@@ -96,7 +96,7 @@ def test_imports_follow_the_layering():
 
 
 @pytest.mark.parametrize("layer,line,expect_bad", [
-    ("golden", "from hdl.lfsr import leap_value", True),           # a golden model importing the RTL
+    ("golden", "from hdl.controller.lfsr import leap_value", True),           # a golden model importing the RTL
     ("hdl", "from golden.rtl.lfsr import leap", True),              # the RTL importing a golden model
     ("contract", "from golden.rtl import sbe_engine", True),        # the contract importing anything
     ("flow", "import tb.runner", True),                             # the flow importing the benches

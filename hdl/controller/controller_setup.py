@@ -1,4 +1,4 @@
-"""Set-up arithmetic of the crossbar update controller (hdl/update_controller.py): the plan of one update.
+"""Set-up arithmetic of the crossbar update controller (hdl/controller/update_controller.py): the plan of one update.
 
 From the loaded update (max |u_i|, max |v_j|, s, the lr and bl registers, the mode) it computes what the
 slot train needs, as golden/rtl/update_controller.py PulseScheme.plan does, bit for bit:

@@ -1,4 +1,4 @@
-"""Slot sequencer of the crossbar update controller (hdl/update_controller.py): the line-independent part
+"""Slot sequencer of the crossbar update controller (hdl/controller/update_controller.py): the line-independent part
 of the slot train.
 
 It counts the slots t = 0 .. BL-1 and, in two-phase mode, the two phases of each slot; it holds the slot
@@ -17,7 +17,7 @@ from amaranth.lib.wiring import In, Out
 from contract.controller_config import ControllerConfig
 from contract.lfsr import GATE_INDEX, line_seed
 
-from hdl.lfsr import leap_value
+from hdl.controller.lfsr import leap_value
 
 
 class SlotSequencer(wiring.Component):

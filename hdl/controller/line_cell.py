@@ -1,9 +1,9 @@
-"""One row or column line of the crossbar update controller (hdl/update_controller.py).
+"""One row or column line of the crossbar update controller (hdl/controller/update_controller.py).
 
 A line owns everything of the pulse scheme (golden/rtl/update_controller.py) that is per line: the
 magnitude and sign of its element of Dhat or Xhat, held in one position of the controller's load shift
 chain; its LFSR (contract/lfsr.py: seeded with line_seed of the line index, leapt P single steps per
-stochastic slot by the XOR network of hdl/lfsr.py leap_value); the P-bit compare that decides whether the line fires in a slot; and its polarity.
+stochastic slot by the XOR network of hdl/controller/lfsr.py leap_value); the P-bit compare that decides whether the line fires in a slot; and its polarity.
 Everything shared by all lines of a side (the mask, the deterministic ramp value, the slot gate, the
 phase) comes in as ports, so the cost of a line does not depend on the number of lines.
 """
@@ -16,7 +16,7 @@ from amaranth.lib.wiring import In, Out
 from contract.checks import check_int
 from contract.lfsr import check_width
 
-from hdl.lfsr import leap_value
+from hdl.controller.lfsr import leap_value
 
 
 class LineCell(wiring.Component):

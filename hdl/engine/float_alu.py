@@ -1,4 +1,4 @@
-"""Combinational sfloat ALU of the SBE scalar unit (hdl/scalar_unit.py, one microcode op per cycle).
+"""Combinational sfloat ALU of the SBE scalar unit (hdl/engine/scalar_unit.py, one microcode op per cycle).
 
 Golden twin: contract/fixed_point.py FloatFormat (mul, add, sub, scale, rsqrt_seed, fnorm of an integer).
 """

@@ -1,4 +1,4 @@
-"""Segment scheduler of the SBE engine (hdl/sbe_engine.py): starts the scalar unit's microcode segments."""
+"""Segment scheduler of the SBE engine (hdl/engine/sbe_engine.py): starts the scalar unit's microcode segments."""
 from __future__ import annotations
 
 from amaranth import Module, Mux, Signal
@@ -19,11 +19,11 @@ class SegmentScheduler(wiring.Component):
     Ports
     -----
     busy, done, rdy : In(1), In(1), In(2)
-        The scalar unit's `busy`, `done` and `rdy` (hdl/scalar_unit.py).
+        The scalar unit's `busy`, `done` and `rdy` (hdl/engine/scalar_unit.py).
     full : In(2)
         Bit v: the dot products of vector v are latched (a CHAIN needs both).
     lob : In(1)
-        The latched sample is the batch's last (hdl/sbe_engine_datapath.py `lob`).
+        The latched sample is the batch's last (hdl/engine/vector_datapath.py `lob`).
     start, seg : Out(1), Out(2)
         Start segment `seg` (enums.Segment) this cycle; to the scalar unit.
     jc : Out(16)

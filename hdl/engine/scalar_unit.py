@@ -19,7 +19,7 @@ from contract.fixed_point import FloatFormat
 from contract.engine_config import KMIN, LMAX, EngineConfig
 
 from hdl.fixed_point import fnorm_hw, rshift_round_hw
-from hdl.float_alu import FloatALU
+from hdl.engine.float_alu import FloatALU
 
 
 def latch_layout(acc_width: int, exp_width: int) -> data.StructLayout:

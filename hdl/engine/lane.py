@@ -1,4 +1,4 @@
-"""One lane of the SBE engine's vector datapath (hdl/sbe_engine.py), stages 1..5."""
+"""One lane of the SBE engine's vector datapath (hdl/engine/sbe_engine.py), stages 1..5."""
 from __future__ import annotations
 
 from amaranth import Cat, Module, Mux, Signal, signed
@@ -45,7 +45,7 @@ class Lane(wiring.Component):
         The beat in stage 1, 3, 4 is a read-out beat.
     kA, cmA, cmB : In  stage 1;  shA : In  stage 2;  kB, shB : In  stage 3;  om : In  stage 4;
     osh : In  stage 5
-        Pass-word fields (hdl/sbe_engine_issue.py pass_layout) of the beat in that stage.
+        Pass-word fields (hdl/engine/issue_stage.py pass_layout) of the beat in that stage.
     mb : Out(signed(state_width))
         Stage 4: the rewritten element, to be written back.
     pm, px, pv : Out(signed)

@@ -1,17 +1,17 @@
 """SBE engine: a stream of (x, delta) samples in, one rank-1 update (s, Dhat, Xhat) out per batch.
 
 Bit-exact with golden/rtl/sbe_engine.py (SBEFixedEngine), which states the algorithm and the formats; the
-scalar recurrences are the microcode of contract/microcode.py, run by hdl/scalar_unit.py.
+scalar recurrences are the microcode of contract/microcode.py, run by hdl/engine/scalar_unit.py.
 
 Sub-components (one per file)
 -----------------------------
 ================  ==========================  ==============================================================
-StateInit         hdl/sbe_engine_init.py      after reset, writes the initial state into the state memory
-IssueStage        hdl/sbe_engine_issue.py     stage 0: takes input beats, sequences the passes, sample buffer
-VectorDatapath    hdl/sbe_engine_datapath.py  stages 1..5 (lanes x Lane, hdl/sbe_engine_lane.py), the
+StateInit         hdl/engine/state_init.py      after reset, writes the initial state into the state memory
+IssueStage        hdl/engine/issue_stage.py     stage 0: takes input beats, sequences the passes, sample buffer
+VectorDatapath    hdl/engine/vector_datapath.py  stages 1..5 (lanes x Lane, hdl/engine/lane.py), the
                                               dot-product latches, the output register
-ScalarUnit        hdl/scalar_unit.py          microcode: AXPY words, read-out scales, s
-SegmentScheduler  hdl/sbe_engine_sched.py     starts the scalar unit's segments
+ScalarUnit        hdl/engine/scalar_unit.py          microcode: AXPY words, read-out scales, s
+SegmentScheduler  hdl/engine/segment_scheduler.py     starts the scalar unit's segments
 ================  ==========================  ==============================================================
 
 Samples flow i -> IssueStage -> VectorDatapath -> o; the dot products of each pass go to the ScalarUnit,
@@ -41,11 +41,11 @@ from contract.engine_config import EngineConfig
 from contract.enums import Vec
 from contract.layouts import sample_layout, update_layout
 
-from hdl.sbe_engine_datapath import VectorDatapath
-from hdl.sbe_engine_init import StateInit
-from hdl.sbe_engine_issue import IssueStage
-from hdl.sbe_engine_sched import SegmentScheduler
-from hdl.scalar_unit import ScalarUnit
+from hdl.engine.vector_datapath import VectorDatapath
+from hdl.engine.state_init import StateInit
+from hdl.engine.issue_stage import IssueStage
+from hdl.engine.segment_scheduler import SegmentScheduler
+from hdl.engine.scalar_unit import ScalarUnit
 
 
 class SBEEngine(wiring.Component):

@@ -1,4 +1,4 @@
-"""Vector datapath of the SBE engine (hdl/sbe_engine.py): stages 1..5, the dot-product latches, the output."""
+"""Vector datapath of the SBE engine (hdl/engine/sbe_engine.py): stages 1..5, the dot-product latches, the output."""
 from __future__ import annotations
 
 from amaranth import Cat, Module, Mux, Signal, signed, unsigned
@@ -10,13 +10,13 @@ from contract.engine_config import EngineConfig
 from contract.enums import Vec
 from contract.layouts import update_layout
 
-from hdl.sbe_engine_issue import beat_layout, pass_layout, s_layout
-from hdl.sbe_engine_lane import Lane
-from hdl.scalar_unit import latch_layout
+from hdl.engine.issue_stage import beat_layout, pass_layout, s_layout
+from hdl.engine.lane import Lane
+from hdl.engine.scalar_unit import latch_layout
 
 
 class VectorDatapath(wiring.Component):
-    """`lanes` Lanes (hdl/sbe_engine_lane.py) behind the issue stage, with the per-beat tags, the exact
+    """`lanes` Lanes (hdl/engine/lane.py) behind the issue stage, with the per-beat tags, the exact
     dot products of each pass and the output register of the read-out.
 
     A beat enters with its tag (`beat`, stage 0) and moves one stage per cycle of `adv` to stage 5; the
@@ -41,7 +41,7 @@ class VectorDatapath(wiring.Component):
     adv : Out(1)
         The pipeline advances: the output register is empty or taken this cycle.
     beat : In(beat_layout)
-        Tag of the beat issued into the pipeline (stage 0; hdl/sbe_engine_issue.py).
+        Tag of the beat issued into the pipeline (stage 0; hdl/engine/issue_stage.py).
     x : In(lanes x signed(in_width))
         Its input elements (stage 0; 0 for read-out beats).
     m : In(lanes * state_width)
@@ -66,7 +66,7 @@ class VectorDatapath(wiring.Component):
     rel : In(1)
         Pulse: the scalar unit has read the latches (both vectors).
     o : Out(stream(update_layout))
-        The update stream (hdl/sbe_engine.py); one output register.
+        The update stream (hdl/engine/sbe_engine.py); one output register.
     saturated : Out(1)
         Sticky: a state element (MA of a valid beat, MB of a read-out beat) or an output element clamped.
     busy : Out(1)

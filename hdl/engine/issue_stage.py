@@ -1,4 +1,4 @@
-"""Issue stage of the SBE engine (hdl/sbe_engine.py): the pass sequencer and the sample buffer."""
+"""Issue stage of the SBE engine (hdl/engine/sbe_engine.py): the pass sequencer and the sample buffer."""
 from __future__ import annotations
 
 from amaranth import Array, Const, Module, Mux, Signal, signed, unsigned
@@ -10,7 +10,7 @@ from contract.engine_config import EngineConfig
 from contract.enums import Vec
 from contract.layouts import sample_layout
 
-from hdl.scalar_unit import axpy_layout, scale_layout
+from hdl.engine.scalar_unit import axpy_layout, scale_layout
 
 
 def beat_layout(cfg: EngineConfig) -> data.StructLayout:
@@ -68,7 +68,7 @@ class IssueStage(wiring.Component):
     Ports
     -----
     i : In(stream(sample_layout))
-        The engine's sample stream (hdl/sbe_engine.py); `ready` = a sample beat issues.
+        The engine's sample stream (hdl/engine/sbe_engine.py); `ready` = a sample beat issues.
     adv : In(1)
         The pipeline advances this cycle; nothing issues otherwise.
     en : In(1)
@@ -80,7 +80,7 @@ class IssueStage(wiring.Component):
     rdy : In(2)
         Bit v, pulse: FINAL has made vector v's read-out scale (the read-out of v may start).
     coef, scale, s_mant, s_exp : In
-        The scalar unit's hand-over registers (hdl/scalar_unit.py).
+        The scalar unit's hand-over registers (hdl/engine/scalar_unit.py).
     beat : Out(beat_layout)
         Tag of the beat issued this cycle (valid = 0: none); the state memory reads `beat.addr`.
     x : Out(lanes x signed(in_width))

@@ -2,7 +2,7 @@
 
 Polynomials, leap and seed rule: contract/lfsr.py; bit-exact golden twin: golden/rtl/lfsr.py.
 `leap_value` is the combinational leap (the XOR network of `steps` unrolled single steps), used by every
-line of the update controller (hdl/line_cell.py) and by its slot gate (hdl/controller_slots.py); `LFSR`
+line of the update controller (hdl/controller/line_cell.py) and by its slot gate (hdl/controller/slot_sequencer.py); `LFSR`
 wraps one register around it for stand-alone use and tests.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""State init sequencer of the SBE engine (hdl/sbe_engine.py): writes the reset state after a reset."""
+"""State init sequencer of the SBE engine (hdl/engine/sbe_engine.py): writes the reset state after a reset."""
 from __future__ import annotations
 
 from amaranth import Array, Cat, Module, Mux, Signal, signed, unsigned

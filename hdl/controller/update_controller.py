@@ -38,10 +38,10 @@ Cost of one update, with an input that never pauses and slot_ready tied high (te
 independent of a*b: every line has its own magnitude/sign register, LFSR and P-bit comparator.
 After reset the controller idles one cycle (state INIT) before it accepts input.
 
-Structure: one LineCell (hdl/line_cell.py) per row and per column line; the set-up arithmetic
-(hdl/controller_setup.py ControllerSetup: scale, BL, gate threshold); the slot sequencer
-(hdl/controller_slots.py SlotSequencer: slot counter, phase, slot gate, masks and deterministic ramps);
-with serial_width > 0 the SlotSerialiser (hdl/slot_serialiser.py). The controller itself holds the
+Structure: one LineCell (hdl/controller/line_cell.py) per row and per column line; the set-up arithmetic
+(hdl/controller/controller_setup.py ControllerSetup: scale, BL, gate threshold); the slot sequencer
+(hdl/controller/slot_sequencer.py SlotSequencer: slot counter, phase, slot gate, masks and deterministic ramps);
+with serial_width > 0 the SlotSerialiser (hdl/controller/slot_serialiser.py). The controller itself holds the
 per-update registers, the input side of the load chains and the FSM INIT -> LOAD -> SCALE -> PLAN ->
 DIV -> SLOTS -> DONE (DIV -> DONE directly for a flagged or zero update).
 
@@ -60,10 +60,10 @@ from contract.enums import Vec
 from contract.layouts import MODE_LAYOUT, STATUS_LAYOUT, serial_layout, update_layout
 from contract.lfsr import COL_BASE, line_seed
 
-from hdl.controller_setup import ControllerSetup
-from hdl.controller_slots import SlotSequencer
-from hdl.line_cell import LineCell
-from hdl.slot_serialiser import SlotSerialiser
+from hdl.controller.controller_setup import ControllerSetup
+from hdl.controller.slot_sequencer import SlotSequencer
+from hdl.controller.line_cell import LineCell
+from hdl.controller.slot_serialiser import SlotSerialiser
 
 
 def update_cycles(*, a: int, b: int, lanes: int = 1, elem_width: int = 16, bl: int, phases: int = 1,
