@@ -28,7 +28,7 @@ import sys
 import time
 
 from contract import microcode as P
-from flow.generate import CliParser
+from contract.checks import CliParser
 from flow.verilog_out import BUILD
 from golden.training.data import load_digits
 from golden.training.mlp import train

@@ -11,7 +11,7 @@ import json
 import sys
 import time
 
-from flow.generate import CliParser
+from contract.checks import CliParser
 from flow.verilog_out import BUILD
 
 BENCHES = {

@@ -10,14 +10,12 @@ at a time (one write per cycle, the optimistic element-serial bound).
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 
 import numpy as np
 
-from flow.generate import CliParser
+from bench.cli import run_alone
 
 
 def run(*, a: int = 100, b: int = 784, lanes: int = 4, simulate: bool = True) -> dict:
@@ -67,11 +65,7 @@ def run(*, a: int = 100, b: int = 784, lanes: int = 4, simulate: bool = True) ->
 
 
 def main(argv=None) -> dict:
-    CliParser(prog="python -m bench.controller", description=__doc__,
-              formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
-    r = run()
-    print(json.dumps(r, indent=2))
-    return r
+    return run_alone("python -m bench.controller", __doc__, run, argv)
 
 
 if __name__ == "__main__":

@@ -15,13 +15,12 @@ Run ``python -m bench.crossbar`` to print them.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
 import numpy as np
 
-from flow.generate import CliParser
+from bench.cli import run_alone
 from golden.arrays.crossbar import Crossbar
 from golden.arrays.devices import GokmenVlasov, Noiseless
 
@@ -76,13 +75,13 @@ def run(*, n_slots: int = 64, p_fire: float = 0.5, bl: int = 31, min_time: float
     return out
 
 
-def main(argv=None) -> dict:
-    CliParser(prog="python -m bench.crossbar", description=__doc__,
-              formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
-    r = run()
+def _show(r: dict) -> None:
     for k, v in r.items():
         print(f"{k:28s} {v:.4g}" if isinstance(v, float) else f"{k:28s} {v}")
-    return r
+
+
+def main(argv=None) -> dict:
+    return run_alone("python -m bench.crossbar", __doc__, run, argv, _show)
 
 
 if __name__ == "__main__":

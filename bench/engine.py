@@ -22,7 +22,7 @@ from pathlib import Path
 
 from contract import microcode as P
 from contract.engine_config import EngineConfig
-from flow.generate import CliParser
+from contract.checks import CliParser
 
 A, B, N = 100, 784, 32
 

@@ -8,14 +8,13 @@ two NumPy models, not hardware. Each method is timed `repeats` times over whole 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 
 import numpy as np
 
-from flow.generate import CliParser
+from bench.cli import run_alone
 from flow.verilog_out import BUILD
 from golden.methods.mbgd import MBGD
 from golden.methods.sbe import SBE
@@ -46,10 +45,7 @@ def run(a: int = 100, b: int = 784, batch: int = 256, repeats: int = 3, seed: in
             "state_words_sbe": a + b + 1, "state_words_mbgd": a * b}
 
 
-def main(argv=None) -> dict:
-    CliParser(prog="python -m bench.golden_throughput", description=__doc__,
-              formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
-    r = run()
+def _show(r: dict) -> None:
     print(f"golden {r['layer']} layer, batch {r['batch']}: SBE {r['sbe_samples_per_s']:.0f} samples/s, "
           f"MBGD {r['mbgd_samples_per_s']:.0f} samples/s (one matmul) / {r['mbgd_streamed_samples_per_s']:.0f} "
           f"(per-sample outer products); SBE/MBGD = {r['sbe_over_mbgd']:.3f} / {r['sbe_over_mbgd_streamed']:.3f}")
@@ -57,7 +53,10 @@ def main(argv=None) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(r, indent=1))
     print(f"wrote {out}")
-    return r
+
+
+def main(argv=None) -> dict:
+    return run_alone("python -m bench.golden_throughput", __doc__, run, argv, _show)
 
 
 if __name__ == "__main__":

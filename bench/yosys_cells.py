@@ -6,11 +6,10 @@ count scales with the array size. Full Fmax/utilisation with place and route: `m
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 
-from flow.generate import CliParser, build_component
+from bench.cli import run_alone
+from flow.generate import build_component
 from flow.yosys import synth_cells
 from flow.verilog_out import BUILD
 
@@ -39,11 +38,7 @@ def run() -> dict:
 
 
 def main(argv=None) -> dict:
-    CliParser(prog="python -m bench.yosys_cells", description=__doc__,
-              formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
-    r = run()
-    print(json.dumps(r, indent=2))
-    return r
+    return run_alone("python -m bench.yosys_cells", __doc__, run, argv)
 
 
 if __name__ == "__main__":

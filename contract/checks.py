@@ -1,6 +1,7 @@
 """Parameter and input checks shared by every layer: one message style a user can act on."""
 from __future__ import annotations
 
+import argparse
 import math
 import numbers
 
@@ -52,3 +53,11 @@ def check_finite_samples(*named_rows: tuple[str, object], start: int = 0) -> lis
             if j < len(arr):
                 check_finite(name, arr[j], sample=start + j)
     raise AssertionError("unreachable: a non-finite element was found above")  # pragma: no cover
+
+
+class CliParser(argparse.ArgumentParser):
+    """The argument parser of every command-line entry point (flow, bench, demo, experiments): an error is
+    one line on stderr, `<prog>: error: <message>`, exit status 2 (no usage block: --help prints that)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")

@@ -27,7 +27,7 @@ import sys
 
 import numpy as np
 
-from experiments.cli import CliParser
+from contract.checks import CliParser
 from golden.training.data import PlantedStream, load_digits, load_mnist
 from golden.training.mlp import train
 from golden.methods.sbe import SBE

@@ -25,6 +25,7 @@ import re
 import sys
 from pathlib import Path
 
+from contract.checks import CliParser
 from flow.verilog_out import BUILD, write_verilog
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -40,14 +41,6 @@ BLOCKS = {
 
 #: Keys of a configuration file; name and block are required.
 CONFIG_KEYS = ("name", "block", "params", "synth")
-
-
-class CliParser(argparse.ArgumentParser):
-    """An argparse parser whose errors are one line on stderr, `<prog>: error: <message>`, exit status 2
-    (no usage block: --help prints that)."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 class ConfigError(ValueError):

@@ -31,7 +31,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from flow.generate import CliParser, ConfigError, check, default_configs, generate
+from contract.checks import CliParser
+from flow.generate import ConfigError, check, default_configs, generate
 from flow.tools import ensure_verilator_on_path
 from flow.verilog_out import BUILD
 

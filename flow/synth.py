@@ -23,7 +23,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from flow.generate import CliParser, ConfigError, build_component, default_configs
+from contract.checks import CliParser
+from flow.generate import ConfigError, build_component, default_configs
 from flow.harness import SerialHarness
 from flow.tools import tool
 from flow.verilog_out import BUILD, write_verilog

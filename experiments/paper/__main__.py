@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import sys
 
-from experiments.cli import CliParser, check_dataset
+from contract.checks import CliParser
+from experiments.cli import check_dataset
 from experiments.paper import fig1_spectrum, fig3_vector_error, fig4_loss_curves, fig5_batch_sweep
 
 

@@ -14,7 +14,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from experiments.cli import CliParser, check_dataset  # noqa: E402
+from contract.checks import CliParser  # noqa: E402
+from experiments.cli import check_dataset  # noqa: E402
 from golden.training.data import Dataset, load_dataset  # noqa: E402
 
 #: Per dataset: network, Fig. 1 network, batch grids and epoch caps (full run).
