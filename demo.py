@@ -117,6 +117,44 @@ def checked_args(argv=None):
     return args, data, shapes, network
 
 
+def _finite(x):
+    """x with every non-finite float (NaN, inf) replaced by None, through lists and dicts."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    return x
+
+
+def _num(x) -> str:
+    return "n/a" if x is None else f"{x:.0f}"
+
+
+def closed_loop_summary(r: dict, *, shapes, lanes: int, batch: int, n_train: int, epochs: int,
+                        seconds: float) -> dict:
+    """The summary's "closed_loop_rtl" entry from the closed-loop bench's results `r`
+    (tb/benches/closed_loop_tb.py; the bench asserts every batch it runs equal to the golden twin, so the
+    batches in its results are the batches compared). bit_exact_with_golden_twin is True when at least
+    one batch was compared and None when none was (nothing to claim); cycle means are None, never NaN,
+    when no batch ran."""
+    n = int(r.get("batches", 0))
+    per_sample = max(max(math.ceil((a + b) / lanes), len(P.CHAIN)) for a, b in shapes)
+    out = _finite({**r, "seconds": seconds})
+    out.update(batches_compared_with_golden_twin=n, bit_exact_with_golden_twin=(True if n > 0 else None),
+               batch_bound_cycles=batch * per_sample,      # a full batch; an epoch's last batch may be short
+               mean_batch_bound_cycles=(per_sample * n_train * epochs / n if n > 0 else None))
+    if n == 0:
+        out["cycles_per_batch_mean"] = None
+    return out
+
+
+def summary_json(summary: dict) -> str:
+    """The summary as strict JSON (no NaN or Infinity: non-finite numbers are written as null)."""
+    return json.dumps(_finite(summary), indent=2, allow_nan=False)
+
+
 def main(argv=None) -> int:
     args, data, shapes, network = checked_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -146,20 +184,18 @@ def main(argv=None) -> int:
                       "batch": args.batch, "bl": args.bl, "p_gap": 0.0, "p_stall": 0.0,
                       "results": str(results)})
     r = json.loads(results.read_text())
-    per_sample = max(max(math.ceil((a + b) / args.lanes), len(P.CHAIN)) for a, b in shapes)
-    bound = args.batch * per_sample                       # a full batch; an epoch's last batch may be short
-    mean_bound = per_sample * len(data.x_train) * args.epochs / r["batches"]
-    summary["closed_loop_rtl"] = {**r, "seconds": round(time.perf_counter() - t0, 1),
-                                  "bit_exact_with_golden_twin": True,
-                                  "batch_bound_cycles": bound, "mean_batch_bound_cycles": mean_bound}
+    summary["closed_loop_rtl"] = cl = closed_loop_summary(
+        r, shapes=shapes, lanes=args.lanes, batch=args.batch, n_train=len(data.x_train), epochs=args.epochs,
+        seconds=round(time.perf_counter() - t0, 1))
     for ep, acc, twin in zip(r["epochs"], r["test_acc_rtl"], r["test_acc_twin"]):
         print(f"      after epoch {ep}: test accuracy {acc:.3f} (golden twin {twin:.3f})")
-    print(f"      {r['batches']} batches, {r['writes']} rank-1 writes ({r['flagged']} flagged), {r['slots']} pulse "
-          f"slots; {r['cycles_per_batch_mean']:.0f} clock cycles per batch (both layers in parallel; "
-          f"engine bound {mean_bound:.0f} for the mean batch, then the write); simulated at "
-          f"{r['total_cycles'] / r['wall_s']:.0f} cycles/s")
+    print(f"      {cl['batches']} batches compared with the golden twin (bit exact: "
+          f"{cl['bit_exact_with_golden_twin']}), {cl['writes']} rank-1 writes ({cl['flagged']} flagged), "
+          f"{cl['slots']} pulse slots; {_num(cl['cycles_per_batch_mean'])} clock cycles per batch (both layers "
+          f"in parallel; engine bound {_num(cl['mean_batch_bound_cycles'])} for the mean batch, then the write); "
+          f"simulated at {_num(r['total_cycles'] / r['wall_s'] if r.get('wall_s') else None)} cycles/s")
 
-    (OUT / "summary.json").write_text(json.dumps(summary, indent=2))
+    (OUT / "summary.json").write_text(summary_json(summary))
     print(f"\nfinal test accuracy: float twin {hf.test_acc[-1]:.3f}; RTL closed loop on crossbars "
           f"{r['test_acc_rtl'][-1]:.3f}; wrote {OUT / 'summary.json'}")
     return 0

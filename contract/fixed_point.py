@@ -16,7 +16,9 @@ Scalar float ("sfloat") used by the scalar unit
     A pair (m, e), value m * 2**e; m a signed `mw`-bit integer, e a signed `ew`-bit integer.
     ``fnorm`` produces it from any exact integer V * 2**e0: shift so that the magnitude of m has
     mw-1 significant bits (bit_length(m if m >= 0 else ~m) == mw-1), round with the one rule, fix the
-    single rounding overflow m == 2**(mw-1) -> 2**(mw-2), e+1. Zero is (0, 0). Exponent overflow
+    single rounding overflow m == 2**(mw-1) -> 2**(mw-2), e+1. Zero is (0, 0). One exception to the bit
+    count: a negative value just beyond -2**k that rounds up onto -2**(mw-2) * 2**e keeps m = -2**(mw-2)
+    (mw-2 magnitude bits; the value is right), in hdl/fixed_point.py fnorm_hw as well. Exponent overflow
     saturates to the largest magnitude (flagged); underflow gives zero (flagged as well).
     A positive result therefore has m in [2**(mw-2), 2**(mw-1)): relative precision 2**-(mw-2).
 """
@@ -135,11 +137,15 @@ class FloatFormat:
         """-a, renormalised (no flag): = fnorm(-m, e) for the normalised operands every op produces, in
         the three cases the RTL uses instead of a normaliser (hdl/engine/float_alu.py): m = -2**(mw-1) becomes
         (2**(mw-2), e+1) (saturated at emax), m = 2**(mw-2) becomes (-2**(mw-1), e-1) (0 below emin),
-        any other m becomes (-m, e)."""
+        any other m becomes (-m, e) (so fnorm's unnormalised m = -2**(mw-2) becomes (2**(mw-2), e))."""
         m, e = a
         if m == 0:
             return a
         top = 1 << (self.mw - 1)
+        if m == -(top >> 1):
+            # fnorm's one unnormalised result (a negative value rounded up onto -2**(mw-2)): its negation
+            # 2**(mw-2) is normalised; the RTL's "any other m" case gives the same (-m, e).
+            return (top >> 1, e)
         if mag_bits(m) != self.mw - 1:
             raise AssertionError(f"neg of a non-normalised operand {a!r}")
         if m == -top:
@@ -183,13 +189,32 @@ def rsqrt_seed_table(seed_bits: int, mw: int) -> list[int]:
     return table
 
 
+def _round_half_up(v: float, frac: int) -> int:
+    """floor(v * 2**frac + 1/2) of a finite float, exactly. (The float expression floor(ldexp(v, frac) + 0.5)
+    rounds 0.5 - 2**-54 up to 1, is off by one above 2**52 and raises OverflowError for a large v instead
+    of saturating.) Below 2**51, x - floor(x) is exact, so the fast path compares it with 1/2; an
+    underflowing ldexp only loses a value whose rounding is 0 anyway. Otherwise: integer arithmetic."""
+    try:
+        x = math.ldexp(v, frac)
+    except OverflowError:
+        x = math.inf
+    if abs(x) < 2.0 ** 51:
+        r = math.floor(x)
+        return r + int(x - r >= 0.5)
+    num, den = float(v).as_integer_ratio()
+    if frac >= 0:
+        num <<= frac
+    else:
+        den <<= -frac
+    return (2 * num + den) // (2 * den)
+
+
 def quantise(values, frac: int, width: int, flags: Flags | None = None, *, name: str = "values") -> list[int]:
     """Float -> signed `width`-bit integers with `frac` fractional bits: round half up, saturate.
     Non-finite input raises ValueError naming `name` (NaN has no integer image; inf would clamp silently)."""
     out = []
     for v in check_finite(name, values).ravel().tolist():
-        q = math.floor(math.ldexp(v, frac) + 0.5)
-        q, hit = saturate(q, width)
+        q, hit = saturate(_round_half_up(v, frac), width)
         if flags is not None:
             flags.note(hit)
         out.append(q)
@@ -213,7 +238,7 @@ def quantise_block(values, frac: int, width: int, exp_range: tuple[int, int],
     top = (1 << (width - 1)) - 1
 
     def fits(e: int) -> bool:
-        return math.floor(math.ldexp(big, frac - e) + 0.5) <= top
+        return _round_half_up(big, frac - e) <= top
     e = min(hi, max(lo, math.frexp(big)[1] + frac - (width - 1)))
     while e > lo and fits(e - 1):
         e -= 1

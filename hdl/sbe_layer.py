@@ -9,7 +9,9 @@ PulseScheme, no float round trip), so the slots are bit-exact with it.
 Ports
 -----
 i              : In(stream)  engine samples, `hdl.engine.sbe_engine.in_layout` (see hdl/engine/sbe_engine.py)
-clear          : In   engine state reset (see SBEEngine.clear)
+clear          : In   layer reset, same effect as `rst`: the engine's state reset (see SBEEngine.clear) AND the
+                 controller's (a write being loaded or played is dropped, its LFSRs return to the seed), so a
+                 clear during a read-out leaves no half-loaded update behind (golden: SBELayer.reset())
 lr_mant, lr_exp, bl, mode : In  controller registers (see hdl/controller/update_controller.py), sampled per update
 row_fire, row_pol, col_fire, col_pol, slot : Out; slot_ready : In   the pulse slots (UpdateController)
 done, status   : Out  controller: one-cycle strobe per finished write, its flags
@@ -27,7 +29,7 @@ Latency: the engine's (see hdl/engine/sbe_engine.py), then the controller's per 
 """
 from __future__ import annotations
 
-from amaranth import Module
+from amaranth import Module, ResetInserter
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -70,7 +72,9 @@ class SBELayer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.engine = eng = self.engine
-        m.submodules.controller = ctl = self.controller
+        ctl = self.controller
+        # The controller has no clear port: `clear` resets its sync domain like `rst` (ResetInserter).
+        m.submodules.controller = ResetInserter({"sync": self.clear})(ctl)
         wiring.connect(m, wiring.flipped(self.i), eng.i)
         wiring.connect(m, eng.o, ctl.i)
         m.d.comb += [eng.clear.eq(self.clear), ctl.slot_ready.eq(self.slot_ready)]

@@ -42,6 +42,22 @@ one bit per element, D elements first; q the largest with len * 4**q < 2**(2*SW-
 the +-1 vector (the float SBE's random start has the same scale); s = 0. `initial_vectors()` gives it
 for seeding golden/methods/sbe.py in comparisons.
 
+State invariant (tested on the RTL's state write port, tests/amaranth_sim/test_sbe_engine.py and the
+cocotb bench): for inputs with block exponents within +-3 (every normal run), after every rewrite of a
+vector (a sample pass, the read-out, the reset pattern) 2**(SW-4) <= ||M|| <= 2**(SW-2) * (1 + 2**-8)
+(the target [2**(SW-3), 2**(SW-2)) up to the rounding of k and of the AXPY words), so every element is
+far from the clamps. Saturation is a clamp, never a wrap-around: a sum beyond the state width becomes
+2**(SW-1)-1 or -2**(SW-1) (contract/fixed_point.py saturate) and sets `flags.saturated`; extreme block
+exponents (beyond what the AXPY shift range LMAX covers) can drive the state there.
+
+Batch length: a batch holds at most max_batch samples, like the RTL's sample counter. The RTL closes a
+batch at its max_batch-th sample (read-out as if tagged last_of_batch; framing_error is set when the tag
+is missing) and takes the following samples as the next batch. Here `sample()` of a sample beyond
+max_batch first closes the full batch (the update is returned by that `sample()` call; `batch_overflow`
+becomes True, sticky like the RTL's framing_error) and then starts the next batch with it. `end_batch()`
+after exactly max_batch samples is an ordinary batch. `reset()` (the RTL's rst and `clear`, also during a
+read-out) drops the batch and clears `batch_overflow`.
+
 Degenerate inputs: a zero norm gives a zero rsqrt, so zero projections (no NaN, like golden/methods/sbe.py);
 an all-zero batch decays s toward 0; a batch of one sample works (its update uses the warm start).
 """
@@ -119,6 +135,7 @@ class SBEFixedEngine:
         self.j = 0                         # samples of the current batch
         self.buf = {P.VEC_D: [], P.VEC_X: []}   # the previous two samples, newest last
         self.samples_total = 0
+        self.batch_overflow = False        # a batch reached max_batch samples and was closed by sample()
         self.scalar.reset(self.flags)
         self.scalar.run("INIT", jc=0)
 
@@ -145,7 +162,8 @@ class SBEFixedEngine:
 
     # -- vector datapath ---------------------------------------------------------------------------
     def axpy(self, m: int, v: int, word: tuple[int, int, int]) -> int:
-        """One element of M' = sat(rnd(M, k) + rnd(cm * v, sh)) (rnd: the one rounding rule)."""
+        """One element of M' = sat(rnd(M, k) + rnd(cm * v, sh)) (rnd: the one rounding rule; sat clamps
+        to +-(2**(SW-1)-1) / -2**(SW-1), never wraps)."""
         k, cm, sh = word
         val, hit = saturate(rshift_round(m, k) + rshift_round(cm * v, sh), self.cfg.state_width)
         self.flags.note(hit)
@@ -179,8 +197,11 @@ class SBEFixedEngine:
         return out
 
     # -- public API --------------------------------------------------------------------------------
-    def sample(self, x, delta, x_exp: int = 0, delta_exp: int = 0) -> None:
-        """One sample: signed in_width-bit integer vectors and their block exponents (see Formats)."""
+    def sample(self, x, delta, x_exp: int = 0, delta_exp: int = 0) -> dict | None:
+        """One sample: signed in_width-bit integer vectors and their block exponents (see Formats).
+
+        Returns None, or, when the batch already holds max_batch samples, the update of that full batch,
+        which this call closes before starting the next batch with the sample (see Batch length)."""
         c = self.cfg
         x, delta = self._words("x", x), self._words("delta", delta)
         if len(x) != c.b or len(delta) != c.a:
@@ -191,14 +212,17 @@ class SBEFixedEngine:
         elo, ehi = c.exp_range
         for name, e in (("x_exp", x_exp), ("delta_exp", delta_exp)):
             check_int(name, e, elo, ehi)
-        if self.j >= c.max_batch:
-            raise ValueError(f"a batch holds at most max_batch={c.max_batch} samples")
+        closed = None
+        if self.j >= c.max_batch:          # the RTL closed the batch at its max_batch-th sample
+            closed = self.end_batch()
+            self.batch_overflow = True
         self.j += 1
         self.samples_total += 1
         xm, xx1, xx = self._pass(P.VEC_X, x)
         dm, dd1, dd = self._pass(P.VEC_D, delta)
         self.scalar.chain(self.j, {"XM": xm, "XX1": xx1, "XX": xx, "DM": dm, "DD1": dd1, "DD": dd},
                           x_exp, delta_exp)
+        return closed
 
     def end_batch(self) -> dict:
         """Read-out pass (applies the updates of samples n-1 and n), then the warm-start rescale."""

@@ -44,9 +44,13 @@ class SBELayer:
     lanes = property(lambda self: self.engine.cfg.lanes, doc="Elements per beat.")
 
     def reset(self) -> None:
-        """The RTL's reset: the engine's initial state and every controller LFSR at its seed."""
+        """The RTL's reset (`rst`) and its `clear` port, at any time (mid-batch, during the read-out or a
+        write): the engine's initial state (the batch and any update being read out dropped) and every
+        controller LFSR at its seed (a write being loaded or played dropped)."""
         self.engine.reset()
         self.controller.reset()
+
+    clear = reset
 
     def update(self, samples) -> dict:
         """Stream one batch into the engine and return its update words {s_mant, s_exp, dhat, xhat}.

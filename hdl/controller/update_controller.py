@@ -13,7 +13,8 @@ lr_exp   : In(signed(lr_exp_width))
 bl       : In(bl_width)            pulse-train length BL, or its cap with BL management (0 is flagged)
 mode     : In(MODE_LAYOUT)         {det, bl_mgmt, two_phase}, see golden/rtl/update_controller.py
            lr_mant, lr_exp, bl and mode are registers: sampled on the first beat of each update and held
-           for the whole update, so they may change freely while the controller is busy.
+           for the whole update, so they may change freely while an update loads or is written
+           (tested: tests/amaranth_sim/test_controller_invariants.py).
 parallel outputs (serial_width = 0):
 row_fire, row_pol : Out(a)   per row line: fires in this slot / polarity (1 = negative)
 col_fire, col_pol : Out(b)   per column line

@@ -60,6 +60,11 @@ class IssueStage(wiring.Component):
     Lanes past a vector's end are forced to 0. Tags that disagree with the beat count set
     `framing_error` and are otherwise ignored.
 
+    A batch holds at most `max_batch` samples: sample max_batch closes it as if it carried
+    `last_of_batch` (its read-out follows; the next sample starts a new batch). If that sample's last
+    delta beat lacks the tag, `framing_error` is set as well. So `count` never exceeds max_batch and the
+    golden model does the same (golden/rtl/sbe_engine.py, "Batch length").
+
     Parameters
     ----------
     cfg : EngineConfig
@@ -97,7 +102,8 @@ class IssueStage(wiring.Component):
     busy : Out(1)
         A beat of the current batch has issued, or the read-out runs.
     count : Out(16)
-        Samples received in the current batch.
+        Samples received in the current batch (0 .. max_batch); during the read-out the batch's n, until
+        the read-out's last beat issues (then 0).
 
     Latency: 0; `i.ready` and `beat` are combinational (from i.valid, and from o.ready through `adv`).
     """
@@ -175,12 +181,16 @@ class IssueStage(wiring.Component):
         issue_ro = Signal()
         m.d.comb += [issue_run.eq(self.adv & run_ok), issue_ro.eq(self.adv & ro_go), self.i.ready.eq(issue_run)]
 
+        # The batch closes on the last delta beat of a sample tagged last_of_batch, or of sample max_batch.
+        lob = Signal()
+        m.d.comb += lob.eq(payload.last_of_batch | (j == cfg.max_batch))
+
         for k in range(L):
             lane_ok = ~is_last | Mux(cur, k < rem[Vec.X], k < rem[Vec.D])
             m.d.comb += self.x[k].eq(Mux(issue_run & lane_ok, payload.elems[k], 0))
 
         m.d.comb += [self.beat.valid.eq(issue_run | issue_ro), self.beat.vec.eq(cur), self.beat.last.eq(is_last),
-                     self.beat.ro.eq(ro), self.beat.lob.eq(payload.last_of_batch), self.beat.addr.eq(addr),
+                     self.beat.ro.eq(ro), self.beat.lob.eq(lob), self.beat.addr.eq(addr),
                      self.beat.exp.eq(payload.exp)]
 
         slot_base = Array([Const(s * nw, range(3 * nw + 1)) for s in range(3)] + [Const(0, range(3 * nw + 1))])
@@ -190,7 +200,8 @@ class IssueStage(wiring.Component):
 
         with m.If(issue_run):
             bad = ((payload.vec != cur) | (payload.last != is_last)    # the tags are enums.Vec, like `cur`
-                   | (payload.last_of_batch & ~(is_last & (cur == Vec.D))))
+                   | (payload.last_of_batch & ~(is_last & (cur == Vec.D)))
+                   | (is_last & (cur == Vec.D) & (j == cfg.max_batch) & ~payload.last_of_batch))
             with m.If(bad):
                 m.d.sync += self.framing_error.eq(1)
 
@@ -212,7 +223,7 @@ class IssueStage(wiring.Component):
                     m.d.sync += cur.eq(Vec.D)
                 with m.Else():
                     m.d.sync += [cur.eq(Vec.X), slot.eq(Mux(slot == 2, 0, slot + 1))]
-                    with m.If(payload.last_of_batch):
+                    with m.If(lob):
                         m.d.sync += [ro.eq(1), cur.eq(Vec.D)]
                     with m.Else():
                         m.d.sync += j.eq(j + 1)

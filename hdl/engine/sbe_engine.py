@@ -90,11 +90,15 @@ class SBEEngine(wiring.Component):
     busy : Out(1)
         The engine holds a batch, an update, or is initialising.
     sample_count : Out(16)
-        Samples received in the current batch.
+        Samples received in the current batch (0 .. max_batch); during the read-out the batch's n (it
+        drops to 0 as the read-out's last beat issues, before that beat leaves on `o`).
     saturated : Out(1)
         Sticky: some value was clamped (state, coefficient, float exponent, output element).
     framing_error : Out(1)
-        Sticky: an input tag disagreed with the configured a, b.
+        Sticky: an input tag disagreed with the configured a, b, or a batch reached max_batch samples
+        without `last_of_batch`. A batch holds at most max_batch samples: sample max_batch closes it
+        (read-out as if tagged last_of_batch) and the following samples form the next batch, as in
+        golden/rtl/sbe_engine.py ("Batch length").
 
     Latency and throughput (L = lanes): a sample takes ceil(b/L) + ceil(a/L) cycles; the CHAIN of
     sample j (len(contract.microcode.CHAIN) cycles, one microcode op per cycle) overlaps the passes of
@@ -141,6 +145,9 @@ class SBEEngine(wiring.Component):
         words = cfg.words(Vec.D) + cfg.words(Vec.X)
         m.submodules.state = state = Memory(shape=unsigned(cfg.lanes * cfg.state_width), depth=words, init=[])
         st_rd, st_wr = state.read_port(), state.write_port()
+        # Observability, no port: tests and benches watch the state write port (en, addr, data) to check
+        # the state invariants on the RTL's own signals (generated Verilog: core.st_wr__en/__addr/__data).
+        self.state_write_port = st_wr
         m.d.comb += [st_rd.en.eq(dp.adv), st_rd.addr.eq(issue.beat.addr), dp.m.eq(st_rd.data)]
         with m.If(init.en):
             m.d.comb += [st_wr.en.eq(1), st_wr.addr.eq(init.addr), st_wr.data.eq(init.data)]

@@ -8,6 +8,12 @@ Configuration (bench_params): {"cfg": SBEEngine keyword parameters, "seed", "seg
                                     in the middle of a batch); the golden model is reset as well
 With "results" set, the bench writes a JSON file there: cycles from the first accepted input beat to the
 last output beat per batch, total cycles, and wall-clock seconds (for the simulator speed figure).
+
+Independent of the golden model, `StateWatch` follows the RTL's state write port (core.st_wr__en/__addr/
+__data, SBEEngine.state_write_port) every cycle and asserts the state invariants of golden/rtl/sbe_engine.py
+("State invariant"): lanes past a vector's end stay 0; while every block exponent since the last reset is
+within +-3, each element |e| <= 2**(SW-2) (1 + 2**-8) and each completed vector rewrite has
+2**(SW-4) <= ||M|| <= 2**(SW-2) (1 + 2**-8); any element at +-(2**(SW-1)-1) / -2**(SW-1) is counted as a clamp.
 """
 import json
 import time
@@ -15,8 +21,9 @@ import time
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
+from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, SimTimeoutError, with_timeout
 
+from contract.enums import Vec
 from golden.rtl.sbe_engine import SBEFixedEngine
 from hdl.engine.sbe_engine import SBEEngine
 from tb.drivers.reset import reset
@@ -30,6 +37,58 @@ def batch_of(rng, model, n: int, kind: str):
     for random batches, the two ends of the exponent range for full-scale ones, 0 otherwise."""
     exps = {"random": range(-3, 4), "full": model.cfg.exp_range}.get(kind)
     return engine_batch(rng, model.a, model.b, n, kind, width=model.cfg.in_width, exps=exps)
+
+
+MODERATE_EXP = 3     #: block exponents within +-MODERATE_EXP keep the state in its documented window
+
+
+class StateWatch:
+    """Shadow of the engine's state memory from its write port; see the module docstring."""
+
+    def __init__(self, dut, cfg):
+        self.core, self.cfg = dut.core, cfg
+        self.SW, self.L = cfg.state_width, cfg.lanes
+        nd = cfg.words(Vec.D)
+        self.vecs = {Vec.D: (0, nd, cfg.a), Vec.X: (nd, cfg.words(Vec.X), cfg.b)}
+        self.shadow = [[0] * self.L for _ in range(nd + cfg.words(Vec.X))]
+        self.bound = (1 << (self.SW - 2)) * (1 + 2 ** -8)
+        self.window = True
+        self.rewrites = self.checked = self.clamps = 0
+
+    def write(self, addr: int, data: int, cycle: int) -> None:
+        SW = self.SW
+        elems = [((data >> (k * SW)) & ((1 << SW) - 1)) for k in range(self.L)]
+        elems = [e - (1 << SW) if e >> (SW - 1) else e for e in elems]
+        self.shadow[addr] = elems
+        vec = Vec.D if addr < self.vecs[Vec.X][0] else Vec.X
+        base, words, length = self.vecs[vec]
+        w = addr - base
+        for k, e in enumerate(elems):
+            i = w * self.L + k
+            self.clamps += e in ((1 << (SW - 1)) - 1, -(1 << (SW - 1)))
+            assert i < length or e == 0, f"cycle {cycle}: {vec.name} lane {k} past the end holds {e}"
+            assert not self.window or abs(e) <= self.bound, \
+                f"cycle {cycle}: {vec.name}[{i}] = {e} outside +-{self.bound:.0f} (a clamp or a wrapped value)"
+        if w == words - 1:
+            self.rewrites += 1
+            if self.window:
+                n2 = sum(e * e for word in self.shadow[base:base + words] for e in word)
+                assert 4 ** (SW - 4) <= n2 <= 4 ** (SW - 2) * (1 + 2 ** -8) ** 2, \
+                    f"cycle {cycle}: ||M_{vec.name}||**2 = {n2} outside [4**{SW - 4}, 4**{SW - 2}]"
+                self.checked += 1
+
+    async def run(self, clk):
+        cycle = 0
+        while True:
+            await RisingEdge(clk)
+            await ReadOnly()          # the write port as it stands for the next edge
+            cycle += 1
+            if int(self.core.st_wr__en.value):
+                self.write(int(self.core.st_wr__addr.value), int(self.core.st_wr__data.value), cycle)
+
+
+def moderate(batch) -> bool:
+    return all(abs(int(e)) <= MODERATE_EXP for e in list(batch[2]) + list(batch[3]))
 
 
 @cocotb.test()
@@ -56,6 +115,8 @@ async def sbe_engine_matches_golden(dut):
     sink = StreamSink(dut, "o", dut.clk, random_pauses(p_stall, seed + 1) if p_stall else no_pauses())
     dut.clear.value = 0
     await reset(dut)
+    watch = StateWatch(dut, model.cfg)
+    watcher = cocotb.start_soon(watch.run(dut.clk))
     t_wall = time.time()
     c_start = cycle[0]
     per_batch, words_checked = [], 0
@@ -63,17 +124,26 @@ async def sbe_engine_matches_golden(dut):
     for seg in p["segments"]:
         if "partial" in seg:
             n, kind = seg["partial"]
-            beats = batch_beats(batch_of(rng, model, n, kind), model.lanes, complete=False)
-            await src.send([pack(model.in_layout, bt) for bt in beats])
+            batch = batch_of(rng, model, n, kind)
+            watch.window &= moderate(batch)
+            beats = batch_beats(batch, model.lanes, complete=False)
+            limit = 50 * (n + 2) * (a + b + 200)
+            try:                          # every wait is bounded: a stuck input fails, naming it
+                await with_timeout(src.send([pack(model.in_layout, bt) for bt in beats]), 10 * limit, "ns")
+            except SimTimeoutError:
+                raise AssertionError(f"timeout: the {n} samples of the abandoned batch not accepted in "
+                                     f"{limit} cycles") from None
             await ClockCycles(dut.clk, 3)
             assert int(dut.sample_count.value) == n
             dut.clear.value = 1
             await RisingEdge(dut.clk)
             dut.clear.value = 0
             golden.reset()
+            watch.window = True           # the reset pattern is in the window again
             continue
         for n, kind in seg["batches"]:
             batch = batch_of(rng, model, n, kind)
+            watch.window &= moderate(batch)
             beats = [pack(model.in_layout, bt) for bt in batch_beats(batch, model.lanes)]
             for x, d, ex, ed in zip(*batch):
                 golden.sample(x, d, ex, ed)
@@ -103,6 +173,11 @@ async def sbe_engine_matches_golden(dut):
     await ReadOnly()
     assert bool(dut.saturated.value) == golden.flags.saturated, "sticky saturation flag"
     assert not dut.framing_error.value
+    watcher.cancel()
+    assert watch.checked > 0, "no state rewrite was checked against the norm window"
+    assert watch.rewrites >= 2 * words_checked // (model.cfg.words(Vec.D) + model.cfg.words(Vec.X))
+    dut._log.info("state invariants: %d vector rewrites watched, %d window-checked, %d clamped elements",
+                  watch.rewrites, watch.checked, watch.clamps)
     wall = time.time() - t_wall
     dut._log.info("%d output words matched the golden model bit for bit; batches: %s", words_checked, per_batch)
     if p.get("results"):

@@ -7,7 +7,11 @@ that slot (`Crossbar.apply_slot`) to two arrays: a noiseless ConstantStep one an
 arrays built with the same construction and noise seeds. After a sequence of seeded random updates
 (stochastic and deterministic, BL management on and off, one and two phases, some with an overflowing
 scale) every device must equal its golden twin exactly (array_equal on float64), the slot sequences
-and status flags must match, and so must the coincidence and line-pulse counters.
+and status flags must match, and so must the coincidence and line-pulse counters. Independently of the
+golden twin, tb/amaranth_sim/update_controller.py ControllerInvariants asserts on the RTL's own outputs
+every cycle (slot counts against the direct formula, no slot after done, no slot of a flagged update,
+coincidences per device <= BL, the deterministic row ramp), also for TAIL_CYCLES cycles after the last
+update.
 Random gaps on the input stream and random stalls of slot_ready. Configuration from bench_params():
 the UpdateController keyword parameters plus n_updates and tb_seed.
 """
@@ -24,9 +28,15 @@ from golden.rtl.update_controller import PulseScheme, apply_write
 from hdl.controller.update_controller import UpdateController
 from tb.drivers.reset import reset
 from tb.drivers.streams import StreamSource, random_pauses
+from tb.amaranth_sim.update_controller import ControllerInvariants
 from tb.drivers.updates import drive_updates
 from tb.runner import bench_params
 from tb.stimulus import bits, golden_write, random_update, scheme_params
+
+
+#: Cycles the bench waits for all updates to finish; then cycles watched after the last one.
+MAX_CYCLES = 200_000
+TAIL_CYCLES = 16
 
 
 def arrays(a, b):
@@ -68,27 +78,41 @@ async def controller_writes_array_like_golden(dut):
     await reset(dut)
 
     cocotb.start_soon(drive_updates(dut, src, model, updates))
+    inv = ControllerInvariants(updates, a=a, b=b, elem_width=model.elem_width)
     pending = False
-    for _ in range(200_000):
+    for _ in range(MAX_CYCLES):
         await RisingEdge(dut.clk)
         ready = stall.random() > 0.3
         dut.slot_ready.value = int(ready)
         await ReadOnly()
         if pending:
             statuses.append(int(dut.status.value))
+            inv.status(statuses[-1])
             pending = False
             if len(statuses) == n_updates:
                 break
-        if ready and high(dut.slot.value):
-            s = (bits(dut.row_fire.value, a), bits(dut.row_pol.value, a),
-                 bits(dut.col_fire.value, b), bits(dut.col_pol.value, b))
+        slot, done = high(dut.slot.value), high(dut.done.value)
+        rf = cf = None
+        if slot:
+            rf, cf = bits(dut.row_fire.value, a), bits(dut.col_fire.value, b)
+        inv.cycle(beat=high(dut.i__valid.value) and high(dut.i__ready.value), slot=slot, taken=slot and ready,
+                  row_fire=rf, col_fire=cf, done=done)
+        if ready and slot:
+            s = (rf, bits(dut.row_pol.value, a), cf, bits(dut.col_pol.value, b))
             slots.append(s)
             for x in hw_arrays:
                 x.apply_slot(*s)
-        if high(dut.done.value):
+        if done:
             pending = True
     else:
-        raise TimeoutError(f"only {len(statuses)} of {n_updates} updates finished")
+        raise TimeoutError(f"waited {MAX_CYCLES} cycles for the done strobe (and status) of update "
+                           f"{len(statuses)} of {n_updates}")
+    for _ in range(TAIL_CYCLES):                       # nothing is presented after the last update
+        await RisingEdge(dut.clk)
+        await ReadOnly()
+        inv.cycle(beat=False, slot=high(dut.slot.value), taken=False, row_fire=None, col_fire=None,
+                  done=high(dut.done.value))
+    assert inv.finish() == n_updates
 
     want_slots = [s for w in writes for s in w.slots]
     assert statuses == [w.plan.status for w in writes]

@@ -1,7 +1,12 @@
 """hdl/engine/sbe_engine.py against golden/rtl/sbe_engine.py in the Amaranth simulator, random stalls on both streams.
 
-Every output word (s_mant, s_exp, elems, vec, last) is compared bit for bit, plus the sticky flags.
+Every output word (s_mant, s_exp, elems, vec, last) is compared bit for bit, plus the sticky flags. Besides
+the twin comparison, `StateMonitor` checks invariants on the RTL's own state write port that do not lean on
+the golden model (golden/rtl/sbe_engine.py "State invariant"): after every rewrite of a vector its norm is in
+the documented window, no element is near the clamps (so none holds a wrapped value) and the lanes past a
+vector's end stay 0. Every wait has a cycle limit that fails naming what was awaited.
 """
+import math
 import random
 
 import numpy as np
@@ -14,6 +19,120 @@ from contract.enums import Vec
 from contract.layouts import sample_beats
 from tb.amaranth_sim.streams import stream_put
 from tb.stimulus import batch_beats, engine_batch
+
+
+class StateMonitor:
+    """Watches the engine's state write port (SBEEngine.state_write_port) every cycle and keeps a shadow
+    of the state memory. On each write: lanes past a vector's end must be 0; with `window`, every element
+    must satisfy |e| <= 2**(SW-2) * (1 + 2**-8) and, when the vector's last word is written (its rewrite
+    is complete), 2**(SW-4) <= ||M|| <= 2**(SW-2) * (1 + 2**-8). Counts the writes of clamp values
+    (`clamps`: +(2**(SW-1)-1) / -2**(SW-1) elements seen) and of complete vectors (`rewrites`)."""
+
+    def __init__(self, dut, *, window: bool = True):
+        c = dut.cfg
+        self.dut, self.cfg, self.window = dut, c, window
+        self.SW, self.L = c.state_width, c.lanes
+        nd = c.words(Vec.D)
+        self.vecs = {Vec.D: (0, nd, c.a), Vec.X: (nd, c.words(Vec.X), c.b)}     # base word, words, length
+        self.shadow = [[0] * self.L for _ in range(nd + c.words(Vec.X))]
+        self.hi = (1 << (self.SW - 1)) - 1
+        self.lo = -(1 << (self.SW - 1))
+        self.bound = (1 << (self.SW - 2)) * (1 + 2 ** -8)
+        self.clamps = {"pos": 0, "neg": 0}
+        self.rewrites = 0
+        self.errors: list[str] = []
+
+    def _elems(self, data: int) -> list[int]:
+        SW, out = self.SW, []
+        for k in range(self.L):
+            e = (data >> (k * SW)) & ((1 << SW) - 1)
+            out.append(e - (1 << SW) if e >> (SW - 1) else e)
+        return out
+
+    def write(self, addr: int, data: int, cycle: int) -> None:
+        if addr >= len(self.shadow):
+            self.errors.append(f"cycle {cycle}: write to state word {addr}, past the {len(self.shadow)} words")
+            return
+        elems = self._elems(data)
+        self.shadow[addr] = elems
+        vec = Vec.D if addr < self.vecs[Vec.X][0] else Vec.X
+        base, words, length = self.vecs[vec]
+        w = addr - base
+        for k, e in enumerate(elems):
+            i = w * self.L + k
+            if e == self.hi:
+                self.clamps["pos"] += 1
+            elif e == self.lo:
+                self.clamps["neg"] += 1
+            if i >= length:
+                if e != 0:
+                    self.errors.append(f"cycle {cycle}: {vec.name} lane {k} past the end holds {e}")
+            elif self.window and abs(e) > self.bound:
+                self.errors.append(f"cycle {cycle}: {vec.name}[{i}] = {e} outside +-{self.bound:.0f} "
+                                   f"(a clamp or a wrapped value)")
+        if w == words - 1:
+            self.rewrites += 1
+            if self.window:
+                flat = [e for word in self.shadow[base:base + words] for e in word][:length]
+                n2 = sum(e * e for e in flat)
+                if not 4 ** (self.SW - 4) <= n2 <= (4 ** (self.SW - 2)) * (1 + 2 ** -8) ** 2:
+                    self.errors.append(f"cycle {cycle}: ||M_{vec.name}|| = 2**{0.5 * math.log2(n2) if n2 else '-inf'}"
+                                       f" outside [2**{self.SW - 4}, 2**{self.SW - 2}]")
+
+    def process(self):
+        """Background testbench: samples the write port at every clock edge."""
+        port = self.dut.state_write_port
+
+        async def monitor(ctx):
+            cycle = 0
+            async for _, _, en, addr, data in ctx.tick().sample(port.en, port.addr, port.data):
+                cycle += 1
+                if en:
+                    self.write(addr, data, cycle)
+        return monitor
+
+    def check(self, min_rewrites: int = 1) -> None:
+        assert not self.errors, "state invariant violated:\n" + "\n".join(self.errors[:10])
+        assert self.rewrites >= min_rewrites, f"only {self.rewrites} vector rewrites observed"
+
+
+async def put_beat(ctx, port, payload, *, limit: int = 10_000, what: str = "input beat"):
+    """Send one beat on `port` (valid held until ready), failing after `limit` cycles without ready."""
+    ctx.set(port.payload, payload)
+    ctx.set(port.valid, 1)
+    for _ in range(limit):
+        _, _, ready = await ctx.tick().sample(port.ready)
+        if ready:
+            ctx.set(port.valid, 0)
+            return
+    raise AssertionError(f"timeout: {what} not accepted in {limit} cycles")
+
+
+async def get_words(ctx, dut, n: int, *, limit: int, what: str = "update beats") -> list[dict]:
+    """Take n beats from dut.o (ready held high), failing after `limit` cycles."""
+    got = []
+    ctx.set(dut.o.ready, 1)
+    for _ in range(limit):
+        if len(got) == n:
+            return got
+        _, _, payload, valid = await ctx.tick().sample(dut.o.payload, dut.o.valid)
+        if valid:
+            got.append(word_of(payload))
+    raise AssertionError(f"timeout: {len(got)} of {n} {what} in {limit} cycles")
+
+
+async def wait_for(ctx, signal, value, *, limit: int, what: str):
+    """Tick until `signal` == value, failing after `limit` cycles with a message naming `what`."""
+    for _ in range(limit):
+        if ctx.get(signal) == value:
+            return
+        await ctx.tick()
+    raise AssertionError(f"timeout: {what} not seen in {limit} cycles")
+
+
+def word_of(payload) -> dict:
+    return {"s_mant": payload.s_mant, "s_exp": payload.s_exp, "elems": list(payload.elems),
+            "vec": payload.vec, "last": payload.last}
 
 
 def make_batches(rng, a, b, sizes, width=16, kind="random", exps=(-3, 3)):
@@ -33,19 +152,27 @@ def golden_words(cfg, batches):
     return words, g
 
 
-def run_engine(cfg, batches, *, seed=0, p_gap=0.3, p_stall=0.3, max_cycles=200_000, junk_exp=False):
-    """junk_exp: random exponents on every beat but a vector's last (the engine must ignore them)."""
+def run_engine(cfg, batches, *, seed=0, p_gap=0.3, p_stall=0.3, max_cycles=None, junk_exp=False,
+               junk_lanes=False, window=True):
+    """junk_exp: random exponents on every beat but a vector's last (the engine must ignore them).
+    junk_lanes: random non-zero words in the lanes past a vector's end (the engine must ignore them).
+    window: check the state norm window (StateMonitor; off for extreme block exponents)."""
     dut = SBEEngine(**cfg)
+    mon = StateMonitor(dut, window=window)
     rng_in, rng_out = random.Random(seed), random.Random(seed + 1)
     beats = [bt for batch in batches for bt in batch_beats(batch, dut.lanes)]
     if junk_exp:
         elo, ehi = dut.cfg.exp_range
         beats = [bt if bt["last"] else {**bt, "exp": rng_in.randint(elo, ehi)} for bt in beats]
+    if junk_lanes:
+        beats = with_junk_lanes(dut.cfg, beats, rng_in)
     n_out = sum(-(-cfg["a"] // dut.lanes) + -(-cfg["b"] // dut.lanes) for _ in batches)
+    if max_cycles is None:        # generous: a sample takes ~max(beats, CHAIN) cycles, x3 for the stalls
+        max_cycles = 1_000 + 300 * sum(len(batch[0]) + 2 for batch in batches)
     got, status = [], {}
 
     async def producer(ctx):
-        for bt in beats:
+        for bt in beats:           # a hang here ends with the consumer's timeout
             await stream_put(ctx, dut.i, dut.in_layout.const(bt), rng=rng_in, p_gap=p_gap)
 
     async def consumer(ctx):
@@ -55,10 +182,9 @@ def run_engine(cfg, batches, *, seed=0, p_gap=0.3, p_stall=0.3, max_cycles=200_0
             ctx.set(dut.o.ready, int(ready))
             _, _, payload, valid = await ctx.tick().sample(dut.o.payload, dut.o.valid)
             cycles += 1
-            assert cycles < max_cycles, f"timeout: {len(got)} of {n_out} beats"
+            assert cycles < max_cycles, f"timeout: {len(got)} of {n_out} update beats in {max_cycles} cycles"
             if ready and valid:
-                got.append({"s_mant": payload.s_mant, "s_exp": payload.s_exp, "elems": list(payload.elems),
-                            "vec": payload.vec, "last": payload.last})
+                got.append(word_of(payload))
         ctx.set(dut.o.ready, 0)
         for _ in range(3):
             await ctx.tick()
@@ -69,8 +195,27 @@ def run_engine(cfg, batches, *, seed=0, p_gap=0.3, p_stall=0.3, max_cycles=200_0
     sim.add_clock(1e-8)
     sim.add_testbench(producer)
     sim.add_testbench(consumer)
+    sim.add_testbench(mon.process(), background=True)
     sim.run()
+    mon.check(min_rewrites=len(batches))
+    status["monitor"] = mon
     return got, status
+
+
+def with_junk_lanes(cfg, beats, rng):
+    """The beats with random non-zero words in the lanes past each vector's end (last beats only)."""
+    lo, hi = -(1 << (cfg.in_width - 1)), (1 << (cfg.in_width - 1)) - 1
+    out = []
+    for bt in beats:
+        if bt["last"]:
+            length = cfg.length(Vec(bt["vec"]))
+            rem = length - (cfg.words(Vec(bt["vec"])) - 1) * cfg.lanes
+            elems = list(bt["elems"])
+            for k in range(rem, cfg.lanes):
+                elems[k] = rng.choice([lo, hi, rng.randint(lo, hi) or 1])
+            bt = {**bt, "elems": elems}
+        out.append(bt)
+    return out
 
 
 def check(cfg, batches, **kw):
@@ -111,7 +256,7 @@ def test_engine_block_exponent_extremes(exps):
     vector's last are ignored."""
     rng = np.random.default_rng(11)
     cfg = dict(a=5, b=3, lanes=2)
-    check(cfg, make_batches(rng, 5, 3, [4, 3], exps=exps), seed=4, junk_exp=True)
+    check(cfg, make_batches(rng, 5, 3, [4, 3], exps=exps), seed=4, junk_exp=True, window=False)
 
 
 def test_engine_8bit_inputs_other_binary_point():
@@ -146,10 +291,7 @@ def test_clear_mid_batch_status_and_framing_flag():
             await ctx.tick()
         seen["idle_busy"] = ctx.get(dut.busy)
         for bt in sample_beats(xs0[0], ds0[0], dut.lanes, False) + sample_beats(xs0[1], ds0[1], dut.lanes, False)[:2]:
-            ctx.set(dut.i.payload, dut.in_layout.const(bt))
-            ctx.set(dut.i.valid, 1)
-            await ctx.tick().until(dut.i.ready)
-        ctx.set(dut.i.valid, 0)
+            await put_beat(ctx, dut.i, dut.in_layout.const(bt), what="beat of the abandoned batch")
         await ctx.tick()
         seen["count"], seen["busy"] = ctx.get(dut.sample_count), ctx.get(dut.busy)
         ctx.set(dut.clear, 1)
@@ -157,18 +299,9 @@ def test_clear_mid_batch_status_and_framing_flag():
         ctx.set(dut.clear, 0)
         beats = batch_beats((xs1, ds1, xe1, de1), dut.lanes)
         beats[0] = {**beats[0], "vec": int(Vec.D)}  # wrong tag on the first beat (an x beat)
-        got = []
         for bt in beats:
-            ctx.set(dut.i.payload, dut.in_layout.const(bt))
-            ctx.set(dut.i.valid, 1)
-            await ctx.tick().until(dut.i.ready)
-        ctx.set(dut.i.valid, 0)
-        while len(got) < len(want):
-            _, _, payload, valid = await ctx.tick().sample(dut.o.payload, dut.o.valid)
-            if valid:
-                got.append({"s_mant": payload.s_mant, "s_exp": payload.s_exp, "elems": list(payload.elems),
-                            "vec": payload.vec, "last": payload.last})
-        seen["got"] = got
+            await put_beat(ctx, dut.i, dut.in_layout.const(bt), what="beat after clear")
+        seen["got"] = await get_words(ctx, dut, len(want), limit=2_000, what="update beats after clear")
         seen["framing"] = ctx.get(dut.framing_error)
         for _ in range(200):
             await ctx.tick()

@@ -78,3 +78,67 @@ def test_layer_rejects_bad_parameters(kwargs, exc, text):
 def test_network_rejects_bad_shapes(shapes):
     with pytest.raises(ValueError, match="shapes must be a non-empty list of"):
         SBENetwork(shapes=shapes)
+
+
+def test_layer_clear_during_readout_resets_engine_and_controller():
+    """`clear` while the engine reads an update out (the controller half-loaded with it) resets both: the
+    dropped update leaves no trace, and the next good batch is written unflagged, slot for slot as the
+    golden layer's after reset() (= clear)."""
+    from golden.rtl.sbe_layer import SBELayer as GoldenLayer
+
+    a, b, lanes = 3, 5, 1
+    rng = np.random.default_rng(77)
+    regs = dict(lr_mant=200, lr_exp=3, bl=40, det=False, bl_mgmt=True)      # a write of 12 slots
+    batches = []
+    for n in (3, 4):
+        batches.append([(rng.integers(-4000, 4000, b), rng.integers(-4000, 4000, a),
+                         int(rng.integers(-2, 3)), int(rng.integers(-2, 3))) for _ in range(n)])
+    gl = GoldenLayer(a, b, lanes=lanes, seed=5)
+    gl.update(batches[0])                # read out, then dropped by the clear
+    gl.clear()
+    up, w = gl.batch(batches[1], **regs)
+    assert w.plan.status == 0 and w.slots
+    dut = SBELayer(a=a, b=b, lanes=lanes, seed=5)
+    got, taps, seen = [], [], {}
+
+    def beats_of(batch):
+        return [bt for j, (x, d, ex, ed) in enumerate(batch)
+                for bt in input_beats(x, d, lanes, j == len(batch) - 1, ex, ed)]
+
+    async def producer(ctx):
+        ctx.set(dut.lr_mant, regs["lr_mant"])
+        ctx.set(dut.lr_exp, regs["lr_exp"])
+        ctx.set(dut.bl, regs["bl"])
+        ctx.set(dut.mode, {"det": 0, "bl_mgmt": 1, "two_phase": 0})
+        for bt in beats_of(batches[0]):
+            await stream_put(ctx, dut.i, dut.in_layout.const(bt))
+        for n in range(2_000):           # the controller takes 2 of the 8 update beats, then clear
+            if len(taps) >= 2:
+                break
+            await ctx.tick()
+        else:
+            raise AssertionError("timeout: 2 update beats of the first batch not seen in 2000 cycles")
+        seen["taps_at_clear"] = len(taps)
+        ctx.set(dut.clear, 1)
+        await ctx.tick()
+        ctx.set(dut.clear, 0)
+        del taps[:]
+        for bt in beats_of(batches[1]):
+            await stream_put(ctx, dut.i, dut.in_layout.const(bt))
+
+    def tap(valid, payload):
+        if valid:
+            taps.append({"s_mant": payload.s_mant, "s_exp": payload.s_exp, "elems": list(payload.elems),
+                         "vec": payload.vec, "last": payload.last})
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(producer, background=True)
+    sim.add_testbench(slot_monitor(dut, 1, got, rout=random.Random(3), max_cycles=20_000,
+                                   watch=(dut.tap_valid, dut.tap_payload), on_cycle=tap))
+    sim.run()
+    assert seen["taps_at_clear"] == 2
+    assert taps == gl.beats(up)
+    assert got[0]["status"] == 0, f"the write after clear was flagged: status {got[0]['status']}"
+    assert len(got[0]["slots"]) == len(w.slots)
+    assert all(all(np.array_equal(p, q) for p, q in zip(s, t)) for s, t in zip(got[0]["slots"], w.slots))

@@ -106,3 +106,21 @@ def test_layer_reset_restarts_engine_and_lfsrs():
     up2, w2 = layer.batch(samples, **REGS)
     assert up1 == up2 and len(w1.slots) == len(w2.slots)
     assert all(all(np.array_equal(p, q) for p, q in zip(s, t)) for s, t in zip(w1.slots, w2.slots))
+
+
+def test_layer_clear_is_reset():
+    """The RTL layer's `clear` resets engine and controller (hdl/sbe_layer.py): the golden clear() is reset(),
+    so a batch after a clear (even one left mid-way) writes as on a fresh layer."""
+    rng = np.random.default_rng(4)
+    samples = [(rng.integers(-4000, 4000, 5), rng.integers(-4000, 4000, 3), 0, 0) for _ in range(3)]
+    regs = dict(lr_mant=200, lr_exp=3, bl=40, det=False, bl_mgmt=True)
+    used = SBELayer(3, 5, seed=5)
+    used.batch(samples, **regs)
+    used.engine.sample(*samples[0])          # a batch left mid-way
+    used.clear()
+    fresh = SBELayer(3, 5, seed=5)
+    up_u, w_u = used.batch(samples, **regs)
+    up_f, w_f = fresh.batch(samples, **regs)
+    assert up_u == up_f and w_u.plan == w_f.plan
+    assert all(all(np.array_equal(p, q) for p, q in zip(s, t)) for s, t in zip(w_u.slots, w_f.slots))
+    assert used.engine.j == 0 and not used.engine.batch_overflow

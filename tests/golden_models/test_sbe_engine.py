@@ -13,6 +13,7 @@ from contract.fixed_point import Flags, FloatFormat, quantise, quantise_block, r
 from golden.methods.sbe import SBE
 from golden.methods.sbe_fixed import SBEFixed
 from golden.rtl.sbe_engine import SBEFixedEngine, lfsr_bits
+from tb.stimulus import engine_batch
 
 
 def _eps(v, w):
@@ -297,3 +298,78 @@ def test_block_exponents_remove_the_fixed_binary_point_loss():
     err_b, err_f = abs(tb.scale / tr.scale - 1), abs(tf.scale / tr.scale - 1)
     assert _eps(tb.u, tr.u) < 1e-7 and _eps(tb.v, tr.v) < 1e-7 and err_b < 1e-3
     assert err_f > 1e-2 and err_f > 100 * err_b
+
+
+# -- saturation, state window, batch length (golden/rtl/sbe_engine.py "State invariant", "Batch length") ----
+def test_axpy_clamps_to_the_state_width_never_wraps():
+    g = SBEFixedEngine(a=2, b=2)
+    SW, CW, W = g.cfg.state_width, g.cfg.coef_width, g.cfg.in_width
+    hi, lo = (1 << (SW - 1)) - 1, -(1 << (SW - 1))
+    big = (1 << (CW - 1)) - 1
+    assert not g.flags.saturated
+    assert g.axpy(hi, (1 << (W - 1)) - 1, (0, big, 0)) == hi
+    assert g.flags.saturated
+    assert g.axpy(lo, (1 << (W - 1)) - 1, (0, -big - 1, 0)) == lo
+    assert g.axpy(1 << (SW - 2), 0, (-2, 0, 0)) == hi            # a left shift of the state alone
+    assert g.axpy(-(1 << (SW - 2)) - 1, 0, (-2, 0, 0)) == lo
+    assert g.axpy(5, 3, (0, 2, 1)) == 8                           # in range: exact (5 + rnd(6 / 2))
+
+
+def _state_norms(g):
+    return [math.sqrt(sum(t * t for t in g.M[v])) for v in (P.VEC_D, P.VEC_X)]
+
+
+@pytest.mark.parametrize("kind", ["random", "full", "alt", "small", "zero"])
+def test_state_norm_window_for_moderate_exponents(kind):
+    """After every rewrite the norms stay in [2**(SW-4), 2**(SW-2) (1 + 2**-8)] (block exponents +-3)."""
+    rng = np.random.default_rng(3)
+    for a, b, lanes in [(1, 1, 1), (5, 7, 2), (13, 9, 3)]:
+        g = SBEFixedEngine(a=a, b=b, lanes=lanes)
+        SW = g.cfg.state_width
+        lo, hi = 2.0 ** (SW - 4), 2.0 ** (SW - 2) * (1 + 2 ** -8)
+        for n in (3, 1, 4):
+            xs, ds, xe, de = engine_batch(rng, a, b, n, kind, exps=range(-3, 4), headroom=2 if kind == "random" else 0)
+            for s in zip(xs, ds, xe, de):
+                g.sample(*s)
+                assert all(lo <= t <= hi for t in _state_norms(g)), (a, b, kind, _state_norms(g))
+            g.end_batch()
+            assert all(lo <= t <= hi for t in _state_norms(g)), (a, b, kind, _state_norms(g))
+
+
+def test_large_inputs_drive_the_state_to_the_clamps():
+    """Full-scale inputs at the largest block exponent: state elements end exactly at +(2**(SW-1)-1) and
+    -2**(SW-1) (saturation, not wrap-around), and the sticky flag is set."""
+    rng = np.random.default_rng(5)
+    g = SBEFixedEngine(a=4, b=6, lanes=2)
+    SW = g.cfg.state_width
+    seen = set()
+    for n in (4, 3):
+        for s in zip(*engine_batch(rng, 4, 6, n, "full", exps=[31])):
+            g.sample(*s)
+            seen |= {t for v in (P.VEC_D, P.VEC_X) for t in g.M[v]}
+        g.end_batch()
+    assert (1 << (SW - 1)) - 1 in seen and -(1 << (SW - 1)) in seen
+    assert g.flags.saturated
+
+
+def test_batch_closed_at_max_batch():
+    """Sample max_batch + 1 first closes the full batch (its update returned, batch_overflow set), then
+    starts the next batch; the result equals two ordinary batches. reset() clears batch_overflow."""
+    rng = np.random.default_rng(9)
+    xs, ds, xe, de = engine_batch(rng, 3, 4, 5, "random", headroom=2)
+    g, ref = SBEFixedEngine(a=3, b=4, max_batch=3), SBEFixedEngine(a=3, b=4)
+    got = [g.sample(*s) for s in zip(xs, ds, xe, de)]
+    assert [u is not None for u in got] == [False, False, False, True, False] and g.batch_overflow
+    assert g.j == 2
+    for s in list(zip(xs, ds, xe, de))[:3]:
+        ref.sample(*s)
+    assert got[3] == ref.end_batch()
+    for s in list(zip(xs, ds, xe, de))[3:]:
+        ref.sample(*s)
+    assert g.end_batch() == ref.end_batch()
+    g.reset()
+    assert not g.batch_overflow
+    for s in list(zip(xs, ds, xe, de))[:3]:       # exactly max_batch samples: an ordinary batch
+        assert g.sample(*s) is None
+    g.end_batch()
+    assert not g.batch_overflow

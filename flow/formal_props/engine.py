@@ -1,0 +1,170 @@
+"""Properties of the SBE engine (hdl/engine/sbe_engine.py) and of one of its lanes (hdl/engine/lane.py)."""
+from __future__ import annotations
+
+from amaranth import Module, Mux, Signal, signed
+from amaranth.hdl import Assert, Assume
+
+from contract.engine_config import LMAX, EngineConfig
+from contract.enums import Vec
+from contract.microcode import INIT
+from hdl.engine.lane import Lane
+from hdl.engine.sbe_engine import SBEEngine
+
+from .common import FormalTop, drive_free, stream_rules
+
+#: Tiny configuration (the smallest formats EngineConfig allows, a=2, b=3, one lane): 5 beats a sample.
+SMALL = dict(a=2, b=3, lanes=1, in_width=4, state_width=12, coef_width=8, mant_width=16, fexp_width=8,
+             seed_bits=4, elem_width=4, s_mant_width=4, s_exp_width=4, max_batch=3, exp_width=2)
+
+
+def _engine(m: Module, params: dict) -> tuple[SBEEngine, Signal, Signal]:
+    """The engine with free inputs (samples keep the stream rules; tags are free, framing errors
+    included), a free `clear` and a free o.ready. Returns (engine, input transfer, output transfer)."""
+    m.submodules.dut = dut = SBEEngine(**{**SMALL, **params})
+    drive_free(m, dut.i.valid, dut.i.payload, dut.o.ready, dut.clear)
+    xin = stream_rules(m, dut.i, name="i", assume=True)
+    xout = stream_rules(m, dut.o, name="o", assume=False, exempt=dut.clear)
+    return dut, xin, xout
+
+
+def _past(m: Module, value, name: str) -> Signal:
+    """`value` one cycle ago (its reset value in the first cycle)."""
+    p = Signal.like(value, name=name)
+    m.d.sync += p.eq(value)
+    return p
+
+
+class EngineStreamProps(FormalTop):
+    """The engine's stream rules: the environment's samples keep them (assumed), the update stream `o`
+    keeps them (asserted: valid never drops without a transfer, the payload is stable while stalled;
+    `clear` excepted, which drops an update being read out). `saturated` and `framing_error` are sticky
+    (they fall only on `clear`). Meant for k-induction (mode prove): the properties then hold for traces
+    of any length, through any number of batches."""
+
+    def __init__(self, **params):
+        self.params = params
+        self.cfg = EngineConfig(**{**SMALL, **params})
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = self.module()
+        dut, xin, xout = _engine(m, self.params)
+        p_clear = _past(m, dut.clear, "p_clear")
+        for flag in ("saturated", "framing_error"):
+            p = _past(m, getattr(dut, flag), f"p_{flag}")
+            with m.If(p & ~p_clear):
+                m.d.comb += Assert(getattr(dut, flag), f"{flag} fell without clear")
+        return m
+
+
+class EngineCounterProps(FormalTop):
+    """Sample counter and clear:
+
+    * the cycle after `clear`, sample_count is 0; while no beat has been accepted since, it stays 0 and
+      `busy` is low from `quiet_cycles` cycles after the clear on (the state re-initialisation,
+      1 + ceil(a/L) + ceil(b/L) cycles, overlapped by the scalar unit's INIT segment, one op a cycle:
+      default len(INIT) + 1 = 12 cycles at a=2, b=3, L=1);
+    * sample_count rises by exactly one in the cycle after a sample's last beat is accepted (the
+      engine's own beat count: ceil(b/L) + ceil(a/L) beats a sample); otherwise it holds, or returns
+      to 0 (the read-out of the batch issued its last beat);
+    * no beat is accepted while the state is being initialised after reset or clear.
+    """
+
+    def __init__(self, *, quiet_cycles: int | None = None, **params):
+        self.params = params
+        self.cfg = cfg = EngineConfig(**{**SMALL, **params})
+        self.beats = cfg.words(Vec.D) + cfg.words(Vec.X)
+        self.quiet_cycles = quiet_cycles if quiet_cycles is not None else max(1 + self.beats, len(INIT)) + 1
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = self.module()
+        dut, xin, xout = _engine(m, self.params)
+        nb = self.beats
+
+        # The engine's sample boundaries by beat count, restarted by clear (a beat accepted in the
+        # clear cycle itself is dropped with the batch).
+        k = Signal(range(nb), name="beat_in_sample")
+        ends = Signal(name="sample_ends")
+        m.d.comb += ends.eq(xin & (k == nb - 1) & ~dut.clear)
+        with m.If(dut.clear):
+            m.d.sync += k.eq(0)
+        with m.Elif(xin):
+            m.d.sync += k.eq(Mux(k == nb - 1, 0, k + 1))
+
+        since = Signal(range(self.quiet_cycles + 1), name="since_clear", init=self.quiet_cycles)
+        quiet = Signal(name="quiet")                # no beat accepted since the last clear
+        with m.If(dut.clear):
+            m.d.sync += [since.eq(0), quiet.eq(1)]
+        with m.Else():
+            with m.If(since != self.quiet_cycles):
+                m.d.sync += since.eq(since + 1)
+            with m.If(xin):
+                m.d.sync += quiet.eq(0)
+        booting = Signal(name="booting", init=1)    # from power-on to the first clear
+        with m.If(dut.clear):
+            m.d.sync += booting.eq(0)
+
+        p_clear = _past(m, dut.clear, "p_clear")
+        p_ends = _past(m, ends, "p_ends")
+        p_count = _past(m, dut.sample_count, "p_count")
+        with m.If(p_clear):
+            m.d.comb += Assert(dut.sample_count == 0, "sample_count not 0 after clear")
+        with m.Elif(p_ends):
+            m.d.comb += Assert(dut.sample_count == p_count + 1, "sample_count did not rise by one")
+        with m.Else():
+            m.d.comb += Assert((dut.sample_count == p_count) | (dut.sample_count == 0),
+                               "sample_count changed without a sample")
+        with m.If(quiet & ~booting):
+            m.d.comb += Assert(dut.sample_count == 0, "sample_count not 0 after a quiet clear")
+            with m.If(since == self.quiet_cycles):
+                m.d.comb += Assert(~dut.busy, "busy still high after a quiet clear")
+            with m.If(since <= nb):                 # StateInit: 1 + ceil(a/L) + ceil(b/L) cycles
+                m.d.comb += Assert(~dut.i.ready, "a beat accepted during the state initialisation")
+        return m
+
+
+class LaneSaturationProps(FormalTop):
+    """The state rewrite of one lane (stages 1..4 of a sample pass) is exact or clamped, and a clamp is
+    flagged.
+
+    The environment drives the lane freely, with the shifts of stage 1/2 restricted to exact left shifts
+    (kA, shA in [-LMAX, 0]), so the pre-saturation sum is known exactly:
+    S = M * 2**-kA + cmA * xa * 2**-shA. The wrapper carries S through its own copy of the pipeline and
+    asserts: the stage-2 clamp flag (sat bit 0) is set exactly when S is outside the signed state_width
+    range, and the word written back in stage 4 (mb, for a beat that was a sample pass in stage 3) is
+    S clamped to that range: never a value other than the exact sum or the limit it crossed.
+    """
+
+    def __init__(self, **params):
+        self.cfg = EngineConfig(**{**SMALL, **params})
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = self.module()
+        cfg = self.cfg
+        SW = cfg.state_width
+        m.submodules.lane = lane = Lane(cfg)
+        drive_free(m, lane.adv, lane.x, lane.m, lane.xa, lane.xb, lane.ro1, lane.ro3, lane.ro4, lane.kA,
+                   lane.cmA, lane.cmB, lane.shA, lane.kB, lane.shB, lane.om, lane.osh)
+        m.d.comb += [Assume((lane.kA <= 0) & (lane.kA >= -LMAX)), Assume((lane.shA <= 0) & (lane.shA >= -LMAX))]
+
+        wide = signed(SW + cfg.coef_width + cfg.in_width + LMAX + 2)
+        hi, lo = (1 << (SW - 1)) - 1, -(1 << (SW - 1))
+        # stage 1 -> 2 registers: M * 2**-kA and cmA * xa
+        t1 = Signal(wide, name="ref_t1")
+        pa = Signal(wide, name="ref_pA")
+        with m.If(lane.adv):
+            m.d.sync += [t1.eq(lane.m << (-lane.kA).as_unsigned()[:4]), pa.eq(lane.cmA * lane.xa)]
+        s2 = Signal(wide, name="ref_sum")
+        m.d.comb += s2.eq(t1 + (pa << (-lane.shA).as_unsigned()[:4]))
+        clamp = Mux(s2 > hi, hi, Mux(s2 < lo, lo, s2))
+        m.d.comb += Assert(lane.sat[0] == ((s2 > hi) | (s2 < lo)), "stage-2 clamp flag differs from the exact sum")
+        ma = Signal(signed(SW), name="ref_MA")
+        mb = Signal(signed(SW), name="ref_MB")
+        mb_known = Signal(name="ref_MB_known")      # stage 4 holds a sample-pass word (MB = MA)
+        with m.If(lane.adv):
+            m.d.sync += [ma.eq(clamp), mb.eq(ma), mb_known.eq(~lane.ro3)]
+        with m.If(mb_known):
+            m.d.comb += Assert(lane.mb == mb, "written-back word is not the clamped exact sum")
+        return m
