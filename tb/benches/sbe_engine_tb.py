@@ -29,6 +29,7 @@ from hdl.engine.sbe_engine import SBEEngine
 from tb.drivers.reset import reset
 from tb.drivers.streams import StreamSink, StreamSource, no_pauses, pack, random_pauses, unpack
 from tb.runner import bench_params
+from tb.state_window import StateWindow
 from tb.stimulus import batch_beats, engine_batch
 
 
@@ -42,40 +43,13 @@ def batch_of(rng, model, n: int, kind: str):
 MODERATE_EXP = 3     #: block exponents within +-MODERATE_EXP keep the state in its documented window
 
 
-class StateWatch:
-    """Shadow of the engine's state memory from its write port; see the module docstring."""
+class StateWatch(StateWindow):
+    """tb/state_window.StateWindow fed from the engine's state write port (core.st_wr__*), sampled in the
+    read-only phase of every cycle; a violation fails the bench at once."""
 
     def __init__(self, dut, cfg):
-        self.core, self.cfg = dut.core, cfg
-        self.SW, self.L = cfg.state_width, cfg.lanes
-        nd = cfg.words(Vec.D)
-        self.vecs = {Vec.D: (0, nd, cfg.a), Vec.X: (nd, cfg.words(Vec.X), cfg.b)}
-        self.shadow = [[0] * self.L for _ in range(nd + cfg.words(Vec.X))]
-        self.bound = (1 << (self.SW - 2)) * (1 + 2 ** -8)
-        self.window = True
-        self.rewrites = self.checked = self.clamps = 0
-
-    def write(self, addr: int, data: int, cycle: int) -> None:
-        SW = self.SW
-        elems = [((data >> (k * SW)) & ((1 << SW) - 1)) for k in range(self.L)]
-        elems = [e - (1 << SW) if e >> (SW - 1) else e for e in elems]
-        self.shadow[addr] = elems
-        vec = Vec.D if addr < self.vecs[Vec.X][0] else Vec.X
-        base, words, length = self.vecs[vec]
-        w = addr - base
-        for k, e in enumerate(elems):
-            i = w * self.L + k
-            self.clamps += e in ((1 << (SW - 1)) - 1, -(1 << (SW - 1)))
-            assert i < length or e == 0, f"cycle {cycle}: {vec.name} lane {k} past the end holds {e}"
-            assert not self.window or abs(e) <= self.bound, \
-                f"cycle {cycle}: {vec.name}[{i}] = {e} outside +-{self.bound:.0f} (a clamp or a wrapped value)"
-        if w == words - 1:
-            self.rewrites += 1
-            if self.window:
-                n2 = sum(e * e for word in self.shadow[base:base + words] for e in word)
-                assert 4 ** (SW - 4) <= n2 <= 4 ** (SW - 2) * (1 + 2 ** -8) ** 2, \
-                    f"cycle {cycle}: ||M_{vec.name}||**2 = {n2} outside [4**{SW - 4}, 4**{SW - 2}]"
-                self.checked += 1
+        super().__init__(cfg)
+        self.core = dut.core
 
     async def run(self, clk):
         cycle = 0
@@ -85,6 +59,7 @@ class StateWatch:
             cycle += 1
             if int(self.core.st_wr__en.value):
                 self.write(int(self.core.st_wr__addr.value), int(self.core.st_wr__data.value), cycle)
+                assert not self.errors, self.errors[0]
 
 
 def moderate(batch) -> bool:

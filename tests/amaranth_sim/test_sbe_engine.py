@@ -6,78 +6,28 @@ the golden model (golden/rtl/sbe_engine.py "State invariant"): after every rewri
 the documented window, no element is near the clamps (so none holds a wrapped value) and the lanes past a
 vector's end stay 0. Every wait has a cycle limit that fails naming what was awaited.
 """
-import math
 import random
 
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from golden.rtl.sbe_engine import SBEFixedEngine
-from hdl.engine.sbe_engine import SBEEngine
 from contract.enums import Vec
 from contract.layouts import sample_beats
+from golden.rtl.sbe_engine import SBEFixedEngine
+from hdl.engine.sbe_engine import SBEEngine
 from tb.amaranth_sim.streams import stream_put
+from tb.state_window import StateWindow
 from tb.stimulus import batch_beats, engine_batch
 
 
-class StateMonitor:
-    """Watches the engine's state write port (SBEEngine.state_write_port) every cycle and keeps a shadow
-    of the state memory. On each write: lanes past a vector's end must be 0; with `window`, every element
-    must satisfy |e| <= 2**(SW-2) * (1 + 2**-8) and, when the vector's last word is written (its rewrite
-    is complete), 2**(SW-4) <= ||M|| <= 2**(SW-2) * (1 + 2**-8). Counts the writes of clamp values
-    (`clamps`: +(2**(SW-1)-1) / -2**(SW-1) elements seen) and of complete vectors (`rewrites`)."""
+class StateMonitor(StateWindow):
+    """tb/state_window.StateWindow fed from the engine's state write port (SBEEngine.state_write_port),
+    sampled at every clock edge of the Amaranth simulator."""
 
     def __init__(self, dut, *, window: bool = True):
-        c = dut.cfg
-        self.dut, self.cfg, self.window = dut, c, window
-        self.SW, self.L = c.state_width, c.lanes
-        nd = c.words(Vec.D)
-        self.vecs = {Vec.D: (0, nd, c.a), Vec.X: (nd, c.words(Vec.X), c.b)}     # base word, words, length
-        self.shadow = [[0] * self.L for _ in range(nd + c.words(Vec.X))]
-        self.hi = (1 << (self.SW - 1)) - 1
-        self.lo = -(1 << (self.SW - 1))
-        self.bound = (1 << (self.SW - 2)) * (1 + 2 ** -8)
-        self.clamps = {"pos": 0, "neg": 0}
-        self.rewrites = 0
-        self.errors: list[str] = []
-
-    def _elems(self, data: int) -> list[int]:
-        SW, out = self.SW, []
-        for k in range(self.L):
-            e = (data >> (k * SW)) & ((1 << SW) - 1)
-            out.append(e - (1 << SW) if e >> (SW - 1) else e)
-        return out
-
-    def write(self, addr: int, data: int, cycle: int) -> None:
-        if addr >= len(self.shadow):
-            self.errors.append(f"cycle {cycle}: write to state word {addr}, past the {len(self.shadow)} words")
-            return
-        elems = self._elems(data)
-        self.shadow[addr] = elems
-        vec = Vec.D if addr < self.vecs[Vec.X][0] else Vec.X
-        base, words, length = self.vecs[vec]
-        w = addr - base
-        for k, e in enumerate(elems):
-            i = w * self.L + k
-            if e == self.hi:
-                self.clamps["pos"] += 1
-            elif e == self.lo:
-                self.clamps["neg"] += 1
-            if i >= length:
-                if e != 0:
-                    self.errors.append(f"cycle {cycle}: {vec.name} lane {k} past the end holds {e}")
-            elif self.window and abs(e) > self.bound:
-                self.errors.append(f"cycle {cycle}: {vec.name}[{i}] = {e} outside +-{self.bound:.0f} "
-                                   f"(a clamp or a wrapped value)")
-        if w == words - 1:
-            self.rewrites += 1
-            if self.window:
-                flat = [e for word in self.shadow[base:base + words] for e in word][:length]
-                n2 = sum(e * e for e in flat)
-                if not 4 ** (self.SW - 4) <= n2 <= (4 ** (self.SW - 2)) * (1 + 2 ** -8) ** 2:
-                    self.errors.append(f"cycle {cycle}: ||M_{vec.name}|| = 2**{0.5 * math.log2(n2) if n2 else '-inf'}"
-                                       f" outside [2**{self.SW - 4}, 2**{self.SW - 2}]")
+        super().__init__(dut.cfg, window=window)
+        self.dut = dut
 
     def process(self):
         """Background testbench: samples the write port at every clock edge."""
@@ -91,9 +41,6 @@ class StateMonitor:
                     self.write(addr, data, cycle)
         return monitor
 
-    def check(self, min_rewrites: int = 1) -> None:
-        assert not self.errors, "state invariant violated:\n" + "\n".join(self.errors[:10])
-        assert self.rewrites >= min_rewrites, f"only {self.rewrites} vector rewrites observed"
 
 
 async def put_beat(ctx, port, payload, *, limit: int = 10_000, what: str = "input beat"):
