@@ -14,6 +14,15 @@ from tb.amaranth_sim.streams import stream_put
 from tb.amaranth_sim.update_controller import slot_monitor
 
 
+def tap_into(taps: list):
+    """slot_monitor on_cycle hook: append each update beat seen on the layer's tap port to `taps`."""
+    def tap(valid, payload):
+        if valid:
+            taps.append({"s_mant": payload.s_mant, "s_exp": payload.s_exp, "elems": list(payload.elems),
+                         "vec": payload.vec, "last": payload.last})
+    return tap
+
+
 @pytest.mark.parametrize("a,b,lanes,lr_exp,bl", [
     (3, 5, 1, 6, 40),       # two writes of 14 and 20 slots
     (4, 6, 2, 4, 12),       # a write of 7 slots, then one flagged (scale overflow: status 4, no slot)
@@ -44,10 +53,7 @@ def test_layer_writes_the_engine_update_as_the_golden_twin(a, b, lanes, lr_exp, 
         for bt in beats:
             await stream_put(ctx, dut.i, dut.in_layout.const(bt), rng=rin, p_gap=0.2)
 
-    def tap(valid, payload):
-        if valid:
-            taps.append({"s_mant": payload.s_mant, "s_exp": payload.s_exp, "elems": list(payload.elems),
-                         "vec": payload.vec, "last": payload.last})
+    tap = tap_into(taps)
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
@@ -126,10 +132,7 @@ def test_layer_clear_during_readout_resets_engine_and_controller():
         for bt in beats_of(batches[1]):
             await stream_put(ctx, dut.i, dut.in_layout.const(bt))
 
-    def tap(valid, payload):
-        if valid:
-            taps.append({"s_mant": payload.s_mant, "s_exp": payload.s_exp, "elems": list(payload.elems),
-                         "vec": payload.vec, "last": payload.last})
+    tap = tap_into(taps)
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
