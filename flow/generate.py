@@ -40,7 +40,7 @@ BLOCKS = {
 }
 
 #: Keys of a configuration file; name and block are required.
-CONFIG_KEYS = ("name", "block", "params", "synth")
+CONFIG_KEYS = ("name", "block", "params", "synth", "goals")
 
 
 class ConfigError(ValueError):
@@ -100,7 +100,7 @@ def load_config(path: str | Path) -> dict:
     if missing or unknown:
         what = (f"missing key(s) {', '.join(missing)}" if missing else "") + \
                ("; " if missing and unknown else "") + (f"unknown key(s) {', '.join(unknown)}" if unknown else "")
-        raise ConfigError(f"{path}: {what} (keys: name, block, params, synth; name and block required)")
+        raise ConfigError(f"{path}: {what} (keys: {', '.join(CONFIG_KEYS)}; name and block required)")
     cfg.setdefault("params", {})
     try:
         check_name(cfg["name"])

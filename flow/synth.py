@@ -2,11 +2,15 @@
 
 Each configuration whose JSON lists "synth" targets is wrapped in the 4-pin SerialHarness
 (flow/harness.py), synthesised with YoWASP Yosys (synth_ice40 -dsp / synth_ecp5) and placed and routed
-with YoWASP nextpnr using the board constraints in constraints/. Results land in
-build/synth/<config>/<target>.* and are summarised in build/synth/summary.json.
+with YoWASP nextpnr using the board constraints in constraints/. Tool output goes to the logs
+build/synth/<config>/<target>.{yosys,pnr}.log; the results are summarised in build/synth/summary.json
+and, as a Markdown table, build/synth/summary.md: per configuration and target the LUT/LC, FF, DSP,
+block RAM and SPRAM used and available, the achieved Fmax against the goal, a verdict ("meets",
+"misses timing", "does not fit") and the start and end of the critical path.
 
 Targets:  ice40 = iCE40UP5K-SG48 (iCEBreaker, constraints/icebreaker.pcf, 48 MHz goal)
           ecp5  = LFE5U-25F CABGA381 (ULX3S, constraints/ulx3s.lpf, 100 MHz goal)
+A configuration may set its own goals in MHz: "goals": {"ice40": 48, "ecp5": 125} (passed as --freq).
 nextpnr runs with --timing-allow-fail: a design that misses the goal still reports its Fmax.
 YoWASP tools only see their working folder, so the constraints are copied next to the netlist.
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,46 +37,179 @@ from flow.yosys import synthesise
 
 CONSTRAINTS = Path(__file__).resolve().parents[1] / "constraints"
 TARGETS = {
-    "ice40": dict(pnr="nextpnr-ice40",
-                  args=["--up5k", "--package", "sg48", "--freq", "48", "--pcf", "icebreaker.pcf"],
+    "ice40": dict(pnr="nextpnr-ice40", goal=48,
+                  args=["--up5k", "--package", "sg48", "--pcf", "icebreaker.pcf"],
                   constraints="icebreaker.pcf"),
-    "ecp5": dict(pnr="nextpnr-ecp5",
-                 args=["--25k", "--package", "CABGA381", "--freq", "100", "--lpf", "ulx3s.lpf"],
+    "ecp5": dict(pnr="nextpnr-ecp5", goal=100,
+                 args=["--25k", "--package", "CABGA381", "--lpf", "ulx3s.lpf"],
                  constraints="ulx3s.lpf"),
 }
+
+#: target -> resource of the summary -> nextpnr utilisation classes (summed). iCE40 FFs live inside
+#: the logic cells: nextpnr has no class for them, they are counted from Yosys's SB_DFF* cells.
+RESOURCES = {
+    "ice40": {"LUT": ["ICESTORM_LC"], "FF": [], "DSP": ["ICESTORM_DSP"], "BRAM": ["ICESTORM_RAM"],
+              "SPRAM": ["ICESTORM_SPRAM"]},
+    "ecp5": {"LUT": ["TRELLIS_COMB"], "FF": ["TRELLIS_FF"], "DSP": ["MULT18X18D"], "BRAM": ["DP16KD"],
+             "SPRAM": []},
+}
+VERDICTS = ("meets", "misses timing", "does not fit")
+
+
+def _resource(util: dict, classes: list[str]) -> dict | None:
+    present = [util[c] for c in classes if c in util]
+    if not present:
+        return None
+    return {"used": sum(v["used"] for v in present), "available": sum(v["available"] for v in present)}
+
+
+def _critical_path(rpt: dict) -> dict | None:
+    """The longest clocked (register to register) path of the report: clocks, start and end cell/port."""
+    paths = [p for p in rpt.get("critical_paths") or [] if p.get("path")]
+    clocked = [p for p in paths if "<async>" not in (p.get("from"), p.get("to"))]
+    if not clocked:
+        return None
+    worst = max(clocked, key=lambda p: sum(step.get("delay", 0) for step in p["path"]))
+    start, end = worst["path"][0].get("from", {}), worst["path"][-1].get("to", {})
+    return {"from_clock": worst.get("from"), "to_clock": worst.get("to"),
+            "from": start.get("cell"), "from_port": start.get("port"),
+            "to": end.get("cell"), "to_port": end.get("port"),
+            "delay_ns": round(sum(step.get("delay", 0) for step in worst["path"]), 3)}
+
+
+def entry_from_report(rpt: dict, goal_mhz: float, target: str, *, yosys_cells: dict | None = None,
+                      error: str | None = None) -> dict:
+    """One summary entry from a nextpnr --report dict ("utilization", "fmax", "critical_paths"; any may
+    be missing, e.g. after a failed place and route). Pure: no files, no tools."""
+    util = rpt.get("utilization") or {}
+    res = {name: _resource(util, classes) for name, classes in RESOURCES[target].items()}
+    if target == "ice40" and yosys_cells is not None and res["LUT"]:
+        res["FF"] = {"used": sum(n for c, n in yosys_cells.items() if c.startswith("SB_DFF")),
+                     "available": res["LUT"]["available"]}
+    over = sorted(k for k, v in util.items() if v["used"] > v["available"])
+    fmax = {k: round(v["achieved"], 2) for k, v in (rpt.get("fmax") or {}).items()}
+    worst = min(fmax.values()) if fmax else None
+    if error or over:
+        verdict = "does not fit"
+    elif worst is None or worst < goal_mhz:
+        verdict = "misses timing"
+    else:
+        verdict = "meets"
+    entry = {
+        "verdict": verdict,
+        "fmax_mhz": worst,
+        "goal_mhz": goal_mhz,
+        "resources": res,
+        "critical_path": _critical_path(rpt),
+        "fmax_by_clock_mhz": fmax,
+        "utilisation": {k: v["used"] for k, v in util.items() if v["used"]},
+        "available": {k: v["available"] for k, v in util.items() if v["used"]},
+    }
+    if over:
+        entry["over"] = over
+    if error:
+        entry["error"] = error
+    if yosys_cells is not None:
+        entry["yosys_cells"] = yosys_cells
+    return entry
+
+
+def utilisation_from_log(text: str) -> dict:
+    """The "Device utilisation" block of a nextpnr log as a report's "utilization" (also printed when
+    place and route then fails, when no report is written)."""
+    return {m[1]: {"used": int(m[2]), "available": int(m[3])}
+            for m in re.finditer(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+\d+%", text, re.M)}
+
+
+def _short(cell: str | None, width: int = 40) -> str:
+    """A cell name as its RTL signal (Yosys/nextpnr suffixes cut), at most `width` characters."""
+    if not cell:
+        return "?"
+    name = re.split(r"_(?:SB|TRELLIS|CCU2C|LUT4|MULT18X18D|DP16KD|ALU54B)_|\$(?:sb|tr)_io", cell)[0] or cell
+    name = name.lstrip("\\")
+    return name if len(name) <= width else name[:width - 1] + "…"
+
+
+def _ratio(r: dict | None) -> str:
+    return "–" if r is None else f"{r['used']}/{r['available']}"
+
+
+COLUMNS = ("config", "target", "LUT/LC", "FF", "DSP", "BRAM", "SPRAM", "Fmax MHz", "goal MHz", "verdict",
+           "critical path")
+
+
+def render_markdown(summary: dict) -> str:
+    """summary.json ({config: {target: entry}}) as a Markdown table. Pure."""
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join("---" for _ in COLUMNS) + "|"]
+    for name, targets in summary.items():
+        for target, e in targets.items():
+            res = e.get("resources") or {}
+            cp = e.get("critical_path")
+            path = f"{_short(cp['from'])} -> {_short(cp['to'])}" if cp else "–"
+            verdict = e.get("verdict", "?")
+            verdict = f"**{verdict}**" if verdict != "meets" else verdict
+            fmax = e.get("fmax_mhz")
+            row = [name, target] + [_ratio(res.get(k)) for k in ("LUT", "FF", "DSP", "BRAM", "SPRAM")] + \
+                  ["–" if fmax is None else f"{fmax:.2f}", str(e.get("goal_mhz", "?")), verdict, path]
+            lines.append("| " + " | ".join(s.replace("|", "\\|") for s in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def console_line(name: str, target: str, e: dict) -> str:
+    """One concise line per configuration and target."""
+    lut = _ratio((e.get("resources") or {}).get("LUT"))
+    fmax = e.get("fmax_mhz")
+    line = f"{name:28} {target:5}  LUT {lut:>12}  Fmax {'-' if fmax is None else f'{fmax:.2f}':>7} " \
+           f"/ {e.get('goal_mhz')} MHz  {e.get('verdict')}"
+    if e.get("error"):
+        line += f" ({e['error'][:100]})"
+    return line
+
+
+def goal_of(cfg: dict, target: str) -> float:
+    """The Fmax goal in MHz of `target` for this configuration: its "goals" entry, else the default."""
+    return (cfg.get("goals") or {}).get(target, TARGETS[target]["goal"])
 
 
 def run_target(cfg: dict, target: str) -> dict:
     t = TARGETS[target]
+    goal = goal_of(cfg, target)
     d = BUILD / "synth" / cfg["name"]
     d.mkdir(parents=True, exist_ok=True)
     write_verilog(SerialHarness(build_component(cfg["block"], cfg["params"])), "top", d / "top.v")
     shutil.copy(CONSTRAINTS / t["constraints"], d / t["constraints"])
     cells = synthesise(d, target, netlist=True)
-    pnr = subprocess.run([tool(t["pnr"]), "--json", f"{target}.json", *t["args"], "--report",
-                          f"{target}.rpt.json", "--seed", "1", "--timing-allow-fail", "--quiet",
+    rpt_file = d / f"{target}.rpt.json"
+    rpt_file.unlink(missing_ok=True)                   # no stale report after a failed run
+    pnr = subprocess.run([tool(t["pnr"]), "--json", f"{target}.json", *t["args"], "--freq", f"{goal:g}",
+                          "--report", rpt_file.name, "--seed", "1", "--timing-allow-fail", "--quiet",
                           "--log", f"{target}.pnr.log"], cwd=d, capture_output=True, text=True)
-    if pnr.returncode != 0:
+    log = d / f"{target}.pnr.log"
+    log_text = log.read_text() if log.exists() else ""
+    if pnr.returncode != 0 or not rpt_file.exists():
         # Typically "does not fit": report it with nextpnr's own words and go on with the next target.
-        errors = [ln for ln in (d / f"{target}.pnr.log").read_text().splitlines() if "ERROR" in ln]
-        return {"error": errors[-1] if errors else pnr.stderr.strip()[-300:], "yosys_cells": cells}
-    rpt = json.loads((d / f"{target}.rpt.json").read_text())
-    return {
-        "utilisation": {k: v["used"] for k, v in rpt["utilization"].items() if v["used"]},
-        "available": {k: v["available"] for k, v in rpt["utilization"].items() if v["used"]},
-        "fmax_mhz": {k: round(v["achieved"], 2) for k, v in rpt["fmax"].items()},
-        "yosys_cells": cells,
-    }
+        errors = [ln for ln in log_text.splitlines() if "ERROR" in ln]
+        error = errors[-1] if errors else (pnr.stderr.strip()[-300:] or f"nextpnr exit {pnr.returncode}")
+        return entry_from_report({"utilization": utilisation_from_log(log_text)}, goal, target,
+                                 yosys_cells=cells, error=error)
+    return entry_from_report(json.loads(rpt_file.read_text()), goal, target, yosys_cells=cells)
 
 
 def synth_configs() -> list[dict]:
-    """The configurations of flow/configs/ that list synthesis targets (ConfigError for an unknown target)."""
+    """The configurations of flow/configs/ that list synthesis targets (ConfigError for an unknown target
+    or a bad goal)."""
     cfgs = [cfg for cfg in default_configs() if cfg.get("synth")]
     for cfg in cfgs:
         bad = [t for t in cfg["synth"] if t not in TARGETS]
         if bad:
             raise ConfigError(f"{cfg['name']}: unknown synth target(s) {', '.join(map(repr, bad))}; "
                               f"targets: {', '.join(TARGETS)}")
+        goals = cfg.get("goals", {})
+        if not isinstance(goals, dict) or any(t not in TARGETS or isinstance(g, bool) or
+                                              not isinstance(g, (int, float)) or g <= 0
+                                              for t, g in goals.items()):
+            raise ConfigError(f"{cfg['name']}: goals must map targets ({', '.join(TARGETS)}) to a positive "
+                              f"Fmax in MHz, not {goals!r}")
     return cfgs
 
 
@@ -98,16 +236,17 @@ def main(argv=None) -> int:
         if only and cfg["name"] not in only:
             continue
         for target in cfg["synth"]:
-            print(f"synth {cfg['name']} on {target} ...", flush=True)
             r = run_target(cfg, target)
             summary.setdefault(cfg["name"], {})[target] = r
-            if "error" in r:
-                print(f"  place and route failed: {r['error']}")
-            else:
-                print(f"  used {r['utilisation']} of {r['available']}; Fmax MHz {r['fmax_mhz']}")
+            print(console_line(cfg["name"], target, r), flush=True)
+    # Entries of an older summary (without a verdict) are left out of the table, not guessed at.
+    table = render_markdown({n: {t: e for t, e in ts.items() if "verdict" in e} for n, ts in summary.items()})
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=2))
-    print(f"wrote {out}")
+    md = out.with_suffix(".md")
+    md.write_text("# Synthesis summary\n\n" + table)
+    print(table, end="")
+    print(f"wrote {out} and {md}")
     return 0
 
 
