@@ -21,9 +21,8 @@ busy           : Out  engine or controller busy, or an update beat waiting betwe
 saturated, framing_error, sample_count : Out  engine status (see hdl/engine/sbe_engine.py)
 
 Parameters: a, b, lanes, seed (the controller's LFSR seed); other keyword parameters go to the engine
-(EngineConfig) or, prefixed `ctrl_`, to the controller (e.g. ctrl_bl_width=12). The update-stream
-formats (elem_width, s_mant_width -> mant_width, s_exp_width -> exp_width) are the engine's, so the two
-agree by construction.
+or, prefixed `ctrl_`, to the controller, as contract/layer_config.py splits them (the update-stream
+formats are the engine's, so the two agree by construction).
 Latency: the engine's (see hdl/engine/sbe_engine.py), then the controller's per update
 (ceil(a/L)+ceil(b/L) loading beats while the engine reads out, + elem_width+4 set-up + BL slots).
 """
@@ -33,6 +32,7 @@ from amaranth import Module, ResetInserter
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from contract.layer_config import layer_configs
 from hdl.engine.sbe_engine import SBEEngine
 from hdl.controller.update_controller import UpdateController
 
@@ -44,17 +44,9 @@ class SBELayer(wiring.Component):
     """Engine + controller of one a x b crossbar (rows = delta length a, columns = x length b)."""
 
     def __init__(self, *, a: int, b: int, lanes: int = 1, seed: int = 0, **params):
-        ctrl = {k[len("ctrl_"):]: v for k, v in params.items() if k.startswith("ctrl_")}
-        eng = {k: v for k, v in params.items() if not k.startswith("ctrl_")}
-        for bad in ("serial_width", "mant_width", "exp_width", "elem_width", "a", "b", "lanes", "seed"):
-            if bad in ctrl:
-                raise ValueError(f"ctrl_{bad} is set by the layer (the engine's formats and the layer's a, b, "
-                                 f"lanes, seed); remove it")
-        self.engine = SBEEngine(a=a, b=b, lanes=lanes, **eng)
-        c = self.engine.cfg
-        self.controller = UpdateController(a=a, b=b, lanes=lanes, seed=seed,
-                                           elem_width=c.elem_width, mant_width=c.s_mant_width,
-                                           exp_width=c.s_exp_width, **ctrl)
+        eng, ctrl = layer_configs(a=a, b=b, lanes=lanes, seed=seed, **params)
+        self.engine = SBEEngine(**eng.kwargs())
+        self.controller = UpdateController(ctrl)
         es, cs = self.engine.signature.members, self.controller.signature.members
         sig = {"i": es["i"], "clear": In(1)}
         sig.update({name: cs[name] for name in _CTRL_REGS})

@@ -9,35 +9,24 @@ into the row/column pulse slots of one rank-1 outer-product write. A write the c
 (status != 0) has no slot, as in the RTL. The layer drives no array: golden/arrays/crossbar.py applies
 the slots (golden/rtl/update_controller.apply_write).
 
-Parameters as the RTL's: a, b, lanes, seed (the controller's LFSR seed); other keyword parameters go to
-the engine (EngineConfig) or, prefixed `ctrl_`, to the controller (ControllerConfig, e.g. ctrl_bl_width=12).
-The update-stream formats (elem_width, s_mant_width -> mant_width, s_exp_width -> exp_width) are the
-engine's, so the two agree by construction. Controller registers (lr_mant, lr_exp, bl, det, bl_mgmt,
+Parameters as the RTL's, split by contract/layer_config.py: a, b, lanes, seed (the controller's LFSR
+seed); other keyword parameters go to the engine or, prefixed `ctrl_`, to the controller (the
+update-stream formats are the engine's, so the two agree by construction). Controller registers (lr_mant, lr_exp, bl, det, bl_mgmt,
 two_phase) are keyword arguments of each write, as the RTL samples its register ports per update.
 """
 from __future__ import annotations
 
+from contract.layer_config import layer_configs
 from golden.rtl.sbe_engine import SBEFixedEngine
 from golden.rtl.update_controller import PulseScheme, Write
-
-#: Controller parameters the layer sets itself (from the engine's formats and the layer's a, b, lanes, seed).
-_LAYER_SET = ("serial_width", "mant_width", "exp_width", "elem_width", "a", "b", "lanes", "seed")
-
 
 class SBELayer:
     """Engine + controller of one a x b crossbar (rows = delta length a, columns = x length b)."""
 
     def __init__(self, a: int, b: int, *, lanes: int = 1, seed: int = 0, **params):
-        ctrl = {k[len("ctrl_"):]: v for k, v in params.items() if k.startswith("ctrl_")}
-        eng = {k: v for k, v in params.items() if not k.startswith("ctrl_")}
-        for bad in _LAYER_SET:
-            if bad in ctrl:
-                raise ValueError(f"ctrl_{bad} is set by the layer (the engine's formats and the layer's a, b, "
-                                 f"lanes, seed); remove it")
-        self.engine = SBEFixedEngine(a=a, b=b, lanes=lanes, **eng)
-        c = self.engine.cfg
-        self.controller = PulseScheme(a=a, b=b, lanes=lanes, seed=seed, elem_width=c.elem_width,
-                                      mant_width=c.s_mant_width, exp_width=c.s_exp_width, **ctrl)
+        eng, ctrl = layer_configs(a=a, b=b, lanes=lanes, seed=seed, **params)
+        self.engine = SBEFixedEngine(eng)
+        self.controller = PulseScheme(ctrl)
 
     a = property(lambda self: self.engine.cfg.a, doc="Rows (delta length).")
     b = property(lambda self: self.engine.cfg.b, doc="Columns (x length).")

@@ -4,7 +4,8 @@ and bench/): a producer that sets the registers and streams updates, a monitor o
 
 Checks that do not lean on the golden twin (golden/rtl/update_controller.py), shared with the cocotb bench
 (tb/benches/update_controller_tb.py): `formula_plan`, the plan of one update written directly from the
-definitions of the scheme in exact rational arithmetic, and `ControllerInvariants`, which watches the
+definitions of the scheme in exact rational arithmetic (`reference_plan`, also the reference of
+tests/properties/test_pulse_planner.py), and `ControllerInvariants`, which watches the
 controller's own outputs cycle by cycle and asserts properties any correct controller has.
 """
 from __future__ import annotations
@@ -39,37 +40,41 @@ class FormulaPlan:
         return self.bl * self.phases
 
 
-def formula_plan(upd: dict, *, elem_width: int = 16) -> FormulaPlan:
-    """The plan of update `upd` (a tb/stimulus.py dict) from the scheme's definitions, independently of
-    the golden twin's integer shifts: Ghat = lr_mant*|s_mant| * 2**(lr_exp + s_exp + ku + kv - 2F) as an
-    exact fraction; BL = bl, or with BL management min(max(ceil(Ghat), 1) (rounded up to a power of two
-    when det), bl); OVERFLOW when ceil(Ghat) > BL; G = floor(Ghat * 2**P / BL)."""
+def reference_plan(u, v, s_mant: int, s_exp: int, lr_mant: int, lr_exp: int, bl: int, det: bool, bl_mgmt: bool,
+                   *, elem_width: int = 16) -> dict:
+    """The scalars of one update written directly from the scheme's definitions, independently of the golden
+    twin's integer shifts: dict(status, bl, g, ku, kv, E, ghat, zero). Ghat = lr_mant*|s_mant| * 2**E,
+    E = lr_exp + s_exp + ku + kv - 2F, as an exact fraction; BL_ZERO when bl == 0, BL_POW2 when det and bl
+    is not a power of two; a zero update (Ghat, u or v zero) writes nothing and is not flagged; BL = bl,
+    or with BL management min(max(ceil(Ghat), 1) (rounded up to a power of two when det), bl); OVERFLOW
+    when Ghat > BL; G = floor(Ghat * 2**P / BL)."""
     P, F = elem_width, elem_width - 1
-    mu = int(np.abs(np.asarray(upd["u"], dtype=np.int64)).max())
-    mv = int(np.abs(np.asarray(upd["v"], dtype=np.int64)).max())
+    mu = int(np.abs(np.asarray(u, dtype=np.int64)).max())
+    mv = int(np.abs(np.asarray(v, dtype=np.int64)).max())
     ku, kv = mu.bit_length(), mv.bit_length()
-    bl, det, mgmt = int(upd["bl"]), bool(upd["det"]), bool(upd["bl_mgmt"])
-    phases = 2 if upd["two_phase"] else 1
-    none = dict(bl=0, g=0, ku=ku, phases=phases)
-    if bl == 0:
-        return FormulaPlan(status=int(Status.BL_ZERO), **none)
-    if det and bin(bl).count("1") != 1:
-        return FormulaPlan(status=int(Status.BL_POW2), **none)
-    ghat = Fraction(int(upd["lr_mant"]) * abs(int(upd["s_mant"]))) * Fraction(2) ** (
-        int(upd["lr_exp"]) + int(upd["s_exp"]) + ku + kv - 2 * F)
-    if ghat == 0 or mu == 0 or mv == 0:
-        return FormulaPlan(status=0, **none)
-    need = math.ceil(ghat)
-    if mgmt:
-        want = max(need, 1)
-        if det:
-            want = 2 ** math.ceil(math.log2(want)) if want > 1 else 1
-        n = min(want, bl)
+    E = int(lr_exp) + int(s_exp) + ku + kv - 2 * F
+    ghat = Fraction(int(lr_mant) * abs(int(s_mant))) * Fraction(2) ** E
+    status = Status.BL_ZERO if bl == 0 else Status.BL_POW2 if det and bin(bl).count("1") != 1 else 0
+    out = dict(status=int(status), bl=0, g=0, ku=ku, kv=kv, E=E, ghat=ghat, zero=ghat == 0 or mu == 0 or mv == 0)
+    if status or out["zero"]:
+        return out
+    if bl_mgmt:
+        want = max(math.ceil(ghat), 1)
+        n = min(1 << (want - 1).bit_length() if det else want, bl)
     else:
         n = bl
-    if need > n:
-        return FormulaPlan(status=int(Status.OVERFLOW), **none)
-    return FormulaPlan(status=0, bl=n, g=math.floor(ghat * 2 ** P / n), ku=ku, phases=phases)
+    if ghat > n:
+        out["status"] = int(Status.OVERFLOW)
+        return out
+    out.update(bl=n, g=math.floor(ghat * 2 ** P / n))
+    return out
+
+
+def formula_plan(upd: dict, *, elem_width: int = 16) -> FormulaPlan:
+    """`reference_plan` of update `upd` (a tb/stimulus.py dict)."""
+    r = reference_plan(upd["u"], upd["v"], upd["s_mant"], upd["s_exp"], upd["lr_mant"], upd["lr_exp"], int(upd["bl"]),
+                       bool(upd["det"]), bool(upd["bl_mgmt"]), elem_width=elem_width)
+    return FormulaPlan(status=r["status"], bl=r["bl"], g=r["g"], ku=r["ku"], phases=2 if upd["two_phase"] else 1)
 
 
 def ramp_count(bl: int, mag: int, k: int) -> int:

@@ -14,6 +14,7 @@ from hypothesis import event, example, given, strategies as st
 from contract.controller_config import ControllerConfig
 from contract.enums import Status
 from golden.rtl.update_controller import PulseScheme
+from tb.amaranth_sim.update_controller import reference_plan
 
 
 # -- references ----------------------------------------------------------------------------------------
@@ -30,13 +31,6 @@ def is_pow2(x: int) -> bool:
     return x in {2 ** k for k in range(64)}
 
 
-def next_pow2(x: int) -> int:
-    p = 1
-    while p < x:
-        p *= 2
-    return p
-
-
 def reverse_bits(t: int, m: int) -> int:
     r = 0
     for k in range(m):
@@ -46,31 +40,9 @@ def reverse_bits(t: int, m: int) -> int:
 
 
 def ref_plan(cfg: ControllerConfig, u, v, s_mant, s_exp, lr_mant, lr_exp, bl, det, bl_mgmt):
-    """The documented scalars of one update: dict(status, bl, g, ku, kv, E, ghat)."""
-    F, P = cfg.elem_width - 1, cfg.elem_width
-    mu, mv = max(abs(int(x)) for x in u), max(abs(int(x)) for x in v)
-    ku, kv = bits_needed(mu), bits_needed(mv)
-    E = lr_exp + s_exp + ku + kv - 2 * F
-    ghat = Fraction(lr_mant * abs(s_mant)) * Fraction(2) ** E
-    status = 0
-    if bl == 0:
-        status |= Status.BL_ZERO
-    if det and bl != 0 and not is_pow2(bl):
-        status |= Status.BL_POW2
-    out = dict(status=int(status), bl=0, g=0, ku=ku, kv=kv, E=E, ghat=ghat, zero=ghat == 0 or mu == 0 or mv == 0)
-    if status or out["zero"]:
-        return out
-    if bl_mgmt:
-        c = max(math.ceil(ghat), 1)
-        n = min(next_pow2(c) if det else c, bl)
-    else:
-        n = bl
-    if ghat > n:
-        out["status"] = int(Status.OVERFLOW)
-        return out
-    out["bl"] = n
-    out["g"] = math.floor(ghat * 2 ** P / n)
-    return out
+    """The documented scalars of one update (tb's exact-fraction reference, shared with the invariant
+    checker): dict(status, bl, g, ku, kv, E, ghat, zero)."""
+    return reference_plan(u, v, s_mant, s_exp, lr_mant, lr_exp, bl, det, bl_mgmt, elem_width=cfg.elem_width)
 
 
 # -- strategies ------------------------------------------------------------------------------------------
