@@ -45,7 +45,7 @@ class SBELayer(wiring.Component):
 
     def __init__(self, *, a: int, b: int, lanes: int = 1, seed: int = 0, **params):
         eng, ctrl = layer_configs(a=a, b=b, lanes=lanes, seed=seed, **params)
-        self.engine = SBEEngine(**eng.kwargs())
+        self.engine = SBEEngine(eng)
         self.controller = UpdateController(ctrl)
         es, cs = self.engine.signature.members, self.controller.signature.members
         sig = {"i": es["i"], "clear": In(1)}

@@ -53,6 +53,7 @@ class SBEEngine(wiring.Component):
 
     Parameters
     ----------
+    cfg : EngineConfig, or its fields as keywords (contract/engine_config.py):
     a, b : int
         delta length (rows, 1..4096) and x length (columns, 1..4096); any value.
     lanes : int
@@ -110,8 +111,8 @@ class SBEEngine(wiring.Component):
     sample buffer 3 x that x in_width.
     """
 
-    def __init__(self, **params):
-        self.cfg = cfg = EngineConfig(**params)
+    def __init__(self, cfg: EngineConfig | None = None, **params):
+        self.cfg = cfg = cfg if cfg is not None else EngineConfig(**params)
         self.in_layout = sample_layout(cfg.lanes, cfg.in_width, cfg.exp_width)
         self.out_layout = update_layout(lanes=cfg.lanes, elem_width=cfg.elem_width, mant_width=cfg.s_mant_width,
                                         exp_width=cfg.s_exp_width)
