@@ -2,7 +2,8 @@
 
     contract  <-  golden  <-  experiments
     contract  <-  hdl     <-  flow
-    golden, hdl, flow     <-  tb  <-  bench, demo, tests
+    contract  <-  host                      (the host driver of the board link)
+    golden, hdl, flow, host  <-  tb  <-  bench, demo, tests
 
 `contract` imports nothing else of the project; `golden` and `hdl` import `contract` and never each
 other; the flow sees the RTL but no golden model; benches and experiments sit on top. Every import
@@ -16,19 +17,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("contract", "golden", "hdl", "flow", "tb", "bench", "experiments", "demo", "tests")
+PACKAGES = ("contract", "golden", "hdl", "host", "flow", "tb", "bench", "experiments", "demo", "tests")
 
 #: layer -> the project layers it may import (itself always allowed)
 ALLOWED = {
     "contract": set(),
     "golden": {"contract"},
     "hdl": {"contract"},
+    "host": {"contract"},
     "flow": {"contract", "hdl"},
     "experiments": {"contract", "golden"},
-    "tb": {"contract", "golden", "hdl", "flow"},
-    "bench": {"contract", "golden", "hdl", "flow", "tb"},
-    "demo": {"contract", "golden", "hdl", "flow", "tb"},
-    "tests": {"contract", "golden", "hdl", "flow", "tb", "bench", "experiments", "demo"},
+    "tb": {"contract", "golden", "hdl", "flow", "host"},
+    "bench": {"contract", "golden", "hdl", "flow", "tb", "host"},
+    "demo": {"contract", "golden", "hdl", "flow", "tb", "host"},
+    "tests": {"contract", "golden", "hdl", "flow", "tb", "bench", "experiments", "demo", "host"},
 }
 
 
@@ -102,6 +104,8 @@ def test_imports_follow_the_layering():
     ("flow", "import tb.runner", True),                             # the flow importing the benches
     ("hdl", "from contract.layouts import update_layout", False),
     ("tb", "from golden.rtl.sbe_engine import SBEFixedEngine", False),
+    ("host", "from golden.link.board_model import BoardModel", True),   # the driver importing a golden model
+    ("host", "from contract.host_protocol import Cmd", False),
 ])
 def test_the_check_catches_a_back_import(tmp_path, monkeypatch, layer, line, expect_bad):
     """A module written against the direction is reported (the check can fail)."""
