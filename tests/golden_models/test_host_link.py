@@ -12,6 +12,7 @@ from cobs import cobs
 from contract.engine_config import EngineConfig
 from contract.host_protocol import (MAX_FRAME_OVERHEAD, REG_WRITE_FORMAT, SAMPLE_HEADER_FORMAT, Cmd, Err, Reg,
                                     StatusFlag, max_request_length, sample_payload_length)
+from golden.link.bad_requests import bad_requests
 from golden.link.board_model import BoardModel
 from golden.link.recorded_batches import recorded_batches
 from golden.rtl.sbe_engine import SBEFixedEngine
@@ -132,37 +133,7 @@ def raw(m, wire: bytes):
 
 
 def bad_cases():
-    good_sample = struct.pack(SAMPLE_HEADER_FORMAT, 0, 0, 0) + bytes(2 * (A + B))
-    crc_ok = with_crc(bytes([Cmd.SAMPLE, 9]) + good_sample)
-    return {
-        "bad_crc": (encode(crc_ok[:-1] + bytes([crc_ok[-1] ^ 0x10])), Err.BAD_CRC, (Cmd.SAMPLE, 9)),
-        "truncated_short": (encode(b"\x06\x09\x01"), Err.TRUNCATED, (6, 9)),
-        "truncated_one_byte": (encode(b"\x06"), Err.TRUNCATED, (6, 0)),
-        "truncated_bad_cobs": (b"\x09\x06\x05\x01\x02\x00", Err.TRUNCATED, (6, 5)),   # block cut by the delimiter
-        "unknown_cmd": (encode_request(0x42, 7), Err.UNKNOWN_CMD, (0x42, 7)),
-        "wrong_length": (encode_request(Cmd.STATUS, 7, b"\x00"), Err.BAD_LENGTH, (Cmd.STATUS, 7)),
-        # a SAMPLE one element short is BAD_LENGTH; one element long exceeds the longest request: TOO_LONG
-        "sample_short_of_a_b": (encode_request(Cmd.SAMPLE, 7, good_sample[:-2]), Err.BAD_LENGTH, (Cmd.SAMPLE, 7)),
-        "sample_beyond_a_b": (encode_request(Cmd.SAMPLE, 7, good_sample + b"\x01\x00"), Err.TOO_LONG,
-                              (Cmd.SAMPLE, 7)),
-        "register_unknown": (encode_request(Cmd.WRITE_REG, 7, struct.pack(REG_WRITE_FORMAT, 9, 1)), Err.BAD_REG,
-                             (Cmd.WRITE_REG, 7)),
-        "register_read_only": (encode_request(Cmd.WRITE_REG, 7, struct.pack(REG_WRITE_FORMAT, Reg.BATCHES, 0)),
-                               Err.BAD_REG, (Cmd.WRITE_REG, 7)),
-        "register_out_of_range": (encode_request(Cmd.WRITE_REG, 7, struct.pack(REG_WRITE_FORMAT, Reg.BL, 1 << 12)),
-                                  Err.BAD_VALUE, (Cmd.WRITE_REG, 7)),
-        "lr_exp_out_of_range": (encode_request(Cmd.WRITE_REG, 7, struct.pack(REG_WRITE_FORMAT, Reg.LR_EXP,
-                                                                             (-129) & 0xFFFFFFFF)),
-                                Err.BAD_VALUE, (Cmd.WRITE_REG, 7)),
-        "mode_out_of_range": (encode_request(Cmd.WRITE_REG, 7, struct.pack(REG_WRITE_FORMAT, Reg.MODE, 8)),
-                              Err.BAD_VALUE, (Cmd.WRITE_REG, 7)),
-        "sample_exponent_out_of_range": (encode_request(Cmd.SAMPLE, 7, struct.pack(SAMPLE_HEADER_FORMAT, 1, 40, 0)
-                                                        + bytes(2 * (A + B))), Err.BAD_VALUE, (Cmd.SAMPLE, 7)),
-        "sample_flags_reserved": (encode_request(Cmd.SAMPLE, 7, struct.pack(SAMPLE_HEADER_FORMAT, 2, 0, 0)
-                                                 + bytes(2 * (A + B))), Err.BAD_VALUE, (Cmd.SAMPLE, 7)),
-        "too_long": (encode_request(Cmd.SAMPLE, 7, good_sample + bytes(300)), Err.TOO_LONG, (Cmd.SAMPLE, 7)),
-        "read_update_not_ready": (encode_request(Cmd.READ_UPDATE, 7), Err.NOT_READY, (Cmd.READ_UPDATE, 7)),
-    }
+    return bad_requests(A, B, 7, controller=True)
 
 
 @pytest.mark.parametrize("state", ["idle", "open_batch", "update_waiting"])

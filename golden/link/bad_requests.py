@@ -1,0 +1,67 @@
+"""One request for each way a request can be bad (contract/host_protocol.py Err), as wire bytes, with the
+error reply the board gives and the (cmd, seq) it echoes (golden/link/board_model.py fixes the echo and
+the order of the checks). Shared by the fast tests against the board model and the cocotb bench against
+the RTL, so both inject the same cases.
+
+`bad_requests(a, b, seq, controller)` -> {name: (wire, Err, (cmd, seq))}. Register cases assume the
+default controller register widths (lr_exp_width 8, bl_width 12) and are replaced by BAD_REG cases on a
+top without controller.
+"""
+from __future__ import annotations
+
+import struct
+
+from cobs import cobs
+from crc import Calculator, Crc16
+
+from contract.host_protocol import REG_WRITE_FORMAT, SAMPLE_HEADER_FORMAT, Cmd, Err, Reg
+
+_CRC = Calculator(Crc16.IBM_3740)
+
+
+def frame(decoded: bytes) -> bytes:
+    return cobs.encode(bytes(decoded)) + b"\x00"
+
+
+def request(cmd: int, seq: int, payload: bytes = b"") -> bytes:
+    body = bytes([cmd, seq]) + payload
+    return frame(body + struct.pack("<H", _CRC.checksum(body)))
+
+
+def bad_requests(a: int, b: int, seq: int = 7, controller: bool = True) -> dict:
+    sample = struct.pack(SAMPLE_HEADER_FORMAT, 0, 0, 0) + bytes(2 * (a + b))
+    body = bytes([Cmd.SAMPLE, seq]) + sample
+    crc = _CRC.checksum(body) ^ 0x0010
+
+    def reg(r, v):
+        return request(Cmd.WRITE_REG, seq, struct.pack(REG_WRITE_FORMAT, int(r), v & 0xFFFFFFFF))
+    W = (Cmd.WRITE_REG, seq)
+    cases = {
+        "bad_crc": (frame(body + struct.pack("<H", crc)), Err.BAD_CRC, (Cmd.SAMPLE, seq)),
+        "truncated_short": (frame(bytes([Cmd.STATUS, seq, 1])), Err.TRUNCATED, (Cmd.STATUS, seq)),
+        "truncated_one_byte": (frame(bytes([Cmd.STATUS])), Err.TRUNCATED, (Cmd.STATUS, 0)),
+        # a COBS block of 8 data bytes cut after 4 by the delimiter: not valid COBS
+        "truncated_bad_cobs": (bytes([9, Cmd.STATUS, seq, 1, 2, 0]), Err.TRUNCATED, (Cmd.STATUS, seq)),
+        "unknown_cmd": (request(0x42, seq), Err.UNKNOWN_CMD, (0x42, seq)),
+        "wrong_length": (request(Cmd.STATUS, seq, b"\x00"), Err.BAD_LENGTH, (Cmd.STATUS, seq)),
+        # a SAMPLE one element short is BAD_LENGTH; one element long exceeds the longest request: TOO_LONG
+        "sample_short_of_a_b": (request(Cmd.SAMPLE, seq, sample[:-2]), Err.BAD_LENGTH, (Cmd.SAMPLE, seq)),
+        "sample_beyond_a_b": (request(Cmd.SAMPLE, seq, sample + b"\x01\x00"), Err.TOO_LONG, (Cmd.SAMPLE, seq)),
+        "too_long": (request(Cmd.SAMPLE, seq, sample + bytes(300)), Err.TOO_LONG, (Cmd.SAMPLE, seq)),
+        "register_unknown": (reg(9, 1), Err.BAD_REG, W),
+        "register_read_only": (reg(Reg.BATCHES, 0), Err.BAD_REG, W),
+        "sample_exponent_out_of_range": (request(Cmd.SAMPLE, seq, struct.pack(SAMPLE_HEADER_FORMAT, 1, 40, 0)
+                                                 + bytes(2 * (a + b))), Err.BAD_VALUE, (Cmd.SAMPLE, seq)),
+        "sample_flags_reserved": (request(Cmd.SAMPLE, seq, struct.pack(SAMPLE_HEADER_FORMAT, 2, 0, 0)
+                                          + bytes(2 * (a + b))), Err.BAD_VALUE, (Cmd.SAMPLE, seq)),
+        "read_update_not_ready": (request(Cmd.READ_UPDATE, seq), Err.NOT_READY, (Cmd.READ_UPDATE, seq)),
+    }
+    if controller:
+        cases.update({
+            "register_out_of_range": (reg(Reg.BL, 1 << 12), Err.BAD_VALUE, W),
+            "lr_exp_out_of_range": (reg(Reg.LR_EXP, -129), Err.BAD_VALUE, W),
+            "mode_out_of_range": (reg(Reg.MODE, 8), Err.BAD_VALUE, W),
+        })
+    else:
+        cases["controller_register_absent"] = (reg(Reg.BL, 1), Err.BAD_REG, W)
+    return cases

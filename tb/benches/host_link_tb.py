@@ -1,0 +1,206 @@
+"""cocotb (2.x) bench: the host driver (host/driver.py, unchanged) talks through a simulated UART
+(tb/drivers/uart_transport.py, cocotbext-uart) to a board top's generated Verilog, and every reply the
+top sends is checked byte for byte against the golden command processor (golden/link/board_model.py)
+fed the same bytes; updates are checked against the golden engine / layer.
+
+Configuration (bench_params):
+    board         BoardModel keyword parameters = the top's: a, b, lanes, controller, seed, clock_hz, baud, ...
+    pins          {"clk", "rst", "rx", "tx"}: the top's port names (default clk, rst, uart_rx, uart_tx)
+    golden_board  true: the DUT is a wire stub and the board is the golden model on its board_rx/board_tx
+                  pins (develops the bench without the RTL top)
+    batches, batch_size   recorded digits-trainer batches to stream (golden/link/recorded_batches.py)
+    errors        inject every case of golden/link/bad_requests.py between batches (idle, batch open,
+                  update waiting), each answered with its error and changing nothing
+    registers     controller tops: register values per batch, cycled ([lr_mant, lr_exp, bl, mode], ...)
+    timeout       the driver's per-attempt timeout (s of simulated time)
+    results       write a JSON file there: simulated seconds and samples per batch, bytes each way
+
+Twin rule for STATUS: the golden model finishes a batch's read-out (and a controller write) inside the
+SAMPLE that closes it; the RTL takes cycles. A STATUS reply of the top that differs from the model's is
+accepted only while it shows ENGINE_BUSY or CONTROLLER_BUSY without UPDATE_READY (counted as
+`transient`); the driver polls until UPDATE_READY, and from there on both must agree byte for byte.
+"""
+from __future__ import annotations
+
+import json
+import struct
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles
+from cocotb.utils import get_sim_time
+from cocotbext.uart import UartSink, UartSource
+
+from contract.host_protocol import STATUS_FORMAT, Cmd, Err, Reg, StatusFlag
+from golden.link.bad_requests import bad_requests
+from golden.link.board_model import BoardModel
+from golden.link.recorded_batches import recorded_batches
+from golden.rtl.sbe_engine import SBEFixedEngine
+from golden.rtl.sbe_layer import SBELayer
+from host.driver import SBEBoard
+from host.frames import decode_reply
+from host.transport import DELIMITER, Transport
+from tb.drivers.reset import reset
+from tb.drivers.uart_transport import UartTransport, run_blocking
+from tb.runner import bench_params
+
+
+class TwinCheck(Transport):
+    """A transport wrapper: every byte written also goes to the golden board model; every frame read
+    must equal the model's next reply (the STATUS twin rule above)."""
+
+    def __init__(self, inner: Transport, model: BoardModel):
+        self.inner, self.model = inner, model
+        self.expected: list[bytes] = []
+        self.transient = 0
+        self.checked = 0
+
+    def write(self, data: bytes) -> None:
+        out = self.model.feed(data)
+        while out:
+            k = out.index(DELIMITER[0])
+            self.expected.append(out[:k + 1])
+            out = out[k + 1:]
+        self.inner.write(data)
+
+    def read_frame(self, timeout: float):
+        got = self.inner.read_frame(timeout)
+        if got is None:
+            return None
+        assert self.expected, f"the top sent a frame the golden board did not: {got.hex()}"
+        want = self.expected.pop(0)
+        self.checked += 1
+        if got != want:
+            g, w = decode_reply(got), decode_reply(want)
+            if (g.status, g.cmd, g.seq, w.status) == (Err.OK, Cmd.STATUS, w.seq, Err.OK) and g.cmd == w.cmd:
+                flags = struct.unpack_from(STATUS_FORMAT, g.payload)[0]
+                if flags & (StatusFlag.ENGINE_BUSY | StatusFlag.CONTROLLER_BUSY) and \
+                        not flags & StatusFlag.UPDATE_READY:
+                    self.transient += 1
+                    return got
+            raise AssertionError(f"reply differs from the golden board's:\n  top    {got.hex()} {g}\n"
+                                 f"  golden {want.hex()} {w}")
+        return got
+
+    def pause(self, seconds: float) -> None:
+        self.inner.pause(seconds)
+
+    def discard_input(self) -> None:
+        self.inner.discard_input()
+
+
+def session(transport: UartTransport, p: dict) -> dict:
+    """The host side, blocking (runs in a cocotb bridge thread)."""
+    bp = p["board"]
+    twin = TwinCheck(transport, BoardModel(**bp))
+    clk_s = 1 / bp["clock_hz"]
+    bd = SBEBoard(twin, timeout=p.get("timeout", 4000 * clk_s), poll_interval=200 * clk_s, ready_timeout=0.2,
+                  baud=bp.get("baud", 3_000_000), retries=1)
+    info = bd.identify()
+    cfg = twin.model.cfg
+    assert (info.a, info.b, info.has_controller) == (cfg.a, cfg.b, twin.model.layer is not None)
+    controller = info.has_controller
+    golden = SBELayer(cfg.a, cfg.b, lanes=cfg.lanes, seed=bp.get("seed", 0)) if controller \
+        else SBEFixedEngine(twin.model.cfg)
+    batches = recorded_batches(cfg, p.get("batches", 2), batch_size=p.get("batch_size", 4))
+    regs = p.get("registers", [[200, -14, 15, 2]])
+    per_batch = []
+    errors_seen = 0
+    cases = bad_requests(cfg.a, cfg.b, 0x55, controller=controller) if p.get("errors") else {}
+    states = ["idle", "open_batch", "update_waiting"]
+
+    def inject(names):
+        nonlocal errors_seen
+        for name in names:
+            wire, err, echo = cases[name]
+            if err == Err.NOT_READY and twin.model.update is not None:
+                continue
+            before, st0 = twin.model.snapshot(), bd.status()
+            twin.write(wire)
+            got = twin.read_frame(bd.timeout + 20 * len(wire) / bd.baud)
+            assert got is not None, f"{name}: no reply"
+            r = decode_reply(got)
+            assert (r.status, r.cmd, r.seq) == (err, *echo), f"{name}: {r}"
+            errors_seen += 1
+            assert twin.model.snapshot() == before, name
+            st1 = bd.status()
+            assert st1 == type(st0)(**{**st0.__dict__, "errors": st0.errors + 1}), f"{name}: {st0} -> {st1}"
+
+    names = list(cases)
+    for k, (xs, ds, xe, de) in enumerate(batches):
+        if controller:
+            lr_mant, lr_exp, bl, mode = regs[k % len(regs)]
+            bd.configure(lr_mant=lr_mant, lr_exp=lr_exp, bl=bl, mode=mode)
+        t0 = get_sim_time("ns")
+        n = len(xs)
+        for j in range(n):
+            if cases and j == 1:
+                inject(names[k::3] if k < 3 else [])      # with a batch open (ERRORS +1 each)
+            bd.sample(xs[j], ds[j], int(xe[j]), int(de[j]), last=j == n - 1)
+        bd.wait_update()
+        if cases and k < 3:
+            inject(names[(k + 1) % 3::3])                 # with the update waiting
+        up = bd.read_update()
+        t1 = get_sim_time("ns")
+        if controller:
+            want, wr = golden.batch(zip(xs, ds, xe, de), lr_mant=lr_mant, lr_exp=lr_exp, bl=bl, det=bool(mode & 1),
+                                    bl_mgmt=bool(mode & 2), two_phase=bool(mode & 4))
+        else:
+            for s in zip(xs, ds, xe, de):
+                golden.sample(*s)
+            want = golden.end_batch()
+        assert up.as_dict() == want, f"batch {k}: update differs from the golden engine's"
+        if cases and k < 3:
+            inject(names[(k + 2) % 3::3])                 # idle
+        per_batch.append({"samples": n, "sim_s": (t1 - t0) * 1e-9})
+    st = bd.status()
+    assert st.batches == len(batches) and st.errors == errors_seen, st
+    if cases:
+        # driver-level: BUSY (register write with a batch open, on controller tops), NOT_READY
+        xs, ds, xe, de = batches[0]
+        bd.sample(xs[0], ds[0], int(xe[0]), int(de[0]))
+        if controller:
+            try:
+                bd.write_reg(Reg.BL, 3)
+                raise AssertionError("WRITE_REG with a batch open was accepted")
+            except Exception as e:  # noqa: BLE001 - the exception type is the check
+                assert type(e).__name__ == "BusyError", e
+        bd.clear()
+        assert bd.status().samples == 0
+    return {"batches": per_batch, "checked_replies": twin.checked, "transient_status": twin.transient,
+            "errors_injected": errors_seen, "bytes_to_board": transport.sent, "bytes_from_board": transport.received,
+            "retries": bd.stats.retries}
+
+
+async def golden_board(dut, model: BoardModel, baud: int):
+    """The golden board on the stub's board_rx (bytes from the host) / board_tx (replies) pins."""
+    sink = UartSink(dut.board_rx, baud=baud)
+    source = UartSource(dut.board_tx, baud=baud)
+    for side in (sink, source):
+        side.log.setLevel("WARNING")
+    while True:
+        data = await sink.read()
+        out = model.feed(bytes(data))
+        if out:
+            await source.write(out)
+
+
+@cocotb.test()
+async def host_driver_against_top(dut):
+    p = bench_params()
+    bp = p["board"]
+    pins = {"clk": "clk", "rst": "rst", "rx": "uart_rx", "tx": "uart_tx", **p.get("pins", {})}
+    clk = getattr(dut, pins["clk"])
+    baud = bp.get("baud", 3_000_000)
+    cocotb.start_soon(Clock(clk, 2 * round(0.5e12 / bp["clock_hz"]), unit="ps").start())   # even: 50 % duty
+    transport = UartTransport(getattr(dut, pins["rx"]), getattr(dut, pins["tx"]), baud)
+    if p.get("golden_board"):
+        cocotb.start_soon(golden_board(dut, BoardModel(**bp), baud))
+    if hasattr(dut, pins["rst"]):
+        await reset(dut)
+    await ClockCycles(clk, 10)
+    out = await run_blocking(session, transport, p)
+    dut._log.info("host link: %s", out)
+    if p.get("results"):
+        with open(p["results"], "w") as f:
+            json.dump(out, f)
