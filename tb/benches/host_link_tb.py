@@ -6,8 +6,8 @@ fed the same bytes; updates are checked against the golden engine / layer.
 Configuration (bench_params):
     board         BoardModel keyword parameters = the top's: a, b, lanes, controller, seed, clock_hz, baud, ...
     pins          {"clk", "rst", "rx", "tx"}: the top's port names (default clk, rst, uart_rx, uart_tx)
-    golden_board  true: the DUT is a wire stub and the board is the golden model on its board_rx/board_tx
-                  pins (develops the bench without the RTL top)
+    golden_board  true: the DUT is UartWireStub (below) and the board is the golden model on its
+                  board_rx/board_tx pins (checks the bench, the UART transport and the bridge on their own)
     batches, batch_size   recorded digits-trainer batches to stream (golden/link/recorded_batches.py)
     errors        inject every case of golden/link/bad_requests.py between batches (idle, batch open,
                   update waiting), each answered with its error and changing nothing
@@ -20,8 +20,6 @@ SAMPLE that closes it; the RTL takes cycles. A STATUS reply of the top that diff
 accepted only while it shows ENGINE_BUSY or CONTROLLER_BUSY without UPDATE_READY (counted as
 `transient`); the driver polls until UPDATE_READY, and from there on both must agree byte for byte.
 """
-from __future__ import annotations
-
 import json
 import struct
 
@@ -29,6 +27,9 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles
 from cocotb.utils import get_sim_time
+from amaranth import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
 from cocotbext.uart import UartSink, UartSource
 
 from contract.host_protocol import STATUS_FORMAT, Cmd, Err, Reg, StatusFlag
@@ -43,6 +44,20 @@ from host.transport import DELIMITER, Transport
 from tb.drivers.reset import reset
 from tb.drivers.uart_transport import UartTransport, run_blocking
 from tb.runner import bench_params
+
+
+class UartWireStub(wiring.Component):
+    """The DUT of golden_board runs: two registered wires, host uart_rx -> board_rx and board_tx -> host
+    uart_tx (idle high)."""
+    uart_rx: In(1, init=1)
+    uart_tx: Out(1, init=1)
+    board_rx: Out(1, init=1)
+    board_tx: In(1, init=1)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.sync += [self.board_rx.eq(self.uart_rx), self.uart_tx.eq(self.board_tx)]
+        return m
 
 
 class TwinCheck(Transport):
@@ -92,6 +107,7 @@ class TwinCheck(Transport):
 def session(transport: UartTransport, p: dict) -> dict:
     """The host side, blocking (runs in a cocotb bridge thread)."""
     bp = p["board"]
+    t_start = get_sim_time("ns")
     twin = TwinCheck(transport, BoardModel(**bp))
     clk_s = 1 / bp["clock_hz"]
     bd = SBEBoard(twin, timeout=p.get("timeout", 4000 * clk_s), poll_interval=200 * clk_s, ready_timeout=0.2,
@@ -169,7 +185,7 @@ def session(transport: UartTransport, p: dict) -> dict:
         assert bd.status().samples == 0
     return {"batches": per_batch, "checked_replies": twin.checked, "transient_status": twin.transient,
             "errors_injected": errors_seen, "bytes_to_board": transport.sent, "bytes_from_board": transport.received,
-            "retries": bd.stats.retries}
+            "retries": bd.stats.retries, "total_sim_s": (get_sim_time("ns") - t_start) * 1e-9}
 
 
 async def golden_board(dut, model: BoardModel, baud: int):

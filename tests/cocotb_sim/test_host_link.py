@@ -8,26 +8,11 @@ stub: it checks the bench, the UART transport and the thread bridge on their own
 import json
 
 import pytest
-from amaranth import Module
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
+from tb.benches.host_link_tb import UartWireStub
 from tb.runner import run_bench
 
 CLOCK_HZ = 12_000_000
-
-
-class UartWireStub(wiring.Component):
-    """Two registered wires: host uart_rx -> board_rx, board_tx -> host uart_tx (idle high)."""
-    uart_rx: In(1, init=1)
-    uart_tx: Out(1, init=1)
-    board_rx: Out(1, init=1)
-    board_tx: In(1, init=1)
-
-    def elaborate(self, platform):
-        m = Module()
-        m.d.sync += [self.board_rx.eq(self.uart_rx), self.uart_tx.eq(self.board_tx)]
-        return m
 
 
 @pytest.mark.cocotb
