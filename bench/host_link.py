@@ -74,10 +74,11 @@ def engine_cycles(a: int, b: int, lanes: int = 1) -> dict:
 
 
 def top_clocks() -> dict:
-    """name -> clock (Hz) of the board tops: from flow/configs (a 'clock_hz' parameter) or BOARD_CLOCKS."""
+    """name -> clock (Hz) of the board tops: from flow/configs (a 'clk_hz' parameter of a board top) or
+    BOARD_CLOCKS."""
     from flow.generate import default_configs
-    found = {c["name"]: c["params"]["clock_hz"] for c in default_configs()
-             if "clock_hz" in c.get("params", {}) and c["block"] != "host_top"}
+    found = {c["name"]: c["params"]["clk_hz"] for c in default_configs()
+             if "clk_hz" in c.get("params", {}) and c["block"] != "host_top"}
     return found or dict(BOARD_CLOCKS)
 
 
@@ -86,7 +87,7 @@ def sim_measure(sim: str = "icarus") -> dict:
     from flow.generate import BLOCKS
     from tb.runner import run_bench
     res = Path(tempfile.mkdtemp()) / "res.json"
-    board = dict(a=6, b=10, clock_hz=12_000_000)
+    board = dict(a=6, b=10, clk_hz=12_000_000)
     params = {"batches": 3, "batch_size": 8, "errors": False, "results": str(res)}
     t0 = time.perf_counter()
     if "host_top" in BLOCKS:
@@ -105,7 +106,7 @@ def sim_measure(sim: str = "icarus") -> dict:
     n = sum(x["samples"] for x in r["batches"][1:])
     secs = sum(x["sim_s"] for x in r["batches"][1:])           # the first batch includes ID and set-up
     wire = (r["bytes_to_board"] + r["bytes_from_board"]) * 10 / board.get("baud", BAUD)
-    return {"top": what, "a": board["a"], "b": board["b"], "clock_hz": board["clock_hz"],
+    return {"top": what, "a": board["a"], "b": board["b"], "clk_hz": board["clk_hz"],
             "samples_per_s_simulated": n / secs, "wire_utilisation": wire / r["total_sim_s"],
             "transient_status_replies": r["transient_status"], "wall_s": time.perf_counter() - t0}
 

@@ -263,8 +263,8 @@ class SBEBoard:
     def _sample_taken(self, last: bool) -> bool:
         """After a lost SAMPLE reply: did the board take the sample? (from STATUS, see module docstring)"""
         st = self.status()
-        if last:
-            return st.samples == 0 and bool(st.flags & (StatusFlag.UPDATE_READY | StatusFlag.ENGINE_BUSY))
+        if last:        # a SAMPLE is refused while an update is pending, so a pending update is this one's
+            return st.update_ready
         return st.samples == self._samples + 1
 
     # -- commands ----------------------------------------------------------------------------------
@@ -293,9 +293,12 @@ class SBEBoard:
                   mode: int | Mode | None = None) -> None:
         """Write the controller registers that are given (controller tops; BadRegisterError otherwise).
         lr = lr_mant * 2**lr_exp device steps; bl the pulse-train length (its cap with Mode.BL_MGMT)."""
-        for reg, v in ((Reg.LR_MANT, lr_mant), (Reg.LR_EXP, lr_exp), (Reg.BL, bl), (Reg.MODE, mode)):
-            if v is not None:
-                self.write_reg(reg, int(v))
+        regs = [(r, v) for r, v in ((Reg.LR_MANT, lr_mant), (Reg.LR_EXP, lr_exp), (Reg.BL, bl), (Reg.MODE, mode))
+                if v is not None]
+        if regs and self.info.has_controller:
+            self.wait_idle()
+        for reg, v in regs:
+            self.write_reg(reg, int(v))
 
     def status(self) -> Status:
         return Status.from_payload(self.request(Cmd.STATUS))
@@ -329,6 +332,20 @@ class SBEBoard:
         if arr.min() < lo or arr.max() > hi:
             raise ValueError(f"{name} elements must be signed {info.in_width}-bit integers [{lo}, {hi}]")
         return arr.astype(ELEMENT_FORMAT).tobytes()
+
+    def wait_idle(self) -> Status:
+        """Poll STATUS until the controller has finished its write and the engine its read-out (a batch
+        still open counts as idle: that is the host's own doing); LinkTimeout after ready_timeout."""
+        waited = 0.0
+        while True:
+            st = self.status()
+            reading_out = st.flags & StatusFlag.ENGINE_BUSY and st.samples == 0
+            if not (st.flags & StatusFlag.CONTROLLER_BUSY or reading_out):
+                return st
+            if waited >= self.ready_timeout:
+                raise LinkTimeout(f"board still busy {self.ready_timeout} s later ({st})")
+            self.transport.pause(self.poll_interval)
+            waited += self.poll_interval
 
     def wait_update(self) -> Status:
         """Poll STATUS until an update is ready (LinkTimeout after ready_timeout of link time)."""

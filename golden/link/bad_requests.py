@@ -40,8 +40,8 @@ def bad_requests(a: int, b: int, seq: int = 7, controller: bool = True) -> dict:
         "bad_crc": (frame(body + struct.pack("<H", crc)), Err.BAD_CRC, (Cmd.SAMPLE, seq)),
         "truncated_short": (frame(bytes([Cmd.STATUS, seq, 1])), Err.TRUNCATED, (Cmd.STATUS, seq)),
         "truncated_one_byte": (frame(bytes([Cmd.STATUS])), Err.TRUNCATED, (Cmd.STATUS, 0)),
-        # a COBS block of 8 data bytes cut after 4 by the delimiter: not valid COBS
-        "truncated_bad_cobs": (bytes([9, Cmd.STATUS, seq, 1, 2, 0]), Err.TRUNCATED, (Cmd.STATUS, seq)),
+        # a COBS block of 8 data bytes cut after 4 by the delimiter: not valid COBS (echo 0, 0)
+        "truncated_bad_cobs": (bytes([9, Cmd.STATUS, seq, 1, 2, 0]), Err.TRUNCATED, (0, 0)),
         "unknown_cmd": (request(0x42, seq), Err.UNKNOWN_CMD, (0x42, seq)),
         "wrong_length": (request(Cmd.STATUS, seq, b"\x00"), Err.BAD_LENGTH, (Cmd.STATUS, seq)),
         # a SAMPLE one element short is BAD_LENGTH; one element long exceeds the longest request: TOO_LONG

@@ -3,23 +3,24 @@ UART in, reply bytes out, with the engine (golden/rtl/sbe_engine.py SBEFixedEngi
 update controller, the layer (golden/rtl/sbe_layer.py SBELayer) behind it. The protocol is
 contract/host_protocol.py; this file fixes the points it leaves to the implementation.
 
-Receiver (byte by byte, as the RTL): after power-up every byte up to the first 0x00 is skipped. A frame
-is the bytes up to the next 0x00; COBS is decoded on the fly (a code byte c opens a block of c-1 data
-bytes; the implicit 0x00 of a block with c < 255 is emitted when the next code byte arrives, so a frame
-ends without one). Replies are encoded as the `cobs` package does (a frame whose data ends with a full
-254-byte block gets no final empty block). An empty frame (two delimiters in a row) is ignored: no reply, so a lone 0x00 is how
-a host ends a partial frame. When the decoded frame would exceed max_request_length(a, b) the rest up to
-the delimiter is discarded and the frame is answered TOO_LONG. A delimiter in the middle of a COBS block
-(the frame is not valid COBS) gives TRUNCATED.
+Receiver (byte by byte, as the RTL: hdl/link/cobs_decoder.py): after power-up every byte up to the first
+0x00 is skipped. A frame is the bytes up to the next 0x00; COBS is decoded on the fly (a code byte c opens
+a block of c-1 data bytes; the implicit 0x00 of a block with c < 255 is emitted when the next code byte
+arrives, so a frame ends without one). Replies are encoded as the `cobs` package does. A frame that
+decodes to nothing (two delimiters in a row, or a lone 0x01 block) is ignored: no reply, so a lone 0x00
+is how a host ends a partial frame. Decoded bytes beyond max_request_length(a, b) are dropped (the frame
+is answered TOO_LONG); a delimiter in the middle of a COBS block means the frame is not valid COBS.
+(The RTL also marks a frame with a UART framing error or overrun as not valid COBS; bytes here are whole.)
 
-Checks, in order; the first that fails is the reply status and nothing changes (but the ERRORS counter):
-    TOO_LONG, TRUNCATED (invalid COBS or fewer than 4 decoded bytes), BAD_CRC, UNKNOWN_CMD, BAD_LENGTH,
-    then per command: BAD_REG (WRITE_REG/READ_REG: unknown, read-only for a write, a controller register
-    on a top without controller), BAD_VALUE (register value out of range; a SAMPLE with flag bits other
-    than LAST_OF_BATCH, a block exponent outside the engine's exp_range, or an element outside signed
-    in_width bits), BUSY (WRITE_REG while a batch is open; SAMPLE while an update waits), NOT_READY.
-A reply echoes the decoded frame's bytes 0 and 1 as cmd and seq (0 when the frame was shorter), for
-error replies too; an error reply has no payload.
+Checks, in order (contract/host_protocol.py); the first that fails is the reply status and nothing
+changes but the ERRORS counter:
+    TRUNCATED (not valid COBS: echo 0, 0; fewer than 4 decoded bytes: echo the cmd and seq bytes present),
+    TOO_LONG, BAD_CRC, UNKNOWN_CMD, BAD_LENGTH, then per command: BAD_REG (WRITE_REG/READ_REG: unknown,
+    read-only for a write, a controller register on a top without controller), BAD_VALUE (register
+    value out of range; a SAMPLE with flag bits other than LAST_OF_BATCH, a block exponent outside the
+    engine's exp_range, or an element outside signed in_width bits), BUSY (WRITE_REG while a batch is
+    open; SAMPLE while an update waits), NOT_READY.
+Otherwise a reply echoes the decoded frame's bytes 0 and 1 as cmd and seq; an error reply has no payload.
 
 Registers: LR_MANT, LR_EXP, BL, MODE reset to 0 (BL = 0: every controller write is flagged BL_ZERO until
 the host writes BL); ranges from the controller's configuration (lr_width unsigned, lr_exp_width
@@ -60,13 +61,14 @@ U32 = (1 << 32) - 1
 class BoardModel:
     """The command processor of a board top with an a x b engine (and a controller when `controller`).
 
-    Parameters as the top's: a, b, lanes, controller, seed (controller LFSR seed), clock_hz, baud, and
-    engine keyword parameters (EngineConfig) or, prefixed ctrl_, controller ones (contract/layer_config.py).
+    Parameters as the top's (hdl/link/host_top.py HostTop): a, b, lanes, controller, seed (controller LFSR
+    seed), clk_hz and baud (reported by ID), led_stretch (LED timing: ignored), and engine keyword
+    parameters (EngineConfig) or, prefixed ctrl_, controller ones (contract/layer_config.py).
     `feed(bytes) -> bytes` is the UART: received bytes in, transmitted bytes out.
     """
 
     def __init__(self, a: int, b: int, *, lanes: int = 1, controller: bool = False, seed: int = 0,
-                 clock_hz: int = 12_000_000, baud: int = BAUD, **params):
+                 clk_hz: int = 12_000_000, baud: int = BAUD, led_stretch: int | None = None, **params):
         if controller:
             self.layer = SBELayer(a, b, lanes=lanes, seed=seed, **params)
             self.engine = self.layer.engine
@@ -78,7 +80,7 @@ class BoardModel:
             self.layer, self.ctrl_cfg = None, None
             self.engine = SBEFixedEngine(EngineConfig(a=a, b=b, lanes=lanes, **params))
         self.cfg: EngineConfig = self.engine.cfg
-        self.clock_hz, self.baud = int(clock_hz), int(baud)
+        self.clk_hz, self.baud = int(clk_hz), int(baud)
         self.max_request = max_request_length(a, b)
         self.regs = {Reg.LR_MANT: 0, Reg.LR_EXP: 0, Reg.BL: 0, Reg.MODE: 0}
         self.batches = self.writes = self.errors = 0
@@ -104,12 +106,13 @@ class BoardModel:
     # -- receiver ----------------------------------------------------------------------------------
     def _rx_reset(self) -> None:
         self._buf = bytearray()
-        self._raw = 0           # encoded bytes of this frame
+        self._n = 0             # decoded bytes of this frame (counting those dropped as too long)
         self._remaining = 0     # data bytes left in the current COBS block
         self._code = 0          # code byte of the current block (0: none yet)
         self._too_long = False
 
     def _emit(self, byte: int) -> None:
+        self._n += 1
         if len(self._buf) >= self.max_request:
             self._too_long = True
         else:
@@ -120,14 +123,13 @@ class BoardModel:
         out = bytearray()
         for byte in bytes(data):
             if byte == 0:
-                if not self._skipping and self._raw:
+                if not self._skipping and (self._n or self._remaining):
                     out += self._frame_end()
                 self._skipping = False
                 self._rx_reset()
                 continue
-            if self._skipping or self._too_long:
+            if self._skipping:
                 continue
-            self._raw += 1
             if self._remaining == 0:            # a code byte
                 if self._code and self._code < 255:
                     self._emit(0)
@@ -140,10 +142,12 @@ class BoardModel:
     def _frame_end(self) -> bytes:
         f = bytes(self._buf)
         cmd, seq = (f[0] if len(f) > 0 else 0), (f[1] if len(f) > 1 else 0)
-        if self._too_long:
-            status, payload = Err.TOO_LONG, b""
-        elif self._remaining or len(f) < MAX_FRAME_OVERHEAD:
+        if self._remaining:                    # not valid COBS
+            status, payload, cmd, seq = Err.TRUNCATED, b"", 0, 0
+        elif len(f) < MAX_FRAME_OVERHEAD:
             status, payload = Err.TRUNCATED, b""
+        elif self._too_long:
+            status, payload = Err.TOO_LONG, b""
         elif _CRC.checksum(f[:-2]) != struct.unpack("<H", f[-2:])[0]:
             status, payload = Err.BAD_CRC, b""
         else:
@@ -172,7 +176,7 @@ class BoardModel:
         return Err.OK, struct.pack(ID_FORMAT, MAGIC, PROTOCOL_VERSION, c.a, c.b, c.lanes, c.in_width, c.elem_width,
                                    c.s_mant_width, c.s_exp_width, c.max_batch, int(k is not None),
                                    k.bl_width if k else 0, k.lr_width if k else 0, k.lr_exp_width if k else 0,
-                                   self.clock_hz, self.baud)
+                                   self.clk_hz, self.baud)
 
     def _reg(self, number: int, write: bool) -> Reg | None:
         try:

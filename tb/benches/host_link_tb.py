@@ -4,7 +4,7 @@ top sends is checked byte for byte against the golden command processor (golden/
 fed the same bytes; updates are checked against the golden engine / layer.
 
 Configuration (bench_params):
-    board         BoardModel keyword parameters = the top's: a, b, lanes, controller, seed, clock_hz, baud, ...
+    board         BoardModel keyword parameters = the top's: a, b, lanes, controller, seed, clk_hz, baud, ...
     pins          {"clk", "rst", "rx", "tx"}: the top's port names (default clk, rst, uart_rx, uart_tx)
     golden_board  true: the DUT is UartWireStub (below) and the board is the golden model on its
                   board_rx/board_tx pins (checks the bench, the UART transport and the bridge on their own)
@@ -109,7 +109,7 @@ def session(transport: UartTransport, p: dict) -> dict:
     bp = p["board"]
     t_start = get_sim_time("ns")
     twin = TwinCheck(transport, BoardModel(**bp))
-    clk_s = 1 / bp["clock_hz"]
+    clk_s = 1 / bp["clk_hz"]
     bd = SBEBoard(twin, timeout=p.get("timeout", 4000 * clk_s), poll_interval=200 * clk_s, ready_timeout=0.2,
                   baud=bp.get("baud", 3_000_000), retries=1)
     info = bd.identify()
@@ -208,7 +208,7 @@ async def host_driver_against_top(dut):
     pins = {"clk": "clk", "rst": "rst", "rx": "uart_rx", "tx": "uart_tx", **p.get("pins", {})}
     clk = getattr(dut, pins["clk"])
     baud = bp.get("baud", 3_000_000)
-    cocotb.start_soon(Clock(clk, 2 * round(0.5e12 / bp["clock_hz"]), unit="ps").start())   # even: 50 % duty
+    cocotb.start_soon(Clock(clk, 2 * round(0.5e12 / bp["clk_hz"]), unit="ps").start())   # even: 50 % duty
     transport = UartTransport(getattr(dut, pins["rx"]), getattr(dut, pins["tx"]), baud)
     if p.get("golden_board"):
         cocotb.start_soon(golden_board(dut, BoardModel(**bp), baud))

@@ -17,7 +17,7 @@ CLOCK_HZ = 12_000_000
 
 @pytest.mark.cocotb
 def test_host_link_golden_board(sim):
-    board = dict(a=6, b=10, controller=True, clock_hz=CLOCK_HZ)
+    board = dict(a=6, b=10, controller=True, clk_hz=CLOCK_HZ)
     out = run_link(sim, UartWireStub(), "uart_wire_stub", "host_link_golden_board",
                    {"board": board, "golden_board": True, "batches": 3, "batch_size": 2, "errors": True})
     assert out["transient_status"] == 0          # the golden board is untimed: no busy STATUS

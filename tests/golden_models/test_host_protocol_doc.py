@@ -44,7 +44,7 @@ def describe(direction: str, wire: bytes) -> str:
 
 
 def example() -> str:
-    t = Recorder(BoardModel(2, 3, controller=True, clock_hz=12_000_000))
+    t = Recorder(BoardModel(2, 3, controller=True, clk_hz=12_000_000))
     bd = SBEBoard(t)
     bd.identify()
     bd.configure(bl=15, mode=Mode.BL_MGMT)
