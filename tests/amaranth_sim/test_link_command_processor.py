@@ -38,7 +38,8 @@ def parse(reply: bytes):
 class Bench:
     def __init__(self, *, controller: bool, lanes: int, a=3, b=5, seed=0):
         if controller:
-            self.eng, self.ctrl = layer_configs(a=a, b=b, lanes=lanes, in_width=12, ctrl_bl_width=6)
+            self.eng, self.ctrl = layer_configs(a=a, b=b, lanes=lanes, in_width=12, elem_width=12, s_mant_width=14,
+                                                ctrl_bl_width=6)
         else:
             self.eng, self.ctrl = EngineConfig(a=a, b=b, lanes=lanes, in_width=12), None
         self.dut = CommandProcessor(self.eng, self.ctrl, clk_hz=CLK, baud=BAUD)
