@@ -21,6 +21,16 @@ Framing
 
 Bad input gets an error reply and changes nothing: the board acts on a request only after its crc
 checked, and a SAMPLE is buffered whole before its first element enters the engine.
+
+Checks, in this order (the first that applies is the reply; hdl/link/command_processor.py):
+    an empty frame (two delimiters in a row) is no request: no reply (a host may send a delimiter first
+    to resynchronise; it must, before its first frame after power-up);
+    TRUNCATED (not valid COBS, or a UART framing error/overrun in the frame: echo 0, 0; fewer than 4
+    decoded bytes: echo the cmd and seq bytes present, else 0), TOO_LONG, BAD_CRC, UNKNOWN_CMD, BAD_LENGTH,
+    then per command: WRITE_REG BAD_REG, BAD_VALUE, BUSY; READ_REG BAD_REG; SAMPLE BAD_VALUE (flags other
+    than LAST_OF_BATCH, a block exponent outside the engine's exp_width, an element outside in_width), BUSY;
+    READ_UPDATE NOT_READY. An update is pending from the moment a LAST_OF_BATCH sample is accepted (the
+    board answers READ_UPDATE once the engine has read it out). Controller registers are 0 at power-up.
 """
 from __future__ import annotations
 

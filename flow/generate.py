@@ -37,6 +37,7 @@ BLOCKS = {
     "update_controller": "hdl.controller.update_controller:UpdateController",
     "sbe_layer": "hdl.sbe_layer:SBELayer",
     "sbe_network": "hdl.sbe_layer:SBENetwork",
+    "host_top": "hdl.link.host_top:HostTop",
 }
 
 #: Keys of a configuration file; name and block are required.

@@ -1,0 +1,91 @@
+"""Streaming COBS encoder (contract/host_protocol.py framing): frame bytes in, encoded bytes and the 0x00
+delimiter out.
+
+Non-zero bytes are collected in a 254-byte block buffer (one block RAM); a block is sent as its code
+byte (block length + 1) then the buffered bytes when a zero byte arrives (the zero is implied), when 254
+bytes are buffered (code 0xFF, no implied zero), or at the frame's `last` byte. A frame that ends with a
+zero byte gets a final empty block (code 0x01). After the last block, the delimiter 0x00. This is the
+encoding of the `cobs` package (cobs.cobs.encode) followed by b"\\x00".
+
+Ports
+-----
+i : In(stream({data: 8, last: 1}))   frame bytes; `last` on the frame's last byte (frames are not empty)
+o : Out(stream(8))                   encoded bytes
+Latency: a block is held until it closes; while a block is sent (code + its bytes, one per cycle) the
+input waits. Input and output never run at the same time, so the buffer has one port of each kind.
+"""
+
+from amaranth import Module, Mux, Signal, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+FRAME_BYTE_LAYOUT = data.StructLayout({"data": 8, "last": 1})
+BLOCK = 254
+
+
+class COBSEncoder(wiring.Component):
+    i: In(stream.Signature(FRAME_BYTE_LAYOUT))
+    o: Out(stream.Signature(8))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.buf = buf = Memory(shape=unsigned(8), depth=BLOCK, init=[])
+        wr, rd = buf.write_port(), buf.read_port()
+        n = Signal(range(BLOCK + 1))        # bytes buffered
+        code = Signal(8)
+        idx = Signal(range(BLOCK + 1))      # next buffered byte to send
+        after = Signal(2)                   # after the block: 0 fill, 1 empty tail block then delimiter, 2 delimiter
+        fire_i = self.i.valid & self.i.ready
+        fire_o = self.o.valid & self.o.ready
+        d, last = self.i.payload.data, self.i.payload.last
+        m.d.comb += [wr.addr.eq(n), wr.data.eq(d)]
+        with m.FSM():
+            with m.State("FILL"):
+                m.d.comb += self.i.ready.eq(1)
+                with m.If(fire_i):
+                    with m.If(d == 0):
+                        m.d.sync += [code.eq(n + 1), after.eq(Mux(last, 1, 0))]
+                        m.next = "CODE"
+                    with m.Else():
+                        m.d.comb += wr.en.eq(1)
+                        m.d.sync += n.eq(n + 1)
+                        with m.If(n == BLOCK - 1):
+                            m.d.sync += [code.eq(0xFF), after.eq(Mux(last, 2, 0))]
+                            m.next = "CODE"
+                        with m.Elif(last):
+                            m.d.sync += [code.eq(n + 2), after.eq(2)]
+                            m.next = "CODE"
+            with m.State("CODE"):
+                m.d.comb += [self.o.valid.eq(1), self.o.payload.eq(code), rd.addr.eq(0)]
+                with m.If(fire_o):
+                    m.d.sync += idx.eq(0)
+                    with m.If(n == 0):
+                        m.next = "NEXT"
+                    with m.Else():
+                        m.next = "DATA"
+            with m.State("DATA"):
+                # rd.data is the byte at idx: its address was presented in the cycle before
+                m.d.comb += [self.o.valid.eq(1), self.o.payload.eq(rd.data), rd.addr.eq(Mux(fire_o, idx + 1, idx))]
+                with m.If(fire_o):
+                    m.d.sync += idx.eq(idx + 1)
+                    with m.If(idx + 1 == n):
+                        m.next = "NEXT"
+            with m.State("NEXT"):
+                m.d.sync += n.eq(0)
+                with m.If(after == 0):
+                    m.next = "FILL"
+                with m.Elif(after == 1):
+                    m.d.sync += [code.eq(1), after.eq(2)]
+                    m.next = "CODE0"
+                with m.Else():
+                    m.next = "DELIM"
+            with m.State("CODE0"):                   # the empty tail block
+                m.d.comb += [self.o.valid.eq(1), self.o.payload.eq(1)]
+                with m.If(fire_o):
+                    m.next = "DELIM"
+            with m.State("DELIM"):
+                m.d.comb += [self.o.valid.eq(1), self.o.payload.eq(0)]
+                with m.If(fire_o):
+                    m.next = "FILL"
+        return m
