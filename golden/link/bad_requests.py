@@ -3,9 +3,8 @@ error reply the board gives and the (cmd, seq) it echoes (golden/link/board_mode
 the order of the checks). Shared by the fast tests against the board model and the cocotb bench against
 the RTL, so both inject the same cases.
 
-`bad_requests(a, b, seq, controller)` -> {name: (wire, Err, (cmd, seq))}. Register cases assume the
-default controller register widths (lr_exp_width 8, bl_width 12) and are replaced by BAD_REG cases on a
-top without controller.
+`bad_requests(a, b, seq, controller)` -> {name: (wire, Err, (cmd, seq))}; `controller` is the top's
+ControllerConfig (register values one past each range) or None (a controller register gives BAD_REG).
 """
 from __future__ import annotations
 
@@ -14,6 +13,7 @@ import struct
 from cobs import cobs
 from crc import Calculator, Crc16
 
+from contract.controller_config import ControllerConfig
 from contract.host_protocol import REG_WRITE_FORMAT, SAMPLE_HEADER_FORMAT, Cmd, Err, Reg
 
 _CRC = Calculator(Crc16.IBM_3740)
@@ -28,7 +28,7 @@ def request(cmd: int, seq: int, payload: bytes = b"") -> bytes:
     return frame(body + struct.pack("<H", _CRC.checksum(body)))
 
 
-def bad_requests(a: int, b: int, seq: int = 7, controller: bool = True) -> dict:
+def bad_requests(a: int, b: int, seq: int = 7, controller: ControllerConfig | None = None) -> dict:
     sample = struct.pack(SAMPLE_HEADER_FORMAT, 0, 0, 0) + bytes(2 * (a + b))
     body = bytes([Cmd.SAMPLE, seq]) + sample
     crc = _CRC.checksum(body) ^ 0x0010
@@ -56,10 +56,12 @@ def bad_requests(a: int, b: int, seq: int = 7, controller: bool = True) -> dict:
                                           + bytes(2 * (a + b))), Err.BAD_VALUE, (Cmd.SAMPLE, seq)),
         "read_update_not_ready": (request(Cmd.READ_UPDATE, seq), Err.NOT_READY, (Cmd.READ_UPDATE, seq)),
     }
-    if controller:
+    if controller is not None:
+        k = controller
         cases.update({
-            "register_out_of_range": (reg(Reg.BL, 1 << 12), Err.BAD_VALUE, W),
-            "lr_exp_out_of_range": (reg(Reg.LR_EXP, -129), Err.BAD_VALUE, W),
+            "bl_out_of_range": (reg(Reg.BL, 1 << k.bl_width), Err.BAD_VALUE, W),
+            "lr_mant_out_of_range": (reg(Reg.LR_MANT, 1 << k.lr_width), Err.BAD_VALUE, W),
+            "lr_exp_out_of_range": (reg(Reg.LR_EXP, -(1 << (k.lr_exp_width - 1)) - 1), Err.BAD_VALUE, W),
             "mode_out_of_range": (reg(Reg.MODE, 8), Err.BAD_VALUE, W),
         })
     else:

@@ -4,22 +4,29 @@ top sends is checked byte for byte against the golden command processor (golden/
 fed the same bytes; updates are checked against the golden engine / layer.
 
 Configuration (bench_params):
-    board         BoardModel keyword parameters = the top's: a, b, lanes, controller, seed, clk_hz, baud, ...
-    pins          {"clk", "rst", "rx", "tx"}: the top's port names (default clk, rst, uart_rx, uart_tx)
+    board         the top's parameters (hdl/link/host_top.py HostTop: a, b, lanes, controller, seed, clk_hz,
+                  baud, led_stretch, engine and ctrl_ parameters) = BoardModel's
+    pins          {"clk", "rst", "rx", "tx"}: the top's port names (default clk, rst, rx, tx); a
+                  `slot_ready` input (controller tops) is held at 1
     golden_board  true: the DUT is UartWireStub (below) and the board is the golden model on its
                   board_rx/board_tx pins (checks the bench, the UART transport and the bridge on their own)
     batches, batch_size   recorded digits-trainer batches to stream (golden/link/recorded_batches.py)
-    errors        inject every case of golden/link/bad_requests.py between batches (idle, batch open,
-                  update waiting), each answered with its error and changing nothing
+    errors        inject every case of golden/link/bad_requests.py, each answered with its error and
+                  changing nothing: "all" each case in each board state (idle, batch open, update
+                  waiting; needs 3 batches of >= 2 samples), "rotate" (or true) each case once, the
+                  states taking turns
     registers     controller tops: register values per batch, cycled ([lr_mant, lr_exp, bl, mode], ...)
     timeout       the driver's per-attempt timeout (s of simulated time)
     results       write a JSON file there: simulated seconds and samples per batch, bytes each way
 
 Twin rule for STATUS: the golden model finishes a batch's read-out (and a controller write) inside the
-SAMPLE that closes it; the RTL takes cycles. A STATUS reply of the top that differs from the model's is
-accepted only while it shows ENGINE_BUSY or CONTROLLER_BUSY without UPDATE_READY (counted as
-`transient`); the driver polls until UPDATE_READY, and from there on both must agree byte for byte.
+SAMPLE that closes it; the RTL takes cycles, during which its counters (BATCHES, WRITES), sample count
+and controller status may lag. A STATUS reply of the top that differs from the model's is accepted only
+when it shows ENGINE_BUSY or CONTROLLER_BUSY and the model's does not, with the same ERRORS count
+(counted as `transient`); before each injected bad request the bench polls STATUS until the top's reply
+equals the model's byte for byte (settled), and every other reply must always be equal.
 """
+import contextlib
 import json
 import struct
 
@@ -46,17 +53,61 @@ from tb.drivers.uart_transport import UartTransport, run_blocking
 from tb.runner import bench_params
 
 
+def _crc_step(crc: int, byte: int) -> int:
+    """CRC-16/CCITT-FALSE after one byte (the protocol's crc, as golden/link/board_model.py computes it)."""
+    crc ^= byte << 8
+    for _ in range(8):
+        crc = ((crc << 1) ^ 0x1021 if crc & 0x8000 else crc << 1) & 0xFFFF
+    return crc
+
+
+def crc16_byte_xor_network(crc, byte):
+    """hdl/link/crc16.py crc16_byte as its XOR network: each next-CRC bit the XOR of the crc and byte bits
+    it depends on (the step is linear over GF(2), so the unit vectors give the network). The same
+    function; but crc16_byte as merged refers to its previous bit step three times per step, and
+    Amaranth's Verilog writes each reference out: 3**8 copies, ~130k lines per use, which no simulator
+    here builds or runs in a test's time."""
+    from functools import reduce
+    from operator import xor
+
+    from amaranth import Cat, Const, Value
+    c, b = Value.cast(crc)[:16], Value.cast(byte)[:8]
+    out = []
+    for k in range(16):
+        terms = [c[i] for i in range(16) if _crc_step(1 << i, 0) >> k & 1]
+        terms += [b[j] for j in range(8) if _crc_step(0, 1 << j) >> k & 1]
+        out.append(reduce(xor, terms) if terms else Const(0, 1))
+    return Cat(*out)
+
+
+@contextlib.contextmanager
+def compact_crc():
+    """Within the block, board tops elaborate with crc16_byte_xor_network in place of hdl/link/crc16.py
+    crc16_byte (see there); the originals come back afterwards."""
+    import importlib
+    saved = []
+    for mod in ("hdl.link.crc16", "hdl.link.command_processor"):
+        m = importlib.import_module(mod)
+        saved.append((m, m.crc16_byte))
+        m.crc16_byte = crc16_byte_xor_network
+    try:
+        yield
+    finally:
+        for m, f in saved:
+            m.crc16_byte = f
+
+
 class UartWireStub(wiring.Component):
-    """The DUT of golden_board runs: two registered wires, host uart_rx -> board_rx and board_tx -> host
-    uart_tx (idle high)."""
-    uart_rx: In(1, init=1)
-    uart_tx: Out(1, init=1)
+    """The DUT of golden_board runs: two registered wires, host rx -> board_rx and board_tx -> host tx
+    (idle high), the port names of the board top."""
+    rx: In(1, init=1)
+    tx: Out(1, init=1)
     board_rx: Out(1, init=1)
     board_tx: In(1, init=1)
 
     def elaborate(self, platform):
         m = Module()
-        m.d.sync += [self.board_rx.eq(self.uart_rx), self.uart_tx.eq(self.board_tx)]
+        m.d.sync += [self.board_rx.eq(self.rx), self.tx.eq(self.board_tx)]
         return m
 
 
@@ -69,6 +120,7 @@ class TwinCheck(Transport):
         self.expected: list[bytes] = []
         self.transient = 0
         self.checked = 0
+        self.last_exact = True
 
     def write(self, data: bytes) -> None:
         out = self.model.feed(data)
@@ -85,12 +137,14 @@ class TwinCheck(Transport):
         assert self.expected, f"the top sent a frame the golden board did not: {got.hex()}"
         want = self.expected.pop(0)
         self.checked += 1
+        self.last_exact = got == want
         if got != want:
             g, w = decode_reply(got), decode_reply(want)
-            if (g.status, g.cmd, g.seq, w.status) == (Err.OK, Cmd.STATUS, w.seq, Err.OK) and g.cmd == w.cmd:
-                flags = struct.unpack_from(STATUS_FORMAT, g.payload)[0]
-                if flags & (StatusFlag.ENGINE_BUSY | StatusFlag.CONTROLLER_BUSY) and \
-                        not flags & StatusFlag.UPDATE_READY:
+            if (g.status, g.cmd, g.seq) == (w.status, w.cmd, w.seq) == (Err.OK, Cmd.STATUS, w.seq):
+                gf, *_, ge = struct.unpack(STATUS_FORMAT, g.payload)
+                wf, *_, we = struct.unpack(STATUS_FORMAT, w.payload)
+                busy = StatusFlag.ENGINE_BUSY | StatusFlag.CONTROLLER_BUSY
+                if gf & busy & ~wf and ge == we:
                     self.transient += 1
                     return got
             raise AssertionError(f"reply differs from the golden board's:\n  top    {got.hex()} {g}\n"
@@ -116,22 +170,34 @@ def session(transport: UartTransport, p: dict) -> dict:
     cfg = twin.model.cfg
     assert (info.a, info.b, info.has_controller) == (cfg.a, cfg.b, twin.model.layer is not None)
     controller = info.has_controller
-    golden = SBELayer(cfg.a, cfg.b, lanes=cfg.lanes, seed=bp.get("seed", 0)) if controller \
-        else SBEFixedEngine(twin.model.cfg)
+    core = {k: v for k, v in bp.items() if k not in ("controller", "clk_hz", "baud", "led_stretch")}
+    golden = SBELayer(**core) if controller else SBEFixedEngine(cfg)
     batches = recorded_batches(cfg, p.get("batches", 2), batch_size=p.get("batch_size", 4))
     regs = p.get("registers", [[200, -14, 15, 2]])
     per_batch = []
     errors_seen = 0
-    cases = bad_requests(cfg.a, cfg.b, 0x55, controller=controller) if p.get("errors") else {}
-    states = ["idle", "open_batch", "update_waiting"]
+    cases = bad_requests(cfg.a, cfg.b, 0x55, controller=twin.model.ctrl_cfg) if p.get("errors") else {}
+
+    def settle():
+        """Poll STATUS until the top's reply equals the golden board's (read-out and write finished)."""
+        for _ in range(10_000):
+            st = bd.status()
+            if twin.last_exact:
+                return st
+            transport.pause(bd.poll_interval)
+        raise AssertionError(f"the top never settled to the golden board's STATUS ({st})")
+
+    injected = []
+    rounds = 3 if p.get("errors") == "all" else 1
 
     def inject(names):
         nonlocal errors_seen
         for name in names:
+            injected.append(name)
             wire, err, echo = cases[name]
             if err == Err.NOT_READY and twin.model.update is not None:
                 continue
-            before, st0 = twin.model.snapshot(), bd.status()
+            before, st0 = twin.model.snapshot(), settle()
             twin.write(wire)
             got = twin.read_frame(bd.timeout + 20 * len(wire) / bd.baud)
             assert got is not None, f"{name}: no reply"
@@ -139,7 +205,7 @@ def session(transport: UartTransport, p: dict) -> dict:
             assert (r.status, r.cmd, r.seq) == (err, *echo), f"{name}: {r}"
             errors_seen += 1
             assert twin.model.snapshot() == before, name
-            st1 = bd.status()
+            st1 = settle()
             assert st1 == type(st0)(**{**st0.__dict__, "errors": st0.errors + 1}), f"{name}: {st0} -> {st1}"
 
     names = list(cases)
@@ -150,11 +216,11 @@ def session(transport: UartTransport, p: dict) -> dict:
         t0 = get_sim_time("ns")
         n = len(xs)
         for j in range(n):
-            if cases and j == 1:
-                inject(names[k::3] if k < 3 else [])      # with a batch open (ERRORS +1 each)
+            if cases and j == 1 and k < rounds:
+                inject(names[k::3])                       # with a batch open (ERRORS +1 each)
             bd.sample(xs[j], ds[j], int(xe[j]), int(de[j]), last=j == n - 1)
         bd.wait_update()
-        if cases and k < 3:
+        if cases and k < rounds:
             inject(names[(k + 1) % 3::3])                 # with the update waiting
         up = bd.read_update()
         t1 = get_sim_time("ns")
@@ -166,10 +232,10 @@ def session(transport: UartTransport, p: dict) -> dict:
                 golden.sample(*s)
             want = golden.end_batch()
         assert up.as_dict() == want, f"batch {k}: update differs from the golden engine's"
-        if cases and k < 3:
+        if cases and k < rounds:
             inject(names[(k + 2) % 3::3])                 # idle
         per_batch.append({"samples": n, "sim_s": (t1 - t0) * 1e-9})
-    st = bd.status()
+    st = settle()
     assert st.batches == len(batches) and st.errors == errors_seen, st
     if cases:
         # driver-level: BUSY (register write with a batch open, on controller tops), NOT_READY
@@ -184,7 +250,7 @@ def session(transport: UartTransport, p: dict) -> dict:
         bd.clear()
         assert bd.status().samples == 0
     return {"batches": per_batch, "checked_replies": twin.checked, "transient_status": twin.transient,
-            "errors_injected": errors_seen, "bytes_to_board": transport.sent, "bytes_from_board": transport.received,
+            "errors_injected": errors_seen, "cases_injected": sorted(set(injected)), "bytes_to_board": transport.sent, "bytes_from_board": transport.received,
             "retries": bd.stats.retries, "total_sim_s": (get_sim_time("ns") - t_start) * 1e-9}
 
 
@@ -205,13 +271,15 @@ async def golden_board(dut, model: BoardModel, baud: int):
 async def host_driver_against_top(dut):
     p = bench_params()
     bp = p["board"]
-    pins = {"clk": "clk", "rst": "rst", "rx": "uart_rx", "tx": "uart_tx", **p.get("pins", {})}
+    pins = {"clk": "clk", "rst": "rst", "rx": "rx", "tx": "tx", **p.get("pins", {})}
     clk = getattr(dut, pins["clk"])
     baud = bp.get("baud", 3_000_000)
     cocotb.start_soon(Clock(clk, 2 * round(0.5e12 / bp["clk_hz"]), unit="ps").start())   # even: 50 % duty
     transport = UartTransport(getattr(dut, pins["rx"]), getattr(dut, pins["tx"]), baud)
     if p.get("golden_board"):
         cocotb.start_soon(golden_board(dut, BoardModel(**bp), baud))
+    if hasattr(dut, "slot_ready"):
+        dut.slot_ready.value = 1          # the line drivers take every slot at once
     if hasattr(dut, pins["rst"]):
         await reset(dut)
     await ClockCycles(clk, 10)

@@ -1,7 +1,7 @@
 """The host driver's transport over a simulated UART: host.transport.Transport on cocotbext-uart, so the
 unchanged synchronous driver (host.driver.SBEBoard) talks to generated Verilog.
 
-    dut.uart_rx  <-- UartSource (host -> board)        dut.uart_tx --> UartSink (board -> host)
+    dut.rx  <-- UartSource (host -> board)        dut.tx --> UartSink (board -> host)
 
 The driver runs in a thread started with `cocotb.task.bridge` (`run_blocking`); each blocking transport call
 hands an async twin to the simulator with `cocotb.task.resume` and blocks until it finishes, so no protocol

@@ -9,17 +9,58 @@ import json
 
 import pytest
 
-from tb.benches.host_link_tb import UartWireStub
-from tb.runner import run_bench
+from tb.benches.host_link_tb import UartWireStub, compact_crc
+from tb.runner import SIMULATORS, run_bench
 
 CLOCK_HZ = 12_000_000
+#: The board tops of the flow (flow/configs): with controller (the default run) and engine only.
+TOPS = {"ctrl": "host_top_ctrl_a8_b8_l1", "engine": "host_top_a8_b12_l1"}
+
+
+def top_params(name: str) -> dict:
+    from flow.generate import CONFIG_DIR, load_config
+    return load_config(CONFIG_DIR / f"{TOPS[name]}.json")["params"]
+
+
+#: The default run: each simulator on one top (together both tops), a short case each; the other pairs
+#: in `make test-all`.
+DEFAULT = {("icarus", "ctrl"), ("verilator", "engine")}
+SHORT = [pytest.param(sim, top, id=f"{top}-{sim}", marks=[] if (sim, top) in DEFAULT else [pytest.mark.slow])
+         for top in TOPS for sim in SIMULATORS]
 
 
 @pytest.mark.cocotb
+@pytest.mark.parametrize("sim,top", SHORT)
+def test_host_link_top(sim, top):
+    """Short case: two recorded batches of three samples and every bad request once (the board states
+    taking turns)."""
+    from flow.generate import build_component
+    params = top_params(top)
+    with compact_crc():          # see tb/benches/host_link_tb.py crc16_byte_xor_network
+        out = run_link(sim, build_component("host_top", params), "host_top", f"host_link_{top}",
+                       {"board": params, "batches": 2, "batch_size": 3, "errors": "rotate"})
+    assert out["retries"] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.cocotb
+@pytest.mark.parametrize("top", list(TOPS))
+def test_host_link_top_long(sim, top):
+    """Long case: 40 recorded batches of 16 samples; every bad request in each board state."""
+    from flow.generate import build_component
+    params = top_params(top)
+    with compact_crc():
+        run_link(sim, build_component("host_top", params), "host_top", f"host_link_{top}_long",
+                 {"board": params, "batches": 40, "batch_size": 16, "errors": "all"})
+
+
+@pytest.mark.slow
+@pytest.mark.cocotb
 def test_host_link_golden_board(sim):
+    """The bench, the UART transport and the bridge on their own: the golden board behind a wire stub."""
     board = dict(a=6, b=10, controller=True, clk_hz=CLOCK_HZ)
     out = run_link(sim, UartWireStub(), "uart_wire_stub", "host_link_golden_board",
-                   {"board": board, "golden_board": True, "batches": 3, "batch_size": 2, "errors": True})
+                   {"board": board, "golden_board": True, "batches": 3, "batch_size": 2, "errors": "all"})
     assert out["transient_status"] == 0          # the golden board is untimed: no busy STATUS
 
 
@@ -35,9 +76,11 @@ def run_link(sim, top, toplevel, build_name, params) -> dict:
     b = params["board"]
     assert [r["samples"] for r in out["batches"]] == [params["batch_size"]] * params["batches"]
     if params.get("errors"):
-        cases = bad_requests(b["a"], b["b"], controller=b.get("controller", False))
+        from golden.link.board_model import BoardModel
+        cases = bad_requests(b["a"], b["b"], controller=BoardModel(**b).ctrl_cfg)
         # each case in each of the three states (idle, batch open, update waiting) but NOT_READY with an update
-        assert params["batches"] >= 3 and params["batch_size"] >= 2, "three batches of two samples cover every state"
-        assert out["errors_injected"] == 3 * len(cases) - 1
+        assert out["cases_injected"] == sorted(cases)
+        if params["errors"] == "all":   # each case in each of the three states but NOT_READY with an update
+            assert out["errors_injected"] == 3 * len(cases) - 1
     assert out["checked_replies"] > 0
     return out

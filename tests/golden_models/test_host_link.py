@@ -133,7 +133,7 @@ def raw(m, wire: bytes):
 
 
 def bad_cases():
-    return bad_requests(A, B, 7, controller=True)
+    return bad_requests(A, B, 7, controller=BoardModel(A, B, controller=True).ctrl_cfg)
 
 
 @pytest.mark.parametrize("state", ["idle", "open_batch", "update_waiting"])
