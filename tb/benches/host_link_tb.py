@@ -187,16 +187,17 @@ def session(transport: UartTransport, p: dict) -> dict:
             transport.pause(bd.poll_interval)
         raise AssertionError(f"the top never settled to the golden board's STATUS ({st})")
 
-    injected = []
+    injected, deferred = [], []
     rounds = 3 if p.get("errors") == "all" else 1
 
     def inject(names):
         nonlocal errors_seen
         for name in names:
-            injected.append(name)
             wire, err, echo = cases[name]
             if err == Err.NOT_READY and twin.model.update is not None:
+                deferred.append(name)           # READ_UPDATE succeeds while an update waits: later, idle
                 continue
+            injected.append(name)
             before, st0 = twin.model.snapshot(), settle()
             twin.write(wire)
             got = twin.read_frame(bd.timeout + 20 * len(wire) / bd.baud)
@@ -233,7 +234,8 @@ def session(transport: UartTransport, p: dict) -> dict:
             want = golden.end_batch()
         assert up.as_dict() == want, f"batch {k}: update differs from the golden engine's"
         if cases and k < rounds:
-            inject(names[(k + 2) % 3::3])                 # idle
+            inject(names[(k + 2) % 3::3] + deferred)      # idle
+            deferred.clear()
         per_batch.append({"samples": n, "sim_s": (t1 - t0) * 1e-9})
     st = settle()
     assert st.batches == len(batches) and st.errors == errors_seen, st
