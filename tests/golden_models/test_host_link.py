@@ -3,15 +3,13 @@ transport: recorded training batches give the golden engine's (and layer's) resu
 bad-input case gets its error reply and changes nothing; damaged and lost frames are retried."""
 from __future__ import annotations
 
-import struct
-
 import numpy as np
 import pytest
 from cobs import cobs
 
 from contract.engine_config import EngineConfig
-from contract.host_protocol import (MAX_FRAME_OVERHEAD, REG_WRITE_FORMAT, SAMPLE_HEADER_FORMAT, Cmd, Err, Reg,
-                                    StatusFlag, max_request_length, sample_payload_length)
+from contract.host_protocol import (MAX_FRAME_OVERHEAD, Cmd, Err, Reg, StatusFlag, max_request_length,
+                                    sample_payload_length)
 from golden.link.bad_requests import bad_requests
 from golden.link.board_model import BoardModel
 from golden.link.recorded_batches import recorded_batches
@@ -20,7 +18,7 @@ from golden.rtl.sbe_layer import SBELayer
 from host import CallbackTransport, SBEBoard
 from host import errors as E
 from host.driver import Mode
-from host.frames import decode_reply, encode, encode_request, with_crc
+from host.frames import decode_reply, encode, encode_request
 
 A, B = 6, 10
 
@@ -162,6 +160,16 @@ def test_bad_input_gets_its_error_and_changes_nothing(batches, case, state):
         bd.sample(xs[j], ds[j], xe[j], de[j], last=j == n - 1)
     bd.wait_update()
     assert bd.read_update().as_dict() == golden.update(zip(*batches[1]))
+
+
+@pytest.mark.parametrize("case", list(bad_requests(A, B, 9, controller=None)))
+def test_bad_input_on_an_engine_only_top(case):
+    m, bd = board()
+    bd.identify()
+    wire, err, echo = bad_requests(A, B, 9, controller=None)[case]
+    before, st0 = m.snapshot(), bd.status()
+    assert raw(m, wire) == (err, *echo)
+    assert m.snapshot() == before and bd.status().errors == st0.errors + 1
 
 
 def test_command_while_busy():
