@@ -51,6 +51,13 @@ LINK_ERRORS = frozenset({Err.BAD_CRC, Err.TRUNCATED, Err.TOO_LONG})
 IDEMPOTENT = frozenset({Cmd.ID, Cmd.WRITE_REG, Cmd.READ_REG, Cmd.STATUS, Cmd.CLEAR})
 
 
+def _name(cmd: int) -> str:
+    try:
+        return Cmd(cmd).name
+    except ValueError:
+        return f"command 0x{cmd:02x}"
+
+
 class Mode(IntFlag):
     """The MODE register's bits (contract.layouts.MODE_LAYOUT)."""
     DET = 1 << MODE_LAYOUT["det"].offset
@@ -233,7 +240,7 @@ class SBEBoard:
                     kind = "lost"       # the answer to the partial frame: says nothing sure about ours
                 if kind == "lost":
                     if attempt >= self.retries:
-                        raise LinkTimeout(f"no valid reply to {Cmd(cmd).name} (seq {seq}) after "
+                        raise LinkTimeout(f"no valid reply to {_name(cmd)} (seq {seq}) after "
                                           f"{attempt + 1} attempts of {limit:.3g} s")
                     attempt += 1
                     self._note("timeout")
@@ -257,7 +264,7 @@ class SBEBoard:
                                     "(NOT_READY on the retry)")
                 raise cls(cmd, seq)
             if expect is not None and len(r.payload) != expect:
-                raise ReplyError(f"{Cmd(cmd).name} reply payload of {len(r.payload)} bytes, expected {expect}")
+                raise ReplyError(f"{_name(cmd)} reply payload of {len(r.payload)} bytes, expected {expect}")
             return r.payload
 
     def _sample_taken(self, last: bool) -> bool:
