@@ -77,8 +77,9 @@ class ULX3STop(Elaboratable):
         m = Module()
         # 25 MHz -> 12 MHz; reset until lock
         clk25 = platform.request("clk25", 0)
-        clk12, locked = Signal(), Signal()
-        fb = Signal()
+        clk12 = Signal(name="clk12")
+        locked = Signal(name="pll_locked")
+        fb = Signal(name="pll_fb")
         m.submodules.pll = Instance("EHXPLLL", a_FREQUENCY_PIN_CLKI="25", a_FREQUENCY_PIN_CLKOS="12",
                                     a_ICP_CURRENT="12", a_LPF_RESISTOR="8", a_MFG_ENABLE_FILTEROPAMP="1",
                                     a_MFG_GMCREF_SEL="2", **PLL_PARAMS,
