@@ -54,3 +54,14 @@ def test_ulx3s_bitstream_builds_and_meets_its_clock(monkeypatch, tmp_path):
     assert entry["bitstream"] and entry["verdict"] == "meets", entry
     summary = json.loads((tmp_path / "bitstream" / "ulx3s" / "summary.json").read_text())
     assert list(summary.values())[0]["ecp5"]["clock_mhz"] == 12
+
+
+def test_host_top_configs_construct():
+    """flow/configs/host_top_*.json (the cocotb host-driver benches' tops) are valid configurations."""
+    from flow.generate import CONFIG_DIR, check, load_config
+    files = sorted(CONFIG_DIR.glob("host_top_*.json"))
+    assert len(files) >= 2
+    for f in files:
+        top = check(load_config(f))
+        assert top.divisor == 4                 # short simulations: 4 clocks per UART bit
+    assert any(load_config(f)["params"].get("controller") for f in files)
