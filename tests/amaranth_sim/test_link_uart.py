@@ -124,3 +124,12 @@ def test_divisor_checks():
         baud_divisor(0, 3e6)
     with pytest.raises(ValueError, match="divisor"):
         UARTReceiver(3)
+
+
+def test_host_top_checks_its_clock_and_baud():
+    from hdl.link.host_top import HostTop
+    assert HostTop(a=2, b=3, clk_hz=12_000_000, baud=3_000_000).divisor == 4
+    with pytest.raises(ValueError, match="at least 4"):
+        HostTop(a=2, b=3, clk_hz=10_000_000, baud=3_000_000)
+    with pytest.raises(ValueError, match="controller=True"):
+        HostTop(a=2, b=3, ctrl_bl_width=4)
