@@ -10,7 +10,7 @@ is stop-and-wait (one request at a time), so the two directions do not overlap; 
 on a real FTDI link, USB latency come on top (the measured figure below shows the turnaround in
 simulation).
 
-Engine rate: cycles per sample of the engine at the top's clock: the measured figure of bench.engine
+Engine rate: cycles per sample of the engine at the top's clock (hdl/board/*.py CLK_HZ, 12 MHz on both): the measured figure of bench.engine
 (build/bench.json "engine", L1) when that file holds one, else the streaming/scalar-chain bound
 max(ceil((a+b)/L), len(CHAIN)); both are reported.
 
@@ -33,7 +33,7 @@ from contract.engine_config import EngineConfig
 from contract.host_protocol import BAUD
 
 A, B, N = 100, 784, 32
-#: Clocks of the board tops when the flow names none: iCEBreaker's 12 MHz oscillator, ULX3S's 25 MHz.
+#: The boards' oscillators, used when hdl/board/ has no top for a board: iCEBreaker 12 MHz, ULX3S 25 MHz.
 BOARD_CLOCKS = {"icebreaker": 12_000_000, "ulx3s": 25_000_000}
 
 
@@ -74,12 +74,16 @@ def engine_cycles(a: int, b: int, lanes: int = 1) -> dict:
 
 
 def top_clocks() -> dict:
-    """name -> clock (Hz) of the board tops: from flow/configs (a 'clk_hz' parameter of a board top) or
-    BOARD_CLOCKS."""
-    from flow.generate import default_configs
-    found = {c["name"]: c["params"]["clk_hz"] for c in default_configs()
-             if "clk_hz" in c.get("params", {}) and c["block"] != "host_top"}
-    return found or dict(BOARD_CLOCKS)
+    """board -> the clock (Hz) its top runs at (hdl/board/<board>.py CLK_HZ; BOARD_CLOCKS, the boards'
+    oscillators, when there is no such module)."""
+    import importlib
+    out = {}
+    for board, osc in BOARD_CLOCKS.items():
+        try:
+            out[board] = importlib.import_module(f"hdl.board.{board}").CLK_HZ
+        except (ImportError, AttributeError):
+            out[board] = osc
+    return out
 
 
 def sim_measure(sim: str = "icarus") -> dict:
