@@ -123,7 +123,7 @@ def test_bench_unknown_name_stops_before_any_bench(monkeypatch, capsys):
     monkeypatch.setattr(b.importlib, "import_module", no_work)
     msg = reject(b.main, ["controller", "nope"], capsys)
     assert msg == ("python -m bench: error: unknown bench(es) 'nope'; benches: golden_throughput, crossbar, "
-                   "engine, controller, yosys_cells")
+                   "engine, controller, yosys_cells, host_link")
 
 
 def test_bench_engine_rejects_a_misspelt_option(monkeypatch, capsys):
