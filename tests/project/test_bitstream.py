@@ -18,6 +18,9 @@ def test_cli_rejects_a_parameter_of_the_other_board(monkeypatch, capsys):
     assert e.value.code == 2
     assert "ulx3s takes no --a" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
+        fb.main(["icebreaker", "--device", "85F"])
+    assert "icebreaker takes no --device" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
         fb.main(["nexys"])
     assert e.value.code == 2
 
