@@ -54,9 +54,11 @@ synth: setup
 	$(RUN) -m flow.synth
 
 # A board's bitstream (hdl/board/) with the YoWASP tools, and its report (build/bitstream/<board>/summary.md).
-BOARD ?= ulx3s
+# DEVICE=25F|45F|85F picks the ULX3S variant (default 25F).
+BOARD  ?= ulx3s
+DEVICE ?=
 bitstream: setup
-	$(RUN) -m flow.bitstream $(BOARD)
+	$(RUN) -m flow.bitstream $(BOARD) $(if $(DEVICE),--device $(DEVICE))
 
 # Load it with iceprog / openFPGALoader when installed (says so when not).
 program: setup

@@ -12,7 +12,7 @@ and "clock_mhz". The bitstream is written only when the design fits; a timing mi
 (the file is still written, marked in the report).
 
     python -m flow.bitstream icebreaker [--a A --b B --lanes L]
-    python -m flow.bitstream ulx3s [--lines 8]
+    python -m flow.bitstream ulx3s [--lines 8] [--device 25F|45F|85F]
     python -m flow.bitstream --program ulx3s      load build/bitstream/ulx3s/top.bit (openFPGALoader / iceprog)
 """
 from __future__ import annotations
@@ -36,9 +36,14 @@ ICEBREAKER_DEFAULT = {"a": 8, "b": 12, "lanes": 1}
 ULX3S_DEFAULT = {"lines": 8, "lanes": 1}
 
 
-def _boards():
+#: ULX3S variants: amaranth-boards platform class and nextpnr-ecp5 device flag.
+ULX3S_DEVICES = {"25F": ("ULX3S_25F_Platform", "--25k"), "45F": ("ULX3S_45F_Platform", "--45k"),
+                 "85F": ("ULX3S_85F_Platform", "--85k")}
+
+
+def _boards(device: str = "25F"):
+    import amaranth_boards.ulx3s as ulx3s
     from amaranth_boards.icebreaker import ICEBreakerPlatform
-    from amaranth_boards.ulx3s import ULX3S_25F_Platform
     from hdl.board.icebreaker import ICEBreakerTop
     from hdl.board.ulx3s import ULX3STop
     return {
@@ -47,9 +52,9 @@ def _boards():
                            pnr_args=["--up5k", "--package", "sg48", "--pcf", "top.pcf", "--asc", "top.asc"],
                            pack=lambda: [tool("icepack"), "top.asc", "top.bin"], bitstream="top.bin",
                            loader=("iceprog", lambda f: ["iceprog", f])),
-        "ulx3s": dict(platform=ULX3S_25F_Platform, top=ULX3STop, target="ecp5", defaults=ULX3S_DEFAULT,
-                      pnr="nextpnr-ecp5", synth_opts="",
-                      pnr_args=["--25k", "--package", "CABGA381", "--speed", "6", "--lpf", "top.lpf",
+        "ulx3s": dict(platform=getattr(ulx3s, ULX3S_DEVICES[device][0]), top=ULX3STop, target="ecp5",
+                      defaults=ULX3S_DEFAULT, pnr="nextpnr-ecp5", synth_opts="",
+                      pnr_args=[ULX3S_DEVICES[device][1], "--package", "CABGA381", "--speed", "6", "--lpf", "top.lpf",
                                 "--textcfg", "top.config"],
                       pack=lambda: [tool("ecppack"), "--compress", "--input", "top.config", "--bit", "top.bit"],
                       bitstream="top.bit", loader=("openFPGALoader", lambda f: ["openFPGALoader", "-b", "ulx3s", f])),
@@ -67,15 +72,20 @@ def _run(cmd, cwd: Path, log: Path, verbose: bool) -> int:
     return r.returncode
 
 
+def _shown(path: Path) -> str:
+    """`path` relative to the working folder when inside it (reports name build/... paths)."""
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
 def config_name(board: str, params: dict) -> str:
     return board + "".join(f"_{k}{v}" for k, v in params.items())
 
 
-def build(board: str, params: dict | None = None, *, verbose: bool = False) -> dict:
+def build(board: str, params: dict | None = None, *, verbose: bool = False, device: str = "25F") -> dict:
     """Build the bitstream of `board`'s top with `params` (default: the board's defaults); return the
-    summary entry (also written to build/bitstream/<board>/summary.{json,md})."""
+    summary entry (also written to build/bitstream/<board>/summary.{json,md}). `device`: ULX3S variant."""
     os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
-    spec = _boards()[board]
+    spec = _boards(device)[board]
     params = {**spec["defaults"], **(params or {})}
     top = spec["top"](**params)
     d = BUILD / "bitstream" / board
@@ -105,11 +115,10 @@ def build(board: str, params: dict | None = None, *, verbose: bool = False) -> d
         entry = entry_from_report(json.loads(rpt.read_text()), goal, target, yosys_cells=cells)
         pack_rc = _run(spec["pack"](), d, d / "pack.log", verbose)
         out = d / spec["bitstream"]
-        entry["bitstream"] = str(out.relative_to(BUILD.parent)) if pack_rc == 0 and out.exists() and \
-            BUILD.parent in out.parents else (str(out) if pack_rc == 0 and out.exists() else None)
+        entry["bitstream"] = _shown(out) if pack_rc == 0 and out.exists() else None
     entry["clock_mhz"] = goal
     entry["params"] = params
-    name = config_name(board, params)
+    name = config_name(board if board != "ulx3s" or device == "25F" else f"{board}_{device}", params)
     summary = {name: {target: entry}}
     (d / "summary.json").write_text(json.dumps(summary, indent=2))
     (d / "summary.md").write_text(f"# Bitstream: {board}\n\n" + render_markdown(summary) +
@@ -144,16 +153,19 @@ def main(argv=None) -> int:
     ap.add_argument("--b", type=int, help="icebreaker: columns (x length)")
     ap.add_argument("--lanes", type=int, help="elements per beat")
     ap.add_argument("--lines", type=int, help="ulx3s: a = b = lines")
+    ap.add_argument("--device", choices=sorted(ULX3S_DEVICES), help="ulx3s: the board's ECP5 (default 25F)")
     args = ap.parse_args(argv)
     if args.program:
         return program(args.board)
     params = {k: v for k, v in (("a", args.a), ("b", args.b), ("lanes", args.lanes), ("lines", args.lines))
               if v is not None}
     bad = [k for k in params if k not in _boards()[args.board]["defaults"]]
+    if args.device and args.board != "ulx3s":
+        bad.append("device")
     if bad:
         ap.error(f"{args.board} takes no {', '.join('--' + k for k in bad)}")
     try:
-        entry = build(args.board, params, verbose=os.environ.get("VERBOSE") == "1")
+        entry = build(args.board, params, verbose=os.environ.get("VERBOSE") == "1", device=args.device or "25F")
     except (TypeError, ValueError) as e:
         ap.error(str(e))
     return 0 if entry.get("bitstream") else 1

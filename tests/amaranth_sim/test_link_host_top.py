@@ -12,8 +12,8 @@ import pytest
 from amaranth.sim import Simulator
 from cobs import cobs
 
-from contract.host_protocol import (SAMPLE_HEADER_FORMAT, STATUS_FORMAT, UPDATE_HEADER_FORMAT, Cmd, Err,
-                                    SampleFlag, StatusFlag)
+from contract.host_protocol import (REG_WRITE_FORMAT, SAMPLE_HEADER_FORMAT, STATUS_FORMAT, UPDATE_HEADER_FORMAT,
+                                    Cmd, Err, Reg, SampleFlag, StatusFlag)
 from golden.rtl.sbe_engine import SBEFixedEngine
 from hdl.link.host_top import HostTop
 from tb.stimulus import engine_batch
@@ -26,9 +26,11 @@ def request(cmd, seq, payload=b"", bad_crc=False):
     return cobs.encode(body + struct.pack("<H", CRC.checksum(body) ^ (1 if bad_crc else 0))) + b"\x00"
 
 
-def test_host_top_batch_matches_golden_engine():
+@pytest.mark.parametrize("controller", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_host_top_batch_matches_golden_engine(controller):
     a, b, n = 3, 4, 3
-    dut = HostTop(a=a, b=b, lanes=1, clk_hz=12_000_000, baud=3_000_000, led_stretch=2)
+    extra = {"controller": True, "ctrl_bl_width": 4} if controller else {}
+    dut = HostTop(a=a, b=b, lanes=1, clk_hz=12_000_000, baud=3_000_000, led_stretch=2, **extra)
     div = dut.divisor
     xs, ds, xe, de = engine_batch(np.random.default_rng(5), a, b, n, width=16, headroom=2)
     g = SBEFixedEngine(a=a, b=b, lanes=1)
@@ -85,6 +87,11 @@ def test_host_top_batch_matches_golden_engine():
         await uart_send(ctx, b"\x00")             # resynchronise (skipped up to here)
         st, pl = await transact(ctx, request(Cmd.STATUS, 1, bad_crc=True))
         assert st == Err.BAD_CRC
+        if controller:                             # a written update: BL 3 slots, lr 1, stochastic mode
+            ctx.set(dut.slot_ready, 1)
+            for reg, value in ((Reg.BL, 3), (Reg.LR_MANT, 1)):
+                st, pl = await transact(ctx, request(Cmd.WRITE_REG, 2, struct.pack(REG_WRITE_FORMAT, reg, value)))
+                assert (st, pl) == (Err.OK, b"")
         for j in range(n):
             fl = int(SampleFlag.LAST_OF_BATCH) if j == n - 1 else 0
             payload = struct.pack(SAMPLE_HEADER_FORMAT, fl, int(xe[j]), int(de[j])) + \
@@ -97,9 +104,12 @@ def test_host_top_batch_matches_golden_engine():
         assert st == Err.OK
         assert pl == struct.pack(UPDATE_HEADER_FORMAT, upd["s_mant"], upd["s_exp"]) + \
             struct.pack(f"<{a + b}h", *upd["dhat"], *upd["xhat"])
+        for _ in range(200):                       # the controller finishes its write
+            await ctx.tick()
         st, pl = await transact(ctx, request(Cmd.STATUS, 22))
         flags, _, count, batches, writes, errors = struct.unpack(STATUS_FORMAT, pl)
-        assert (flags & ~int(StatusFlag.SATURATED), count, batches, writes, errors) == (0, 0, 1, 0, 2)
+        has = int(StatusFlag.HAS_CONTROLLER) if controller else 0
+        assert (flags & ~int(StatusFlag.SATURATED), count, batches, writes, errors) == (has, 0, 1, int(controller), 2)
         done.append(1)
 
     sim = Simulator(dut)
