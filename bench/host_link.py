@@ -96,12 +96,10 @@ def sim_measure(sim: str = "icarus") -> dict:
     t0 = time.perf_counter()
     if "host_top" in BLOCKS:
         from flow.generate import CONFIG_DIR, build_component, load_config
-        from tb.benches.host_link_tb import compact_crc
         cfg = load_config(CONFIG_DIR / "host_top_a8_b12_l1.json")
         board = cfg["params"]
-        with compact_crc():
-            run_bench(sim, build_component("host_top", board), toplevel="host_top", module="host_link_tb",
-                      build_name="bench_host_link", params={**params, "board": board})
+        run_bench(sim, build_component("host_top", board), toplevel="host_top", module="host_link_tb",
+                  build_name="bench_host_link", params={**params, "board": board})
         what = f"host_top ({cfg['name']})"
     else:
         from tb.benches.host_link_tb import UartWireStub

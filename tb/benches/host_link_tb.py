@@ -26,7 +26,6 @@ when it shows ENGINE_BUSY or CONTROLLER_BUSY and the model's does not, with the 
 (counted as `transient`); before each injected bad request the bench polls STATUS until the top's reply
 equals the model's byte for byte (settled), and every other reply must always be equal.
 """
-import contextlib
 import json
 import struct
 
@@ -51,50 +50,6 @@ from host.transport import DELIMITER, Transport
 from tb.drivers.reset import reset
 from tb.drivers.uart_transport import UartTransport, run_blocking
 from tb.runner import bench_params
-
-
-def _crc_step(crc: int, byte: int) -> int:
-    """CRC-16/CCITT-FALSE after one byte (the protocol's crc, as golden/link/board_model.py computes it)."""
-    crc ^= byte << 8
-    for _ in range(8):
-        crc = ((crc << 1) ^ 0x1021 if crc & 0x8000 else crc << 1) & 0xFFFF
-    return crc
-
-
-def crc16_byte_xor_network(crc, byte):
-    """hdl/link/crc16.py crc16_byte as its XOR network: each next-CRC bit the XOR of the crc and byte bits
-    it depends on (the step is linear over GF(2), so the unit vectors give the network). The same
-    function; but crc16_byte as merged refers to its previous bit step three times per step, and
-    Amaranth's Verilog writes each reference out: 3**8 copies, ~130k lines per use, which no simulator
-    here builds or runs in a test's time."""
-    from functools import reduce
-    from operator import xor
-
-    from amaranth import Cat, Const, Value
-    c, b = Value.cast(crc)[:16], Value.cast(byte)[:8]
-    out = []
-    for k in range(16):
-        terms = [c[i] for i in range(16) if _crc_step(1 << i, 0) >> k & 1]
-        terms += [b[j] for j in range(8) if _crc_step(0, 1 << j) >> k & 1]
-        out.append(reduce(xor, terms) if terms else Const(0, 1))
-    return Cat(*out)
-
-
-@contextlib.contextmanager
-def compact_crc():
-    """Within the block, board tops elaborate with crc16_byte_xor_network in place of hdl/link/crc16.py
-    crc16_byte (see there); the originals come back afterwards."""
-    import importlib
-    saved = []
-    for mod in ("hdl.link.crc16", "hdl.link.command_processor"):
-        m = importlib.import_module(mod)
-        saved.append((m, m.crc16_byte))
-        m.crc16_byte = crc16_byte_xor_network
-    try:
-        yield
-    finally:
-        for m, f in saved:
-            m.crc16_byte = f
 
 
 class UartWireStub(wiring.Component):

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tb.benches.host_link_tb import UartWireStub, compact_crc
+from tb.benches.host_link_tb import UartWireStub
 from tb.runner import SIMULATORS, run_bench
 
 CLOCK_HZ = 12_000_000
@@ -36,9 +36,8 @@ def test_host_link_top(sim, top):
     taking turns)."""
     from flow.generate import build_component
     params = top_params(top)
-    with compact_crc():          # see tb/benches/host_link_tb.py crc16_byte_xor_network
-        out = run_link(sim, build_component("host_top", params), "host_top", f"host_link_{top}",
-                       {"board": params, "batches": 2, "batch_size": 3, "errors": "rotate"})
+    out = run_link(sim, build_component("host_top", params), "host_top", f"host_link_{top}",
+                   {"board": params, "batches": 2, "batch_size": 3, "errors": "rotate"})
     assert out["retries"] == 0
 
 
@@ -49,9 +48,8 @@ def test_host_link_top_long(sim, top):
     """Long case: 40 recorded batches of 16 samples; every bad request in each board state."""
     from flow.generate import build_component
     params = top_params(top)
-    with compact_crc():
-        run_link(sim, build_component("host_top", params), "host_top", f"host_link_{top}_long",
-                 {"board": params, "batches": 40, "batch_size": 16, "errors": "all"})
+    run_link(sim, build_component("host_top", params), "host_top", f"host_link_{top}_long",
+             {"board": params, "batches": 40, "batch_size": 16, "errors": "all"})
 
 
 @pytest.mark.slow
