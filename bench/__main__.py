@@ -20,6 +20,7 @@ BENCHES = {
     "engine": "bench.engine",                         # RTL cycles vs the streaming bound, state bits
     "controller": "bench.controller",                 # cycles per rank-1 write vs a*b element writes
     "yosys_cells": "bench.yosys_cells",               # Yosys cell counts of the RTL blocks
+    "closed_loop": "bench.closed_loop",               # fast vs per-cycle closed-loop co-simulation, cycles/s
 }
 OUT = BUILD / "bench.json"
 

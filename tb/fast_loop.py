@@ -38,7 +38,7 @@ from contract.checks import check_int
 from hdl.sbe_layer import SBENetwork
 
 _PASS_IN = ("lr_mant", "lr_exp", "bl", "mode", "clear")
-_PASS_OUT = ("status", "saturated", "framing_error")
+_PASS_OUT = ("status", "saturated", "framing_error", "sample_count", "busy")
 
 
 class FastNetwork(wiring.Component):
