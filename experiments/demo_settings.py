@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+from pathlib import Path
 
 from contract.checks import CliParser
-from flow.verilog_out import BUILD
 
-OUT = BUILD / "experiments" / "demo_settings"
+#: build/ of the repository, or SBE_BUILD_DIR (as flow/verilog_out.py, which experiments may not import).
+OUT = Path(os.environ.get("SBE_BUILD_DIR") or Path(__file__).resolve().parents[1] / "build") / "experiments" / "demo_settings"
 ETAS = (0.1, 0.2, 0.3, 0.5)
 BATCHES = (32, 64)
 BLS = (1023,)

@@ -17,7 +17,8 @@ bench_params(): as closed_loop_tb.py ("shapes", "seed", "eta", "device", "lanes"
 "batch", "epochs", "max_batches", "results") and "dataset" ("digits" or "mnist"), "sizes" (layer widths),
 "bl_mgmt", "stuck" (fraction of stuck devices), "faults" (list of {"kind": "one_sample" | "zero_batch" |
 "flag_write", "batch": i}, see `apply_fault`), "progress" (optional JSON-lines path: one line per batch and per epoch record, for the
-caller's progress display), "max_batch" and "max_slots" (as the FastNetwork was built).
+caller's progress display), "max_batch" and "max_slots" (as the FastNetwork was built), "batch_cycle_limit" (optional: clock cycles a
+batch may take before the bench fails; default from the memory sizes).
 """
 import dataclasses
 import json
@@ -182,7 +183,8 @@ async def fast_closed_loop_matches_golden_twin(dut):
         await RisingEdge(dut.clk)
         dut.start.value = 0
         # every beat, the engine's read-out, the controller's load and set-up and up to max_slots slots
-        limit = sum(layer.max_beats + 8 * (layer.xb.a + layer.xb.b) for layer in layers) + 2 * model.max_slots + 1000
+        limit = p.get("batch_cycle_limit") or (sum(layer.max_beats + 8 * (layer.xb.a + layer.xb.b) for layer in layers)
+                                               + 2 * model.max_slots + 1000)
         fired = await First(RisingEdge(dut.finished), Timer(limit * CLOCK_NS, "ns"))
         assert int(dut.finished.value), (f"batch {n_batches}: no done from every controller within {limit} cycles "
                                          f"(finished per layer: {[int(getattr(dut, f'l{k}_finished').value) for k in range(len(layers))]}, "
