@@ -246,7 +246,9 @@ def run_rtl_loop(args, data, shapes, network, term) -> dict:
                 bar.write(_epoch_line(rec["epoch"], rec["test_acc_rtl"], rec["test_acc_twin"], ref["sbe"],
                                       ref["mbgd"]), file=term)
         seen = len(lines)
-        th.join(timeout=0.3)
+        if bar is None:
+            build.refresh()                 # the elapsed time while the simulator builds
+        th.join(timeout=0.5)
     (bar or build).close()
     if error:
         raise error[0]

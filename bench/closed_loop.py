@@ -43,9 +43,9 @@ def run(*, per_cycle_batches: int = 4, fast_batches: int = 45, seed: int = 0) ->
               params={**common, "max_batches": per_cycle_batches, "p_gap": 0.0, "p_stall": 0.0,
                       "results": str(slow)})
     fast = out_dir / "fast.json"
-    run_bench("verilator", FastNetwork(shapes=shapes, seed=seed, max_batch=32), toplevel="fast_network",
+    run_bench("verilator", FastNetwork(shapes=shapes, seed=seed, max_batch=32, max_slots=1023), toplevel="fast_network",
               module="fast_loop_tb", build_name="bench_closed_loop_fast", lean=True,
-              params={**common, "max_batches": fast_batches, "max_batch": 32, "results": str(fast)})
+              params={**common, "max_batches": fast_batches, "max_batch": 32, "max_slots": 1023, "results": str(fast)})
     s, f = json.loads(slow.read_text()), json.loads(fast.read_text())
     per_cycle = s["total_cycles"] / s["wall_s"]
     fast_rate = f["total_cycles"] / f["wall_s"]

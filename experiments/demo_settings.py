@@ -28,9 +28,9 @@ BATCHES = (32, 64)
 BLS = (1023,)
 
 
-def one(eta: float, batch: int, bl: int, epochs: int, seed: int, device: str) -> dict:
+def one(eta: float, batch: int, bl: int, epochs: int, seed: int, device: str, analog: bool = False) -> dict:
     """Train the golden closed loop with one setting; the cached record of its history."""
-    key = f"{device}_eta{eta}_b{batch}_bl{bl}_e{epochs}_s{seed}"
+    key = f"{device}_eta{eta}_b{batch}_bl{bl}_e{epochs}_s{seed}" + ("_analog" if analog else "")
     path = OUT / f"{key}.json"
     if path.exists():
         return json.loads(path.read_text())
@@ -39,10 +39,10 @@ def one(eta: float, batch: int, bl: int, epochs: int, seed: int, device: str) ->
     from golden.training.data import load_digits
     t0 = time.perf_counter()
     loop = ClosedLoop(load_digits(seed=seed), eta=eta, batch_size=batch, bl=bl, seed=seed,
-                      device=getattr(devices, device)())
+                      device=getattr(devices, device)(), analog_reads=analog)
     h = loop.train(epochs)
     rec = {"eta": eta, "batch": batch, "bl": bl, "epochs": epochs, "seed": seed, "device": device,
-           "test_acc": h.test_acc, "train_loss": h.train_loss, "writes": loop.stats.writes,
+           "analog_reads": analog, "test_acc": h.test_acc, "train_loss": h.train_loss, "writes": loop.stats.writes,
            "flagged": loop.stats.flagged, "slots": loop.stats.slots, "seconds": time.perf_counter() - t0}
     path.write_text(json.dumps(rec))
     return rec
@@ -86,6 +86,8 @@ def parser() -> CliParser:
     ap.add_argument("--quick", action="store_true", help="eta 0.2 and 0.5 at batch 32 only, 5 epochs")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="GokmenVlasov")
+    ap.add_argument("--analog", action="store_true",
+                    help="train and evaluate through the arrays' analog reads (the demo's --analog)")
     return ap
 
 
@@ -99,7 +101,7 @@ def main(argv=None) -> int:
     grid = ([(e, 32, 1023) for e in (0.2, 0.5)] if args.quick else
             [(e, b, bl) for e in ETAS for b in BATCHES for bl in BLS])
     epochs = 5 if args.quick else args.epochs
-    jobs = (delayed(one)(e, b, bl, epochs, args.seed, args.device) for e, b, bl in grid)
+    jobs = (delayed(one)(e, b, bl, epochs, args.seed, args.device, args.analog) for e, b, bl in grid)
     records = list(tqdm(Parallel(n_jobs=args.jobs, return_as="generator")(jobs), total=len(grid),
                         desc="golden closed loop sweep", unit="setting"))
     chosen = choose(records)
@@ -110,9 +112,10 @@ def main(argv=None) -> int:
         print(f"{r['eta']:>5} {r['batch']:>5} {r['bl']:>5}  " + "  ".join(f"{a:.3f}" for a in pick))
     print(f"chosen: eta {chosen['eta']}, batch {chosen['batch']}, BL {chosen['bl']}, {chosen['epochs']} epochs "
           f"(final test accuracy {chosen['final_test_acc']:.3f})")
-    plot(records, chosen, OUT / "sweep.png")
-    (OUT / "summary.json").write_text(json.dumps({"chosen": chosen, "records": records}, indent=1))
-    print(f"wrote {OUT / 'summary.json'} and {OUT / 'sweep.png'}")
+    tag = "_analog" if args.analog else ""
+    plot(records, chosen, OUT / f"sweep{tag}.png")
+    (OUT / f"summary{tag}.json").write_text(json.dumps({"chosen": chosen, "records": records}, indent=1))
+    print(f"wrote {OUT / f'summary{tag}.json'} and {OUT / f'sweep{tag}.png'}")
     return 0
 
 

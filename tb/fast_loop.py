@@ -16,7 +16,8 @@ Per layer k (ports and memories prefixed l<k>_), around hdl/sbe_layer.py SBENetw
                engine's packed out_layout).
 
 Ports: start (In, one-cycle strobe: every layer clears its counters and streams l<k>_n_beats beats of
-l<k>_smem into its engine, one per cycle whenever the engine is ready); l<k>_n_beats (In); l<k>_n_slots,
+l<k>_smem into its engine, one per cycle whenever the engine is ready, then stops until the next start);
+l<k>_n_beats (In; may change between batches, read while streaming); l<k>_n_slots,
 l<k>_n_tap (Out, recorded since start; counting goes on past the memory, so n > depth shows an overflow);
 l<k>_finished (Out, the controller's done strobe was seen since start, and its status has settled);
 finished (Out, every layer finished); l<k>_status, l<k>_saturated, l<k>_framing_error, l<k>_lr_mant,
@@ -98,6 +99,10 @@ class FastNetwork(wiring.Component):
                          port("i").payload.eq(rd.data.word_select(sel, bw) if pk > 1 else rd.data)]
             with m.If(port("i").valid & port("i").ready):
                 m.d.sync += ptr.eq(ptr + 1)
+                # stop after the last beat: a larger n_beats written for the next batch must not let the
+                # streamer run on from here before `start` (it would send a stale beat)
+                with m.If(ptr + 1 >= mine("n_beats")):
+                    m.d.sync += running.eq(0)
 
             # slot and update recorders
             m.d.comb += port("slot_ready").eq(1)
