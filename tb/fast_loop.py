@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from amaranth import Cat, Module, Signal
 from amaranth.hdl import Shape
 from amaranth.lib import wiring
@@ -36,6 +37,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from contract.checks import check_int
+from contract.enums import Vec
 from hdl.sbe_layer import SBENetwork
 
 _PASS_IN = ("lr_mant", "lr_exp", "bl", "mode", "clear")
@@ -131,3 +133,64 @@ class FastNetwork(wiring.Component):
                 m.d.sync += [ptr.eq(0), running.eq(1), n_slots.eq(0), n_tap.eq(0), mine("finished").eq(0)]
         m.d.comb += self.finished.eq(Cat(*finished).all())
         return m
+
+
+# -- the bench side of the memories (Python, no simulator) ----------------------------------------------
+
+def memory_words(beats: list[int], beat_width: int, pack_n: int) -> list[int]:
+    """Packed beats -> sample-memory words (beat j at bits (j % pack_n) * beat_width of word j // pack_n)."""
+    return [sum(b << (i * beat_width) for i, b in enumerate(beats[w:w + pack_n]))
+            for w in range(0, len(beats), pack_n)]
+
+
+def _width(shape) -> int:
+    return Shape.cast(shape).width
+
+
+def _put_field(bits: np.ndarray, values, offset: int, width: int) -> None:
+    """Write `values` (one per beat, two's complement) into bit columns offset .. offset+width-1."""
+    v = np.asarray(values, dtype=np.int64) & ((1 << width) - 1)
+    bits[:, offset:offset + width] = (v[:, None] >> np.arange(width)) & 1
+
+
+def sample_memory_words(layout, samples, lanes: int, pack_n: int) -> tuple[list[int], int]:
+    """(sample-memory words, beat count) of one batch, vectorised: the words that packing every beat of
+    contract.layouts.sample_beats with tb.drivers.streams.pack and grouping them with `memory_words` gives
+    (tests/golden_models/test_fast_loop_words.py). `layout`: the engine's in_layout; samples:
+    (x_int, delta_int, x_exp, delta_exp) per sample, equal vector lengths (one batch)."""
+    n = len(samples)
+    per_vec = []
+    for tag, i_vec, i_exp in ((Vec.X, 0, 2), (Vec.D, 1, 3)):
+        v = np.array([smp[i_vec] for smp in samples], dtype=np.int64).reshape(n, -1)
+        nb = -(-v.shape[1] // lanes)
+        elems = np.zeros((n, nb * lanes), dtype=np.int64)
+        elems[:, :v.shape[1]] = v
+        last = np.zeros((n, nb), dtype=np.int64)
+        last[:, -1] = 1
+        lob = np.zeros((n, nb), dtype=np.int64)
+        if tag == Vec.D:
+            lob[-1, -1] = 1                  # the last delta beat of the batch's last sample
+        exps = np.repeat(np.array([smp[i_exp] for smp in samples], dtype=np.int64)[:, None], nb, axis=1)
+        per_vec.append(dict(elems=elems.reshape(n, nb, lanes), exp=exps, vec=np.full((n, nb), int(tag)),
+                            last=last, last_of_batch=lob))
+    # beat order: each sample's x beats, then its delta beats
+    beats = {k: np.concatenate([per_vec[0][k], per_vec[1][k]], axis=1) for k in per_vec[0]}
+    beats = {k: v.reshape((-1,) + v.shape[2:]) for k, v in beats.items()}
+    nbeats, width = len(beats["vec"]), _width(layout)
+    bits = np.zeros((-(-nbeats // pack_n) * pack_n, width), dtype=np.uint8)
+    for name, fld in layout:
+        if name == "elems":
+            ew = _width(fld.shape.elem_shape)
+            for ln in range(lanes):
+                _put_field(bits[:nbeats], beats["elems"][:, ln], fld.offset + ln * ew, ew)
+        else:
+            _put_field(bits[:nbeats], beats[name], fld.offset, _width(fld.shape))
+    rows = np.packbits(bits.reshape(-1, pack_n * width), axis=1, bitorder="little")
+    return [int.from_bytes(r.tobytes(), "little") for r in rows], nbeats
+
+
+def line_bits(value: int, n: int) -> np.ndarray:
+    """Bits 0..n-1 of a non-negative int as a bool array (bit i -> element i): a recorded slot word
+    Cat(row_fire, row_pol, col_fire, col_pol) -> line flags."""
+    raw = np.frombuffer(value.to_bytes((n + 7) // 8 or 1, "little"), np.uint8)
+    return np.unpackbits(raw, bitorder="little")[:n].astype(bool)

@@ -30,29 +30,16 @@ from cocotb.clock import Clock
 from cocotb.triggers import First, RisingEdge, Timer
 from cocotb.utils import get_sim_time
 
-from contract.layouts import sample_beats
 from golden.arrays import devices
 from golden.training.closed_loop import ClosedLoop
 from golden.training.data import load_dataset
 from tb.drivers.reset import reset
-from tb.drivers.streams import pack, unpack
+from tb.drivers.streams import unpack
 from tb.drivers.updates import write_registers
-from tb.fast_loop import FastNetwork
+from tb.fast_loop import FastNetwork, line_bits, sample_memory_words
 from tb.runner import bench_params
 
 CLOCK_NS = 10
-
-
-def line_bits(value: int, n: int) -> np.ndarray:
-    """Bits 0..n-1 of a non-negative int as a bool array (bit i -> element i)."""
-    raw = np.frombuffer(value.to_bytes((n + 7) // 8 or 1, "little"), np.uint8)
-    return np.unpackbits(raw, bitorder="little")[:n].astype(bool)
-
-
-def memory_words(beats: list[int], beat_width: int, pack_n: int) -> list[int]:
-    """Packed beats -> sample-memory words (beat j at bits (j % pack_n) * beat_width of word j // pack_n)."""
-    return [sum(b << (i * beat_width) for i, b in enumerate(beats[w:w + pack_n]))
-            for w in range(0, len(beats), pack_n)]
 
 
 def apply_fault(fault: dict, idx):
@@ -87,14 +74,11 @@ class FastLayer:
     def fill(self, samples) -> None:
         """Write the batch's beats into the sample memory (VPI, no clock) and set n_beats."""
         lay = self.layer
-        beats = []
-        for j, (xi, di, xe, de) in enumerate(samples):
-            beats += [pack(lay.in_layout, bt) for bt in sample_beats(xi, di, lay.lanes, j == len(samples) - 1,
-                                                                    xe, de)]
-        assert len(beats) <= self.max_beats, f"layer {self.k}: {len(beats)} beats, memory holds {self.max_beats}"
-        for i, w in enumerate(memory_words(beats, self.bw, self.pack_n)):
+        words, n = sample_memory_words(lay.in_layout, samples, lay.lanes, self.pack_n)
+        assert n <= self.max_beats, f"layer {self.k}: {n} beats, memory holds {self.max_beats}"
+        for i, w in enumerate(words):
             self.smem[i].value = w
-        self.n_beats.value = len(beats)
+        self.n_beats.value = n
 
     def taps(self) -> list[dict]:
         return [unpack(self.layer.engine.out_layout, int(self.tap[i].value)) for i in range(int(self.n_tap.value))]
