@@ -34,6 +34,9 @@ import os
 import sys
 import threading
 import time
+import warnings
+
+from amaranth.hdl import UnusedElaboratable
 
 from contract import microcode as P
 from contract.checks import CliParser
@@ -294,6 +297,8 @@ def main(argv=None) -> int:
         return 0
     if args.verbose:
         os.environ["VERBOSE"] = "1"
+    # the option check builds the blocks (their own parameter checks); the fast loop elaborates a wrapper
+    warnings.simplefilter("ignore", UnusedElaboratable)
     from tqdm import tqdm
     term = os.fdopen(os.dup(2), "w", buffering=1)     # the console, also while the simulator's output is logged
     OUT.mkdir(parents=True, exist_ok=True)
