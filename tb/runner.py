@@ -117,6 +117,9 @@ def run_bench(sim: str, component, *, toplevel: str, module: str, build_name: st
                   # Lint is its own step (`make lint`); simulation builds keep Verilator quiet about style.
                   compile_args=["-Wno-fatal", "-Wno-lint", "-Wno-style"] if sim == "verilator" else [],
                   timescale="1ns/1ps", extra_env=env, testcase=testcase, seed=seed, waves=waves)
+    if sim == "verilator":
+        # The model's C++ files compile in parallel: a network's build is minutes on one core.
+        kwargs["make_args"] = [f"-j{os.cpu_count() or 1}"]
     with output_to(build / "run.log"):
         if lean and sim == "verilator" and "SIM" not in os.environ:
             _lean_verilator(toplevel, build)(**kwargs).run()
