@@ -35,7 +35,9 @@ class SlotSequencer(wiring.Component):
     Ports
     -----
     start : In(1)
-        Begin a train at the next clock edge: t = 0, phase 0, acc = 2**(P-1), the ramps of slot 0.
+        Begin a train at the next clock edge: t = 0, phase 0, acc = 2**(P-1). The ramps of slot 0 are
+        loaded in every cycle without `active`, so `kv`, `row_sh`, `col_one` must be held from one cycle
+        before `start` on (the set-up registers them 8 or more cycles before).
     active : In(1)
         A slot is presented (the controller's slot phase); `gate` is low otherwise.
     take : In(1)
@@ -87,9 +89,10 @@ class SlotSequencer(wiring.Component):
         with m.If(self.advance):
             m.d.sync += gate_lfsr.eq(leap_value(gate_lfsr, W, P))
 
-        # -- the ramps of slot x (x = 0 at start, else t + 1), registered ----------------------------
-        x = Signal(BLW)
-        m.d.comb += x.eq(Mux(self.start, 0, t1))
+        # -- the ramps of slot t1, registered: slot 0's while idle (t1 = 0; the set-up's ramp parameters
+        # settle long before `start`), slot t + 1's at the end of slot t. `start` itself does not reach
+        # the shifters (it comes from the divider's last step).
+        x = t1
         row_val = Signal(P + 1)
         m.d.comb += row_val.eq((Cat(Const(0, P), Const(1, 1), x) >> self.row_sh)[:P + 1])
         rev = Cat(Const(0, 1), *[x[M - 1 - k] for k in range(M)]) if M else Const(0, 1)   # 2 rev_M(x)
@@ -107,8 +110,9 @@ class SlotSequencer(wiring.Component):
             self.last.eq(slot_end & (t1 == self.n_bl)),
         ]
         with m.If(self.start):
-            m.d.sync += [t1.eq(1), phase.eq(0), acc.eq(1 << (P - 1)),
-                         self.det_row.eq(row_val), self.det_col.eq(col_val)]
+            m.d.sync += [t1.eq(1), phase.eq(0), acc.eq(1 << (P - 1))]
+        with m.Elif(~self.active):
+            m.d.sync += [t1.eq(0), self.det_row.eq(row_val), self.det_col.eq(col_val)]
         with m.Elif(self.take):
             with m.If(self.two_phase & ~phase):
                 m.d.sync += phase.eq(1)

@@ -68,6 +68,7 @@ from contract.lfsr import COL_BASE, line_seed
 
 from hdl.controller.controller_setup import ControllerSetup, setup_cycles as _setup_cycles
 from hdl.controller.slot_sequencer import SlotSequencer
+from hdl.controller.line_banks import LineBanks
 from hdl.controller.line_cell import LineCell
 from hdl.controller.slot_serialiser import SlotSerialiser
 
@@ -177,8 +178,10 @@ class UpdateController(wiring.Component):
         # -- submodules ----------------------------------------------------------------------------
         m.submodules.setup = setup = ControllerSetup(c)
         m.submodules.slots = seq = SlotSequencer(c)
-        rows = [LineCell(elem_width=P, lfsr_width=W, seed=line_seed(c.seed, i, W)) for i in range(a)]
-        cols = [LineCell(elem_width=P, lfsr_width=W, seed=line_seed(c.seed, COL_BASE + j, W)) for j in range(b)]
+        ram = c.ram
+        rows = [] if ram else [LineCell(elem_width=P, lfsr_width=W, seed=line_seed(c.seed, i, W)) for i in range(a)]
+        cols = [] if ram else [LineCell(elem_width=P, lfsr_width=W, seed=line_seed(c.seed, COL_BASE + j, W))
+                               for j in range(b)]
         for i, cell in enumerate(rows):
             m.submodules[f"row{i}"] = cell
         for j, cell in enumerate(cols):
@@ -222,8 +225,9 @@ class UpdateController(wiring.Component):
         m.d.comb += beat_or.eq(or_all)
 
         # -- connections ---------------------------------------------------------------------------
-        _load_chain(m, rows, lane_mag, lane_sgn, load_row, "row")
-        _load_chain(m, cols, lane_mag, lane_sgn, load_col, "col")
+        if not ram:
+            _load_chain(m, rows, lane_mag, lane_sgn, load_row, "row")
+            _load_chain(m, cols, lane_mag, lane_sgn, load_col, "col")
         m.d.comb += [
             setup.mu.eq(mu), setup.mv.eq(mv), setup.s_abs.eq(s_abs), setup.s_exp.eq(s_exp),
             setup.lr_mant.eq(lr_mant), setup.lr_exp.eq(lr_exp), setup.bl.eq(bl),
@@ -240,16 +244,31 @@ class UpdateController(wiring.Component):
             m.d.comb += [cell.advance.eq(seq.advance), cell.det.eq(det), cell.det_value.eq(seq.det_col),
                          cell.mask.eq(setup.mask_v), cell.gate.eq(seq.gate), cell.pol_flip.eq(0),
                          cell.two_phase.eq(two_phase), cell.phase.eq(seq.phase)]
-        row_fire, row_pol = Cat(*(x.fire for x in rows)), Cat(*(x.pol for x in rows))
-        col_fire, col_pol = Cat(*(x.fire for x in cols)), Cat(*(x.pol for x in cols))
         m.d.comb += self.busy.eq(~fresh & ~self.i.ready)
 
-        if c.serial_width:
+        if ram:
+            m.submodules.banks = banks = LineBanks(c)
+            m.d.comb += [
+                banks.load.eq(load_row | load_col), banks.vec_x.eq(load_col),
+                banks.first.eq(Mux(load_col, ~seen_col, rcount == 0)),
+                banks.in_mag.eq(Cat(*lane_mag)), banks.in_sgn.eq(Cat(*lane_sgn)),
+                banks.present.eq(in_slots), banks.gate.eq(seq.gate), banks.det.eq(det),
+                banks.two_phase.eq(two_phase), banks.phase.eq(seq.phase), banks.row_pol_flip.eq(~s_mant[-1]),
+                banks.det_row.eq(seq.det_row), banks.det_col.eq(seq.det_col),
+                banks.mask_u.eq(setup.mask_u), banks.mask_v.eq(setup.mask_v),
+                slot_taken.eq(banks.taken),
+            ]
+            wiring.connect(m, banks.o, wiring.flipped(self.o))
+        elif c.serial_width:
+            row_fire, row_pol = Cat(*(x.fire for x in rows)), Cat(*(x.pol for x in rows))
+            col_fire, col_pol = Cat(*(x.fire for x in cols)), Cat(*(x.pol for x in cols))
             m.submodules.serialiser = ser = SlotSerialiser(n_lines=a + b, serial_width=c.serial_width)
             m.d.comb += [ser.present.eq(in_slots), ser.fire.eq(Cat(row_fire, col_fire)),
                          ser.pol.eq(Cat(row_pol, col_pol)), slot_taken.eq(ser.taken)]
             wiring.connect(m, ser.o, wiring.flipped(self.o))
         else:
+            row_fire, row_pol = Cat(*(x.fire for x in rows)), Cat(*(x.pol for x in rows))
+            col_fire, col_pol = Cat(*(x.fire for x in cols)), Cat(*(x.pol for x in cols))
             m.d.comb += [
                 self.row_fire.eq(row_fire), self.row_pol.eq(row_pol),
                 self.col_fire.eq(col_fire), self.col_pol.eq(col_pol),

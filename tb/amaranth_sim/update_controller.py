@@ -279,3 +279,53 @@ def run_amaranth(dut, updates: list[dict], *, seed: int = 0, p_gap: float = 0.0,
                                    invariants=inv))
     sim.run()
     return results
+
+
+def run_amaranth_serial(dut, updates: list[dict], *, seed: int = 0, p_gap: float = 0.0, p_stall: float = 0.0,
+                        max_cycles: int = 1_000_000) -> list[dict]:
+    """Simulate `dut` (serial output, serial_width S > 0) on `updates` with seeded input gaps and o.ready
+    stalls; per update return {"slots": [(row_fire, row_pol, col_fire, col_pol), ...], "status", "cycles"}
+    like run_amaranth. Each beat's `last` flag is checked against the beat count ceil((a+b)/S)."""
+    from amaranth.sim import Simulator
+
+    a, b, S = dut.a, dut.b, dut.serial_width
+    n, nch = a + b, -(-(dut.a + dut.b) // dut.serial_width)
+    rin, rout = random.Random(seed), random.Random(seed + 1)
+    results: list[dict] = []
+
+    async def consumer(ctx):
+        fire = pol = k = 0
+        slots, start, pending = [], None, None
+        for cyc in range(max_cycles):
+            ready = not (rout.random() < p_stall)
+            ctx.set(dut.o.ready, int(ready))
+            _, _, valid, payload, done, status, iv, ir = await ctx.tick().sample(
+                dut.o.valid, dut.o.payload, dut.done, dut.status, dut.i.valid, dut.i.ready)
+            if iv and ir and start is None:
+                start = cyc
+            if pending is not None:                     # status is registered at the done edge
+                pending["status"] = int(status)
+                results.append(pending)
+                pending = None
+                if len(results) == len(updates):
+                    return
+            if valid and ready:
+                fire |= payload.fire << (S * k)
+                pol |= payload.pol << (S * k)
+                k += 1
+                assert bool(payload.last) == (k == nch), f"beat {k} of {nch}: last = {payload.last}"
+                if payload.last:
+                    f, p = bits(fire, n), bits(pol, n)
+                    slots.append((f[:a], p[:a], f[a:], p[a:]))
+                    fire = pol = k = 0
+            if done:
+                pending = {"slots": slots, "cycles": cyc - start + 1}
+                slots, start = [], None
+        raise TimeoutError(f"waited {max_cycles} cycles for update {len(results)} of {len(updates)}")
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(amaranth_producer(dut, updates, rin=rin, p_gap=p_gap), background=True)
+    sim.add_testbench(consumer)
+    sim.run()
+    return results

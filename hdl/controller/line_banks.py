@@ -1,0 +1,167 @@
+"""The per-line state of the crossbar update controller in memory banks (ControllerConfig line_store="ram"),
+for arrays too large for one register set and one compare unit per line (100 x 784 lines and more).
+
+Line l (rows 0..a-1, then columns a..a+b-1: the serial order of hdl/controller/slot_serialiser.py) lives
+in bank l mod S at address l div S, S = serial_width; each bank is two memories: the line's magnitude and
+sign (P + 1 bits, written while the update loads) and its LFSR state (lfsr_width bits, kept one leap
+ahead as in hdl/controller/line_cell.py: the initial contents are leap(line_seed), the slot's random
+number is the low P bits, the leapt state is written back after a stochastic slot's last phase). One
+compare unit per bank decides fire and polarity exactly as a LineCell does, so the S lines of one
+serial beat come from one address of every bank: the slots are those of the golden twin
+(golden/rtl/update_controller.py) bit for bit, in the beats and cycles of the SlotSerialiser.
+
+Timing of a slot (o.ready high): one cycle reads address 0 (the serialiser's capture cycle), then one
+beat per cycle, ceil((a + b) / S) beats, the last flagged; beat c is combinational from the read data of
+address c (registered in the memory), while address c + 1 is read. A stalled beat holds its read data
+(read enable low). Read-after-write: the write-back of address c (when beat c is taken) is at least one
+cycle before the next slot reads address c.
+
+Loading: `load` with `first` (the first beat of the vector) writes lanes 0..L-1 of the beat to lines
+base .. base + L - 1 (base 0 for the rows, a for the columns, then + L per beat); elements past the end
+of the vector are not written. A reset does not re-seed the LFSR memories (they hold their state like
+any block RAM); the golden model's reset() does, so compare from configuration on.
+"""
+from __future__ import annotations
+
+from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from contract.controller_config import ControllerConfig
+from contract.layouts import serial_layout
+from contract.lfsr import COL_BASE, line_seed
+
+from hdl.controller.lfsr import leap_int, leap_value
+
+
+class LineBanks(wiring.Component):
+    """S banks of line state with S compare units, one serial beat per cycle (see the module docstring).
+
+    Parameters
+    ----------
+    cfg : ControllerConfig
+        a, b, lanes, elem_width (P), lfsr_width, seed, serial_width (S, the banks).
+
+    Ports
+    -----
+    load, first, vec_x : In(1)
+        Write the beat's lanes; `first`: the first beat of its vector; `vec_x`: a column (Xhat) beat.
+    in_mag : In(lanes * P), in_sgn : In(lanes)
+        Magnitudes (lane l at bits l*P ..) and signs (1 = negative) of the beat's elements.
+    present : In(1)
+        A slot is presented (the shared values below are those of the slot; held until `taken`).
+    gate, det, two_phase, phase, row_pol_flip : In(1)
+        As the LineCell ports (row_pol_flip: the row lines' pol_flip, s >= 0).
+    det_row, det_col : In(P + 1), mask_u, mask_v : In(P)
+        The shared compare values of the row and of the column lines.
+    o : Out(stream.Signature(serial_layout(S)))
+        The slot as ceil((a + b) / S) beats of S lines (contract/layouts.py serial_layout).
+    taken : Out(1)
+        The slot's last beat is transferred in this cycle (combinational).
+    """
+
+    def __init__(self, cfg: ControllerConfig):
+        self.cfg = c = cfg
+        S, L, P = c.serial_width, c.lanes, c.elem_width
+        self.depth = -(-(c.a + c.b) // S)
+        super().__init__({
+            "load": In(1), "first": In(1), "vec_x": In(1), "in_mag": In(L * P), "in_sgn": In(L),
+            "present": In(1), "gate": In(1), "det": In(1), "two_phase": In(1), "phase": In(1),
+            "row_pol_flip": In(1), "det_row": In(P + 1), "det_col": In(P + 1), "mask_u": In(P), "mask_v": In(P),
+            "o": Out(stream.Signature(serial_layout(S))), "taken": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        c = self.cfg
+        a, b, S, L, P, W, D = c.a, c.b, c.serial_width, c.lanes, c.elem_width, c.lfsr_width, self.depth
+        n = a + b
+
+        def seed_of(line):
+            idx = line if line < a else COL_BASE + (line - a) if line < n else 0
+            return leap_int(line_seed(c.seed, idx, W), W, P)
+
+        mags, sts = [], []
+        for k in range(S):
+            mm = Memory(shape=P + 1, depth=D, init=[])
+            ms = Memory(shape=W, depth=D, init=[seed_of(d * S + k) for d in range(D)])
+            m.submodules[f"mag{k}"], m.submodules[f"st{k}"] = mm, ms
+            mags.append((mm.read_port(transparent_for=()), mm.write_port()))
+            sts.append((ms.read_port(transparent_for=()), ms.write_port()))
+
+        # -- loading: lane l of the beat -> line base + l -> bank (bank0 + l) mod S ------------------
+        pos_bank = Signal(range(S))
+        pos_addr = Signal(range(D + 2))
+        pos_line = Signal(range(n + L + 1))
+        base_bank = Signal(range(S))
+        base_addr = Signal(range(D + 2))
+        base_line = Signal(range(n + L + 1))
+        m.d.comb += [
+            base_bank.eq(Mux(self.first, Mux(self.vec_x, a % S, 0), pos_bank)),
+            base_addr.eq(Mux(self.first, Mux(self.vec_x, a // S, 0), pos_addr)),
+            base_line.eq(Mux(self.first, Mux(self.vec_x, a, 0), pos_line)),
+        ]
+        limit = Mux(self.vec_x, n, a)
+        lane_bank, lane_addr, lane_ok = [], [], []
+        for l in range(L):
+            sb = Signal(range(S + L), name=f"lane{l}_sum")
+            m.d.comb += sb.eq(base_bank + l)
+            wrap = sb >= S
+            lb = Signal(range(S), name=f"lane{l}_bank")
+            la = Signal(range(D + 2), name=f"lane{l}_addr")
+            ok = Signal(name=f"lane{l}_ok")
+            m.d.comb += [lb.eq(Mux(wrap, sb - S, sb)), la.eq(base_addr + wrap),
+                         ok.eq(self.load & (base_line + l < limit))]
+            lane_bank.append(lb), lane_addr.append(la), lane_ok.append(ok)
+        with m.If(self.load):
+            nb = Signal(range(S + L))
+            m.d.comb += nb.eq(base_bank + L)
+            m.d.sync += [pos_bank.eq(Mux(nb >= S, nb - S, nb)), pos_addr.eq(base_addr + (nb >= S)),
+                         pos_line.eq(base_line + L)]
+        for k in range(S):
+            _, wp = mags[k]
+            for l in range(L):
+                with m.If(lane_ok[l] & (lane_bank[l] == k)):
+                    m.d.comb += [wp.en.eq(1), wp.addr.eq(lane_addr[l]),
+                                 wp.data.eq(Cat(self.in_mag[l * P:(l + 1) * P], self.in_sgn[l]))]
+
+        # -- slots: read address c of every bank, one beat per cycle ---------------------------------
+        busy = Signal()                                 # beat c is in the read registers
+        cnt = Signal(range(D))
+        last = Signal()
+        step = Signal()                                 # beat c is transferred
+        m.d.comb += [last.eq(cnt == D - 1), self.o.valid.eq(busy), step.eq(busy & self.o.ready),
+                     self.o.payload.last.eq(last), self.taken.eq(step & last)]
+        rd_en = Signal()
+        rd_addr = Signal(range(D + 1))
+        m.d.comb += [rd_en.eq((~busy & self.present) | step), rd_addr.eq(Mux(busy, cnt + 1, 0))]
+        with m.If(~busy & self.present):
+            m.d.sync += [busy.eq(1), cnt.eq(0)]
+        with m.Elif(step):
+            m.d.sync += cnt.eq(cnt + 1)
+            with m.If(last):
+                m.d.sync += busy.eq(0)
+        leap = Signal()                                 # this slot's last phase of a stochastic slot
+        m.d.comb += leap.eq(~self.det & ~(self.two_phase & ~self.phase))
+        fires, pols = [], []
+        for k in range(S):
+            rm, _ = mags[k]
+            rs, ws = sts[k]
+            m.d.comb += [rm.en.eq(rd_en), rm.addr.eq(rd_addr), rs.en.eq(rd_en), rs.addr.eq(rd_addr),
+                         ws.en.eq(step & leap), ws.addr.eq(cnt), ws.data.eq(leap_value(rs.data, W, P))]
+            rows_here = max(0, -(-(a - k) // S))        # addresses of bank k that hold row lines
+            lines_here = max(0, -(-(n - k) // S))
+            is_row = Signal(name=f"is_row{k}")
+            valid = Signal(name=f"valid{k}")
+            m.d.comb += [is_row.eq(cnt < rows_here), valid.eq(cnt < lines_here)]
+            mag, sgn = rm.data[:P], rm.data[P]
+            value = Mux(self.det, Mux(is_row, self.det_row, self.det_col),
+                        rs.data[:P] & Mux(is_row, self.mask_u, self.mask_v))
+            phase_ok = is_row | ~self.two_phase | (self.phase ^ ~sgn)
+            f, p = Signal(name=f"fire{k}"), Signal(name=f"pol{k}")
+            m.d.comb += [f.eq(valid & self.gate & phase_ok & (value < mag)),
+                         p.eq(valid & (sgn ^ (is_row & self.row_pol_flip)))]
+            fires.append(f), pols.append(p)
+        m.d.comb += [self.o.payload.fire.eq(Cat(*fires)), self.o.payload.pol.eq(Cat(*pols))]
+        return m
