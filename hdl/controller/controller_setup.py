@@ -41,11 +41,17 @@ from contract.layouts import STATUS_LAYOUT
 
 
 def _bit_length(m, x, name):
-    """A comb signal holding the bit length of unsigned `x` (0 for 0): a priority encoder."""
+    """A comb signal holding the bit length of unsigned `x` (0 for 0): a priority encoder built as a
+    tree (halves: the upper half's length plus the lower half's width if the upper half is non-zero,
+    else the lower half's length), log2(len(x)) mux levels deep instead of a chain of len(x)."""
+    def tree(v):
+        if len(v) == 1:
+            return v[0]
+        lo_w = 1 << ((len(v) - 1).bit_length() - 1)          # largest power of two below len(v)
+        lo, hi = v[:lo_w], v[lo_w:]
+        return Mux(hi.any(), tree(hi) + lo_w, tree(lo))
     n = Signal(range(len(x) + 1), name=name)
-    for k in range(len(x)):
-        with m.If(x[k]):
-            m.d.comb += n.eq(k + 1)
+    m.d.comb += n.eq(tree(x))
     return n
 
 
