@@ -3,7 +3,9 @@ for arrays too large for one register set and one compare unit per line (100 x 7
 
 Line l (rows 0..a-1, then columns a..a+b-1: the serial order of hdl/controller/slot_serialiser.py) lives
 in bank l mod S at address l div S, S = serial_width; each bank is two memories: the line's magnitude and
-sign (P + 1 bits, written while the update loads) and its LFSR state (lfsr_width bits, kept one leap
+sign (P + 1 bits, written while the update loads; one memory per bank) and its LFSR state (lfsr_width
+bits, in one memory S * lfsr_width bits wide shared by the banks, since all are read and written back at
+the same address in the same cycle; kept one leap
 ahead as in hdl/controller/line_cell.py: the initial contents are leap(line_seed), the slot's random
 number is the low P bits, the leapt state is written back after a stochastic slot's last phase). One
 compare unit per bank decides fire and polarity exactly as a LineCell does, so the S lines of one
@@ -82,13 +84,18 @@ class LineBanks(wiring.Component):
             idx = line if line < a else COL_BASE + (line - a) if line < n else 0
             return leap_int(line_seed(c.seed, idx, W), W, P)
 
-        mags, sts = [], []
+        # The LFSR states of all banks are read and written back at one address per cycle: one memory
+        # S*W bits wide (block RAM: 36-bit DP16KD slices on ECP5). The magnitudes are written lane by
+        # lane while loading: one narrow memory per bank (distributed RAM where the tools offer it).
+        mags = []
         for k in range(S):
-            mm = Memory(shape=P + 1, depth=D, init=[])
-            ms = Memory(shape=W, depth=D, init=[seed_of(d * S + k) for d in range(D)])
-            m.submodules[f"mag{k}"], m.submodules[f"st{k}"] = mm, ms
+            mm = Memory(shape=P + 1, depth=D, init=[], attrs={"ram_style": "distributed"})
+            m.submodules[f"mag{k}"] = mm
             mags.append((mm.read_port(transparent_for=()), mm.write_port()))
-            sts.append((ms.read_port(transparent_for=()), ms.write_port()))
+        st_mem = Memory(shape=S * W, depth=D, attrs={"ram_style": "block"},
+                        init=[sum(seed_of(d * S + k) << (k * W) for k in range(S)) for d in range(D)])
+        m.submodules.st = st_mem
+        rs, ws = st_mem.read_port(transparent_for=()), st_mem.write_port()
 
         # -- loading: lane l of the beat -> line base + l -> bank (bank0 + l) mod S ------------------
         pos_bank = Signal(range(S))
@@ -145,11 +152,12 @@ class LineBanks(wiring.Component):
         leap = Signal()                                 # this slot's last phase of a stochastic slot
         m.d.comb += leap.eq(~self.det & ~(self.two_phase & ~self.phase))
         fires, pols = [], []
+        m.d.comb += [rs.en.eq(rd_en), rs.addr.eq(rd_addr), ws.en.eq(step & leap), ws.addr.eq(cnt)]
         for k in range(S):
             rm, _ = mags[k]
-            rs, ws = sts[k]
-            m.d.comb += [rm.en.eq(rd_en), rm.addr.eq(rd_addr), rs.en.eq(rd_en), rs.addr.eq(rd_addr),
-                         ws.en.eq(step & leap), ws.addr.eq(cnt), ws.data.eq(leap_value(rs.data, W, P))]
+            st = rs.data[k * W:(k + 1) * W]
+            m.d.comb += [rm.en.eq(rd_en), rm.addr.eq(rd_addr),
+                         ws.data[k * W:(k + 1) * W].eq(leap_value(st, W, P))]
             rows_here = max(0, -(-(a - k) // S))        # addresses of bank k that hold row lines
             lines_here = max(0, -(-(n - k) // S))
             is_row = Signal(name=f"is_row{k}")
@@ -157,7 +165,7 @@ class LineBanks(wiring.Component):
             m.d.comb += [is_row.eq(cnt < rows_here), valid.eq(cnt < lines_here)]
             mag, sgn = rm.data[:P], rm.data[P]
             value = Mux(self.det, Mux(is_row, self.det_row, self.det_col),
-                        rs.data[:P] & Mux(is_row, self.mask_u, self.mask_v))
+                        st[:P] & Mux(is_row, self.mask_u, self.mask_v))
             phase_ok = is_row | ~self.two_phase | (self.phase ^ ~sgn)
             f, p = Signal(name=f"fire{k}"), Signal(name=f"pol{k}")
             m.d.comb += [f.eq(valid & self.gate & phase_ok & (value < mag)),
