@@ -37,7 +37,8 @@ Cost of one update, with an input that never pauses and slot_ready tied high (te
   + 8 + ceil((P+1)/2)              set-up: 8 registered plan steps, the radix-4 divider (gate threshold)
   + BL * phases                    slots (times ceil((a+b)/S) + 1 cycles per slot when serialised)
   + 1                              done
-independent of a*b: every line has its own magnitude/sign register, LFSR and P-bit comparator. A
+independent of a*b: every line has its own magnitude/sign register, LFSR and P-bit comparator (or,
+line_store="ram", every serial beat's S lines are one address of S banks with S comparators). A
 flagged or zero update costs the load, 9 set-up cycles and done. (Before the set-up was pipelined it
 took P + 3 cycles: 2 scalar cycles and P + 1 divider cycles; the pipeline is 2 cycles shorter at P = 16.)
 After reset the controller idles one cycle (state INIT) before it accepts input.
@@ -51,9 +52,12 @@ SLOTS -> DONE (SETUP -> DONE directly for a flagged or zero update). The loader 
 magnitudes of each vector (its bit length is that of the maximum) and |s_mant| in registers, so no
 compare chain sits on the input path.
 
-Storage: each vector is shifted in `lanes` elements per beat through a chain of registers (the line
-cells' magnitude/sign registers), so element i of the vector lands at a fixed position (no address
-decoder over a or b lines).
+Storage (ControllerConfig.line_store): "regs" shifts each vector in `lanes` elements per beat through a
+chain of registers (the line cells' magnitude/sign registers), so element i of the vector lands at a
+fixed position (no address decoder over a or b lines), and every line has its own LFSR register and
+compare unit. "ram" (serial output only; chosen by "auto" for a + b > 256) keeps magnitudes, signs and
+LFSR states in S = serial_width memory banks with S compare units (hdl/controller/line_banks.py
+LineBanks): the same slots, beats and cycles; the LFSR memories are not re-seeded by a reset.
 """
 from __future__ import annotations
 
