@@ -13,10 +13,14 @@ serial beat come from one address of every bank: the slots are those of the gold
 (golden/rtl/update_controller.py) bit for bit, in the beats and cycles of the SlotSerialiser.
 
 Timing of a slot (o.ready high): one cycle reads address 0 (the serialiser's capture cycle), then one
-beat per cycle, ceil((a + b) / S) beats, the last flagged; beat c is combinational from the read data of
-address c (registered in the memory), while address c + 1 is read. A stalled beat holds its read data
-(read enable low). Read-after-write: the write-back of address c (when beat c is taken) is at least one
-cycle before the next slot reads address c.
+beat per cycle, ceil((a + b) / S) beats, the last flagged. Three stages: read address c (registered in
+the memory), compute beat c from the read data while address c + 1 is read, hold beat c in the output
+register (o.payload is a register: no memory-to-port path). The compute stage advances when the output
+register is free or being emptied; a stalled beat holds its read data (read enable low). The slot counts
+as taken when its last beat is computed, so the next slot's address 0 is read while that beat waits in
+the output register: per slot ceil((a + b) / S) + 1 cycles, and the update's cycles equal those of the
+register store (the done strobe waits for `drained`). Read-after-write: the write-back of address c
+(when beat c is computed) is at least one cycle before the next slot reads address c.
 
 Loading: `load` with `first` (the first beat of the vector) writes lanes 0..L-1 of the beat to lines
 base .. base + L - 1 (base 0 for the rows, a for the columns, then + L per beat); elements past the end
@@ -60,7 +64,11 @@ class LineBanks(wiring.Component):
     o : Out(stream.Signature(serial_layout(S)))
         The slot as ceil((a + b) / S) beats of S lines (contract/layouts.py serial_layout).
     taken : Out(1)
-        The slot's last beat is transferred in this cycle (combinational).
+        The slot's last beat is computed in this cycle (it enters the output register; combinational):
+        the shared values may move on to the next slot.
+    drained : Out(1)
+        The output register is empty or its beat is transferred in this cycle (the controller's done
+        strobe waits for it, so a done follows every beat of the update).
     """
 
     def __init__(self, cfg: ControllerConfig):
@@ -71,7 +79,7 @@ class LineBanks(wiring.Component):
             "load": In(1), "first": In(1), "vec_x": In(1), "in_mag": In(L * P), "in_sgn": In(L),
             "present": In(1), "gate": In(1), "det": In(1), "two_phase": In(1), "phase": In(1),
             "row_pol_flip": In(1), "det_row": In(P + 1), "det_col": In(P + 1), "mask_u": In(P), "mask_v": In(P),
-            "o": Out(stream.Signature(serial_layout(S))), "taken": Out(1),
+            "o": Out(stream.Signature(serial_layout(S))), "taken": Out(1), "drained": Out(1),
         })
 
     def elaborate(self, platform):
@@ -133,13 +141,19 @@ class LineBanks(wiring.Component):
                     m.d.comb += [wp.en.eq(1), wp.addr.eq(lane_addr[l]),
                                  wp.data.eq(Cat(self.in_mag[l * P:(l + 1) * P], self.in_sgn[l]))]
 
-        # -- slots: read address c of every bank, one beat per cycle ---------------------------------
+        # -- slots: read address c of every bank, compute beat c, register it: one beat per cycle ----
         busy = Signal()                                 # beat c is in the read registers
         cnt = Signal(range(D))
         last = Signal()
-        step = Signal()                                 # beat c is transferred
-        m.d.comb += [last.eq(cnt == D - 1), self.o.valid.eq(busy), step.eq(busy & self.o.ready),
-                     self.o.payload.last.eq(last), self.taken.eq(step & last)]
+        out_valid = Signal()                            # the output register holds a beat
+        out_fire, out_pol, out_last = Signal(S), Signal(S), Signal()
+        step = Signal()                                 # beat c moves into the output register
+        m.d.comb += [
+            last.eq(cnt == D - 1), step.eq(busy & (~out_valid | self.o.ready)),
+            self.o.valid.eq(out_valid), self.o.payload.fire.eq(out_fire), self.o.payload.pol.eq(out_pol),
+            self.o.payload.last.eq(out_last), self.taken.eq(step & last),
+            self.drained.eq(~out_valid | self.o.ready),
+        ]
         rd_en = Signal()
         rd_addr = Signal(range(D + 1))
         m.d.comb += [rd_en.eq((~busy & self.present) | step), rd_addr.eq(Mux(busy, cnt + 1, 0))]
@@ -171,5 +185,8 @@ class LineBanks(wiring.Component):
             m.d.comb += [f.eq(valid & self.gate & phase_ok & (value < mag)),
                          p.eq(valid & (sgn ^ (is_row & self.row_pol_flip)))]
             fires.append(f), pols.append(p)
-        m.d.comb += [self.o.payload.fire.eq(Cat(*fires)), self.o.payload.pol.eq(Cat(*pols))]
+        with m.If(step):
+            m.d.sync += [out_valid.eq(1), out_fire.eq(Cat(*fires)), out_pol.eq(Cat(*pols)), out_last.eq(last)]
+        with m.Elif(self.o.ready):
+            m.d.sync += out_valid.eq(0)
         return m

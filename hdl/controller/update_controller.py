@@ -250,8 +250,10 @@ class UpdateController(wiring.Component):
                          cell.two_phase.eq(two_phase), cell.phase.eq(seq.phase)]
         m.d.comb += self.busy.eq(~fresh & ~self.i.ready)
 
+        drained = Signal(init=1)                    # every beat of the update has left (ram store)
         if ram:
             m.submodules.banks = banks = LineBanks(c)
+            m.d.comb += drained.eq(banks.drained)
             m.d.comb += [
                 banks.load.eq(load_row | load_col), banks.vec_x.eq(load_col),
                 banks.first.eq(Mux(load_col, ~seen_col, rcount == 0)),
@@ -320,10 +322,11 @@ class UpdateController(wiring.Component):
                 m.d.comb += [in_slots.eq(1), seq.take.eq(slot_taken)]
                 with m.If(seq.last):
                     m.next = "DONE"
-            with m.State("DONE"):
-                m.d.comb += self.done.eq(1)
-                m.d.sync += [self.status.eq(setup.status.as_value()),
-                             mu.eq(0), mv.eq(0), rcount.eq(0), ccount.eq(0), bad_order.eq(0), seen_col.eq(0),
-                             fresh.eq(1)]
-                m.next = "LOAD"
+            with m.State("DONE"):                  # (ram store: once the last beat has left)
+                with m.If(drained):
+                    m.d.comb += self.done.eq(1)
+                    m.d.sync += [self.status.eq(setup.status.as_value()),
+                                 mu.eq(0), mv.eq(0), rcount.eq(0), ccount.eq(0), bad_order.eq(0),
+                                 seen_col.eq(0), fresh.eq(1)]
+                    m.next = "LOAD"
         return m
