@@ -22,9 +22,9 @@ the output register: per slot ceil((a + b) / S) + 1 cycles, and the update's cyc
 register store (the done strobe waits for `drained`). Read-after-write: the write-back of address c
 (when beat c is computed) is at least one cycle before the next slot reads address c.
 
-Loading: `load` with `first` (the first beat of the vector) writes lanes 0..L-1 of the beat to lines
-base .. base + L - 1 (base 0 for the rows, a for the columns, then + L per beat); elements past the end
-of the vector are not written. A reset does not re-seed the LFSR memories (they hold their state like
+Loading: `load` writes lanes 0..L-1 of the beat to lines base .. base + L - 1 (base 0 for the rows, a
+for the columns, then + L per beat of that vector, until `rewind`), one cycle after the beat (a
+registered stage: no input-to-memory path); elements past the end of the vector are not written. A reset does not re-seed the LFSR memories (they hold their state like
 any block RAM); the golden model's reset() does, so compare from configuration on.
 """
 from __future__ import annotations
@@ -51,8 +51,10 @@ class LineBanks(wiring.Component):
 
     Ports
     -----
-    load, first, vec_x : In(1)
-        Write the beat's lanes; `first`: the first beat of its vector; `vec_x`: a column (Xhat) beat.
+    load, vec_x : In(1)
+        Write the beat's lanes (in the next cycle); `vec_x`: a column (Xhat) beat.
+    rewind : In(1)
+        The update is over: the next row beat loads lines 0 .., the next column beat lines a ...
     in_mag : In(lanes * P), in_sgn : In(lanes)
         Magnitudes (lane l at bits l*P ..) and signs (1 = negative) of the beat's elements.
     present : In(1)
@@ -76,7 +78,7 @@ class LineBanks(wiring.Component):
         S, L, P = c.serial_width, c.lanes, c.elem_width
         self.depth = -(-(c.a + c.b) // S)
         super().__init__({
-            "load": In(1), "first": In(1), "vec_x": In(1), "in_mag": In(L * P), "in_sgn": In(L),
+            "load": In(1), "rewind": In(1), "vec_x": In(1), "in_mag": In(L * P), "in_sgn": In(L),
             "present": In(1), "gate": In(1), "det": In(1), "two_phase": In(1), "phase": In(1),
             "row_pol_flip": In(1), "det_row": In(P + 1), "det_col": In(P + 1), "mask_u": In(P), "mask_v": In(P),
             "o": Out(stream.Signature(serial_layout(S))), "taken": Out(1), "drained": Out(1),
@@ -105,41 +107,40 @@ class LineBanks(wiring.Component):
         m.submodules.st = st_mem
         rs, ws = st_mem.read_port(transparent_for=()), st_mem.write_port()
 
-        # -- loading: lane l of the beat -> line base + l -> bank (bank0 + l) mod S ------------------
-        pos_bank = Signal(range(S))
-        pos_addr = Signal(range(D + 2))
-        pos_line = Signal(range(n + L + 1))
-        base_bank = Signal(range(S))
-        base_addr = Signal(range(D + 2))
-        base_line = Signal(range(n + L + 1))
-        m.d.comb += [
-            base_bank.eq(Mux(self.first, Mux(self.vec_x, a % S, 0), pos_bank)),
-            base_addr.eq(Mux(self.first, Mux(self.vec_x, a // S, 0), pos_addr)),
-            base_line.eq(Mux(self.first, Mux(self.vec_x, a, 0), pos_line)),
-        ]
-        limit = Mux(self.vec_x, n, a)
-        lane_bank, lane_addr, lane_ok = [], [], []
+        # -- loading, one registered stage after the beat: lane l -> line base + l -> bank (b0 + l) mod S
+        # Per vector a position: the base bank one-hot (lane l hits bank k iff bit (k - l) mod S is set;
+        # it wraps to the next address iff k < l), the address and the address + 1, and the lines left
+        # (lane l is written iff more than l are left). Rewound at every update's end.
+        ld, ld_x = Signal(), Signal()
+        ld_mag, ld_sgn = Signal(L * P), Signal(L)
+        m.d.sync += [ld.eq(self.load), ld_x.eq(self.vec_x), ld_mag.eq(self.in_mag), ld_sgn.eq(self.in_sgn)]
+        AW = range(D + 2)
+        pos = {}
+        for side, (line0, count) in (("row", (0, a)), ("col", (a, b))):
+            oh = Signal(S, init=1 << (line0 % S), name=f"{side}_oh")
+            ad = Signal(AW, init=line0 // S, name=f"{side}_addr")
+            ad1 = Signal(AW, init=line0 // S + 1, name=f"{side}_addr1")
+            left = Signal(range(-L - 1, n + 1), init=count, name=f"{side}_left")
+            pos[side] = (oh, ad, ad1, left)
+            with m.If(self.rewind):
+                m.d.sync += [oh.eq(1 << (line0 % S)), ad.eq(line0 // S), ad1.eq(line0 // S + 1), left.eq(count)]
+            with m.Elif(ld & (ld_x == (side == "col"))):
+                wrap = oh[S - L:].any()                  # b0 + L >= S
+                m.d.sync += [oh.eq(Cat(oh[S - L:], oh[:S - L]) if L < S else oh),
+                             ad.eq(Mux(wrap, ad1, ad)), ad1.eq(Mux(wrap, ad1 + 1, ad1)),
+                             left.eq(Mux(left > -L, left - L, left))]
+        oh, ad, ad1, left = (Signal.like(x, name=f"cur_{x.name}") for x in pos["row"])
+        for x, r, c_ in zip((oh, ad, ad1, left), pos["row"], pos["col"]):
+            m.d.comb += x.eq(Mux(ld_x, c_, r))
+        lane_ok = [Signal(name=f"lane{l}_ok") for l in range(L)]
         for l in range(L):
-            sb = Signal(range(S + L), name=f"lane{l}_sum")
-            m.d.comb += sb.eq(base_bank + l)
-            wrap = sb >= S
-            lb = Signal(range(S), name=f"lane{l}_bank")
-            la = Signal(range(D + 2), name=f"lane{l}_addr")
-            ok = Signal(name=f"lane{l}_ok")
-            m.d.comb += [lb.eq(Mux(wrap, sb - S, sb)), la.eq(base_addr + wrap),
-                         ok.eq(self.load & (base_line + l < limit))]
-            lane_bank.append(lb), lane_addr.append(la), lane_ok.append(ok)
-        with m.If(self.load):
-            nb = Signal(range(S + L))
-            m.d.comb += nb.eq(base_bank + L)
-            m.d.sync += [pos_bank.eq(Mux(nb >= S, nb - S, nb)), pos_addr.eq(base_addr + (nb >= S)),
-                         pos_line.eq(base_line + L)]
+            m.d.comb += lane_ok[l].eq(ld & (left > l))
         for k in range(S):
             _, wp = mags[k]
             for l in range(L):
-                with m.If(lane_ok[l] & (lane_bank[l] == k)):
-                    m.d.comb += [wp.en.eq(1), wp.addr.eq(lane_addr[l]),
-                                 wp.data.eq(Cat(self.in_mag[l * P:(l + 1) * P], self.in_sgn[l]))]
+                with m.If(lane_ok[l] & oh[(k - l) % S]):
+                    m.d.comb += [wp.en.eq(1), wp.addr.eq(ad1 if k < l else ad),
+                                 wp.data.eq(Cat(ld_mag[l * P:(l + 1) * P], ld_sgn[l]))]
 
         # -- slots: read address c of every bank, compute beat c, register it: one beat per cycle ----
         busy = Signal()                                 # beat c is in the read registers

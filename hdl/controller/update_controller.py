@@ -256,7 +256,7 @@ class UpdateController(wiring.Component):
             m.d.comb += drained.eq(banks.drained)
             m.d.comb += [
                 banks.load.eq(load_row | load_col), banks.vec_x.eq(load_col),
-                banks.first.eq(Mux(load_col, ~seen_col, rcount == 0)),
+                banks.rewind.eq(self.done),
                 banks.in_mag.eq(Cat(*lane_mag)), banks.in_sgn.eq(Cat(*lane_sgn)),
                 banks.present.eq(in_slots), banks.gate.eq(seq.gate), banks.det.eq(det),
                 banks.two_phase.eq(two_phase), banks.phase.eq(seq.phase), banks.row_pol_flip.eq(~s_mant[-1]),
