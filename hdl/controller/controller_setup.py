@@ -20,7 +20,8 @@ radix-4 restoring divider:
   step 7            BL = min(c2, bl) with BL management, else bl
   step 8            OVERFLOW = cap > BL (unless another flag or a zero update); skip; log2(BL); the
                     divider's operands: remainder Y >> NB, numerator bits Y mod 2**NB (NB = 2*NSTEP)
-  steps 9 .. 8+NSTEP  the divider, two quotient bits per cycle: G = floor(Y / BL) (P + 1 bits; equal to
+  steps 9 .. 8+NSTEP  the divider, two quotient bits per cycle (three trial subtractions x - BL, x - 2BL,
+                    x - 3BL side by side, so one carry chain deep): G = floor(Y / BL) (P + 1 bits; equal to
                     floor(prod * 2**(E+P) / BL) of the golden model because floor(floor(x/2**k)/n) =
                     floor(x/(n 2**k))); step 9 also registers the deterministic ramp parameters
                     row_sh = P + 1 - ku + log2(BL) and col_one = 2**(bl_width - 1 - log2(BL)).
@@ -202,6 +203,7 @@ class ControllerSetup(wiring.Component):
             m.d.sync += n.eq(Mux(self.bl_mgmt & (c2 < bl), c2, bl))
         # -- step 8: flags, divider operands; step 9: ramp parameters --------------------------------
         rem = Signal(BLW)
+        n3 = Signal(BLW + 2)                           # 3 * BL, for the divider's third trial
         num = Signal(NB)
         q = Signal(NB)
         cnt = Signal(range(NSTEP))
@@ -214,26 +216,35 @@ class ControllerSetup(wiring.Component):
                 self.skip.eq(err_bl0 | err_pow2 | err_ovf | self.protocol | zero),
                 self.m_log.eq(_bit_length(m, n, "n_len") - 1),
                 rem.eq(Y[NB:]), num.eq(Y[:NB]), q.eq(0), cnt.eq(NSTEP - 1), self.dividing.eq(1),
+                n3.eq(n + (n << 1)),
             ]
         M = BLW - 1
         with m.If(v[7]):
             m.d.sync += [self.row_sh.eq(P + 1 - self.ku + self.m_log),
                          self.col_one.eq(Const(1, BLW) << (M - self.m_log)[:len(self.m_log)])]
-        # -- the divider: two restoring steps per cycle ----------------------------------------------
-        r1 = Signal(BLW + 1)
-        d1 = Signal(BLW + 2)
-        r1n = Signal(BLW)
-        r2 = Signal(BLW + 1)
-        d2 = Signal(BLW + 2)
-        r2n = Signal(BLW)
-        m.d.comb += [
-            r1.eq(Cat(num[-1], rem)), d1.eq(r1 - n), r1n.eq(Mux(d1[-1], r1, d1)),
-            r2.eq(Cat(num[-2], r1n)), d2.eq(r2 - n), r2n.eq(Mux(d2[-1], r2, d2)),
-            self.last.eq(self.dividing & (cnt == 0)),
-            self.g.eq(q[:P + 1]),
-        ]
+        # -- the divider: radix 4, the three trial subtractions side by side (one carry chain deep) ----
+        # x = 4*rem + the next two numerator bits < 4*BL; digit = the largest d in 0..3 with x >= d*BL.
+        x = Signal(BLW + 2)
+        m.d.comb += x.eq(Cat(num[-2], num[-1], rem))
+        trial = []
+        for d, mult in ((1, n), (2, n << 1), (3, n3)):
+            t = Signal(BLW + 3, name=f"trial{d}")
+            m.d.comb += t.eq(x - mult)
+            trial.append(t)
+        ge = [~t[-1] for t in trial]                    # x >= d*BL
+        digit = Signal(2)
+        rem_next = Signal(BLW)
+        with m.If(ge[2]):
+            m.d.comb += [digit.eq(3), rem_next.eq(trial[2])]
+        with m.Elif(ge[1]):
+            m.d.comb += [digit.eq(2), rem_next.eq(trial[1])]
+        with m.Elif(ge[0]):
+            m.d.comb += [digit.eq(1), rem_next.eq(trial[0])]
+        with m.Else():
+            m.d.comb += [digit.eq(0), rem_next.eq(x)]
+        m.d.comb += [self.last.eq(self.dividing & (cnt == 0)), self.g.eq(q[:P + 1])]
         with m.If(self.dividing):
-            m.d.sync += [rem.eq(r2n), num.eq(num << 2), q.eq(Cat(~d2[-1], ~d1[-1], q[:-2])), cnt.eq(cnt - 1)]
+            m.d.sync += [rem.eq(rem_next), num.eq(num << 2), q.eq(Cat(digit, q[:-2])), cnt.eq(cnt - 1)]
             with m.If(cnt == 0):
                 m.d.sync += self.dividing.eq(0)
         with m.If(self.start):                         # a skipped update leaves the divider running
