@@ -175,9 +175,10 @@ class LineBanks(wiring.Component):
                          ws.data[k * W:(k + 1) * W].eq(leap_value(st, W, P))]
             rows_here = max(0, -(-(a - k) // S))        # addresses of bank k that hold row lines
             lines_here = max(0, -(-(n - k) // S))
-            is_row = Signal(name=f"is_row{k}")
-            valid = Signal(name=f"valid{k}")
-            m.d.comb += [is_row.eq(cnt < rows_here), valid.eq(cnt < lines_here)]
+            is_row = Signal(name=f"is_row{k}")          # registered with the read: no compare of cnt
+            valid = Signal(name=f"valid{k}")            # on the beat's path
+            with m.If(rd_en):
+                m.d.sync += [is_row.eq(rd_addr < rows_here), valid.eq(rd_addr < lines_here)]
             mag, sgn = rm.data[:P], rm.data[P]
             value = Mux(self.det, Mux(is_row, self.det_row, self.det_col),
                         st[:P] & Mux(is_row, self.mask_u, self.mask_v))
