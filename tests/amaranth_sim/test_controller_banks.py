@@ -9,7 +9,8 @@ from contract.controller_config import RAM_AUTO_LINES, ControllerConfig
 from golden.rtl.update_controller import PulseScheme
 from hdl.controller.update_controller import UpdateController
 from tb.amaranth_sim.update_controller import run_amaranth_serial
-from tb.stimulus import golden_write, random_update, scheme_params
+from contract.enums import Status
+from tb.stimulus import golden_write, random_update, scheme_params, update_beats_of
 
 CASES = {
     "a13_b9_l2_s4": dict(a=13, b=9, lanes=2, seed=11, serial_width=4),           # 6 beats, 2 padded lines
@@ -78,3 +79,29 @@ def test_auto_store_picks_ram_for_large_serial_arrays():
 def test_rejects_bad_line_store(kwargs, text):
     with pytest.raises(ValueError, match=text):
         UpdateController(a=8, b=8, **kwargs)
+
+
+@pytest.mark.parametrize("cut", ["row", "col", "extra_row"])
+def test_ram_store_recovers_after_a_protocol_error(cut):
+    """A stream against the contract (a row or column beat missing, or one row beat too many, which
+    would write past the rows) is flagged and writes nothing; the load positions rewind, so the next
+    updates are written exactly as the golden twin writes them."""
+    cfg = dict(CASES["a13_b9_l2_s5"], line_store="ram")
+    updates = _updates(cfg, 3, 11)
+    for up in updates:
+        up.update(lr_mant=1, lr_exp=-30, bl_mgmt=False)
+    beats = update_beats_of(updates[0], cfg["lanes"])
+    nrow = -(-cfg["a"] // cfg["lanes"])
+    if cut == "row":
+        beats = beats[1:]
+    elif cut == "col":
+        beats = beats[:-2] + [beats[-1]]
+    else:
+        beats = beats[:nrow] + [beats[nrow - 1]] + beats[nrow:]
+    res = run_amaranth_serial(UpdateController(**cfg), updates, seed=1, p_gap=0.2, p_stall=0.2,
+                              beat_lists=[beats, None, None])
+    assert res[0]["status"] == Status.PROTOCOL and res[0]["slots"] == []
+    g = PulseScheme(**scheme_params(cfg))
+    for k in (1, 2):
+        w = golden_write(g, updates[k])
+        assert res[k]["status"] == w.plan.status == 0 and _same(res[k]["slots"], w.slots), f"update {k}"
