@@ -27,8 +27,9 @@ radix-4 restoring divider:
                     row_sh = P + 1 - ku + log2(BL) and col_one = 2**(bl_width - 1 - log2(BL)).
 
 NSTEP = ceil((P + 1) / 2). Timing: `start` is raised for one cycle (step 1); `skip` and the flags are
-valid from the first divider cycle (`dividing` high) on, G in the cycle after the one where `last` is
-high (8 + NSTEP cycles after `start`, start's cycle counted as 1). The inputs must be held from `start`
+valid from the first divider cycle (`dividing` high) on; `last` is high in the settle cycle after the
+last divider step (9 + NSTEP cycles after `start`, start's cycle counted as 1), when G is already
+final (so the slot sequencer can register values computed from G in that cycle). The inputs must be held from `start`
 to step 8. Without overflow Y < BL * 2**(P+1), so the remainder fits bl_width bits (it is < BL).
 """
 from __future__ import annotations
@@ -57,8 +58,9 @@ def _bit_length(m, x, name):
 
 
 def setup_cycles(elem_width: int) -> int:
-    """Cycles from `start` (counted as 1) to the last divider cycle: 8 plan steps + ceil((P+1)/2)."""
-    return 8 + -(-(elem_width + 1) // 2)
+    """Cycles from `start` (counted as 1) to the `last` cycle: 8 plan steps, ceil((P+1)/2) divider
+    steps and one settle cycle (G is a register when the slot sequencer starts)."""
+    return 9 + -(-(elem_width + 1) // 2)
 
 
 class ControllerSetup(wiring.Component):
@@ -107,9 +109,9 @@ class ControllerSetup(wiring.Component):
     dividing : Out(1)
         The divider runs (steps 9 .. 8 + NSTEP).
     last : Out(1)
-        The current cycle is the last divider step (combinational).
+        The settle cycle after the last divider step (a register).
     g : Out(P + 1)
-        The gate threshold G (0 .. 2**P), valid after the `last` cycle until the next `start`.
+        The gate threshold G (0 .. 2**P), valid from the `last` cycle until the next `start`.
     """
 
     def __init__(self, cfg: ControllerConfig):
@@ -242,11 +244,13 @@ class ControllerSetup(wiring.Component):
             m.d.comb += [digit.eq(1), rem_next.eq(trial[0])]
         with m.Else():
             m.d.comb += [digit.eq(0), rem_next.eq(x)]
-        m.d.comb += [self.last.eq(self.dividing & (cnt == 0)), self.g.eq(q[:P + 1])]
+        settle = Signal()                              # the cycle after the last divider step: G is final
+        m.d.comb += [self.last.eq(settle), self.g.eq(q[:P + 1])]
+        m.d.sync += settle.eq(self.dividing & (cnt == 0))
         with m.If(self.dividing):
             m.d.sync += [rem.eq(rem_next), num.eq(num << 2), q.eq(Cat(digit, q[:-2])), cnt.eq(cnt - 1)]
             with m.If(cnt == 0):
                 m.d.sync += self.dividing.eq(0)
         with m.If(self.start):                         # a skipped update leaves the divider running
-            m.d.sync += self.dividing.eq(0)
+            m.d.sync += [self.dividing.eq(0), settle.eq(0)]
         return m

@@ -8,9 +8,10 @@ compares against in deterministic mode, the ramps ((2t+1) << ku) >> (m+1) and
 ((2 rev_m(t) + 1) << kv) >> (m+1) (rev_m: m-bit reversal). The scheme is specified in
 golden/rtl/update_controller.py.
 
-Timing: the ramps are registers, computed one slot ahead (at `start` for slot 0, at the end of slot t
-for slot t+1) by one barrel shifter each; the gate LFSR is kept one leap ahead (its register holds the
-state whose low P bits are the current slot's number), so the gate is one P+1 bit compare of registers.
+Timing: the ramps and the gate are registers, computed one slot ahead (while idle for slot 0, at the
+end of slot t for slot t+1): the ramps by one barrel shifter each, the deterministic gate by one adder
+(acc + G), the stochastic gate by one compare of the gate LFSR's next number with G. The gate LFSR is
+kept one leap ahead (its register holds the state whose low P bits are the current slot's number).
 """
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ class SlotSequencer(wiring.Component):
     det, two_phase : In(1)
         The mode bits of the update (contract/layouts.py MODE_LAYOUT).
     g : In(P + 1)
-        The gate threshold G (0 .. 2**P), valid from the cycle after `start`.
+        The gate threshold G (0 .. 2**P), valid from the `start` cycle on (the gate of slot 0 is
+        registered from it while idle and in the `start` cycle).
     kv : In(range(P + 1))
         Bit length of max |v_j|.
     row_sh, col_one : In
@@ -83,11 +85,8 @@ class SlotSequencer(wiring.Component):
         M = BLW - 1                                     # largest log2(BL) of a power-of-two BL
         t1 = Signal(BLW)                                # t + 1: the index of the next slot
         phase = self.phase
-        acc = Signal(P)
         seed = line_seed(c.seed, GATE_INDEX, W)
         gate_lfsr = Signal(W, init=leap_int(seed, W, P))   # one leap ahead: low P bits = this slot's number
-        with m.If(self.advance):
-            m.d.sync += gate_lfsr.eq(leap_value(gate_lfsr, W, P))
 
         # -- the ramps of slot t1, registered: slot 0's while idle (t1 = 0; the set-up's ramp parameters
         # settle long before `start`), slot t + 1's at the end of slot t. `start` itself does not reach
@@ -99,9 +98,20 @@ class SlotSequencer(wiring.Component):
         col_val = Signal(P + 1)
         m.d.comb += col_val.eq((((rev | self.col_one) << self.kv) >> BLW)[:P + 1])
 
-        acc_next = Signal(P + 1)
-        m.d.comb += acc_next.eq(acc + self.g)
-        m.d.comb += self.gate.eq(self.active & Mux(self.det, acc_next[P], gate_lfsr[:P] < self.g))
+        # The gate of the presented slot is a register, prepared one slot ahead (no adder or compare
+        # between G and the lines): deterministic, accn = acc + G with acc the sigma-delta state (the
+        # carry passes the slot); stochastic, the compare of the gate LFSR's number with G.
+        accn = Signal(P + 1)
+        gcmp = Signal()
+        m.d.comb += self.gate.eq(self.active & Mux(self.det, accn[P], gcmp))
+        gate_next = Signal(W)
+        m.d.comb += gate_next.eq(leap_value(gate_lfsr, W, P))
+        with m.If(self.advance):
+            m.d.sync += gate_lfsr.eq(gate_next)
+        with m.If(~self.active):                        # idle (and the start cycle): slot 0's gate
+            m.d.sync += [accn.eq((1 << (P - 1)) + self.g), gcmp.eq(gate_lfsr[:P] < self.g)]
+        with m.Elif(self.advance):
+            m.d.sync += gcmp.eq(gate_next[:P] < self.g)
 
         slot_end = Signal()                             # the taken strobe ends a slot (not phase 0 of two)
         m.d.comb += [
@@ -110,13 +120,13 @@ class SlotSequencer(wiring.Component):
             self.last.eq(slot_end & (t1 == self.n_bl)),
         ]
         with m.If(self.start):
-            m.d.sync += [t1.eq(1), phase.eq(0), acc.eq(1 << (P - 1))]
+            m.d.sync += [t1.eq(1), phase.eq(0)]
         with m.Elif(~self.active):
             m.d.sync += [t1.eq(0), self.det_row.eq(row_val), self.det_col.eq(col_val)]
         with m.Elif(self.take):
             with m.If(self.two_phase & ~phase):
                 m.d.sync += phase.eq(1)
             with m.Else():
-                m.d.sync += [phase.eq(0), t1.eq(t1 + 1), acc.eq(acc_next[:P]),
+                m.d.sync += [phase.eq(0), t1.eq(t1 + 1), accn.eq(accn[:P] + self.g),
                              self.det_row.eq(row_val), self.det_col.eq(col_val)]
         return m

@@ -13,8 +13,9 @@ from tb.amaranth_sim.update_controller import amaranth_producer, run_amaranth, s
 from tb.stimulus import bits, golden_kwargs, golden_write, random_update, scheme_params, update_beats_of
 
 #: set-up cycles at P = 16, counted from the documented pipeline: 8 registered plan steps, then the
-#: radix-4 divider, ceil((P + 1) / 2) = 9 cycles for the P + 1 bits of the gate threshold.
-SETUP16 = 8 + 9
+#: radix-4 divider, ceil((P + 1) / 2) = 9 cycles for the P + 1 bits of the gate threshold, and one
+#: settle cycle (the gate threshold is a register when the slots start).
+SETUP16 = 8 + 9 + 1
 #: Cycle limit of the simulation loops written here (the drivers of tb/amaranth_sim have their own).
 MAX_CYCLES = 100_000
 
