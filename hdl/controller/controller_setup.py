@@ -13,9 +13,9 @@ radix-4 restoring divider:
   step 3            sh clamped to [-WPROD, WY] (beyond it the result is decided: 0, or an overflow);
                     big = prod * 2**sh >= 2**WY; the register flags BL_ZERO, BL_POW2
   step 4            Y = floor(prod * 2**sh) in a WY = P + bl_width + 2 bit window (one barrel shifter),
-                    sticky = bits of prod shifted out below the window are not all zero
-  step 5            ceil(Ghat) = ceil(Y / 2**P) (Y's P fraction bits or the sticky bit round up),
-                    saturated at 2**bl_width (`cap`); c1 = max(cap, 1)
+                    frac = prod * 2**sh has non-zero bits below 2**P (a mask of prod, in parallel)
+  step 5            ceil(Ghat) = floor(Y / 2**P) + frac, saturated at 2**bl_width (`cap`; the
+                    saturation and the zero test from Y and frac beside the adder); c1 = max(cap, 1)
   step 6            c2 = c1, or in deterministic mode the power of two 2**bit_length(c1 - 1)
   step 7            BL = min(c2, bl) with BL management, else bl
   step 8            OVERFLOW = cap > BL (unless another flag or a zero update); skip; log2(BL); the
@@ -164,35 +164,40 @@ class ControllerSetup(wiring.Component):
         # -- step 3 ----------------------------------------------------------------------------------
         B = max(WPROD, WY)
         rsh = Signal(range(B + WPROD + 1))             # B - clamp(sh): the window's right shift
-        klo = Signal(range(WPROD + 1))                 # bits of prod below the window (sh < 0)
+        kfr = Signal(range(WPROD + 1))                 # bits of prod below 2**P of prod * 2**sh
         big = Signal()
         err_bl0, err_pow2 = Signal(), Signal()
         bl = self.bl
         with m.If(v[1]):
             with m.If(sh < -WPROD):
-                m.d.sync += [rsh.eq(B + WPROD), klo.eq(WPROD)]
+                m.d.sync += [rsh.eq(B + WPROD), kfr.eq(WPROD)]
             with m.Elif(sh > WY):
-                m.d.sync += [rsh.eq(B - WY), klo.eq(0)]
+                m.d.sync += [rsh.eq(B - WY), kfr.eq(0)]
             with m.Else():
-                m.d.sync += [rsh.eq(B - sh), klo.eq(Mux(sh < 0, -sh, 0))]
+                m.d.sync += [rsh.eq(B - sh), kfr.eq(Mux(sh >= P, 0, Mux(sh < P - WPROD, WPROD, P - sh)))]
             m.d.sync += [big.eq(sh + kp > WY), err_bl0.eq(~bl.any()),
                          err_pow2.eq(self.det & bl.any() & ((bl & (bl - 1)) != 0))]
         # -- step 4: one barrel shifter --------------------------------------------------------------
         Y = Signal(WY)
-        sticky = Signal()
+        frac = Signal()                                # prod * 2**sh has bits below 2**P: ceil rounds up
         with m.If(v[2]):
             m.d.sync += [Y.eq((Cat(Const(0, B), prod) >> rsh)[:WY]),
-                         sticky.eq((prod & ~(Const((1 << WPROD) - 1, WPROD) << klo)[:WPROD]) != 0)]
+                         frac.eq((prod & ~(Const((1 << WPROD) - 1, WPROD) << kfr)[:WPROD]) != 0)]
         # -- step 5: ceil(Ghat), saturated -----------------------------------------------------------
+        # ceil_g = yh + frac; whether it exceeds 2**BLW or is 0 follows from yh and frac directly, in
+        # parallel with the adder (one carry chain, then the saturating mux).
+        yh = Y[P:]
         ceil_g = Signal(WY - P + 1)
-        m.d.comb += ceil_g.eq(Y[P:] + ((Y[:P] != 0) | sticky))
+        m.d.comb += ceil_g.eq(yh + frac)
         over = Signal()                                # ceil_g > 2**BLW
-        m.d.comb += over.eq((ceil_g[BLW + 1:] != 0) | (ceil_g[BLW] & (ceil_g[:BLW] != 0)))
+        m.d.comb += over.eq(big | (yh[BLW + 1:] != 0) | (yh[BLW] & ((yh[:BLW] != 0) | frac)))
+        zero_g = Signal()
+        m.d.comb += zero_g.eq((yh == 0) & ~frac)
         cap = Signal(BLW + 1)
         c1 = Signal(BLW + 1)
         with m.If(v[3]):
-            m.d.sync += [cap.eq(Mux(big | over, 1 << BLW, ceil_g)),
-                         c1.eq(Mux(big | over, 1 << BLW, Mux(ceil_g == 0, 1, ceil_g)))]
+            m.d.sync += [cap.eq(Mux(over, 1 << BLW, ceil_g)),
+                         c1.eq(Mux(over, 1 << BLW, Mux(zero_g, 1, ceil_g)))]
         # -- step 6: power of two in deterministic mode ----------------------------------------------
         c1m = Signal(BLW)
         m.d.comb += c1m.eq(c1 - 1)

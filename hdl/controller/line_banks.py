@@ -23,8 +23,9 @@ register store (the done strobe waits for `drained`). Read-after-write: the writ
 (when beat c is computed) is at least one cycle before the next slot reads address c.
 
 Loading: `load` writes lanes 0..L-1 of the beat to lines base .. base + L - 1 (base 0 for the rows, a
-for the columns, then + L per beat of that vector, until `rewind`), one cycle after the beat (a
-registered stage: no input-to-memory path); elements past the end of the vector are not written. A reset does not re-seed the LFSR memories (they hold their state like
+for the columns, then + L per beat of that vector, until `rewind`), two cycles after the beat (the beat
+is registered, then each bank's write: no input-to-memory path, no lane crossbar in front of the
+memories); elements past the end of the vector are not written. A reset does not re-seed the LFSR memories (they hold their state like
 any block RAM); the golden model's reset() does, so compare from configuration on.
 """
 from __future__ import annotations
@@ -52,7 +53,7 @@ class LineBanks(wiring.Component):
     Ports
     -----
     load, vec_x : In(1)
-        Write the beat's lanes (in the next cycle); `vec_x`: a column (Xhat) beat.
+        Write the beat's lanes (two cycles later); `vec_x`: a column (Xhat) beat.
     rewind : In(1)
         The update is over: the next row beat loads lines 0 .., the next column beat lines a ...
     in_mag : In(lanes * P), in_sgn : In(lanes)
@@ -107,7 +108,7 @@ class LineBanks(wiring.Component):
         m.submodules.st = st_mem
         rs, ws = st_mem.read_port(transparent_for=()), st_mem.write_port()
 
-        # -- loading, one registered stage after the beat: lane l -> line base + l -> bank (b0 + l) mod S
+        # -- loading, two registered stages after the beat: lane l -> line base + l -> bank (b0 + l) mod S
         # Per vector a position: the base bank one-hot (lane l hits bank k iff bit (k - l) mod S is set;
         # it wraps to the next address iff k < l), the address and the address + 1, and the lines left
         # (lane l is written iff more than l are left). Rewound at every update's end.
@@ -135,12 +136,15 @@ class LineBanks(wiring.Component):
         lane_ok = [Signal(name=f"lane{l}_ok") for l in range(L)]
         for l in range(L):
             m.d.comb += lane_ok[l].eq(ld & (left > l))
-        for k in range(S):
+        for k in range(S):                              # per bank: the write, registered once more
             _, wp = mags[k]
+            we, wa, wd = Signal(name=f"we{k}"), Signal(AW, name=f"wa{k}"), Signal(P + 1, name=f"wd{k}")
+            m.d.sync += we.eq(0)
             for l in range(L):
                 with m.If(lane_ok[l] & oh[(k - l) % S]):
-                    m.d.comb += [wp.en.eq(1), wp.addr.eq(ad1 if k < l else ad),
-                                 wp.data.eq(Cat(ld_mag[l * P:(l + 1) * P], ld_sgn[l]))]
+                    m.d.sync += [we.eq(1), wa.eq(ad1 if k < l else ad),
+                                 wd.eq(Cat(ld_mag[l * P:(l + 1) * P], ld_sgn[l]))]
+            m.d.comb += [wp.en.eq(we), wp.addr.eq(wa), wp.data.eq(wd)]
 
         # -- slots: read address c of every bank, compute beat c, register it: one beat per cycle ----
         busy = Signal()                                 # beat c is in the read registers
