@@ -69,7 +69,25 @@ def run(*, a: int = 100, b: int = 784, lanes: int = 4, simulate: bool = True) ->
     # Formula-only views (the formula is what the simulation, when run, confirmed).
     out["by_lanes_bl32"] = {L: update_cycles(a=a, b=b, lanes=L, bl=32) for L in (1, 2, 4, 8)}
     out["serial32_bl32_cycles"] = update_cycles(a=a, b=b, lanes=lanes, bl=32, serial_width=32)
+    if simulate:
+        out["ram_serial32"] = _ram_serial(a, b, lanes)
     return out
+
+
+def _ram_serial(a: int, b: int, lanes: int, bl: int = 8, S: int = 32) -> dict:
+    """The line state in S memory banks (line_store="ram", serial output, S compare units): measured
+    cycles of one written update against the formula (the register store's cycles)."""
+    from hdl.controller.update_controller import UpdateController, update_cycles
+    from tb.amaranth_sim.update_controller import run_amaranth_serial
+    from tb.stimulus import random_update
+
+    up = random_update(np.random.default_rng(1), a, b, det=False, bl_mgmt=False, two_phase=False)
+    up.update(bl=bl, lr_mant=1, lr_exp=-20)
+    formula = update_cycles(a=a, b=b, lanes=lanes, bl=bl, serial_width=S)
+    r = run_amaranth_serial(UpdateController(a=a, b=b, lanes=lanes, serial_width=S, line_store="ram"), [up],
+                            max_cycles=10 * formula)[0]
+    return {"serial_width": S, "bl": bl, "formula_cycles": formula, "measured_cycles": r["cycles"],
+            "measured_slots": len(r["slots"]), "cycles_per_slot": -(-(a + b) // S) + 1}
 
 
 def main(argv=None) -> dict:

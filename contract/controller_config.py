@@ -9,6 +9,9 @@ from .lfsr import check_width
 
 #: Largest a or b: line indices must stay below lfsr.COL_BASE, and 4096 lines is beyond any array here.
 MAX_LINES = 4096
+#: line_store="auto" keeps the line state in block RAM banks when the output is serial and a + b exceeds this.
+RAM_AUTO_LINES = 256
+LINE_STORES = ("auto", "regs", "ram")
 #: Largest bl register: the BL counter, the divider and the deterministic-mode ramp are bl_width wide.
 MAX_BL_WIDTH = 20
 
@@ -26,6 +29,13 @@ class ControllerConfig:
     lfsr_width      per-line LFSR width: a key of lfsr.TAPS, at least elem_width
     seed            global LFSR seed, 0 .. 2**32-1 (per-line seeds: lfsr.line_seed)
     serial_width    RTL presentation only: 0 parallel fire/pol outputs, S > 0 serialised S lines per beat
+    line_store      RTL only: where the per-line state (magnitude, sign, LFSR) lives. "regs": registers
+                    and one compare unit per line (any output); "ram": S = serial_width memory banks
+                    (block or distributed RAM; line l in bank l mod S at address l div S) with S compare
+                    units, one serial beat per cycle, the same slots and cycles as "regs" (needs
+                    serial_width > 0 and lanes <= serial_width); "auto": "ram" when serial_width > 0
+                    and a + b > RAM_AUTO_LINES, else "regs". In "ram" the LFSR states are the memories'
+                    initial contents: a reset does not re-seed them (the golden twin's reset() does).
     """
 
     a: int
@@ -40,6 +50,7 @@ class ControllerConfig:
     lfsr_width: int = 31
     seed: int = 0
     serial_width: int = 0
+    line_store: str = "auto"
 
     def __post_init__(self):
         check_int("a", self.a, 1, MAX_LINES)
@@ -56,9 +67,24 @@ class ControllerConfig:
             raise ValueError(f"lfsr_width must be at least elem_width ({self.elem_width}), not {self.lfsr_width!r}")
         check_int("seed", self.seed, 0, (1 << 32) - 1)
         check_int("serial_width", self.serial_width, 0, 1024)
+        if self.line_store not in LINE_STORES:
+            raise ValueError(f"line_store must be one of {', '.join(map(repr, LINE_STORES))}, not {self.line_store!r}")
+        if self.line_store == "ram" and not self.serial_width:
+            raise ValueError("line_store='ram' reads S = serial_width lines per cycle and needs the serial output: "
+                             "set serial_width (e.g. 32), or use line_store='regs'")
+        if self.line_store == "ram" and self.lanes > self.serial_width:
+            raise ValueError(f"line_store='ram' writes one element per bank per beat: lanes ({self.lanes}) must be at "
+                             f"most serial_width ({self.serial_width})")
 
     def kwargs(self) -> dict:
         return asdict(self)
+
+    @property
+    def ram(self) -> bool:
+        """The line state lives in memory banks (line_store resolved; see the class docstring)."""
+        if self.line_store == "auto":
+            return bool(self.serial_width) and self.lanes <= self.serial_width and self.a + self.b > RAM_AUTO_LINES
+        return self.line_store == "ram"
 
     @property
     def P(self) -> int:

@@ -1,19 +1,36 @@
 """Set-up arithmetic of the crossbar update controller (hdl/controller/update_controller.py): the plan of one update.
 
-From the loaded update (max |u_i|, max |v_j|, s, the lr and bl registers, the mode) it computes what the
-slot train needs, as golden/rtl/update_controller.py PulseScheme.plan does, bit for bit:
+From the loaded update (the OR of the |u_i| and of the |v_j|, |s_mant|, s_exp, the lr and bl registers,
+the mode) it computes what the slot train needs, as golden/rtl/update_controller.py PulseScheme.plan
+does, bit for bit. It is a pipeline of registered steps, each one shifter, one carry chain or one
+priority encoder deep (so the controller reaches the clock of the engine beside it), followed by a
+radix-4 restoring divider:
 
-* stage 1 (`scale`): ku = bit_length(max |u_i|), kv = bit_length(max |v_j|), prod = lr_mant * |s_mant|, and
-  whether the update is zero;
-* stage 2 (`plan`): E = lr_exp + s_exp + ku + kv - 2F, clamped to the range where the result is decided;
-  ceil(Ghat) = ceil(prod * 2**E); the slot count BL (with BL management: min(max(ceil(Ghat), 1), bl), rounded
-  up to a power of two in deterministic mode); log2(BL); the register flags; and the operands of the
-  divider, prod * 2**(E + P) and BL, aligned;
-* stage 3 (`step`, P + 1 times): a restoring divider, one quotient bit per step, giving the gate threshold
-  G = floor(prod * 2**(E + P) / BL), P + 1 bits.
+  step 1 (`start`)  ku = bit_length(mu), kv = bit_length(mv) (the bit length of an OR of magnitudes is
+                    that of their maximum); prod = lr_mant * |s_mant| (one multiplier: SB_MAC16 /
+                    MULT18X18D); the zero test; esum = lr_exp + s_exp + P - 2F
+  step 2            sh = E + P = esum + ku + kv; kp = bit_length(prod); the masks 2**ku - 1, 2**kv - 1
+  step 3            sh clamped to [-WPROD, WY] (beyond it the result is decided: 0, or an overflow);
+                    big = prod * 2**sh >= 2**WY; the register flags BL_ZERO, BL_POW2
+  step 4            Y = floor(prod * 2**sh) in a WY = P + bl_width + 2 bit window (one barrel shifter),
+                    frac = prod * 2**sh has non-zero bits below 2**P (a mask of prod, in parallel)
+  step 5            ceil(Ghat) = floor(Y / 2**P) + frac, saturated at 2**bl_width (`cap`; the
+                    saturation and the zero test from Y and frac beside the adder); c1 = max(cap, 1)
+  step 6            c2 = c1, or in deterministic mode the power of two 2**bit_length(c1 - 1)
+  step 7            BL = min(c2, bl) with BL management, else bl
+  step 8            OVERFLOW = cap > BL (unless another flag or a zero update); skip; log2(BL); the
+                    divider's operands: remainder Y >> NB, numerator bits Y mod 2**NB (NB = 2*NSTEP)
+  steps 9 .. 8+NSTEP  the divider, two quotient bits per cycle (three trial subtractions x - BL, x - 2BL,
+                    x - 3BL side by side, so one carry chain deep): G = floor(Y / BL) (P + 1 bits; equal to
+                    floor(prod * 2**(E+P) / BL) of the golden model because floor(floor(x/2**k)/n) =
+                    floor(x/(n 2**k))); step 9 also registers the deterministic ramp parameters
+                    row_sh = P + 1 - ku + log2(BL) and col_one = 2**(bl_width - 1 - log2(BL)).
 
-The controller's FSM sequences the stages (one cycle each for stages 1 and 2, P + 1 cycles for the
-divider); the inputs must be held from `scale` to the last `step`.
+NSTEP = ceil((P + 1) / 2). Timing: `start` is raised for one cycle (step 1); `skip` and the flags are
+valid from the first divider cycle (`dividing` high) on; `last` is high in the settle cycle after the
+last divider step (9 + NSTEP cycles after `start`, start's cycle counted as 1), when G is already
+final (so the slot sequencer can register values computed from G in that cycle). The inputs must be held from `start`
+to step 8. Without overflow Y < BL * 2**(P+1), so the remainder fits bl_width bits (it is < BL).
 """
 from __future__ import annotations
 
@@ -26,16 +43,28 @@ from contract.layouts import STATUS_LAYOUT
 
 
 def _bit_length(m, x, name):
-    """A comb signal holding the bit length of unsigned `x` (0 for 0)."""
+    """A comb signal holding the bit length of unsigned `x` (0 for 0): a priority encoder built as a
+    tree (halves: the upper half's length plus the lower half's width if the upper half is non-zero,
+    else the lower half's length), log2(len(x)) mux levels deep instead of a chain of len(x)."""
+    def tree(v):
+        if len(v) == 1:
+            return v[0]
+        lo_w = 1 << ((len(v) - 1).bit_length() - 1)          # largest power of two below len(v)
+        lo, hi = v[:lo_w], v[lo_w:]
+        return Mux(hi.any(), tree(hi) + lo_w, tree(lo))
     n = Signal(range(len(x) + 1), name=name)
-    for k in range(len(x)):
-        with m.If(x[k]):
-            m.d.comb += n.eq(k + 1)
+    m.d.comb += n.eq(tree(x))
     return n
 
 
+def setup_cycles(elem_width: int) -> int:
+    """Cycles from `start` (counted as 1) to the `last` cycle: 8 plan steps, ceil((P+1)/2) divider
+    steps and one settle cycle (G is a register when the slot sequencer starts)."""
+    return 9 + -(-(elem_width + 1) // 2)
+
+
 class ControllerSetup(wiring.Component):
-    """Scale, BL and gate threshold of one update (see the module docstring), in P + 3 strobed cycles.
+    """Scale, BL and gate threshold of one update (see the module docstring), in setup_cycles(P) cycles.
 
     Parameters
     ----------
@@ -45,9 +74,11 @@ class ControllerSetup(wiring.Component):
     Ports
     -----
     mu, mv : In(P)
-        max |u_i| and max |v_j| of the loaded update (unsigned Q1.F magnitudes).
-    s_mant : In(signed(mant_width)), s_exp : In(signed(exp_width))
-        The update's scale s = s_mant * 2**s_exp.
+        Any value with the bit length of max |u_i| (max |v_j|), zero iff all are zero: the controller
+        feeds the OR of the magnitudes.
+    s_abs : In(mant_width)
+        |s_mant| (unsigned); s_zero follows from it.
+    s_exp : In(signed(exp_width))
     lr_mant : In(lr_width), lr_exp : In(signed(lr_exp_width))
         The learning rate register lr = lr_mant * 2**lr_exp (device steps).
     bl : In(bl_width)
@@ -56,42 +87,46 @@ class ControllerSetup(wiring.Component):
         The mode bits (contract/layouts.py MODE_LAYOUT).
     protocol : In(1)
         The load stage saw a beat count or order against the stream contract (flagged, skipped).
-    scale : In(1)
-        Stage 1: register ku, kv, prod and the zero test at the next clock edge.
-    plan : In(1)
-        Stage 2 (after stage 1): register n_bl, m_log, status, skip and the divider operands; clears g.
-    step : In(1)
-        Stage 3 (after stage 2): one divider step, the next quotient bit into g. `plan` wins over `step`;
-        the controller never raises two of the strobes together.
+    start : In(1)
+        Step 1 (one cycle); the later steps follow by themselves.
     ku, kv : Out(range(P + 1))
-        Bit lengths of max |u_i| and max |v_j| (registered by `scale`).
+        Bit lengths of max |u_i| and max |v_j| (from step 2 on).
+    mask_u, mask_v : Out(P)
+        2**ku - 1 and 2**kv - 1 (from step 3 on).
     n_bl : Out(bl_width)
-        The slot count BL of the update (registered by `plan`).
+        The slot count BL of the update (from step 8 on).
     m_log : Out(range(bl_width + 1))
-        bit_length(BL) - 1, i.e. log2(BL) when BL is a power of two (registered by `plan`).
+        bit_length(BL) - 1, i.e. log2(BL) when BL is a power of two (from step 9 on).
+    row_sh : Out(range(P + bl_width + 2))
+        P + 1 - ku + log2(BL): the deterministic row ramp is ((2t+1) << P) >> row_sh (from step 10 on).
+    col_one : Out(bl_width)
+        2**(bl_width - 1 - log2(BL)): the deterministic column ramp is ((2 rev(t) | col_one) << kv)
+        >> bl_width, rev the bl_width-1 bit reversal (from step 10 on).
     status : Out(STATUS_LAYOUT)
-        The update's flags (registered by `plan`; bl_zero, bl_pow2, overflow, protocol).
+        The update's flags (bl_zero, bl_pow2, overflow, protocol), valid while `dividing`.
     skip : Out(1)
-        Nothing is written: a flag is set or the update is zero (registered by `plan`).
+        Nothing is written: a flag is set or the update is zero (valid while `dividing`).
+    dividing : Out(1)
+        The divider runs (steps 9 .. 8 + NSTEP).
+    last : Out(1)
+        The settle cycle after the last divider step (a register).
     g : Out(P + 1)
-        The gate threshold G, valid after P + 1 `step`s (0 .. 2**P).
-    div_last : Out(1)
-        The current `step` is the last divider step (combinational).
+        The gate threshold G (0 .. 2**P), valid from the `last` cycle until the next `start`.
     """
 
     def __init__(self, cfg: ControllerConfig):
         self.cfg = c = cfg
         P = c.elem_width
         super().__init__({
-            "mu": In(P), "mv": In(P),
-            "s_mant": In(signed(c.mant_width)), "s_exp": In(signed(c.exp_width)),
+            "mu": In(P), "mv": In(P), "s_abs": In(c.mant_width), "s_exp": In(signed(c.exp_width)),
             "lr_mant": In(c.lr_width), "lr_exp": In(signed(c.lr_exp_width)),
             "bl": In(c.bl_width), "det": In(1), "bl_mgmt": In(1), "protocol": In(1),
-            "scale": In(1), "plan": In(1), "step": In(1),
-            "ku": Out(range(P + 1)), "kv": Out(range(P + 1)),
+            "start": In(1),
+            "ku": Out(range(P + 1)), "kv": Out(range(P + 1)), "mask_u": Out(P), "mask_v": Out(P),
             "n_bl": Out(c.bl_width), "m_log": Out(range(c.bl_width + 1)),
-            "status": Out(STATUS_LAYOUT), "skip": Out(1),
-            "g": Out(P + 1), "div_last": Out(1),
+            "row_sh": Out(range(P + c.bl_width + 2)), "col_one": Out(c.bl_width),
+            "status": Out(STATUS_LAYOUT), "skip": Out(1), "dividing": Out(1), "last": Out(1),
+            "g": Out(P + 1),
         })
 
     def elaborate(self, platform):
@@ -100,87 +135,127 @@ class ControllerSetup(wiring.Component):
         P = c.elem_width
         F = P - 1
         BLW = c.bl_width
-        WPROD = c.lr_width + c.mant_width - 1
-        WN = WPROD + BLW + P + 2
-        WD = WPROD + BLW + P + 1
-        det, bl = self.det, self.bl
-
-        # -- stage 1 -------------------------------------------------------------------------------
-        mu_len = _bit_length(m, self.mu, "mu_len")
-        mv_len = _bit_length(m, self.mv, "mv_len")
-        s_abs = Signal(c.mant_width)
-        m.d.comb += s_abs.eq(Mux(self.s_mant < 0, -self.s_mant, self.s_mant))
-        prod_r = Signal(WPROD)
-        zero_r = Signal()
-        with m.If(self.scale):
-            m.d.sync += [self.ku.eq(mu_len), self.kv.eq(mv_len), prod_r.eq(self.lr_mant * s_abs),
-                         zero_r.eq((self.lr_mant == 0) | (self.s_mant == 0) | (self.mu == 0) | (self.mv == 0))]
-
-        # -- stage 2 (combinational from the stage-1 registers) -----------------------------------
+        WPROD = c.lr_width + c.mant_width - 1         # lr_mant * |s_mant| < 2**WPROD
+        WY = P + BLW + 2                               # the window of floor(prod * 2**sh)
+        NSTEP = -(-(P + 1) // 2)
+        NB = 2 * NSTEP
         exp_w = max(c.lr_exp_width, c.exp_width) + 8
-        e_raw = Signal(signed(exp_w))
-        m.d.comb += e_raw.eq(self.lr_exp + self.s_exp + self.ku + self.kv - 2 * F)
-        e_lo, e_hi = -(WPROD + P), BLW + 1
-        e_c = Signal(signed(exp_w))
-        with m.If(e_raw < e_lo):
-            m.d.comb += e_c.eq(e_lo)
-        with m.Elif(e_raw > e_hi):
-            m.d.comb += e_c.eq(e_hi)
-        with m.Else():
-            m.d.comb += e_c.eq(e_raw)
-        shl = Signal(range(e_hi + 1))
-        shr = Signal(range(-e_lo + 1))
-        m.d.comb += [shl.eq(Mux(e_c >= 0, e_c, 0)), shr.eq(Mux(e_c < 0, -e_c, 0))]
-        ceil_g = Signal(WPROD + BLW + 2)
-        with m.If(e_c >= 0):
-            m.d.comb += ceil_g.eq(prod_r << shl)
-        with m.Else():
-            m.d.comb += ceil_g.eq((prod_r + (Const(1, 1) << shr) - 1) >> shr)
-        cap_c = Signal(BLW + 1)
-        m.d.comb += cap_c.eq(Mux(ceil_g > (1 << BLW), 1 << BLW, ceil_g))
-        c1 = Signal(BLW + 1)
-        m.d.comb += c1.eq(Mux(cap_c == 0, 1, cap_c))
-        c1m = Signal(BLW + 1)
-        m.d.comb += c1m.eq(c1 - 1)
-        c1_len = _bit_length(m, c1m, "c1_len")
-        c2 = Signal(BLW + 1)
-        m.d.comb += c2.eq(Mux(det, Const(1, 1) << c1_len, c1))
-        n_new = Signal(BLW)
-        m.d.comb += n_new.eq(Mux(self.bl_mgmt, Mux(c2 < bl, c2, bl), bl))
-        err_bl0 = Signal()
-        err_pow2 = Signal()
-        err_ovf = Signal()
-        m.d.comb += [
-            err_bl0.eq(~bl.any()),
-            err_pow2.eq(det & (bl != 0) & ((bl & (bl - 1)) != 0)),
-        ]
-        m.d.comb += err_ovf.eq(~err_bl0 & ~err_pow2 & ~zero_r & (cap_c > n_new))
-        n_len = _bit_length(m, n_new, "n_len")
-        sh = Signal(signed(exp_w + 1))
-        m.d.comb += sh.eq(e_c + Const(P, signed(exp_w)))
-        sh_pos = Signal(range(e_hi + P + 1))
-        sh_neg = Signal(range(WPROD + 1))
-        m.d.comb += [sh_pos.eq(Mux(sh >= 0, sh, 0)), sh_neg.eq(Mux(sh < 0, -sh, 0))]
+        v = Signal(8)                                  # v[k]: step k + 2 runs in this cycle
+        m.d.sync += v.eq(Cat(self.start, v[:-1]))
 
-        num = Signal(WN)
-        dsh = Signal(WD)
-        cnt = Signal(range(P + 1))
-        q = self.g
-        # -- stage 2 registers and stage 3, a restoring divider (MSB first) ------------------------
-        ge = num >= dsh
-        m.d.comb += self.div_last.eq(~cnt.any())                  # cnt == 0
-        with m.If(self.plan):
+        # -- step 1 ----------------------------------------------------------------------------------
+        prod = Signal(WPROD)
+        zero = Signal()
+        esum = Signal(signed(exp_w))
+        with m.If(self.start):
             m.d.sync += [
-                self.n_bl.eq(n_new), self.m_log.eq(n_len - 1),
+                self.ku.eq(_bit_length(m, self.mu, "mu_len")), self.kv.eq(_bit_length(m, self.mv, "mv_len")),
+                prod.eq(self.lr_mant * self.s_abs),
+                zero.eq((self.lr_mant == 0) | (self.s_abs == 0) | (self.mu == 0) | (self.mv == 0)),
+                esum.eq(self.lr_exp + self.s_exp + (P - 2 * F)),
+            ]
+        # -- step 2 ----------------------------------------------------------------------------------
+        sh = Signal(signed(exp_w + 1))
+        kp = Signal(range(WPROD + 1))
+        with m.If(v[0]):
+            m.d.sync += [sh.eq(esum + self.ku + self.kv), kp.eq(_bit_length(m, prod, "prod_len")),
+                         self.mask_u.eq((Const(1, P + 1) << self.ku) - 1),
+                         self.mask_v.eq((Const(1, P + 1) << self.kv) - 1)]
+        # -- step 3 ----------------------------------------------------------------------------------
+        B = max(WPROD, WY)
+        rsh = Signal(range(B + WPROD + 1))             # B - clamp(sh): the window's right shift
+        kfr = Signal(range(WPROD + 1))                 # bits of prod below 2**P of prod * 2**sh
+        big = Signal()
+        err_bl0, err_pow2 = Signal(), Signal()
+        bl = self.bl
+        with m.If(v[1]):
+            with m.If(sh < -WPROD):
+                m.d.sync += [rsh.eq(B + WPROD), kfr.eq(WPROD)]
+            with m.Elif(sh > WY):
+                m.d.sync += [rsh.eq(B - WY), kfr.eq(0)]
+            with m.Else():
+                m.d.sync += [rsh.eq(B - sh), kfr.eq(Mux(sh >= P, 0, Mux(sh < P - WPROD, WPROD, P - sh)))]
+            m.d.sync += [big.eq(sh + kp > WY), err_bl0.eq(~bl.any()),
+                         err_pow2.eq(self.det & bl.any() & ((bl & (bl - 1)) != 0))]
+        # -- step 4: one barrel shifter --------------------------------------------------------------
+        Y = Signal(WY)
+        frac = Signal()                                # prod * 2**sh has bits below 2**P: ceil rounds up
+        with m.If(v[2]):
+            m.d.sync += [Y.eq((Cat(Const(0, B), prod) >> rsh)[:WY]),
+                         frac.eq((prod & ~(Const((1 << WPROD) - 1, WPROD) << kfr)[:WPROD]) != 0)]
+        # -- step 5: ceil(Ghat), saturated -----------------------------------------------------------
+        # ceil_g = yh + frac; whether it exceeds 2**BLW or is 0 follows from yh and frac directly, in
+        # parallel with the adder (one carry chain, then the saturating mux).
+        yh = Y[P:]
+        ceil_g = Signal(WY - P + 1)
+        m.d.comb += ceil_g.eq(yh + frac)
+        over = Signal()                                # ceil_g > 2**BLW
+        m.d.comb += over.eq(big | (yh[BLW + 1:] != 0) | (yh[BLW] & ((yh[:BLW] != 0) | frac)))
+        zero_g = Signal()
+        m.d.comb += zero_g.eq((yh == 0) & ~frac)
+        cap = Signal(BLW + 1)
+        c1 = Signal(BLW + 1)
+        with m.If(v[3]):
+            m.d.sync += [cap.eq(Mux(over, 1 << BLW, ceil_g)),
+                         c1.eq(Mux(over, 1 << BLW, Mux(zero_g, 1, ceil_g)))]
+        # -- step 6: power of two in deterministic mode ----------------------------------------------
+        c1m = Signal(BLW)
+        m.d.comb += c1m.eq(c1 - 1)
+        c2 = Signal(BLW + 1)
+        with m.If(v[4]):
+            m.d.sync += c2.eq(Mux(self.det, Const(1, BLW + 1) << _bit_length(m, c1m, "c1_len"), c1))
+        # -- step 7: BL ------------------------------------------------------------------------------
+        n = self.n_bl
+        with m.If(v[5]):
+            m.d.sync += n.eq(Mux(self.bl_mgmt & (c2 < bl), c2, bl))
+        # -- step 8: flags, divider operands; step 9: ramp parameters --------------------------------
+        rem = Signal(BLW)
+        n3 = Signal(BLW + 2)                           # 3 * BL, for the divider's third trial
+        num = Signal(NB)
+        q = Signal(NB)
+        cnt = Signal(range(NSTEP))
+        err_ovf = Signal()
+        m.d.comb += err_ovf.eq(~err_bl0 & ~err_pow2 & ~zero & (cap > n))
+        with m.If(v[6]):
+            m.d.sync += [
                 self.status.bl_zero.eq(err_bl0), self.status.bl_pow2.eq(err_pow2),
                 self.status.overflow.eq(err_ovf), self.status.protocol.eq(self.protocol),
-                self.skip.eq(err_bl0 | err_pow2 | err_ovf | self.protocol | zero_r),
-                num.eq(Mux(sh >= 0, prod_r << sh_pos, prod_r)),
-                dsh.eq(Mux(sh >= 0, n_new, n_new << sh_neg) << P),
-                q.eq(0), cnt.eq(P),
+                self.skip.eq(err_bl0 | err_pow2 | err_ovf | self.protocol | zero),
+                self.m_log.eq(_bit_length(m, n, "n_len") - 1),
+                rem.eq(Y[NB:]), num.eq(Y[:NB]), q.eq(0), cnt.eq(NSTEP - 1), self.dividing.eq(1),
+                n3.eq(n + (n << 1)),
             ]
-        with m.Elif(self.step):
-            m.d.sync += [q.eq(Cat(ge, q[:-1])), dsh.eq(dsh >> 1), cnt.eq(cnt - 1)]
-            with m.If(ge):
-                m.d.sync += num.eq(num - dsh)
+        M = BLW - 1
+        with m.If(v[7]):
+            m.d.sync += [self.row_sh.eq(P + 1 - self.ku + self.m_log),
+                         self.col_one.eq(Const(1, BLW) << (M - self.m_log)[:len(self.m_log)])]
+        # -- the divider: radix 4, the three trial subtractions side by side (one carry chain deep) ----
+        # x = 4*rem + the next two numerator bits < 4*BL; digit = the largest d in 0..3 with x >= d*BL.
+        x = Signal(BLW + 2)
+        m.d.comb += x.eq(Cat(num[-2], num[-1], rem))
+        trial = []
+        for d, mult in ((1, n), (2, n << 1), (3, n3)):
+            t = Signal(BLW + 3, name=f"trial{d}")
+            m.d.comb += t.eq(x - mult)
+            trial.append(t)
+        ge = [~t[-1] for t in trial]                    # x >= d*BL
+        digit = Signal(2)
+        rem_next = Signal(BLW)
+        with m.If(ge[2]):
+            m.d.comb += [digit.eq(3), rem_next.eq(trial[2])]
+        with m.Elif(ge[1]):
+            m.d.comb += [digit.eq(2), rem_next.eq(trial[1])]
+        with m.Elif(ge[0]):
+            m.d.comb += [digit.eq(1), rem_next.eq(trial[0])]
+        with m.Else():
+            m.d.comb += [digit.eq(0), rem_next.eq(x)]
+        settle = Signal()                              # the cycle after the last divider step: G is final
+        m.d.comb += [self.last.eq(settle), self.g.eq(q[:P + 1])]
+        m.d.sync += settle.eq(self.dividing & (cnt == 0))
+        with m.If(self.dividing):
+            m.d.sync += [rem.eq(rem_next), num.eq(num << 2), q.eq(Cat(digit, q[:-2])), cnt.eq(cnt - 1)]
+            with m.If(cnt == 0):
+                m.d.sync += self.dividing.eq(0)
+        with m.If(self.start):                         # a skipped update leaves the divider running
+            m.d.sync += [self.dividing.eq(0), settle.eq(0)]
         return m

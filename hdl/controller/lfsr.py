@@ -2,8 +2,9 @@
 
 Polynomials, leap and seed rule: contract/lfsr.py; bit-exact golden twin: golden/rtl/lfsr.py.
 `leap_value` is the combinational leap (the XOR network of `steps` unrolled single steps), used by every
-line of the update controller (hdl/controller/line_cell.py) and by its slot gate (hdl/controller/slot_sequencer.py); `LFSR`
-wraps one register around it for stand-alone use and tests.
+line of the update controller (hdl/controller/line_cell.py) and by its slot gate (hdl/controller/slot_sequencer.py),
+whose registers are kept one leap ahead (reset value `leap_int(seed)`, so the random number of a slot is
+register bits, not XOR outputs); `LFSR` wraps one register around it for stand-alone use and tests.
 """
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ def leap_matrix(width: int, steps: int) -> list[list[int]]:
             fb ^= set(bits[t - 1])
         bits = [sorted(fb)] + bits[:-1]
     return bits
+
+
+def leap_int(state: int, width: int, steps: int) -> int:
+    """`state` (an int) after `steps` single steps: the reset value of a register kept one leap ahead."""
+    return sum((sum((state >> k) & 1 for k in srcs) & 1) << i for i, srcs in enumerate(leap_matrix(width, steps)))
 
 
 def leap_value(state: Value, width: int, steps: int) -> Value:

@@ -16,7 +16,7 @@ from amaranth.lib.wiring import In, Out
 from contract.checks import check_int
 from contract.lfsr import check_width
 
-from hdl.controller.lfsr import leap_value
+from hdl.controller.lfsr import leap_int, leap_value
 
 
 class LineCell(wiring.Component):
@@ -51,7 +51,8 @@ class LineCell(wiring.Component):
     det_value : In(P + 1)
         The slot's deterministic ramp value, shared by the lines of one side.
     mask : In(P)
-        2**k - 1: the random number is the low P bits of the LFSR's next state, masked to k bits.
+        2**k - 1: the random number is the low P bits of the LFSR register (kept one leap ahead: the
+        state after this slot's leap), masked to k bits.
     gate : In(1)
         The slot passes (the shared slot gate, low outside the slot phase).
     two_phase : In(1)
@@ -87,14 +88,14 @@ class LineCell(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         W, P = self._width, self._P
-        lfsr = Signal(W, init=self._seed)
-        lfsr_next = Signal(W)
-        m.d.comb += lfsr_next.eq(leap_value(lfsr, W, P))
+        # Kept one leap ahead: the register holds the state the golden model reaches at the slot's
+        # leap, so the slot's random number is its low P bits (no XOR between register and compare).
+        lfsr = Signal(W, init=leap_int(self._seed, W, P))
         with m.If(self.advance):
-            m.d.sync += lfsr.eq(lfsr_next)
+            m.d.sync += lfsr.eq(leap_value(lfsr, W, P))
         with m.If(self.load):
             m.d.sync += [self.mag.eq(self.in_mag), self.sgn.eq(self.in_sgn)]
-        value = Mux(self.det, self.det_value, lfsr_next[:P] & self.mask)
+        value = Mux(self.det, self.det_value, lfsr[:P] & self.mask)
         phase_ok = ~self.two_phase | (self.phase ^ ~self.sgn)
         m.d.comb += [
             self.fire.eq(self.gate & phase_ok & (value < self.mag)),

@@ -34,21 +34,31 @@ busy     : Out(1)    high from the end of loading to done (the input is not read
 
 Cost of one update, with an input that never pauses and slot_ready tied high (tested):
     ceil(a/lanes) + ceil(b/lanes)  load cycles (one beat per cycle)
-  + P + 4                          set-up: 2 scalar cycles, P+1 divider cycles (gate threshold), done
+  + 9 + ceil((P+1)/2)              set-up: 8 registered plan steps, the radix-4 divider (gate threshold),
+                                   one settle cycle
   + BL * phases                    slots (times ceil((a+b)/S) + 1 cycles per slot when serialised)
-independent of a*b: every line has its own magnitude/sign register, LFSR and P-bit comparator.
+  + 1                              done
+independent of a*b: every line has its own magnitude/sign register, LFSR and P-bit comparator (or,
+line_store="ram", every serial beat's S lines are one address of S banks with S comparators). A
+flagged or zero update costs the load, 9 set-up cycles and done. (Before the set-up was pipelined it
+took P + 3 cycles: 2 scalar cycles and P + 1 divider cycles; the pipeline is 1 cycle shorter at P = 16.)
 After reset the controller idles one cycle (state INIT) before it accepts input.
 
 Structure: one LineCell (hdl/controller/line_cell.py) per row and per column line; the set-up arithmetic
 (hdl/controller/controller_setup.py ControllerSetup: scale, BL, gate threshold); the slot sequencer
 (hdl/controller/slot_sequencer.py SlotSequencer: slot counter, phase, slot gate, masks and deterministic ramps);
 with serial_width > 0 the SlotSerialiser (hdl/controller/slot_serialiser.py). The controller itself holds the
-per-update registers, the input side of the load chains and the FSM INIT -> LOAD -> SCALE -> PLAN ->
-DIV -> SLOTS -> DONE (DIV -> DONE directly for a flagged or zero update).
+per-update registers, the input side of the load chains and the FSM INIT -> LOAD -> SCALE -> SETUP ->
+SLOTS -> DONE (SETUP -> DONE directly for a flagged or zero update). The loader keeps the OR of the
+magnitudes of each vector (its bit length is that of the maximum) and |s_mant| in registers, so no
+compare chain sits on the input path.
 
-Storage: each vector is shifted in `lanes` elements per beat through a chain of registers (the line
-cells' magnitude/sign registers), so element i of the vector lands at a fixed position (no address
-decoder over a or b lines).
+Storage (ControllerConfig.line_store): "regs" shifts each vector in `lanes` elements per beat through a
+chain of registers (the line cells' magnitude/sign registers), so element i of the vector lands at a
+fixed position (no address decoder over a or b lines), and every line has its own LFSR register and
+compare unit. "ram" (serial output only; chosen by "auto" for a + b > 256) keeps magnitudes, signs and
+LFSR states in S = serial_width memory banks with S compare units (hdl/controller/line_banks.py
+LineBanks): the same slots, beats and cycles; the LFSR memories are not re-seeded by a reset.
 """
 from __future__ import annotations
 
@@ -61,8 +71,9 @@ from contract.enums import Vec
 from contract.layouts import MODE_LAYOUT, STATUS_LAYOUT, serial_layout, update_layout
 from contract.lfsr import COL_BASE, line_seed
 
-from hdl.controller.controller_setup import ControllerSetup
+from hdl.controller.controller_setup import ControllerSetup, setup_cycles as _setup_cycles
 from hdl.controller.slot_sequencer import SlotSequencer
+from hdl.controller.line_banks import LineBanks
 from hdl.controller.line_cell import LineCell
 from hdl.controller.slot_serialiser import SlotSerialiser
 
@@ -73,7 +84,7 @@ def update_cycles(*, a: int, b: int, lanes: int = 1, elem_width: int = 16, bl: i
     with an input that never pauses and drivers that never stall (measured in the tests)."""
     load = -(-a // lanes) + -(-b // lanes)
     per_slot = 1 if not serial_width else -(-(a + b) // serial_width) + 1
-    return load + (elem_width + 3) + bl * phases * per_slot + 1
+    return load + _setup_cycles(elem_width) + bl * phases * per_slot + 1
 
 
 def _load_chain(m, cells, lane_mag, lane_sgn, load, name):
@@ -155,8 +166,9 @@ class UpdateController(wiring.Component):
 
     @property
     def setup_cycles(self) -> int:
-        """Cycles between the last input beat and the first slot (2 scalar + P+1 divider cycles)."""
-        return self.cfg.elem_width + 3
+        """Cycles between the last input beat and the first slot (8 plan steps, ceil((P+1)/2) divider
+        steps, 1 settle cycle)."""
+        return _setup_cycles(self.cfg.elem_width)
 
     def cycles_per_update(self, bl: int, phases: int = 1) -> int:
         """Cycles of one written update with a never-pausing input and drivers (see the docstring)."""
@@ -172,8 +184,10 @@ class UpdateController(wiring.Component):
         # -- submodules ----------------------------------------------------------------------------
         m.submodules.setup = setup = ControllerSetup(c)
         m.submodules.slots = seq = SlotSequencer(c)
-        rows = [LineCell(elem_width=P, lfsr_width=W, seed=line_seed(c.seed, i, W)) for i in range(a)]
-        cols = [LineCell(elem_width=P, lfsr_width=W, seed=line_seed(c.seed, COL_BASE + j, W)) for j in range(b)]
+        ram = c.ram
+        rows = [] if ram else [LineCell(elem_width=P, lfsr_width=W, seed=line_seed(c.seed, i, W)) for i in range(a)]
+        cols = [] if ram else [LineCell(elem_width=P, lfsr_width=W, seed=line_seed(c.seed, COL_BASE + j, W))
+                               for j in range(b)]
         for i, cell in enumerate(rows):
             m.submodules[f"row{i}"] = cell
         for j, cell in enumerate(cols):
@@ -187,8 +201,9 @@ class UpdateController(wiring.Component):
         bl = Signal(c.bl_width)
         det, mgmt, two_phase = Signal(), Signal(), Signal()
         fresh = Signal(init=1)                      # the next beat is the first of an update
-        mu = Signal(P)                              # max |u_i| so far
-        mv = Signal(P)                              # max |v_j| so far
+        s_abs = Signal(c.mant_width)                # |s_mant| of the last beat
+        mu = Signal(P)                              # OR of |u_i| so far (bit length of the max)
+        mv = Signal(P)                              # OR of |v_j| so far
         rcount = Signal(range(nbr + 2))
         ccount = Signal(range(nbc + 2))
         bad_order = Signal()
@@ -209,40 +224,59 @@ class UpdateController(wiring.Component):
             m.d.comb += mg.eq(Mux(e < 0, -e, e))
             lane_mag.append(mg)
             lane_sgn.append(e[-1])                 # the sign bit: e < 0
-        beat_max = lane_mag[0]
+        beat_or = Signal(P)
+        or_all = lane_mag[0]
         for k in range(1, L):
-            nm = Signal(P, name=f"beat_max{k}")
-            m.d.comb += nm.eq(Mux(lane_mag[k] > beat_max, lane_mag[k], beat_max))
-            beat_max = nm
+            or_all = or_all | lane_mag[k]
+        m.d.comb += beat_or.eq(or_all)
 
         # -- connections ---------------------------------------------------------------------------
-        _load_chain(m, rows, lane_mag, lane_sgn, load_row, "row")
-        _load_chain(m, cols, lane_mag, lane_sgn, load_col, "col")
+        if not ram:
+            _load_chain(m, rows, lane_mag, lane_sgn, load_row, "row")
+            _load_chain(m, cols, lane_mag, lane_sgn, load_col, "col")
         m.d.comb += [
-            setup.mu.eq(mu), setup.mv.eq(mv), setup.s_mant.eq(s_mant), setup.s_exp.eq(s_exp),
+            setup.mu.eq(mu), setup.mv.eq(mv), setup.s_abs.eq(s_abs), setup.s_exp.eq(s_exp),
             setup.lr_mant.eq(lr_mant), setup.lr_exp.eq(lr_exp), setup.bl.eq(bl),
             setup.det.eq(det), setup.bl_mgmt.eq(mgmt), setup.protocol.eq(proto),
             seq.active.eq(in_slots), seq.det.eq(det), seq.two_phase.eq(two_phase), seq.g.eq(setup.g),
-            seq.ku.eq(setup.ku), seq.kv.eq(setup.kv), seq.m_log.eq(setup.m_log), seq.n_bl.eq(setup.n_bl),
+            seq.kv.eq(setup.kv), seq.row_sh.eq(setup.row_sh), seq.col_one.eq(setup.col_one),
+            seq.n_bl.eq(setup.n_bl),
         ]
         for cell in rows:                           # rows: polarity flipped for s >= 0, no phase gating
             m.d.comb += [cell.advance.eq(seq.advance), cell.det.eq(det), cell.det_value.eq(seq.det_row),
-                         cell.mask.eq(seq.mask_u), cell.gate.eq(seq.gate), cell.pol_flip.eq(~s_mant[-1]),
+                         cell.mask.eq(setup.mask_u), cell.gate.eq(seq.gate), cell.pol_flip.eq(~s_mant[-1]),
                          cell.two_phase.eq(0), cell.phase.eq(0)]
         for cell in cols:                           # columns: own polarity, one phase per sign
             m.d.comb += [cell.advance.eq(seq.advance), cell.det.eq(det), cell.det_value.eq(seq.det_col),
-                         cell.mask.eq(seq.mask_v), cell.gate.eq(seq.gate), cell.pol_flip.eq(0),
+                         cell.mask.eq(setup.mask_v), cell.gate.eq(seq.gate), cell.pol_flip.eq(0),
                          cell.two_phase.eq(two_phase), cell.phase.eq(seq.phase)]
-        row_fire, row_pol = Cat(*(x.fire for x in rows)), Cat(*(x.pol for x in rows))
-        col_fire, col_pol = Cat(*(x.fire for x in cols)), Cat(*(x.pol for x in cols))
         m.d.comb += self.busy.eq(~fresh & ~self.i.ready)
 
-        if c.serial_width:
+        drained = Signal(init=1)                    # every beat of the update has left (ram store)
+        if ram:
+            m.submodules.banks = banks = LineBanks(c)
+            m.d.comb += drained.eq(banks.drained)
+            m.d.comb += [
+                banks.load.eq(load_row | load_col), banks.vec_x.eq(load_col),
+                banks.rewind.eq(self.done),
+                banks.in_mag.eq(Cat(*lane_mag)), banks.in_sgn.eq(Cat(*lane_sgn)),
+                banks.present.eq(in_slots), banks.gate.eq(seq.gate), banks.det.eq(det),
+                banks.two_phase.eq(two_phase), banks.phase.eq(seq.phase), banks.row_pol_flip.eq(~s_mant[-1]),
+                banks.det_row.eq(seq.det_row), banks.det_col.eq(seq.det_col),
+                banks.mask_u.eq(setup.mask_u), banks.mask_v.eq(setup.mask_v),
+                slot_taken.eq(banks.taken),
+            ]
+            wiring.connect(m, banks.o, wiring.flipped(self.o))
+        elif c.serial_width:
+            row_fire, row_pol = Cat(*(x.fire for x in rows)), Cat(*(x.pol for x in rows))
+            col_fire, col_pol = Cat(*(x.fire for x in cols)), Cat(*(x.pol for x in cols))
             m.submodules.serialiser = ser = SlotSerialiser(n_lines=a + b, serial_width=c.serial_width)
             m.d.comb += [ser.present.eq(in_slots), ser.fire.eq(Cat(row_fire, col_fire)),
                          ser.pol.eq(Cat(row_pol, col_pol)), slot_taken.eq(ser.taken)]
             wiring.connect(m, ser.o, wiring.flipped(self.o))
         else:
+            row_fire, row_pol = Cat(*(x.fire for x in rows)), Cat(*(x.pol for x in rows))
+            col_fire, col_pol = Cat(*(x.fire for x in cols)), Cat(*(x.pol for x in cols))
             m.d.comb += [
                 self.row_fire.eq(row_fire), self.row_pol.eq(row_pol),
                 self.col_fire.eq(col_fire), self.col_pol.eq(col_pol),
@@ -259,44 +293,42 @@ class UpdateController(wiring.Component):
             with m.State("LOAD"):
                 m.d.comb += self.i.ready.eq(1)
                 with m.If(self.i.valid):
-                    m.d.sync += [s_mant.eq(beat.s_mant), s_exp.eq(beat.s_exp), fresh.eq(0)]
+                    m.d.sync += [s_mant.eq(beat.s_mant), s_exp.eq(beat.s_exp), fresh.eq(0),
+                                 s_abs.eq(Mux(beat.s_mant < 0, -beat.s_mant, beat.s_mant))]
                     with m.If(fresh):
                         m.d.sync += [lr_mant.eq(self.lr_mant), lr_exp.eq(self.lr_exp), bl.eq(self.bl),
                                      det.eq(self.mode.det), mgmt.eq(self.mode.bl_mgmt),
                                      two_phase.eq(self.mode.two_phase)]
                     with m.If(beat.vec == Vec.D):
                         m.d.comb += load_row.eq(1)
-                        m.d.sync += [mu.eq(Mux(beat_max > mu, beat_max, mu)), rcount.eq(rcount + 1)]
+                        m.d.sync += [mu.eq(mu | beat_or), rcount.eq(rcount + 1)]
                         with m.If(seen_col | (beat.last & (rcount != nbr - 1))):
                             m.d.sync += bad_order.eq(1)
                     with m.Else():
                         m.d.comb += load_col.eq(1)
-                        m.d.sync += [mv.eq(Mux(beat_max > mv, beat_max, mv)), ccount.eq(ccount + 1),
+                        m.d.sync += [mv.eq(mv | beat_or), ccount.eq(ccount + 1),
                                      seen_col.eq(1)]
                         with m.If(beat.last):
                             m.d.sync += proto.eq(bad_order | (rcount != nbr) | (ccount != nbc - 1))
                             m.next = "SCALE"
-            with m.State("SCALE"):
-                m.d.comb += setup.scale.eq(1)
-                m.next = "PLAN"
-            with m.State("PLAN"):
-                m.d.comb += setup.plan.eq(1)
-                m.next = "DIV"
-            with m.State("DIV"):
-                m.d.comb += setup.step.eq(1)
-                with m.If(setup.skip):
+            with m.State("SCALE"):                 # set-up step 1; the pipeline then runs by itself
+                m.d.comb += setup.start.eq(1)
+                m.next = "SETUP"
+            with m.State("SETUP"):
+                with m.If(setup.dividing & setup.skip):
                     m.next = "DONE"
-                with m.Elif(setup.div_last):
+                with m.Elif(setup.last):
                     m.d.comb += seq.start.eq(1)
                     m.next = "SLOTS"
             with m.State("SLOTS"):
                 m.d.comb += [in_slots.eq(1), seq.take.eq(slot_taken)]
                 with m.If(seq.last):
                     m.next = "DONE"
-            with m.State("DONE"):
-                m.d.comb += self.done.eq(1)
-                m.d.sync += [self.status.eq(setup.status.as_value()),
-                             mu.eq(0), mv.eq(0), rcount.eq(0), ccount.eq(0), bad_order.eq(0), seen_col.eq(0),
-                             fresh.eq(1)]
-                m.next = "LOAD"
+            with m.State("DONE"):                  # (ram store: once the last beat has left)
+                with m.If(drained):
+                    m.d.comb += self.done.eq(1)
+                    m.d.sync += [self.status.eq(setup.status.as_value()),
+                                 mu.eq(0), mv.eq(0), rcount.eq(0), ccount.eq(0), bad_order.eq(0),
+                                 seen_col.eq(0), fresh.eq(1)]
+                    m.next = "LOAD"
         return m

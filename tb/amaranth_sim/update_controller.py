@@ -175,17 +175,20 @@ def set_registers(ctx, dut, regs: dict) -> None:
                        "two_phase": int(regs["two_phase"])})
 
 
-def amaranth_producer(dut, updates: list[dict], *, rin: random.Random | None = None, p_gap: float = 0.0):
+def amaranth_producer(dut, updates: list[dict], *, rin: random.Random | None = None, p_gap: float = 0.0,
+                      beat_lists: list | None = None):
     """Amaranth-sim testbench coroutine: set each update's registers on its first beat and stream its
     beats to dut.i, with seeded idle cycles before beats when `rin` is given (p_gap < 1). Each beat waits
-    at most BEAT_WAIT_CYCLES cycles for dut.i.ready."""
+    at most BEAT_WAIT_CYCLES cycles for dut.i.ready. `beat_lists` (one list per update, None entries
+    for the regular beats) replaces an update's beats, e.g. by a stream against the contract."""
     if not 0 <= p_gap < 1:
         raise ValueError(f"p_gap must be in [0, 1), not {p_gap}")
 
     async def producer(ctx):
         for k, upd in enumerate(updates):
             first = True
-            for beat in update_beats_of(upd, dut.lanes):
+            beats = beat_lists[k] if beat_lists is not None and beat_lists[k] is not None else None
+            for beat in beats if beats is not None else update_beats_of(upd, dut.lanes):
                 while rin is not None and rin.random() < p_gap:
                     ctx.set(dut.i.valid, 0)
                     await ctx.tick()
@@ -277,5 +280,55 @@ def run_amaranth(dut, updates: list[dict], *, seed: int = 0, p_gap: float = 0.0,
     inv = ControllerInvariants(updates, a=dut.a, b=dut.b, elem_width=dut.elem_width) if check_invariants else None
     sim.add_testbench(slot_monitor(dut, len(updates), results, rout=rout, p_stall=p_stall, max_cycles=max_cycles,
                                    invariants=inv))
+    sim.run()
+    return results
+
+
+def run_amaranth_serial(dut, updates: list[dict], *, seed: int = 0, p_gap: float = 0.0, p_stall: float = 0.0,
+                        max_cycles: int = 1_000_000, beat_lists: list | None = None) -> list[dict]:
+    """Simulate `dut` (serial output, serial_width S > 0) on `updates` with seeded input gaps and o.ready
+    stalls; per update return {"slots": [(row_fire, row_pol, col_fire, col_pol), ...], "status", "cycles"}
+    like run_amaranth. Each beat's `last` flag is checked against the beat count ceil((a+b)/S)."""
+    from amaranth.sim import Simulator
+
+    a, b, S = dut.a, dut.b, dut.serial_width
+    n, nch = a + b, -(-(dut.a + dut.b) // dut.serial_width)
+    rin, rout = random.Random(seed), random.Random(seed + 1)
+    results: list[dict] = []
+
+    async def consumer(ctx):
+        fire = pol = k = 0
+        slots, start, pending = [], None, None
+        for cyc in range(max_cycles):
+            ready = not (rout.random() < p_stall)
+            ctx.set(dut.o.ready, int(ready))
+            _, _, valid, payload, done, status, iv, ir = await ctx.tick().sample(
+                dut.o.valid, dut.o.payload, dut.done, dut.status, dut.i.valid, dut.i.ready)
+            if iv and ir and start is None:
+                start = cyc
+            if pending is not None:                     # status is registered at the done edge
+                pending["status"] = int(status)
+                results.append(pending)
+                pending = None
+                if len(results) == len(updates):
+                    return
+            if valid and ready:
+                fire |= payload.fire << (S * k)
+                pol |= payload.pol << (S * k)
+                k += 1
+                assert bool(payload.last) == (k == nch), f"beat {k} of {nch}: last = {payload.last}"
+                if payload.last:
+                    f, p = bits(fire, n), bits(pol, n)
+                    slots.append((f[:a], p[:a], f[a:], p[a:]))
+                    fire = pol = k = 0
+            if done:
+                pending = {"slots": slots, "cycles": cyc - start + 1}
+                slots, start = [], None
+        raise TimeoutError(f"waited {max_cycles} cycles for update {len(results)} of {len(updates)}")
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(amaranth_producer(dut, updates, rin=rin, p_gap=p_gap, beat_lists=beat_lists), background=True)
+    sim.add_testbench(consumer)
     sim.run()
     return results

@@ -12,7 +12,8 @@ golden twin, tb/amaranth_sim/update_controller.py ControllerInvariants asserts o
 every cycle (slot counts against the direct formula, no slot after done, no slot of a flagged update,
 coincidences per device <= BL, the deterministic row ramp), also for TAIL_CYCLES cycles after the last
 update.
-Random gaps on the input stream and random stalls of slot_ready. Configuration from bench_params():
+Random gaps on the input stream and random stalls of slot_ready (serial output, serial_width > 0: of
+o.ready; a slot is collected from its ceil((a+b)/S) beats and counts in the cycle of its last beat). Configuration from bench_params():
 the UpdateController keyword parameters plus n_updates and tb_seed.
 """
 import random
@@ -74,8 +75,11 @@ async def controller_writes_array_like_golden(dut):
 
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     src = StreamSource(dut, "i", dut.clk, random_pauses(0.3, tb_seed))
-    dut.slot_ready.value = 0
+    S = model.serial_width
+    ready_port = dut.o__ready if S else dut.slot_ready
+    ready_port.value = 0
     await reset(dut)
+    nch, acc = -(-(a + b) // S) if S else 0, [0, 0, 0]          # serial: beats per slot; fire, pol, beats
 
     cocotb.start_soon(drive_updates(dut, src, model, updates))
     inv = ControllerInvariants(updates, a=a, b=b, elem_width=model.elem_width)
@@ -83,7 +87,7 @@ async def controller_writes_array_like_golden(dut):
     for _ in range(MAX_CYCLES):
         await RisingEdge(dut.clk)
         ready = stall.random() > 0.3
-        dut.slot_ready.value = int(ready)
+        ready_port.value = int(ready)
         await ReadOnly()
         if pending:
             statuses.append(int(dut.status.value))
@@ -91,14 +95,29 @@ async def controller_writes_array_like_golden(dut):
             pending = False
             if len(statuses) == n_updates:
                 break
-        slot, done = high(dut.slot.value), high(dut.done.value)
-        rf = cf = None
-        if slot:
-            rf, cf = bits(dut.row_fire.value, a), bits(dut.col_fire.value, b)
+        done = high(dut.done.value)
+        rf = cf = s = None
+        if S:                                          # a slot counts when its last beat is transferred
+            slot = False
+            if ready and high(dut.o__valid.value):
+                beat = int(dut.o__payload.value)
+                acc[0] |= (beat & ((1 << S) - 1)) << (S * acc[2])
+                acc[1] |= ((beat >> S) & ((1 << S) - 1)) << (S * acc[2])
+                acc[2] += 1
+                last = bool(beat >> (2 * S) & 1)
+                assert last == (acc[2] == nch), f"beat {acc[2]} of {nch}: last = {last}"
+                if last:
+                    f, q = bits(acc[0], a + b), bits(acc[1], a + b)
+                    slot, rf, cf, s = True, f[:a], f[a:], (f[:a], q[:a], f[a:], q[a:])
+                    acc[:] = [0, 0, 0]
+        else:
+            slot = high(dut.slot.value)
+            if slot:
+                rf, cf = bits(dut.row_fire.value, a), bits(dut.col_fire.value, b)
+                s = (rf, bits(dut.row_pol.value, a), cf, bits(dut.col_pol.value, b))
         inv.cycle(beat=high(dut.i__valid.value) and high(dut.i__ready.value), slot=slot, taken=slot and ready,
                   row_fire=rf, col_fire=cf, done=done)
         if ready and slot:
-            s = (rf, bits(dut.row_pol.value, a), cf, bits(dut.col_pol.value, b))
             slots.append(s)
             for x in hw_arrays:
                 x.apply_slot(*s)
@@ -110,8 +129,8 @@ async def controller_writes_array_like_golden(dut):
     for _ in range(TAIL_CYCLES):                       # nothing is presented after the last update
         await RisingEdge(dut.clk)
         await ReadOnly()
-        inv.cycle(beat=False, slot=high(dut.slot.value), taken=False, row_fire=None, col_fire=None,
-                  done=high(dut.done.value))
+        inv.cycle(beat=False, slot=high(dut.o__valid.value if S else dut.slot.value), taken=False,
+                  row_fire=None, col_fire=None, done=high(dut.done.value))
     assert inv.finish() == n_updates
 
     want_slots = [s for w in writes for s in w.slots]

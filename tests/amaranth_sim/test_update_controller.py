@@ -12,6 +12,10 @@ from hdl.controller.update_controller import UpdateController
 from tb.amaranth_sim.update_controller import amaranth_producer, run_amaranth, set_registers, wait_ready
 from tb.stimulus import bits, golden_kwargs, golden_write, random_update, scheme_params, update_beats_of
 
+#: set-up cycles at P = 16, counted from the documented pipeline: 8 registered plan steps, then the
+#: radix-4 divider, ceil((P + 1) / 2) = 9 cycles for the P + 1 bits of the gate threshold, and one
+#: settle cycle (the gate threshold is a register when the slots start).
+SETUP16 = 8 + 9 + 1
 #: Cycle limit of the simulation loops written here (the drivers of tb/amaranth_sim have their own).
 MAX_CYCLES = 100_000
 
@@ -69,7 +73,7 @@ def test_lfsr_state_carries_across_updates():
 
 @pytest.mark.parametrize("two_phase", [False, True])
 def test_cycle_cost_matches_formula(two_phase):
-    """Load (a+b)/L + P + 4 + BL*phases cycles, measured with no stalls; independent of a*b."""
+    """Load (a+b)/L + 8 + ceil((P+1)/2) + 1 + BL*phases cycles, measured with no stalls; independent of a*b."""
     cfg = CONFIGS["a13_b9_l2"]
     dut = UpdateController(**cfg)
     rng = np.random.default_rng(9)
@@ -85,7 +89,7 @@ def test_cycle_cost_matches_formula(two_phase):
         assert r["status"] == 0
         assert len(r["slots"]) == up["bl"] * phases
         load = 7 + 5                                   # ceil(13/2) + ceil(9/2) beats
-        assert r["cycles"] == load + 16 + 4 + up["bl"] * phases
+        assert r["cycles"] == load + SETUP16 + 1 + up["bl"] * phases
         assert r["cycles"] == dut.cycles_per_update(up["bl"], phases)
 
 
@@ -227,9 +231,9 @@ def test_bench_formula_view_claims_no_measurement():
     assert out["formula_matches_simulation"] is None and "simulation_seconds" not in out
     assert not any(k.startswith("measured") for r in out["writes"] for k in r)
     load = 100 // 4 + 784 // 4
-    assert [r["formula_cycles"] for r in out["writes"]] == [load + 16 + 4 + 8, load + 16 + 4 + 32,
-                                                           load + 16 + 4 + 64]
-    assert out["by_lanes_bl32"] == {L: -(-100 // L) + -(-784 // L) + 20 + 32 for L in (1, 2, 4, 8)}
+    assert [r["formula_cycles"] for r in out["writes"]] == [load + SETUP16 + 1 + 8, load + SETUP16 + 1 + 32,
+                                                           load + SETUP16 + 1 + 64]
+    assert out["by_lanes_bl32"] == {L: -(-100 // L) + -(-784 // L) + SETUP16 + 1 + 32 for L in (1, 2, 4, 8)}
 
 
 def test_bench_simulated_view_measures():
@@ -238,7 +242,7 @@ def test_bench_simulated_view_measures():
     out = run(a=3, b=5, lanes=2, simulate=True)
     assert out["formula_matches_simulation"] is True
     for r in out["writes"]:
-        assert r["measured_cycles"] == r["formula_cycles"] == 2 + 3 + 20 + r["bl"] * r["phases"]
+        assert r["measured_cycles"] == r["formula_cycles"] == 2 + 3 + SETUP16 + 1 + r["bl"] * r["phases"]
         assert r["measured_slots"] == r["bl"] * r["phases"]
 
 
@@ -269,4 +273,4 @@ def test_serial_cycle_cost_matches_formula():
     sim.add_testbench(monitor)
     sim.run()
     load, per_slot = 7 + 5, -(-22 // 5) + 1
-    assert cycles == [load + 16 + 4 + 6 * 2 * per_slot] == [dut.cycles_per_update(6, 2)]
+    assert cycles == [load + SETUP16 + 1 + 6 * 2 * per_slot] == [dut.cycles_per_update(6, 2)]

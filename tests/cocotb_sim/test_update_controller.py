@@ -8,6 +8,8 @@ from tb.runner import run_bench
 CONFIGS = {
     "a5_b7_l1": dict(a=5, b=7, lanes=1, seed=3),
     "a13_b9_l2": dict(a=13, b=9, lanes=2, seed=11),
+    # line state in memory banks (S = 5 banks, serial output): memories with initial contents in Verilog
+    "a13_b9_l2_ram_s5": dict(a=13, b=9, lanes=2, seed=11, serial_width=5, line_store="ram"),
 }
 
 

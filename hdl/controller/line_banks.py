@@ -1,0 +1,198 @@
+"""The per-line state of the crossbar update controller in memory banks (ControllerConfig line_store="ram"),
+for arrays too large for one register set and one compare unit per line (100 x 784 lines and more).
+
+Line l (rows 0..a-1, then columns a..a+b-1: the serial order of hdl/controller/slot_serialiser.py) lives
+in bank l mod S at address l div S, S = serial_width; each bank is two memories: the line's magnitude and
+sign (P + 1 bits, written while the update loads; one memory per bank) and its LFSR state (lfsr_width
+bits, in one memory S * lfsr_width bits wide shared by the banks, since all are read and written back at
+the same address in the same cycle; kept one leap
+ahead as in hdl/controller/line_cell.py: the initial contents are leap(line_seed), the slot's random
+number is the low P bits, the leapt state is written back after a stochastic slot's last phase). One
+compare unit per bank decides fire and polarity exactly as a LineCell does, so the S lines of one
+serial beat come from one address of every bank: the slots are those of the golden twin
+(golden/rtl/update_controller.py) bit for bit, in the beats and cycles of the SlotSerialiser.
+
+Timing of a slot (o.ready high): one cycle reads address 0 (the serialiser's capture cycle), then one
+beat per cycle, ceil((a + b) / S) beats, the last flagged. Three stages: read address c (registered in
+the memory), compute beat c from the read data while address c + 1 is read, hold beat c in the output
+register (o.payload is a register: no memory-to-port path). The compute stage advances when the output
+register is free or being emptied; a stalled beat holds its read data (read enable low). The slot counts
+as taken when its last beat is computed, so the next slot's address 0 is read while that beat waits in
+the output register: per slot ceil((a + b) / S) + 1 cycles, and the update's cycles equal those of the
+register store (the done strobe waits for `drained`). Read-after-write: the write-back of address c
+(when beat c is computed) is at least one cycle before the next slot reads address c.
+
+Loading: `load` writes lanes 0..L-1 of the beat to lines base .. base + L - 1 (base 0 for the rows, a
+for the columns, then + L per beat of that vector, until `rewind`), two cycles after the beat (the beat
+is registered, then each bank's write: no input-to-memory path, no lane crossbar in front of the
+memories); elements past the end of the vector are not written. A reset does not re-seed the LFSR memories (they hold their state like
+any block RAM); the golden model's reset() does, so compare from configuration on.
+"""
+from __future__ import annotations
+
+from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from contract.controller_config import ControllerConfig
+from contract.layouts import serial_layout
+from contract.lfsr import COL_BASE, line_seed
+
+from hdl.controller.lfsr import leap_int, leap_value
+
+
+class LineBanks(wiring.Component):
+    """S banks of line state with S compare units, one serial beat per cycle (see the module docstring).
+
+    Parameters
+    ----------
+    cfg : ControllerConfig
+        a, b, lanes, elem_width (P), lfsr_width, seed, serial_width (S, the banks).
+
+    Ports
+    -----
+    load, vec_x : In(1)
+        Write the beat's lanes (two cycles later); `vec_x`: a column (Xhat) beat.
+    rewind : In(1)
+        The update is over: the next row beat loads lines 0 .., the next column beat lines a ...
+    in_mag : In(lanes * P), in_sgn : In(lanes)
+        Magnitudes (lane l at bits l*P ..) and signs (1 = negative) of the beat's elements.
+    present : In(1)
+        A slot is presented (the shared values below are those of the slot; held until `taken`).
+    gate, det, two_phase, phase, row_pol_flip : In(1)
+        As the LineCell ports (row_pol_flip: the row lines' pol_flip, s >= 0).
+    det_row, det_col : In(P + 1), mask_u, mask_v : In(P)
+        The shared compare values of the row and of the column lines.
+    o : Out(stream.Signature(serial_layout(S)))
+        The slot as ceil((a + b) / S) beats of S lines (contract/layouts.py serial_layout).
+    taken : Out(1)
+        The slot's last beat is computed in this cycle (it enters the output register; combinational):
+        the shared values may move on to the next slot.
+    drained : Out(1)
+        The output register is empty or its beat is transferred in this cycle (the controller's done
+        strobe waits for it, so a done follows every beat of the update).
+    """
+
+    def __init__(self, cfg: ControllerConfig):
+        self.cfg = c = cfg
+        S, L, P = c.serial_width, c.lanes, c.elem_width
+        self.depth = -(-(c.a + c.b) // S)
+        super().__init__({
+            "load": In(1), "rewind": In(1), "vec_x": In(1), "in_mag": In(L * P), "in_sgn": In(L),
+            "present": In(1), "gate": In(1), "det": In(1), "two_phase": In(1), "phase": In(1),
+            "row_pol_flip": In(1), "det_row": In(P + 1), "det_col": In(P + 1), "mask_u": In(P), "mask_v": In(P),
+            "o": Out(stream.Signature(serial_layout(S))), "taken": Out(1), "drained": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        c = self.cfg
+        a, b, S, L, P, W, D = c.a, c.b, c.serial_width, c.lanes, c.elem_width, c.lfsr_width, self.depth
+        n = a + b
+
+        def seed_of(line):
+            idx = line if line < a else COL_BASE + (line - a) if line < n else 0
+            return leap_int(line_seed(c.seed, idx, W), W, P)
+
+        # The LFSR states of all banks are read and written back at one address per cycle: one memory
+        # S*W bits wide (block RAM: 36-bit DP16KD slices on ECP5). The magnitudes are written lane by
+        # lane while loading: one narrow memory per bank (distributed RAM where the tools offer it).
+        mags = []
+        for k in range(S):
+            mm = Memory(shape=P + 1, depth=D, init=[], attrs={"ram_style": "distributed"})
+            m.submodules[f"mag{k}"] = mm
+            mags.append((mm.read_port(transparent_for=()), mm.write_port()))
+        st_mem = Memory(shape=S * W, depth=D, attrs={"ram_style": "block"},
+                        init=[sum(seed_of(d * S + k) << (k * W) for k in range(S)) for d in range(D)])
+        m.submodules.st = st_mem
+        rs, ws = st_mem.read_port(transparent_for=()), st_mem.write_port()
+
+        # -- loading, two registered stages after the beat: lane l -> line base + l -> bank (b0 + l) mod S
+        # Per vector a position: the base bank one-hot (lane l hits bank k iff bit (k - l) mod S is set;
+        # it wraps to the next address iff k < l), the address and the address + 1, and the lines left
+        # (lane l is written iff more than l are left). Rewound at every update's end.
+        ld, ld_x = Signal(), Signal()
+        ld_mag, ld_sgn = Signal(L * P), Signal(L)
+        m.d.sync += [ld.eq(self.load), ld_x.eq(self.vec_x), ld_mag.eq(self.in_mag), ld_sgn.eq(self.in_sgn)]
+        AW = range(D + 2)
+        pos = {}
+        for side, (line0, count) in (("row", (0, a)), ("col", (a, b))):
+            oh = Signal(S, init=1 << (line0 % S), name=f"{side}_oh")
+            ad = Signal(AW, init=line0 // S, name=f"{side}_addr")
+            ad1 = Signal(AW, init=line0 // S + 1, name=f"{side}_addr1")
+            left = Signal(range(-L - 1, n + 1), init=count, name=f"{side}_left")
+            pos[side] = (oh, ad, ad1, left)
+            with m.If(self.rewind):
+                m.d.sync += [oh.eq(1 << (line0 % S)), ad.eq(line0 // S), ad1.eq(line0 // S + 1), left.eq(count)]
+            with m.Elif(ld & (ld_x == (side == "col"))):
+                wrap = oh[S - L:].any()                  # b0 + L >= S
+                m.d.sync += [oh.eq(Cat(oh[S - L:], oh[:S - L]) if L < S else oh),
+                             ad.eq(Mux(wrap, ad1, ad)), ad1.eq(Mux(wrap, ad1 + 1, ad1)),
+                             left.eq(Mux(left > -L, left - L, left))]
+        oh, ad, ad1, left = (Signal.like(x, name=f"cur_{x.name}") for x in pos["row"])
+        for x, r, c_ in zip((oh, ad, ad1, left), pos["row"], pos["col"]):
+            m.d.comb += x.eq(Mux(ld_x, c_, r))
+        lane_ok = [Signal(name=f"lane{l}_ok") for l in range(L)]
+        for l in range(L):
+            m.d.comb += lane_ok[l].eq(ld & (left > l))
+        for k in range(S):                              # per bank: the write, registered once more
+            _, wp = mags[k]
+            we, wa, wd = Signal(name=f"we{k}"), Signal(AW, name=f"wa{k}"), Signal(P + 1, name=f"wd{k}")
+            m.d.sync += we.eq(0)
+            for l in range(L):
+                with m.If(lane_ok[l] & oh[(k - l) % S]):
+                    m.d.sync += [we.eq(1), wa.eq(ad1 if k < l else ad),
+                                 wd.eq(Cat(ld_mag[l * P:(l + 1) * P], ld_sgn[l]))]
+            m.d.comb += [wp.en.eq(we), wp.addr.eq(wa), wp.data.eq(wd)]
+
+        # -- slots: read address c of every bank, compute beat c, register it: one beat per cycle ----
+        busy = Signal()                                 # beat c is in the read registers
+        cnt = Signal(range(D))
+        last = Signal()
+        out_valid = Signal()                            # the output register holds a beat
+        out_fire, out_pol, out_last = Signal(S), Signal(S), Signal()
+        step = Signal()                                 # beat c moves into the output register
+        m.d.comb += [
+            last.eq(cnt == D - 1), step.eq(busy & (~out_valid | self.o.ready)),
+            self.o.valid.eq(out_valid), self.o.payload.fire.eq(out_fire), self.o.payload.pol.eq(out_pol),
+            self.o.payload.last.eq(out_last), self.taken.eq(step & last),
+            self.drained.eq(~out_valid | self.o.ready),
+        ]
+        rd_en = Signal()
+        rd_addr = Signal(range(D + 1))
+        m.d.comb += [rd_en.eq((~busy & self.present) | step), rd_addr.eq(Mux(busy, cnt + 1, 0))]
+        with m.If(~busy & self.present):
+            m.d.sync += [busy.eq(1), cnt.eq(0)]
+        with m.Elif(step):
+            m.d.sync += cnt.eq(cnt + 1)
+            with m.If(last):
+                m.d.sync += busy.eq(0)
+        leap = Signal()                                 # this slot's last phase of a stochastic slot
+        m.d.comb += leap.eq(~self.det & ~(self.two_phase & ~self.phase))
+        fires, pols = [], []
+        m.d.comb += [rs.en.eq(rd_en), rs.addr.eq(rd_addr), ws.en.eq(step & leap), ws.addr.eq(cnt)]
+        for k in range(S):
+            rm, _ = mags[k]
+            st = rs.data[k * W:(k + 1) * W]
+            m.d.comb += [rm.en.eq(rd_en), rm.addr.eq(rd_addr),
+                         ws.data[k * W:(k + 1) * W].eq(leap_value(st, W, P))]
+            rows_here = max(0, -(-(a - k) // S))        # addresses of bank k that hold row lines
+            lines_here = max(0, -(-(n - k) // S))
+            is_row = Signal(name=f"is_row{k}")          # registered with the read: no compare of cnt
+            valid = Signal(name=f"valid{k}")            # on the beat's path
+            with m.If(rd_en):
+                m.d.sync += [is_row.eq(rd_addr < rows_here), valid.eq(rd_addr < lines_here)]
+            mag, sgn = rm.data[:P], rm.data[P]
+            value = Mux(self.det, Mux(is_row, self.det_row, self.det_col),
+                        st[:P] & Mux(is_row, self.mask_u, self.mask_v))
+            phase_ok = is_row | ~self.two_phase | (self.phase ^ ~sgn)
+            f, p = Signal(name=f"fire{k}"), Signal(name=f"pol{k}")
+            m.d.comb += [f.eq(valid & self.gate & phase_ok & (value < mag)),
+                         p.eq(valid & (sgn ^ (is_row & self.row_pol_flip)))]
+            fires.append(f), pols.append(p)
+        with m.If(step):
+            m.d.sync += [out_valid.eq(1), out_fire.eq(Cat(*fires)), out_pol.eq(Cat(*pols)), out_last.eq(last)]
+        with m.Elif(self.o.ready):
+            m.d.sync += out_valid.eq(0)
+        return m
