@@ -9,7 +9,10 @@ bounds [w_min, w_max] and separate up/down step sizes, as aihwkit does for a sin
 Pulse slots (``apply_slot``): in one slot each row line and each column line fires or not, with a
 polarity +1 / -1. Every device whose row AND column fire (a coincidence) takes one step of the device
 model in direction ``d = sign * row_pol[i] * col_pol[j]`` (+1 up, -1 down). Devices on only one firing line
-(half-selected) do not move unless ``half_select_disturb`` > 0.
+(half-selected) do not move unless ``half_select_disturb`` > 0. Only the coincident devices are computed
+(the others are not touched at all). ``apply_slots(slots)`` applies a whole list (a write) vectorised
+across slots, bit-identical to ``apply_slot`` on each slot in order (tests/golden_models/
+test_crossbar_batched.py); ``golden/rtl/update_controller.apply_write`` uses it.
 
 Random streams (all ``numpy.random.Generator(PCG64(seed))``, independent of each other):
 
