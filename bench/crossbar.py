@@ -135,7 +135,7 @@ def _compare(a, b, dev_cls, writes, repeats, min_time) -> dict:
             "bit_exact": bool(exact)}
 
 
-def run(*, n_writes: int = 8, n_dense: int = 64, repeats: int = 3, min_time: float = 0.3,
+def run(*, n_writes: int = 8, n_dense: int = 64, repeats: int = 2, min_time: float = 0.25,
         seed: int = 0) -> dict:
     """Measure and return the throughput figures (see the module docstring)."""
     out = {}
