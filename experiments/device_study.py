@@ -164,8 +164,9 @@ def _write_json(path: str, obj) -> None:
 
 
 def run_jobs(jobs: list[dict], out: str, *, n_jobs: int | None = None, address: str | None = None,
-             progress: bool = True) -> list[dict]:
-    """Results of `jobs`: cached ones read from `out`, the others run in parallel and cached as they end."""
+             progress: bool = True, run: bool = True) -> list[dict]:
+    """Results of `jobs`: cached ones read from `out`, the others run in parallel and cached as they end
+    (with run=False only the cached ones are returned)."""
     import joblib
     from tqdm import tqdm
 
@@ -175,6 +176,8 @@ def run_jobs(jobs: list[dict], out: str, *, n_jobs: int | None = None, address: 
     os.makedirs(out, exist_ok=True)
     path = lambda j: os.path.join(out, job_key(j) + ".json")   # noqa: E731
     pending = [j for j in jobs if not os.path.exists(path(j))]
+    if not run:
+        jobs, pending = [j for j in jobs if os.path.exists(path(j))], []
     bar = tqdm(total=len(jobs), initial=len(jobs) - len(pending), desc="device study", unit="job",
                disable=not progress, file=sys.stdout)
     if pending:
@@ -324,6 +327,8 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--address", default=None, help="dask.distributed scheduler, e.g. tcp://10.0.0.1:8786")
     p.add_argument("--out", default=None, help="output directory (default build/device_study[-quick|-full])")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--report", action="store_true",
+                   help="run nothing: table and figure of the results cached so far (e.g. while a sweep runs)")
     args = p.parse_args(argv)
     if args.jobs is not None and args.jobs < 1:
         p.error(f"argument --jobs: must be >= 1, not {args.jobs}")
@@ -343,7 +348,11 @@ def main(argv=None) -> list[dict]:
             return []
     jobs = [j for ds in datasets for j in make_jobs(ds, m)]
     t0 = time.perf_counter()
-    results = run_jobs(jobs, out, n_jobs=args.jobs, address=args.address, progress=not args.no_progress)
+    results = run_jobs(jobs, out, n_jobs=args.jobs, address=args.address, progress=not args.no_progress,
+                       run=not args.report)
+    if not results:
+        print(f"device study: no cached results in {out}")
+        return []
     md = table(results)
     print(md)
     with open(os.path.join(out, "table.md"), "w") as f:

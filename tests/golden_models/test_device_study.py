@@ -32,6 +32,7 @@ def test_quick_run_caches_resumes_and_reports(tmp_path, monkeypatch):
         raise AssertionError("a cached job was run again")
 
     monkeypatch.setattr(ds, "run_job", boom)
+    assert _quick(tmp_path, "--report")[0]["metrics"] == m       # report only: the cached results
     again = _quick(tmp_path)                                  # resumes: nothing left to run
     assert again[0]["metrics"] == m
 
@@ -88,3 +89,8 @@ def test_cli_errors(argv, msg, capsys):
     with pytest.raises(SystemExit) as e:
         ds.main(argv)
     assert e.value.code == 2 and msg in capsys.readouterr().err
+
+
+def test_report_without_results(tmp_path, capsys):
+    assert _quick(tmp_path, "--report") == []
+    assert "no cached results" in capsys.readouterr().out
