@@ -371,21 +371,21 @@ class Crossbar:
 
     def apply_slots(self, slots, *, sign: int = 1) -> int:
         """Apply a sequence of pulse slots (row_fire, row_pol, col_fire, col_pol) in order; return the total
-        number of coincidences.
+        number of coincidences. Arguments as apply_slot's; all slots are checked before any is applied.
 
         Bit-identical to ``for s in slots: apply_slot(*s, sign=sign)``: the same weights (hidden and
         apparent, bit for bit), counters and noise-stream state afterwards, for every device model. The
-        slots are vectorised across slots (chunks of ``CHUNK_SLOTS``): the noise normals of a chunk are one
-        ``standard_normal`` call (a Generator's normals do not depend on how the draws are split, so the
-        per-slot order of the module docstring is kept: slot by slot, c2c block then write-noise block),
-        then every coincident device takes its own steps in slot order, vectorised across devices
-        ("round" k applies the k-th step of every device that has one). A device only changes at its own
-        coincidences, so per device this is the per-slot sequence of operations. The ConstantStep models
-        (GokmenVlasov, Idealized, Noiseless) skip the rounds: a device's steps do not depend on its weight,
-        so its unclipped running sum (np.add.accumulate, the same additions in the same order) is the
-        per-slot result wherever no partial sum leaves the device's bounds (or is zero: the sign of a
-        clipped zero); the other devices go through the rounds. With ``half_select_disturb`` > 0 the
-        half-selected devices move in every slot, so the slots are applied one by one.
+        list is cut into chunks (``CHUNK_SLOTS`` slots, at most ``CHUNK_EVENTS`` coincidences). In a chunk
+        the noise normals are one ``standard_normal`` call (a Generator's normals do not depend on how the
+        draws are split, so the per-slot order of the module docstring is kept: slot by slot, the c2c block
+        then the write-noise block, row-major); then every coincident device takes its own steps in slot
+        order, vectorised across devices: round k applies the k-th step of every device that has one
+        (devices sorted by their number of coincidences, so a round is a prefix, with no gather or
+        scatter). A device changes only at its own coincidences, so each device sees exactly the operations
+        of the per-slot path, in the same order. A chunk with more than ``DENSE_SLOT`` coincidences per slot
+        on average is applied slot by slot (there the per-slot path is as fast); with
+        ``half_select_disturb`` > 0 (half-selected devices move in every slot) the whole list is.
+        Gain over apply_slot: bench/crossbar.py.
         """
         self._require_pulsed("apply_slots")
         if sign not in (1, -1) or isinstance(sign, bool):
