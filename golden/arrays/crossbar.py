@@ -9,7 +9,10 @@ bounds [w_min, w_max] and separate up/down step sizes, as aihwkit does for a sin
 Pulse slots (``apply_slot``): in one slot each row line and each column line fires or not, with a
 polarity +1 / -1. Every device whose row AND column fire (a coincidence) takes one step of the device
 model in direction ``d = sign * row_pol[i] * col_pol[j]`` (+1 up, -1 down). Devices on only one firing line
-(half-selected) do not move unless ``half_select_disturb`` > 0.
+(half-selected) do not move unless ``half_select_disturb`` > 0. Only the coincident devices are computed
+(the others are not touched at all). ``apply_slots(slots)`` applies a whole list (a write) vectorised
+across slots, bit-identical to ``apply_slot`` on each slot in order (tests/golden_models/
+test_crossbar_batched.py); ``golden/rtl/update_controller.apply_write`` uses it.
 
 Random streams (all ``numpy.random.Generator(PCG64(seed))``, independent of each other):
 
@@ -323,30 +326,159 @@ class Crossbar:
         cf = self._fire(col_fire, self._b, "col_fire")
         rp = self._pol(row_pol, self._a, "row_pol")
         cp = self._pol(col_pol, self._b, "col_pol")
+        return self._apply_one(rf, rp, cf, cp, sign)
+
+    def _apply_one(self, rf, rp, cf, cp, sign) -> int:
+        """apply_slot on checked arguments (bool fire masks, int8 polarities)."""
         self.slots += 1
         self.row_pulses += rf
         self.col_pulses += cf
         ri, ci = np.flatnonzero(rf), np.flatnonzero(cf)
         n = len(ri) * len(ci)
         if n:
-            # Whole-array pass with d in {-1, 0, +1}: a device with d = 0 gets a zero step (and xi = 0)
-            # and stays put, because every stored weight already lies inside its bounds.
-            d = np.multiply.outer(np.where(rf, rp * float(sign), 0.0), np.where(cf, cp, 0.0))
+            # Only the coincident block is computed, as flat indices in row-major order (rows ascending,
+            # then columns): d = +-1 there.
+            flat = np.add.outer(ri * self._b, ci).ravel()
+            d = np.multiply.outer(rp[ri] * float(sign), cp[ci]).ravel()
             dev = self._device
-            # flat indices of the coincident block, row-major (rows ascending, then columns ascending)
-            flat = (ri[:, None] * self._b + ci).ravel()
-            xi = None
-            if dev.dw_min_std > 0:
-                xi = np.zeros((self._a, self._b))
-                np.put(xi, flat, self._noise_rng.standard_normal(n))
-            self._w = dev.update(self._w, d, self._pfull, xi)
+            xi = self._noise_rng.standard_normal(n) if dev.dw_min_std > 0 else None
+            Pb = self._P.reshape(len(self._names), -1)[:, flat]
+            p = {name: Pb[k] for k, name in enumerate(self._names)}
+            wf = self._w.reshape(-1)
+            w = dev.update(wf[flat], d, p, xi)
+            wf[flat] = w
             if self._wa is not None:
-                np.put(self._wa, flat, np.take(self._w, flat) + self._wn * self._noise_rng.standard_normal(n))
-            self.coincidences_up += d > 0
-            self.coincidences_down += d < 0
+                self._wa.reshape(-1)[flat] = w + self._wn * self._noise_rng.standard_normal(n)
+            if (d > 0).all():
+                self.coincidences_up.reshape(-1)[flat] += 1
+            elif (d < 0).all():
+                self.coincidences_down.reshape(-1)[flat] += 1
+            else:
+                self.coincidences_up.reshape(-1)[flat] += d > 0
+                self.coincidences_down.reshape(-1)[flat] += d < 0
         if self._disturb > 0:
             self._half_select(rf, rp, cf, cp, sign)
         return n
+
+    # -- many slots at once --------------------------------------------------------------------------
+    #: Slots per chunk of apply_slots (bounds K, the rounds of one chunk) and events per chunk (memory).
+    CHUNK_SLOTS = 64
+    CHUNK_EVENTS = 1 << 20
+    #: Above this mean number of coincidences per slot a chunk is applied slot by slot (the same
+    #: result): numpy is then busy with the elements either way, and the batched bookkeeping costs more
+    #: than the per-slot calls it saves (bench/crossbar.py: break-even near 700 at 100x784).
+    DENSE_SLOT = 512
+
+    def apply_slots(self, slots, *, sign: int = 1) -> int:
+        """Apply a sequence of pulse slots (row_fire, row_pol, col_fire, col_pol) in order; return the total
+        number of coincidences. Arguments as apply_slot's; all slots are checked before any is applied.
+
+        Bit-identical to ``for s in slots: apply_slot(*s, sign=sign)``: the same weights (hidden and
+        apparent, bit for bit), counters and noise-stream state afterwards, for every device model. The
+        list is cut into chunks (``CHUNK_SLOTS`` slots, at most ``CHUNK_EVENTS`` coincidences). In a chunk
+        the noise normals are one ``standard_normal`` call (a Generator's normals do not depend on how the
+        draws are split, so the per-slot order of the module docstring is kept: slot by slot, the c2c block
+        then the write-noise block, row-major); then every coincident device takes its own steps in slot
+        order, vectorised across devices: round k applies the k-th step of every device that has one
+        (devices sorted by their number of coincidences, so a round is a prefix, with no gather or
+        scatter). A device changes only at its own coincidences, so each device sees exactly the operations
+        of the per-slot path, in the same order. A chunk with more than ``DENSE_SLOT`` coincidences per slot
+        on average is applied slot by slot (there the per-slot path is as fast); with
+        ``half_select_disturb`` > 0 (half-selected devices move in every slot) the whole list is.
+        Gain over apply_slot: bench/crossbar.py.
+        """
+        self._require_pulsed("apply_slots")
+        if sign not in (1, -1) or isinstance(sign, bool):
+            raise ValueError(f"sign must be +1 or -1, not {sign!r}")
+        checked = [(self._fire(rf, self._a, "row_fire"), self._pol(rp, self._a, "row_pol"),
+                    self._fire(cf, self._b, "col_fire"), self._pol(cp, self._b, "col_pol"))
+                   for rf, rp, cf, cp in slots]
+        if self._disturb > 0:
+            return sum(self.apply_slot(*s, sign=sign) for s in checked)
+        total, start, events = 0, 0, 0
+        for t, (rf, _, cf, _) in enumerate(checked):
+            n = int(np.count_nonzero(rf)) * int(np.count_nonzero(cf))
+            if t > start and (t - start >= self.CHUNK_SLOTS or events + n > self.CHUNK_EVENTS):
+                total += self._apply_chunk(checked[start:t], sign)
+                start, events = t, 0
+            events += n
+        if start < len(checked):
+            total += self._apply_chunk(checked[start:], sign)
+        return total
+
+    def _apply_chunk(self, chunk, sign):
+        a, b, T = self._a, self._b, len(chunk)
+        R = np.array([s[0] for s in chunk])
+        C = np.array([s[2] for s in chunk])
+        nr, nc = R.sum(axis=1), C.sum(axis=1)
+        n = nr * nc
+        E = int(n.sum())
+        if E > self.DENSE_SLOT * T:
+            return sum(self._apply_one(*s, sign) for s in chunk)
+        self.slots += T
+        self.row_pulses += R.sum(axis=0)
+        self.col_pulses += C.sum(axis=0)
+        if E == 0:
+            return 0
+        # Events in stream order: slot by slot, the coincident block row-major (the order of the normals),
+        # with each event's rank (its device's earlier events in this chunk).
+        flats, ds, ranks = [], [], []
+        run = np.zeros(a * b, dtype=np.intp)
+        for t in np.flatnonzero(n):
+            rf, rp, cf, cp = chunk[t]
+            ri, ci = np.flatnonzero(rf), np.flatnonzero(cf)
+            f = np.add.outer(ri * b, ci).ravel()
+            flats.append(f)
+            ds.append(np.multiply.outer(rp[ri], cp[ci]).ravel())
+            ranks.append(run[f])
+            run[f] += 1
+        flat, d, rank = np.concatenate(flats), np.concatenate(ds), np.concatenate(ranks)
+        if sign < 0:
+            d = -d
+        dev = self._device
+        c2c, wnz = dev.dw_min_std > 0, self._wa is not None
+        k_draw = int(c2c) + int(wnz)
+        z = self._noise_rng.standard_normal(k_draw * E) if k_draw else None
+        # z holds per slot t (events eoff[t] .. eoff[t] + n[t] - 1) its c2c block then its write-noise block
+        eoff = np.cumsum(n) - n
+        st = np.repeat(np.arange(T), n)
+        base = np.arange(E) + (k_draw - 1) * eoff[st]     # index in z of the event's first normal
+        # Coincident devices ("groups"), most coincidences first; g = each event's group
+        devs = flat[rank == 0]
+        devs = devs[np.argsort(-run[devs], kind="stable")]
+        counts = run[devs]
+        G = len(devs)
+        gid = np.empty(a * b, dtype=np.intp)
+        gid[devs] = np.arange(G)
+        g = gid[flat]
+        # Round-major layout: round k holds the k-th event of groups 0..m[k]-1 (a prefix, as counts are
+        # descending), at positions rs[k] .. rs[k] + m[k] - 1.
+        m = np.bincount(rank)
+        rs = np.cumsum(m) - m
+        pos = rs[rank] + g
+        dk = np.empty(E)
+        dk[pos] = d
+        xk = None
+        if c2c:
+            xk = np.empty(E)
+            xk[pos] = z[base]
+        Pg = self._P.reshape(len(self._names), -1)[:, devs]
+        wf = self._w.reshape(-1)
+        w = wf[devs]
+        for k in range(len(m)):
+            mk, r0 = int(m[k]), int(rs[k])
+            p = {name: Pg[idx, :mk] for idx, name in enumerate(self._names)}
+            w[:mk] = dev.update(w[:mk], dk[r0:r0 + mk], p, None if xk is None else xk[r0:r0 + mk])
+        wf[devs] = w
+        if wnz:
+            last = rank == counts[g] - 1                  # each device's last event
+            zl = np.empty(G)
+            zl[g[last]] = z[base[last] + (n[st[last]] if c2c else 0)]
+            self._wa.reshape(-1)[devs] = w + self._wn * zl
+        up = d > 0
+        self.coincidences_up.reshape(-1)[devs] += np.bincount(g[up], minlength=G)
+        self.coincidences_down.reshape(-1)[devs] += np.bincount(g[~up], minlength=G)
+        return E
 
     def _half_select(self, rf, rp, cf, cp, sign):
         # Half-selected devices move a fraction of a noiseless step in the firing line's polarity.

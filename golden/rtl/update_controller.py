@@ -209,5 +209,6 @@ class PulseScheme:
 
 
 def apply_write(crossbar, write: Write) -> int:
-    """Drive a golden Crossbar (golden/arrays/crossbar.py) with every slot of `write`; return coincidences."""
-    return sum(crossbar.apply_slot(rf, rp, cf, cp) for rf, rp, cf, cp in write.slots)
+    """Drive a golden Crossbar (golden/arrays/crossbar.py) with every slot of `write`, in order; return
+    coincidences. Crossbar.apply_slots takes the whole list at once, bit-identical to apply_slot per slot."""
+    return crossbar.apply_slots(write.slots)
