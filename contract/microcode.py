@@ -34,7 +34,7 @@ from __future__ import annotations
 from .enums import Segment, Vec
 
 OPS = ("MUL", "ADD", "SUB", "SCL", "MOV", "SEED", "LDI", "KSEL", "SCLK", "COEF", "OUTC", "SOUT",
-       "REL", "RDY", "DONE")
+       "REL", "RDY", "DONE", "NOP")
 OPCODE = {name: i for i, name in enumerate(OPS)}
 
 #: LDI sources: the six dot-product latches, and (jc+1)**2 with jc the 1-based index of the sample of
