@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
+from contract import microcode as P
+from contract import microcode_schedule as S
 from contract.enums import Vec
 from contract.layouts import sample_beats
 from golden.rtl.sbe_engine import SBEFixedEngine
@@ -234,7 +236,10 @@ def test_clear_mid_batch_status_and_framing_flag():
 
     async def bench(ctx):
         ctx.set(dut.o.ready, 1)
-        for _ in range(40):      # boot, state init (ceil(a/L)+ceil(b/L) cycles), INIT microcode
+        # boot: register-file reset (NREGS cycles) beside the state init (1+ceil(a/L)+ceil(b/L) cycles),
+        # then the scheduled INIT microcode, plus a few cycles of hand-shake
+        boot = P.NREGS + S.segment_lengths(dut.cfg.alu_latency)["INIT"] + 4
+        for _ in range(boot):
             await ctx.tick()
         seen["idle_busy"] = ctx.get(dut.busy)
         for bt in sample_beats(xs0[0], ds0[0], dut.lanes, False) + sample_beats(xs0[1], ds0[1], dut.lanes, False)[:2]:
