@@ -137,6 +137,12 @@ RESCALE = (
 #: After a state reset (registers at their reset values): the derived reciprocal 1/||D_0||.
 INIT = _rsqrt("yD", "nD1") + [("DONE", None, None, None)]
 
+#: The CHAIN of a batch's last sample fused with FINAL (one segment, no DONE in between): the same
+#: operations in the same order, so the same results as CHAIN then FINAL; scheduled as one, FINAL's work
+#: (1/(n+1), the read-out scales) overlaps the chain's dependence chain, and RDY comes that much earlier.
+#: The RTL runs it for the last sample (hdl/engine/segment_scheduler.py); RDY v needs COEF v's word.
+LAST = CHAIN[:-1] + FINAL
+
 #: Segment name -> instructions, in ROM order (enums.Segment).
 SEGMENTS = {seg.name: {"CHAIN": CHAIN, "RESCALE": RESCALE, "INIT": INIT, "FINAL": FINAL}[seg.name]
             for seg in sorted(Segment, key=int)}

@@ -19,7 +19,8 @@ How a segment is scheduled (`schedule_segment`)
        by SCLK and COEF of v); LDI reads the latches, REL "writes" them (REL after every LDI); COEF/OUTC
        write their hand-over word, SOUT writes s; RDY v reads OUTC v's word and s (so the read-out starts
        with its scale and s in place) and RDY X follows RDY D; DONE issues last, when every result is
-       visible to the next segment (t_DONE >= t_i + LAT - 1).
+       visible to the next segment (t_DONE >= t_i + LAT - 1). In LAST (microcode.LAST) RDY v also
+       waits for COEF v's word (the read-out applies it).
     3. List scheduling, one instruction per cycle, priority = longest latency-weighted path to the end
        (ties: program order); a cycle with nothing ready holds a NOP.
     4. Register allocation of the virtual registers onto the temporaries (`TEMPS`, the non-architectural
@@ -78,7 +79,7 @@ def _resources(ins: tuple) -> tuple[set[str], set[str]]:
     if op == "SOUT":
         return set(), {"@s"}
     if op == "RDY":
-        return {f"@out{int(d)}", "@s"}, {"@rdy"}
+        return {f"@out{int(d)}", "@s", f"@coef{int(d)}"}, {"@rdy"}
     return set(), set()
 
 
@@ -225,8 +226,10 @@ def _allocate(ren: list[tuple], t: list[int], slots: list[int | None]) -> list[t
 
 @lru_cache(maxsize=None)
 def scheduled_segments(lat: int) -> dict[str, tuple[tuple, ...]]:
-    """Segment name -> scheduled instructions for ALU latency `lat` (enums.Segment order)."""
-    return {name: tuple(schedule_segment(seg, lat)) for name, seg in P.SEGMENTS.items()}
+    """Segment name -> scheduled instructions for ALU latency `lat` (enums.Segment order, then LAST, the
+    fused CHAIN + FINAL of a batch's last sample)."""
+    segs = {**P.SEGMENTS, "LAST": P.LAST}
+    return {name: tuple(schedule_segment(seg, lat)) for name, seg in segs.items()}
 
 
 def rom(lat: int) -> tuple[list[tuple], dict[str, int]]:
@@ -238,9 +241,9 @@ def rom(lat: int) -> tuple[list[tuple], dict[str, int]]:
     return out, start
 
 
-def rdy_index(vec: int, lat: int) -> int:
-    """Cycle of `RDY vec` inside the scheduled FINAL: its latency from the FINAL start."""
-    return next(i for i, ins in enumerate(scheduled_segments(lat)["FINAL"]) if ins[0] == "RDY" and ins[1] == vec)
+def rdy_index(vec: int, lat: int, segment: str = "LAST") -> int:
+    """Cycle of `RDY vec` inside a scheduled segment (LAST or FINAL): its latency from the segment start."""
+    return next(i for i, ins in enumerate(scheduled_segments(lat)[segment]) if ins[0] == "RDY" and ins[1] == vec)
 
 
 def segment_lengths(lat: int) -> dict[str, int]:

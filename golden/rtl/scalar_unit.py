@@ -70,6 +70,13 @@ class ScalarUnit:
             self.exp_prev[vec], self.exp_cur[vec] = self.exp_cur[vec], e
         self.run("CHAIN", jc, dots)
 
+    def last(self, jc: int, dots: dict, x_exp: int, delta_exp: int) -> None:
+        """The fused CHAIN + FINAL of a batch's last sample jc (microcode.LAST), as the RTL runs it: the
+        same results as chain() then run("FINAL", jc)."""
+        for vec, e in ((P.VEC_X, int(x_exp)), (P.VEC_D, int(delta_exp))):
+            self.exp_prev[vec], self.exp_cur[vec] = self.exp_cur[vec], e
+        self.run("LAST", jc, dots)
+
     def coef_for(self, vec: int, j: int) -> tuple[int, int, int]:
         """AXPY word of vector `vec` for sample j of the batch; (0, 0, 0) (no update) for j < 1."""
         return self.coef[(vec, j)] if j >= 1 else (0, 0, 0)
@@ -99,7 +106,7 @@ class ScalarUnit:
         as does a DONE with a result still in flight past the segment's end. Sequential
         (`sequential=True` at construction): the specification, contract/microcode.py one op at a time."""
         if self.sequential:
-            for ins in P.SEGMENTS[segment]:
+            for ins in {**P.SEGMENTS, "LAST": P.LAST}[segment]:
                 if ins[0] == "DONE":
                     break
                 for target, value in self._exec(ins, jc, dots):

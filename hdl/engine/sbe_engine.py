@@ -173,7 +173,7 @@ class SBEEngine(wiring.Component):
         # The scheduler starts its segments as the latches fill; a finished CHAIN j lets the pass of sample
         # j+2 start (its AXPY word exists), FINAL's RDY v the read-out of v.
         m.d.comb += [
-            su.start.eq(sched.start), su.seg.eq(sched.seg), su.jc.eq(sched.jc),
+            su.start.eq(sched.start), su.seg.eq(sched.seg), su.last.eq(sched.last), su.jc.eq(sched.jc),
             sched.busy.eq(su.busy), sched.done.eq(su.done), sched.rdy.eq(su.rdy),
             sched.full.eq(dp.full), sched.lob.eq(dp.lob),
             issue.chains.eq(sched.chains), issue.rdy.eq(sched.ro_rdy),

@@ -67,6 +67,9 @@ class ScalarUnit(wiring.Component):
     -----
     start, seg : In(1), In(2)
         Start segment `seg` (enums.Segment) when idle (ignored while `busy`).
+    last : In(1)
+        With a CHAIN start: the batch's last sample; runs microcode.LAST (that CHAIN fused with FINAL,
+        RDY pulses included) instead.
     jc : In(16)
         1-based index of the sample whose CHAIN runs (n, the batch's last, for FINAL); LDI NSQ loads
         (jc + 1)**2.
@@ -102,7 +105,7 @@ class ScalarUnit(wiring.Component):
                              f"(register-file read, {FloatALU.LATENCY + 1} ALU stages), not {cfg.alu_latency}")
         self.rom, self.seg_start = S.rom(cfg.alu_latency)
         super().__init__({
-            "start": In(1), "seg": In(2), "jc": In(16),
+            "start": In(1), "seg": In(2), "last": In(1), "jc": In(16),
             "busy": Out(1), "rel": Out(1), "rdy": Out(2), "done": Out(1), "flag": Out(1),
             "lat": In(latch_layout(acc_width, cfg.exp_width)),
             "coef": Out(data.ArrayLayout(data.ArrayLayout(axpy_layout(cw), 2), 2)),
@@ -148,9 +151,12 @@ class ScalarUnit(wiring.Component):
         go = Signal()
         m.d.comb += go.eq(self.start & ~running & ~rst_busy)
         seg_start = Array([Const(self.seg_start[sg.name], len(pc)) for sg in sorted(Segment, key=int)])
-        m.d.comb += rom_rd.addr.eq(Mux(go, seg_start[self.seg], pc + 1))
+        start_addr = Signal.like(pc)
+        m.d.comb += start_addr.eq(Mux(self.last & (self.seg == Segment.CHAIN), self.seg_start["LAST"],
+                                      seg_start[self.seg]))
+        m.d.comb += rom_rd.addr.eq(Mux(go, start_addr, pc + 1))
         with m.If(go):
-            m.d.sync += [running.eq(1), pc.eq(seg_start[self.seg])]
+            m.d.sync += [running.eq(1), pc.eq(start_addr)]
         with m.Elif(running):
             m.d.sync += pc.eq(pc + 1)
             with m.If(op == OPC["DONE"]):

@@ -124,3 +124,24 @@ def test_schedule_hides_chain_latency():
     for lat in LATS:
         n = S.segment_lengths(lat)["CHAIN"]
         assert n <= max(seq, 0.5 * lat * seq), (lat, n)
+
+
+@pytest.mark.parametrize("lat", LATS)
+def test_fused_last_equals_chain_then_final(lat):
+    """LAST (the RTL's segment for a batch's last sample), scheduled, = CHAIN then FINAL sequentially; its
+    RDY comes no later than CHAIN + FINAL's."""
+    rng = np.random.default_rng(50 + lat)
+    cfg = EngineConfig(a=7, b=5, alu_latency=lat)
+    for trial in range(15):
+        seq, sch = ScalarUnit(cfg, sequential=True), ScalarUnit(cfg)
+        regs = [_random_float(seq.ff, rng) for _ in range(P.NREGS)]
+        regs[P.REGS["ZERO"]], regs[P.REGS["C15"]] = (0, 0), seq.ff.const(1.5)
+        seq.regs[:], sch.regs[:] = list(regs), list(regs)
+        dots = {n: int(rng.integers(-2 ** 45, 2 ** 45)) >> int(rng.integers(0, 45)) for n in P.SOURCES[:6]}
+        jc, ex, ed = int(rng.integers(1, 40)), int(rng.integers(-3, 4)), int(rng.integers(-3, 4))
+        seq.chain(jc, dots, ex, ed)
+        seq.run("FINAL", jc)
+        sch.last(jc, dots, ex, ed)
+        assert _arch_state(sch) == _arch_state(seq), (lat, trial)
+    lengths = S.segment_lengths(lat)
+    assert S.rdy_index(0, lat, "LAST") <= lengths["CHAIN"] + S.rdy_index(0, lat, "FINAL")
