@@ -37,9 +37,12 @@ OPS = ("MUL", "ADD", "SUB", "SCL", "MOV", "SEED", "LDI", "KSEL", "SCLK", "COEF",
        "REL", "RDY", "DONE", "NOP")
 OPCODE = {name: i for i, name in enumerate(OPS)}
 
-#: LDI sources: the six dot-product latches, and (jc+1)**2 with jc the 1-based index of the sample of
-#: the running CHAIN or FINAL (0 otherwise), for 1/(n+1) of a batch of n samples.
-SOURCES = ("XM", "XX1", "XX", "DM", "DD1", "DD", "NSQ")
+#: LDI sources: the six dot-product latches, and jc+1 with jc the 1-based index of the sample of the
+#: running CHAIN or FINAL (0 otherwise), for 1/(n+1) of a batch of n samples: squared by a MUL, which
+#: rounds the exact (n+1)**2 once, as an LDI of it would (fnorm depends on the value only) while n+1 fits
+#: the mantissa (n + 1 < 2**(mant_width-1): every batch at mant_width >= 18), and needs no multiplier
+#: of its own in the RTL.
+SOURCES = ("XM", "XX1", "XX", "DM", "DD1", "DD", "NJ")
 SRC = {name: i for i, name in enumerate(SOURCES)}
 
 VEC_D, VEC_X = Vec.D, Vec.X
@@ -116,7 +119,7 @@ CHAIN = (
 #: After the chain of the last sample n of a batch (jc = n): s = T / (n+1) for the output, the
 #: read-out scales 1/||M_D||, 1/||M_X||, each vector's RDY as soon as its scale is ready.
 FINAL = (
-    [("LDI", "t0", "NSQ", None)] + _rsqrt("rCur", "t0")
+    [("LDI", "t0", "NJ", None), ("MUL", "t0", "t0", "t0")] + _rsqrt("rCur", "t0")
     + [("MUL", "s", "T", "rCur"), ("SOUT", None, "s", None)]
     + _outscale(VEC_D, "tD1", "nD") + [("RDY", VEC_D, None, None)]
     + _outscale(VEC_X, "tX1", "nX") + [("RDY", VEC_X, None, None)]

@@ -87,9 +87,9 @@ class ScalarUnit:
 
     def source(self, name: str, jc: int, dots: dict | None) -> tuple[int, int]:
         """LDI source `name` as an exact (integer, exponent): a dot product with its block exponents, or
-        NSQ = (jc + 1)**2."""
-        if name == "NSQ":
-            return (jc + 1) ** 2, 0
+        NJ = jc + 1."""
+        if name == "NJ":
+            return jc + 1, 0
         X, D = P.VEC_X, P.VEC_D
         exp = {"XM": self.exp_cur[X], "XX1": self.exp_cur[X] + self.exp_prev[X], "XX": 2 * self.exp_cur[X],
                "DM": self.exp_cur[D], "DD1": self.exp_cur[D] + self.exp_prev[D], "DD": 2 * self.exp_cur[D]}

@@ -71,8 +71,8 @@ class ScalarUnit(wiring.Component):
         With a CHAIN start: the batch's last sample; runs microcode.LAST (that CHAIN fused with FINAL,
         RDY pulses included) instead.
     jc : In(16)
-        1-based index of the sample whose CHAIN runs (n, the batch's last, for FINAL); LDI NSQ loads
-        (jc + 1)**2.
+        1-based index of the sample whose CHAIN runs (n, the batch's last, for FINAL); LDI NJ loads
+        jc + 1.
     busy : Out(1)
         A segment is running, or the register file is being reset.
     rel, rdy, done : Out(1), Out(2), Out(1)
@@ -192,11 +192,11 @@ class ScalarUnit(wiring.Component):
         k_sel = Signal(signed(8))
         m.d.comb += k_sel.eq(Mux(p1_b[0], k_regs[1], k_regs[0]))
 
-        # LDI sources: the six latches and (jc + 1)**2 (the latches are held until REL, which issues
-        # after every LDI: reading them a cycle after issue is the same).
-        jc2 = Signal(17)
-        m.d.comb += jc2.eq(self.jc + Const(1, 17))
-        srcs = Array([self.lat[n] for n in P.SOURCES[:6]] + [jc2 * jc2]
+        # LDI sources: the six latches and jc + 1 (the latches are held until REL, which issues after
+        # every LDI: reading them a cycle after issue is the same).
+        jc1 = Signal(17)
+        m.d.comb += jc1.eq(self.jc + Const(1, 17))
+        srcs = Array([self.lat[n] for n in P.SOURCES[:6]] + [jc1]
                      + [Const(0, signed(self.acc_width))] * (8 - len(P.SOURCES)))
         X, D = Vec.X, Vec.D
         src_e = Array([ex_cur[X], ex_cur[X] + ex_prev[X], ex_cur[X] * 2, ex_cur[D], ex_cur[D] + ex_prev[D],

@@ -145,3 +145,17 @@ def test_fused_last_equals_chain_then_final(lat):
         assert _arch_state(sch) == _arch_state(seq), (lat, trial)
     lengths = S.segment_lengths(lat)
     assert S.rdy_index(0, lat, "LAST") <= lengths["CHAIN"] + S.rdy_index(0, lat, "FINAL")
+
+
+def test_squaring_jc_plus_one_equals_rounding_its_square():
+    """FINAL's LDI NJ; MUL t0 t0 t0 gives fnorm((n+1)**2) (what an LDI of the square gave) for every
+    batch with n + 1 < 2**(mw-1) (n+1 exact in the mantissa; every batch at mw >= 18): fnorm depends on
+    the value only. Beyond that (mw < 18 and huge batches) n + 1 itself rounds first."""
+    from contract.fixed_point import Flags
+    for mw in (16, 24):
+        ff = EngineConfig(a=3, b=3, mant_width=mw, coef_width=16, s_mant_width=16).float_format()
+        for n in [n for n in list(range(0, 4200)) + list(range(65_000, 65_535)) if n + 1 < 1 << (mw - 1)]:
+            fl = Flags()
+            v = ff.fnorm(n + 1, 0, fl)
+            assert ff.mul(v, v, fl) == ff.fnorm((n + 1) ** 2, 0), (mw, n)
+            assert not fl.saturated
