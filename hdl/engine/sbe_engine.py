@@ -18,7 +18,8 @@ Samples flow i -> IssueStage -> VectorDatapath -> o; the dot products of each pa
 whose AXPY words, scales and s come back through the IssueStage's pass registers. The state memory is
 read at issue and written back by stage 4 (or by StateInit).
 
-Datapath (per lane, one beat per cycle, stalled as a whole only by back-pressure on `o`)
+Datapath (per lane, one beat per cycle, never stalled: back-pressure on `o` fills an output FIFO and
+holds the read-out's issue by credits, hdl/engine/vector_datapath.py)
 ---------------------------------------------------------------------------------------
 ========  ===================================================================================
 stage 0   issue: state / sample-buffer read addresses; input beat written to buffer slot j
@@ -27,7 +28,7 @@ stage 2   MA = sat_SW(t1 + rnd(pA, shA))                 (update of sample j-2)
 stage 3   MB = sat_SW(rnd(MA, kB) + rnd(pB, shB)) in the read-out (update of sample n), else MA
 stage 4   M <- MB written back;  pM = (om | v) * MB
 stage 5   pass: exact sums v.M, v.x_{j-1}, v.v (latched for the scalar unit at the pass end);
-          read-out: element = sat_elem(rnd(pM, osh)) -> output register
+          read-out: element = sat_elem(rnd(pM, osh)) -> output FIFO
 ========  ===================================================================================
 """
 from __future__ import annotations
@@ -158,7 +159,7 @@ class SBEEngine(wiring.Component):
         # Samples in, beats through the datapath, the update out.
         wiring.connect(m, wiring.flipped(self.i), issue.i)
         m.d.comb += [
-            issue.adv.eq(dp.adv), issue.en.eq(~init.busy),
+            issue.adv.eq(dp.adv), issue.ro_credit.eq(dp.ro_credit), issue.en.eq(~init.busy),
             issue.inflight.eq(dp.inflight), issue.full.eq(dp.full),
             dp.beat.eq(issue.beat), dp.x.eq(issue.x), dp.xa.eq(issue.xa), dp.xb.eq(issue.xb),
             dp.pw.eq(issue.pw), dp.s.eq(issue.s),
