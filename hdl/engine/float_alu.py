@@ -3,7 +3,8 @@ cycle, result two register stages later.
 
 Golden twin: contract/fixed_point.py FloatFormat (mul, add, sub, scale, rsqrt_seed, fnorm of an integer).
 
-Stages (operands valid in cycle c; registers at the end of c and c+1; result combinational in c+2)
+Stages (operands valid in cycle c; registers at the end of c and c+1; result combinational in c+2;
+with latency=1 the register after B is left out: B and C in cycle c+1)
     A (c)    SUB negation (three constant compares, no normaliser), exponent compare and swap, the
              alignment shift of the larger operand; the mantissa product (registered right after the
              multiplier: its output register); seed table; the SCL/LDI/MOV operand select
@@ -56,18 +57,22 @@ class FloatALU(wiring.Component):
     flag : Out(1)
         The result's exponent saturated.
 
-    Latency: the inputs of cycle c give r_m, r_e, flag in cycle c + LATENCY (combinational out of the
+    latency : int
+        2 (default): a register after stage A and after stage B; 1: after stage A only.
+
+    Latency: the inputs of cycle c give r_m, r_e, flag in cycle c + latency (combinational out of the
     last stage; the scalar unit writes them to its register file at the end of that cycle). One op per
     cycle, no stall.
     """
 
-    LATENCY = 2
-
-    def __init__(self, *, mant_width: int = 24, fexp_width: int = 12, seed_bits: int = 8, int_width: int = 64):
+    def __init__(self, *, mant_width: int = 24, fexp_width: int = 12, seed_bits: int = 8, int_width: int = 64,
+                 latency: int = 2):
         self.mw = check_int("mant_width", mant_width, 16, 32)
         self.ew = check_int("fexp_width", fexp_width, 8, 16)
         self.seed_bits = check_int("seed_bits", seed_bits, 4, self.mw - 3)
         self.int_width = check_int("int_width", int_width, 8, 128)
+        #: 2: registers after stages A and B; 1: after A only (stages B and C in one cycle)
+        self.LATENCY = check_int("latency", latency, 1, 2)
         super().__init__({
             "op": In(4),
             "a_m": In(signed(self.mw)), "a_e": In(signed(self.ew)),
@@ -173,7 +178,11 @@ class FloatALU(wiring.Component):
         e_b = Signal(signed(ew + 4))
         bl_b = Signal(range(vw + 1))
         zero_b, pass_b = Signal(), Signal()
-        m.d.sync += [v_b.eq(v), e_b.eq(e_a), bl_b.eq(bl), zero_b.eq(zero_a), pass_b.eq(pass_a)]
+        stage_b = [v_b.eq(v), e_b.eq(e_a), bl_b.eq(bl), zero_b.eq(zero_a), pass_b.eq(pass_a)]
+        if self.LATENCY == 2:
+            m.d.sync += stage_b
+        else:
+            m.d.comb += stage_b
 
         # ---- stage C: shift, round, clamp ------------------------------------------------------------
         r_m, r_e, flag = fnorm_tail_hw(m, v_b, e_b, bl_b, width=mw, ew=ew, name="norm")

@@ -46,7 +46,7 @@ from hdl.engine.vector_datapath import VectorDatapath
 from hdl.engine.state_init import StateInit
 from hdl.engine.issue_stage import IssueStage
 from hdl.engine.segment_scheduler import SegmentScheduler
-from hdl.engine.scalar_unit import ScalarUnit
+from hdl.engine.scalar_unit import ScalarUnit, check_rtl_latency
 
 
 class SBEEngine(wiring.Component):
@@ -114,6 +114,7 @@ class SBEEngine(wiring.Component):
 
     def __init__(self, cfg: EngineConfig | None = None, **params):
         self.cfg = cfg = cfg if cfg is not None else EngineConfig(**params)
+        check_rtl_latency(cfg)
         self.in_layout = sample_layout(cfg.lanes, cfg.in_width, cfg.exp_width)
         self.out_layout = update_layout(lanes=cfg.lanes, elem_width=cfg.elem_width, mant_width=cfg.s_mant_width,
                                         exp_width=cfg.s_exp_width)

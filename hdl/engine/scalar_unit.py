@@ -8,7 +8,7 @@ construction as long as the ALU and the conversions are exact (tests/amaranth_si
 tests/amaranth_sim/test_sbe_engine.py). No interlocks: the schedule has no hazards (the golden model
 asserts that).
 
-Pipeline (an instruction issued in cycle t; LAT >= 4)
+Pipeline (an instruction issued in cycle t; LAT >= 4; LAT = 3 merges the last two stages)
     fetch    ROM (block memory, registered output) read in t-1: the fields are valid in t
     t        issue: register-file read addresses (block memory, two read ports, registered output);
              REL / RDY / DONE pulse
@@ -51,6 +51,16 @@ def axpy_layout(coef_width: int) -> data.StructLayout:
 def scale_layout(coef_width: int) -> data.StructLayout:
     """A read-out scale: element = sat(rnd(m * M, sh))."""
     return data.StructLayout({"m": signed(coef_width), "sh": signed(8)})
+
+
+MIN_LATENCY = 3     #: register-file read + two ALU stages
+
+
+def check_rtl_latency(cfg: EngineConfig) -> None:
+    """ValueError unless the RTL scalar unit can run at cfg.alu_latency."""
+    if cfg.alu_latency < MIN_LATENCY:
+        raise ValueError(f"alu_latency must be at least {MIN_LATENCY} for the RTL scalar unit (register-file "
+                         f"read, two ALU stages), not {cfg.alu_latency}")
 
 
 class ScalarUnit(wiring.Component):
@@ -100,9 +110,7 @@ class ScalarUnit(wiring.Component):
         self.cfg = cfg = EngineConfig(**params)
         self.acc_width = check_int("acc_width", acc_width, 8, 128)
         cw = cfg.coef_width
-        if cfg.alu_latency < 1 + 1 + FloatALU.LATENCY:
-            raise ValueError(f"alu_latency must be at least {2 + FloatALU.LATENCY} for the RTL scalar unit "
-                             f"(register-file read, {FloatALU.LATENCY + 1} ALU stages), not {cfg.alu_latency}")
+        check_rtl_latency(cfg)
         self.rom, self.seg_start = S.rom(cfg.alu_latency)
         super().__init__({
             "start": In(1), "seg": In(2), "last": In(1), "jc": In(16),
@@ -121,8 +129,9 @@ class ScalarUnit(wiring.Component):
         ff = FloatFormat(mw, ew, cfg.seed_bits)
         init = cfg.reset_registers(ff)
         int_width = max(self.acc_width, 40)
+        short = LAT == 3            # ALU stages B and C in one cycle, conversions' stages 2 and 3 too
         m.submodules.alu = alu = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=cfg.seed_bits,
-                                          int_width=int_width)
+                                          int_width=int_width, latency=1 if short else 2)
         OPC = P.OPCODE
 
         # -- register file: block memory, word = (e, m); reset by rewriting the reset values -----------
@@ -236,8 +245,12 @@ class ScalarUnit(wiring.Component):
         p3_cm, p3_ce, p3_cflag = Signal(signed(cw)), Signal(signed(ew)), Signal()
         p3_sm, p3_se, p3_sflag = Signal(signed(smw)), Signal(signed(ew)), Signal()
         p3_ksel, p3_k = Signal(signed(8)), Signal(signed(8))
-        m.d.sync += [p3_op.eq(p2_op), p3_d.eq(p2_d), p3_cm.eq(cm), p3_ce.eq(ce), p3_cflag.eq(cflag),
-                     p3_sm.eq(sm), p3_se.eq(se), p3_sflag.eq(sflag), p3_ksel.eq(p2_ksel), p3_k.eq(p2_k)]
+        p3 = [p3_op.eq(p2_op), p3_d.eq(p2_d), p3_cm.eq(cm), p3_ce.eq(ce), p3_cflag.eq(cflag),
+              p3_sm.eq(sm), p3_se.eq(se), p3_sflag.eq(sflag), p3_ksel.eq(p2_ksel), p3_k.eq(p2_k)]
+        if short:
+            m.d.comb += p3
+        else:
+            m.d.sync += p3
         csh_raw = Signal(signed(ew + 2))
         m.d.comb += csh_raw.eq(Mux(p3_op == OPC["OUTC"], -(p3_ce + cfg.elem_width - 1), -p3_ce))
         cmax = Mux(p3_op == OPC["OUTC"], cfg.rmax_out, cfg.rmax)
@@ -275,7 +288,7 @@ class ScalarUnit(wiring.Component):
                "se": (s_e_new, Signal(signed(sew))), "sflag": (p3_sflag | s_ovf, Signal())}
         w = {}
         for key, (val, sig) in res.items():
-            for i in range(LAT - 4):
+            for i in range(LAT - (3 if short else 4)):
                 nxt = Signal.like(sig, name=f"wb{i}_{key}")
                 m.d.sync += nxt.eq(val)
                 val = nxt

@@ -37,10 +37,10 @@ def _operand(ff, rng, mw, ew):
     return ff.fnorm(int(rng.integers(-2 ** 40, 2 ** 40)) >> int(rng.integers(0, 40)), int(rng.integers(-60, 60)))
 
 
-@pytest.mark.parametrize("mw,ew,sb", [(24, 12, 8), (18, 8, 5)])
-def test_alu_matches_golden(mw, ew, sb):
+@pytest.mark.parametrize("mw,ew,sb,lat", [(24, 12, 8, 2), (18, 8, 5, 2), (24, 12, 8, 1)])
+def test_alu_matches_golden(mw, ew, sb, lat):
     ff = FloatFormat(mw, ew, sb)
-    dut = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=sb, int_width=64)
+    dut = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=sb, int_width=64, latency=lat)
     rng = np.random.default_rng(mw)
     ops = ["MUL", "ADD", "SUB", "SCL", "SCLK", "MOV", "SEED", "LDI"]
     cases = []
