@@ -1,5 +1,6 @@
-"""Microcode of the SBE scalar unit: the ONE definition, interpreted by golden/rtl/scalar_unit.py and
-stored as a ROM in hdl/engine/scalar_unit.py (`rom()`, `encode()`). One instruction per cycle in the RTL.
+"""Microcode of the SBE scalar unit: the ONE definition (sequential semantics), statically scheduled for the
+pipelined ALU by contract/microcode_schedule.py; the schedule is run by golden/rtl/scalar_unit.py (write-back
+queue) and stored as the ROM of hdl/engine/scalar_unit.py (`encode()`), one slot per cycle.
 
 Vector passes produce exact integer dot products; everything scalar runs here, in the sfloat format of
 contract/fixed_point.py. Notation for sample j of a batch (docs/sbe-algorithm.md section 2.1, sums form):
@@ -91,7 +92,7 @@ def _outscale(v: int, tau: str, norm: str) -> list[tuple]:
 
 #: Per-sample chain, started when the dot products of sample j (x pass, then delta pass) are latched.
 #: Only what the next sample needs: s and the read-out scales are left to FINAL (last sample only), so a
-#: sample's scalar work is len(CHAIN) cycles, hidden behind any pass of at least that many beats.
+#: sample's scalar work is the scheduled CHAIN's cycles, hidden behind any pass of at least that many beats.
 CHAIN = (
     [("LDI", "xM", "XM", None), ("LDI", "xx1", "XX1", None), ("LDI", "xx", "XX", None),
      ("LDI", "dM", "DM", None), ("LDI", "dd1", "DD1", None), ("LDI", "dd", "DD", None), ("REL", None, None, None)]

@@ -102,13 +102,15 @@ class SBEEngine(wiring.Component):
         (read-out as if tagged last_of_batch) and the following samples form the next batch, as in
         golden/rtl/sbe_engine.py ("Batch length").
 
-    Latency and throughput (L = lanes): a sample takes ceil(b/L) + ceil(a/L) cycles; the CHAIN of
-    sample j (len(contract.microcode.CHAIN) cycles, one microcode op per cycle) overlaps the passes of
-    samples j+1 and j+2 and stalls nothing while it is shorter than a sample, so each sample takes
-    max(ceil(b/L) + ceil(a/L), len(CHAIN)) cycles. After the last sample of a batch: ~6 cycles to the
-    dot-product latches, its CHAIN, FINAL up to RDY D (contract.microcode.rdy_index(Vec.D) ops: s and
-    Dhat's scale), then ceil(a/L) + ceil(b/L) read-out beats and ~6 pipeline cycles (bench/engine.py
-    measures the total). Storage: state (ceil(a/L) + ceil(b/L)) x L x state_width bits (block RAM);
+    Latency and throughput (L = lanes, LAT = cfg.alu_latency): a sample takes ceil(b/L) + ceil(a/L)
+    cycles; the CHAIN of sample j (contract.microcode_schedule.segment_lengths(LAT)["CHAIN"] cycles: the
+    microcode statically scheduled for the pipelined ALU) overlaps the passes of samples j+1 and j+2 and
+    stalls nothing while it is shorter than a sample, so each sample takes max(ceil(b/L) + ceil(a/L),
+    CHAIN) cycles. After the last sample of a batch: ~6 cycles to the dot-product latches, its LAST (the
+    CHAIN fused with FINAL) up to RDY D (contract.microcode_schedule.rdy_index(Vec.D, LAT) cycles: s and
+    Dhat's scale), then ceil(a/L) + ceil(b/L) read-out beats and ~7 pipeline cycles (bench/engine.py
+    measures the total). After reset or `clear` the scalar unit rewrites its register file (NREGS cycles)
+    before INIT. Storage: state (ceil(a/L) + ceil(b/L)) x L x state_width bits (block RAM);
     sample buffer 3 x that x in_width.
     """
 
