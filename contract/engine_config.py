@@ -67,7 +67,7 @@ class EngineConfig:
     s_exp_width: int = 8
     max_batch: int = (1 << SAMPLE_COUNT_WIDTH) - 1
     exp_width: int = 6
-    alu_latency: int = 4
+    alu_latency: int = 3
 
     def __post_init__(self):
         check_int("a", self.a, 1, MAX_LENGTH)
