@@ -4,7 +4,8 @@ The sequential segments are the specification; the scalar unit (golden/rtl/scala
 hdl/engine/scalar_unit.py) runs their schedule for its ALU latency, one slot per cycle:
 
     issue at cycle t: the operands (registers, k_v, the dot-product latches) are read at t; the result
-    (a register, k_v, or a hand-over word of COEF/OUTC/SOUT) becomes visible to what issues at t + LAT.
+    (a register or k_v) becomes visible to what issues at t + LAT, a hand-over word of COEF/OUTC/SOUT at
+    t + LAT + HANDOVER_EXTRA.
     REL, RDY and DONE act at their issue cycle (pulses). LAT = 1 is the unpipelined unit.
 
 How a segment is scheduled (`schedule_segment`)
@@ -39,6 +40,15 @@ from . import microcode as P
 
 #: Latencies the scheduler supports (the temporaries suffice for all of them; tested).
 MIN_LATENCY, MAX_LATENCY = 1, 8
+#: The hand-over words (COEF, OUTC, SOUT: rounding to their widths and clamps) take this many cycles
+#: more than the ALU results: visible at t + LAT + HANDOVER_EXTRA (to RDY, to the next segment).
+HANDOVER_EXTRA = 1
+_HANDOVER = ("COEF", "OUTC", "SOUT")
+
+
+def result_latency(op: str, lat: int) -> int:
+    """Cycles from the issue of `op` to its result being visible."""
+    return lat + HANDOVER_EXTRA if op in _HANDOVER else lat
 
 NOP = ("NOP", None, None, None)
 
@@ -140,13 +150,13 @@ def _edges(seg: list[tuple], lat: int) -> list[list[tuple[int, int]]]:
         if seg[j][0] == "DONE":
             for i in range(j):
                 effect = bool(info[i][1]) and seg[i][0] not in ("REL", "RDY")
-                preds[j].append((i, max(1, lat - 1) if effect else 1))
+                preds[j].append((i, max(1, result_latency(seg[i][0], lat) - 1) if effect else 1))
             continue
         for i in range(j):
             ri, wi = info[i]
             dist = 0
             if wi & rj:
-                dist = lat
+                dist = result_latency(seg[i][0], lat)
             if ri & wj or wi & wj:
                 dist = max(dist, 1)
             if dist:

@@ -101,7 +101,8 @@ class ScalarUnit:
 
         Scheduled (default): the segment of contract/microcode_schedule.py for the ALU latency LAT =
         cfg.alu_latency, one slot per cycle; operands are read at issue, every result (register, k_v,
-        hand-over word) joins a write-back queue and becomes visible LAT cycles later. An operand read
+        hand-over word) joins a write-back queue and becomes visible LAT cycles later (a hand-over word
+        microcode_schedule.HANDOVER_EXTRA cycles more). An operand read
         while a write to it is pending (a read-before-write hazard of the schedule) raises AssertionError,
         as does a DONE with a result still in flight past the segment's end. Sequential
         (`sequential=True` at construction): the specification, contract/microcode.py one op at a time."""
@@ -128,7 +129,8 @@ class ScalarUnit:
             for target in self._reads(ins):
                 assert target not in pending, (f"{segment}: hazard at cycle {t}: {ins!r} reads {target} "
                                                f"before its pending write (latency {lat})")
-            queue += [(t + lat, target, value) for target, value in self._exec(ins, jc, dots)]
+            due = t + S.result_latency(ins[0], lat)
+            queue += [(due, target, value) for target, value in self._exec(ins, jc, dots)]
         raise AssertionError(f"{segment} has no DONE")  # pragma: no cover
 
     @staticmethod

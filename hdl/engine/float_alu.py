@@ -93,37 +93,52 @@ class FloatALU(wiring.Component):
 
         # ---- stage A ------------------------------------------------------------------------------
         # b negated for SUB, exactly FloatFormat.neg: operands are always normalised, so only two
-        # mantissas renormalise (constant compares, no normaliser on the SUB path).
+        # mantissas renormalise (constant compares, no normaliser on the SUB path). The exponent of -b
+        # is b_e + de, de in {-1, 0, +1} (or the zero of the emin corner): the exponent differences
+        # below are formed from a_e and b_e directly for every de, in parallel with these compares.
         top = 1 << (mw - 1)
         emax, emin = (1 << (ew - 1)) - 1, -(1 << (ew - 1))
         bb_m = Signal(signed(mw))
         bb_e = Signal(signed(ew))
+        de_p, de_m = Signal(), Signal()             # de = +1, de = -1
         with m.If(~is_sub | (self.b_m == 0)):
             m.d.comb += [bb_m.eq(self.b_m), bb_e.eq(self.b_e)]
         with m.Elif(self.b_m == -top):
             with m.If(self.b_e == emax):
                 m.d.comb += [bb_m.eq(top - 1), bb_e.eq(emax)]
             with m.Else():
-                m.d.comb += [bb_m.eq(top >> 1), bb_e.eq(self.b_e + 1)]
+                m.d.comb += [bb_m.eq(top >> 1), bb_e.eq(self.b_e + 1), de_p.eq(1)]
         with m.Elif(self.b_m == top >> 1):
             with m.If(self.b_e == emin):
-                m.d.comb += [bb_m.eq(0), bb_e.eq(0)]
+                m.d.comb += [bb_m.eq(0), bb_e.eq(0)]          # -b underflows: the sum is a (pass)
             with m.Else():
-                m.d.comb += [bb_m.eq(-top), bb_e.eq(self.b_e - 1)]
+                m.d.comb += [bb_m.eq(-top), bb_e.eq(self.b_e - 1), de_m.eq(1)]
         with m.Else():
             m.d.comb += [bb_m.eq(-self.b_m), bb_e.eq(self.b_e)]
 
         # ADD: the larger exponent first; exact sum if the exponents differ by <= mw+1.
+        xw = ew + 2
+        ae_x, be_x = self.a_e.as_signed(), self.b_e.as_signed()
+        da = [Signal(signed(xw), name=f"da{i}") for i in range(3)]      # a_e - bb_e for de = 0, +1, -1
+        db = [Signal(signed(xw), name=f"db{i}") for i in range(3)]      # bb_e - a_e
+        m.d.comb += [da[0].eq(ae_x - be_x), da[1].eq(ae_x - be_x - 1), da[2].eq(ae_x - be_x + 1),
+                     db[0].eq(be_x - ae_x), db[1].eq(be_x - ae_x + 1), db[2].eq(be_x - ae_x - 1)]
+        dd_a, dd_b = Signal(signed(xw)), Signal(signed(xw))
+        m.d.comb += [dd_a.eq(Mux(de_p, da[1], Mux(de_m, da[2], da[0]))),
+                     dd_b.eq(Mux(de_p, db[1], Mux(de_m, db[2], db[0])))]
         swap = Signal()
-        m.d.comb += swap.eq(self.a_e < bb_e)
+        m.d.comb += swap.eq(dd_a[-1])                # a_e < bb_e
         hi_m, hi_e = Signal(signed(mw)), Signal(signed(ew))
         lo_m, lo_e = Signal(signed(mw)), Signal(signed(ew))
         m.d.comb += [hi_m.eq(Mux(swap, bb_m, self.a_m)), hi_e.eq(Mux(swap, bb_e, self.a_e)),
                      lo_m.eq(Mux(swap, self.a_m, bb_m)), lo_e.eq(Mux(swap, self.a_e, bb_e))]
-        d = Signal(ew + 1)
-        m.d.comb += d.eq(hi_e - lo_e)
+        d = Signal(xw - 1)                           # |a_e - bb_e| >= 0
+        m.d.comb += d.eq(Mux(swap, dd_b, dd_a))
+        far = Signal()                               # d > mw + 1, as bit logic (no carry chain)
+        lo_bits = (mw + 1).bit_length()
+        m.d.comb += far.eq((d[lo_bits:] != 0) | (d[:lo_bits] > mw + 1))
         dsh = Signal(range(mw + 2))
-        m.d.comb += dsh.eq(Mux(d > mw + 1, 0, d))
+        m.d.comb += dsh.eq(Mux(far, 0, d))
 
         # SEED: table of contract/fixed_point.py, indexed by exponent parity and seed_bits mantissa bits.
         table = Array(Const(t, 16) for t in rsqrt_seed_table(sb, mw))
@@ -153,7 +168,7 @@ class FloatALU(wiring.Component):
                 m.d.sync += [v_a.eq(bb_m), e_a.eq(bb_e), pass_a.eq(1)]
             with m.Elif(bb_m == 0):
                 m.d.sync += [v_a.eq(self.a_m), e_a.eq(self.a_e), pass_a.eq(1)]
-            with m.Elif(d > mw + 1):
+            with m.Elif(far):
                 m.d.sync += [v_a.eq(hi_m), e_a.eq(hi_e), pass_a.eq(1)]
             with m.Else():
                 m.d.sync += [e_a.eq(lo_e), is_add.eq(1)]

@@ -15,8 +15,9 @@ Pipeline (an instruction issued in cycle t; LAT >= 4; LAT = 3 merges the last tw
     t+1      operands valid; FloatALU stage A; KSEL; the conversions' operand (COEF adds the block exponent)
     t+2      FloatALU stage B; COEF/OUTC/SOUT rounding to their widths
     t+3      FloatALU stage C; clamps of the conversions
-    t+LAT-1  result written (register file, k_v, hand-over word), after LAT-4 delay registers; an
-             instruction issued at t+LAT reads it
+    t+LAT-1  result written (register file, k_v), after LAT-4 delay registers; an instruction issued
+             at t+LAT reads it
+    t+LAT    a hand-over word (COEF/OUTC/SOUT) written: one cycle more (microcode_schedule.HANDOVER_EXTRA)
 The register file resets by rewriting its reset values (NREGS cycles after reset or `clear`, `busy`).
 """
 from __future__ import annotations
@@ -245,12 +246,8 @@ class ScalarUnit(wiring.Component):
         p3_cm, p3_ce, p3_cflag = Signal(signed(cw)), Signal(signed(ew)), Signal()
         p3_sm, p3_se, p3_sflag = Signal(signed(smw)), Signal(signed(ew)), Signal()
         p3_ksel, p3_k = Signal(signed(8)), Signal(signed(8))
-        p3 = [p3_op.eq(p2_op), p3_d.eq(p2_d), p3_cm.eq(cm), p3_ce.eq(ce), p3_cflag.eq(cflag),
-              p3_sm.eq(sm), p3_se.eq(se), p3_sflag.eq(sflag), p3_ksel.eq(p2_ksel), p3_k.eq(p2_k)]
-        if short:
-            m.d.comb += p3
-        else:
-            m.d.sync += p3
+        m.d.sync += [p3_op.eq(p2_op), p3_d.eq(p2_d), p3_cm.eq(cm), p3_ce.eq(ce), p3_cflag.eq(cflag),
+                     p3_sm.eq(sm), p3_se.eq(se), p3_sflag.eq(sflag), p3_ksel.eq(p2_ksel), p3_k.eq(p2_k)]
         csh_raw = Signal(signed(ew + 2))
         m.d.comb += csh_raw.eq(Mux(p3_op == OPC["OUTC"], -(p3_ce + cfg.elem_width - 1), -p3_ce))
         cmax = Mux(p3_op == OPC["OUTC"], cfg.rmax_out, cfg.rmax)
@@ -280,20 +277,25 @@ class ScalarUnit(wiring.Component):
         with m.Else():
             m.d.comb += [s_m_new.eq(p3_sm), s_e_new.eq(se_real)]
 
-        # The results of stage 3, then LAT-4 delay registers to the write-back.
-        res = {"op": (p3_op, Signal(ob)), "d": (p3_d, Signal(rb)), "rm": (alu.r_m, Signal(signed(mw))),
-               "re": (alu.r_e, Signal(signed(ew))), "aflag": (alu.flag, Signal()), "ksel": (p3_ksel, Signal(signed(8))),
-               "k": (p3_k, Signal(signed(8))), "cm": (p3_cm, Signal(signed(cw))), "csh": (csh, Signal(signed(8))),
-               "cflag": (p3_cflag | clamp_flag, Signal()), "sm": (s_m_new, Signal(signed(smw))),
-               "se": (s_e_new, Signal(signed(sew))), "sflag": (p3_sflag | s_ovf, Signal())}
-        w = {}
-        for key, (val, sig) in res.items():
-            for i in range(LAT - (3 if short else 4)):
-                nxt = Signal.like(sig, name=f"wb{i}_{key}")
-                m.d.sync += nxt.eq(val)
-                val = nxt
-            m.d.comb += sig.eq(val)
-            w[key] = sig
+        # Results to the write-back: the ALU's (and KSEL's) of cycle t+3 (t+2 at LAT 3) after delay
+        # registers to cycle t+LAT-1; the hand-over words' (COEF/OUTC/SOUT, one cycle longer:
+        # microcode_schedule.HANDOVER_EXTRA) of cycle t+3 to cycle t+LAT.
+        def delayed(srcs: dict, n: int, tag: str) -> dict:
+            out = {}
+            for key, val in srcs.items():
+                for i in range(n):
+                    nxt = Signal.like(val, name=f"{tag}{i}_{key}")
+                    m.d.sync += nxt.eq(val)
+                    val = nxt
+                out[key] = val
+            return out
+        a_op, a_d, a_ksel = (p2_op, p2_d, p2_ksel) if short else (p3_op, p3_d, p3_ksel)
+        w = delayed({"op": a_op, "d": a_d, "rm": alu.r_m, "re": alu.r_e, "aflag": alu.flag, "ksel": a_ksel},
+                    LAT - 1 - (2 if short else 3), "wa")
+        cflag_all, sflag_all = Signal(), Signal()
+        m.d.comb += [cflag_all.eq(p3_cflag | clamp_flag), sflag_all.eq(p3_sflag | s_ovf)]
+        h = delayed({"op": p3_op, "d": p3_d, "k": p3_k, "cm": p3_cm, "csh": csh, "cflag": cflag_all,
+                     "sm": s_m_new, "se": s_e_new, "sflag": sflag_all}, LAT + S.HANDOVER_EXTRA - 4, "wh")
 
         # -- write-back (end of cycle t+LAT-1) ---------------------------------------------------------
         wop = w["op"]
@@ -311,22 +313,23 @@ class ScalarUnit(wiring.Component):
             for v in (0, 1):
                 with m.If(w["d"][0] == v):
                     m.d.sync += k_regs[v].eq(w["ksel"])
-        with m.If(wop == OPC["COEF"]):
+        hop = h["op"]
+        with m.If(hop == OPC["COEF"]):
             for v in (0, 1):
                 for par in (0, 1):
-                    with m.If((w["d"][0] == v) & (self.jc[0] == par)):
+                    with m.If((h["d"][0] == v) & (self.jc[0] == par)):
                         word = self.coef[v][par]
-                        m.d.sync += [word.k.eq(w["k"]), word.cm.eq(w["cm"]), word.sh.eq(w["csh"])]
-            with m.If(w["cflag"]):
+                        m.d.sync += [word.k.eq(h["k"]), word.cm.eq(h["cm"]), word.sh.eq(h["csh"])]
+            with m.If(h["cflag"]):
                 m.d.sync += self.flag.eq(1)
-        with m.If(wop == OPC["OUTC"]):
+        with m.If(hop == OPC["OUTC"]):
             for v in (0, 1):
-                with m.If(w["d"][0] == v):
-                    m.d.sync += [self.scale[v].m.eq(w["cm"]), self.scale[v].sh.eq(w["csh"])]
-            with m.If(w["cflag"]):
+                with m.If(h["d"][0] == v):
+                    m.d.sync += [self.scale[v].m.eq(h["cm"]), self.scale[v].sh.eq(h["csh"])]
+            with m.If(h["cflag"]):
                 m.d.sync += self.flag.eq(1)
-        with m.If(wop == OPC["SOUT"]):
-            m.d.sync += [self.s_mant.eq(w["sm"]), self.s_exp.eq(w["se"])]
-            with m.If(w["sflag"]):
+        with m.If(hop == OPC["SOUT"]):
+            m.d.sync += [self.s_mant.eq(h["sm"]), self.s_exp.eq(h["se"])]
+            with m.If(h["sflag"]):
                 m.d.sync += self.flag.eq(1)
         return m
