@@ -10,6 +10,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from . import microcode as P
+from .microcode_schedule import MAX_LATENCY, MIN_LATENCY
 from .checks import check_int
 from .enums import Vec
 from .fixed_point import FloatFormat
@@ -46,6 +47,8 @@ class EngineConfig:
     s_mant_width, s_exp_width           s on the update stream (s_mant_width <= mant_width)
     max_batch           samples per batch (1 .. 2**16-1)
     exp_width           per-vector input block exponent width (1 .. 7)
+    alu_latency         scalar unit ALU latency in cycles, issue to result visible (the microcode is
+                        scheduled for it, contract/microcode_schedule.py; the RTL supports 4 .. 8)
     """
 
     a: int
@@ -64,6 +67,7 @@ class EngineConfig:
     s_exp_width: int = 8
     max_batch: int = (1 << SAMPLE_COUNT_WIDTH) - 1
     exp_width: int = 6
+    alu_latency: int = 3
 
     def __post_init__(self):
         check_int("a", self.a, 1, MAX_LENGTH)
@@ -83,6 +87,7 @@ class EngineConfig:
         check_int("s_exp_width", self.s_exp_width, 2, 16)
         check_int("max_batch", self.max_batch, 1, (1 << SAMPLE_COUNT_WIDTH) - 1)
         check_int("exp_width", self.exp_width, 1, 7)
+        check_int("alu_latency", self.alu_latency, MIN_LATENCY, MAX_LATENCY)
         if self.coef_width > self.mant_width:
             raise ValueError(f"coef_width ({self.coef_width}) must not exceed mant_width ({self.mant_width})")
         if self.s_mant_width > self.mant_width:

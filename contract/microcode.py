@@ -1,5 +1,6 @@
-"""Microcode of the SBE scalar unit: the ONE definition, interpreted by golden/rtl/scalar_unit.py and
-stored as a ROM in hdl/engine/scalar_unit.py (`rom()`, `encode()`). One instruction per cycle in the RTL.
+"""Microcode of the SBE scalar unit: the ONE definition (sequential semantics), statically scheduled for the
+pipelined ALU by contract/microcode_schedule.py; the schedule is run by golden/rtl/scalar_unit.py (write-back
+queue) and stored as the ROM of hdl/engine/scalar_unit.py (`encode()`), one slot per cycle.
 
 Vector passes produce exact integer dot products; everything scalar runs here, in the sfloat format of
 contract/fixed_point.py. Notation for sample j of a batch (docs/sbe-algorithm.md section 2.1, sums form):
@@ -34,12 +35,15 @@ from __future__ import annotations
 from .enums import Segment, Vec
 
 OPS = ("MUL", "ADD", "SUB", "SCL", "MOV", "SEED", "LDI", "KSEL", "SCLK", "COEF", "OUTC", "SOUT",
-       "REL", "RDY", "DONE")
+       "REL", "RDY", "DONE", "NOP")
 OPCODE = {name: i for i, name in enumerate(OPS)}
 
-#: LDI sources: the six dot-product latches, and (jc+1)**2 with jc the 1-based index of the sample of
-#: the running CHAIN or FINAL (0 otherwise), for 1/(n+1) of a batch of n samples.
-SOURCES = ("XM", "XX1", "XX", "DM", "DD1", "DD", "NSQ")
+#: LDI sources: the six dot-product latches, and jc+1 with jc the 1-based index of the sample of the
+#: running CHAIN or FINAL (0 otherwise), for 1/(n+1) of a batch of n samples: squared by a MUL, which
+#: rounds the exact (n+1)**2 once, as an LDI of it would (fnorm depends on the value only) while n+1 fits
+#: the mantissa (n + 1 < 2**(mant_width-1): every batch at mant_width >= 18), and needs no multiplier
+#: of its own in the RTL.
+SOURCES = ("XM", "XX1", "XX", "DM", "DD1", "DD", "NJ")
 SRC = {name: i for i, name in enumerate(SOURCES)}
 
 VEC_D, VEC_X = Vec.D, Vec.X
@@ -88,7 +92,7 @@ def _outscale(v: int, tau: str, norm: str) -> list[tuple]:
 
 #: Per-sample chain, started when the dot products of sample j (x pass, then delta pass) are latched.
 #: Only what the next sample needs: s and the read-out scales are left to FINAL (last sample only), so a
-#: sample's scalar work is len(CHAIN) cycles, hidden behind any pass of at least that many beats.
+#: sample's scalar work is the scheduled CHAIN's cycles, hidden behind any pass of at least that many beats.
 CHAIN = (
     [("LDI", "xM", "XM", None), ("LDI", "xx1", "XX1", None), ("LDI", "xx", "XX", None),
      ("LDI", "dM", "DM", None), ("LDI", "dd1", "DD1", None), ("LDI", "dd", "DD", None), ("REL", None, None, None)]
@@ -116,7 +120,7 @@ CHAIN = (
 #: After the chain of the last sample n of a batch (jc = n): s = T / (n+1) for the output, the
 #: read-out scales 1/||M_D||, 1/||M_X||, each vector's RDY as soon as its scale is ready.
 FINAL = (
-    [("LDI", "t0", "NSQ", None)] + _rsqrt("rCur", "t0")
+    [("LDI", "t0", "NJ", None), ("MUL", "t0", "t0", "t0")] + _rsqrt("rCur", "t0")
     + [("MUL", "s", "T", "rCur"), ("SOUT", None, "s", None)]
     + _outscale(VEC_D, "tD1", "nD") + [("RDY", VEC_D, None, None)]
     + _outscale(VEC_X, "tX1", "nX") + [("RDY", VEC_X, None, None)]
@@ -136,6 +140,12 @@ RESCALE = (
 
 #: After a state reset (registers at their reset values): the derived reciprocal 1/||D_0||.
 INIT = _rsqrt("yD", "nD1") + [("DONE", None, None, None)]
+
+#: The CHAIN of a batch's last sample fused with FINAL (one segment, no DONE in between): the same
+#: operations in the same order, so the same results as CHAIN then FINAL; scheduled as one, FINAL's work
+#: (1/(n+1), the read-out scales) overlaps the chain's dependence chain, and RDY comes that much earlier.
+#: The RTL runs it for the last sample (hdl/engine/segment_scheduler.py); RDY v needs COEF v's word.
+LAST = CHAIN[:-1] + FINAL
 
 #: Segment name -> instructions, in ROM order (enums.Segment).
 SEGMENTS = {seg.name: {"CHAIN": CHAIN, "RESCALE": RESCALE, "INIT": INIT, "FINAL": FINAL}[seg.name]

@@ -16,6 +16,7 @@ YoWASP tools only see their working folder, so the constraints are copied next t
 
     python -m flow.synth [NAME ...]    only the named configurations (their entries of the summary are
                                        replaced, the others kept)
+    python -m flow.synth --target T    only target T (ice40 or ecp5) of the (named) configurations
 """
 from __future__ import annotations
 
@@ -218,6 +219,8 @@ def main(argv=None) -> int:
                    formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("names", nargs="*", metavar="NAME",
                     help="configurations to synthesise (default: every one with synth targets)")
+    ap.add_argument("--target", choices=sorted(TARGETS), default=None,
+                    help="only this target of each configuration (its other entries are kept)")
     args = ap.parse_args(argv)
     try:
         cfgs = synth_configs()
@@ -231,11 +234,14 @@ def main(argv=None) -> int:
     os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
     only = set(args.names)
     out = BUILD / "synth" / "summary.json"
-    summary = json.loads(out.read_text()) if only and out.exists() else {}   # a subset updates its entries
+    subset = bool(only) or args.target is not None
+    summary = json.loads(out.read_text()) if subset and out.exists() else {}   # a subset updates its entries
     for cfg in cfgs:
         if only and cfg["name"] not in only:
             continue
         for target in cfg["synth"]:
+            if args.target is not None and target != args.target:
+                continue
             r = run_target(cfg, target)
             summary.setdefault(cfg["name"], {})[target] = r
             print(console_line(cfg["name"], target, r), flush=True)

@@ -4,6 +4,8 @@ Each helper adds comb statements to a Module and returns the result signals:
     rshift_round_hw  -- the ONE rounding rule: round(v / 2**s), ties toward +inf; s <= 0 shifts left
     saturate_hw      -- clamp to a signed width, with a "clamped" bit (never wrap-around)
     fnorm_hw         -- exact integer * 2**e -> sfloat (m, e) with the exponent clamp of FloatFormat.fnorm
+                        (= bit_length_hw, a leading-one tree, then fnorm_tail_hw: shift, round, clamp;
+                        split so a pipeline can register the bit length in between)
 
 The rounding uses floor((floor(v / 2**(s-1)) + 1) / 2) == floor(v / 2**s + 1/2), so no variable-width
 "half" constant is needed.
@@ -52,19 +54,43 @@ def saturate_hw(m, v, width: int, *, name: str):
     return out, hit
 
 
+def bit_length_hw(m, mag, *, name: str):
+    """Signal = mag.bit_length() of an unsigned Value: a binary tree of (any-bit, index) pairs, depth
+    ceil(log2(width)) 2:1 muxes (not a priority chain of width Ifs)."""
+    n = len(mag)
+    levels = max(1, (n - 1).bit_length())
+    nodes = [(mag[i], Const(i, levels)) for i in range(n)]
+    while len(nodes) > 1:
+        nxt = []
+        for i in range(0, len(nodes), 2):
+            if i + 1 == len(nodes):
+                nxt.append(nodes[i])
+                continue
+            (lo_any, lo_idx), (hi_any, hi_idx) = nodes[i], nodes[i + 1]
+            nxt.append((lo_any | hi_any, Mux(hi_any, hi_idx, lo_idx)))
+        nodes = nxt
+    bl = Signal(range(n + 1), name=name)
+    m.d.comb += bl.eq(Mux(nodes[0][0], nodes[0][1] + 1, 0))
+    return bl
+
+
 def fnorm_hw(m, v, e, *, width: int, ew: int, name: str, with_flag: bool = True):
     """(m_out signed(width), e_out signed(ew), flag) = FloatFormat(ew=ew).fnorm(v, e, width=width).
 
-    v: signed Value of any width N (>= 2); e: signed Value.
+    v: signed Value of any width N (>= 2); e: signed Value. Combinational: the bit length
+    (bit_length_hw), then fnorm_tail_hw.
     """
+    mag = Signal(unsigned(len(v)), name=f"{name}_mag")
+    m.d.comb += mag.eq(Mux(v < 0, ~v, v))
+    bl = bit_length_hw(m, mag, name=f"{name}_bl")
+    return fnorm_tail_hw(m, v, e, bl, width=width, ew=ew, name=name, with_flag=with_flag)
+
+
+def fnorm_tail_hw(m, v, e, bl, *, width: int, ew: int, name: str, with_flag: bool = True):
+    """fnorm_hw given bl = bit length of the magnitude of v (v < 0: of ~v), e.g. from a pipeline register:
+    the normalising shift and rounding, the rounding overflow and the exponent clamp."""
     n = len(v)
     emax, emin = (1 << (ew - 1)) - 1, -(1 << (ew - 1))
-    mag = Signal(unsigned(n), name=f"{name}_mag")
-    bl = Signal(range(n + 1), name=f"{name}_bl")
-    m.d.comb += mag.eq(Mux(v < 0, ~v, v))
-    for i in range(n):
-        with m.If(mag[i]):
-            m.d.comb += bl.eq(i + 1)
     sw = _bits_for(-(width - 1), n)
     s = Signal(signed(sw), name=f"{name}_s")
     m.d.comb += s.eq(bl - Const(width - 1, signed(sw)))

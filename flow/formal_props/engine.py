@@ -6,7 +6,8 @@ from amaranth.hdl import Assert, Assume
 
 from contract.engine_config import LMAX, EngineConfig
 from contract.enums import Vec
-from contract.microcode import INIT
+from contract.microcode import NREGS
+from contract.microcode_schedule import segment_lengths
 from hdl.engine.lane import Lane
 from hdl.engine.sbe_engine import SBEEngine
 
@@ -62,8 +63,8 @@ class EngineCounterProps(FormalTop):
 
     * the cycle after `clear`, sample_count is 0; while no beat has been accepted since, it stays 0 and
       `busy` is low from `quiet_cycles` cycles after the clear on (the state re-initialisation,
-      1 + ceil(a/L) + ceil(b/L) cycles, overlapped by the scalar unit's INIT segment, one op a cycle:
-      default len(INIT) + 1 = 12 cycles at a=2, b=3, L=1);
+      1 + ceil(a/L) + ceil(b/L) cycles, overlapped by the scalar unit's register-file reset, NREGS
+      cycles, then its scheduled INIT segment: default NREGS + INIT slots + 2 cycles);
     * sample_count rises by exactly one in the cycle after a sample's last beat is accepted (the
       engine's own beat count: ceil(b/L) + ceil(a/L) beats a sample); otherwise it holds, or returns
       to 0 (the read-out of the batch issued its last beat);
@@ -74,7 +75,7 @@ class EngineCounterProps(FormalTop):
         self.params = params
         self.cfg = cfg = EngineConfig(**{**SMALL, **params})
         self.beats = cfg.words(Vec.D) + cfg.words(Vec.X)
-        self.quiet_cycles = quiet_cycles if quiet_cycles is not None else max(1 + self.beats, len(INIT)) + 1
+        self.quiet_cycles = quiet_cycles if quiet_cycles is not None else max(1 + self.beats, NREGS + segment_lengths(cfg.alu_latency)["INIT"]) + 2
         super().__init__()
 
     def elaborate(self, platform):

@@ -1,8 +1,10 @@
 """Bit-exact golden twin of hdl/engine/scalar_unit.py: the SBE engine's microcoded scalar unit.
 
-It interprets the segments of contract/microcode.py (CHAIN per sample, FINAL and RESCALE per batch, INIT
-after a state reset) on the register file of sfloats (contract/fixed_point.py FloatFormat, one ALU
-operation per instruction), and converts the values it hands to the vector datapath:
+It runs the segments of contract/microcode.py (CHAIN per sample, FINAL and RESCALE per batch, INIT after a
+state reset) as scheduled for the RTL's pipelined ALU (contract/microcode_schedule.py, latency
+cfg.alu_latency; a write-back queue, asserting on any read-before-write hazard), or sequentially (the
+specification; same results), on the register file of sfloats (contract/fixed_point.py FloatFormat, one
+ALU operation per instruction), and converts the values it hands to the vector datapath:
 
     coef[(v, j)] = (k, cm, sh)   AXPY word of vector v for sample j of the batch (COEF): rescale shift k
                                  (KSEL), coef_width-bit mantissa cm and right shift sh, the coefficient
@@ -22,6 +24,7 @@ Every saturation (float exponent, coefficient shift clamp, s overflow) is ORed i
 from __future__ import annotations
 
 from contract import microcode as P
+from contract import microcode_schedule as S
 from contract.engine_config import KMIN, LMAX, EngineConfig
 from contract.fixed_point import Flags, rshift_round
 
@@ -32,13 +35,18 @@ class ScalarUnit:
     Parameters
     ----------
     cfg : EngineConfig
-        The engine's parameters (float format, widths, clamps).
+        The engine's parameters (float format, widths, clamps, ALU latency `alu_latency`).
     flags : Flags, optional
         Sticky saturation flag shared with the vector datapath (default: a fresh one).
+    sequential : bool
+        Run the sequential microcode (the specification) instead of its schedule; the results are the
+        same (architectural registers, k, hand-over words, flags), the temporaries differ.
     """
 
-    def __init__(self, cfg: EngineConfig, flags: Flags | None = None):
+    def __init__(self, cfg: EngineConfig, flags: Flags | None = None, *, sequential: bool = False):
         self.cfg = cfg
+        self.sequential = bool(sequential)
+        self.latency = cfg.alu_latency
         self.ff = cfg.float_format()
         self.reset(flags)
 
@@ -62,6 +70,13 @@ class ScalarUnit:
             self.exp_prev[vec], self.exp_cur[vec] = self.exp_cur[vec], e
         self.run("CHAIN", jc, dots)
 
+    def last(self, jc: int, dots: dict, x_exp: int, delta_exp: int) -> None:
+        """The fused CHAIN + FINAL of a batch's last sample jc (microcode.LAST), as the RTL runs it: the
+        same results as chain() then run("FINAL", jc)."""
+        for vec, e in ((P.VEC_X, int(x_exp)), (P.VEC_D, int(delta_exp))):
+            self.exp_prev[vec], self.exp_cur[vec] = self.exp_cur[vec], e
+        self.run("LAST", jc, dots)
+
     def coef_for(self, vec: int, j: int) -> tuple[int, int, int]:
         """AXPY word of vector `vec` for sample j of the batch; (0, 0, 0) (no update) for j < 1."""
         return self.coef[(vec, j)] if j >= 1 else (0, 0, 0)
@@ -72,51 +87,110 @@ class ScalarUnit:
 
     def source(self, name: str, jc: int, dots: dict | None) -> tuple[int, int]:
         """LDI source `name` as an exact (integer, exponent): a dot product with its block exponents, or
-        NSQ = (jc + 1)**2."""
-        if name == "NSQ":
-            return (jc + 1) ** 2, 0
+        NJ = jc + 1."""
+        if name == "NJ":
+            return jc + 1, 0
         X, D = P.VEC_X, P.VEC_D
         exp = {"XM": self.exp_cur[X], "XX1": self.exp_cur[X] + self.exp_prev[X], "XX": 2 * self.exp_cur[X],
                "DM": self.exp_cur[D], "DD1": self.exp_cur[D] + self.exp_prev[D], "DD": 2 * self.exp_cur[D]}
         return dots[name], exp[name]
 
     def run(self, segment: str, jc: int, dots: dict | None = None) -> None:
-        """Interpret one segment of contract/microcode.py; `jc` is the 1-based sample index of a CHAIN or
-        FINAL (0 otherwise), `dots` the dot-product latches a CHAIN reads."""
+        """Run one segment; `jc` is the 1-based sample index of a CHAIN or FINAL (0 otherwise), `dots` the
+        dot-product latches a CHAIN reads.
+
+        Scheduled (default): the segment of contract/microcode_schedule.py for the ALU latency LAT =
+        cfg.alu_latency, one slot per cycle; operands are read at issue, every result (register, k_v,
+        hand-over word) joins a write-back queue and becomes visible LAT cycles later (a hand-over word
+        microcode_schedule.HANDOVER_EXTRA cycles more). An operand read
+        while a write to it is pending (a read-before-write hazard of the schedule) raises AssertionError,
+        as does a DONE with a result still in flight past the segment's end. Sequential
+        (`sequential=True` at construction): the specification, contract/microcode.py one op at a time."""
+        if self.sequential:
+            for ins in {**P.SEGMENTS, "LAST": P.LAST}[segment]:
+                if ins[0] == "DONE":
+                    break
+                for target, value in self._exec(ins, jc, dots):
+                    self._write(target, value)
+            return
+        lat = self.latency
+        queue: list[tuple[int, tuple, object]] = []          # (due cycle, target, value)
+        for t, ins in enumerate(S.scheduled_segments(lat)[segment]):
+            for item in [q for q in queue if q[0] <= t]:
+                self._write(item[1], item[2])
+                queue.remove(item)
+            if ins[0] == "DONE":
+                late = [q for q in queue if q[0] > t + 1]
+                assert not late, f"{segment}: DONE at cycle {t} with results due later: {late}"
+                for item in queue:
+                    self._write(item[1], item[2])
+                return
+            pending = {q[1] for q in queue}
+            for target in self._reads(ins):
+                assert target not in pending, (f"{segment}: hazard at cycle {t}: {ins!r} reads {target} "
+                                               f"before its pending write (latency {lat})")
+            due = t + S.result_latency(ins[0], lat)
+            queue += [(due, target, value) for target, value in self._exec(ins, jc, dots)]
+        raise AssertionError(f"{segment} has no DONE")  # pragma: no cover
+
+    @staticmethod
+    def _reads(ins: tuple) -> list[tuple]:
+        """State an instruction reads at issue (write-back queue targets)."""
+        op, d, a, b = ins
+        _, srcs = S.reg_fields(ins)
+        out = [("r", P.REGS[r]) for r in srcs]
+        if op == "SCLK":
+            out.append(("k", b[0]))
+        elif op == "COEF":
+            out.append(("k", d))
+        return out
+
+    def _write(self, target: tuple, value) -> None:
+        kind, key = target
+        if kind == "r":
+            self.regs[key] = value
+        elif kind == "k":
+            self.k[key] = value
+        elif kind == "coef":
+            self.coef[key] = value
+        elif kind == "outc":
+            self.outscale[key] = value
+        else:
+            self.s_out = value
+
+    def _exec(self, ins: tuple, jc: int, dots: dict | None) -> list[tuple]:
+        """The results [(target, value)] of one instruction on the visible state."""
         ff, R, fl, regs = self.ff, P.REGS, self.flags, self.regs
-        for op, d, a, b in P.SEGMENTS[segment]:
-            if op == "MUL":
-                regs[R[d]] = ff.mul(regs[R[a]], regs[R[b]], fl)
-            elif op == "ADD":
-                regs[R[d]] = ff.add(regs[R[a]], regs[R[b]], fl)
-            elif op == "SUB":
-                regs[R[d]] = ff.sub(regs[R[a]], regs[R[b]], fl)
-            elif op == "SCL":
-                regs[R[d]] = ff.scale(regs[R[a]], b, fl)
-            elif op == "MOV":
-                regs[R[d]] = regs[R[a]]
-            elif op == "SEED":
-                regs[R[d]] = ff.rsqrt_seed(regs[R[a]])
-            elif op == "LDI":
-                regs[R[d]] = ff.fnorm(*self.source(a, jc, dots), fl)
-            elif op == "KSEL":
-                self.k[d] = self.ksel(regs[R[a]])
-            elif op == "SCLK":
-                vec, sgn = b
-                regs[R[d]] = ff.scale(regs[R[a]], sgn * self.k[vec], fl)
-            elif op == "COEF":
-                f = regs[R[a]]       # applied to sample j's integers: carries its block exponent
-                self.coef[(d, jc)] = self.coef_word(self.k[d], (f[0], f[1] + self.exp_cur[d]))
-            elif op == "OUTC":
-                self.outscale[d] = self.outscale_word(regs[R[a]])
-            elif op == "SOUT":
-                self.s_out = self.s_word(regs[R[a]])
-            elif op in ("REL", "RDY"):
-                pass
-            elif op == "DONE":
-                break
-            else:  # pragma: no cover
-                raise AssertionError(op)
+        op, d, a, b = ins
+        if op == "MUL":
+            return [(("r", R[d]), ff.mul(regs[R[a]], regs[R[b]], fl))]
+        if op == "ADD":
+            return [(("r", R[d]), ff.add(regs[R[a]], regs[R[b]], fl))]
+        if op == "SUB":
+            return [(("r", R[d]), ff.sub(regs[R[a]], regs[R[b]], fl))]
+        if op == "SCL":
+            return [(("r", R[d]), ff.scale(regs[R[a]], b, fl))]
+        if op == "MOV":
+            return [(("r", R[d]), regs[R[a]])]
+        if op == "SEED":
+            return [(("r", R[d]), ff.rsqrt_seed(regs[R[a]]))]
+        if op == "LDI":
+            return [(("r", R[d]), ff.fnorm(*self.source(a, jc, dots), fl))]
+        if op == "KSEL":
+            return [(("k", d), self.ksel(regs[R[a]]))]
+        if op == "SCLK":
+            vec, sgn = b
+            return [(("r", R[d]), ff.scale(regs[R[a]], sgn * self.k[vec], fl))]
+        if op == "COEF":
+            f = regs[R[a]]       # applied to sample j's integers: carries its block exponent
+            return [(("coef", (d, jc)), self.coef_word(self.k[d], (f[0], f[1] + self.exp_cur[d])))]
+        if op == "OUTC":
+            return [(("outc", d), self.outscale_word(regs[R[a]]))]
+        if op == "SOUT":
+            return [(("sout", None), self.s_word(regs[R[a]]))]
+        if op in ("REL", "RDY", "NOP"):
+            return []
+        raise AssertionError(op)  # pragma: no cover
 
     # -- conversions for the vector datapath -------------------------------------------------------
     def ksel(self, n) -> int:

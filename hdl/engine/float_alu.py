@@ -1,10 +1,21 @@
-"""Combinational sfloat ALU of the SBE scalar unit (hdl/engine/scalar_unit.py, one microcode op per cycle).
+"""Pipelined sfloat ALU of the SBE scalar unit (hdl/engine/scalar_unit.py): one microcode op issued per
+cycle, result two register stages later.
 
 Golden twin: contract/fixed_point.py FloatFormat (mul, add, sub, scale, rsqrt_seed, fnorm of an integer).
+
+Stages (operands valid in cycle c; registers at the end of c and c+1; result combinational in c+2;
+with latency=1 the register after B is left out: B and C in cycle c+1)
+    A (c)    SUB negation (three constant compares, no normaliser), exponent compare and swap, the
+             alignment shift of the larger operand; the mantissa product (registered right after the
+             multiplier: its output register); seed table; the SCL/LDI/MOV operand select
+    B (c+1)  the exact value v * 2**e to round (ADD: the one wide sum), its bit length (a leading-one
+             tree, hdl/fixed_point.py bit_length_hw)
+    C (c+2)  normalising shift, round (the one rule), rounding overflow, exponent clamp; zero and
+             pass-through selects
 """
 from __future__ import annotations
 
-from amaranth import Array, Const, Module, Mux, Signal, signed
+from amaranth import Array, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -12,7 +23,7 @@ from contract import microcode as P
 from contract.checks import check_int
 from contract.fixed_point import rsqrt_seed_table
 
-from hdl.fixed_point import fnorm_hw
+from hdl.fixed_point import bit_length_hw, fnorm_tail_hw
 
 
 class FloatALU(wiring.Component):
@@ -46,14 +57,22 @@ class FloatALU(wiring.Component):
     flag : Out(1)
         The result's exponent saturated.
 
-    Latency: 0 cycles (combinational); the scalar unit registers the result.
+    latency : int
+        2 (default): a register after stage A and after stage B; 1: after stage A only.
+
+    Latency: the inputs of cycle c give r_m, r_e, flag in cycle c + latency (combinational out of the
+    last stage; the scalar unit writes them to its register file at the end of that cycle). One op per
+    cycle, no stall.
     """
 
-    def __init__(self, *, mant_width: int = 24, fexp_width: int = 12, seed_bits: int = 8, int_width: int = 64):
+    def __init__(self, *, mant_width: int = 24, fexp_width: int = 12, seed_bits: int = 8, int_width: int = 64,
+                 latency: int = 2):
         self.mw = check_int("mant_width", mant_width, 16, 32)
         self.ew = check_int("fexp_width", fexp_width, 8, 16)
         self.seed_bits = check_int("seed_bits", seed_bits, 4, self.mw - 3)
         self.int_width = check_int("int_width", int_width, 8, 128)
+        #: 2: registers after stages A and B; 1: after A only (stages B and C in one cycle)
+        self.LATENCY = check_int("latency", latency, 1, 2)
         super().__init__({
             "op": In(4),
             "a_m": In(signed(self.mw)), "a_e": In(signed(self.ew)),
@@ -70,41 +89,56 @@ class FloatALU(wiring.Component):
         mw, ew, sb = self.mw, self.ew, self.seed_bits
         op = self.op
         is_sub = op == P.OPCODE["SUB"]
+        vw = max(2 * mw + 3, self.int_width, 18)
 
+        # ---- stage A ------------------------------------------------------------------------------
         # b negated for SUB, exactly FloatFormat.neg: operands are always normalised, so only two
-        # mantissas renormalise (constant compares, no normaliser on the SUB path).
+        # mantissas renormalise (constant compares, no normaliser on the SUB path). The exponent of -b
+        # is b_e + de, de in {-1, 0, +1} (or the zero of the emin corner): the exponent differences
+        # below are formed from a_e and b_e directly for every de, in parallel with these compares.
         top = 1 << (mw - 1)
         emax, emin = (1 << (ew - 1)) - 1, -(1 << (ew - 1))
         bb_m = Signal(signed(mw))
         bb_e = Signal(signed(ew))
+        de_p, de_m = Signal(), Signal()             # de = +1, de = -1
         with m.If(~is_sub | (self.b_m == 0)):
             m.d.comb += [bb_m.eq(self.b_m), bb_e.eq(self.b_e)]
         with m.Elif(self.b_m == -top):
             with m.If(self.b_e == emax):
                 m.d.comb += [bb_m.eq(top - 1), bb_e.eq(emax)]
             with m.Else():
-                m.d.comb += [bb_m.eq(top >> 1), bb_e.eq(self.b_e + 1)]
+                m.d.comb += [bb_m.eq(top >> 1), bb_e.eq(self.b_e + 1), de_p.eq(1)]
         with m.Elif(self.b_m == top >> 1):
             with m.If(self.b_e == emin):
-                m.d.comb += [bb_m.eq(0), bb_e.eq(0)]
+                m.d.comb += [bb_m.eq(0), bb_e.eq(0)]          # -b underflows: the sum is a (pass)
             with m.Else():
-                m.d.comb += [bb_m.eq(-top), bb_e.eq(self.b_e - 1)]
+                m.d.comb += [bb_m.eq(-top), bb_e.eq(self.b_e - 1), de_m.eq(1)]
         with m.Else():
             m.d.comb += [bb_m.eq(-self.b_m), bb_e.eq(self.b_e)]
 
         # ADD: the larger exponent first; exact sum if the exponents differ by <= mw+1.
+        xw = ew + 2
+        ae_x, be_x = self.a_e.as_signed(), self.b_e.as_signed()
+        da = [Signal(signed(xw), name=f"da{i}") for i in range(3)]      # a_e - bb_e for de = 0, +1, -1
+        db = [Signal(signed(xw), name=f"db{i}") for i in range(3)]      # bb_e - a_e
+        m.d.comb += [da[0].eq(ae_x - be_x), da[1].eq(ae_x - be_x - 1), da[2].eq(ae_x - be_x + 1),
+                     db[0].eq(be_x - ae_x), db[1].eq(be_x - ae_x + 1), db[2].eq(be_x - ae_x - 1)]
+        dd_a, dd_b = Signal(signed(xw)), Signal(signed(xw))
+        m.d.comb += [dd_a.eq(Mux(de_p, da[1], Mux(de_m, da[2], da[0]))),
+                     dd_b.eq(Mux(de_p, db[1], Mux(de_m, db[2], db[0])))]
         swap = Signal()
-        m.d.comb += swap.eq(self.a_e < bb_e)
+        m.d.comb += swap.eq(dd_a[-1])                # a_e < bb_e
         hi_m, hi_e = Signal(signed(mw)), Signal(signed(ew))
         lo_m, lo_e = Signal(signed(mw)), Signal(signed(ew))
         m.d.comb += [hi_m.eq(Mux(swap, bb_m, self.a_m)), hi_e.eq(Mux(swap, bb_e, self.a_e)),
                      lo_m.eq(Mux(swap, self.a_m, bb_m)), lo_e.eq(Mux(swap, self.a_e, bb_e))]
-        d = Signal(ew + 1)
-        m.d.comb += d.eq(hi_e - lo_e)
+        d = Signal(xw - 1)                           # |a_e - bb_e| >= 0
+        m.d.comb += d.eq(Mux(swap, dd_b, dd_a))
+        far = Signal()                               # d > mw + 1, as bit logic (no carry chain)
+        lo_bits = (mw + 1).bit_length()
+        m.d.comb += far.eq((d[lo_bits:] != 0) | (d[:lo_bits] > mw + 1))
         dsh = Signal(range(mw + 2))
-        m.d.comb += dsh.eq(Mux(d > mw + 1, 0, d))
-        sum_v = Signal(signed(2 * mw + 3))
-        m.d.comb += sum_v.eq((hi_m << dsh) + lo_m)
+        m.d.comb += dsh.eq(Mux(far, 0, d))
 
         # SEED: table of contract/fixed_point.py, indexed by exponent parity and seed_bits mantissa bits.
         table = Array(Const(t, 16) for t in rsqrt_seed_table(sb, mw))
@@ -115,40 +149,63 @@ class FloatALU(wiring.Component):
         seed_e = Signal(signed(ew + 2))
         m.d.comb += seed_e.eq(-(sb + 1) - ((big_e - big_e[0]) >> 1))
 
-        # One normaliser for every op: select the exact value v * 2**e to round.
-        vw = max(2 * mw + 3, self.int_width, 18)
-        v = Signal(signed(vw))
-        e = Signal(signed(ew + 4))
-        zero = Signal()
-        passthru = Signal()
+        # Stage A registers: the value to round before the ADD sum (v_a, e_a), or the ADD's two terms.
+        is_add = Signal()
+        v_a = Signal(signed(vw))
+        e_a = Signal(signed(ew + 4))
+        zero_a, pass_a = Signal(), Signal()
+        prod = Signal(signed(2 * mw))                 # the multiplier's output register
+        is_mul = Signal()
+        add_hi = Signal(signed(mw + 1 + mw + 1))      # hi_m << dsh
+        add_lo = Signal(signed(mw))
+        m.d.sync += [prod.eq(self.a_m * self.b_m), is_mul.eq(op == P.OPCODE["MUL"]),
+                     add_hi.eq(hi_m << dsh), add_lo.eq(lo_m)]
+        m.d.sync += [is_add.eq(0), zero_a.eq(0), pass_a.eq(0)]
         with m.If(op.matches(P.OPCODE["MUL"])):
-            m.d.comb += [v.eq(self.a_m * self.b_m), e.eq(self.a_e + self.b_e),
-                         zero.eq((self.a_m == 0) | (self.b_m == 0))]
+            m.d.sync += [e_a.eq(self.a_e + self.b_e), zero_a.eq((self.a_m == 0) | (self.b_m == 0))]
         with m.Elif(op.matches(P.OPCODE["ADD"], P.OPCODE["SUB"])):
             with m.If(self.a_m == 0):
-                m.d.comb += [v.eq(bb_m), e.eq(bb_e), passthru.eq(1)]
+                m.d.sync += [v_a.eq(bb_m), e_a.eq(bb_e), pass_a.eq(1)]
             with m.Elif(bb_m == 0):
-                m.d.comb += [v.eq(self.a_m), e.eq(self.a_e), passthru.eq(1)]
-            with m.Elif(d > mw + 1):
-                m.d.comb += [v.eq(hi_m), e.eq(hi_e), passthru.eq(1)]
+                m.d.sync += [v_a.eq(self.a_m), e_a.eq(self.a_e), pass_a.eq(1)]
+            with m.Elif(far):
+                m.d.sync += [v_a.eq(hi_m), e_a.eq(hi_e), pass_a.eq(1)]
             with m.Else():
-                m.d.comb += [v.eq(sum_v), e.eq(lo_e)]
+                m.d.sync += [e_a.eq(lo_e), is_add.eq(1)]
         with m.Elif(op.matches(P.OPCODE["SCL"], P.OPCODE["SCLK"])):
-            m.d.comb += [v.eq(self.a_m), e.eq(self.a_e + self.k), zero.eq(self.a_m == 0)]
+            m.d.sync += [v_a.eq(self.a_m), e_a.eq(self.a_e + self.k), zero_a.eq(self.a_m == 0)]
         with m.Elif(op.matches(P.OPCODE["MOV"])):
-            m.d.comb += [v.eq(self.a_m), e.eq(self.a_e), passthru.eq(1)]
+            m.d.sync += [v_a.eq(self.a_m), e_a.eq(self.a_e), pass_a.eq(1)]
         with m.Elif(op.matches(P.OPCODE["SEED"])):
-            m.d.comb += [v.eq(table[idx]), e.eq(seed_e), zero.eq(self.a_m <= 0)]
+            m.d.sync += [v_a.eq(table[idx]), e_a.eq(seed_e), zero_a.eq(self.a_m <= 0)]
         with m.Elif(op.matches(P.OPCODE["LDI"])):
-            m.d.comb += [v.eq(self.ival), e.eq(self.ival_e)]
+            m.d.sync += [v_a.eq(self.ival), e_a.eq(self.ival_e)]
         with m.Else():
-            m.d.comb += [v.eq(0), e.eq(0)]
-        r_m, r_e, flag = fnorm_hw(m, v, e, width=mw, ew=ew, name="norm")
-        with m.If(zero):
+            m.d.sync += [v_a.eq(0), e_a.eq(0)]
+
+        # ---- stage B: the exact value and its bit length ---------------------------------------------
+        v = Signal(signed(vw))
+        m.d.comb += v.eq(Mux(is_mul, prod, Mux(is_add, add_hi + add_lo, v_a)))
+        mag = Signal(unsigned(vw))
+        m.d.comb += mag.eq(Mux(v < 0, ~v, v))
+        bl = bit_length_hw(m, mag, name="norm_bl")
+        v_b = Signal(signed(vw))
+        e_b = Signal(signed(ew + 4))
+        bl_b = Signal(range(vw + 1))
+        zero_b, pass_b = Signal(), Signal()
+        stage_b = [v_b.eq(v), e_b.eq(e_a), bl_b.eq(bl), zero_b.eq(zero_a), pass_b.eq(pass_a)]
+        if self.LATENCY == 2:
+            m.d.sync += stage_b
+        else:
+            m.d.comb += stage_b
+
+        # ---- stage C: shift, round, clamp ------------------------------------------------------------
+        r_m, r_e, flag = fnorm_tail_hw(m, v_b, e_b, bl_b, width=mw, ew=ew, name="norm")
+        with m.If(zero_b):
             m.d.comb += [self.r_m.eq(0), self.r_e.eq(0)]
-        with m.Elif(passthru):
+        with m.Elif(pass_b):
             # Operands pass unchanged (FloatFormat returns them as they are, without renormalising).
-            m.d.comb += [self.r_m.eq(v), self.r_e.eq(e)]
+            m.d.comb += [self.r_m.eq(v_b), self.r_e.eq(e_b)]
         with m.Else():
             m.d.comb += [self.r_m.eq(r_m), self.r_e.eq(r_e), self.flag.eq(flag)]
         return m

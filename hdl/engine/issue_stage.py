@@ -76,6 +76,8 @@ class IssueStage(wiring.Component):
         The engine's sample stream (hdl/engine/sbe_engine.py); `ready` = a sample beat issues.
     adv : In(1)
         The pipeline advances this cycle; nothing issues otherwise.
+    ro_credit : In(1)
+        A read-out beat may issue (the output FIFO has room for it; hdl/engine/vector_datapath.py).
     en : In(1)
         The state is initialised (StateInit done): sample passes may issue.
     inflight, full : In(2)
@@ -105,7 +107,8 @@ class IssueStage(wiring.Component):
         Samples received in the current batch (0 .. max_batch); during the read-out the batch's n, until
         the read-out's last beat issues (then 0).
 
-    Latency: 0; `i.ready` and `beat` are combinational (from i.valid, and from o.ready through `adv`).
+    Latency: 0; `i.ready` and `beat` are combinational from i.valid (not from o.ready: the datapath
+    never stalls, read-out beats wait for `ro_credit`).
     """
 
     def __init__(self, cfg: EngineConfig):
@@ -116,6 +119,7 @@ class IssueStage(wiring.Component):
         super().__init__({
             "i": In(stream.Signature(sample_layout(L, W, cfg.exp_width))),
             "adv": In(1),
+            "ro_credit": In(1),
             "en": In(1),
             "inflight": In(2),
             "full": In(2),
@@ -176,7 +180,7 @@ class IssueStage(wiring.Component):
                               & (~first | (coef_ready & ~inflight))
                               & (~is_last | ~Mux(cur, self.full[1], self.full[0])))
         ro_go = Signal()
-        m.d.comb += ro_go.eq(ro & Mux(cur, ro_ok[1], ro_ok[0]) & (~first | ~inflight))
+        m.d.comb += ro_go.eq(ro & Mux(cur, ro_ok[1], ro_ok[0]) & (~first | ~inflight) & self.ro_credit)
         issue_run = Signal()
         issue_ro = Signal()
         m.d.comb += [issue_run.eq(self.adv & run_ok), issue_ro.eq(self.adv & ro_go), self.i.ready.eq(issue_run)]

@@ -18,7 +18,8 @@ Samples flow i -> IssueStage -> VectorDatapath -> o; the dot products of each pa
 whose AXPY words, scales and s come back through the IssueStage's pass registers. The state memory is
 read at issue and written back by stage 4 (or by StateInit).
 
-Datapath (per lane, one beat per cycle, stalled as a whole only by back-pressure on `o`)
+Datapath (per lane, one beat per cycle, never stalled: back-pressure on `o` fills an output FIFO and
+holds the read-out's issue by credits, hdl/engine/vector_datapath.py)
 ---------------------------------------------------------------------------------------
 ========  ===================================================================================
 stage 0   issue: state / sample-buffer read addresses; input beat written to buffer slot j
@@ -27,7 +28,7 @@ stage 2   MA = sat_SW(t1 + rnd(pA, shA))                 (update of sample j-2)
 stage 3   MB = sat_SW(rnd(MA, kB) + rnd(pB, shB)) in the read-out (update of sample n), else MA
 stage 4   M <- MB written back;  pM = (om | v) * MB
 stage 5   pass: exact sums v.M, v.x_{j-1}, v.v (latched for the scalar unit at the pass end);
-          read-out: element = sat_elem(rnd(pM, osh)) -> output register
+          read-out: element = sat_elem(rnd(pM, osh)) -> output FIFO
 ========  ===================================================================================
 """
 from __future__ import annotations
@@ -45,7 +46,7 @@ from hdl.engine.vector_datapath import VectorDatapath
 from hdl.engine.state_init import StateInit
 from hdl.engine.issue_stage import IssueStage
 from hdl.engine.segment_scheduler import SegmentScheduler
-from hdl.engine.scalar_unit import ScalarUnit
+from hdl.engine.scalar_unit import ScalarUnit, check_rtl_latency
 
 
 class SBEEngine(wiring.Component):
@@ -101,18 +102,21 @@ class SBEEngine(wiring.Component):
         (read-out as if tagged last_of_batch) and the following samples form the next batch, as in
         golden/rtl/sbe_engine.py ("Batch length").
 
-    Latency and throughput (L = lanes): a sample takes ceil(b/L) + ceil(a/L) cycles; the CHAIN of
-    sample j (len(contract.microcode.CHAIN) cycles, one microcode op per cycle) overlaps the passes of
-    samples j+1 and j+2 and stalls nothing while it is shorter than a sample, so each sample takes
-    max(ceil(b/L) + ceil(a/L), len(CHAIN)) cycles. After the last sample of a batch: ~6 cycles to the
-    dot-product latches, its CHAIN, FINAL up to RDY D (contract.microcode.rdy_index(Vec.D) ops: s and
-    Dhat's scale), then ceil(a/L) + ceil(b/L) read-out beats and ~6 pipeline cycles (bench/engine.py
-    measures the total). Storage: state (ceil(a/L) + ceil(b/L)) x L x state_width bits (block RAM);
+    Latency and throughput (L = lanes, LAT = cfg.alu_latency): a sample takes ceil(b/L) + ceil(a/L)
+    cycles; the CHAIN of sample j (contract.microcode_schedule.segment_lengths(LAT)["CHAIN"] cycles: the
+    microcode statically scheduled for the pipelined ALU) overlaps the passes of samples j+1 and j+2 and
+    stalls nothing while it is shorter than a sample, so each sample takes max(ceil(b/L) + ceil(a/L),
+    CHAIN) cycles. After the last sample of a batch: ~6 cycles to the dot-product latches, its LAST (the
+    CHAIN fused with FINAL) up to RDY D (contract.microcode_schedule.rdy_index(Vec.D, LAT) cycles: s and
+    Dhat's scale), then ceil(a/L) + ceil(b/L) read-out beats and ~7 pipeline cycles (bench/engine.py
+    measures the total). After reset or `clear` the scalar unit rewrites its register file (NREGS cycles)
+    before INIT. Storage: state (ceil(a/L) + ceil(b/L)) x L x state_width bits (block RAM);
     sample buffer 3 x that x in_width.
     """
 
     def __init__(self, cfg: EngineConfig | None = None, **params):
         self.cfg = cfg = cfg if cfg is not None else EngineConfig(**params)
+        check_rtl_latency(cfg)
         self.in_layout = sample_layout(cfg.lanes, cfg.in_width, cfg.exp_width)
         self.out_layout = update_layout(lanes=cfg.lanes, elem_width=cfg.elem_width, mant_width=cfg.s_mant_width,
                                         exp_width=cfg.s_exp_width)
@@ -158,7 +162,7 @@ class SBEEngine(wiring.Component):
         # Samples in, beats through the datapath, the update out.
         wiring.connect(m, wiring.flipped(self.i), issue.i)
         m.d.comb += [
-            issue.adv.eq(dp.adv), issue.en.eq(~init.busy),
+            issue.adv.eq(dp.adv), issue.ro_credit.eq(dp.ro_credit), issue.en.eq(~init.busy),
             issue.inflight.eq(dp.inflight), issue.full.eq(dp.full),
             dp.beat.eq(issue.beat), dp.x.eq(issue.x), dp.xa.eq(issue.xa), dp.xb.eq(issue.xb),
             dp.pw.eq(issue.pw), dp.s.eq(issue.s),
@@ -173,7 +177,7 @@ class SBEEngine(wiring.Component):
         # The scheduler starts its segments as the latches fill; a finished CHAIN j lets the pass of sample
         # j+2 start (its AXPY word exists), FINAL's RDY v the read-out of v.
         m.d.comb += [
-            su.start.eq(sched.start), su.seg.eq(sched.seg), su.jc.eq(sched.jc),
+            su.start.eq(sched.start), su.seg.eq(sched.seg), su.last.eq(sched.last), su.jc.eq(sched.jc),
             sched.busy.eq(su.busy), sched.done.eq(su.done), sched.rdy.eq(su.rdy),
             sched.full.eq(dp.full), sched.lob.eq(dp.lob),
             issue.chains.eq(sched.chains), issue.rdy.eq(sched.ro_rdy),

@@ -1,18 +1,34 @@
-"""Microcoded scalar unit of the SBE engine: register file, FloatALU, and the hand-over registers.
+"""Microcoded scalar unit of the SBE engine: register file, pipelined FloatALU, and the hand-over registers.
 
 Runs the segments of contract/microcode.py (CHAIN per sample, FINAL and RESCALE per batch, INIT after a
-state reset), one instruction per cycle, from a ROM built from that same list: the golden model
-(golden/rtl/scalar_unit.py) interprets it, the RTL executes it, so the two agree by construction as long
-as the ALU and the conversions are exact (tests/amaranth_sim/test_float_alu.py,
-tests/amaranth_sim/test_sbe_engine.py).
+state reset) as statically scheduled for its ALU latency LAT = cfg.alu_latency
+(contract/microcode_schedule.py), one slot per cycle, from a ROM holding that schedule: the golden model
+(golden/rtl/scalar_unit.py) runs the same schedule with a write-back queue, so the two agree by
+construction as long as the ALU and the conversions are exact (tests/amaranth_sim/test_float_alu.py,
+tests/amaranth_sim/test_sbe_engine.py). No interlocks: the schedule has no hazards (the golden model
+asserts that).
+
+Pipeline (an instruction issued in cycle t; LAT >= 4; LAT = 3 merges the last two stages)
+    fetch    ROM (block memory, registered output) read in t-1: the fields are valid in t
+    t        issue: register-file read addresses (block memory, two read ports, registered output);
+             REL / RDY / DONE pulse
+    t+1      operands valid; FloatALU stage A; KSEL; the conversions' operand (COEF adds the block exponent)
+    t+2      FloatALU stage B; COEF/OUTC/SOUT rounding to their widths
+    t+3      FloatALU stage C; clamps of the conversions
+    t+LAT-1  result written (register file, k_v), after LAT-4 delay registers; an instruction issued
+             at t+LAT reads it
+    t+LAT    a hand-over word (COEF/OUTC/SOUT) written: one cycle more (microcode_schedule.HANDOVER_EXTRA)
+The register file resets by rewriting its reset values (NREGS cycles after reset or `clear`, `busy`).
 """
 from __future__ import annotations
 
-from amaranth import Array, Const, Module, Mux, Signal, signed
+from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from contract import microcode as P
+from contract import microcode_schedule as S
 from contract.checks import check_int
 from contract.enums import Segment, Vec
 from contract.fixed_point import FloatFormat
@@ -38,8 +54,18 @@ def scale_layout(coef_width: int) -> data.StructLayout:
     return data.StructLayout({"m": signed(coef_width), "sh": signed(8)})
 
 
+MIN_LATENCY = 3     #: register-file read + two ALU stages
+
+
+def check_rtl_latency(cfg: EngineConfig) -> None:
+    """ValueError unless the RTL scalar unit can run at cfg.alu_latency."""
+    if cfg.alu_latency < MIN_LATENCY:
+        raise ValueError(f"alu_latency must be at least {MIN_LATENCY} for the RTL scalar unit (register-file "
+                         f"read, two ALU stages), not {cfg.alu_latency}")
+
+
 class ScalarUnit(wiring.Component):
-    """Microcoded sfloat scalar unit: runs one microcode segment per `start`, one instruction per cycle.
+    """Microcoded sfloat scalar unit: runs one scheduled microcode segment per `start`, one slot per cycle.
 
     Parameters
     ----------
@@ -52,11 +78,14 @@ class ScalarUnit(wiring.Component):
     -----
     start, seg : In(1), In(2)
         Start segment `seg` (enums.Segment) when idle (ignored while `busy`).
+    last : In(1)
+        With a CHAIN start: the batch's last sample; runs microcode.LAST (that CHAIN fused with FINAL,
+        RDY pulses included) instead.
     jc : In(16)
-        1-based index of the sample whose CHAIN runs (n, the batch's last, for FINAL); LDI NSQ loads
-        (jc + 1)**2.
+        1-based index of the sample whose CHAIN runs (n, the batch's last, for FINAL); LDI NJ loads
+        jc + 1.
     busy : Out(1)
-        A segment is running.
+        A segment is running, or the register file is being reset.
     rel, rdy, done : Out(1), Out(2), Out(1)
         Pulses, the cycle REL, RDY v (bit v) and DONE execute.
     flag : Out(1)
@@ -73,18 +102,19 @@ class ScalarUnit(wiring.Component):
     s_mant, s_exp : Out
         s in the update-stream format (contract/layouts.py), written by SOUT.
 
-    Formats: golden/rtl/sbe_engine.py. Latency: a segment of N instructions takes N cycles from `start`
-    to `done` (CHAIN: len(contract.microcode.CHAIN)); hand-over registers change the cycle after the
-    instruction that writes them.
+    Formats: golden/rtl/sbe_engine.py. Latency: a scheduled segment of N slots takes N cycles from
+    `start` to `done` (contract.microcode_schedule.segment_lengths(LAT)); a hand-over register changes
+    LAT cycles after the instruction that writes it issues, by the `done` of its segment at the latest.
     """
 
     def __init__(self, *, acc_width: int, **params):
         self.cfg = cfg = EngineConfig(**params)
         self.acc_width = check_int("acc_width", acc_width, 8, 128)
         cw = cfg.coef_width
-        self.rom, self.seg_start = P.rom()
+        check_rtl_latency(cfg)
+        self.rom, self.seg_start = S.rom(cfg.alu_latency)
         super().__init__({
-            "start": In(1), "seg": In(2), "jc": In(16),
+            "start": In(1), "seg": In(2), "last": In(1), "jc": In(16),
             "busy": Out(1), "rel": Out(1), "rdy": Out(2), "done": Out(1), "flag": Out(1),
             "lat": In(latch_layout(acc_width, cfg.exp_width)),
             "coef": Out(data.ArrayLayout(data.ArrayLayout(axpy_layout(cw), 2), 2)),
@@ -95,54 +125,95 @@ class ScalarUnit(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         cfg = self.cfg
+        LAT = cfg.alu_latency
         mw, ew, cw = cfg.mant_width, cfg.fexp_width, cfg.coef_width
         ff = FloatFormat(mw, ew, cfg.seed_bits)
         init = cfg.reset_registers(ff)
         int_width = max(self.acc_width, 40)
+        short = LAT == 3            # ALU stages B and C in one cycle, conversions' stages 2 and 3 too
         m.submodules.alu = alu = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=cfg.seed_bits,
-                                          int_width=int_width)
+                                          int_width=int_width, latency=1 if short else 2)
+        OPC = P.OPCODE
 
-        # Every Array is padded to the full range of its index (no incomplete case in the Verilog).
-        regs_m = [Signal(signed(mw), init=init[i][0], name=f"rm_{n}") for i, n in enumerate(P.REGS)]
-        regs_e = [Signal(signed(ew), init=init[i][1], name=f"re_{n}") for i, n in enumerate(P.REGS)]
-        reg_m = Array(regs_m + [Const(0, signed(mw))] * (64 - len(regs_m)))
-        reg_e = Array(regs_e + [Const(0, signed(ew))] * (64 - len(regs_e)))
-        k_regs = [Signal(signed(8), name=f"k_{v}") for v in (0, 1)]
-        k_reg = Array(k_regs)
+        # -- register file: block memory, word = (e, m); reset by rewriting the reset values -----------
+        rw = mw + ew
+        pack = lambda f: (f[0] & ((1 << mw) - 1)) | ((f[1] & ((1 << ew) - 1)) << mw)   # noqa: E731
+        m.submodules.rf = rf = Memory(shape=unsigned(rw), depth=P.NREGS, init=[pack(f) for f in init])
+        rd_a, rd_b, wr = rf.read_port(), rf.read_port(), rf.write_port()
+        rst_cnt = Signal(range(P.NREGS + 1), init=0)
+        rst_busy = Signal(init=1)
+        init_rom = Array(Const(pack(f), rw) for f in init)
 
+        # -- microcode ROM (the schedule), registered output --------------------------------------------
         fields = [P.encode(ins) for ins in self.rom]
-        pc = Signal(range(len(fields) + 1))
-        pad = (1 << len(pc)) - len(fields)
-        rom_op = Array([Const(f[0], 4) for f in fields] + [Const(P.OPCODE["DONE"], 4)] * pad)
-        rom_d = Array([Const(f[1], 6) for f in fields] + [Const(0, 6)] * pad)
-        rom_a = Array([Const(f[2], 6) for f in fields] + [Const(0, 6)] * pad)
-        rom_b = Array([Const(f[3], 6) for f in fields] + [Const(0, 6)] * pad)
-        rom_imm = Array([Const(f[4], signed(P.IMM_BITS)) for f in fields] + [Const(0, signed(P.IMM_BITS))] * pad)
-
+        ob, rb, ib = P.OP_BITS, P.REG_BITS, P.IMM_BITS
+        words = [f[0] | f[1] << ob | f[2] << (ob + rb) | f[3] << (ob + 2 * rb) | (f[4] & ((1 << ib) - 1)) << (ob + 3 * rb)
+                 for f in fields]
+        m.submodules.rom = rom = Memory(shape=unsigned(ob + 3 * rb + ib), depth=len(words), init=words)
+        rom_rd = rom.read_port()
+        pc = Signal(range(len(words) + 1))
         running = Signal()
-        op, d, a, b, imm = (Signal(4), Signal(6), Signal(6), Signal(6), Signal(signed(P.IMM_BITS)))
-        m.d.comb += [op.eq(rom_op[pc]), d.eq(rom_d[pc]), a.eq(rom_a[pc]), b.eq(rom_b[pc]), imm.eq(rom_imm[pc])]
-        am, ae = Signal(signed(mw)), Signal(signed(ew))
-        m.d.comb += [am.eq(reg_m[a]), ae.eq(reg_e[a])]
+        op, d, a, b = Signal(ob), Signal(rb), Signal(rb), Signal(rb)
+        imm = Signal(signed(ib))
+        q = rom_rd.data
+        m.d.comb += [op.eq(Mux(running, q[:ob], OPC["NOP"])), d.eq(q[ob:ob + rb]), a.eq(q[ob + rb:ob + 2 * rb]),
+                     b.eq(q[ob + 2 * rb:ob + 3 * rb]), imm.eq(q[ob + 3 * rb:])]
+        go = Signal()
+        m.d.comb += go.eq(self.start & ~running & ~rst_busy)
+        seg_start = Array([Const(self.seg_start[sg.name], len(pc)) for sg in sorted(Segment, key=int)])
+        start_addr = Signal.like(pc)
+        m.d.comb += start_addr.eq(Mux(self.last & (self.seg == Segment.CHAIN), self.seg_start["LAST"],
+                                      seg_start[self.seg]))
+        m.d.comb += rom_rd.addr.eq(Mux(go, start_addr, pc + 1))
+        with m.If(go):
+            m.d.sync += [running.eq(1), pc.eq(start_addr)]
+        with m.Elif(running):
+            m.d.sync += pc.eq(pc + 1)
+            with m.If(op == OPC["DONE"]):
+                m.d.sync += running.eq(0)
+        m.d.comb += self.busy.eq(running | rst_busy)
 
-        # LDI sources: the six latches and (jc + 1)**2.
-        jc2 = Signal(17)
-        m.d.comb += jc2.eq(self.jc + Const(1, 17))
-        srcs = Array([self.lat[n] for n in P.SOURCES[:6]] + [jc2 * jc2]
-                     + [Const(0, signed(self.acc_width))] * (64 - len(P.SOURCES)))
+        # -- issue (cycle t): read addresses, pulses --------------------------------------------------
+        m.d.comb += [rd_a.addr.eq(a), rd_b.addr.eq(b)]
+        with m.If(running):
+            with m.If(op == OPC["REL"]):
+                m.d.comb += self.rel.eq(1)
+            with m.If(op == OPC["RDY"]):
+                m.d.comb += self.rdy.eq(Mux(d[0], 2, 1))
+            with m.If(op == OPC["DONE"]):
+                m.d.comb += self.done.eq(1)
+
         # Input block exponents of this chain's sample (cur) and of the previous one (prev), per vector.
         xw = cfg.exp_width
         ex_cur = [Signal(signed(xw), name=f"ex_cur_{v}") for v in (0, 1)]
         ex_prev = [Signal(signed(xw), name=f"ex_prev_{v}") for v in (0, 1)]
-        with m.If(self.start & ~running & (self.seg == Segment.CHAIN)):
+        with m.If(go & (self.seg == Segment.CHAIN)):
             m.d.sync += [ex_prev[0].eq(ex_cur[0]), ex_prev[1].eq(ex_cur[1]),
                          ex_cur[Vec.D].eq(self.lat.ED), ex_cur[Vec.X].eq(self.lat.EX)]
+
+        # -- stage 1 (t+1): operands ------------------------------------------------------------------
+        p1_op, p1_d, p1_a, p1_b = Signal(ob), Signal(rb), Signal(rb), Signal(rb)
+        p1_imm = Signal(signed(ib))
+        m.d.sync += [p1_op.eq(op), p1_d.eq(d), p1_a.eq(a), p1_b.eq(b), p1_imm.eq(imm)]
+        am, ae = Signal(signed(mw)), Signal(signed(ew))
+        bm, be = Signal(signed(mw)), Signal(signed(ew))
+        m.d.comb += [am.eq(rd_a.data[:mw]), ae.eq(rd_a.data[mw:]), bm.eq(rd_b.data[:mw]), be.eq(rd_b.data[mw:])]
+        k_regs = [Signal(signed(8), name=f"k_{v}") for v in (0, 1)]
+        k_sel = Signal(signed(8))
+        m.d.comb += k_sel.eq(Mux(p1_b[0], k_regs[1], k_regs[0]))
+
+        # LDI sources: the six latches and jc + 1 (the latches are held until REL, which issues after
+        # every LDI: reading them a cycle after issue is the same).
+        jc1 = Signal(17)
+        m.d.comb += jc1.eq(self.jc + Const(1, 17))
+        srcs = Array([self.lat[n] for n in P.SOURCES[:6]] + [jc1]
+                     + [Const(0, signed(self.acc_width))] * (8 - len(P.SOURCES)))
         X, D = Vec.X, Vec.D
         src_e = Array([ex_cur[X], ex_cur[X] + ex_prev[X], ex_cur[X] * 2, ex_cur[D], ex_cur[D] + ex_prev[D],
-                       ex_cur[D] * 2, Const(0, signed(xw + 2))] + [Const(0, signed(xw + 2))] * (64 - len(P.SOURCES)))
-        m.d.comb += [alu.op.eq(op), alu.a_m.eq(am), alu.a_e.eq(ae), alu.b_m.eq(reg_m[b]), alu.b_e.eq(reg_e[b]),
-                     alu.ival.eq(srcs[a]), alu.ival_e.eq(src_e[a])]
-        m.d.comb += alu.k.eq(Mux(op == P.OPCODE["SCLK"], Mux(imm < 0, -k_reg[b[0]], k_reg[b[0]]), imm))
+                       ex_cur[D] * 2, Const(0, signed(xw + 2)), Const(0, signed(xw + 2))])
+        m.d.comb += [alu.op.eq(p1_op), alu.a_m.eq(am), alu.a_e.eq(ae), alu.b_m.eq(bm), alu.b_e.eq(be),
+                     alu.ival.eq(srcs[p1_a[:3]]), alu.ival_e.eq(src_e[p1_a[:3]])]
+        m.d.comb += alu.k.eq(Mux(p1_op == OPC["SCLK"], Mux(p1_imm < 0, -k_sel, k_sel), p1_imm))
 
         # KSEL: k = floor((e + mw - 2 - (2*SW - 6)) / 2), clamped; 0 for a zero norm.
         kraw = Signal(signed(ew + 2))
@@ -156,87 +227,109 @@ class ScalarUnit(wiring.Component):
             m.d.comb += ksel.eq(cfg.kmax)
         with m.Else():
             m.d.comb += ksel.eq(kraw)
-
-        # COEF / OUTC: round to coef_width bits, shift from the exponent (clamped as in golden).
         # COEF scales the coefficient by 2**e_v(j): it multiplies sample j's integers.
         ae_c = Signal(signed(ew + 2))
-        m.d.comb += ae_c.eq(ae + Mux(op == P.OPCODE["COEF"], Mux(d[0], ex_cur[1], ex_cur[0]), 0))
-        cm, ce, cflag = fnorm_hw(m, am, ae_c, width=cw, ew=ew, name="coef")
+        m.d.comb += ae_c.eq(ae + Mux(p1_op == OPC["COEF"], Mux(p1_d[0], ex_cur[1], ex_cur[0]), 0))
+
+        # -- stage 2 (t+2): conversions rounded to their widths -----------------------------------------
+        p2_op, p2_d = Signal(ob), Signal(rb)
+        p2_m, p2_e, p2_k = Signal(signed(mw)), Signal(signed(ew + 2)), Signal(signed(8))
+        p2_ksel = Signal(signed(8))
+        m.d.sync += [p2_op.eq(p1_op), p2_d.eq(p1_d), p2_m.eq(am), p2_e.eq(ae_c), p2_ksel.eq(ksel),
+                     p2_k.eq(Mux(p1_d[0], k_regs[1], k_regs[0]))]      # COEF v: k_v, v in the d field
+        cm, ce, cflag = fnorm_hw(m, p2_m, p2_e, width=cw, ew=ew, name="coef")
+        smw, sew = cfg.s_mant_width, cfg.s_exp_width
+        sm, se, sflag = fnorm_hw(m, p2_m, p2_e, width=smw, ew=ew, name="sout")
+
+        # -- stage 3 (t+3): clamps; the ALU result ----------------------------------------------------
+        p3_op, p3_d = Signal(ob), Signal(rb)
+        p3_cm, p3_ce, p3_cflag = Signal(signed(cw)), Signal(signed(ew)), Signal()
+        p3_sm, p3_se, p3_sflag = Signal(signed(smw)), Signal(signed(ew)), Signal()
+        p3_ksel, p3_k = Signal(signed(8)), Signal(signed(8))
+        m.d.sync += [p3_op.eq(p2_op), p3_d.eq(p2_d), p3_cm.eq(cm), p3_ce.eq(ce), p3_cflag.eq(cflag),
+                     p3_sm.eq(sm), p3_se.eq(se), p3_sflag.eq(sflag), p3_ksel.eq(p2_ksel), p3_k.eq(p2_k)]
         csh_raw = Signal(signed(ew + 2))
-        m.d.comb += csh_raw.eq(Mux(op == P.OPCODE["OUTC"], -(ce + cfg.elem_width - 1), -ce))
-        cmax = Mux(op == P.OPCODE["OUTC"], cfg.rmax_out, cfg.rmax)
+        m.d.comb += csh_raw.eq(Mux(p3_op == OPC["OUTC"], -(p3_ce + cfg.elem_width - 1), -p3_ce))
+        cmax = Mux(p3_op == OPC["OUTC"], cfg.rmax_out, cfg.rmax)
         csh = Signal(signed(8))
         clamp_flag = Signal()
         with m.If(csh_raw < -LMAX):
-            m.d.comb += [csh.eq(-LMAX), clamp_flag.eq(cm != 0)]
+            m.d.comb += [csh.eq(-LMAX), clamp_flag.eq(p3_cm != 0)]
         with m.Elif(csh_raw > cmax):
             m.d.comb += csh.eq(cmax)
         with m.Else():
             m.d.comb += csh.eq(csh_raw)
-
         # SOUT: s_mant bits, exponent in real units, clamped to the s_exp range.
-        smw, sew = cfg.s_mant_width, cfg.s_exp_width
-        sm, se, sflag = fnorm_hw(m, am, ae, width=smw, ew=ew, name="sout")
         se_real = Signal(signed(ew + 8))
-        m.d.comb += se_real.eq(se - (cfg.x_frac + cfg.delta_frac))
+        m.d.comb += se_real.eq(p3_se - (cfg.x_frac + cfg.delta_frac))
         s_emax, s_emin = (1 << (sew - 1)) - 1, -(1 << (sew - 1))
         under_sh = Signal(signed(ew + 8))
         m.d.comb += under_sh.eq(Mux(s_emin - se_real > smw + 1, smw + 1, s_emin - se_real))
-        sm_under = rshift_round_hw(m, sm, under_sh, out_width=smw, max_left=1, max_right=smw + 2, name="sunder")
+        sm_under = rshift_round_hw(m, p3_sm, under_sh, out_width=smw, max_left=1, max_right=smw + 2, name="sunder")
         s_m_new, s_e_new, s_ovf = Signal(signed(smw)), Signal(signed(sew)), Signal()
-        with m.If(sm == 0):
+        with m.If(p3_sm == 0):
             m.d.comb += [s_m_new.eq(0), s_e_new.eq(0)]
         with m.Elif(se_real > s_emax):
-            m.d.comb += [s_m_new.eq(Mux(sm > 0, (1 << (smw - 1)) - 1, -(1 << (smw - 1)))), s_e_new.eq(s_emax),
+            m.d.comb += [s_m_new.eq(Mux(p3_sm > 0, (1 << (smw - 1)) - 1, -(1 << (smw - 1)))), s_e_new.eq(s_emax),
                          s_ovf.eq(1)]
         with m.Elif(se_real < s_emin):
             m.d.comb += [s_m_new.eq(sm_under), s_e_new.eq(s_emin)]
         with m.Else():
-            m.d.comb += [s_m_new.eq(sm), s_e_new.eq(se_real)]
+            m.d.comb += [s_m_new.eq(p3_sm), s_e_new.eq(se_real)]
 
-        m.d.comb += self.busy.eq(running)
-        with m.If(self.start & ~running):
-            m.d.sync += [running.eq(1),
-                         pc.eq(Array([Const(self.seg_start[s]) for s in ("CHAIN", "RESCALE", "INIT", "FINAL")])
-                               [self.seg])]
-        with m.If(running):
-            m.d.sync += pc.eq(pc + 1)
-            with m.If(op.matches(P.OPCODE["MUL"], P.OPCODE["ADD"], P.OPCODE["SUB"], P.OPCODE["SCL"], P.OPCODE["SCLK"],
-                                 P.OPCODE["MOV"], P.OPCODE["SEED"], P.OPCODE["LDI"])):
-                for i in range(P.NREGS):
-                    with m.If(d == i):
-                        m.d.sync += [regs_m[i].eq(alu.r_m), regs_e[i].eq(alu.r_e)]
-                with m.If(alu.flag):
-                    m.d.sync += self.flag.eq(1)
-            with m.Elif(op.matches(P.OPCODE["KSEL"])):
-                for v in (0, 1):
-                    with m.If(d[0] == v):
-                        m.d.sync += k_regs[v].eq(ksel)
-            with m.Elif(op.matches(P.OPCODE["COEF"])):
-                for v in (0, 1):
-                    for par in (0, 1):
-                        with m.If((d[0] == v) & (self.jc[0] == par)):
-                            word = self.coef[v][par]
-                            m.d.sync += [word.k.eq(k_regs[v]), word.cm.eq(cm), word.sh.eq(csh)]
-                with m.If(cflag | clamp_flag):
-                    m.d.sync += self.flag.eq(1)
-            with m.Elif(op.matches(P.OPCODE["OUTC"])):
-                for v in (0, 1):
-                    with m.If(d[0] == v):
-                        m.d.sync += [self.scale[v].m.eq(cm), self.scale[v].sh.eq(csh)]
-                with m.If(cflag | clamp_flag):
-                    m.d.sync += self.flag.eq(1)
-            with m.Elif(op.matches(P.OPCODE["SOUT"])):
-                m.d.sync += [self.s_mant.eq(s_m_new), self.s_exp.eq(s_e_new)]
-                with m.If(sflag | s_ovf):
-                    m.d.sync += self.flag.eq(1)
-            with m.Elif(op.matches(P.OPCODE["REL"])):
-                m.d.comb += self.rel.eq(1)
-            with m.Elif(op.matches(P.OPCODE["RDY"])):
-                m.d.comb += self.rdy.eq(Mux(d[0], 2, 1))
-            with m.Elif(op.matches(P.OPCODE["DONE"])):
-                m.d.comb += self.done.eq(1)
-                m.d.sync += running.eq(0)
-            with m.Else():
-                m.d.sync += running.eq(0)
+        # Results to the write-back: the ALU's (and KSEL's) of cycle t+3 (t+2 at LAT 3) after delay
+        # registers to cycle t+LAT-1; the hand-over words' (COEF/OUTC/SOUT, one cycle longer:
+        # microcode_schedule.HANDOVER_EXTRA) of cycle t+3 to cycle t+LAT.
+        def delayed(srcs: dict, n: int, tag: str) -> dict:
+            out = {}
+            for key, val in srcs.items():
+                for i in range(n):
+                    nxt = Signal.like(val, name=f"{tag}{i}_{key}")
+                    m.d.sync += nxt.eq(val)
+                    val = nxt
+                out[key] = val
+            return out
+        a_op, a_d, a_ksel = (p2_op, p2_d, p2_ksel) if short else (p3_op, p3_d, p3_ksel)
+        w = delayed({"op": a_op, "d": a_d, "rm": alu.r_m, "re": alu.r_e, "aflag": alu.flag, "ksel": a_ksel},
+                    LAT - 1 - (2 if short else 3), "wa")
+        cflag_all, sflag_all = Signal(), Signal()
+        m.d.comb += [cflag_all.eq(p3_cflag | clamp_flag), sflag_all.eq(p3_sflag | s_ovf)]
+        h = delayed({"op": p3_op, "d": p3_d, "k": p3_k, "cm": p3_cm, "csh": csh, "cflag": cflag_all,
+                     "sm": s_m_new, "se": s_e_new, "sflag": sflag_all}, LAT + S.HANDOVER_EXTRA - 4, "wh")
+
+        # -- write-back (end of cycle t+LAT-1) ---------------------------------------------------------
+        wop = w["op"]
+        with m.If(rst_busy):
+            m.d.comb += [wr.en.eq(1), wr.addr.eq(rst_cnt), wr.data.eq(init_rom[rst_cnt])]
+            m.d.sync += rst_cnt.eq(rst_cnt + 1)
+            with m.If(rst_cnt == P.NREGS - 1):
+                m.d.sync += rst_busy.eq(0)
+        with m.Elif(wop.matches(OPC["MUL"], OPC["ADD"], OPC["SUB"], OPC["SCL"], OPC["SCLK"], OPC["MOV"], OPC["SEED"],
+                                OPC["LDI"])):
+            m.d.comb += [wr.en.eq(1), wr.addr.eq(w["d"]), wr.data.eq(Cat(w["rm"], w["re"]))]
+            with m.If(w["aflag"]):
+                m.d.sync += self.flag.eq(1)
+        with m.If(wop == OPC["KSEL"]):
+            for v in (0, 1):
+                with m.If(w["d"][0] == v):
+                    m.d.sync += k_regs[v].eq(w["ksel"])
+        hop = h["op"]
+        with m.If(hop == OPC["COEF"]):
+            for v in (0, 1):
+                for par in (0, 1):
+                    with m.If((h["d"][0] == v) & (self.jc[0] == par)):
+                        word = self.coef[v][par]
+                        m.d.sync += [word.k.eq(h["k"]), word.cm.eq(h["cm"]), word.sh.eq(h["csh"])]
+            with m.If(h["cflag"]):
+                m.d.sync += self.flag.eq(1)
+        with m.If(hop == OPC["OUTC"]):
+            for v in (0, 1):
+                with m.If(h["d"][0] == v):
+                    m.d.sync += [self.scale[v].m.eq(h["cm"]), self.scale[v].sh.eq(h["csh"])]
+            with m.If(h["cflag"]):
+                m.d.sync += self.flag.eq(1)
+        with m.If(hop == OPC["SOUT"]):
+            m.d.sync += [self.s_mant.eq(h["sm"]), self.s_exp.eq(h["se"])]
+            with m.If(h["sflag"]):
+                m.d.sync += self.flag.eq(1)
         return m

@@ -11,10 +11,11 @@ from contract.enums import Segment
 class SegmentScheduler(wiring.Component):
     """Starts the scalar unit's segments (contract/microcode.py) in the order of a batch.
 
-    INIT once after reset; CHAIN per sample, as soon as both vectors' dot products are latched; after
-    the CHAIN of the batch's last sample FINAL (s, read-out scales, RDY per vector), then RESCALE (the
-    next batch's warm start), which runs while the update is read out. A pending INIT, FINAL or RESCALE
-    starts before a CHAIN, in that order, as soon as the scalar unit is idle.
+    INIT once after reset; CHAIN per sample, as soon as both vectors' dot products are latched; for the
+    batch's last sample the CHAIN fused with FINAL (`last`: microcode.LAST; s, read-out scales, RDY per
+    vector), then RESCALE (the next batch's warm start), which runs while the update is read out. A
+    pending INIT or RESCALE starts before a CHAIN, in that order, as soon as the scalar unit is idle.
+    (FINAL alone is not started: LAST does its work.)
 
     Ports
     -----
@@ -24,18 +25,19 @@ class SegmentScheduler(wiring.Component):
         Bit v: the dot products of vector v are latched (a CHAIN needs both).
     lob : In(1)
         The latched sample is the batch's last (hdl/engine/vector_datapath.py `lob`).
-    start, seg : Out(1), Out(2)
-        Start segment `seg` (enums.Segment) this cycle; to the scalar unit.
+    start, seg, last : Out(1), Out(2), Out(1)
+        Start segment `seg` (enums.Segment) this cycle; to the scalar unit. `last` with a CHAIN: the
+        batch's last sample (the scalar unit runs LAST).
     jc : Out(16)
         To the scalar unit: 1-based index of the sample of the running (or last) CHAIN, n for FINAL;
         0 for INIT and RESCALE.
     chains : Out(16)
-        CHAINs finished in this batch: the AXPY words of samples 1..chains are made (the CHAIN of the
-        batch's last sample is not counted; FINAL's end clears the count).
+        CHAINs finished in this batch: the AXPY words of samples 1..chains are made (the LAST of the
+        batch's last sample is not counted; its end clears the count).
     ro_rdy : Out(2)
-        Bit v, pulse: FINAL has made vector v's read-out scale.
+        Bit v, pulse: LAST has made vector v's read-out scale (and s, and v's last AXPY word).
     pending : Out(1)
-        A segment waits to start (INIT, FINAL or RESCALE).
+        A segment waits to start (INIT or RESCALE).
 
     Latency: `start` is combinational from `busy` and `full` (a segment starts the cycle the scalar unit
     is idle).
@@ -45,14 +47,13 @@ class SegmentScheduler(wiring.Component):
         super().__init__({
             "busy": In(1), "done": In(1), "rdy": In(2),
             "full": In(2), "lob": In(1),
-            "start": Out(1), "seg": Out(2), "jc": Out(16),
+            "start": Out(1), "seg": Out(2), "last": Out(1), "jc": Out(16),
             "chains": Out(16), "ro_rdy": Out(2), "pending": Out(1),
         })
 
     def elaborate(self, platform):
         m = Module()
         pend_init = Signal(init=1)
-        pend_final = Signal()
         pend_rescale = Signal()
         seg_run = Signal(2)                         # the segment started last (running or done)
         chain_last = Signal()                       # ... a CHAIN of the batch's last sample
@@ -64,25 +65,22 @@ class SegmentScheduler(wiring.Component):
         with m.If(~self.busy & pend_init):
             start(Segment.INIT)
             m.d.sync += pend_init.eq(0)
-        with m.Elif(~self.busy & pend_final):
-            start(Segment.FINAL)
-            m.d.sync += pend_final.eq(0)
         with m.Elif(~self.busy & pend_rescale):
             start(Segment.RESCALE)
             m.d.sync += pend_rescale.eq(0)
         with m.Elif(~self.busy & self.full.all()):
             start(Segment.CHAIN)
+            m.d.comb += self.last.eq(self.lob)
             m.d.sync += chain_last.eq(self.lob)
 
-        m.d.comb += self.jc.eq(Mux((seg_run == Segment.CHAIN) | (seg_run == Segment.FINAL), self.chains + 1, 0))
-        m.d.comb += self.ro_rdy.eq(Mux(seg_run == Segment.FINAL, self.rdy, 0))
+        m.d.comb += self.jc.eq(Mux(seg_run == Segment.CHAIN, self.chains + 1, 0))
+        m.d.comb += self.ro_rdy.eq(Mux((seg_run == Segment.CHAIN) & chain_last,
+                                       self.rdy, 0))
         with m.If(self.done & (seg_run == Segment.CHAIN)):
             with m.If(chain_last):
-                m.d.sync += pend_final.eq(1)
+                m.d.sync += [self.chains.eq(0), pend_rescale.eq(1)]
             with m.Else():
                 m.d.sync += self.chains.eq(self.chains + 1)
-        with m.If(self.done & (seg_run == Segment.FINAL)):
-            m.d.sync += [self.chains.eq(0), pend_rescale.eq(1)]
 
-        m.d.comb += self.pending.eq(pend_init | pend_final | pend_rescale)
+        m.d.comb += self.pending.eq(pend_init | pend_rescale)
         return m

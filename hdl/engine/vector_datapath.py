@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from contract.checks import check_int
@@ -19,9 +20,12 @@ class VectorDatapath(wiring.Component):
     """`lanes` Lanes (hdl/engine/lane.py) behind the issue stage, with the per-beat tags, the exact
     dot products of each pass and the output register of the read-out.
 
-    A beat enters with its tag (`beat`, stage 0) and moves one stage per cycle of `adv` to stage 5; the
-    whole pipeline stalls only when the output register holds a beat that is not taken. Each lane reads
-    the pass registers of its beat's vector (`pw`), field by field in the stage that uses them.
+    A beat enters with its tag (`beat`, stage 0) and moves one stage per cycle to stage 5; the pipeline
+    never stalls (`adv` is constant 1). Back-pressure on `o` is absorbed by an output FIFO of OUT_DEPTH
+    beats and credit-based issue: a read-out beat may issue (`ro_credit`) only while fewer than
+    OUT_DEPTH read-out beats are issued and not yet taken from `o`, so the FIFO never overflows and
+    `o.ready` reaches nothing but the FIFO (no combinational path from `o.ready` to `i.ready`). Each lane
+    reads the pass registers of its beat's vector (`pw`), field by field in the stage that uses them.
 
     Stage 4 writes the rewritten state word back (`we`, `waddr`, `wdata`). Stage 5 of a sample pass
     accumulates v.M, v.x_{j-1}, v.v over the pass; on its last beat the three sums and the beat's block
@@ -39,7 +43,10 @@ class VectorDatapath(wiring.Component):
     Ports
     -----
     adv : Out(1)
-        The pipeline advances: the output register is empty or taken this cycle.
+        The pipeline advances: always (kept for the stage enables; constant 1).
+    ro_credit : Out(1)
+        A read-out beat may issue this cycle (fewer than OUT_DEPTH read-out beats owed to `o`); from a
+        register, independent of `o.ready`.
     beat : In(beat_layout)
         Tag of the beat issued into the pipeline (stage 0; hdl/engine/issue_stage.py).
     x : In(lanes x signed(in_width))
@@ -66,17 +73,19 @@ class VectorDatapath(wiring.Component):
     rel : In(1)
         Pulse: the scalar unit has read the latches (both vectors).
     o : Out(stream(update_layout))
-        The update stream (hdl/engine/sbe_engine.py); one output register.
+        The update stream (hdl/engine/sbe_engine.py), out of the OUT_DEPTH-beat FIFO (registered output).
     saturated : Out(1)
         Sticky: a state element (MA of a valid beat, MB of a read-out beat) or an output element clamped.
     busy : Out(1)
-        A beat in stages 1..5, in the output register, or a latch full.
+        A beat in stages 1..5, in the output FIFO, or a latch full.
 
-    Latency: 5 cycles of `adv` from `beat` to stage 5 (the output register loads at the end of stage 5:
-    the beat leaves on `o` 6 cycles after it issued); the state write-back is 4 cycles after issue.
+    Latency: 5 cycles from `beat` to stage 5 (written to the output FIFO at the end of stage 5: the beat
+    is on `o` 7 cycles after it issued); the state write-back is 4 cycles after issue.
     """
 
     NSTAGES = 6     # stage 0 (issue) .. stage 5
+    OUT_DEPTH = 10  # output FIFO beats: >= the issue-to-`o` latency + 2, so a consumer that is always
+    #               ready sees the read-out back to back
 
     def __init__(self, cfg: EngineConfig, *, acc_width: int):
         if not isinstance(cfg, EngineConfig):
@@ -86,6 +95,7 @@ class VectorDatapath(wiring.Component):
         L, W, SW = cfg.lanes, cfg.in_width, cfg.state_width
         super().__init__({
             "adv": Out(1),
+            "ro_credit": Out(1),
             "beat": In(beat_layout(cfg)),
             "x": In(data.ArrayLayout(signed(W), L)),
             "m": In(unsigned(L * SW)),
@@ -113,7 +123,7 @@ class VectorDatapath(wiring.Component):
         L, W, SW = cfg.lanes, cfg.in_width, cfg.state_width
 
         adv = self.adv
-        m.d.comb += adv.eq(~self.o.valid | self.o.ready)
+        m.d.comb += adv.eq(1)
 
         # Tags: tag[k] is the beat in stage k.
         tag = [self.beat] + [Signal(beat_layout(cfg), name=f"tag{k}") for k in range(1, self.NSTAGES)]
@@ -167,14 +177,20 @@ class VectorDatapath(wiring.Component):
         with m.If(self.rel):
             m.d.sync += self.full.eq(0)
 
-        # stage 5, read-out: the output register
-        with m.If(self.o.valid & self.o.ready):
-            m.d.sync += self.o.valid.eq(0)
-        with m.If(adv & t5.valid & t5.ro):
-            m.d.sync += [self.o.valid.eq(1), self.o.payload.s_mant.eq(self.s.mant), self.o.payload.s_exp.eq(self.s.exp),
-                         self.o.payload.vec.eq(t5.vec == Vec.X), self.o.payload.last.eq(t5.last)]
-            for k, lane in enumerate(lanes):
-                m.d.sync += self.o.payload.elems[k].eq(lane.elem)
+        # stage 5, read-out: into the output FIFO; credits for the issue stage
+        ol = self.o.payload.shape()
+        m.submodules.ofifo = ofifo = SyncFIFOBuffered(width=ol.size, depth=self.OUT_DEPTH)
+        word = Signal(ol)
+        m.d.comb += [word.s_mant.eq(self.s.mant), word.s_exp.eq(self.s.exp), word.vec.eq(t5.vec == Vec.X),
+                     word.last.eq(t5.last)]
+        for k, lane in enumerate(lanes):
+            m.d.comb += word.elems[k].eq(lane.elem)
+        m.d.comb += [ofifo.w_en.eq(t5.valid & t5.ro), ofifo.w_data.eq(word),
+                     self.o.valid.eq(ofifo.r_rdy), self.o.payload.eq(ofifo.r_data), ofifo.r_en.eq(self.o.ready)]
+        owed = Signal(range(self.OUT_DEPTH + 1))
+        issued, taken = self.beat.valid & self.beat.ro, self.o.valid & self.o.ready
+        m.d.sync += owed.eq(owed + issued - taken)
+        m.d.comb += self.ro_credit.eq(owed < self.OUT_DEPTH)
 
         # saturation: sticky over every clamp of a valid beat (the output element's of read-out beats only)
         hit = Signal()
@@ -183,5 +199,5 @@ class VectorDatapath(wiring.Component):
         with m.If(adv & hit):
             m.d.sync += self.saturated.eq(1)
 
-        m.d.comb += self.busy.eq(Cat(t.valid for t in tag[1:]).any() | self.o.valid | self.full.any())
+        m.d.comb += self.busy.eq(Cat(t.valid for t in tag[1:]).any() | (owed != 0) | self.full.any())
         return m

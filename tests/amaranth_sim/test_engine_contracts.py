@@ -101,9 +101,10 @@ def test_sample_count_during_readout_and_clear_during_readout():
     """sample_count holds the batch's n through its read-out (stalled by the consumer), then drops to 0
     and stays there. A `clear` in the middle of a read-out drops the rest of the update: nothing more comes
     out, sample_count is 0, and the next batch matches a freshly reset golden model."""
-    cfg = dict(a=5, b=3, lanes=2)
+    # a read-out (17 beats) longer than the datapath pipeline, so the stalled consumer holds it mid-way
+    cfg = dict(a=21, b=11, lanes=2)
     rng = np.random.default_rng(31)
-    b0, b1, b2 = make_batches(rng, 5, 3, [3, 2, 4])
+    b0, b1, b2 = make_batches(rng, 21, 11, [3, 2, 4])
     want0, _ = golden_words(cfg, [b0])
     want12, _ = golden_words(cfg, [b1, b2])        # a fresh model: after the clear
     dut = SBEEngine(**cfg)

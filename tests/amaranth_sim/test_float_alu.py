@@ -1,4 +1,5 @@
-"""hdl/engine/float_alu.py against contract/fixed_point.py FloatFormat, op by op (Amaranth simulator)."""
+"""hdl/engine/float_alu.py against contract/fixed_point.py FloatFormat, op by op (Amaranth simulator): one op
+issued per cycle, each result checked FloatALU.LATENCY cycles later."""
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
@@ -36,10 +37,10 @@ def _operand(ff, rng, mw, ew):
     return ff.fnorm(int(rng.integers(-2 ** 40, 2 ** 40)) >> int(rng.integers(0, 40)), int(rng.integers(-60, 60)))
 
 
-@pytest.mark.parametrize("mw,ew,sb", [(24, 12, 8), (18, 8, 5)])
-def test_alu_matches_golden(mw, ew, sb):
+@pytest.mark.parametrize("mw,ew,sb,lat", [(24, 12, 8, 2), (18, 8, 5, 2), (24, 12, 8, 1)])
+def test_alu_matches_golden(mw, ew, sb, lat):
     ff = FloatFormat(mw, ew, sb)
-    dut = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=sb, int_width=64)
+    dut = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=sb, int_width=64, latency=lat)
     rng = np.random.default_rng(mw)
     ops = ["MUL", "ADD", "SUB", "SCL", "SCLK", "MOV", "SEED", "LDI"]
     cases = []
@@ -63,15 +64,18 @@ def test_alu_matches_golden(mw, ew, sb):
     got = []
 
     async def bench(ctx):
-        for op, a, b, k, ival, ival_e in cases:
+        for i in range(len(cases) + dut.LATENCY):
+            if i >= dut.LATENCY:
+                got.append(((ctx.get(dut.r_m), ctx.get(dut.r_e)), bool(ctx.get(dut.flag))))
+            op, a, b, k, ival, ival_e = cases[min(i, len(cases) - 1)]
             ctx.set(dut.op, P.OPCODE[op])
             ctx.set(dut.a_m, a[0]); ctx.set(dut.a_e, a[1])
             ctx.set(dut.b_m, b[0]); ctx.set(dut.b_e, b[1])
             ctx.set(dut.k, k); ctx.set(dut.ival, ival); ctx.set(dut.ival_e, ival_e)
-            await ctx.delay(1e-9)
-            got.append(((ctx.get(dut.r_m), ctx.get(dut.r_e)), bool(ctx.get(dut.flag))))
+            await ctx.tick()
 
     sim = Simulator(dut)
+    sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
     for case, g in zip(cases, got):
@@ -98,14 +102,17 @@ def test_add_at_the_far_operand_cut_off(mw, ew, sb):
     got = []
 
     async def bench(ctx):
-        for op, a, b in cases:
+        for i in range(len(cases) + dut.LATENCY):
+            if i >= dut.LATENCY:
+                got.append((ctx.get(dut.r_m), ctx.get(dut.r_e)))
+            op, a, b = cases[min(i, len(cases) - 1)]
             ctx.set(dut.op, P.OPCODE[op])
             ctx.set(dut.a_m, a[0]); ctx.set(dut.a_e, a[1])
             ctx.set(dut.b_m, b[0]); ctx.set(dut.b_e, b[1])
-            await ctx.delay(1e-9)
-            got.append((ctx.get(dut.r_m), ctx.get(dut.r_e)))
+            await ctx.tick()
 
     sim = Simulator(dut)
+    sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
     for (op, a, b), rtl in zip(cases, got):
