@@ -37,6 +37,9 @@ from __future__ import annotations
 import struct
 from enum import IntEnum, IntFlag
 
+from cobs import cobs
+from crc import Calculator, Crc16
+
 #: Version of this protocol, reported by ID. Bump it on any change to this file's formats.
 PROTOCOL_VERSION = 1
 #: First bytes of the ID reply payload.
@@ -146,3 +149,25 @@ REQUEST_PAYLOAD_LENGTH = {
     Cmd.ID: 0, Cmd.WRITE_REG: struct.calcsize(REG_WRITE_FORMAT), Cmd.READ_REG: struct.calcsize(REG_READ_FORMAT),
     Cmd.READ_UPDATE: 0, Cmd.STATUS: 0, Cmd.CLEAR: 0,
 }
+
+
+#: Frame delimiter on the wire.
+DELIMITER = b"\x00"
+#: CRC-16/CCITT-FALSE: poly 0x1021, init 0xFFFF, not reflected, xorout 0 (the `crc` package calls it
+#: IBM_3740; its check value over b"123456789" is 0x29B1, tested).
+_CRC = Calculator(Crc16.IBM_3740)
+
+
+def crc16(data: bytes) -> int:
+    """CRC-16/CCITT-FALSE of `data`."""
+    return _CRC.checksum(bytes(data))
+
+
+def with_crc(body: bytes) -> bytes:
+    """`body` followed by its crc, little-endian."""
+    return bytes(body) + struct.pack("<H", crc16(body))
+
+
+def encode(decoded: bytes) -> bytes:
+    """A decoded frame as it goes on the wire: COBS, then the 0x00 delimiter."""
+    return cobs.encode(bytes(decoded)) + DELIMITER

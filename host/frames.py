@@ -10,30 +10,8 @@ import struct
 from dataclasses import dataclass
 
 from cobs import cobs
-from crc import Calculator, Crc16
 
-from contract.host_protocol import MAX_FRAME_OVERHEAD, REPLY_OVERHEAD
-
-DELIMITER = b"\x00"
-#: CRC-16/CCITT-FALSE: poly 0x1021, init 0xFFFF, not reflected, xorout 0 (the `crc` package calls it
-#: IBM_3740; its check value over b"123456789" is 0x29B1, tested).
-_CRC = Calculator(Crc16.IBM_3740)
-
-
-def crc16(data: bytes) -> int:
-    """CRC-16/CCITT-FALSE of `data`."""
-    return _CRC.checksum(bytes(data))
-
-
-def with_crc(body: bytes) -> bytes:
-    """`body` followed by its crc, little-endian."""
-    return bytes(body) + struct.pack("<H", crc16(body))
-
-
-def encode(decoded: bytes) -> bytes:
-    """A decoded frame as it goes on the wire: COBS, then the 0x00 delimiter."""
-    return cobs.encode(bytes(decoded)) + DELIMITER
-
+from contract.host_protocol import DELIMITER, MAX_FRAME_OVERHEAD, REPLY_OVERHEAD, crc16, encode, with_crc
 
 def encode_request(cmd: int, seq: int, payload: bytes = b"") -> bytes:
     """The wire bytes of one request."""

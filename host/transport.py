@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 
-DELIMITER = b"\x00"
+from contract.host_protocol import DELIMITER
 
 
 class Transport(ABC):

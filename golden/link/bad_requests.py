@@ -10,28 +10,20 @@ from __future__ import annotations
 
 import struct
 
-from cobs import cobs
-from crc import Calculator, Crc16
-
 from contract.controller_config import ControllerConfig
-from contract.host_protocol import REG_WRITE_FORMAT, SAMPLE_HEADER_FORMAT, Cmd, Err, Reg
+from contract.host_protocol import REG_WRITE_FORMAT, SAMPLE_HEADER_FORMAT, Cmd, Err, Reg, crc16, encode, with_crc
 
-_CRC = Calculator(Crc16.IBM_3740)
-
-
-def frame(decoded: bytes) -> bytes:
-    return cobs.encode(bytes(decoded)) + b"\x00"
+frame = encode
 
 
 def request(cmd: int, seq: int, payload: bytes = b"") -> bytes:
-    body = bytes([cmd, seq]) + payload
-    return frame(body + struct.pack("<H", _CRC.checksum(body)))
+    return encode(with_crc(bytes([cmd, seq]) + payload))
 
 
 def bad_requests(a: int, b: int, seq: int = 7, controller: ControllerConfig | None = None) -> dict:
     sample = struct.pack(SAMPLE_HEADER_FORMAT, 0, 0, 0) + bytes(2 * (a + b))
     body = bytes([Cmd.SAMPLE, seq]) + sample
-    crc = _CRC.checksum(body) ^ 0x0010
+    crc = crc16(body) ^ 0x0010
 
     def reg(r, v):
         return request(Cmd.WRITE_REG, seq, struct.pack(REG_WRITE_FORMAT, int(r), v & 0xFFFFFFFF))

@@ -43,18 +43,15 @@ from __future__ import annotations
 import pickle
 import struct
 
-from cobs import cobs
-from crc import Calculator, Crc16
 
 from contract.engine_config import EngineConfig
-from contract.host_protocol import (BAUD, ID_FORMAT, MAGIC, MAX_FRAME_OVERHEAD, PROTOCOL_VERSION, REG_READ_FORMAT,
+from contract.host_protocol import (crc16, encode, with_crc, BAUD, ID_FORMAT, MAGIC, MAX_FRAME_OVERHEAD, PROTOCOL_VERSION, REG_READ_FORMAT,
                                     REG_WRITE_FORMAT, REQUEST_PAYLOAD_LENGTH, SAMPLE_HEADER_FORMAT, STATUS_FORMAT,
                                     UPDATE_HEADER_FORMAT, VALUE_FORMAT, CONTROLLER_REGS, READ_ONLY_REGS, Cmd, Err, Reg,
                                     SampleFlag, StatusFlag, max_request_length, sample_payload_length)
 from golden.rtl.sbe_engine import SBEFixedEngine
 from golden.rtl.sbe_layer import SBELayer
 
-_CRC = Calculator(Crc16.IBM_3740)       # CRC-16/CCITT-FALSE
 U32 = (1 << 32) - 1
 
 
@@ -148,7 +145,7 @@ class BoardModel:
             status, payload = Err.TRUNCATED, b""
         elif self._too_long:
             status, payload = Err.TOO_LONG, b""
-        elif _CRC.checksum(f[:-2]) != struct.unpack("<H", f[-2:])[0]:
+        elif crc16(f[:-2]) != struct.unpack("<H", f[-2:])[0]:
             status, payload = Err.BAD_CRC, b""
         else:
             status, payload = self._command(cmd, f[2:-2])
@@ -156,9 +153,7 @@ class BoardModel:
             self.errors = (self.errors + 1) & U32
             payload = b""
         self.replies.append((int(status), cmd, seq))
-        body = bytes([status, cmd, seq]) + payload
-        body += struct.pack("<H", _CRC.checksum(body))
-        return cobs.encode(body) + b"\x00"
+        return encode(with_crc(bytes([status, cmd, seq]) + payload))
 
     # -- commands ----------------------------------------------------------------------------------
     def _command(self, cmd: int, p: bytes) -> tuple[Err, bytes]:
