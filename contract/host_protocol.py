@@ -31,6 +31,12 @@ Checks, in this order (the first that applies is the reply; hdl/link/command_pro
     than LAST_OF_BATCH, a block exponent outside the engine's exp_width, an element outside in_width), BUSY;
     READ_UPDATE NOT_READY. An update is pending from the moment a LAST_OF_BATCH sample is accepted (the
     board answers READ_UPDATE once the engine has read it out). Controller registers are 0 at power-up.
+
+Retries: every request may be sent again with the same effect as once, so a host that lost a reply
+simply resends. READ_UPDATE does not consume the update: it stays readable (the same bytes) until the
+next SAMPLE is accepted or CLEAR; it is no longer pending (UPDATE_READY) after its first read, which is
+what lets the next SAMPLE in. A SAMPLE feeds the engine, so a host must not resend one whose reply it
+lost before asking STATUS whether it was taken (the sample count; host/driver.py does).
 """
 from __future__ import annotations
 
@@ -41,7 +47,7 @@ from cobs import cobs
 from crc import Calculator, Crc16
 
 #: Version of this protocol, reported by ID. Bump it on any change to this file's formats.
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 #: First bytes of the ID reply payload.
 MAGIC = b"SBE"
 #: Default UART rate (bits/s).
@@ -110,10 +116,15 @@ class SampleFlag(IntFlag):
     LAST_OF_BATCH = 1       #: this sample closes the batch: the engine computes and emits the update
 
 
-#: ID reply: magic, protocol version, engine a, b, lanes, in_width, elem_width, s_mant_width,
-#: s_exp_width, max_batch, controller present (0/1), controller bl_width, lr_width, lr_exp_width,
-#: clock (Hz), baud (bits/s).
-ID_FORMAT = "<3sBHHBBBBBHBBBBII"
+#: ID reply fields after the magic, in order (ID_FORMAT): the protocol version, the engine's
+#: configuration (contract.engine_config.EngineConfig fields: every one that changes a result, so a host
+#: can build the board's golden twin from the reply), the controller's (0s without one), the top's clock
+#: (Hz) and baud rate (bits/s).
+ID_FIELDS = ("version", "a", "b", "lanes", "in_width", "elem_width", "s_mant_width", "s_exp_width", "max_batch",
+             "has_controller", "bl_width", "lr_width", "lr_exp_width", "clock_hz", "baud",
+             "exp_width", "x_frac", "delta_frac", "state_width", "coef_width", "mant_width", "fexp_width",
+             "seed_bits")
+ID_FORMAT = "<3sBHHBBBBBHBBBBII" + "B" * 8
 REG_WRITE_FORMAT = "<BI"
 REG_READ_FORMAT = "<B"
 VALUE_FORMAT = "<I"
@@ -171,3 +182,14 @@ def with_crc(body: bytes) -> bytes:
 def encode(decoded: bytes) -> bytes:
     """A decoded frame as it goes on the wire: COBS, then the 0x00 delimiter."""
     return cobs.encode(bytes(decoded)) + DELIMITER
+
+
+def id_payload(eng, ctrl, clk_hz: int, baud: int) -> bytes:
+    """The ID reply payload (ID_FORMAT) of a top built with engine configuration `eng`
+    (contract.engine_config.EngineConfig), controller configuration `ctrl` (ControllerConfig or None),
+    clock `clk_hz` and UART rate `baud`. The command processor's ROM and the board's golden model both
+    come from here."""
+    values = dict(version=PROTOCOL_VERSION, has_controller=int(ctrl is not None), clock_hz=int(clk_hz), baud=int(baud),
+                  **{f: getattr(eng, f) for f in ID_FIELDS if hasattr(eng, f) and f not in ("version", "baud")},
+                  **{f: (getattr(ctrl, f) if ctrl is not None else 0) for f in ("bl_width", "lr_width", "lr_exp_width")})
+    return struct.pack(ID_FORMAT, MAGIC, *(values[f] for f in ID_FIELDS))

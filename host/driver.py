@@ -19,8 +19,8 @@ Requests and retries (one request at a time, each answered by one reply):
 * no valid reply within the timeout (or a reply whose own crc fails): the driver sends a lone 0x00 (ends
   any partial frame the board holds), drains what arrives, and then resends idempotent requests; for a
   SAMPLE it first asks STATUS whether the board took it (samples in the open batch), so a sample is
-  never fed twice; a READ_UPDATE whose reply was lost cannot be repeated (the read consumed the
-  update): LinkError. After `retries` attempts: LinkTimeout.
+  never fed twice; a READ_UPDATE is simply read again (the board holds the update until the next
+  SAMPLE or CLEAR). After `retries` attempts: LinkTimeout.
 * other error replies raise their exception (host.errors) at once.
 
 Timeouts are link time: `timeout` seconds per attempt plus twice the transfer time of the request and
@@ -30,25 +30,24 @@ in cocotb).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import IntFlag
 
 import numpy as np
 
-from contract.host_protocol import (BAUD, ELEMENT_FORMAT, ID_FORMAT, MAGIC, PROTOCOL_VERSION, REG_READ_FORMAT,
+from contract.engine_config import EngineConfig
+from contract.host_protocol import (BAUD, ELEMENT_FORMAT, ID_FIELDS, ID_FORMAT, MAGIC, PROTOCOL_VERSION, REG_READ_FORMAT,
                                     REG_WRITE_FORMAT, REPLY_OVERHEAD, SAMPLE_HEADER_FORMAT, STATUS_FORMAT,
                                     UPDATE_HEADER_FORMAT, VALUE_FORMAT, Cmd, Err, Reg, SampleFlag, StatusFlag,
                                     update_payload_length)
 from contract.layouts import MODE_LAYOUT
 
-from host.errors import ERROR_CLASSES, BoardError, LinkError, LinkTimeout, NotReadyError, ReplyError
+from host.errors import ERROR_CLASSES, BoardError, LinkError, LinkTimeout, ReplyError
 from host.frames import DELIMITER, FrameError, decode_reply, encode_request
 from host.transport import SerialTransport, Transport
 
 #: Error replies meaning "the request was damaged on the way": safe to resend.
 LINK_ERRORS = frozenset({Err.BAD_CRC, Err.TRUNCATED, Err.TOO_LONG})
-#: Requests that may be sent twice with the same effect.
-IDEMPOTENT = frozenset({Cmd.ID, Cmd.WRITE_REG, Cmd.READ_REG, Cmd.STATUS, Cmd.CLEAR})
 
 
 def _name(cmd: int) -> str:
@@ -83,16 +82,30 @@ class BoardInfo:
     lr_exp_width: int
     clock_hz: int
     baud: int
+    exp_width: int
+    x_frac: int
+    delta_frac: int
+    state_width: int
+    coef_width: int
+    mant_width: int
+    fexp_width: int
+    seed_bits: int
 
     @classmethod
     def from_payload(cls, payload: bytes) -> "BoardInfo":
+        if len(payload) >= 4 and payload[:3] == MAGIC and payload[3] != PROTOCOL_VERSION:
+            raise ReplyError(f"board speaks protocol version {payload[3]}, this driver {PROTOCOL_VERSION}")
         magic, *rest = struct.unpack(ID_FORMAT, payload)
         if magic != MAGIC:
             raise ReplyError(f"ID reply starts with {magic!r}, not {MAGIC!r}: not an SBE board")
-        info = cls(*rest[:9], bool(rest[9]), *rest[10:])
-        if info.version != PROTOCOL_VERSION:
-            raise ReplyError(f"board speaks protocol version {info.version}, this driver {PROTOCOL_VERSION}")
-        return info
+        values = dict(zip(ID_FIELDS, rest))
+        values["has_controller"] = bool(values["has_controller"])
+        return cls(**values)
+
+    def engine_config(self) -> EngineConfig:
+        """The board engine's configuration, to build its golden twin (golden.rtl.sbe_engine)."""
+        return EngineConfig(**{f.name: getattr(self, f.name) for f in fields(EngineConfig)
+                               if f.name != "alu_latency" and hasattr(self, f.name)})
 
 
 @dataclass(frozen=True)
@@ -227,7 +240,7 @@ class SBEBoard:
         expect = self._reply_length(cmd)
         limit = self.timeout + 2 * self._wire_time(len(wire) + 2 * (REPLY_OVERHEAD + (expect or 0)) + 4)
         self.stats.requests += 1
-        attempt, lost_before = 0, False
+        attempt = 0
         while True:
             self.transport.write(wire)
             self.stats.bytes_out += len(wire)
@@ -246,7 +259,6 @@ class SBEBoard:
                     self._note("timeout")
                     if cmd == Cmd.SAMPLE and self._sample_taken(bool(sample_last)):
                         return b""
-                    lost_before = True
                     continue
             if kind == "damaged":
                 if attempt >= self.retries:
@@ -259,9 +271,6 @@ class SBEBoard:
                     cls = ERROR_CLASSES[Err(r.status)]
                 except ValueError:
                     raise ReplyError(f"reply status {r.status} is not an Err code") from None
-                if cls is NotReadyError and cmd == Cmd.READ_UPDATE and lost_before:
-                    raise LinkError("the reply to READ_UPDATE was lost and the read consumed the update "
-                                    "(NOT_READY on the retry)")
                 raise cls(cmd, seq)
             if expect is not None and len(r.payload) != expect:
                 raise ReplyError(f"{_name(cmd)} reply payload of {len(r.payload)} bytes, expected {expect}")
@@ -319,9 +328,11 @@ class SBEBoard:
         """One SAMPLE (x: b ints, delta: a ints); `last` closes the batch."""
         info = self.info
         xw, dw = self._words("x", x, info.b, info), self._words("delta", delta, info.a, info)
+        lo_e, hi_e = -(1 << (info.exp_width - 1)), (1 << (info.exp_width - 1)) - 1     # EngineConfig.exp_range
         for name, e in (("x_exp", x_exp), ("delta_exp", delta_exp)):
-            if not -128 <= int(e) <= 127:
-                raise ValueError(f"{name} {e} does not fit the SAMPLE header's i8")
+            if not lo_e <= int(e) <= hi_e:
+                raise ValueError(f"{name} {e} is outside the board's block exponent range [{lo_e}, {hi_e}] "
+                                 f"(exp_width {info.exp_width})")
         flags = SampleFlag.LAST_OF_BATCH if last else 0
         payload = struct.pack(SAMPLE_HEADER_FORMAT, int(flags), int(x_exp), int(delta_exp)) + xw + dw
         self.request(Cmd.SAMPLE, payload, sample_last=last)
@@ -367,7 +378,8 @@ class SBEBoard:
             waited += self.poll_interval
 
     def read_update(self) -> Update:
-        """READ_UPDATE (NotReadyError when no update completed since the last read or clear)."""
+        """READ_UPDATE: the last closed batch's update (NotReadyError when there is none: none since the
+        last CLEAR, or a SAMPLE of the next batch was accepted since)."""
         info = self.info
         p = self.request(Cmd.READ_UPDATE)
         s_mant, s_exp = struct.unpack_from(UPDATE_HEADER_FORMAT, p)

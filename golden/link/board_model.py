@@ -33,7 +33,8 @@ for the cycles these take; the host driver polls STATUS until UPDATE_READY, afte
 
 Batch end: the SAMPLE flagged LAST_OF_BATCH, or the max_batch-th sample of a batch (then FRAMING_ERROR
 is set, sticky until CLEAR, as the engine's framing_error). Each closed batch: BATCHES += 1, the update
-waits for READ_UPDATE (UPDATE_READY), and with a controller the write runs with the registers as they
+waits for READ_UPDATE (UPDATE_READY until its first read; it stays readable, the same bytes, until a
+SAMPLE is accepted or CLEAR, so a host that lost the reply reads it again), and with a controller the write runs with the registers as they
 are (WRITES += 1 for every write, flagged or not; its Status bits are STATUS's controller byte).
 CLEAR: engine and controller reset (golden SBELayer.reset), the open batch and an unread update dropped,
 SATURATED/FRAMING_ERROR and the controller status cleared; registers and counters kept.
@@ -45,10 +46,10 @@ import struct
 
 
 from contract.engine_config import EngineConfig
-from contract.host_protocol import (crc16, encode, with_crc, BAUD, ID_FORMAT, MAGIC, MAX_FRAME_OVERHEAD, PROTOCOL_VERSION, REG_READ_FORMAT,
+from contract.host_protocol import (crc16, encode, with_crc, BAUD, MAX_FRAME_OVERHEAD, REG_READ_FORMAT,
                                     REG_WRITE_FORMAT, REQUEST_PAYLOAD_LENGTH, SAMPLE_HEADER_FORMAT, STATUS_FORMAT,
                                     UPDATE_HEADER_FORMAT, VALUE_FORMAT, CONTROLLER_REGS, READ_ONLY_REGS, Cmd, Err, Reg,
-                                    SampleFlag, StatusFlag, max_request_length, sample_payload_length)
+                                    SampleFlag, StatusFlag, id_payload, max_request_length, sample_payload_length)
 from golden.rtl.sbe_engine import SBEFixedEngine
 from golden.rtl.sbe_layer import SBELayer
 
@@ -88,7 +89,8 @@ class BoardModel:
 
     # -- state -------------------------------------------------------------------------------------
     def _clear_state(self) -> None:
-        self.update: dict | None = None               # the completed update waiting for READ_UPDATE
+        self.update: dict | None = None               # the completed update, held until a SAMPLE is accepted or CLEAR
+        self.update_pending = False                   # ... and not read yet (UPDATE_READY; SAMPLE answers BUSY)
         self.framing_error = False
         self.ctrl_status = 0
         self.last_write = None
@@ -96,7 +98,7 @@ class BoardModel:
     def snapshot(self) -> bytes:
         """Everything a request can change except the ERRORS counter (for "changes nothing" tests)."""
         return pickle.dumps((self.engine.M, self.engine.buf, self.engine.j, self.engine.scalar.regs,
-                             self.engine.flags.saturated, self.update, self.framing_error, self.ctrl_status,
+                             self.engine.flags.saturated, self.update, self.update_pending, self.framing_error, self.ctrl_status,
                              sorted(self.regs.items()), self.batches, self.writes,
                              None if self.layer is None else pickle.dumps(self.layer.controller)))
 
@@ -168,10 +170,7 @@ class BoardModel:
 
     def _cmd_id(self, p: bytes):
         c, k = self.cfg, self.ctrl_cfg
-        return Err.OK, struct.pack(ID_FORMAT, MAGIC, PROTOCOL_VERSION, c.a, c.b, c.lanes, c.in_width, c.elem_width,
-                                   c.s_mant_width, c.s_exp_width, c.max_batch, int(k is not None),
-                                   k.bl_width if k else 0, k.lr_width if k else 0, k.lr_exp_width if k else 0,
-                                   self.clk_hz, self.baud)
+        return Err.OK, id_payload(c, k, self.clk_hz, self.baud)
 
     def _reg(self, number: int, write: bool) -> Reg | None:
         try:
@@ -223,8 +222,9 @@ class BoardModel:
         if (flags & ~int(SampleFlag.LAST_OF_BATCH) or not (elo <= xe <= ehi and elo <= de <= ehi)
                 or any(not lo <= t <= hi for t in words)):
             return Err.BAD_VALUE, b""
-        if self.update is not None:
+        if self.update_pending:
             return Err.BUSY, b""
+        self.update = None
         self.engine.sample(x, d, xe, de)
         last = bool(flags & SampleFlag.LAST_OF_BATCH)
         if last or self.engine.j >= c.max_batch:
@@ -235,6 +235,7 @@ class BoardModel:
 
     def _close_batch(self) -> None:
         self.update = self.engine.end_batch()
+        self.update_pending = True
         self.batches = (self.batches + 1) & U32
         if self.layer is not None:
             m = self.regs[Reg.MODE]
@@ -247,7 +248,7 @@ class BoardModel:
     def _cmd_read_update(self, p: bytes):
         if self.update is None:
             return Err.NOT_READY, b""
-        u, self.update = self.update, None
+        u, self.update_pending = self.update, False
         n = len(u["dhat"]) + len(u["xhat"])
         return Err.OK, (struct.pack(UPDATE_HEADER_FORMAT, u["s_mant"], u["s_exp"])
                         + struct.pack(f"<{n}h", *u["dhat"], *u["xhat"]))
@@ -256,7 +257,7 @@ class BoardModel:
         f = StatusFlag(0)
         if self.engine.j:
             f |= StatusFlag.ENGINE_BUSY
-        if self.update is not None:
+        if self.update_pending:
             f |= StatusFlag.UPDATE_READY
         if self.engine.flags.saturated:
             f |= StatusFlag.SATURATED

@@ -19,6 +19,7 @@ A slot is taken by the line-driver board on a clock edge where slot & slot_ready
 from __future__ import annotations
 
 from amaranth import ClockDomain, ClockSignal, Elaboratable, Instance, Module, Signal
+from amaranth.lib import io
 from amaranth.lib.cdc import ResetSynchronizer
 from amaranth.build import Attrs, Pins, Resource, Subsignal
 
@@ -76,7 +77,7 @@ class ULX3STop(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         # 25 MHz -> 12 MHz; reset until lock
-        clk25 = platform.request("clk25", 0)
+        m.submodules.clk25 = clk25 = io.Buffer("i", platform.request("clk25", 0, dir="-"))
         clk12 = Signal(name="clk12")
         locked = Signal(name="pll_locked")
         fb = Signal(name="pll_fb")
@@ -92,13 +93,18 @@ class ULX3STop(Elaboratable):
         platform.add_clock_constraint(clk12, CLK_HZ)
 
         m.submodules.host = host = self.host
-        uart = platform.request("uart", 0)
-        led_busy, led_err = platform.request("led", 0), platform.request("led", 1)
-        m.d.comb += [host.rx.eq(uart.rx.i), uart.tx.o.eq(host.tx),
-                     led_busy.o.eq(host.busy_led), led_err.o.eq(host.error_led)]
+        uart = platform.request("uart", 0, dir="-")
+        m.submodules.rx_buf = rx = io.Buffer("i", uart.rx)
+        m.submodules.tx_buf = tx = io.Buffer("o", uart.tx)
+        m.submodules.led_busy = led_busy = io.Buffer("o", platform.request("led", 0, dir="-"))
+        m.submodules.led_err = led_err = io.Buffer("o", platform.request("led", 1, dir="-"))
+        m.d.comb += [host.rx.eq(rx.i), tx.o.eq(host.tx), led_busy.o.eq(host.busy_led), led_err.o.eq(host.error_led)]
         platform.add_resources(line_resources(self.lines))
-        pins = platform.request("sbe_lines", 0)
-        m.d.comb += [pins.row_fire.o.eq(host.row_fire), pins.row_pol.o.eq(host.row_pol),
-                     pins.col_fire.o.eq(host.col_fire), pins.col_pol.o.eq(host.col_pol),
-                     pins.slot.o.eq(host.slot), host.slot_ready.eq(pins.slot_ready.i), pins.done.o.eq(host.done)]
+        pins = platform.request("sbe_lines", 0, dir="-")
+        outs = {name: getattr(host, name) for name in ("row_fire", "row_pol", "col_fire", "col_pol", "slot", "done")}
+        for name, sig in outs.items():
+            m.submodules[f"{name}_buf"] = buf = io.Buffer("o", getattr(pins, name))
+            m.d.comb += buf.o.eq(sig)
+        m.submodules.slot_ready_buf = ready = io.Buffer("i", pins.slot_ready)
+        m.d.comb += host.slot_ready.eq(ready.i)
         return m

@@ -19,12 +19,14 @@ CHECK    on the end beat, the status in this order (the first that applies):
            READ_REG   BAD_REG (unknown, or controller register without a controller)
            SAMPLE     BAD_VALUE (flags other than LAST_OF_BATCH, a block exponent outside exp_width, an
                       element outside in_width), BUSY (an update waits for READ_UPDATE) -> FEED
-           READ_UPDATE NOT_READY (no update since the last read or clear) -> waits for the update's capture
+           READ_UPDATE NOT_READY (no update pending and none held) -> waits for the update's capture; the
+                      update stays held (read again, same bytes) until a SAMPLE is accepted or CLEAR
            ID, STATUS, CLEAR: always OK (CLEAR pulses `clear` and drops a pending update)
          Every non-OK status counts in ERRORS and pulses `error`.
 FEED     the buffered sample goes to the engine: b x beats then a delta beats (lanes elements per beat,
          contract/layouts.sample_layout), two cycles per element; then the reply. A sample flagged
-         LAST_OF_BATCH makes an update pending at once (SAMPLE then answers BUSY until READ_UPDATE).
+         LAST_OF_BATCH makes an update pending at once (SAMPLE then answers BUSY until READ_UPDATE);
+         an accepted SAMPLE drops the held update of the previous batch.
 REPLY    status, cmd, seq, payload, CRC (little-endian) on `o`, `last` on the final byte.
 
 Update capture (in parallel): every beat with `upd_valid` (the engine's update stream as it is
@@ -57,9 +59,8 @@ from amaranth.lib.wiring import In, Out
 from contract.controller_config import ControllerConfig
 from contract.engine_config import EngineConfig
 from contract.enums import Vec
-from contract.host_protocol import (BAUD, CONTROLLER_REGS, ID_FORMAT, MAGIC, PROTOCOL_VERSION, READ_ONLY_REGS,
-                                    REQUEST_PAYLOAD_LENGTH, Cmd, Err, Reg, SampleFlag, StatusFlag,
-                                    max_request_length, sample_payload_length)
+from contract.host_protocol import (BAUD, CONTROLLER_REGS, READ_ONLY_REGS, REQUEST_PAYLOAD_LENGTH, Cmd, Err, Reg, SampleFlag, StatusFlag,
+                                    id_payload, max_request_length, sample_payload_length)
 from contract.layouts import MODE_LAYOUT, sample_layout, update_layout
 
 from hdl.link.cobs_decoder import DECODED_LAYOUT
@@ -68,15 +69,6 @@ from hdl.link.crc16 import INIT as CRC_INIT, crc16_byte
 
 STATUS_BYTES = 17      # struct.calcsize(STATUS_FORMAT)
 UPDATE_HEADER_BYTES = 6
-
-
-def id_payload(eng: EngineConfig, ctrl: ControllerConfig | None, clk_hz: int, baud: int) -> bytes:
-    """The ID reply payload of a top (contract.host_protocol.ID_FORMAT)."""
-    c = ctrl
-    return struct.pack(ID_FORMAT, MAGIC, PROTOCOL_VERSION, eng.a, eng.b, eng.lanes, eng.in_width, eng.elem_width,
-                       eng.s_mant_width, eng.s_exp_width, eng.max_batch, int(c is not None),
-                       c.bl_width if c else 0, c.lr_width if c else 0, c.lr_exp_width if c else 0,
-                       int(clk_hz), int(baud))
 
 
 class CommandProcessor(wiring.Component):
@@ -123,8 +115,9 @@ class CommandProcessor(wiring.Component):
 
         # ---- counters and flags ----------------------------------------------------------------------
         batches, writes, errors = Signal(32), Signal(32), Signal(32)
-        pending = Signal()          # an update is pending (flagged sample fed, or captured) until READ_UPDATE/CLEAR
-        captured = Signal()         # the pending update is in the update buffer
+        pending = Signal()          # an update is pending (flagged sample fed, or captured) until read or CLEAR
+        captured = Signal()         # the update buffer holds a complete update: readable (again) until the
+        #                             next accepted SAMPLE or CLEAR (a lost READ_UPDATE reply is re-read)
         with m.If(self.ctrl_done):
             m.d.sync += writes.eq(writes + 1)
 
@@ -310,11 +303,11 @@ class CommandProcessor(wiring.Component):
                     with m.Else():
                         start_reply(Err.OK, cmd, seq)
                         m.d.sync += [pl_n.eq(0), e.eq(0), k.eq(0), vec.eq(Vec.X), lane.eq(0),
-                                     lob.eq(flags[0])]
+                                     lob.eq(flags[0]), captured.eq(0)]
                         m.d.sync += [lanes[j].eq(0) for j in range(L)]
                         m.next = "FEED_RD"
                 with m.Elif(cmd == Cmd.READ_UPDATE):
-                    with m.If(~pending):
+                    with m.If(~pending & ~captured):
                         start_reply(Err.NOT_READY, cmd, seq)
                     with m.Else():
                         start_reply(Err.OK, cmd, seq)
@@ -365,7 +358,7 @@ class CommandProcessor(wiring.Component):
                 with m.If(captured):
                     load_pl([Cat(s_mant, s_mant[-1].replicate(32 - len(s_mant))),
                              Cat(s_exp, s_exp[-1].replicate(16 - len(s_exp)))])
-                    m.d.sync += [pending.eq(0), captured.eq(0)]
+                    m.d.sync += pending.eq(0)
                     m.next = "REPLY"
             with m.State("REPLY"):                      # status, cmd, seq
                 m.d.comb += [self.o.valid.eq(1), out.eq(Array([status, echo_cmd, echo_seq])[ri[:2]])]

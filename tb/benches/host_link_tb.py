@@ -14,7 +14,7 @@ Configuration (bench_params):
     errors        inject every case of golden/link/bad_requests.py, each answered with its error and
                   changing nothing: "all" each case in each board state (idle, batch open, update
                   waiting; needs 3 batches of >= 2 samples), "rotate" (or true) each case once, the
-                  states taking turns
+                  states taking turns (NOT_READY only where no update is held: with a batch open)
     registers     controller tops: register values per batch, cycled ([lr_mant, lr_exp, bl, mode], ...)
     timeout       the driver's per-attempt timeout (s of simulated time)
     results       write a JSON file there: simulated seconds and samples per batch, bytes each way
@@ -150,8 +150,8 @@ def session(transport: UartTransport, p: dict) -> dict:
         for name in names:
             wire, err, echo = cases[name]
             if err == Err.NOT_READY and twin.model.update is not None:
-                deferred.append(name)           # READ_UPDATE succeeds while an update waits: later, idle
-                continue
+                deferred.append(name)           # READ_UPDATE succeeds while an update waits or is held
+                continue                        # (until the next SAMPLE): later, with a batch open
             injected.append(name)
             before, st0 = twin.model.snapshot(), settle()
             twin.write(wire)
@@ -173,7 +173,8 @@ def session(transport: UartTransport, p: dict) -> dict:
         n = len(xs)
         for j in range(n):
             if cases and j == 1 and k < rounds:
-                inject(names[k::3])                       # with a batch open (ERRORS +1 each)
+                again, deferred[:] = list(deferred), []
+                inject(names[k::3] + again)               # with a batch open (ERRORS +1 each)
             bd.sample(xs[j], ds[j], int(xe[j]), int(de[j]), last=j == n - 1)
         bd.wait_update()
         if cases and k < rounds:
@@ -189,8 +190,7 @@ def session(transport: UartTransport, p: dict) -> dict:
             want = golden.end_batch()
         assert up.as_dict() == want, f"batch {k}: update differs from the golden engine's"
         if cases and k < rounds:
-            inject(names[(k + 2) % 3::3] + deferred)      # idle
-            deferred.clear()
+            inject(names[(k + 2) % 3::3])                 # idle (the update held for re-reading)
         per_batch.append({"samples": n, "sim_s": (t1 - t0) * 1e-9})
     st = settle()
     assert st.batches == len(batches) and st.errors == errors_seen, st
@@ -198,6 +198,8 @@ def session(transport: UartTransport, p: dict) -> dict:
         # driver-level: BUSY (register write with a batch open, on controller tops), NOT_READY
         xs, ds, xe, de = batches[0]
         bd.sample(xs[0], ds[0], int(xe[0]), int(de[0]))
+        again, deferred[:] = list(deferred), []
+        inject(again)                                     # NOT_READY cases still owed: a batch is open
         if controller:
             try:
                 bd.write_reg(Reg.BL, 3)

@@ -133,7 +133,9 @@ def test_every_command_and_error(controller, lanes):
         c = t.ctrl
         id_expect = struct.pack(ID_FORMAT, MAGIC, PROTOCOL_VERSION, a, b, lanes, eng.in_width, eng.elem_width,
                                 eng.s_mant_width, eng.s_exp_width, eng.max_batch, int(controller),
-                                c.bl_width if c else 0, c.lr_width if c else 0, c.lr_exp_width if c else 0, CLK, BAUD)
+                                c.bl_width if c else 0, c.lr_width if c else 0, c.lr_exp_width if c else 0, CLK, BAUD,
+                                eng.exp_width, eng.x_frac, eng.delta_frac, eng.state_width, eng.coef_width,
+                                eng.mant_width, eng.fexp_width, eng.seed_bits)
         # power-up: an empty frame gets no reply; ID
         await send_and_get(ctx, b"", expect_reply=False)
         await expect(frame(Cmd.ID, 1), Err.OK, cmd=Cmd.ID, seq=1, payload=id_expect)
@@ -195,7 +197,7 @@ def test_every_command_and_error(controller, lanes):
         pl = await expect(frame(Cmd.READ_UPDATE, 24), Err.OK, payload=None)
         dh, xh, sm, se = seen_updates[-1]
         assert pl == struct.pack(UPDATE_HEADER_FORMAT, sm, se) + struct.pack(f"<{a + b}h", *dh, *xh)
-        await expect(frame(Cmd.READ_UPDATE, 25), Err.NOT_READY)
+        await expect(frame(Cmd.READ_UPDATE, 25), Err.OK, payload=pl)     # held: a lost reply is read again
         # status: flags from the inputs, counters
         ctx.set(dut.sample_count, 0x1234)
         ctx.set(dut.saturated, 1)
@@ -209,6 +211,9 @@ def test_every_command_and_error(controller, lanes):
                      payload=struct.pack(STATUS_FORMAT, flags, 0b1010, 0x1234, 1, 3, errors))
         await expect(frame(Cmd.READ_REG, 27, bytes([Reg.BATCHES])), Err.OK, payload=struct.pack("<I", 1))
         await expect(frame(Cmd.READ_REG, 27, bytes([Reg.ERRORS])), Err.OK, payload=struct.pack("<I", errors))
+        # an accepted SAMPLE starts the next batch and drops the held update
+        await expect(frame(Cmd.SAMPLE, 28, t.sample([2] * b, [2] * a)), Err.OK)
+        await expect(frame(Cmd.READ_UPDATE, 29), Err.NOT_READY)
         # another batch, then CLEAR drops the pending update
         await expect(frame(Cmd.SAMPLE, 30, t.sample([1] * b, [1] * a, last=True)), Err.OK)
         await expect(frame(Cmd.STATUS, 31), Err.OK, payload=None)

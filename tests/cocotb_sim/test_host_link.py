@@ -76,7 +76,7 @@ def run_link(sim, top, toplevel, build_name, params) -> dict:
     if params.get("errors"):
         from golden.link.board_model import BoardModel
         cases = bad_requests(b["a"], b["b"], controller=BoardModel(**b).ctrl_cfg)
-        # each case in each of the three states (idle, batch open, update waiting) but NOT_READY with an update
+        # each case in each of the three states (idle, batch open, update waiting) but NOT_READY where an update is held
         assert out["cases_injected"] == sorted(cases)
         if params["errors"] == "all":   # each case in each of the three states (NOT_READY twice when idle)
             assert out["errors_injected"] == 3 * len(cases)
