@@ -17,7 +17,10 @@ Figures at 16-, 12- and 8-bit inputs (`make accuracy`; the README quotes them):
 Fixed binary points, where used, are chosen once per layer from the float run's first epoch:
 frac = in_width - 2 - ceil(log2(max |value|)), so values up to twice the first epoch's maximum fit.
 
-    python -m experiments.accuracy_engine [--quick]    (prints the JSON report, then one summary line each)
+    python -m experiments.accuracy_engine [--quick] [--widths 16 ...] [--engine KEY=VALUE ...]
+        prints the JSON report, then one summary line each. --engine sets EngineConfig fields of every
+        fixed-point engine of the run (a candidate format, e.g. --engine coef_width=16 mant_width=16 for
+        the iCE40's 16x16 multipliers): format changes are judged here before any RTL follows them.
 """
 from __future__ import annotations
 
@@ -28,11 +31,20 @@ import sys
 import numpy as np
 
 from contract.checks import CliParser
+from contract.engine_config import EngineConfig
 from golden.training.data import PlantedStream, load_digits, load_mnist
 from golden.training.mlp import train
 from golden.methods.sbe import SBE
 from golden.methods.sbe_fixed import SBEFixed
 from golden.methods.update_method import update_matrix
+
+#: EngineConfig fields set by --engine for every fixed-point engine of the run (a candidate format).
+ENGINE_OVERRIDES: dict = {}
+
+
+def fixed(a: int, b: int, **params) -> SBEFixed:
+    """The fixed-point SBE of an a x b layer with `params` and the run's --engine overrides."""
+    return SBEFixed(a, b, **{**params, **ENGINE_OVERRIDES})
 
 
 def _eps(v, w):
@@ -45,7 +57,7 @@ def _frac(maxabs: float, width: int) -> int:
 
 def planted(width: int, frac: int) -> dict:
     st = PlantedStream(10, 50, (1.0,), noise=0.5, seed=1)
-    fx = SBEFixed(10, 50, in_width=width, x_frac=frac, delta_frac=frac)
+    fx = fixed(10, 50, in_width=width, x_frac=frac, delta_frac=frac)
     fl = SBE(10, 50)
     fl.X, fl.D = fx.engine.initial_vectors()
     worst = np.zeros(3)
@@ -99,9 +111,9 @@ def real_gradients(recs, width: int, block_exponent: bool = True) -> dict:
         first = [r for r in rl if r[0] == 1]
         a, b = rl[0][3].shape[1], rl[0][2].shape[1]
         if block_exponent:
-            fx = SBEFixed(a, b, in_width=width)
+            fx = fixed(a, b, in_width=width)
         else:
-            fx = SBEFixed(a, b, in_width=width, block_exponent=False,
+            fx = fixed(a, b, in_width=width, block_exponent=False,
                           x_frac=_frac(max(np.abs(r[2]).max() for r in first), width),
                           delta_frac=_frac(max(np.abs(r[3]).max() for r in first), width))
         c = fx.engine.cfg
@@ -138,7 +150,7 @@ def digits_training(data, width: int, epochs: int, seeds=range(5)) -> dict:
     fx, fl = [], []
     for seed in seeds:
         _, h_fx = train(data, method="sbe", batch_size=32, epochs=epochs, seed=seed,
-                        method_factory=lambda layer, a, b: SBEFixed(a, b, in_width=width))
+                        method_factory=lambda layer, a, b: fixed(a, b, in_width=width))
         _, h_fl = train(data, method="sbe", batch_size=32, epochs=epochs, seed=seed)
         fx.append(h_fx.test_acc[-1])
         fl.append(h_fl.test_acc[-1])
@@ -160,13 +172,13 @@ def record_mnist(epochs: int = 1):
     return recs
 
 
-def run(quick: bool = False) -> dict:
+def run(quick: bool = False, widths=(16, 12, 8)) -> dict:
     epochs = 3 if quick else 10
     data, recs = record_digits(epochs=2 if quick else 5)
     seeds = range(2) if quick else range(5)
     mnist = record_mnist()
     out = {}
-    for width, frac in ((16, 12), (12, 8), (8, 4)):
+    for width, frac in ((w, w - 4) for w in widths):
         res = out[f"in{width}"] = {"planted": planted(width, frac), "digits_real_gradients": real_gradients(recs, width)}
         if width == 16:    # what the block exponents buy: the same report at fixed binary points
             res["digits_real_gradients_fixed_binary_point"] = real_gradients(recs, width, block_exponent=False)
@@ -180,6 +192,8 @@ def summary_lines(out: dict) -> list[str]:
     """One line per width and data set: the per-batch criterion and the trajectory figure."""
     lines = []
     for wkey, res in out.items():
+        if not wkey.startswith("in"):
+            continue
         p = res["planted"]
         lines.append(f"{wkey}: planted 1-|cos| {p['eps_dhat']:.1e}/{p['eps_xhat']:.1e}, |s ratio-1| "
                      f"{p['s_rel_err']:.1e}; digits training {100 * res['digits_training']['test_acc_fixed']:.1f} % "
@@ -202,7 +216,27 @@ def summary_lines(out: dict) -> list[str]:
 def main(argv=None) -> dict:
     p = CliParser(prog="python -m experiments.accuracy_engine", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="shorter training and fewer seeds (a smoke run)")
-    result = run(quick=p.parse_args(argv).quick)
+    p.add_argument("--widths", type=int, nargs="+", default=[16, 12, 8], metavar="W",
+                   help="input widths to report (default 16 12 8)")
+    p.add_argument("--engine", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="EngineConfig fields of every fixed-point engine (a candidate format)")
+    args = p.parse_args(argv)
+    overrides = {}
+    for item in args.engine:
+        key, sep, value = item.partition("=")
+        if not sep or not value.lstrip("-").isdigit():
+            p.error(f"--engine takes KEY=INTEGER items, not {item!r}")
+        overrides[key] = int(value)
+    try:
+        EngineConfig(a=1, b=1, **overrides)
+    except (TypeError, ValueError) as e:
+        p.error(f"--engine: {e}")
+    for w in args.widths:
+        if not 2 <= w <= 16:
+            p.error(f"--widths: input widths are 2..16, not {w}")
+    ENGINE_OVERRIDES.clear()
+    ENGINE_OVERRIDES.update(overrides)
+    result = {"engine_overrides": overrides, **run(quick=args.quick, widths=tuple(args.widths))}
     print(json.dumps(result, indent=2, default=float))
     print("\n".join(summary_lines(result)))
     return result

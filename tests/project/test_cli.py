@@ -213,3 +213,31 @@ def test_accuracy_engine_rejects_a_misspelt_option(monkeypatch, capsys):
     monkeypatch.setattr(acc, "run", no_work)
     assert reject(acc.main, ["--quik"], capsys) == \
         "python -m experiments.accuracy_engine: error: unrecognized arguments: --quik"
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--engine", "coef_width=30"], "--engine: coef_width must be between 8 and 25, not 30"),
+    (["--engine", "colour=3"], "--engine: EngineConfig.__init__() got an unexpected keyword argument 'colour'"),
+    (["--engine", "coef_width"], "--engine takes KEY=INTEGER items, not 'coef_width'"),
+    (["--widths", "20"], "--widths: input widths are 2..16, not 20"),
+])
+def test_accuracy_engine_rejects_a_bad_candidate_format(monkeypatch, capsys, args, msg):
+    import experiments.accuracy_engine as acc
+    monkeypatch.setattr(acc, "run", no_work)
+    assert reject(acc.main, args, capsys) == "python -m experiments.accuracy_engine: error: " + msg
+
+
+def test_accuracy_engine_applies_the_candidate_format(monkeypatch):
+    import experiments.accuracy_engine as acc
+    seen = {}
+
+    def run(quick, widths):
+        seen["cfg"], seen["widths"] = acc.fixed(3, 4, in_width=12).engine.cfg, widths
+        return {}
+    monkeypatch.setattr(acc, "run", run)
+    monkeypatch.setattr(acc, "ENGINE_OVERRIDES", {})
+    out = acc.main(["--widths", "12", "--engine", "coef_width=16", "mant_width=17"])
+    assert out == {"engine_overrides": {"coef_width": 16, "mant_width": 17}}
+    cfg = seen["cfg"]
+    assert (cfg.coef_width, cfg.mant_width, cfg.in_width, cfg.state_width) == (16, 17, 12, 24)
+    assert seen["widths"] == (12,)
