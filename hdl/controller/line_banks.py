@@ -106,7 +106,12 @@ class LineBanks(wiring.Component):
         st_mem = Memory(shape=S * W, depth=D, attrs={"ram_style": "block"},
                         init=[sum(seed_of(d * S + k) << (k * W) for k in range(S)) for d in range(D)])
         m.submodules.st = st_mem
-        rs, ws = st_mem.read_port(transparent_for=()), st_mem.write_port()
+        ws = st_mem.write_port()
+        # With one beat per slot (D == 1) the next slot's read of address 0 shares the clock edge with the
+        # write-back of the slot's leap: read through it. Otherwise the write-back of address c precedes
+        # the next slot's read of c by D - 1 >= 1 pipeline cycles (see the timing in the docstring), so
+        # the block RAM needs no cross-port bypass.
+        rs = st_mem.read_port(transparent_for=(ws,) if D == 1 else ())
 
         # -- loading, two registered stages after the beat: lane l -> line base + l -> bank (b0 + l) mod S
         # Per vector a position: the base bank one-hot (lane l hits bank k iff bit (k - l) mod S is set;
@@ -146,44 +151,63 @@ class LineBanks(wiring.Component):
                                  wd.eq(Cat(ld_mag[l * P:(l + 1) * P], ld_sgn[l]))]
             m.d.comb += [wp.en.eq(we), wp.addr.eq(wa), wp.data.eq(wd)]
 
-        # -- slots: read address c of every bank, compute beat c, register it: one beat per cycle ----
-        busy = Signal()                                 # beat c is in the read registers
+        # -- slots: four stages, one beat per cycle: read address c of every bank (the memories' address
+        # register), the read data register (DP16KD OUTREG style: no memory-output-to-logic path),
+        # compute beat c, the output register. The read side runs one beat ahead of the compute side and
+        # across slot boundaries: address c is read two pipeline moves before beat c is computed, so the
+        # last beat of a slot reads the next slot's address 0 and the capture cycle its address 1; while
+        # no slot is computed address 0 is read every cycle. A stall freezes every stage.
+        busy = Signal()                                 # beat cnt's data is in the read data register
         cnt = Signal(range(D))
         last = Signal()
         out_valid = Signal()                            # the output register holds a beat
         out_fire, out_pol, out_last = Signal(S), Signal(S), Signal()
-        step = Signal()                                 # beat c moves into the output register
+        step = Signal()                                 # beat cnt moves into the output register
         m.d.comb += [
             last.eq(cnt == D - 1), step.eq(busy & (~out_valid | self.o.ready)),
             self.o.valid.eq(out_valid), self.o.payload.fire.eq(out_fire), self.o.payload.pol.eq(out_pol),
             self.o.payload.last.eq(out_last), self.taken.eq(step & last),
             self.drained.eq(~out_valid | self.o.ready),
         ]
-        rd_en = Signal()
-        rd_addr = Signal(range(D + 1))
-        m.d.comb += [rd_en.eq((~busy & self.present) | step), rd_addr.eq(Mux(busy, cnt + 1, 0))]
+        adv = Signal()                                  # the read stages move (every cycle but a stall)
+        rd_addr = Signal(range(D + 2))
+        m.d.comb += adv.eq(~busy | step)
+        with m.If(busy):
+            m.d.comb += rd_addr.eq(Mux(last, 0, cnt + 2))
+        with m.Else():
+            m.d.comb += rd_addr.eq(self.present)        # capture: address 1 (address 0 is in flight)
         with m.If(~busy & self.present):
             m.d.sync += [busy.eq(1), cnt.eq(0)]
         with m.Elif(step):
             m.d.sync += cnt.eq(cnt + 1)
             with m.If(last):
-                m.d.sync += busy.eq(0)
+                m.d.sync += [busy.eq(0), cnt.eq(0)]
+        # the address of the data in the memories' output and in the read data register
+        addr1 = Signal(range(D + 2))
+        with m.If(adv):
+            m.d.sync += addr1.eq(rd_addr)
+        st_q = Signal(S * W)
+        with m.If(adv):
+            m.d.sync += st_q.eq(rs.data)
         leap = Signal()                                 # this slot's last phase of a stochastic slot
         m.d.comb += leap.eq(~self.det & ~(self.two_phase & ~self.phase))
         fires, pols = [], []
-        m.d.comb += [rs.en.eq(rd_en), rs.addr.eq(rd_addr), ws.en.eq(step & leap), ws.addr.eq(cnt)]
+        m.d.comb += [rs.en.eq(adv), rs.addr.eq(rd_addr), ws.en.eq(step & leap), ws.addr.eq(cnt)]
         for k in range(S):
             rm, _ = mags[k]
-            st = rs.data[k * W:(k + 1) * W]
-            m.d.comb += [rm.en.eq(rd_en), rm.addr.eq(rd_addr),
+            mag_q = Signal(P + 1, name=f"mag_q{k}")
+            with m.If(adv):
+                m.d.sync += mag_q.eq(rm.data)
+            st = st_q[k * W:(k + 1) * W]
+            m.d.comb += [rm.en.eq(adv), rm.addr.eq(rd_addr),
                          ws.data[k * W:(k + 1) * W].eq(leap_value(st, W, P))]
             rows_here = max(0, -(-(a - k) // S))        # addresses of bank k that hold row lines
             lines_here = max(0, -(-(n - k) // S))
-            is_row = Signal(name=f"is_row{k}")          # registered with the read: no compare of cnt
-            valid = Signal(name=f"valid{k}")            # on the beat's path
-            with m.If(rd_en):
-                m.d.sync += [is_row.eq(rd_addr < rows_here), valid.eq(rd_addr < lines_here)]
-            mag, sgn = rm.data[:P], rm.data[P]
+            is_row = Signal(name=f"is_row{k}")          # registered with the read data: no compare of
+            valid = Signal(name=f"valid{k}")            # cnt on the beat's path
+            with m.If(adv):
+                m.d.sync += [is_row.eq(addr1 < rows_here), valid.eq(addr1 < lines_here)]
+            mag, sgn = mag_q[:P], mag_q[P]
             value = Mux(self.det, Mux(is_row, self.det_row, self.det_col),
                         st[:P] & Mux(is_row, self.mask_u, self.mask_v))
             phase_ok = is_row | ~self.two_phase | (self.phase ^ ~sgn)

@@ -34,14 +34,16 @@ busy     : Out(1)    high from the end of loading to done (the input is not read
 
 Cost of one update, with an input that never pauses and slot_ready tied high (tested):
     ceil(a/lanes) + ceil(b/lanes)  load cycles (one beat per cycle)
-  + 9 + ceil((P+1)/2)              set-up: 8 registered plan steps, the radix-4 divider (gate threshold),
-                                   one settle cycle
+  + 9 + P                          set-up: 8 registered plan steps (the 8th also the first step of the
+                                   radix-2 divider of the gate threshold), P more divider steps, one
+                                   settle cycle
   + BL * phases                    slots (times ceil((a+b)/S) + 1 cycles per slot when serialised)
   + 1                              done
 independent of a*b: every line has its own magnitude/sign register, LFSR and P-bit comparator (or,
 line_store="ram", every serial beat's S lines are one address of S banks with S comparators). A
 flagged or zero update costs the load, 9 set-up cycles and done. (Before the set-up was pipelined it
-took P + 3 cycles: 2 scalar cycles and P + 1 divider cycles; the pipeline is 1 cycle shorter at P = 16.)
+took P + 3 cycles: 2 scalar cycles and P + 1 divider cycles; with a radix-4 divider the pipeline took
+9 + ceil((P+1)/2), 18 at P = 16; the radix-2 divider that closes timing on the iCE40UP5K takes 7 more.)
 After reset the controller idles one cycle (state INIT) before it accepts input.
 
 Structure: one LineCell (hdl/controller/line_cell.py) per row and per column line; the set-up arithmetic
@@ -166,7 +168,7 @@ class UpdateController(wiring.Component):
 
     @property
     def setup_cycles(self) -> int:
-        """Cycles between the last input beat and the first slot (8 plan steps, ceil((P+1)/2) divider
+        """Cycles between the last input beat and the first slot (8 plan steps, P more divider
         steps, 1 settle cycle)."""
         return _setup_cycles(self.cfg.elem_width)
 
