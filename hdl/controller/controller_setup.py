@@ -18,19 +18,19 @@ radix-2 restoring divider (one trial subtraction per quotient bit):
                     frac = prod * 2**sh has non-zero bits below 2**P (a mask of prod, in parallel);
                     big = prod * 2**sh >= 2**WY (sh + kp > WY)
   step 5            ceil(Ghat) = floor(Y / 2**P) + frac, saturated at 2**bl_width (`cap`; the
-                    saturation and the zero test from Y and frac beside the adder); c1 = max(cap, 1)
+                    saturation and the zero test from Y and frac beside the adder); c1 = max(cap, 1);
+                    the divider's operands: remainder Y >> (P+1), numerator bits Y mod 2**(P+1)
   step 6            c2 = c1, or in deterministic mode the power of two 2**bit_length(c1 - 1)
-  step 7            BL = min(c2, bl) with BL management, else bl
-  step 8            OVERFLOW = cap > BL (unless another flag or a zero update); skip; log2(BL); the
-                    divider's first quotient bit, from x = floor(Y / 2**P) (< 2 BL without overflow)
-  steps 9 .. 8+P    the divider, one quotient bit per cycle from the next bit of Y mod 2**P (x = 2 rem +
-                    bit; bit = x >= BL, one carry chain deep): G = floor(Y / BL) (P + 1 bits; equal to
+  step 7            BL = min(c2, bl) with BL management, else bl (and ~BL, for the divider's adder)
+  step 8            OVERFLOW = cap > BL (unless another flag or a zero update); skip; log2(BL)
+  steps 8 .. 8+P    the divider, one quotient bit per cycle from the next bit of Y mod 2**(P+1) (x = 2 rem
+                    + bit; bit = x >= BL: one carry chain and a mux deep): G = floor(Y / BL) (P + 1 bits; equal to
                     floor(prod * 2**(E+P) / BL) of the golden model because floor(floor(x/2**k)/n) =
                     floor(x/(n 2**k))); step 9 also registers the deterministic ramp parameters
                     row_sh = P + 1 - ku + log2(BL) and col_one = 2**(bl_width - 1 - log2(BL)).
 
-Timing: `start` is raised for one cycle (step 1); `skip` and the flags are valid from the first
-divider cycle (`dividing` high) on; `last` is high in the settle cycle after the last divider step
+Timing: `start` is raised for one cycle (step 1); `skip` and the flags are valid from step 9
+(`dividing` high) on; `last` is high in the settle cycle after the last divider step
 (9 + P cycles after `start`, start's cycle counted as 1), when G is already final (so the slot
 sequencer can register values computed from G in that cycle). The inputs must be held from `start`
 to step 8. Without overflow Y < BL * 2**(P+1), so the remainder fits bl_width bits (it is < BL).
@@ -114,7 +114,7 @@ class ControllerSetup(wiring.Component):
     skip : Out(1)
         Nothing is written: a flag is set or the update is zero (valid while `dividing`).
     dividing : Out(1)
-        The divider runs (steps 9 .. 8 + P).
+        High in steps 9 .. 8 + P (the divider's steps after its first).
     last : Out(1)
         The settle cycle after the last divider step (a register).
     g : Out(P + 1)
@@ -211,50 +211,55 @@ class ControllerSetup(wiring.Component):
         c2 = Signal(BLW + 1)
         with m.If(v[4]):
             m.d.sync += c2.eq(Mux(self.det, Const(1, BLW + 1) << _bit_length(m, c1m, "c1_len"), c1))
-        # -- step 7: BL ------------------------------------------------------------------------------
+        # -- step 7: BL, and ~BL for the divider's adder ----------------------------------------------
         n = self.n_bl
+        n_next = Signal(BLW)
+        nn = Signal(BLW + 2)                           # ~BL (zero-extended BL, inverted): x - BL = x + nn + 1
+        m.d.comb += n_next.eq(Mux(self.bl_mgmt & (c2 < bl), c2, bl))
         with m.If(v[5]):
-            m.d.sync += n.eq(Mux(self.bl_mgmt & (c2 < bl), c2, bl))
-        # -- step 8: flags, the divider's first step; step 9: ramp parameters ------------------------
-        # The divider is radix 2 (restoring): one trial subtraction x - BL per quotient bit, one carry
-        # chain deep. Step 8 does the first quotient bit from x = floor(Y / 2**P) (< 2 BL without overflow,
-        # so BLW + 1 bits suffice; an overflowing update is skipped, its G is never used), then steps
-        # 9 .. 8 + P shift in the P bits of Y mod 2**P, MSB first.
+            m.d.sync += [n.eq(n_next), nn.eq(~Cat(n_next, Const(0, 2)))]
+        # -- steps 8 .. 8 + P: the divider (operands loaded in step 5); step 8 also the flags, step 9 the
+        # ramp parameters.
+        # Radix 2, restoring: x = 2 rem + the next bit of Y mod 2**(P+1), MSB first (rem starts at
+        # floor(Y / 2**(P+1)) < BL without overflow; an overflowing update is skipped, its G is never
+        # used); bit = x >= BL, rem = bit ? x - BL : x. The subtraction is one adder x + ~BL + 1 of
+        # registers (~BL registered with BL, the +1 a carry-in bit), so the remainder's path is one carry
+        # chain and the remainder mux.
         rem = Signal(BLW)
-        num = Signal(P)
+        num = Signal(P + 1)
         q = Signal(P + 1)
         cnt = Signal(range(P))
         err_ovf = Signal()
         m.d.comb += err_ovf.eq(~err_bl0 & ~err_pow2 & ~zero & (cap > n))
-
-        def div_step(x, name):
-            """x (BLW + 1 bits, < 2 BL) -> (quotient bit x >= BL, remainder x mod BL < BL)."""
-            t = Signal(BLW + 2, name=f"{name}_trial")
-            m.d.comb += t.eq(x - n)
-            ge = Signal(name=f"{name}_ge")
-            r = Signal(BLW, name=f"{name}_rem")
-            m.d.comb += [ge.eq(~t[-1]), r.eq(Mux(ge, t, x))]
-            return ge, r
-
-        ge0, rem0 = div_step(Y[P:P + BLW + 1], "div0")
+        with m.If(v[3]):
+            m.d.sync += [rem.eq(Y[P + 1:]), num.eq(Y[:P + 1])]
         with m.If(v[6]):
             m.d.sync += [
                 self.status.bl_zero.eq(err_bl0), self.status.bl_pow2.eq(err_pow2),
                 self.status.overflow.eq(err_ovf), self.status.protocol.eq(self.protocol),
                 self.skip.eq(err_bl0 | err_pow2 | err_ovf | self.protocol | zero),
                 self.m_log.eq(_bit_length(m, n, "n_len") - 1),
-                rem.eq(rem0), num.eq(Y[:P]), q.eq(ge0), cnt.eq(P - 1), self.dividing.eq(1),
+                cnt.eq(P - 1), self.dividing.eq(1),
             ]
         M = BLW - 1
         with m.If(v[7]):
             m.d.sync += [self.row_sh.eq(P + 1 - self.ku + self.m_log),
                          self.col_one.eq(Const(1, BLW) << (M - self.m_log)[:len(self.m_log)])]
-        ge, rem_next = div_step(Cat(num[-1], rem), "div")
+        x = Signal(BLW + 1)
+        m.d.comb += x.eq(Cat(num[-1], rem))
+        tsum = Signal(BLW + 3)                         # bit 0 only carries the +1 in
+        m.d.comb += tsum.eq(Cat(Const(1, 1), x, Const(0, 1)) + Cat(Const(1, 1), nn))
+        t = tsum[1:]                                   # x - BL in BLW + 2 bits (two's complement)
+        ge = Signal()
+        rem_next = Signal(BLW)
+        m.d.comb += [ge.eq(~t[-1]), rem_next.eq(Mux(ge, t[:BLW], x[:BLW]))]
         settle = Signal()                              # the cycle after the last divider step: G is final
         m.d.comb += [self.last.eq(settle), self.g.eq(q)]
         m.d.sync += settle.eq(self.dividing & (cnt == 0))
+        with m.If(v[6] | self.dividing):
+            m.d.sync += [rem.eq(rem_next), num.eq(num << 1), q.eq(Cat(ge, q[:-1]))]
         with m.If(self.dividing):
-            m.d.sync += [rem.eq(rem_next), num.eq(num << 1), q.eq(Cat(ge, q[:-1])), cnt.eq(cnt - 1)]
+            m.d.sync += cnt.eq(cnt - 1)
             with m.If(cnt == 0):
                 m.d.sync += self.dividing.eq(0)
         with m.If(self.start):                         # a skipped update leaves the divider running

@@ -214,7 +214,9 @@ class UpdateController(wiring.Component):
 
         # -- FSM strobes ---------------------------------------------------------------------------
         load_row, load_col = Signal(), Signal()     # shift the row / column load chain
-        in_slots = Signal()                         # a slot is presented
+        in_slots = Signal()                         # a slot is presented: the state is SLOTS (a register
+                                                    # of its own, not a decode of the state: it has the
+                                                    # largest fan-out and starts the slot-taken path)
         slot_taken = Signal()                       # ... and taken this cycle
 
         # -- input beat: lane magnitudes and signs, the beat's largest magnitude -------------------
@@ -321,10 +323,12 @@ class UpdateController(wiring.Component):
                     m.next = "DONE"
                 with m.Elif(setup.last):
                     m.d.comb += seq.start.eq(1)
+                    m.d.sync += in_slots.eq(1)
                     m.next = "SLOTS"
             with m.State("SLOTS"):
-                m.d.comb += [in_slots.eq(1), seq.take.eq(slot_taken)]
+                m.d.comb += seq.take.eq(slot_taken)
                 with m.If(seq.last):
+                    m.d.sync += in_slots.eq(0)
                     m.next = "DONE"
             with m.State("DONE"):                  # (ram store: once the last beat has left)
                 with m.If(drained):
