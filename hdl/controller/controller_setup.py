@@ -8,7 +8,7 @@ radix-2 restoring divider (one trial subtraction per quotient bit):
 
   step 1 (`start`)  ku = bit_length(mu), kv = bit_length(mv) (the bit length of an OR of magnitudes is
                     that of their maximum); the multiplier's input registers take lr_mant and |s_mant|;
-                    the zero test; esum = lr_exp + s_exp + P - 2F
+                    the zero tests of lr_mant, |s_mant|, mu, mv (their OR, `zero`, in step 2); esum = lr_exp + s_exp + P - 2F
   step 2            prod = lr_mant * |s_mant| (one multiplier, SB_MAC16 / MULT18X18D, between its input
                     and output registers: inferred ECP5 multipliers have no pipeline registers of their
                     own); sh = E + P = esum + ku + kv; the masks 2**ku - 1, 2**kv - 1
@@ -16,7 +16,7 @@ radix-2 restoring divider (one trial subtraction per quotient bit):
                     0, or an overflow); the register flags BL_ZERO, BL_POW2
   step 4            Y = floor(prod * 2**sh) in a WY = P + bl_width + 2 bit window (one barrel shifter),
                     frac = prod * 2**sh has non-zero bits below 2**P (a mask of prod, in parallel);
-                    big = prod * 2**sh >= 2**WY (sh + kp > WY)
+                    big = prod * 2**sh >= 2**WY (sh + kp > WY, as kp > WY - sh of step 3)
   step 5            ceil(Ghat) = floor(Y / 2**P) + frac, saturated at 2**bl_width (`cap`; the
                     saturation and the zero test from Y and frac beside the adder); c1 = max(cap, 1);
                     the divider's operands: remainder Y >> (P+1), numerator bits Y mod 2**(P+1)
@@ -117,6 +117,9 @@ class ControllerSetup(wiring.Component):
         High in steps 9 .. 8 + P (the divider's steps after its first).
     last : Out(1)
         The settle cycle after the last divider step (a register).
+    go : Out(1)
+        `last` of an update that is not skipped (a register of its own: the slot train starts from it,
+        with no decode of the controller's state in between).
     g : Out(P + 1)
         The gate threshold G (0 .. 2**P), valid from the `last` cycle until the next `start`.
     """
@@ -132,7 +135,7 @@ class ControllerSetup(wiring.Component):
             "ku": Out(range(P + 1)), "kv": Out(range(P + 1)), "mask_u": Out(P), "mask_v": Out(P),
             "n_bl": Out(c.bl_width), "m_log": Out(range(c.bl_width + 1)),
             "row_sh": Out(range(P + c.bl_width + 2)), "col_one": Out(c.bl_width),
-            "status": Out(STATUS_LAYOUT), "skip": Out(1), "dividing": Out(1), "last": Out(1),
+            "status": Out(STATUS_LAYOUT), "skip": Out(1), "dividing": Out(1), "last": Out(1), "go": Out(1),
             "g": Out(P + 1),
         })
 
@@ -152,20 +155,21 @@ class ControllerSetup(wiring.Component):
         mul_a = Signal(c.lr_width)                     # the multiplier's input registers
         mul_b = Signal(c.mant_width)
         prod = Signal(WPROD)                           # its output register (step 2)
-        zero = Signal()
+        zeros = Signal(4)                              # the zero tests of the four factors (step 1)
+        zero = Signal()                                # their OR (step 2)
         esum = Signal(signed(exp_w))
         with m.If(self.start):
             m.d.sync += [
                 self.ku.eq(_bit_length(m, self.mu, "mu_len")), self.kv.eq(_bit_length(m, self.mv, "mv_len")),
                 mul_a.eq(self.lr_mant), mul_b.eq(self.s_abs),
-                zero.eq((self.lr_mant == 0) | (self.s_abs == 0) | (self.mu == 0) | (self.mv == 0)),
+                zeros.eq(Cat(self.lr_mant == 0, self.s_abs == 0, self.mu == 0, self.mv == 0)),
                 esum.eq(self.lr_exp + self.s_exp + (P - 2 * F)),
             ]
         # -- step 2 ----------------------------------------------------------------------------------
         sh = Signal(signed(exp_w + 1))
         kp = Signal(range(WPROD + 1))
         with m.If(v[0]):
-            m.d.sync += [sh.eq(esum + self.ku + self.kv), prod.eq(mul_a * mul_b),
+            m.d.sync += [sh.eq(esum + self.ku + self.kv), prod.eq(mul_a * mul_b), zero.eq(zeros.any()),
                          self.mask_u.eq((Const(1, P + 1) << self.ku) - 1),
                          self.mask_v.eq((Const(1, P + 1) << self.kv) - 1)]
         # -- step 3 ----------------------------------------------------------------------------------
@@ -173,6 +177,7 @@ class ControllerSetup(wiring.Component):
         rsh = Signal(range(B + WPROD + 1))             # B - clamp(sh): the window's right shift
         kfr = Signal(range(WPROD + 1))                 # bits of prod below 2**P of prod * 2**sh
         big = Signal()
+        wsh = Signal(signed(exp_w + 2))                # WY - sh (step 3): big = kp > WY - sh, one compare
         err_bl0, err_pow2 = Signal(), Signal()
         bl = self.bl
         with m.If(v[1]):
@@ -182,13 +187,13 @@ class ControllerSetup(wiring.Component):
                 m.d.sync += [rsh.eq(B - WY), kfr.eq(0)]
             with m.Else():
                 m.d.sync += [rsh.eq(B - sh), kfr.eq(Mux(sh >= P, 0, Mux(sh < P - WPROD, WPROD, P - sh)))]
-            m.d.sync += [kp.eq(_bit_length(m, prod, "prod_len")), err_bl0.eq(~bl.any()),
+            m.d.sync += [kp.eq(_bit_length(m, prod, "prod_len")), wsh.eq(WY - sh), err_bl0.eq(~bl.any()),
                          err_pow2.eq(self.det & bl.any() & ((bl & (bl - 1)) != 0))]
         # -- step 4: one barrel shifter --------------------------------------------------------------
         Y = Signal(WY)
         frac = Signal()                                # prod * 2**sh has bits below 2**P: ceil rounds up
         with m.If(v[2]):
-            m.d.sync += [big.eq(sh + kp > WY), Y.eq((Cat(Const(0, B), prod) >> rsh)[:WY]),
+            m.d.sync += [big.eq(kp > wsh), Y.eq((Cat(Const(0, B), prod) >> rsh)[:WY]),
                          frac.eq((prod & ~(Const((1 << WPROD) - 1, WPROD) << kfr)[:WPROD]) != 0)]
         # -- step 5: ceil(Ghat), saturated -----------------------------------------------------------
         # ceil_g = yh + frac; whether it exceeds 2**BLW or is 0 follows from yh and frac directly, in
@@ -202,15 +207,25 @@ class ControllerSetup(wiring.Component):
         m.d.comb += zero_g.eq((yh == 0) & ~frac)
         cap = Signal(BLW + 1)
         c1 = Signal(BLW + 1)
+        c1m = Signal(BLW)                              # c1 - 1, beside c1 (step 6 needs no carry chain)
+        ym1 = Signal(WY - P)
+        m.d.comb += ym1.eq(yh - 1)
         with m.If(v[3]):
             m.d.sync += [cap.eq(Mux(over, 1 << BLW, ceil_g)),
-                         c1.eq(Mux(over, 1 << BLW, Mux(zero_g, 1, ceil_g)))]
+                         c1.eq(Mux(over, 1 << BLW, Mux(zero_g, 1, ceil_g))),
+                         c1m.eq(Mux(over, (1 << BLW) - 1, Mux(frac, yh, Mux(zero_g, 0, ym1))))]
         # -- step 6: power of two in deterministic mode ----------------------------------------------
-        c1m = Signal(BLW)
-        m.d.comb += c1m.eq(c1 - 1)
+        # 2**bit_length(c1 - 1) is the one-hot leading bit of c1 - 1 shifted up by one (1 for c1 - 1 = 0):
+        # an OR prefix from the top and an AND per bit, no priority encoder and no shifter.
+        above = [Const(0, 1)]                          # above[k]: a one in c1m[BLW - k:]
+        for i in range(BLW - 1, -1, -1):
+            above.append(above[-1] | c1m[i])
+        lead = Cat(*[c1m[i] & ~above[BLW - 1 - i] for i in range(BLW)])
+        pow2 = Signal(BLW + 1)
+        m.d.comb += pow2.eq(Cat(~above[BLW], lead))
         c2 = Signal(BLW + 1)
         with m.If(v[4]):
-            m.d.sync += c2.eq(Mux(self.det, Const(1, BLW + 1) << _bit_length(m, c1m, "c1_len"), c1))
+            m.d.sync += c2.eq(Mux(self.det, pow2, c1))
         # -- step 7: BL, and ~BL for the divider's adder ----------------------------------------------
         n = self.n_bl
         n_next = Signal(BLW)
@@ -255,7 +270,7 @@ class ControllerSetup(wiring.Component):
         m.d.comb += [ge.eq(~t[-1]), rem_next.eq(Mux(ge, t[:BLW], x[:BLW]))]
         settle = Signal()                              # the cycle after the last divider step: G is final
         m.d.comb += [self.last.eq(settle), self.g.eq(q)]
-        m.d.sync += settle.eq(self.dividing & (cnt == 0))
+        m.d.sync += [settle.eq(self.dividing & (cnt == 0)), self.go.eq(self.dividing & (cnt == 0) & ~self.skip)]
         with m.If(v[6] | self.dividing):
             m.d.sync += [rem.eq(rem_next), num.eq(num << 1), q.eq(Cat(ge, q[:-1]))]
         with m.If(self.dividing):
@@ -263,5 +278,5 @@ class ControllerSetup(wiring.Component):
             with m.If(cnt == 0):
                 m.d.sync += self.dividing.eq(0)
         with m.If(self.start):                         # a skipped update leaves the divider running
-            m.d.sync += [self.dividing.eq(0), settle.eq(0)]
+            m.d.sync += [self.dividing.eq(0), settle.eq(0), self.go.eq(0)]
         return m

@@ -23,9 +23,9 @@ register store (the done strobe waits for `drained`). Read-after-write: the writ
 (when beat c is computed) is at least one cycle before the next slot reads address c.
 
 Loading: `load` writes lanes 0..L-1 of the beat to lines base .. base + L - 1 (base 0 for the rows, a
-for the columns, then + L per beat of that vector, until `rewind`), two cycles after the beat (the beat
-is registered, then each bank's write: no input-to-memory path, no lane crossbar in front of the
-memories); elements past the end of the vector are not written. A reset does not re-seed the LFSR memories (they hold their state like
+for the columns, then + L per beat of that vector, until `rewind`), three cycles after the beat (the beat
+is registered, then its position and lane enables, then each bank's write: no input-to-memory path, no
+lane crossbar or position arithmetic in front of the memories); elements past the end of the vector are not written. A reset does not re-seed the LFSR memories (they hold their state like
 any block RAM); the golden model's reset() does, so compare from configuration on.
 """
 from __future__ import annotations
@@ -53,7 +53,7 @@ class LineBanks(wiring.Component):
     Ports
     -----
     load, vec_x : In(1)
-        Write the beat's lanes (two cycles later); `vec_x`: a column (Xhat) beat.
+        Write the beat's lanes (three cycles later); `vec_x`: a column (Xhat) beat.
     rewind : In(1)
         The update is over: the next row beat loads lines 0 .., the next column beat lines a ...
     in_mag : In(lanes * P), in_sgn : In(lanes)
@@ -135,12 +135,20 @@ class LineBanks(wiring.Component):
                 m.d.sync += [oh.eq(Cat(oh[S - L:], oh[:S - L]) if L < S else oh),
                              ad.eq(Mux(wrap, ad1, ad)), ad1.eq(Mux(wrap, ad1 + 1, ad1)),
                              left.eq(Mux(left > -L, left - L, left))]
-        oh, ad, ad1, left = (Signal.like(x, name=f"cur_{x.name}") for x in pos["row"])
-        for x, r, c_ in zip((oh, ad, ad1, left), pos["row"], pos["col"]):
-            m.d.comb += x.eq(Mux(ld_x, c_, r))
+        # the beat's position and which lanes it writes, registered (the beat's second load stage), so
+        # the per-bank write below is a mux of registers
+        oh, ad, ad1 = (Signal.like(x, name=f"cur_{x.name}") for x in pos["row"][:3])
+        with m.If(ld):
+            for x, r, c_ in zip((oh, ad, ad1), pos["row"], pos["col"]):
+                m.d.sync += x.eq(Mux(ld_x, c_, r))
+        left = Signal.like(pos["row"][3], name="cur_left")
+        m.d.comb += left.eq(Mux(ld_x, pos["col"][3], pos["row"][3]))
         lane_ok = [Signal(name=f"lane{l}_ok") for l in range(L)]
         for l in range(L):
-            m.d.comb += lane_ok[l].eq(ld & (left > l))
+            m.d.sync += lane_ok[l].eq(ld & (left > l))
+        ld_mag2, ld_sgn2 = Signal(L * P), Signal(L)
+        m.d.sync += [ld_mag2.eq(ld_mag), ld_sgn2.eq(ld_sgn)]
+        ld_mag, ld_sgn = ld_mag2, ld_sgn2
         for k in range(S):                              # per bank: the write, registered once more
             _, wp = mags[k]
             we, wa, wd = Signal(name=f"we{k}"), Signal(AW, name=f"wa{k}"), Signal(P + 1, name=f"wd{k}")

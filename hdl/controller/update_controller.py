@@ -203,6 +203,8 @@ class UpdateController(wiring.Component):
         bl = Signal(c.bl_width)
         det, mgmt, two_phase = Signal(), Signal(), Signal()
         fresh = Signal(init=1)                      # the next beat is the first of an update
+        loading = Signal()                          # the state is LOAD: i.ready is this register, not a
+                                                    # decode of the state (the input side's paths start here)
         s_abs = Signal(c.mant_width)                # |s_mant| of the last beat
         mu = Signal(P)                              # OR of |u_i| so far (bit length of the max)
         mv = Signal(P)                              # OR of |v_j| so far
@@ -254,7 +256,7 @@ class UpdateController(wiring.Component):
             m.d.comb += [cell.advance.eq(seq.advance), cell.det.eq(det), cell.det_value.eq(seq.det_col),
                          cell.mask.eq(setup.mask_v), cell.gate.eq(seq.gate), cell.pol_flip.eq(0),
                          cell.two_phase.eq(two_phase), cell.phase.eq(seq.phase)]
-        m.d.comb += self.busy.eq(~fresh & ~self.i.ready)
+        m.d.comb += [self.i.ready.eq(loading), self.busy.eq(~fresh & ~loading)]
 
         drained = Signal(init=1)                    # every beat of the update has left (ram store)
         if ram:
@@ -288,53 +290,64 @@ class UpdateController(wiring.Component):
                 slot_taken.eq(in_slots & self.slot_ready),
             ]
 
+        # -- the input side: a beat is taken while `loading` (the state LOAD) -----------------------
+        with m.If(loading & self.i.valid):
+            m.d.sync += [s_mant.eq(beat.s_mant), s_exp.eq(beat.s_exp), fresh.eq(0),
+                         s_abs.eq(Mux(beat.s_mant < 0, -beat.s_mant, beat.s_mant))]
+            with m.If(fresh):
+                m.d.sync += [lr_mant.eq(self.lr_mant), lr_exp.eq(self.lr_exp), bl.eq(self.bl),
+                             det.eq(self.mode.det), mgmt.eq(self.mode.bl_mgmt),
+                             two_phase.eq(self.mode.two_phase)]
+            with m.If(beat.vec == Vec.D):
+                m.d.comb += load_row.eq(1)
+                m.d.sync += [mu.eq(mu | beat_or), rcount.eq(rcount + 1)]
+                with m.If(seen_col | (beat.last & (rcount != nbr - 1))):
+                    m.d.sync += bad_order.eq(1)
+            with m.Else():
+                m.d.comb += load_col.eq(1)
+                m.d.sync += [mv.eq(mv | beat_or), ccount.eq(ccount + 1),
+                             seen_col.eq(1)]
+                with m.If(beat.last):
+                    m.d.sync += [proto.eq(bad_order | (rcount != nbr) | (ccount != nbc - 1)),
+                                 loading.eq(0)]
+
+        # -- the slot train starts on setup.go, a register that is high for one cycle in SETUP only (the
+        # settle cycle of an update that is not skipped; a skipped update leaves SETUP at the first divider
+        # cycle and its go stays low)
+        # A slot is taken only while in_slots (the drivers' and the serialisers' `taken` follow a presented
+        # slot), so seq.take needs no decode of the state either; seq.last ends SLOTS.
+        m.d.comb += [seq.start.eq(setup.go), seq.take.eq(slot_taken)]
+        with m.If(setup.go):
+            m.d.sync += in_slots.eq(1)
+        with m.If(seq.last):
+            m.d.sync += in_slots.eq(0)
+
         # -- FSM -----------------------------------------------------------------------------------
         with m.FSM():
             # One idle cycle after reset: the state then changes once, which makes event-driven
             # simulators (Icarus) evaluate every combinational output of the state at least once.
             with m.State("INIT"):
+                m.d.sync += loading.eq(1)
                 m.next = "LOAD"
             with m.State("LOAD"):
-                m.d.comb += self.i.ready.eq(1)
-                with m.If(self.i.valid):
-                    m.d.sync += [s_mant.eq(beat.s_mant), s_exp.eq(beat.s_exp), fresh.eq(0),
-                                 s_abs.eq(Mux(beat.s_mant < 0, -beat.s_mant, beat.s_mant))]
-                    with m.If(fresh):
-                        m.d.sync += [lr_mant.eq(self.lr_mant), lr_exp.eq(self.lr_exp), bl.eq(self.bl),
-                                     det.eq(self.mode.det), mgmt.eq(self.mode.bl_mgmt),
-                                     two_phase.eq(self.mode.two_phase)]
-                    with m.If(beat.vec == Vec.D):
-                        m.d.comb += load_row.eq(1)
-                        m.d.sync += [mu.eq(mu | beat_or), rcount.eq(rcount + 1)]
-                        with m.If(seen_col | (beat.last & (rcount != nbr - 1))):
-                            m.d.sync += bad_order.eq(1)
-                    with m.Else():
-                        m.d.comb += load_col.eq(1)
-                        m.d.sync += [mv.eq(mv | beat_or), ccount.eq(ccount + 1),
-                                     seen_col.eq(1)]
-                        with m.If(beat.last):
-                            m.d.sync += proto.eq(bad_order | (rcount != nbr) | (ccount != nbc - 1))
-                            m.next = "SCALE"
+                with m.If(self.i.valid & (beat.vec != Vec.D) & beat.last):
+                    m.next = "SCALE"
             with m.State("SCALE"):                 # set-up step 1; the pipeline then runs by itself
                 m.d.comb += setup.start.eq(1)
                 m.next = "SETUP"
             with m.State("SETUP"):
                 with m.If(setup.dividing & setup.skip):
                     m.next = "DONE"
-                with m.Elif(setup.last):
-                    m.d.comb += seq.start.eq(1)
-                    m.d.sync += in_slots.eq(1)
+                with m.Elif(setup.go):               # (go is high only here: see the slot start below)
                     m.next = "SLOTS"
             with m.State("SLOTS"):
-                m.d.comb += seq.take.eq(slot_taken)
                 with m.If(seq.last):
-                    m.d.sync += in_slots.eq(0)
                     m.next = "DONE"
             with m.State("DONE"):                  # (ram store: once the last beat has left)
                 with m.If(drained):
                     m.d.comb += self.done.eq(1)
                     m.d.sync += [self.status.eq(setup.status.as_value()),
                                  mu.eq(0), mv.eq(0), rcount.eq(0), ccount.eq(0), bad_order.eq(0),
-                                 seen_col.eq(0), fresh.eq(1)]
+                                 seen_col.eq(0), fresh.eq(1), loading.eq(1)]
                     m.next = "LOAD"
         return m
