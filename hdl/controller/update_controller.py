@@ -53,7 +53,8 @@ with serial_width > 0 the SlotSerialiser (hdl/controller/slot_serialiser.py). Th
 per-update registers, the input side of the load chains and the FSM INIT -> LOAD -> SCALE -> SETUP ->
 SLOTS -> DONE (SETUP -> DONE directly for a flagged or zero update). The loader keeps the OR of the
 magnitudes of each vector (its bit length is that of the maximum) and |s_mant| in registers, so no
-compare chain sits on the input path.
+compare chain sits on the input path (each beat's OR goes to a register of its own and is folded in the
+cycle after; the set-up's first step reads the fold with the last beat's OR beside it).
 
 Storage (ControllerConfig.line_store): "regs" shifts each vector in `lanes` elements per beat through a
 chain of registers (the line cells' magnitude/sign registers), so element i of the vector lands at a
@@ -208,6 +209,9 @@ class UpdateController(wiring.Component):
         s_abs = Signal(c.mant_width)                # |s_mant| of the last beat
         mu = Signal(P)                              # OR of |u_i| so far (bit length of the max)
         mv = Signal(P)                              # OR of |v_j| so far
+        pu = Signal(P)                              # the OR of the last cycle's row beat (0 if none): the
+        pv = Signal(P)                              # beat's magnitudes reach a register of their own, and
+                                                    # are folded into mu (mv) the cycle after
         rcount = Signal(range(nbr + 2))
         ccount = Signal(range(nbc + 2))
         bad_order = Signal()
@@ -238,10 +242,17 @@ class UpdateController(wiring.Component):
 
         # -- connections ---------------------------------------------------------------------------
         if not ram:
-            _load_chain(m, rows, lane_mag, lane_sgn, load_row, "row")
-            _load_chain(m, cols, lane_mag, lane_sgn, load_col, "col")
+            # The chains shift the beat one cycle after it is taken, from registers (no input-to-line-cell
+            # path); they are read from the first slot on, 10 + P cycles after the last beat at the earliest.
+            ch_mag = [Signal(P, name=f"ch_mag{k}") for k in range(L)]
+            ch_sgn = [Signal(name=f"ch_sgn{k}") for k in range(L)]
+            ch_row, ch_col = Signal(), Signal()
+            m.d.sync += [ch_row.eq(load_row), ch_col.eq(load_col)]
+            m.d.sync += [x.eq(y) for x, y in zip(ch_mag + ch_sgn, lane_mag + lane_sgn)]
+            _load_chain(m, rows, ch_mag, ch_sgn, ch_row, "row")
+            _load_chain(m, cols, ch_mag, ch_sgn, ch_col, "col")
         m.d.comb += [
-            setup.mu.eq(mu), setup.mv.eq(mv), setup.s_abs.eq(s_abs), setup.s_exp.eq(s_exp),
+            setup.mu.eq(mu | pu), setup.mv.eq(mv | pv), setup.s_abs.eq(s_abs), setup.s_exp.eq(s_exp),
             setup.lr_mant.eq(lr_mant), setup.lr_exp.eq(lr_exp), setup.bl.eq(bl),
             setup.det.eq(det), setup.bl_mgmt.eq(mgmt), setup.protocol.eq(proto),
             seq.active.eq(in_slots), seq.det.eq(det), seq.two_phase.eq(two_phase), seq.g.eq(setup.g),
@@ -291,6 +302,7 @@ class UpdateController(wiring.Component):
             ]
 
         # -- the input side: a beat is taken while `loading` (the state LOAD) -----------------------
+        m.d.sync += [mu.eq(mu | pu), mv.eq(mv | pv), pu.eq(0), pv.eq(0)]
         with m.If(loading & self.i.valid):
             m.d.sync += [s_mant.eq(beat.s_mant), s_exp.eq(beat.s_exp), fresh.eq(0),
                          s_abs.eq(Mux(beat.s_mant < 0, -beat.s_mant, beat.s_mant))]
@@ -300,12 +312,12 @@ class UpdateController(wiring.Component):
                              two_phase.eq(self.mode.two_phase)]
             with m.If(beat.vec == Vec.D):
                 m.d.comb += load_row.eq(1)
-                m.d.sync += [mu.eq(mu | beat_or), rcount.eq(rcount + 1)]
+                m.d.sync += [pu.eq(beat_or), rcount.eq(rcount + 1)]
                 with m.If(seen_col | (beat.last & (rcount != nbr - 1))):
                     m.d.sync += bad_order.eq(1)
             with m.Else():
                 m.d.comb += load_col.eq(1)
-                m.d.sync += [mv.eq(mv | beat_or), ccount.eq(ccount + 1),
+                m.d.sync += [pv.eq(beat_or), ccount.eq(ccount + 1),
                              seen_col.eq(1)]
                 with m.If(beat.last):
                     m.d.sync += [proto.eq(bad_order | (rcount != nbr) | (ccount != nbc - 1)),
