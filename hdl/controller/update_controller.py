@@ -220,6 +220,9 @@ class UpdateController(wiring.Component):
 
         # -- FSM strobes ---------------------------------------------------------------------------
         load_row, load_col = Signal(), Signal()     # shift the row / column load chain
+        take_en = Signal()                          # a copy of in_slots for the slot-taken path only (its
+                                                    # clear also on done, never high then, keeps the two
+                                                    # registers apart in synthesis)
         in_slots = Signal()                         # a slot is presented: the state is SLOTS (a register
                                                     # of its own, not a decode of the state: it has the
                                                     # largest fan-out and starts the slot-taken path)
@@ -298,7 +301,7 @@ class UpdateController(wiring.Component):
                 self.row_fire.eq(row_fire), self.row_pol.eq(row_pol),
                 self.col_fire.eq(col_fire), self.col_pol.eq(col_pol),
                 self.slot.eq(in_slots),
-                slot_taken.eq(in_slots & self.slot_ready),
+                slot_taken.eq(take_en & self.slot_ready),
             ]
 
         # -- the input side: a beat is taken while `loading` (the state LOAD) -----------------------
@@ -330,9 +333,11 @@ class UpdateController(wiring.Component):
         # slot), so seq.take needs no decode of the state either; seq.last ends SLOTS.
         m.d.comb += [seq.start.eq(setup.go), seq.take.eq(slot_taken)]
         with m.If(setup.go):
-            m.d.sync += in_slots.eq(1)
+            m.d.sync += [in_slots.eq(1), take_en.eq(1)]
         with m.If(seq.last):
-            m.d.sync += in_slots.eq(0)
+            m.d.sync += [in_slots.eq(0), take_en.eq(0)]
+        with m.If(self.done):
+            m.d.sync += take_en.eq(0)
 
         # -- FSM -----------------------------------------------------------------------------------
         with m.FSM():
