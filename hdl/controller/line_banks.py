@@ -12,21 +12,28 @@ compare unit per bank decides fire and polarity exactly as a LineCell does, so t
 serial beat come from one address of every bank: the slots are those of the golden twin
 (golden/rtl/update_controller.py) bit for bit, in the beats and cycles of the SlotSerialiser.
 
-Timing of a slot (o.ready high): one cycle reads address 0 (the serialiser's capture cycle), then one
-beat per cycle, ceil((a + b) / S) beats, the last flagged. Three stages: read address c (registered in
-the memory), compute beat c from the read data while address c + 1 is read, hold beat c in the output
-register (o.payload is a register: no memory-to-port path). The compute stage advances when the output
-register is free or being emptied; a stalled beat holds its read data (read enable low). The slot counts
-as taken when its last beat is computed, so the next slot's address 0 is read while that beat waits in
-the output register: per slot ceil((a + b) / S) + 1 cycles, and the update's cycles equal those of the
-register store (the done strobe waits for `drained`). Read-after-write: the write-back of address c
-(when beat c is computed) is at least one cycle before the next slot reads address c.
+Timing of a slot (o.ready high): one capture cycle (the serialiser's), then one beat per cycle,
+ceil((a + b) / S) = D beats, the last flagged. Four stages: read address c (the memories' address
+register), the read data register (no memory-output-to-logic path: the DP16KD OUTREG arrangement, built
+in fabric), compute beat c from it, hold beat c in the output register (o.payload is a register: no
+memory-to-port path). Every stage moves together (`adv`) unless the output register is full and not
+being emptied (a stall freezes them all, the memories by their read enable). The read side runs one beat
+ahead: while beat c is computed, address c + 2 is read; the last beat of a slot reads the next slot's
+address 0, the capture cycle its address 1, and while no slot is presented address 0 is read every
+cycle (so the first slot of an update finds its address 0 in flight: the last magnitudes were written
+during the 9 + P set-up cycles). The slot counts as taken when its last beat is computed, so the next
+slot's capture cycle is while that beat waits in the output register: per slot D + 1 cycles, and the
+update's cycles equal those of the register store (the done strobe waits for `drained`).
+Read-after-write: the write-back of address c (when beat c is computed) is D - 1 pipeline moves before
+the next slot reads address c (D >= 2); with D = 1 they share a clock edge and the LFSR memory's read
+port is transparent to its write port (a bypass for this one-beat case only).
 
 Loading: `load` writes lanes 0..L-1 of the beat to lines base .. base + L - 1 (base 0 for the rows, a
 for the columns, then + L per beat of that vector, until `rewind`), three cycles after the beat (the beat
 is registered, then its position and lane enables, then each bank's write: no input-to-memory path, no
-lane crossbar or position arithmetic in front of the memories); elements past the end of the vector are not written. A reset does not re-seed the LFSR memories (they hold their state like
-any block RAM); the golden model's reset() does, so compare from configuration on.
+lane crossbar or position arithmetic in front of the memories); elements past the end of the vector are
+not written. A reset does not re-seed the LFSR memories (they hold their state like any block RAM);
+the golden model's reset() does, so compare from configuration on.
 """
 from __future__ import annotations
 
