@@ -4,33 +4,39 @@ From the loaded update (the OR of the |u_i| and of the |v_j|, |s_mant|, s_exp, t
 the mode) it computes what the slot train needs, as golden/rtl/update_controller.py PulseScheme.plan
 does, bit for bit. It is a pipeline of registered steps, each one shifter, one carry chain or one
 priority encoder deep (so the controller reaches the clock of the engine beside it), followed by a
-radix-4 restoring divider:
+radix-2 restoring divider (one trial subtraction per quotient bit):
 
   step 1 (`start`)  ku = bit_length(mu), kv = bit_length(mv) (the bit length of an OR of magnitudes is
-                    that of their maximum); prod = lr_mant * |s_mant| (one multiplier: SB_MAC16 /
-                    MULT18X18D); the zero test; esum = lr_exp + s_exp + P - 2F
-  step 2            sh = E + P = esum + ku + kv; kp = bit_length(prod); the masks 2**ku - 1, 2**kv - 1
-  step 3            sh clamped to [-WPROD, WY] (beyond it the result is decided: 0, or an overflow);
-                    big = prod * 2**sh >= 2**WY; the register flags BL_ZERO, BL_POW2
+                    that of their maximum); the multiplier's input registers take lr_mant and |s_mant|;
+                    the zero tests of lr_mant, |s_mant|, mu, mv (their OR, `zero`, in step 2); esum = lr_exp + s_exp + P - 2F
+  step 2            prod = lr_mant * |s_mant| (one multiplier, SB_MAC16 / MULT18X18D, between its input
+                    and output registers: inferred ECP5 multipliers have no pipeline registers of their
+                    own); sh = E + P = esum + ku + kv; the masks 2**ku - 1, 2**kv - 1
+  step 3            kp = bit_length(prod); sh clamped to [-WPROD, WY] (beyond it the result is decided:
+                    0, or an overflow); the register flags BL_ZERO, BL_POW2
   step 4            Y = floor(prod * 2**sh) in a WY = P + bl_width + 2 bit window (one barrel shifter),
-                    frac = prod * 2**sh has non-zero bits below 2**P (a mask of prod, in parallel)
+                    frac = prod * 2**sh has non-zero bits below 2**P (a mask of prod, in parallel);
+                    big = prod * 2**sh >= 2**WY (sh + kp > WY, as kp > WY - sh of step 3)
   step 5            ceil(Ghat) = floor(Y / 2**P) + frac, saturated at 2**bl_width (`cap`; the
-                    saturation and the zero test from Y and frac beside the adder); c1 = max(cap, 1)
+                    saturation and the zero test from Y and frac beside the adder); c1 = max(cap, 1);
+                    the divider's operands: remainder Y >> (P+1), numerator bits Y mod 2**(P+1)
   step 6            c2 = c1, or in deterministic mode the power of two 2**bit_length(c1 - 1)
-  step 7            BL = min(c2, bl) with BL management, else bl
-  step 8            OVERFLOW = cap > BL (unless another flag or a zero update); skip; log2(BL); the
-                    divider's operands: remainder Y >> NB, numerator bits Y mod 2**NB (NB = 2*NSTEP)
-  steps 9 .. 8+NSTEP  the divider, two quotient bits per cycle (three trial subtractions x - BL, x - 2BL,
-                    x - 3BL side by side, so one carry chain deep): G = floor(Y / BL) (P + 1 bits; equal to
+  step 7            BL = min(c2, bl) with BL management, else bl (and ~BL, for the divider's adder)
+  step 8            OVERFLOW = cap > BL (unless another flag or a zero update); skip; log2(BL)
+  steps 8 .. 8+P    the divider, one quotient bit per cycle from the next bit of Y mod 2**(P+1) (x = 2 rem
+                    + bit; bit = x >= BL: one carry chain and a mux deep): G = floor(Y / BL) (P + 1 bits; equal to
                     floor(prod * 2**(E+P) / BL) of the golden model because floor(floor(x/2**k)/n) =
                     floor(x/(n 2**k))); step 9 also registers the deterministic ramp parameters
                     row_sh = P + 1 - ku + log2(BL) and col_one = 2**(bl_width - 1 - log2(BL)).
 
-NSTEP = ceil((P + 1) / 2). Timing: `start` is raised for one cycle (step 1); `skip` and the flags are
-valid from the first divider cycle (`dividing` high) on; `last` is high in the settle cycle after the
-last divider step (9 + NSTEP cycles after `start`, start's cycle counted as 1), when G is already
-final (so the slot sequencer can register values computed from G in that cycle). The inputs must be held from `start`
+Timing: `start` is raised for one cycle (step 1); `skip` and the flags are valid from step 9
+(`dividing` high) on; `last` is high in the settle cycle after the last divider step
+(9 + P cycles after `start`, start's cycle counted as 1), when G is already final (so the slot
+sequencer can register values computed from G in that cycle). The inputs must be held from `start`
 to step 8. Without overflow Y < BL * 2**(P+1), so the remainder fits bl_width bits (it is < BL).
+(Until the timing work of issue 9 the divider was radix 4, 2 bits per cycle with three trial
+subtractions side by side, 9 + ceil((P+1)/2) cycles; its x - 3 BL compare and 4-way remainder mux were the
+controller's critical path on the iCE40UP5K.)
 """
 from __future__ import annotations
 
@@ -58,9 +64,10 @@ def _bit_length(m, x, name):
 
 
 def setup_cycles(elem_width: int) -> int:
-    """Cycles from `start` (counted as 1) to the `last` cycle: 8 plan steps, ceil((P+1)/2) divider
-    steps and one settle cycle (G is a register when the slot sequencer starts)."""
-    return 9 + -(-(elem_width + 1) // 2)
+    """Cycles from `start` (counted as 1) to the `last` cycle: 8 plan steps (the 8th also the
+    divider's first step), P more divider steps and one settle cycle (G is a register when the slot
+    sequencer starts)."""
+    return 9 + elem_width
 
 
 class ControllerSetup(wiring.Component):
@@ -107,9 +114,12 @@ class ControllerSetup(wiring.Component):
     skip : Out(1)
         Nothing is written: a flag is set or the update is zero (valid while `dividing`).
     dividing : Out(1)
-        The divider runs (steps 9 .. 8 + NSTEP).
+        High in steps 9 .. 8 + P (the divider's steps after its first).
     last : Out(1)
         The settle cycle after the last divider step (a register).
+    go : Out(1)
+        `last` of an update that is not skipped (a register of its own: the slot train starts from it,
+        with no decode of the controller's state in between).
     g : Out(P + 1)
         The gate threshold G (0 .. 2**P), valid from the `last` cycle until the next `start`.
     """
@@ -125,7 +135,7 @@ class ControllerSetup(wiring.Component):
             "ku": Out(range(P + 1)), "kv": Out(range(P + 1)), "mask_u": Out(P), "mask_v": Out(P),
             "n_bl": Out(c.bl_width), "m_log": Out(range(c.bl_width + 1)),
             "row_sh": Out(range(P + c.bl_width + 2)), "col_one": Out(c.bl_width),
-            "status": Out(STATUS_LAYOUT), "skip": Out(1), "dividing": Out(1), "last": Out(1),
+            "status": Out(STATUS_LAYOUT), "skip": Out(1), "dividing": Out(1), "last": Out(1), "go": Out(1),
             "g": Out(P + 1),
         })
 
@@ -137,28 +147,29 @@ class ControllerSetup(wiring.Component):
         BLW = c.bl_width
         WPROD = c.lr_width + c.mant_width - 1         # lr_mant * |s_mant| < 2**WPROD
         WY = P + BLW + 2                               # the window of floor(prod * 2**sh)
-        NSTEP = -(-(P + 1) // 2)
-        NB = 2 * NSTEP
         exp_w = max(c.lr_exp_width, c.exp_width) + 8
         v = Signal(8)                                  # v[k]: step k + 2 runs in this cycle
         m.d.sync += v.eq(Cat(self.start, v[:-1]))
 
         # -- step 1 ----------------------------------------------------------------------------------
-        prod = Signal(WPROD)
-        zero = Signal()
+        mul_a = Signal(c.lr_width)                     # the multiplier's input registers
+        mul_b = Signal(c.mant_width)
+        prod = Signal(WPROD)                           # its output register (step 2)
+        zeros = Signal(4)                              # the zero tests of the four factors (step 1)
+        zero = Signal()                                # their OR (step 2)
         esum = Signal(signed(exp_w))
         with m.If(self.start):
             m.d.sync += [
                 self.ku.eq(_bit_length(m, self.mu, "mu_len")), self.kv.eq(_bit_length(m, self.mv, "mv_len")),
-                prod.eq(self.lr_mant * self.s_abs),
-                zero.eq((self.lr_mant == 0) | (self.s_abs == 0) | (self.mu == 0) | (self.mv == 0)),
+                mul_a.eq(self.lr_mant), mul_b.eq(self.s_abs),
+                zeros.eq(Cat(self.lr_mant == 0, self.s_abs == 0, self.mu == 0, self.mv == 0)),
                 esum.eq(self.lr_exp + self.s_exp + (P - 2 * F)),
             ]
         # -- step 2 ----------------------------------------------------------------------------------
         sh = Signal(signed(exp_w + 1))
         kp = Signal(range(WPROD + 1))
         with m.If(v[0]):
-            m.d.sync += [sh.eq(esum + self.ku + self.kv), kp.eq(_bit_length(m, prod, "prod_len")),
+            m.d.sync += [sh.eq(esum + self.ku + self.kv), prod.eq(mul_a * mul_b), zero.eq(zeros.any()),
                          self.mask_u.eq((Const(1, P + 1) << self.ku) - 1),
                          self.mask_v.eq((Const(1, P + 1) << self.kv) - 1)]
         # -- step 3 ----------------------------------------------------------------------------------
@@ -166,6 +177,7 @@ class ControllerSetup(wiring.Component):
         rsh = Signal(range(B + WPROD + 1))             # B - clamp(sh): the window's right shift
         kfr = Signal(range(WPROD + 1))                 # bits of prod below 2**P of prod * 2**sh
         big = Signal()
+        wsh = Signal(signed(exp_w + 2))                # WY - sh (step 3): big = kp > WY - sh, one compare
         err_bl0, err_pow2 = Signal(), Signal()
         bl = self.bl
         with m.If(v[1]):
@@ -175,13 +187,13 @@ class ControllerSetup(wiring.Component):
                 m.d.sync += [rsh.eq(B - WY), kfr.eq(0)]
             with m.Else():
                 m.d.sync += [rsh.eq(B - sh), kfr.eq(Mux(sh >= P, 0, Mux(sh < P - WPROD, WPROD, P - sh)))]
-            m.d.sync += [big.eq(sh + kp > WY), err_bl0.eq(~bl.any()),
+            m.d.sync += [kp.eq(_bit_length(m, prod, "prod_len")), wsh.eq(WY - sh), err_bl0.eq(~bl.any()),
                          err_pow2.eq(self.det & bl.any() & ((bl & (bl - 1)) != 0))]
         # -- step 4: one barrel shifter --------------------------------------------------------------
         Y = Signal(WY)
         frac = Signal()                                # prod * 2**sh has bits below 2**P: ceil rounds up
         with m.If(v[2]):
-            m.d.sync += [Y.eq((Cat(Const(0, B), prod) >> rsh)[:WY]),
+            m.d.sync += [big.eq(kp > wsh), Y.eq((Cat(Const(0, B), prod) >> rsh)[:WY]),
                          frac.eq((prod & ~(Const((1 << WPROD) - 1, WPROD) << kfr)[:WPROD]) != 0)]
         # -- step 5: ceil(Ghat), saturated -----------------------------------------------------------
         # ceil_g = yh + frac; whether it exceeds 2**BLW or is 0 follows from yh and frac directly, in
@@ -195,67 +207,76 @@ class ControllerSetup(wiring.Component):
         m.d.comb += zero_g.eq((yh == 0) & ~frac)
         cap = Signal(BLW + 1)
         c1 = Signal(BLW + 1)
+        c1m = Signal(BLW)                              # c1 - 1, beside c1 (step 6 needs no carry chain)
+        ym1 = Signal(WY - P)
+        m.d.comb += ym1.eq(yh - 1)
         with m.If(v[3]):
             m.d.sync += [cap.eq(Mux(over, 1 << BLW, ceil_g)),
-                         c1.eq(Mux(over, 1 << BLW, Mux(zero_g, 1, ceil_g)))]
+                         c1.eq(Mux(over, 1 << BLW, Mux(zero_g, 1, ceil_g))),
+                         c1m.eq(Mux(over, (1 << BLW) - 1, Mux(frac, yh, Mux(zero_g, 0, ym1))))]
         # -- step 6: power of two in deterministic mode ----------------------------------------------
-        c1m = Signal(BLW)
-        m.d.comb += c1m.eq(c1 - 1)
+        # 2**bit_length(c1 - 1) is the one-hot leading bit of c1 - 1 shifted up by one (1 for c1 - 1 = 0):
+        # an OR prefix from the top and an AND per bit, no priority encoder and no shifter.
+        above = [Const(0, 1)]                          # above[k]: a one in c1m[BLW - k:]
+        for i in range(BLW - 1, -1, -1):
+            above.append(above[-1] | c1m[i])
+        lead = Cat(*[c1m[i] & ~above[BLW - 1 - i] for i in range(BLW)])
+        pow2 = Signal(BLW + 1)
+        m.d.comb += pow2.eq(Cat(~above[BLW], lead))
         c2 = Signal(BLW + 1)
         with m.If(v[4]):
-            m.d.sync += c2.eq(Mux(self.det, Const(1, BLW + 1) << _bit_length(m, c1m, "c1_len"), c1))
-        # -- step 7: BL ------------------------------------------------------------------------------
+            m.d.sync += c2.eq(Mux(self.det, pow2, c1))
+        # -- step 7: BL, and ~BL for the divider's adder ----------------------------------------------
         n = self.n_bl
+        n_next = Signal(BLW)
+        nn = Signal(BLW + 2)                           # ~BL (zero-extended BL, inverted): x - BL = x + nn + 1
+        m.d.comb += n_next.eq(Mux(self.bl_mgmt & (c2 < bl), c2, bl))
         with m.If(v[5]):
-            m.d.sync += n.eq(Mux(self.bl_mgmt & (c2 < bl), c2, bl))
-        # -- step 8: flags, divider operands; step 9: ramp parameters --------------------------------
+            m.d.sync += [n.eq(n_next), nn.eq(~Cat(n_next, Const(0, 2)))]
+        # -- steps 8 .. 8 + P: the divider (operands loaded in step 5); step 8 also the flags, step 9 the
+        # ramp parameters.
+        # Radix 2, restoring: x = 2 rem + the next bit of Y mod 2**(P+1), MSB first (rem starts at
+        # floor(Y / 2**(P+1)) < BL without overflow; an overflowing update is skipped, its G is never
+        # used); bit = x >= BL, rem = bit ? x - BL : x. The subtraction is one adder x + ~BL + 1 of
+        # registers (~BL registered with BL, the +1 a carry-in bit), so the remainder's path is one carry
+        # chain and the remainder mux.
         rem = Signal(BLW)
-        n3 = Signal(BLW + 2)                           # 3 * BL, for the divider's third trial
-        num = Signal(NB)
-        q = Signal(NB)
-        cnt = Signal(range(NSTEP))
+        num = Signal(P + 1)
+        q = Signal(P + 1)
+        cnt = Signal(range(P))
         err_ovf = Signal()
         m.d.comb += err_ovf.eq(~err_bl0 & ~err_pow2 & ~zero & (cap > n))
+        with m.If(v[3]):
+            m.d.sync += [rem.eq(Y[P + 1:]), num.eq(Y[:P + 1])]
         with m.If(v[6]):
             m.d.sync += [
                 self.status.bl_zero.eq(err_bl0), self.status.bl_pow2.eq(err_pow2),
                 self.status.overflow.eq(err_ovf), self.status.protocol.eq(self.protocol),
                 self.skip.eq(err_bl0 | err_pow2 | err_ovf | self.protocol | zero),
                 self.m_log.eq(_bit_length(m, n, "n_len") - 1),
-                rem.eq(Y[NB:]), num.eq(Y[:NB]), q.eq(0), cnt.eq(NSTEP - 1), self.dividing.eq(1),
-                n3.eq(n + (n << 1)),
+                cnt.eq(P - 1), self.dividing.eq(1),
             ]
         M = BLW - 1
         with m.If(v[7]):
             m.d.sync += [self.row_sh.eq(P + 1 - self.ku + self.m_log),
                          self.col_one.eq(Const(1, BLW) << (M - self.m_log)[:len(self.m_log)])]
-        # -- the divider: radix 4, the three trial subtractions side by side (one carry chain deep) ----
-        # x = 4*rem + the next two numerator bits < 4*BL; digit = the largest d in 0..3 with x >= d*BL.
-        x = Signal(BLW + 2)
-        m.d.comb += x.eq(Cat(num[-2], num[-1], rem))
-        trial = []
-        for d, mult in ((1, n), (2, n << 1), (3, n3)):
-            t = Signal(BLW + 3, name=f"trial{d}")
-            m.d.comb += t.eq(x - mult)
-            trial.append(t)
-        ge = [~t[-1] for t in trial]                    # x >= d*BL
-        digit = Signal(2)
+        x = Signal(BLW + 1)
+        m.d.comb += x.eq(Cat(num[-1], rem))
+        tsum = Signal(BLW + 3)                         # bit 0 only carries the +1 in
+        m.d.comb += tsum.eq(Cat(Const(1, 1), x, Const(0, 1)) + Cat(Const(1, 1), nn))
+        t = tsum[1:]                                   # x - BL in BLW + 2 bits (two's complement)
+        ge = Signal()
         rem_next = Signal(BLW)
-        with m.If(ge[2]):
-            m.d.comb += [digit.eq(3), rem_next.eq(trial[2])]
-        with m.Elif(ge[1]):
-            m.d.comb += [digit.eq(2), rem_next.eq(trial[1])]
-        with m.Elif(ge[0]):
-            m.d.comb += [digit.eq(1), rem_next.eq(trial[0])]
-        with m.Else():
-            m.d.comb += [digit.eq(0), rem_next.eq(x)]
+        m.d.comb += [ge.eq(~t[-1]), rem_next.eq(Mux(ge, t[:BLW], x[:BLW]))]
         settle = Signal()                              # the cycle after the last divider step: G is final
-        m.d.comb += [self.last.eq(settle), self.g.eq(q[:P + 1])]
-        m.d.sync += settle.eq(self.dividing & (cnt == 0))
+        m.d.comb += [self.last.eq(settle), self.g.eq(q)]
+        m.d.sync += [settle.eq(self.dividing & (cnt == 0)), self.go.eq(self.dividing & (cnt == 0) & ~self.skip)]
+        with m.If(v[6] | self.dividing):
+            m.d.sync += [rem.eq(rem_next), num.eq(num << 1), q.eq(Cat(ge, q[:-1]))]
         with m.If(self.dividing):
-            m.d.sync += [rem.eq(rem_next), num.eq(num << 2), q.eq(Cat(digit, q[:-2])), cnt.eq(cnt - 1)]
+            m.d.sync += cnt.eq(cnt - 1)
             with m.If(cnt == 0):
                 m.d.sync += self.dividing.eq(0)
         with m.If(self.start):                         # a skipped update leaves the divider running
-            m.d.sync += [self.dividing.eq(0), settle.eq(0)]
+            m.d.sync += [self.dividing.eq(0), settle.eq(0), self.go.eq(0)]
         return m

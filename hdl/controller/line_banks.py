@@ -12,21 +12,28 @@ compare unit per bank decides fire and polarity exactly as a LineCell does, so t
 serial beat come from one address of every bank: the slots are those of the golden twin
 (golden/rtl/update_controller.py) bit for bit, in the beats and cycles of the SlotSerialiser.
 
-Timing of a slot (o.ready high): one cycle reads address 0 (the serialiser's capture cycle), then one
-beat per cycle, ceil((a + b) / S) beats, the last flagged. Three stages: read address c (registered in
-the memory), compute beat c from the read data while address c + 1 is read, hold beat c in the output
-register (o.payload is a register: no memory-to-port path). The compute stage advances when the output
-register is free or being emptied; a stalled beat holds its read data (read enable low). The slot counts
-as taken when its last beat is computed, so the next slot's address 0 is read while that beat waits in
-the output register: per slot ceil((a + b) / S) + 1 cycles, and the update's cycles equal those of the
-register store (the done strobe waits for `drained`). Read-after-write: the write-back of address c
-(when beat c is computed) is at least one cycle before the next slot reads address c.
+Timing of a slot (o.ready high): one capture cycle (the serialiser's), then one beat per cycle,
+ceil((a + b) / S) = D beats, the last flagged. Four stages: read address c (the memories' address
+register), the read data register (no memory-output-to-logic path: the DP16KD OUTREG arrangement, built
+in fabric), compute beat c from it, hold beat c in the output register (o.payload is a register: no
+memory-to-port path). Every stage moves together (`adv`) unless the output register is full and not
+being emptied (a stall freezes them all, the memories by their read enable). The read side runs one beat
+ahead: while beat c is computed, address c + 2 is read; the last beat of a slot reads the next slot's
+address 0, the capture cycle its address 1, and while no slot is presented address 0 is read every
+cycle (so the first slot of an update finds its address 0 in flight: the last magnitudes were written
+during the 9 + P set-up cycles). The slot counts as taken when its last beat is computed, so the next
+slot's capture cycle is while that beat waits in the output register: per slot D + 1 cycles, and the
+update's cycles equal those of the register store (the done strobe waits for `drained`).
+Read-after-write: the write-back of address c (when beat c is computed) is D - 1 pipeline moves before
+the next slot reads address c (D >= 2); with D = 1 they share a clock edge and the LFSR memory's read
+port is transparent to its write port (a bypass for this one-beat case only).
 
 Loading: `load` writes lanes 0..L-1 of the beat to lines base .. base + L - 1 (base 0 for the rows, a
-for the columns, then + L per beat of that vector, until `rewind`), two cycles after the beat (the beat
-is registered, then each bank's write: no input-to-memory path, no lane crossbar in front of the
-memories); elements past the end of the vector are not written. A reset does not re-seed the LFSR memories (they hold their state like
-any block RAM); the golden model's reset() does, so compare from configuration on.
+for the columns, then + L per beat of that vector, until `rewind`), three cycles after the beat (the beat
+is registered, then its position and lane enables, then each bank's write: no input-to-memory path, no
+lane crossbar or position arithmetic in front of the memories); elements past the end of the vector are
+not written. A reset does not re-seed the LFSR memories (they hold their state like any block RAM);
+the golden model's reset() does, so compare from configuration on.
 """
 from __future__ import annotations
 
@@ -53,7 +60,7 @@ class LineBanks(wiring.Component):
     Ports
     -----
     load, vec_x : In(1)
-        Write the beat's lanes (two cycles later); `vec_x`: a column (Xhat) beat.
+        Write the beat's lanes (three cycles later); `vec_x`: a column (Xhat) beat.
     rewind : In(1)
         The update is over: the next row beat loads lines 0 .., the next column beat lines a ...
     in_mag : In(lanes * P), in_sgn : In(lanes)
@@ -106,7 +113,12 @@ class LineBanks(wiring.Component):
         st_mem = Memory(shape=S * W, depth=D, attrs={"ram_style": "block"},
                         init=[sum(seed_of(d * S + k) << (k * W) for k in range(S)) for d in range(D)])
         m.submodules.st = st_mem
-        rs, ws = st_mem.read_port(transparent_for=()), st_mem.write_port()
+        ws = st_mem.write_port()
+        # With one beat per slot (D == 1) the next slot's read of address 0 shares the clock edge with the
+        # write-back of the slot's leap: read through it. Otherwise the write-back of address c precedes
+        # the next slot's read of c by D - 1 >= 1 pipeline cycles (see the timing in the docstring), so
+        # the block RAM needs no cross-port bypass.
+        rs = st_mem.read_port(transparent_for=(ws,) if D == 1 else ())
 
         # -- loading, two registered stages after the beat: lane l -> line base + l -> bank (b0 + l) mod S
         # Per vector a position: the base bank one-hot (lane l hits bank k iff bit (k - l) mod S is set;
@@ -130,12 +142,20 @@ class LineBanks(wiring.Component):
                 m.d.sync += [oh.eq(Cat(oh[S - L:], oh[:S - L]) if L < S else oh),
                              ad.eq(Mux(wrap, ad1, ad)), ad1.eq(Mux(wrap, ad1 + 1, ad1)),
                              left.eq(Mux(left > -L, left - L, left))]
-        oh, ad, ad1, left = (Signal.like(x, name=f"cur_{x.name}") for x in pos["row"])
-        for x, r, c_ in zip((oh, ad, ad1, left), pos["row"], pos["col"]):
-            m.d.comb += x.eq(Mux(ld_x, c_, r))
+        # the beat's position and which lanes it writes, registered (the beat's second load stage), so
+        # the per-bank write below is a mux of registers
+        oh, ad, ad1 = (Signal.like(x, name=f"cur_{x.name}") for x in pos["row"][:3])
+        with m.If(ld):
+            for x, r, c_ in zip((oh, ad, ad1), pos["row"], pos["col"]):
+                m.d.sync += x.eq(Mux(ld_x, c_, r))
+        left = Signal.like(pos["row"][3], name="cur_left")
+        m.d.comb += left.eq(Mux(ld_x, pos["col"][3], pos["row"][3]))
         lane_ok = [Signal(name=f"lane{l}_ok") for l in range(L)]
         for l in range(L):
-            m.d.comb += lane_ok[l].eq(ld & (left > l))
+            m.d.sync += lane_ok[l].eq(ld & (left > l))
+        ld_mag2, ld_sgn2 = Signal(L * P), Signal(L)
+        m.d.sync += [ld_mag2.eq(ld_mag), ld_sgn2.eq(ld_sgn)]
+        ld_mag, ld_sgn = ld_mag2, ld_sgn2
         for k in range(S):                              # per bank: the write, registered once more
             _, wp = mags[k]
             we, wa, wd = Signal(name=f"we{k}"), Signal(AW, name=f"wa{k}"), Signal(P + 1, name=f"wd{k}")
@@ -146,44 +166,63 @@ class LineBanks(wiring.Component):
                                  wd.eq(Cat(ld_mag[l * P:(l + 1) * P], ld_sgn[l]))]
             m.d.comb += [wp.en.eq(we), wp.addr.eq(wa), wp.data.eq(wd)]
 
-        # -- slots: read address c of every bank, compute beat c, register it: one beat per cycle ----
-        busy = Signal()                                 # beat c is in the read registers
+        # -- slots: four stages, one beat per cycle: read address c of every bank (the memories' address
+        # register), the read data register (DP16KD OUTREG style: no memory-output-to-logic path),
+        # compute beat c, the output register. The read side runs one beat ahead of the compute side and
+        # across slot boundaries: address c is read two pipeline moves before beat c is computed, so the
+        # last beat of a slot reads the next slot's address 0 and the capture cycle its address 1; while
+        # no slot is computed address 0 is read every cycle. A stall freezes every stage.
+        busy = Signal()                                 # beat cnt's data is in the read data register
         cnt = Signal(range(D))
         last = Signal()
         out_valid = Signal()                            # the output register holds a beat
         out_fire, out_pol, out_last = Signal(S), Signal(S), Signal()
-        step = Signal()                                 # beat c moves into the output register
+        step = Signal()                                 # beat cnt moves into the output register
         m.d.comb += [
             last.eq(cnt == D - 1), step.eq(busy & (~out_valid | self.o.ready)),
             self.o.valid.eq(out_valid), self.o.payload.fire.eq(out_fire), self.o.payload.pol.eq(out_pol),
             self.o.payload.last.eq(out_last), self.taken.eq(step & last),
             self.drained.eq(~out_valid | self.o.ready),
         ]
-        rd_en = Signal()
-        rd_addr = Signal(range(D + 1))
-        m.d.comb += [rd_en.eq((~busy & self.present) | step), rd_addr.eq(Mux(busy, cnt + 1, 0))]
+        adv = Signal()                                  # the read stages move (every cycle but a stall)
+        rd_addr = Signal(range(D + 2))
+        m.d.comb += adv.eq(~busy | step)
+        with m.If(busy):
+            m.d.comb += rd_addr.eq(Mux(last, 0, cnt + 2))
+        with m.Else():
+            m.d.comb += rd_addr.eq(self.present)        # capture: address 1 (address 0 is in flight)
         with m.If(~busy & self.present):
             m.d.sync += [busy.eq(1), cnt.eq(0)]
         with m.Elif(step):
             m.d.sync += cnt.eq(cnt + 1)
             with m.If(last):
-                m.d.sync += busy.eq(0)
+                m.d.sync += [busy.eq(0), cnt.eq(0)]
+        # the address of the data in the memories' output and in the read data register
+        addr1 = Signal(range(D + 2))
+        with m.If(adv):
+            m.d.sync += addr1.eq(rd_addr)
+        st_q = Signal(S * W)
+        with m.If(adv):
+            m.d.sync += st_q.eq(rs.data)
         leap = Signal()                                 # this slot's last phase of a stochastic slot
         m.d.comb += leap.eq(~self.det & ~(self.two_phase & ~self.phase))
         fires, pols = [], []
-        m.d.comb += [rs.en.eq(rd_en), rs.addr.eq(rd_addr), ws.en.eq(step & leap), ws.addr.eq(cnt)]
+        m.d.comb += [rs.en.eq(adv), rs.addr.eq(rd_addr), ws.en.eq(step & leap), ws.addr.eq(cnt)]
         for k in range(S):
             rm, _ = mags[k]
-            st = rs.data[k * W:(k + 1) * W]
-            m.d.comb += [rm.en.eq(rd_en), rm.addr.eq(rd_addr),
+            mag_q = Signal(P + 1, name=f"mag_q{k}")
+            with m.If(adv):
+                m.d.sync += mag_q.eq(rm.data)
+            st = st_q[k * W:(k + 1) * W]
+            m.d.comb += [rm.en.eq(adv), rm.addr.eq(rd_addr),
                          ws.data[k * W:(k + 1) * W].eq(leap_value(st, W, P))]
             rows_here = max(0, -(-(a - k) // S))        # addresses of bank k that hold row lines
             lines_here = max(0, -(-(n - k) // S))
-            is_row = Signal(name=f"is_row{k}")          # registered with the read: no compare of cnt
-            valid = Signal(name=f"valid{k}")            # on the beat's path
-            with m.If(rd_en):
-                m.d.sync += [is_row.eq(rd_addr < rows_here), valid.eq(rd_addr < lines_here)]
-            mag, sgn = rm.data[:P], rm.data[P]
+            is_row = Signal(name=f"is_row{k}")          # registered with the read data: no compare of
+            valid = Signal(name=f"valid{k}")            # cnt on the beat's path
+            with m.If(adv):
+                m.d.sync += [is_row.eq(addr1 < rows_here), valid.eq(addr1 < lines_here)]
+            mag, sgn = mag_q[:P], mag_q[P]
             value = Mux(self.det, Mux(is_row, self.det_row, self.det_col),
                         st[:P] & Mux(is_row, self.mask_u, self.mask_v))
             phase_ok = is_row | ~self.two_phase | (self.phase ^ ~sgn)

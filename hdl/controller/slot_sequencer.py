@@ -54,7 +54,7 @@ class SlotSequencer(wiring.Component):
     row_sh, col_one : In
         The ramp parameters of hdl/controller/controller_setup.py (held from `start` to the end).
     n_bl : In(bl_width)
-        BL, the slots of the train.
+        BL, the slots of the train (held from one cycle before `start` to the end).
     gate : Out(1)
         The presented slot passes (active & (det ? carry of acc + G : gate LFSR number < G)).
     phase : Out(1)
@@ -114,19 +114,23 @@ class SlotSequencer(wiring.Component):
             m.d.sync += gcmp.eq(gate_next[:P] < self.g)
 
         slot_end = Signal()                             # the taken strobe ends a slot (not phase 0 of two)
+        is_last = Signal()                              # t1 == BL: a register, so no compare reaches `last`
+        nm1 = Signal(BLW)                               # BL - 1, registered while idle (BL settles long before)
+        with m.If(~self.active):
+            m.d.sync += nm1.eq(self.n_bl - 1)
         m.d.comb += [
             slot_end.eq(self.take & ~(self.two_phase & ~phase)),
             self.advance.eq(slot_end & ~self.det),
-            self.last.eq(slot_end & (t1 == self.n_bl)),
+            self.last.eq(slot_end & is_last),
         ]
         with m.If(self.start):
-            m.d.sync += [t1.eq(1), phase.eq(0)]
+            m.d.sync += [t1.eq(1), phase.eq(0), is_last.eq(nm1 == 0)]
         with m.Elif(~self.active):
             m.d.sync += [t1.eq(0), self.det_row.eq(row_val), self.det_col.eq(col_val)]
         with m.Elif(self.take):
             with m.If(self.two_phase & ~phase):
                 m.d.sync += phase.eq(1)
             with m.Else():
-                m.d.sync += [phase.eq(0), t1.eq(t1 + 1), accn.eq(accn[:P] + self.g),
+                m.d.sync += [phase.eq(0), t1.eq(t1 + 1), is_last.eq(t1 == nm1), accn.eq(accn[:P] + self.g),
                              self.det_row.eq(row_val), self.det_col.eq(col_val)]
         return m

@@ -34,14 +34,16 @@ busy     : Out(1)    high from the end of loading to done (the input is not read
 
 Cost of one update, with an input that never pauses and slot_ready tied high (tested):
     ceil(a/lanes) + ceil(b/lanes)  load cycles (one beat per cycle)
-  + 9 + ceil((P+1)/2)              set-up: 8 registered plan steps, the radix-4 divider (gate threshold),
-                                   one settle cycle
+  + 9 + P                          set-up: 8 registered plan steps (the 8th also the first step of the
+                                   radix-2 divider of the gate threshold), P more divider steps, one
+                                   settle cycle
   + BL * phases                    slots (times ceil((a+b)/S) + 1 cycles per slot when serialised)
   + 1                              done
 independent of a*b: every line has its own magnitude/sign register, LFSR and P-bit comparator (or,
 line_store="ram", every serial beat's S lines are one address of S banks with S comparators). A
 flagged or zero update costs the load, 9 set-up cycles and done. (Before the set-up was pipelined it
-took P + 3 cycles: 2 scalar cycles and P + 1 divider cycles; the pipeline is 1 cycle shorter at P = 16.)
+took P + 3 cycles: 2 scalar cycles and P + 1 divider cycles; with a radix-4 divider the pipeline took
+9 + ceil((P+1)/2), 18 at P = 16; the radix-2 divider that closes timing on the iCE40UP5K takes 7 more.)
 After reset the controller idles one cycle (state INIT) before it accepts input.
 
 Structure: one LineCell (hdl/controller/line_cell.py) per row and per column line; the set-up arithmetic
@@ -51,7 +53,8 @@ with serial_width > 0 the SlotSerialiser (hdl/controller/slot_serialiser.py). Th
 per-update registers, the input side of the load chains and the FSM INIT -> LOAD -> SCALE -> SETUP ->
 SLOTS -> DONE (SETUP -> DONE directly for a flagged or zero update). The loader keeps the OR of the
 magnitudes of each vector (its bit length is that of the maximum) and |s_mant| in registers, so no
-compare chain sits on the input path.
+compare chain sits on the input path (each beat's OR goes to a register of its own and is folded in the
+cycle after; the set-up's first step reads the fold with the last beat's OR beside it).
 
 Storage (ControllerConfig.line_store): "regs" shifts each vector in `lanes` elements per beat through a
 chain of registers (the line cells' magnitude/sign registers), so element i of the vector lands at a
@@ -166,7 +169,7 @@ class UpdateController(wiring.Component):
 
     @property
     def setup_cycles(self) -> int:
-        """Cycles between the last input beat and the first slot (8 plan steps, ceil((P+1)/2) divider
+        """Cycles between the last input beat and the first slot (8 plan steps, P more divider
         steps, 1 settle cycle)."""
         return _setup_cycles(self.cfg.elem_width)
 
@@ -201,9 +204,14 @@ class UpdateController(wiring.Component):
         bl = Signal(c.bl_width)
         det, mgmt, two_phase = Signal(), Signal(), Signal()
         fresh = Signal(init=1)                      # the next beat is the first of an update
+        loading = Signal()                          # the state is LOAD: i.ready is this register, not a
+                                                    # decode of the state (the input side's paths start here)
         s_abs = Signal(c.mant_width)                # |s_mant| of the last beat
         mu = Signal(P)                              # OR of |u_i| so far (bit length of the max)
         mv = Signal(P)                              # OR of |v_j| so far
+        pu = Signal(P)                              # the OR of the last cycle's row beat (0 if none): the
+        pv = Signal(P)                              # beat's magnitudes reach a register of their own, and
+                                                    # are folded into mu (mv) the cycle after
         rcount = Signal(range(nbr + 2))
         ccount = Signal(range(nbc + 2))
         bad_order = Signal()
@@ -212,7 +220,12 @@ class UpdateController(wiring.Component):
 
         # -- FSM strobes ---------------------------------------------------------------------------
         load_row, load_col = Signal(), Signal()     # shift the row / column load chain
-        in_slots = Signal()                         # a slot is presented
+        take_en = Signal()                          # a copy of in_slots for the slot-taken path only (its
+                                                    # clear also on done, never high then, keeps the two
+                                                    # registers apart in synthesis)
+        in_slots = Signal()                         # a slot is presented: the state is SLOTS (a register
+                                                    # of its own, not a decode of the state: it has the
+                                                    # largest fan-out and starts the slot-taken path)
         slot_taken = Signal()                       # ... and taken this cycle
 
         # -- input beat: lane magnitudes and signs, the beat's largest magnitude -------------------
@@ -232,10 +245,17 @@ class UpdateController(wiring.Component):
 
         # -- connections ---------------------------------------------------------------------------
         if not ram:
-            _load_chain(m, rows, lane_mag, lane_sgn, load_row, "row")
-            _load_chain(m, cols, lane_mag, lane_sgn, load_col, "col")
+            # The chains shift the beat one cycle after it is taken, from registers (no input-to-line-cell
+            # path); they are read from the first slot on, 10 + P cycles after the last beat at the earliest.
+            ch_mag = [Signal(P, name=f"ch_mag{k}") for k in range(L)]
+            ch_sgn = [Signal(name=f"ch_sgn{k}") for k in range(L)]
+            ch_row, ch_col = Signal(), Signal()
+            m.d.sync += [ch_row.eq(load_row), ch_col.eq(load_col)]
+            m.d.sync += [x.eq(y) for x, y in zip(ch_mag + ch_sgn, lane_mag + lane_sgn)]
+            _load_chain(m, rows, ch_mag, ch_sgn, ch_row, "row")
+            _load_chain(m, cols, ch_mag, ch_sgn, ch_col, "col")
         m.d.comb += [
-            setup.mu.eq(mu), setup.mv.eq(mv), setup.s_abs.eq(s_abs), setup.s_exp.eq(s_exp),
+            setup.mu.eq(mu | pu), setup.mv.eq(mv | pv), setup.s_abs.eq(s_abs), setup.s_exp.eq(s_exp),
             setup.lr_mant.eq(lr_mant), setup.lr_exp.eq(lr_exp), setup.bl.eq(bl),
             setup.det.eq(det), setup.bl_mgmt.eq(mgmt), setup.protocol.eq(proto),
             seq.active.eq(in_slots), seq.det.eq(det), seq.two_phase.eq(two_phase), seq.g.eq(setup.g),
@@ -250,7 +270,7 @@ class UpdateController(wiring.Component):
             m.d.comb += [cell.advance.eq(seq.advance), cell.det.eq(det), cell.det_value.eq(seq.det_col),
                          cell.mask.eq(setup.mask_v), cell.gate.eq(seq.gate), cell.pol_flip.eq(0),
                          cell.two_phase.eq(two_phase), cell.phase.eq(seq.phase)]
-        m.d.comb += self.busy.eq(~fresh & ~self.i.ready)
+        m.d.comb += [self.i.ready.eq(loading), self.busy.eq(~fresh & ~loading)]
 
         drained = Signal(init=1)                    # every beat of the update has left (ram store)
         if ram:
@@ -281,47 +301,63 @@ class UpdateController(wiring.Component):
                 self.row_fire.eq(row_fire), self.row_pol.eq(row_pol),
                 self.col_fire.eq(col_fire), self.col_pol.eq(col_pol),
                 self.slot.eq(in_slots),
-                slot_taken.eq(in_slots & self.slot_ready),
+                slot_taken.eq(take_en & self.slot_ready),
             ]
+
+        # -- the input side: a beat is taken while `loading` (the state LOAD) -----------------------
+        m.d.sync += [mu.eq(mu | pu), mv.eq(mv | pv), pu.eq(0), pv.eq(0)]
+        with m.If(loading & self.i.valid):
+            m.d.sync += [s_mant.eq(beat.s_mant), s_exp.eq(beat.s_exp), fresh.eq(0),
+                         s_abs.eq(Mux(beat.s_mant < 0, -beat.s_mant, beat.s_mant))]
+            with m.If(fresh):
+                m.d.sync += [lr_mant.eq(self.lr_mant), lr_exp.eq(self.lr_exp), bl.eq(self.bl),
+                             det.eq(self.mode.det), mgmt.eq(self.mode.bl_mgmt),
+                             two_phase.eq(self.mode.two_phase)]
+            with m.If(beat.vec == Vec.D):
+                m.d.comb += load_row.eq(1)
+                m.d.sync += [pu.eq(beat_or), rcount.eq(rcount + 1)]
+                with m.If(seen_col | (beat.last & (rcount != nbr - 1))):
+                    m.d.sync += bad_order.eq(1)
+            with m.Else():
+                m.d.comb += load_col.eq(1)
+                m.d.sync += [pv.eq(beat_or), ccount.eq(ccount + 1),
+                             seen_col.eq(1)]
+                with m.If(beat.last):
+                    m.d.sync += [proto.eq(bad_order | (rcount != nbr) | (ccount != nbc - 1)),
+                                 loading.eq(0)]
+
+        # -- the slot train starts on setup.go, a register that is high for one cycle in SETUP only (the
+        # settle cycle of an update that is not skipped; a skipped update leaves SETUP at the first divider
+        # cycle and its go stays low)
+        # A slot is taken only while in_slots (the drivers' and the serialisers' `taken` follow a presented
+        # slot), so seq.take needs no decode of the state either; seq.last ends SLOTS.
+        m.d.comb += [seq.start.eq(setup.go), seq.take.eq(slot_taken)]
+        with m.If(setup.go):
+            m.d.sync += [in_slots.eq(1), take_en.eq(1)]
+        with m.If(seq.last):
+            m.d.sync += [in_slots.eq(0), take_en.eq(0)]
+        with m.If(self.done):
+            m.d.sync += take_en.eq(0)
 
         # -- FSM -----------------------------------------------------------------------------------
         with m.FSM():
             # One idle cycle after reset: the state then changes once, which makes event-driven
             # simulators (Icarus) evaluate every combinational output of the state at least once.
             with m.State("INIT"):
+                m.d.sync += loading.eq(1)
                 m.next = "LOAD"
             with m.State("LOAD"):
-                m.d.comb += self.i.ready.eq(1)
-                with m.If(self.i.valid):
-                    m.d.sync += [s_mant.eq(beat.s_mant), s_exp.eq(beat.s_exp), fresh.eq(0),
-                                 s_abs.eq(Mux(beat.s_mant < 0, -beat.s_mant, beat.s_mant))]
-                    with m.If(fresh):
-                        m.d.sync += [lr_mant.eq(self.lr_mant), lr_exp.eq(self.lr_exp), bl.eq(self.bl),
-                                     det.eq(self.mode.det), mgmt.eq(self.mode.bl_mgmt),
-                                     two_phase.eq(self.mode.two_phase)]
-                    with m.If(beat.vec == Vec.D):
-                        m.d.comb += load_row.eq(1)
-                        m.d.sync += [mu.eq(mu | beat_or), rcount.eq(rcount + 1)]
-                        with m.If(seen_col | (beat.last & (rcount != nbr - 1))):
-                            m.d.sync += bad_order.eq(1)
-                    with m.Else():
-                        m.d.comb += load_col.eq(1)
-                        m.d.sync += [mv.eq(mv | beat_or), ccount.eq(ccount + 1),
-                                     seen_col.eq(1)]
-                        with m.If(beat.last):
-                            m.d.sync += proto.eq(bad_order | (rcount != nbr) | (ccount != nbc - 1))
-                            m.next = "SCALE"
+                with m.If(self.i.valid & (beat.vec != Vec.D) & beat.last):
+                    m.next = "SCALE"
             with m.State("SCALE"):                 # set-up step 1; the pipeline then runs by itself
                 m.d.comb += setup.start.eq(1)
                 m.next = "SETUP"
             with m.State("SETUP"):
                 with m.If(setup.dividing & setup.skip):
                     m.next = "DONE"
-                with m.Elif(setup.last):
-                    m.d.comb += seq.start.eq(1)
+                with m.Elif(setup.go):               # (go is high only here: see the slot start below)
                     m.next = "SLOTS"
             with m.State("SLOTS"):
-                m.d.comb += [in_slots.eq(1), seq.take.eq(slot_taken)]
                 with m.If(seq.last):
                     m.next = "DONE"
             with m.State("DONE"):                  # (ram store: once the last beat has left)
@@ -329,6 +365,6 @@ class UpdateController(wiring.Component):
                     m.d.comb += self.done.eq(1)
                     m.d.sync += [self.status.eq(setup.status.as_value()),
                                  mu.eq(0), mv.eq(0), rcount.eq(0), ccount.eq(0), bad_order.eq(0),
-                                 seen_col.eq(0), fresh.eq(1)]
+                                 seen_col.eq(0), fresh.eq(1), loading.eq(1)]
                     m.next = "LOAD"
         return m

@@ -19,6 +19,8 @@ CASES = {
     "a4_b11_l3_s3_e12": dict(a=4, b=11, lanes=3, elem_width=12, mant_width=10, bl_width=8, lfsr_width=17,
                              seed=5, serial_width=3),
     "a6_b5_l3_s16": dict(a=6, b=5, lanes=3, seed=9, serial_width=16),            # one beat per slot
+    "a5_b3_l2_s4": dict(a=5, b=3, lanes=2, seed=6, serial_width=4),              # two beats per slot: the
+    # next slot's read of address 0 follows its leap write-back by one pipeline move
 }
 
 

@@ -78,9 +78,10 @@ def test_setup_matches_golden_plan(name):
                     break
                 await ctx.tick()
             assert cyc == setup_cycles(c.elem_width)
+            go = ctx.get(dut.go)                     # the slot train's start: `last` of a written update
             await ctx.tick()
             got.append(dict(status=ctx.get(dut.status.as_value()), skip=ctx.get(dut.skip), bl=ctx.get(dut.n_bl),
-                            m=ctx.get(dut.m_log), g=ctx.get(dut.g)))
+                            m=ctx.get(dut.m_log), g=ctx.get(dut.g), go=go))
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
@@ -92,6 +93,7 @@ def test_setup_matches_golden_plan(name):
                         lr_exp=x["lr_exp"], bl=x["bl"], det=x["det"], bl_mgmt=x["bl_mgmt"])
         assert r["status"] == p.status, f"case {k} {x}: status {r['status']} != {p.status}"
         assert r["skip"] == (p.bl == 0), f"case {k} {x}"
+        assert r["go"] == (p.bl > 0), f"case {k} {x}: go {r['go']}"
         if p.bl:
             assert (r["bl"], r["m"], r["g"]) == (p.bl, p.m, p.g), f"case {k} {x}: {r} vs {p}"
         kinds.add("written" if p.bl else "overflow" if p.status else "zero/flag")
