@@ -97,6 +97,10 @@ def real_gradients(recs, width: int, block_exponent: bool = True) -> dict:
 
     per_batch   float SBE re-synchronised to the engine's warm state (SBEFixedEngine.state) before
                 each batch: the error this batch's inputs and arithmetic add (the issue's criterion);
+    per_batch_same_inputs
+                the same, the float SBE fed the engine's quantised inputs: the arithmetic's share alone
+                (where per_batch is much larger, the float algorithm itself is that sensitive to the
+                inputs' rounding on that batch);
     trajectory  float SBE running freely from the same reset state: includes the divergence the warm
                 start carries over from earlier (possibly near-degenerate) batches;
     float_vs_float_quantised_trajectory
@@ -117,21 +121,24 @@ def real_gradients(recs, width: int, block_exponent: bool = True) -> dict:
                           x_frac=_frac(max(np.abs(r[2]).max() for r in first), width),
                           delta_frac=_frac(max(np.abs(r[3]).max() for r in first), width))
         c = fx.engine.cfg
-        free, synced, freeq = SBE(a, b), SBE(a, b), SBE(a, b)
+        free, synced, syncedq, freeq = SBE(a, b), SBE(a, b), SBE(a, b), SBE(a, b)
         free.X, free.D = fx.engine.initial_vectors()
         freeq.X, freeq.D = free.X.copy(), free.D.copy()
-        errs = {k: ([], []) for k in ("per_batch", "trajectory", "float_vs_float_quantised_trajectory")}
+        errs = {k: ([], []) for k in ("per_batch", "per_batch_same_inputs", "trajectory",
+                                      "float_vs_float_quantised_trajectory")}
         for _, _, xs, ds in rl:
             synced.X, synced.D, synced.s = fx.engine.state()
+            syncedq.X, syncedq.D, syncedq.s = synced.X.copy(), synced.D.copy(), synced.s
             qs = [fx.quantise(x, d) for x, d in zip(xs, ds)]
             xq = np.array([np.array(q[0]) * 2.0 ** (q[2] - c.x_frac) for q in qs])
             dq = np.array([np.array(q[1]) * 2.0 ** (q[3] - c.delta_frac) for q in qs])
             Uf = update_matrix(fx.batch(xs, ds), a, b)
-            Us, Ur, Urq = (update_matrix(m.batch(*io), a, b) for m, io in
-                           ((synced, (xs, ds)), (free, (xs, ds)), (freeq, (xq, dq))))
+            Us, Usq, Ur, Urq = (update_matrix(m.batch(*io), a, b) for m, io in
+                                ((synced, (xs, ds)), (syncedq, (xq, dq)), (free, (xs, ds)), (freeq, (xq, dq))))
             S = np.linalg.svd(ds.T @ xs / len(xs), compute_uv=False)
             group = 0 if len(S) < 2 or S[0] > 1.1 * S[1] else 1
             errs["per_batch"][group].append(_rel(Uf, Us))
+            errs["per_batch_same_inputs"][group].append(_rel(Uf, Usq))
             errs["trajectory"][group].append(_rel(Uf, Ur))
             errs["float_vs_float_quantised_trajectory"][group].append(_rel(Urq, Ur))
         res = {"a": a, "b": b, "block_exponent": block_exponent, "x_frac": c.x_frac, "delta_frac": c.delta_frac,
@@ -204,10 +211,12 @@ def summary_lines(out: dict) -> list[str]:
                 continue
             for layer, v in res[dkey].items():
                 pb, tr = v["per_batch"]["separated"], v["trajectory"]["separated"]
+                sq = v.get("per_batch_same_inputs", {}).get("separated", {})
                 if not pb["batches"]:
                     continue
                 lines.append(f"  {dkey} {layer} ({v['a']}x{v['b']}): {pb['batches']} separated batches, per batch "
-                             f"max {pb['max_rel_frob']:.1e} ({100 * pb['within_1e-2']:.1f} % <= 1e-2); trajectory "
+                             f"max {pb['max_rel_frob']:.1e} ({100 * pb['within_1e-2']:.1f} % <= 1e-2); same inputs "
+                             f"max {sq.get('max_rel_frob', float('nan')):.1e}; trajectory "
                              f"max {tr['max_rel_frob']:.1e} ({100 * tr['within_1e-2']:.1f} %); near-degenerate "
                              f"{v['per_batch']['near_degenerate']['batches']}")
     return lines
