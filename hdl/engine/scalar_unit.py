@@ -34,8 +34,12 @@ from contract.enums import Segment, Vec
 from contract.fixed_point import FloatFormat
 from contract.engine_config import KMIN, LMAX, EngineConfig
 
-from hdl.fixed_point import fnorm_hw, rshift_round_hw
+from hdl.fixed_point import FNORM_CUTS, fnorm_pipe_hw, rshift_round_hw, stage_hw
 from hdl.engine.float_alu import FloatALU
+
+#: Extra pipeline registers of the conversions (COEF/OUTC/SOUT: fnorm_pipe_hw cuts, and "post": the
+#: clamps' exponent arithmetic) per LAT (larger LAT: as many as the largest key), delay registers after
+CONV_CUTS = {3: (), 4: ("bl",), 5: ("bl", "post"), 6: ("bl", "sh", "post"), 7: ("bl", "sh", "rnd", "post")}
 
 
 def latch_layout(acc_width: int, exp_width: int) -> data.StructLayout:
@@ -54,7 +58,7 @@ def scale_layout(coef_width: int) -> data.StructLayout:
     return data.StructLayout({"m": signed(coef_width), "sh": signed(8)})
 
 
-MIN_LATENCY = 3     #: register-file read + two ALU stages
+MIN_LATENCY = 3     #: register-file read + two ALU stages (at most 2 + max(float_alu.CUTS))
 
 
 def check_rtl_latency(cfg: EngineConfig) -> None:
@@ -131,8 +135,10 @@ class ScalarUnit(wiring.Component):
         init = cfg.reset_registers(ff)
         int_width = max(self.acc_width, 40)
         short = LAT == 3            # ALU stages B and C in one cycle, conversions' stages 2 and 3 too
+        # The ALU's registers: operands valid at t+1, result written at the end of t+LAT-1.
         m.submodules.alu = alu = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=cfg.seed_bits,
-                                          int_width=int_width, latency=1 if short else 2)
+                                          int_width=int_width, latency=LAT - 2)
+        conv_cuts = CONV_CUTS[min(LAT, max(CONV_CUTS))]
         OPC = P.OPCODE
 
         # -- register file: block memory, word = (e, m); reset by rewriting the reset values -----------
@@ -215,18 +221,22 @@ class ScalarUnit(wiring.Component):
                      alu.ival.eq(srcs[p1_a[:3]]), alu.ival_e.eq(src_e[p1_a[:3]])]
         m.d.comb += alu.k.eq(Mux(p1_op == OPC["SCLK"], Mux(p1_imm < 0, -k_sel, k_sel), p1_imm))
 
-        # KSEL: k = floor((e + mw - 2 - (2*SW - 6)) / 2), clamped; 0 for a zero norm.
-        kraw = Signal(signed(ew + 2))
-        m.d.comb += kraw.eq((ae + (mw - 2 - (2 * cfg.state_width - 6))) >> 1)
-        ksel = Signal(signed(8))
-        with m.If(am == 0):
-            m.d.comb += ksel.eq(0)
-        with m.Elif(kraw < KMIN):
-            m.d.comb += ksel.eq(KMIN)
-        with m.Elif(kraw > cfg.kmax):
-            m.d.comb += ksel.eq(cfg.kmax)
-        with m.Else():
-            m.d.comb += ksel.eq(kraw)
+        def ksel_hw(mant, exp, name):
+            """KSEL: k = floor((e + mw - 2 - (2*SW - 6)) / 2), clamped; 0 for a zero norm."""
+            kraw = Signal(signed(len(exp) + 2), name=f"{name}_raw")
+            m.d.comb += kraw.eq((exp + (mw - 2 - (2 * cfg.state_width - 6))) >> 1)
+            ksel = Signal(signed(8), name=name)
+            with m.If(mant == 0):
+                m.d.comb += ksel.eq(0)
+            with m.Elif(kraw < KMIN):
+                m.d.comb += ksel.eq(KMIN)
+            with m.Elif(kraw > cfg.kmax):
+                m.d.comb += ksel.eq(cfg.kmax)
+            with m.Else():
+                m.d.comb += ksel.eq(kraw)
+            return ksel
+        # at LAT 3 from the operands (t+1), else from the stage 2 registers (t+2; p2_e = ae there)
+        ksel = ksel_hw(am, ae, "ksel1") if short else None
         # COEF scales the coefficient by 2**e_v(j): it multiplies sample j's integers.
         ae_c = Signal(signed(ew + 2))
         m.d.comb += ae_c.eq(ae + Mux(p1_op == OPC["COEF"], Mux(p1_d[0], ex_cur[1], ex_cur[0]), 0))
@@ -235,47 +245,68 @@ class ScalarUnit(wiring.Component):
         p2_op, p2_d = Signal(ob), Signal(rb)
         p2_m, p2_e, p2_k = Signal(signed(mw)), Signal(signed(ew + 2)), Signal(signed(8))
         p2_ksel = Signal(signed(8))
-        m.d.sync += [p2_op.eq(p1_op), p2_d.eq(p1_d), p2_m.eq(am), p2_e.eq(ae_c), p2_ksel.eq(ksel),
+        m.d.sync += [p2_op.eq(p1_op), p2_d.eq(p1_d), p2_m.eq(am), p2_e.eq(ae_c),
                      p2_k.eq(Mux(p1_d[0], k_regs[1], k_regs[0]))]      # COEF v: k_v, v in the d field
-        cm, ce, cflag = fnorm_hw(m, p2_m, p2_e, width=cw, ew=ew, name="coef")
+        if short:
+            m.d.sync += p2_ksel.eq(ksel)
+        else:
+            m.d.comb += p2_ksel.eq(ksel_hw(p2_m, p2_e, "ksel2"))
+        # fnorm_pipe_hw with conv_cuts: len(conv_cuts) registers inside, the stage 3 registers after
         smw, sew = cfg.s_mant_width, cfg.s_exp_width
-        sm, se, sflag = fnorm_hw(m, p2_m, p2_e, width=smw, ew=ew, name="sout")
+        fn_cuts = [c for c in conv_cuts if c in FNORM_CUTS]
+        cm, ce, cflag, cx = fnorm_pipe_hw(m, p2_m, p2_e, width=cw, ew=ew, name="coef", cuts=fn_cuts,
+                                          extra={"op": p2_op, "d": p2_d, "k": p2_k})
+        sm, se, sflag, _ = fnorm_pipe_hw(m, p2_m, p2_e, width=smw, ew=ew, name="sout", cuts=fn_cuts)
 
-        # -- stage 3 (t+3): clamps; the ALU result ----------------------------------------------------
+        # -- stage 3 (t+3+len(fn_cuts)): clamps; the ALU result -----------------------------------------
         p3_op, p3_d = Signal(ob), Signal(rb)
         p3_cm, p3_ce, p3_cflag = Signal(signed(cw)), Signal(signed(ew)), Signal()
         p3_sm, p3_se, p3_sflag = Signal(signed(smw)), Signal(signed(ew)), Signal()
-        p3_ksel, p3_k = Signal(signed(8)), Signal(signed(8))
-        m.d.sync += [p3_op.eq(p2_op), p3_d.eq(p2_d), p3_cm.eq(cm), p3_ce.eq(ce), p3_cflag.eq(cflag),
-                     p3_sm.eq(sm), p3_se.eq(se), p3_sflag.eq(sflag), p3_ksel.eq(p2_ksel), p3_k.eq(p2_k)]
+        p3_k = Signal(signed(8))
+        m.d.sync += [p3_op.eq(cx["op"]), p3_d.eq(cx["d"]), p3_cm.eq(cm), p3_ce.eq(ce), p3_cflag.eq(cflag),
+                     p3_sm.eq(sm), p3_se.eq(se), p3_sflag.eq(sflag), p3_k.eq(cx["k"])]
+        # KSEL's k and the write-back's op, d: registered at t+3 (LAT >= 4)
+        kq_op, kq_d, kq_ksel = Signal(ob), Signal(rb), Signal(signed(8))
+        m.d.sync += [kq_op.eq(p2_op), kq_d.eq(p2_d), kq_ksel.eq(p2_ksel)]
+        # The clamps' exponent arithmetic and compares; with "post" registered before their selects and
+        # the s underflow shift.
         csh_raw = Signal(signed(ew + 2))
-        m.d.comb += csh_raw.eq(Mux(p3_op == OPC["OUTC"], -(p3_ce + cfg.elem_width - 1), -p3_ce))
+        se_real = Signal(signed(ew + 8))
+        s_emax, s_emin = (1 << (sew - 1)) - 1, -(1 << (sew - 1))
+        under_raw, under_sh = Signal(signed(ew + 8)), Signal(signed(ew + 8))
+        m.d.comb += [csh_raw.eq(Mux(p3_op == OPC["OUTC"], -(p3_ce + cfg.elem_width - 1), -p3_ce)),
+                     se_real.eq(p3_se - (cfg.x_frac + cfg.delta_frac)),
+                     under_raw.eq((s_emin + cfg.x_frac + cfg.delta_frac) - p3_se),     # s_emin - se_real
+                     under_sh.eq(Mux(under_raw > smw + 1, smw + 1, under_raw))]
+        cmax = Mux(p3_op == OPC["OUTC"], cfg.rmax_out, cfg.rmax)
+        post = stage_hw(m, "post" in conv_cuts, "post", {
+            "op": p3_op, "d": p3_d, "k": p3_k, "cm": p3_cm, "cflag": p3_cflag, "sm": p3_sm, "sflag": p3_sflag,
+            "csh_raw": csh_raw, "se_real": se_real[:sew], "under_sh": under_sh[:6],
+            "c_lo": csh_raw < -LMAX, "c_hi": csh_raw > cmax, "s_hi": se_real > s_emax, "s_lo": se_real < s_emin})
+        p3_op, p3_d, p3_k, p3_cm, p3_cflag = post["op"], post["d"], post["k"], post["cm"], post["cflag"]
+        p3_sm, p3_sflag = post["sm"], post["sflag"]
         cmax = Mux(p3_op == OPC["OUTC"], cfg.rmax_out, cfg.rmax)
         csh = Signal(signed(8))
         clamp_flag = Signal()
-        with m.If(csh_raw < -LMAX):
+        with m.If(post["c_lo"]):
             m.d.comb += [csh.eq(-LMAX), clamp_flag.eq(p3_cm != 0)]
-        with m.Elif(csh_raw > cmax):
+        with m.Elif(post["c_hi"]):
             m.d.comb += csh.eq(cmax)
         with m.Else():
-            m.d.comb += csh.eq(csh_raw)
+            m.d.comb += csh.eq(post["csh_raw"])
         # SOUT: s_mant bits, exponent in real units, clamped to the s_exp range.
-        se_real = Signal(signed(ew + 8))
-        m.d.comb += se_real.eq(p3_se - (cfg.x_frac + cfg.delta_frac))
-        s_emax, s_emin = (1 << (sew - 1)) - 1, -(1 << (sew - 1))
-        under_sh = Signal(signed(ew + 8))
-        m.d.comb += under_sh.eq(Mux(s_emin - se_real > smw + 1, smw + 1, s_emin - se_real))
-        sm_under = rshift_round_hw(m, p3_sm, under_sh, out_width=smw, max_left=1, max_right=smw + 2, name="sunder")
+        sm_under = rshift_round_hw(m, p3_sm, post["under_sh"], out_width=smw, max_left=1, max_right=smw + 2,
+                                   name="sunder")
         s_m_new, s_e_new, s_ovf = Signal(signed(smw)), Signal(signed(sew)), Signal()
         with m.If(p3_sm == 0):
             m.d.comb += [s_m_new.eq(0), s_e_new.eq(0)]
-        with m.Elif(se_real > s_emax):
+        with m.Elif(post["s_hi"]):
             m.d.comb += [s_m_new.eq(Mux(p3_sm > 0, (1 << (smw - 1)) - 1, -(1 << (smw - 1)))), s_e_new.eq(s_emax),
                          s_ovf.eq(1)]
-        with m.Elif(se_real < s_emin):
+        with m.Elif(post["s_lo"]):
             m.d.comb += [s_m_new.eq(sm_under), s_e_new.eq(s_emin)]
         with m.Else():
-            m.d.comb += [s_m_new.eq(p3_sm), s_e_new.eq(se_real)]
+            m.d.comb += [s_m_new.eq(p3_sm), s_e_new.eq(post["se_real"])]
 
         # Results to the write-back: the ALU's (and KSEL's) of cycle t+3 (t+2 at LAT 3) after delay
         # registers to cycle t+LAT-1; the hand-over words' (COEF/OUTC/SOUT, one cycle longer:
@@ -289,13 +320,16 @@ class ScalarUnit(wiring.Component):
                     val = nxt
                 out[key] = val
             return out
-        a_op, a_d, a_ksel = (p2_op, p2_d, p2_ksel) if short else (p3_op, p3_d, p3_ksel)
-        w = delayed({"op": a_op, "d": a_d, "rm": alu.r_m, "re": alu.r_e, "aflag": alu.flag, "ksel": a_ksel},
-                    LAT - 1 - (2 if short else 3), "wa")
+        # op, d, KSEL's k: of cycle t+2 (LAT 3) or t+3 (the register after ksel2) to t+LAT-1; the ALU's
+        # result arrives at t+LAT-1 itself.
+        a_op, a_d, a_ksel = (p2_op, p2_d, p2_ksel) if short else (kq_op, kq_d, kq_ksel)
+        w = delayed({"op": a_op, "d": a_d, "ksel": a_ksel}, LAT - 1 - (2 if short else 3), "wa")
+        w.update({"rm": alu.r_m, "re": alu.r_e, "aflag": alu.flag})
         cflag_all, sflag_all = Signal(), Signal()
         m.d.comb += [cflag_all.eq(p3_cflag | clamp_flag), sflag_all.eq(p3_sflag | s_ovf)]
         h = delayed({"op": p3_op, "d": p3_d, "k": p3_k, "cm": p3_cm, "csh": csh, "cflag": cflag_all,
-                     "sm": s_m_new, "se": s_e_new, "sflag": sflag_all}, LAT + S.HANDOVER_EXTRA - 4, "wh")
+                     "sm": s_m_new, "se": s_e_new, "sflag": sflag_all},
+                    LAT + S.HANDOVER_EXTRA - 4 - len(conv_cuts), "wh")
 
         # -- write-back (end of cycle t+LAT-1) ---------------------------------------------------------
         wop = w["op"]

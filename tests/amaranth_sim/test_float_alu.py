@@ -6,7 +6,7 @@ from amaranth.sim import Simulator
 
 from contract import microcode as P
 from contract.fixed_point import Flags, FloatFormat
-from hdl.engine.float_alu import FloatALU
+from hdl.engine.float_alu import CUTS, FloatALU
 
 
 def _golden(ff, op, a, b, k, ival, ival_e=0):
@@ -37,7 +37,7 @@ def _operand(ff, rng, mw, ew):
     return ff.fnorm(int(rng.integers(-2 ** 40, 2 ** 40)) >> int(rng.integers(0, 40)), int(rng.integers(-60, 60)))
 
 
-@pytest.mark.parametrize("mw,ew,sb,lat", [(24, 12, 8, 2), (18, 8, 5, 2), (24, 12, 8, 1)])
+@pytest.mark.parametrize("mw,ew,sb,lat", [(24, 12, 8, lat) for lat in sorted(CUTS)] + [(18, 8, 5, 2), (18, 8, 5, 6), (32, 16, 10, 5)])
 def test_alu_matches_golden(mw, ew, sb, lat):
     ff = FloatFormat(mw, ew, sb)
     dut = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=sb, int_width=64, latency=lat)
