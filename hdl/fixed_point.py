@@ -6,6 +6,8 @@ Each helper adds comb statements to a Module and returns the result signals:
     fnorm_hw         -- exact integer * 2**e -> sfloat (m, e) with the exponent clamp of FloatFormat.fnorm
                         (= bit_length_hw, a leading-one tree, then fnorm_tail_hw: shift, round, clamp;
                         split so a pipeline can register the bit length in between)
+    fnorm_pipe_hw    -- fnorm_hw with optional registers after the bit length, the shift, the rounding
+    stage_hw         -- a pipeline boundary: registered copies of some values, or the values themselves
 
 The rounding uses floor((floor(v / 2**(s-1)) + 1) / 2) == floor(v / 2**s + 1/2), so no variable-width
 "half" constant is needed.

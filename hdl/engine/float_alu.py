@@ -1,17 +1,23 @@
 """Pipelined sfloat ALU of the SBE scalar unit (hdl/engine/scalar_unit.py): one microcode op issued per
-cycle, result two register stages later.
+cycle, result `latency` register stages later (1..6; the scalar unit uses alu_latency - 2).
 
 Golden twin: contract/fixed_point.py FloatFormat (mul, add, sub, scale, rsqrt_seed, fnorm of an integer).
 
-Stages (operands valid in cycle c; registers at the end of c and c+1; result combinational in c+2;
-with latency=1 the register after B is left out: B and C in cycle c+1)
-    A (c)    SUB negation (three constant compares, no normaliser), exponent compare and swap, the
-             alignment shift of the larger operand; the mantissa product (registered right after the
-             multiplier: its output register); seed table; the SCL/LDI/MOV operand select
-    B (c+1)  the exact value v * 2**e to round (ADD: the one wide sum), its bit length (a leading-one
-             tree, hdl/fixed_point.py bit_length_hw)
-    C (c+2)  normalising shift, round (the one rule), rounding overflow, exponent clamp; zero and
-             pass-through selects
+Stages, in order; CUTS[latency] names the boundaries that hold a register (the others are wires), so
+that at higher latencies each stage has about one carry chain or one shifter:
+    [rd]     the operands as they come (off the register file's block RAM)
+    A        SUB negation (three constant compares, no normaliser), exponent compare and swap; the
+             SCL/LDI/MOV operand select, the seed table
+    [x]
+    A2       the alignment shift of the larger operand; the mantissa product (with cut "sum": four
+             17-bit partial products, one per DSP)
+    [a]      (always: the multiplier's output register)
+    B        the exact value v * 2**e to round (ADD: the one wide sum; the partial products' sum)
+    [sum]
+    C        its bit length (a leading-one tree), then hdl/fixed_point.py fnorm_pipe_hw: [bl]
+             normalising shift [sh] round [rnd] rounding overflow, exponent clamp; zero and pass-through
+             selects (combinational out to the register file's write port)
+latency 1 (alu_latency 3): A, A2 | B, C; latency 2: | B | C; latency 6: x, a, sum, bl, sh, rnd.
 """
 from __future__ import annotations
 

@@ -8,16 +8,19 @@ construction as long as the ALU and the conversions are exact (tests/amaranth_si
 tests/amaranth_sim/test_sbe_engine.py). No interlocks: the schedule has no hazards (the golden model
 asserts that).
 
-Pipeline (an instruction issued in cycle t; LAT >= 4; LAT = 3 merges the last two stages)
+Pipeline (an instruction issued in cycle t)
     fetch    ROM (block memory, registered output) read in t-1: the fields are valid in t
     t        issue: register-file read addresses (block memory, two read ports, registered output);
              REL / RDY / DONE pulse
-    t+1      operands valid; FloatALU stage A; KSEL; the conversions' operand (COEF adds the block exponent)
-    t+2      FloatALU stage B; COEF/OUTC/SOUT rounding to their widths
-    t+3      FloatALU stage C; clamps of the conversions
-    t+LAT-1  result written (register file, k_v), after LAT-4 delay registers; an instruction issued
-             at t+LAT reads it
-    t+LAT    a hand-over word (COEF/OUTC/SOUT) written: one cycle more (microcode_schedule.HANDOVER_EXTRA)
+    t+1      operands valid; FloatALU (LAT - 2 register stages, float_alu.CUTS); KSEL at LAT 3; the
+             conversions' operand (COEF adds the block exponent)
+    t+2      COEF/OUTC/SOUT rounding to their widths (fnorm_pipe_hw, CONV_CUTS[LAT] registers inside);
+             KSEL at LAT >= 4 (registered at t+3)
+    then     clamps of the conversions (with "post" in CONV_CUTS: their exponent arithmetic registered
+             before the selects and the s underflow shift)
+    t+LAT-1  ALU/KSEL result written (register file, k_v); an instruction issued at t+LAT reads it
+    t+LAT    a hand-over word (COEF/OUTC/SOUT) written (after delay registers): one cycle more
+             (microcode_schedule.HANDOVER_EXTRA)
 The register file resets by rewriting its reset values (NREGS cycles after reset or `clear`, `busy`).
 """
 from __future__ import annotations
