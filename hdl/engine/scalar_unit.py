@@ -241,19 +241,25 @@ class ScalarUnit(wiring.Component):
         # at LAT 3 from the operands (t+1), else from the stage 2 registers (t+2; p2_e = ae there)
         ksel = ksel_hw(am, ae, "ksel1") if short else None
         # COEF scales the coefficient by 2**e_v(j): it multiplies sample j's integers.
+        ex_c = Signal(signed(xw))
+        m.d.comb += ex_c.eq(Mux(p1_op == OPC["COEF"], Mux(p1_d[0], ex_cur[1], ex_cur[0]), 0))
         ae_c = Signal(signed(ew + 2))
-        m.d.comb += ae_c.eq(ae + Mux(p1_op == OPC["COEF"], Mux(p1_d[0], ex_cur[1], ex_cur[0]), 0))
+        m.d.comb += ae_c.eq(ae + ex_c)
 
         # -- stage 2 (t+2): conversions rounded to their widths -----------------------------------------
         p2_op, p2_d = Signal(ob), Signal(rb)
         p2_m, p2_e, p2_k = Signal(signed(mw)), Signal(signed(ew + 2)), Signal(signed(8))
         p2_ksel = Signal(signed(8))
-        m.d.sync += [p2_op.eq(p1_op), p2_d.eq(p1_d), p2_m.eq(am), p2_e.eq(ae_c),
+        m.d.sync += [p2_op.eq(p1_op), p2_d.eq(p1_d), p2_m.eq(am),
                      p2_k.eq(Mux(p1_d[0], k_regs[1], k_regs[0]))]      # COEF v: k_v, v in the d field
         if short:
-            m.d.sync += p2_ksel.eq(ksel)
+            m.d.sync += [p2_e.eq(ae_c), p2_ksel.eq(ksel)]
         else:
-            m.d.comb += p2_ksel.eq(ksel_hw(p2_m, p2_e, "ksel2"))
+            # the register file's output (block RAM, slow clock-to-out) straight into registers: the
+            # block exponent added after them, in parallel with fnorm's leading-one tree
+            p2_ae, p2_ex = Signal(signed(ew)), Signal(signed(xw))
+            m.d.sync += [p2_ae.eq(ae), p2_ex.eq(ex_c)]
+            m.d.comb += [p2_e.eq(p2_ae + p2_ex), p2_ksel.eq(ksel_hw(p2_m, p2_ae, "ksel2"))]
         # fnorm_pipe_hw with conv_cuts: len(conv_cuts) registers inside, the stage 3 registers after
         smw, sew = cfg.s_mant_width, cfg.s_exp_width
         fn_cuts = [c for c in conv_cuts if c in FNORM_CUTS]
