@@ -175,27 +175,40 @@ class FloatALU(wiring.Component):
         v_a = Signal(signed(vw))
         e_a = Signal(signed(ew + 4))
         zero_a, pass_a = Signal(), Signal()
+        is_addsub = op.matches(P.OPCODE["ADD"], P.OPCODE["SUB"])
         with m.If(op.matches(P.OPCODE["MUL"])):
             m.d.comb += [e_a.eq(a_e + b_e), zero_a.eq((a_m == 0) | (b_m == 0))]
-        with m.Elif(op.matches(P.OPCODE["ADD"], P.OPCODE["SUB"])):
+        with m.Elif(is_addsub):
             with m.If(a_m == 0):
-                m.d.comb += [v_a.eq(bb_m), e_a.eq(bb_e), pass_a.eq(1)]
+                m.d.comb += [e_a.eq(bb_e), pass_a.eq(1)]
             with m.Elif(bb_m == 0):
-                m.d.comb += [v_a.eq(a_m), e_a.eq(a_e), pass_a.eq(1)]
+                m.d.comb += [e_a.eq(a_e), pass_a.eq(1)]
             with m.Elif(far):
-                m.d.comb += [v_a.eq(hi_m), e_a.eq(hi_e), pass_a.eq(1)]
+                m.d.comb += [e_a.eq(hi_e), pass_a.eq(1)]
             with m.Else():
                 m.d.comb += [e_a.eq(lo_e), is_add.eq(1)]
         with m.Elif(op.matches(P.OPCODE["SCL"], P.OPCODE["SCLK"])):
-            m.d.comb += [v_a.eq(a_m), e_a.eq(a_e + k_in), zero_a.eq(a_m == 0)]
+            m.d.comb += [e_a.eq(a_e + k_in), zero_a.eq(a_m == 0)]
         with m.Elif(op.matches(P.OPCODE["MOV"])):
-            m.d.comb += [v_a.eq(a_m), e_a.eq(a_e), pass_a.eq(1)]
+            m.d.comb += [e_a.eq(a_e), pass_a.eq(1)]
         with m.Elif(op.matches(P.OPCODE["SEED"])):
-            m.d.comb += [v_a.eq(table[idx]), e_a.eq(seed_e), zero_a.eq(a_m <= 0)]
+            m.d.comb += [e_a.eq(seed_e), zero_a.eq(a_m <= 0)]
         with m.Elif(op.matches(P.OPCODE["LDI"])):
-            m.d.comb += [v_a.eq(ival), e_a.eq(ival_e)]
+            m.d.comb += e_a.eq(ival_e)
         with m.Else():
-            m.d.comb += [v_a.eq(0), e_a.eq(0)]
+            m.d.comb += zero_a.eq(1)                 # any other op: 0
+        # v_a, a don't-care for MUL, the ADD sum and the zero results: a_m unless another value is needed
+        # (few mux inputs)
+        with m.If(op.matches(P.OPCODE["SEED"])):
+            m.d.comb += v_a.eq(table[idx])
+        with m.Elif(op.matches(P.OPCODE["LDI"])):
+            m.d.comb += v_a.eq(ival)
+        with m.Elif(is_addsub & (a_m == 0)):
+            m.d.comb += v_a.eq(bb_m)
+        with m.Elif(is_addsub & far & (bb_m != 0)):
+            m.d.comb += v_a.eq(hi_m)
+        with m.Else():
+            m.d.comb += v_a.eq(a_m)
         st = stage_hw(m, "x" in cuts, "x", {"v": v_a, "e": e_a, "zero": zero_a, "pass": pass_a, "add": is_add,
                                             "mul": op == P.OPCODE["MUL"], "hi_m": hi_m, "dsh": dsh, "lo_m": lo_m,
                                             "ma": a_m, "mb": b_m})
