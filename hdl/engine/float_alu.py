@@ -175,40 +175,34 @@ class FloatALU(wiring.Component):
         v_a = Signal(signed(vw))
         e_a = Signal(signed(ew + 4))
         zero_a, pass_a = Signal(), Signal()
-        is_addsub = op.matches(P.OPCODE["ADD"], P.OPCODE["SUB"])
-        with m.If(op.matches(P.OPCODE["MUL"])):
-            m.d.comb += [e_a.eq(a_e + b_e), zero_a.eq((a_m == 0) | (b_m == 0))]
-        with m.Elif(is_addsub):
-            with m.If(a_m == 0):
-                m.d.comb += [e_a.eq(bb_e), pass_a.eq(1)]
-            with m.Elif(bb_m == 0):
-                m.d.comb += [e_a.eq(a_e), pass_a.eq(1)]
-            with m.Elif(far):
-                m.d.comb += [e_a.eq(hi_e), pass_a.eq(1)]
+        if "x" not in cuts:
+            # Registered at cut "a" as they are computed: a value no later stage reads (v_a of MUL and of
+            # the ADD sum) holds (the flip-flops' clock enable, the smallest form).
+            m.d.sync += [is_add.eq(0), zero_a.eq(0), pass_a.eq(0)]
+            with m.If(op.matches(P.OPCODE["MUL"])):
+                m.d.sync += [e_a.eq(a_e + b_e), zero_a.eq((a_m == 0) | (b_m == 0))]
+            with m.Elif(op.matches(P.OPCODE["ADD"], P.OPCODE["SUB"])):
+                with m.If(a_m == 0):
+                    m.d.sync += [v_a.eq(bb_m), e_a.eq(bb_e), pass_a.eq(1)]
+                with m.Elif(bb_m == 0):
+                    m.d.sync += [v_a.eq(a_m), e_a.eq(a_e), pass_a.eq(1)]
+                with m.Elif(far):
+                    m.d.sync += [v_a.eq(hi_m), e_a.eq(hi_e), pass_a.eq(1)]
+                with m.Else():
+                    m.d.sync += [e_a.eq(lo_e), is_add.eq(1)]
+            with m.Elif(op.matches(P.OPCODE["SCL"], P.OPCODE["SCLK"])):
+                m.d.sync += [v_a.eq(a_m), e_a.eq(a_e + k_in), zero_a.eq(a_m == 0)]
+            with m.Elif(op.matches(P.OPCODE["MOV"])):
+                m.d.sync += [v_a.eq(a_m), e_a.eq(a_e), pass_a.eq(1)]
+            with m.Elif(op.matches(P.OPCODE["SEED"])):
+                m.d.sync += [v_a.eq(table[idx]), e_a.eq(seed_e), zero_a.eq(a_m <= 0)]
+            with m.Elif(op.matches(P.OPCODE["LDI"])):
+                m.d.sync += [v_a.eq(ival), e_a.eq(ival_e)]
             with m.Else():
-                m.d.comb += [e_a.eq(lo_e), is_add.eq(1)]
-        with m.Elif(op.matches(P.OPCODE["SCL"], P.OPCODE["SCLK"])):
-            m.d.comb += [e_a.eq(a_e + k_in), zero_a.eq(a_m == 0)]
-        with m.Elif(op.matches(P.OPCODE["MOV"])):
-            m.d.comb += [e_a.eq(a_e), pass_a.eq(1)]
-        with m.Elif(op.matches(P.OPCODE["SEED"])):
-            m.d.comb += [e_a.eq(seed_e), zero_a.eq(a_m <= 0)]
-        with m.Elif(op.matches(P.OPCODE["LDI"])):
-            m.d.comb += e_a.eq(ival_e)
-        with m.Else():
-            m.d.comb += zero_a.eq(1)                 # any other op: 0
-        # v_a, a don't-care for MUL, the ADD sum and the zero results: a_m unless another value is needed
-        # (few mux inputs)
-        with m.If(op.matches(P.OPCODE["SEED"])):
-            m.d.comb += v_a.eq(table[idx])
-        with m.Elif(op.matches(P.OPCODE["LDI"])):
-            m.d.comb += v_a.eq(ival)
-        with m.Elif(is_addsub & (a_m == 0)):
-            m.d.comb += v_a.eq(bb_m)
-        with m.Elif(is_addsub & far & (bb_m != 0)):
-            m.d.comb += v_a.eq(hi_m)
-        with m.Else():
-            m.d.comb += v_a.eq(a_m)
+                m.d.sync += [v_a.eq(0), e_a.eq(0)]
+        else:
+            self._stage_a_comb(m, op, a_m, a_e, b_m, b_e, bb_m, bb_e, hi_m, hi_e, lo_e, far, k_in, ival, ival_e,
+                               table[idx], seed_e, v_a, e_a, zero_a, pass_a, is_add)
         st = stage_hw(m, "x" in cuts, "x", {"v": v_a, "e": e_a, "zero": zero_a, "pass": pass_a, "add": is_add,
                                             "mul": op == P.OPCODE["MUL"], "hi_m": hi_m, "dsh": dsh, "lo_m": lo_m,
                                             "ma": a_m, "mb": b_m})
@@ -226,10 +220,12 @@ class FloatALU(wiring.Component):
             mul = {"p0": al * bl_, "p1": al * bh, "p2": ah * bl_, "p3": ah * bh}
         else:
             mul = {"prod": st["ma"] * st["mb"]}
-        st = stage_hw(m, True, "a", {"v": st["v"], "e": st["e"], "zero": st["zero"], "pass": st["pass"],
-                                     "add": st["add"], "mul": st["mul"],
+        held = {"v": st["v"], "e": st["e"], "zero": st["zero"], "pass": st["pass"], "add": st["add"]}
+        st = stage_hw(m, True, "a", {**({} if "x" not in cuts else held), "mul": st["mul"],
                                      "add_hi": (st["hi_m"] << st["dsh"])[:2 * mw + 2].as_signed(),
                                      "add_lo": st["lo_m"], **mul})
+        if "x" not in cuts:
+            st.update(held)
 
         # ---- stage B: the exact value v * 2**e to round ----------------------------------------------
         if split:
@@ -255,3 +251,42 @@ class FloatALU(wiring.Component):
         with m.Else():
             m.d.comb += [self.r_m.eq(r_m), self.r_e.eq(r_e), self.flag.eq(flag)]
         return m
+
+    @staticmethod
+    def _stage_a_comb(m, op, a_m, a_e, b_m, b_e, bb_m, bb_e, hi_m, hi_e, lo_e, far, k_in, ival, ival_e, seed, seed_e,
+                      v_a, e_a, zero_a, pass_a, is_add):
+        """The stage A values as combinational logic (for the register of cut "x")."""
+        is_addsub = op.matches(P.OPCODE["ADD"], P.OPCODE["SUB"])
+        with m.If(op.matches(P.OPCODE["MUL"])):
+            m.d.comb += [e_a.eq(a_e + b_e), zero_a.eq((a_m == 0) | (b_m == 0))]
+        with m.Elif(is_addsub):
+            with m.If(a_m == 0):
+                m.d.comb += [e_a.eq(bb_e), pass_a.eq(1)]
+            with m.Elif(bb_m == 0):
+                m.d.comb += [e_a.eq(a_e), pass_a.eq(1)]
+            with m.Elif(far):
+                m.d.comb += [e_a.eq(hi_e), pass_a.eq(1)]
+            with m.Else():
+                m.d.comb += [e_a.eq(lo_e), is_add.eq(1)]
+        with m.Elif(op.matches(P.OPCODE["SCL"], P.OPCODE["SCLK"])):
+            m.d.comb += [e_a.eq(a_e + k_in), zero_a.eq(a_m == 0)]
+        with m.Elif(op.matches(P.OPCODE["MOV"])):
+            m.d.comb += [e_a.eq(a_e), pass_a.eq(1)]
+        with m.Elif(op.matches(P.OPCODE["SEED"])):
+            m.d.comb += [e_a.eq(seed_e), zero_a.eq(a_m <= 0)]
+        with m.Elif(op.matches(P.OPCODE["LDI"])):
+            m.d.comb += e_a.eq(ival_e)
+        with m.Else():
+            m.d.comb += zero_a.eq(1)                 # any other op: 0
+        # v_a, a don't-care for MUL, the ADD sum and the zero results: a_m unless another value is needed
+        # (few mux inputs)
+        with m.If(op.matches(P.OPCODE["SEED"])):
+            m.d.comb += v_a.eq(seed)
+        with m.Elif(op.matches(P.OPCODE["LDI"])):
+            m.d.comb += v_a.eq(ival)
+        with m.Elif(is_addsub & (a_m == 0)):
+            m.d.comb += v_a.eq(bb_m)
+        with m.Elif(is_addsub & far & (bb_m != 0)):
+            m.d.comb += v_a.eq(hi_m)
+        with m.Else():
+            m.d.comb += v_a.eq(a_m)

@@ -279,43 +279,50 @@ class ScalarUnit(wiring.Component):
         m.d.sync += [kq_op.eq(p2_op), kq_d.eq(p2_d), kq_ksel.eq(p2_ksel)]
         # The clamps' exponent arithmetic and compares; with "post" registered before their selects and
         # the s underflow shift.
+        s_emax, s_emin = (1 << (sew - 1)) - 1, -(1 << (sew - 1))
         csh_raw = Signal(signed(ew + 2))
         se_real = Signal(signed(ew + 8))
-        s_emax, s_emin = (1 << (sew - 1)) - 1, -(1 << (sew - 1))
-        under_raw, under_sh = Signal(signed(ew + 8)), Signal(signed(ew + 8))
         m.d.comb += [csh_raw.eq(Mux(p3_op == OPC["OUTC"], -(p3_ce + cfg.elem_width - 1), -p3_ce)),
-                     se_real.eq(p3_se - (cfg.x_frac + cfg.delta_frac)),
-                     under_raw.eq((s_emin + cfg.x_frac + cfg.delta_frac) - p3_se),     # s_emin - se_real
-                     under_sh.eq(Mux(under_raw > smw + 1, smw + 1, under_raw))]
+                     se_real.eq(p3_se - (cfg.x_frac + cfg.delta_frac))]
         cmax = Mux(p3_op == OPC["OUTC"], cfg.rmax_out, cfg.rmax)
-        post = stage_hw(m, "post" in conv_cuts, "post", {
-            "op": p3_op, "d": p3_d, "k": p3_k, "cm": p3_cm, "cflag": p3_cflag, "sm": p3_sm, "sflag": p3_sflag,
-            "csh_raw": csh_raw, "se_real": se_real[:sew], "under_sh": under_sh[:6],
-            "c_lo": csh_raw < -LMAX, "c_hi": csh_raw > cmax, "s_hi": se_real > s_emax, "s_lo": se_real < s_emin})
-        p3_op, p3_d, p3_k, p3_cm, p3_cflag = post["op"], post["d"], post["k"], post["cm"], post["cflag"]
-        p3_sm, p3_sflag = post["sm"], post["sflag"]
-        cmax = Mux(p3_op == OPC["OUTC"], cfg.rmax_out, cfg.rmax)
+        if "post" in conv_cuts:
+            under_raw, under_sh = Signal(signed(ew + 8)), Signal(signed(ew + 8))
+            m.d.comb += [under_raw.eq((s_emin + cfg.x_frac + cfg.delta_frac) - p3_se),     # s_emin - se_real
+                         under_sh.eq(Mux(under_raw > smw + 1, smw + 1, under_raw))]
+            post = stage_hw(m, True, "post", {
+                "op": p3_op, "d": p3_d, "k": p3_k, "cm": p3_cm, "cflag": p3_cflag, "sm": p3_sm, "sflag": p3_sflag,
+                "csh_raw": csh_raw, "se_real": se_real[:sew], "under_sh": under_sh[:6],
+                "c_lo": csh_raw < -LMAX, "c_hi": csh_raw > cmax, "s_hi": se_real > s_emax, "s_lo": se_real < s_emin})
+            p3_op, p3_d, p3_k, p3_cm, p3_cflag = post["op"], post["d"], post["k"], post["cm"], post["cflag"]
+            p3_sm, p3_sflag = post["sm"], post["sflag"]
+            cmax = Mux(p3_op == OPC["OUTC"], cfg.rmax_out, cfg.rmax)
+            c_lo, c_hi, s_hi, s_lo = post["c_lo"], post["c_hi"], post["s_hi"], post["s_lo"]
+            csh_raw, se_out, under_sh = post["csh_raw"], post["se_real"], post["under_sh"]
+        else:
+            c_lo, c_hi, s_hi, s_lo = csh_raw < -LMAX, csh_raw > cmax, se_real > s_emax, se_real < s_emin
+            se_out = se_real
+            under_sh = Signal(signed(ew + 8))
+            m.d.comb += under_sh.eq(Mux(s_emin - se_real > smw + 1, smw + 1, s_emin - se_real))
         csh = Signal(signed(8))
         clamp_flag = Signal()
-        with m.If(post["c_lo"]):
+        with m.If(c_lo):
             m.d.comb += [csh.eq(-LMAX), clamp_flag.eq(p3_cm != 0)]
-        with m.Elif(post["c_hi"]):
+        with m.Elif(c_hi):
             m.d.comb += csh.eq(cmax)
         with m.Else():
-            m.d.comb += csh.eq(post["csh_raw"])
+            m.d.comb += csh.eq(csh_raw)
         # SOUT: s_mant bits, exponent in real units, clamped to the s_exp range.
-        sm_under = rshift_round_hw(m, p3_sm, post["under_sh"], out_width=smw, max_left=1, max_right=smw + 2,
-                                   name="sunder")
+        sm_under = rshift_round_hw(m, p3_sm, under_sh, out_width=smw, max_left=1, max_right=smw + 2, name="sunder")
         s_m_new, s_e_new, s_ovf = Signal(signed(smw)), Signal(signed(sew)), Signal()
         with m.If(p3_sm == 0):
             m.d.comb += [s_m_new.eq(0), s_e_new.eq(0)]
-        with m.Elif(post["s_hi"]):
+        with m.Elif(s_hi):
             m.d.comb += [s_m_new.eq(Mux(p3_sm > 0, (1 << (smw - 1)) - 1, -(1 << (smw - 1)))), s_e_new.eq(s_emax),
                          s_ovf.eq(1)]
-        with m.Elif(post["s_lo"]):
+        with m.Elif(s_lo):
             m.d.comb += [s_m_new.eq(sm_under), s_e_new.eq(s_emin)]
         with m.Else():
-            m.d.comb += [s_m_new.eq(p3_sm), s_e_new.eq(post["se_real"])]
+            m.d.comb += [s_m_new.eq(p3_sm), s_e_new.eq(se_out)]
 
         # Results to the write-back: the ALU's (and KSEL's) of cycle t+3 (t+2 at LAT 3) after delay
         # registers to cycle t+LAT-1; the hand-over words' (COEF/OUTC/SOUT, one cycle longer:
