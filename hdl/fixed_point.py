@@ -6,6 +6,8 @@ Each helper adds comb statements to a Module and returns the result signals:
     fnorm_hw         -- exact integer * 2**e -> sfloat (m, e) with the exponent clamp of FloatFormat.fnorm
                         (= bit_length_hw, a leading-one tree, then fnorm_tail_hw: shift, round, clamp;
                         split so a pipeline can register the bit length in between)
+    fnorm_pipe_hw    -- fnorm_hw with optional registers after the bit length, the shift, the rounding
+    stage_hw         -- a pipeline boundary: registered copies of some values, or the values themselves
 
 The rounding uses floor((floor(v / 2**(s-1)) + 1) / 2) == floor(v / 2**s + 1/2), so no variable-width
 "half" constant is needed.
@@ -114,3 +116,100 @@ def fnorm_tail_hw(m, v, e, bl, *, width: int, ew: int, name: str, with_flag: boo
     with m.Else():
         m.d.comb += [m_out.eq(Mux(ovf, 1 << (width - 2), r)), e_out.eq(e_new)]
     return m_out, e_out, (flag if with_flag else None)
+
+
+#: Pipeline cuts of fnorm_pipe_hw, in pipeline order.
+FNORM_CUTS = ("bl", "sh", "rnd")
+
+
+def stage_hw(m, on: bool, name: str, sigs: dict) -> dict:
+    """A pipeline boundary: with `on`, registered copies of the values in `sigs` (a register each, named
+    name_key); without, `sigs` as they are (the boundary is a wire)."""
+    if not on:
+        return dict(sigs)
+    out = {}
+    for key, val in sigs.items():
+        reg = Signal(val.shape(), name=f"{name}_{key}")
+        m.d.sync += reg.eq(val)
+        out[key] = reg
+    return out
+
+
+def fnorm_pipe_hw(m, v, e, *, width: int, ew: int, name: str, cuts=(), extra: dict | None = None,
+                  with_flag: bool = True):
+    """fnorm_hw with optional pipeline registers: (m_out, e_out, flag, extra_out), len(cuts) cycles after
+    v, e (and the values of `extra`, carried along as extra_out).
+
+    cuts, a subset of FNORM_CUTS, puts a register after
+        "bl"   the bit length (leading-one tree); with "sh" or "rnd" also the shift amounts
+        "sh"   the normalising shift (and, in parallel, e + s, e + s + 1 and their range compares)
+        "rnd"  the round increment and its overflow
+    so each stage has at most one short carry chain or one shifter. Without "sh" and "rnd" this is
+    bit_length_hw, an optional register, fnorm_tail_hw (the logic of fnorm_hw).
+    """
+    cuts = set(cuts)
+    if any(k.startswith("_") for k in extra or {}):
+        raise ValueError("extra keys must not start with '_'")
+    if not cuts <= set(FNORM_CUTS):
+        raise ValueError(f"fnorm cuts must be a subset of {FNORM_CUTS}, not {sorted(cuts)}")
+    extra = dict(extra or {})
+    mag = Signal(unsigned(len(v)), name=f"{name}_mag")
+    m.d.comb += mag.eq(Mux(v < 0, ~v, v))
+    bl = bit_length_hw(m, mag, name=f"{name}_bl")
+    if not cuts & {"sh", "rnd"}:
+        st = stage_hw(m, "bl" in cuts, f"{name}_pbl", {"_v": v, "_e": e, "_bl": bl, **extra})
+        m_out, e_out, flag = fnorm_tail_hw(m, st["_v"], st["_e"], st["_bl"], width=width, ew=ew, name=name,
+                                           with_flag=with_flag)
+        return m_out, e_out, flag, {k: st[k] for k in extra}
+
+    # Split form: the same arithmetic as fnorm_tail_hw / rshift_round_hw, bit for bit.
+    n = len(v)
+    emax, emin = (1 << (ew - 1)) - 1, -(1 << (ew - 1))
+    sw = _bits_for(-(width - 1), n)
+    s = Signal(signed(sw), name=f"{name}_s")
+    m.d.comb += s.eq(bl - Const(width - 1, signed(sw)))
+    max_right = max(n - width + 1, 1)
+    r_amt = Signal(range(max(max_right, 1)), name=f"{name}_ra")
+    l_amt = Signal(range(width), name=f"{name}_la")
+    m.d.comb += [r_amt.eq(Mux(s > 0, s - 1, 0)), l_amt.eq(Mux(s < 0, -s, 0))]
+    st = stage_hw(m, "bl" in cuts, f"{name}_pbl", {"_v": v, "_e": e, "_s": s, "_ra": r_amt, "_la": l_amt,
+                                                   "_right": s > 0, "_left": s < 0, **extra})
+    # shift: |v >> (bl - width)| < 2**width, |v << (width - 1 - bl)| < 2**(width-1)
+    shw = width + 2
+    sh = Signal(signed(shw), name=f"{name}_sh")
+    with m.If(st["_right"]):
+        m.d.comb += sh.eq(st["_v"] >> st["_ra"])
+    with m.Elif(st["_left"]):
+        m.d.comb += sh.eq(st["_v"] << st["_la"])
+    with m.Else():
+        m.d.comb += sh.eq(st["_v"])
+    ew_wide = max(len(st["_e"]), sw) + 3
+    e_s, e_s1 = Signal(signed(ew_wide), name=f"{name}_es"), Signal(signed(ew_wide), name=f"{name}_es1")
+    m.d.comb += [e_s.eq(st["_e"] + st["_s"]), e_s1.eq(st["_e"] + st["_s"] + 1)]
+    st = stage_hw(m, "sh" in cuts, f"{name}_psh", {
+        "_sh": sh, "_right": st["_right"], "_es": e_s[:ew], "_es1": e_s1[:ew],
+        "_hi0": e_s > emax, "_hi1": e_s1 > emax, "_lo0": e_s < emin, "_lo1": e_s1 < emin,
+        "_zero": st["_v"] == 0, "_pos": st["_v"] > 0, **{k: st[k] for k in extra}})
+    # round: (sh + 1) >> 1 for a right shift (the ties-up rule), else exact
+    r = Signal(signed(width + 1), name=f"{name}_r")
+    m.d.comb += r.eq(Mux(st["_right"], (st["_sh"] + 1) >> 1, st["_sh"]))
+    ovf = Signal(name=f"{name}_ovf")
+    m.d.comb += ovf.eq(~r[width] & r[width - 1] & ~r[:width - 1].any())     # r == 2**(width-1)
+    keep = ("_es", "_es1", "_hi0", "_hi1", "_lo0", "_lo1", "_zero", "_pos")
+    st = stage_hw(m, "rnd" in cuts, f"{name}_prnd", {"_r": r, "_ovf": ovf, **{k: st[k] for k in keep},
+                                                    **{k: st[k] for k in extra}})
+    m_out = Signal(signed(width), name=f"{name}_m")
+    e_out = Signal(signed(ew), name=f"{name}_eo")
+    flag = Signal(name=f"{name}_flag")
+    set_flag = [flag.eq(1)] if with_flag else []
+    ovf = st["_ovf"]
+    with m.If(st["_zero"]):
+        m.d.comb += [m_out.eq(0), e_out.eq(0)]
+    with m.Elif(Mux(ovf, st["_hi1"], st["_hi0"])):
+        m.d.comb += [m_out.eq(Mux(st["_pos"], (1 << (width - 1)) - 1, -(1 << (width - 1)))),
+                     e_out.eq(emax)] + set_flag
+    with m.Elif(Mux(ovf, st["_lo1"], st["_lo0"])):
+        m.d.comb += [m_out.eq(0), e_out.eq(0)] + set_flag
+    with m.Else():
+        m.d.comb += [m_out.eq(Mux(ovf, 1 << (width - 2), st["_r"])), e_out.eq(Mux(ovf, st["_es1"], st["_es"]))]
+    return m_out, e_out, (flag if with_flag else None), {k: st[k] for k in extra}

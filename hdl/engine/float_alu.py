@@ -1,21 +1,28 @@
 """Pipelined sfloat ALU of the SBE scalar unit (hdl/engine/scalar_unit.py): one microcode op issued per
-cycle, result two register stages later.
+cycle, result `latency` register stages later (1..6; the scalar unit uses alu_latency - 2).
 
 Golden twin: contract/fixed_point.py FloatFormat (mul, add, sub, scale, rsqrt_seed, fnorm of an integer).
 
-Stages (operands valid in cycle c; registers at the end of c and c+1; result combinational in c+2;
-with latency=1 the register after B is left out: B and C in cycle c+1)
-    A (c)    SUB negation (three constant compares, no normaliser), exponent compare and swap, the
-             alignment shift of the larger operand; the mantissa product (registered right after the
-             multiplier: its output register); seed table; the SCL/LDI/MOV operand select
-    B (c+1)  the exact value v * 2**e to round (ADD: the one wide sum), its bit length (a leading-one
-             tree, hdl/fixed_point.py bit_length_hw)
-    C (c+2)  normalising shift, round (the one rule), rounding overflow, exponent clamp; zero and
-             pass-through selects
+Stages, in order; CUTS[latency] names the boundaries that hold a register (the others are wires), so
+that at higher latencies each stage has about one carry chain or one shifter:
+    [rd]     the operands as they come (off the register file's block RAM)
+    A        SUB negation (three constant compares, no normaliser), exponent compare and swap; the
+             SCL/LDI/MOV operand select, the seed table
+    [x]
+    A2       the alignment shift of the larger operand; the mantissa product (with cut "sum": four
+             17-bit partial products, one per DSP)
+    [a]      (always: the multiplier's output register)
+    B        the exact value v * 2**e to round (ADD: the one wide sum; the partial products' sum)
+    [sum]
+    C        its bit length (a leading-one tree), then hdl/fixed_point.py fnorm_pipe_hw: [bl]
+             normalising shift [sh] round [rnd] rounding overflow, exponent clamp; zero and pass-through
+             selects (combinational out to the register file's write port)
+latency 1 (alu_latency 3): A, A2 | B, C; latency 2: | B | C; latency 6: rd, x, a, sum, bl, sh. The block
+RAM of the register file has a slow clock-to-out (5.8 ns on the ECP5): "rd" keeps it alone in its cycle.
 """
 from __future__ import annotations
 
-from amaranth import Array, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Array, Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -23,7 +30,14 @@ from contract import microcode as P
 from contract.checks import check_int
 from contract.fixed_point import rsqrt_seed_table
 
-from hdl.fixed_point import bit_length_hw, fnorm_tail_hw
+from hdl.fixed_point import FNORM_CUTS, fnorm_pipe_hw, stage_hw
+
+#: Pipeline registers of the ALU per latency (number of registers), in pipeline order:
+#:   rd  the operands as they come   x   after the exponent compare and swap (stage A)
+#:   a   after the alignment shift and the DSP products (stage A2)   sum  after the wide add (B)
+#:   bl  after the leading-one tree   sh  after the normalising shift   rnd  after the round increment
+CUTS = {1: ("a",), 2: ("a", "bl"), 3: ("x", "a", "bl"), 4: ("rd", "x", "a", "bl"),
+        5: ("rd", "x", "a", "bl", "sh"), 6: ("rd", "x", "a", "sum", "bl", "sh")}
 
 
 class FloatALU(wiring.Component):
@@ -71,8 +85,9 @@ class FloatALU(wiring.Component):
         self.ew = check_int("fexp_width", fexp_width, 8, 16)
         self.seed_bits = check_int("seed_bits", seed_bits, 4, self.mw - 3)
         self.int_width = check_int("int_width", int_width, 8, 128)
-        #: 2: registers after stages A and B; 1: after A only (stages B and C in one cycle)
-        self.LATENCY = check_int("latency", latency, 1, 2)
+        #: pipeline registers, inputs to result (CUTS[LATENCY] says where)
+        self.LATENCY = check_int("latency", latency, 1, max(CUTS))
+        self.cuts = CUTS[self.LATENCY]
         super().__init__({
             "op": In(4),
             "a_m": In(signed(self.mw)), "a_e": In(signed(self.ew)),
@@ -87,9 +102,14 @@ class FloatALU(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         mw, ew, sb = self.mw, self.ew, self.seed_bits
-        op = self.op
-        is_sub = op == P.OPCODE["SUB"]
+        cuts = self.cuts
         vw = max(2 * mw + 3, self.int_width, 18)
+        # "rd": the operands registered as they come (off the register file's block RAM)
+        inp = stage_hw(m, "rd" in cuts, "rd", {n: getattr(self, n) for n in
+                                                ("op", "a_m", "a_e", "b_m", "b_e", "k", "ival", "ival_e")})
+        op, a_m, a_e, b_m, b_e = inp["op"], inp["a_m"], inp["a_e"], inp["b_m"], inp["b_e"]
+        k_in, ival, ival_e = inp["k"], inp["ival"], inp["ival_e"]
+        is_sub = op == P.OPCODE["SUB"]
 
         # ---- stage A ------------------------------------------------------------------------------
         # b negated for SUB, exactly FloatFormat.neg: operands are always normalised, so only two
@@ -101,24 +121,24 @@ class FloatALU(wiring.Component):
         bb_m = Signal(signed(mw))
         bb_e = Signal(signed(ew))
         de_p, de_m = Signal(), Signal()             # de = +1, de = -1
-        with m.If(~is_sub | (self.b_m == 0)):
-            m.d.comb += [bb_m.eq(self.b_m), bb_e.eq(self.b_e)]
-        with m.Elif(self.b_m == -top):
-            with m.If(self.b_e == emax):
+        with m.If(~is_sub | (b_m == 0)):
+            m.d.comb += [bb_m.eq(b_m), bb_e.eq(b_e)]
+        with m.Elif(b_m == -top):
+            with m.If(b_e == emax):
                 m.d.comb += [bb_m.eq(top - 1), bb_e.eq(emax)]
             with m.Else():
-                m.d.comb += [bb_m.eq(top >> 1), bb_e.eq(self.b_e + 1), de_p.eq(1)]
-        with m.Elif(self.b_m == top >> 1):
-            with m.If(self.b_e == emin):
+                m.d.comb += [bb_m.eq(top >> 1), bb_e.eq(b_e + 1), de_p.eq(1)]
+        with m.Elif(b_m == top >> 1):
+            with m.If(b_e == emin):
                 m.d.comb += [bb_m.eq(0), bb_e.eq(0)]          # -b underflows: the sum is a (pass)
             with m.Else():
-                m.d.comb += [bb_m.eq(-top), bb_e.eq(self.b_e - 1), de_m.eq(1)]
+                m.d.comb += [bb_m.eq(-top), bb_e.eq(b_e - 1), de_m.eq(1)]
         with m.Else():
-            m.d.comb += [bb_m.eq(-self.b_m), bb_e.eq(self.b_e)]
+            m.d.comb += [bb_m.eq(-b_m), bb_e.eq(b_e)]
 
         # ADD: the larger exponent first; exact sum if the exponents differ by <= mw+1.
         xw = ew + 2
-        ae_x, be_x = self.a_e.as_signed(), self.b_e.as_signed()
+        ae_x, be_x = a_e.as_signed(), b_e.as_signed()
         da = [Signal(signed(xw), name=f"da{i}") for i in range(3)]      # a_e - bb_e for de = 0, +1, -1
         db = [Signal(signed(xw), name=f"db{i}") for i in range(3)]      # bb_e - a_e
         m.d.comb += [da[0].eq(ae_x - be_x), da[1].eq(ae_x - be_x - 1), da[2].eq(ae_x - be_x + 1),
@@ -130,8 +150,8 @@ class FloatALU(wiring.Component):
         m.d.comb += swap.eq(dd_a[-1])                # a_e < bb_e
         hi_m, hi_e = Signal(signed(mw)), Signal(signed(ew))
         lo_m, lo_e = Signal(signed(mw)), Signal(signed(ew))
-        m.d.comb += [hi_m.eq(Mux(swap, bb_m, self.a_m)), hi_e.eq(Mux(swap, bb_e, self.a_e)),
-                     lo_m.eq(Mux(swap, self.a_m, bb_m)), lo_e.eq(Mux(swap, self.a_e, bb_e))]
+        m.d.comb += [hi_m.eq(Mux(swap, bb_m, a_m)), hi_e.eq(Mux(swap, bb_e, a_e)),
+                     lo_m.eq(Mux(swap, a_m, bb_m)), lo_e.eq(Mux(swap, a_e, bb_e))]
         d = Signal(xw - 1)                           # |a_e - bb_e| >= 0
         m.d.comb += d.eq(Mux(swap, dd_b, dd_a))
         far = Signal()                               # d > mw + 1, as bit logic (no carry chain)
@@ -143,69 +163,130 @@ class FloatALU(wiring.Component):
         # SEED: table of contract/fixed_point.py, indexed by exponent parity and seed_bits mantissa bits.
         table = Array(Const(t, 16) for t in rsqrt_seed_table(sb, mw))
         big_e = Signal(signed(ew + 2))
-        m.d.comb += big_e.eq(self.a_e + (mw - 2))
+        m.d.comb += big_e.eq(a_e + (mw - 2))
         idx = Signal(sb + 1)
-        m.d.comb += idx.eq((big_e[0] << sb) | self.a_m[mw - 2 - sb:mw - 2])
+        m.d.comb += idx.eq((big_e[0] << sb) | a_m[mw - 2 - sb:mw - 2])
         seed_e = Signal(signed(ew + 2))
         m.d.comb += seed_e.eq(-(sb + 1) - ((big_e - big_e[0]) >> 1))
 
-        # Stage A registers: the value to round before the ADD sum (v_a, e_a), or the ADD's two terms.
+        # The stage A values (registered at cut "a", and also at cut "x" before the alignment shift and
+        # the multiplier): the value to round before the ADD sum (v_a, e_a), or the ADD's two terms.
         is_add = Signal()
         v_a = Signal(signed(vw))
         e_a = Signal(signed(ew + 4))
         zero_a, pass_a = Signal(), Signal()
-        prod = Signal(signed(2 * mw))                 # the multiplier's output register
-        is_mul = Signal()
-        add_hi = Signal(signed(mw + 1 + mw + 1))      # hi_m << dsh
-        add_lo = Signal(signed(mw))
-        m.d.sync += [prod.eq(self.a_m * self.b_m), is_mul.eq(op == P.OPCODE["MUL"]),
-                     add_hi.eq(hi_m << dsh), add_lo.eq(lo_m)]
-        m.d.sync += [is_add.eq(0), zero_a.eq(0), pass_a.eq(0)]
-        with m.If(op.matches(P.OPCODE["MUL"])):
-            m.d.sync += [e_a.eq(self.a_e + self.b_e), zero_a.eq((self.a_m == 0) | (self.b_m == 0))]
-        with m.Elif(op.matches(P.OPCODE["ADD"], P.OPCODE["SUB"])):
-            with m.If(self.a_m == 0):
-                m.d.sync += [v_a.eq(bb_m), e_a.eq(bb_e), pass_a.eq(1)]
-            with m.Elif(bb_m == 0):
-                m.d.sync += [v_a.eq(self.a_m), e_a.eq(self.a_e), pass_a.eq(1)]
-            with m.Elif(far):
-                m.d.sync += [v_a.eq(hi_m), e_a.eq(hi_e), pass_a.eq(1)]
+        if "x" not in cuts:
+            # Registered at cut "a" as they are computed: a value no later stage reads (v_a of MUL and of
+            # the ADD sum) holds (the flip-flops' clock enable, the smallest form).
+            m.d.sync += [is_add.eq(0), zero_a.eq(0), pass_a.eq(0)]
+            with m.If(op.matches(P.OPCODE["MUL"])):
+                m.d.sync += [e_a.eq(a_e + b_e), zero_a.eq((a_m == 0) | (b_m == 0))]
+            with m.Elif(op.matches(P.OPCODE["ADD"], P.OPCODE["SUB"])):
+                with m.If(a_m == 0):
+                    m.d.sync += [v_a.eq(bb_m), e_a.eq(bb_e), pass_a.eq(1)]
+                with m.Elif(bb_m == 0):
+                    m.d.sync += [v_a.eq(a_m), e_a.eq(a_e), pass_a.eq(1)]
+                with m.Elif(far):
+                    m.d.sync += [v_a.eq(hi_m), e_a.eq(hi_e), pass_a.eq(1)]
+                with m.Else():
+                    m.d.sync += [e_a.eq(lo_e), is_add.eq(1)]
+            with m.Elif(op.matches(P.OPCODE["SCL"], P.OPCODE["SCLK"])):
+                m.d.sync += [v_a.eq(a_m), e_a.eq(a_e + k_in), zero_a.eq(a_m == 0)]
+            with m.Elif(op.matches(P.OPCODE["MOV"])):
+                m.d.sync += [v_a.eq(a_m), e_a.eq(a_e), pass_a.eq(1)]
+            with m.Elif(op.matches(P.OPCODE["SEED"])):
+                m.d.sync += [v_a.eq(table[idx]), e_a.eq(seed_e), zero_a.eq(a_m <= 0)]
+            with m.Elif(op.matches(P.OPCODE["LDI"])):
+                m.d.sync += [v_a.eq(ival), e_a.eq(ival_e)]
             with m.Else():
-                m.d.sync += [e_a.eq(lo_e), is_add.eq(1)]
-        with m.Elif(op.matches(P.OPCODE["SCL"], P.OPCODE["SCLK"])):
-            m.d.sync += [v_a.eq(self.a_m), e_a.eq(self.a_e + self.k), zero_a.eq(self.a_m == 0)]
-        with m.Elif(op.matches(P.OPCODE["MOV"])):
-            m.d.sync += [v_a.eq(self.a_m), e_a.eq(self.a_e), pass_a.eq(1)]
-        with m.Elif(op.matches(P.OPCODE["SEED"])):
-            m.d.sync += [v_a.eq(table[idx]), e_a.eq(seed_e), zero_a.eq(self.a_m <= 0)]
-        with m.Elif(op.matches(P.OPCODE["LDI"])):
-            m.d.sync += [v_a.eq(self.ival), e_a.eq(self.ival_e)]
-        with m.Else():
-            m.d.sync += [v_a.eq(0), e_a.eq(0)]
-
-        # ---- stage B: the exact value and its bit length ---------------------------------------------
-        v = Signal(signed(vw))
-        m.d.comb += v.eq(Mux(is_mul, prod, Mux(is_add, add_hi + add_lo, v_a)))
-        mag = Signal(unsigned(vw))
-        m.d.comb += mag.eq(Mux(v < 0, ~v, v))
-        bl = bit_length_hw(m, mag, name="norm_bl")
-        v_b = Signal(signed(vw))
-        e_b = Signal(signed(ew + 4))
-        bl_b = Signal(range(vw + 1))
-        zero_b, pass_b = Signal(), Signal()
-        stage_b = [v_b.eq(v), e_b.eq(e_a), bl_b.eq(bl), zero_b.eq(zero_a), pass_b.eq(pass_a)]
-        if self.LATENCY == 2:
-            m.d.sync += stage_b
+                m.d.sync += [v_a.eq(0), e_a.eq(0)]
         else:
-            m.d.comb += stage_b
+            self._stage_a_comb(m, op, a_m, a_e, b_m, b_e, bb_m, bb_e, hi_m, hi_e, lo_e, far, k_in, ival, ival_e,
+                               table[idx], seed_e, v_a, e_a, zero_a, pass_a, is_add)
+        st = stage_hw(m, "x" in cuts, "x", {"v": v_a, "e": e_a, "zero": zero_a, "pass": pass_a, "add": is_add,
+                                            "mul": op == P.OPCODE["MUL"], "hi_m": hi_m, "dsh": dsh, "lo_m": lo_m,
+                                            "ma": a_m, "mb": b_m})
 
-        # ---- stage C: shift, round, clamp ------------------------------------------------------------
-        r_m, r_e, flag = fnorm_tail_hw(m, v_b, e_b, bl_b, width=mw, ew=ew, name="norm")
-        with m.If(zero_b):
+        # ---- stage A2: alignment shift; the multiplier ------------------------------------------------
+        # The product: one a*b (Yosys splits it over the DSPs and adds the parts in the fabric, all
+        # before the register of cut "a"), or, with cut "sum", the four partial products of 17-bit
+        # halves registered at the DSP outputs and added after cut "a" (an exact signed split:
+        # a = ah * 2**17 + al, al unsigned).
+        split = "sum" in cuts and mw > 18
+        if split:
+            ma, mb = st["ma"], st["mb"]
+            al, ah = ma[:17], ma[17:].as_signed()
+            bl_, bh = mb[:17], mb[17:].as_signed()
+            mul = {"p0": al * bl_, "p1": al * bh, "p2": ah * bl_, "p3": ah * bh}
+        else:
+            mul = {"prod": st["ma"] * st["mb"]}
+        held = {"v": st["v"], "e": st["e"], "zero": st["zero"], "pass": st["pass"], "add": st["add"]}
+        st = stage_hw(m, True, "a", {**({} if "x" not in cuts else held), "mul": st["mul"],
+                                     "add_hi": (st["hi_m"] << st["dsh"])[:2 * mw + 2].as_signed(),
+                                     "add_lo": st["lo_m"], **mul})
+        if "x" not in cuts:
+            st.update(held)
+
+        # ---- stage B: the exact value v * 2**e to round ----------------------------------------------
+        if split:
+            prod = Signal(signed(2 * mw), name="prod")
+            low = Cat(st["p0"][:34], st["p3"]).as_signed()       # p3 * 2**34 + p0 (0 <= p0 < 2**34)
+            m.d.comb += prod.eq(low + ((st["p1"] + st["p2"]) << 17))
+        else:
+            prod = st["prod"]
+        v = Signal(signed(vw))
+        m.d.comb += v.eq(Mux(st["mul"], prod, Mux(st["add"], st["add_hi"] + st["add_lo"], st["v"])))
+        st = stage_hw(m, "sum" in cuts, "sum", {"v": v, "e": st["e"], "zero": st["zero"], "pass": st["pass"]})
+
+        # ---- stages C..: bit length, normalising shift, round, clamp (hdl/fixed_point.py) -------------
+        v_b, e_b = st["v"], st["e"]
+        r_m, r_e, flag, st = fnorm_pipe_hw(
+            m, v_b, e_b, width=mw, ew=ew, name="norm", cuts=[c for c in cuts if c in FNORM_CUTS],
+            extra={"zero": st["zero"], "pass": st["pass"], "pm": v_b[:mw], "pe": e_b[:ew]})
+        with m.If(st["zero"]):
             m.d.comb += [self.r_m.eq(0), self.r_e.eq(0)]
-        with m.Elif(pass_b):
+        with m.Elif(st["pass"]):
             # Operands pass unchanged (FloatFormat returns them as they are, without renormalising).
-            m.d.comb += [self.r_m.eq(v_b), self.r_e.eq(e_b)]
+            m.d.comb += [self.r_m.eq(st["pm"]), self.r_e.eq(st["pe"])]
         with m.Else():
             m.d.comb += [self.r_m.eq(r_m), self.r_e.eq(r_e), self.flag.eq(flag)]
         return m
+
+    @staticmethod
+    def _stage_a_comb(m, op, a_m, a_e, b_m, b_e, bb_m, bb_e, hi_m, hi_e, lo_e, far, k_in, ival, ival_e, seed, seed_e,
+                      v_a, e_a, zero_a, pass_a, is_add):
+        """The stage A values as combinational logic (for the register of cut "x")."""
+        is_addsub = op.matches(P.OPCODE["ADD"], P.OPCODE["SUB"])
+        with m.If(op.matches(P.OPCODE["MUL"])):
+            m.d.comb += [e_a.eq(a_e + b_e), zero_a.eq((a_m == 0) | (b_m == 0))]
+        with m.Elif(is_addsub):
+            with m.If(a_m == 0):
+                m.d.comb += [e_a.eq(bb_e), pass_a.eq(1)]
+            with m.Elif(bb_m == 0):
+                m.d.comb += [e_a.eq(a_e), pass_a.eq(1)]
+            with m.Elif(far):
+                m.d.comb += [e_a.eq(hi_e), pass_a.eq(1)]
+            with m.Else():
+                m.d.comb += [e_a.eq(lo_e), is_add.eq(1)]
+        with m.Elif(op.matches(P.OPCODE["SCL"], P.OPCODE["SCLK"])):
+            m.d.comb += [e_a.eq(a_e + k_in), zero_a.eq(a_m == 0)]
+        with m.Elif(op.matches(P.OPCODE["MOV"])):
+            m.d.comb += [e_a.eq(a_e), pass_a.eq(1)]
+        with m.Elif(op.matches(P.OPCODE["SEED"])):
+            m.d.comb += [e_a.eq(seed_e), zero_a.eq(a_m <= 0)]
+        with m.Elif(op.matches(P.OPCODE["LDI"])):
+            m.d.comb += e_a.eq(ival_e)
+        with m.Else():
+            m.d.comb += zero_a.eq(1)                 # any other op: 0
+        # v_a, a don't-care for MUL, the ADD sum and the zero results: a_m unless another value is needed
+        # (few mux inputs)
+        with m.If(op.matches(P.OPCODE["SEED"])):
+            m.d.comb += v_a.eq(seed)
+        with m.Elif(op.matches(P.OPCODE["LDI"])):
+            m.d.comb += v_a.eq(ival)
+        with m.Elif(is_addsub & (a_m == 0)):
+            m.d.comb += v_a.eq(bb_m)
+        with m.Elif(is_addsub & far & (bb_m != 0)):
+            m.d.comb += v_a.eq(hi_m)
+        with m.Else():
+            m.d.comb += v_a.eq(a_m)

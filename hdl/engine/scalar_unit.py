@@ -8,16 +8,19 @@ construction as long as the ALU and the conversions are exact (tests/amaranth_si
 tests/amaranth_sim/test_sbe_engine.py). No interlocks: the schedule has no hazards (the golden model
 asserts that).
 
-Pipeline (an instruction issued in cycle t; LAT >= 4; LAT = 3 merges the last two stages)
+Pipeline (an instruction issued in cycle t)
     fetch    ROM (block memory, registered output) read in t-1: the fields are valid in t
     t        issue: register-file read addresses (block memory, two read ports, registered output);
              REL / RDY / DONE pulse
-    t+1      operands valid; FloatALU stage A; KSEL; the conversions' operand (COEF adds the block exponent)
-    t+2      FloatALU stage B; COEF/OUTC/SOUT rounding to their widths
-    t+3      FloatALU stage C; clamps of the conversions
-    t+LAT-1  result written (register file, k_v), after LAT-4 delay registers; an instruction issued
-             at t+LAT reads it
-    t+LAT    a hand-over word (COEF/OUTC/SOUT) written: one cycle more (microcode_schedule.HANDOVER_EXTRA)
+    t+1      operands valid; FloatALU (LAT - 2 register stages, float_alu.CUTS); KSEL at LAT 3; the
+             conversions' operand (COEF adds the block exponent)
+    t+2      COEF/OUTC/SOUT rounding to their widths (fnorm_pipe_hw, CONV_CUTS[LAT] registers inside);
+             KSEL at LAT >= 4 (registered at t+3)
+    then     clamps of the conversions (with "post" in CONV_CUTS: their exponent arithmetic registered
+             before the selects and the s underflow shift)
+    t+LAT-1  ALU/KSEL result written (register file, k_v); an instruction issued at t+LAT reads it
+    t+LAT    a hand-over word (COEF/OUTC/SOUT) written (after delay registers): one cycle more
+             (microcode_schedule.HANDOVER_EXTRA)
 The register file resets by rewriting its reset values (NREGS cycles after reset or `clear`, `busy`).
 """
 from __future__ import annotations
@@ -34,8 +37,12 @@ from contract.enums import Segment, Vec
 from contract.fixed_point import FloatFormat
 from contract.engine_config import KMIN, LMAX, EngineConfig
 
-from hdl.fixed_point import fnorm_hw, rshift_round_hw
+from hdl.fixed_point import FNORM_CUTS, fnorm_pipe_hw, rshift_round_hw, stage_hw
 from hdl.engine.float_alu import FloatALU
+
+#: Extra pipeline registers of the conversions (COEF/OUTC/SOUT: fnorm_pipe_hw cuts, and "post": the
+#: clamps' exponent arithmetic) per LAT (larger LAT: as many as the largest key), delay registers after
+CONV_CUTS = {3: (), 4: ("bl",), 5: ("bl", "post"), 6: ("bl", "sh", "post"), 7: ("bl", "sh", "rnd", "post")}
 
 
 def latch_layout(acc_width: int, exp_width: int) -> data.StructLayout:
@@ -54,7 +61,7 @@ def scale_layout(coef_width: int) -> data.StructLayout:
     return data.StructLayout({"m": signed(coef_width), "sh": signed(8)})
 
 
-MIN_LATENCY = 3     #: register-file read + two ALU stages
+MIN_LATENCY = 3     #: register-file read + two ALU stages (at most 2 + max(float_alu.CUTS))
 
 
 def check_rtl_latency(cfg: EngineConfig) -> None:
@@ -131,8 +138,10 @@ class ScalarUnit(wiring.Component):
         init = cfg.reset_registers(ff)
         int_width = max(self.acc_width, 40)
         short = LAT == 3            # ALU stages B and C in one cycle, conversions' stages 2 and 3 too
+        # The ALU's registers: operands valid at t+1, result written at the end of t+LAT-1.
         m.submodules.alu = alu = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=cfg.seed_bits,
-                                          int_width=int_width, latency=1 if short else 2)
+                                          int_width=int_width, latency=LAT - 2)
+        conv_cuts = CONV_CUTS[min(LAT, max(CONV_CUTS))]
         OPC = P.OPCODE
 
         # -- register file: block memory, word = (e, m); reset by rewriting the reset values -----------
@@ -215,67 +224,105 @@ class ScalarUnit(wiring.Component):
                      alu.ival.eq(srcs[p1_a[:3]]), alu.ival_e.eq(src_e[p1_a[:3]])]
         m.d.comb += alu.k.eq(Mux(p1_op == OPC["SCLK"], Mux(p1_imm < 0, -k_sel, k_sel), p1_imm))
 
-        # KSEL: k = floor((e + mw - 2 - (2*SW - 6)) / 2), clamped; 0 for a zero norm.
-        kraw = Signal(signed(ew + 2))
-        m.d.comb += kraw.eq((ae + (mw - 2 - (2 * cfg.state_width - 6))) >> 1)
-        ksel = Signal(signed(8))
-        with m.If(am == 0):
-            m.d.comb += ksel.eq(0)
-        with m.Elif(kraw < KMIN):
-            m.d.comb += ksel.eq(KMIN)
-        with m.Elif(kraw > cfg.kmax):
-            m.d.comb += ksel.eq(cfg.kmax)
-        with m.Else():
-            m.d.comb += ksel.eq(kraw)
+        def ksel_hw(mant, exp, name):
+            """KSEL: k = floor((e + mw - 2 - (2*SW - 6)) / 2), clamped; 0 for a zero norm."""
+            kraw = Signal(signed(len(exp) + 2), name=f"{name}_raw")
+            m.d.comb += kraw.eq((exp + (mw - 2 - (2 * cfg.state_width - 6))) >> 1)
+            ksel = Signal(signed(8), name=name)
+            with m.If(mant == 0):
+                m.d.comb += ksel.eq(0)
+            with m.Elif(kraw < KMIN):
+                m.d.comb += ksel.eq(KMIN)
+            with m.Elif(kraw > cfg.kmax):
+                m.d.comb += ksel.eq(cfg.kmax)
+            with m.Else():
+                m.d.comb += ksel.eq(kraw)
+            return ksel
+        # at LAT 3 from the operands (t+1), else from the stage 2 registers (t+2; p2_e = ae there)
+        ksel = ksel_hw(am, ae, "ksel1") if short else None
         # COEF scales the coefficient by 2**e_v(j): it multiplies sample j's integers.
+        ex_c = Signal(signed(xw))
+        m.d.comb += ex_c.eq(Mux(p1_op == OPC["COEF"], Mux(p1_d[0], ex_cur[1], ex_cur[0]), 0))
         ae_c = Signal(signed(ew + 2))
-        m.d.comb += ae_c.eq(ae + Mux(p1_op == OPC["COEF"], Mux(p1_d[0], ex_cur[1], ex_cur[0]), 0))
+        m.d.comb += ae_c.eq(ae + ex_c)
 
         # -- stage 2 (t+2): conversions rounded to their widths -----------------------------------------
         p2_op, p2_d = Signal(ob), Signal(rb)
         p2_m, p2_e, p2_k = Signal(signed(mw)), Signal(signed(ew + 2)), Signal(signed(8))
         p2_ksel = Signal(signed(8))
-        m.d.sync += [p2_op.eq(p1_op), p2_d.eq(p1_d), p2_m.eq(am), p2_e.eq(ae_c), p2_ksel.eq(ksel),
+        m.d.sync += [p2_op.eq(p1_op), p2_d.eq(p1_d), p2_m.eq(am),
                      p2_k.eq(Mux(p1_d[0], k_regs[1], k_regs[0]))]      # COEF v: k_v, v in the d field
-        cm, ce, cflag = fnorm_hw(m, p2_m, p2_e, width=cw, ew=ew, name="coef")
+        if short:
+            m.d.sync += [p2_e.eq(ae_c), p2_ksel.eq(ksel)]
+        else:
+            # the register file's output (block RAM, slow clock-to-out) straight into registers: the
+            # block exponent added after them, in parallel with fnorm's leading-one tree
+            p2_ae, p2_ex = Signal(signed(ew)), Signal(signed(xw))
+            m.d.sync += [p2_ae.eq(ae), p2_ex.eq(ex_c)]
+            m.d.comb += [p2_e.eq(p2_ae + p2_ex), p2_ksel.eq(ksel_hw(p2_m, p2_ae, "ksel2"))]
+        # fnorm_pipe_hw with conv_cuts: len(conv_cuts) registers inside, the stage 3 registers after
         smw, sew = cfg.s_mant_width, cfg.s_exp_width
-        sm, se, sflag = fnorm_hw(m, p2_m, p2_e, width=smw, ew=ew, name="sout")
+        fn_cuts = [c for c in conv_cuts if c in FNORM_CUTS]
+        cm, ce, cflag, cx = fnorm_pipe_hw(m, p2_m, p2_e, width=cw, ew=ew, name="coef", cuts=fn_cuts,
+                                          extra={"op": p2_op, "d": p2_d, "k": p2_k})
+        sm, se, sflag, _ = fnorm_pipe_hw(m, p2_m, p2_e, width=smw, ew=ew, name="sout", cuts=fn_cuts)
 
-        # -- stage 3 (t+3): clamps; the ALU result ----------------------------------------------------
+        # -- stage 3 (t+3+len(fn_cuts)): clamps; the ALU result -----------------------------------------
         p3_op, p3_d = Signal(ob), Signal(rb)
         p3_cm, p3_ce, p3_cflag = Signal(signed(cw)), Signal(signed(ew)), Signal()
         p3_sm, p3_se, p3_sflag = Signal(signed(smw)), Signal(signed(ew)), Signal()
-        p3_ksel, p3_k = Signal(signed(8)), Signal(signed(8))
-        m.d.sync += [p3_op.eq(p2_op), p3_d.eq(p2_d), p3_cm.eq(cm), p3_ce.eq(ce), p3_cflag.eq(cflag),
-                     p3_sm.eq(sm), p3_se.eq(se), p3_sflag.eq(sflag), p3_ksel.eq(p2_ksel), p3_k.eq(p2_k)]
+        p3_k = Signal(signed(8))
+        m.d.sync += [p3_op.eq(cx["op"]), p3_d.eq(cx["d"]), p3_cm.eq(cm), p3_ce.eq(ce), p3_cflag.eq(cflag),
+                     p3_sm.eq(sm), p3_se.eq(se), p3_sflag.eq(sflag), p3_k.eq(cx["k"])]
+        # KSEL's k and the write-back's op, d: registered at t+3 (LAT >= 4)
+        kq_op, kq_d, kq_ksel = Signal(ob), Signal(rb), Signal(signed(8))
+        m.d.sync += [kq_op.eq(p2_op), kq_d.eq(p2_d), kq_ksel.eq(p2_ksel)]
+        # The clamps' exponent arithmetic and compares; with "post" registered before their selects and
+        # the s underflow shift.
+        s_emax, s_emin = (1 << (sew - 1)) - 1, -(1 << (sew - 1))
         csh_raw = Signal(signed(ew + 2))
-        m.d.comb += csh_raw.eq(Mux(p3_op == OPC["OUTC"], -(p3_ce + cfg.elem_width - 1), -p3_ce))
+        se_real = Signal(signed(ew + 8))
+        m.d.comb += [csh_raw.eq(Mux(p3_op == OPC["OUTC"], -(p3_ce + cfg.elem_width - 1), -p3_ce)),
+                     se_real.eq(p3_se - (cfg.x_frac + cfg.delta_frac))]
         cmax = Mux(p3_op == OPC["OUTC"], cfg.rmax_out, cfg.rmax)
+        if "post" in conv_cuts:
+            under_raw, under_sh = Signal(signed(ew + 8)), Signal(signed(ew + 8))
+            m.d.comb += [under_raw.eq((s_emin + cfg.x_frac + cfg.delta_frac) - p3_se),     # s_emin - se_real
+                         under_sh.eq(Mux(under_raw > smw + 1, smw + 1, under_raw))]
+            post = stage_hw(m, True, "post", {
+                "op": p3_op, "d": p3_d, "k": p3_k, "cm": p3_cm, "cflag": p3_cflag, "sm": p3_sm, "sflag": p3_sflag,
+                "csh_raw": csh_raw, "se_real": se_real[:sew], "under_sh": under_sh[:6],
+                "c_lo": csh_raw < -LMAX, "c_hi": csh_raw > cmax, "s_hi": se_real > s_emax, "s_lo": se_real < s_emin})
+            p3_op, p3_d, p3_k, p3_cm, p3_cflag = post["op"], post["d"], post["k"], post["cm"], post["cflag"]
+            p3_sm, p3_sflag = post["sm"], post["sflag"]
+            cmax = Mux(p3_op == OPC["OUTC"], cfg.rmax_out, cfg.rmax)
+            c_lo, c_hi, s_hi, s_lo = post["c_lo"], post["c_hi"], post["s_hi"], post["s_lo"]
+            csh_raw, se_out, under_sh = post["csh_raw"], post["se_real"], post["under_sh"]
+        else:
+            c_lo, c_hi, s_hi, s_lo = csh_raw < -LMAX, csh_raw > cmax, se_real > s_emax, se_real < s_emin
+            se_out = se_real
+            under_sh = Signal(signed(ew + 8))
+            m.d.comb += under_sh.eq(Mux(s_emin - se_real > smw + 1, smw + 1, s_emin - se_real))
         csh = Signal(signed(8))
         clamp_flag = Signal()
-        with m.If(csh_raw < -LMAX):
+        with m.If(c_lo):
             m.d.comb += [csh.eq(-LMAX), clamp_flag.eq(p3_cm != 0)]
-        with m.Elif(csh_raw > cmax):
+        with m.Elif(c_hi):
             m.d.comb += csh.eq(cmax)
         with m.Else():
             m.d.comb += csh.eq(csh_raw)
         # SOUT: s_mant bits, exponent in real units, clamped to the s_exp range.
-        se_real = Signal(signed(ew + 8))
-        m.d.comb += se_real.eq(p3_se - (cfg.x_frac + cfg.delta_frac))
-        s_emax, s_emin = (1 << (sew - 1)) - 1, -(1 << (sew - 1))
-        under_sh = Signal(signed(ew + 8))
-        m.d.comb += under_sh.eq(Mux(s_emin - se_real > smw + 1, smw + 1, s_emin - se_real))
         sm_under = rshift_round_hw(m, p3_sm, under_sh, out_width=smw, max_left=1, max_right=smw + 2, name="sunder")
         s_m_new, s_e_new, s_ovf = Signal(signed(smw)), Signal(signed(sew)), Signal()
         with m.If(p3_sm == 0):
             m.d.comb += [s_m_new.eq(0), s_e_new.eq(0)]
-        with m.Elif(se_real > s_emax):
+        with m.Elif(s_hi):
             m.d.comb += [s_m_new.eq(Mux(p3_sm > 0, (1 << (smw - 1)) - 1, -(1 << (smw - 1)))), s_e_new.eq(s_emax),
                          s_ovf.eq(1)]
-        with m.Elif(se_real < s_emin):
+        with m.Elif(s_lo):
             m.d.comb += [s_m_new.eq(sm_under), s_e_new.eq(s_emin)]
         with m.Else():
-            m.d.comb += [s_m_new.eq(p3_sm), s_e_new.eq(se_real)]
+            m.d.comb += [s_m_new.eq(p3_sm), s_e_new.eq(se_out)]
 
         # Results to the write-back: the ALU's (and KSEL's) of cycle t+3 (t+2 at LAT 3) after delay
         # registers to cycle t+LAT-1; the hand-over words' (COEF/OUTC/SOUT, one cycle longer:
@@ -289,13 +336,16 @@ class ScalarUnit(wiring.Component):
                     val = nxt
                 out[key] = val
             return out
-        a_op, a_d, a_ksel = (p2_op, p2_d, p2_ksel) if short else (p3_op, p3_d, p3_ksel)
-        w = delayed({"op": a_op, "d": a_d, "rm": alu.r_m, "re": alu.r_e, "aflag": alu.flag, "ksel": a_ksel},
-                    LAT - 1 - (2 if short else 3), "wa")
+        # op, d, KSEL's k: of cycle t+2 (LAT 3) or t+3 (the register after ksel2) to t+LAT-1; the ALU's
+        # result arrives at t+LAT-1 itself.
+        a_op, a_d, a_ksel = (p2_op, p2_d, p2_ksel) if short else (kq_op, kq_d, kq_ksel)
+        w = delayed({"op": a_op, "d": a_d, "ksel": a_ksel}, LAT - 1 - (2 if short else 3), "wa")
+        w.update({"rm": alu.r_m, "re": alu.r_e, "aflag": alu.flag})
         cflag_all, sflag_all = Signal(), Signal()
         m.d.comb += [cflag_all.eq(p3_cflag | clamp_flag), sflag_all.eq(p3_sflag | s_ovf)]
         h = delayed({"op": p3_op, "d": p3_d, "k": p3_k, "cm": p3_cm, "csh": csh, "cflag": cflag_all,
-                     "sm": s_m_new, "se": s_e_new, "sflag": sflag_all}, LAT + S.HANDOVER_EXTRA - 4, "wh")
+                     "sm": s_m_new, "se": s_e_new, "sflag": sflag_all},
+                    LAT + S.HANDOVER_EXTRA - 4 - len(conv_cuts), "wh")
 
         # -- write-back (end of cycle t+LAT-1) ---------------------------------------------------------
         wop = w["op"]

@@ -6,7 +6,7 @@ from amaranth.sim import Simulator
 
 from contract import microcode as P
 from contract.fixed_point import Flags, FloatFormat
-from hdl.engine.float_alu import FloatALU
+from hdl.engine.float_alu import CUTS, FloatALU
 
 
 def _golden(ff, op, a, b, k, ival, ival_e=0):
@@ -37,7 +37,7 @@ def _operand(ff, rng, mw, ew):
     return ff.fnorm(int(rng.integers(-2 ** 40, 2 ** 40)) >> int(rng.integers(0, 40)), int(rng.integers(-60, 60)))
 
 
-@pytest.mark.parametrize("mw,ew,sb,lat", [(24, 12, 8, 2), (18, 8, 5, 2), (24, 12, 8, 1)])
+@pytest.mark.parametrize("mw,ew,sb,lat", [(24, 12, 8, lat) for lat in sorted(CUTS)] + [(18, 8, 5, 2), (18, 8, 5, 6), (32, 16, 10, 5)])
 def test_alu_matches_golden(mw, ew, sb, lat):
     ff = FloatFormat(mw, ew, sb)
     dut = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=sb, int_width=64, latency=lat)
@@ -126,3 +126,43 @@ def test_add_at_the_far_operand_cut_off(mw, ew, sb):
             assert abs(Fraction(m) * Fraction(2) ** e - exact) <= Fraction(2) ** e / 2, (op, a, b, want)
         else:                        # beyond it the larger operand is returned
             assert want == a, (op, a, b, want)
+
+
+@pytest.mark.parametrize("cuts", [(), ("bl",), ("sh",), ("rnd",), ("bl", "sh"), ("bl", "sh", "rnd")])
+@pytest.mark.parametrize("width", [18, 16])
+def test_fnorm_pipe_matches_golden(cuts, width):
+    """hdl/fixed_point.py fnorm_pipe_hw with every set of its pipeline registers (the conversions' COEF/OUTC
+    width 18 and SOUT width 16 of a 24-bit mantissa) against FloatFormat.fnorm: one value per cycle, the
+    result len(cuts) cycles later, an `extra` value carried along."""
+    from amaranth import ClockDomain, Module, Signal, signed
+    from hdl.fixed_point import fnorm_pipe_hw
+    ew = 12
+    ff = FloatFormat(24, ew, 8)
+    m = Module()
+    m.domains.sync = ClockDomain()
+    v, e, tag = Signal(signed(24)), Signal(signed(ew + 2)), Signal(8)
+    mo, eo, flag, extra = fnorm_pipe_hw(m, v, e, width=width, ew=ew, name="t", cuts=cuts, extra={"tag": tag})
+    rng = np.random.default_rng(width + 7 * len(cuts))
+    cases = [(0, 0), (-1, 5), (1 << 23 - 1, 0), (-(1 << 23), ff.emax - 2), ((1 << width) - 1, ff.emax - 8),
+             (3, ff.emin), ((1 << 22) + 1, ff.emin - 3), (-(1 << (width - 1)) - 1, 0)]
+    cases += [(int(rng.integers(-2 ** 23, 2 ** 23)) >> int(rng.integers(0, 23)),
+               int(rng.integers(ff.emin - 30, ff.emax + 10))) for _ in range(600)]
+    lat = len(cuts)
+    got = []
+
+    async def bench(ctx):
+        for i in range(len(cases) + lat):
+            cv, ce = cases[min(i, len(cases) - 1)]
+            ctx.set(v, cv); ctx.set(e, ce); ctx.set(tag, i & 0xFF)
+            if i >= lat:
+                got.append(((ctx.get(mo), ctx.get(eo)), bool(ctx.get(flag)), ctx.get(extra["tag"])))
+            await ctx.tick()
+
+    sim = Simulator(m)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    for i, ((cv, ce), g) in enumerate(zip(cases, got)):
+        fl = Flags()
+        want = ff.fnorm(cv, ce, fl, width=width)
+        assert g == (want, fl.saturated, i & 0xFF), (cv, ce, cuts)

@@ -270,12 +270,13 @@ def test_clear_mid_batch_status_and_framing_flag():
     assert seen["end_busy"] == 0 and seen["end_count"] == 0
 
 
-@pytest.mark.parametrize("lat", [3, 6])
-def test_engine_matches_golden_at_other_alu_latencies(lat):
-    """The scalar unit at other ALU latencies (3: ALU stages B and C merged; 6: two delay stages) runs
-    its own schedule of the microcode, bit-exact with the golden model (stalls and gaps on the streams)."""
-    rng = np.random.default_rng(40 + lat)
-    check(dict(a=5, b=7, lanes=2, alu_latency=lat), make_batches(rng, 5, 7, [3, 2]), seed=lat)
+@pytest.mark.parametrize("lat,lanes", [(lat, lanes) for lat in range(3, 9) for lanes in (1, 4)])
+def test_engine_matches_golden_at_other_alu_latencies(lat, lanes):
+    """The scalar unit at every ALU latency (its own schedule of the microcode; the FloatALU's and the
+    conversions' pipeline registers of that latency, hdl/engine/float_alu.py CUTS and
+    hdl/engine/scalar_unit.py CONV_CUTS) bit-exact with the golden model (stalls and gaps on the streams)."""
+    rng = np.random.default_rng(40 + lat + 10 * lanes)
+    check(dict(a=5, b=7, lanes=lanes, alu_latency=lat), make_batches(rng, 5, 7, [3, 2]), seed=lat)
 
 
 def test_rtl_rejects_alu_latency_below_three():
