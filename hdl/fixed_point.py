@@ -2,6 +2,7 @@
 
 Each helper adds comb statements to a Module and returns the result signals:
     rshift_round_hw  -- the ONE rounding rule: round(v / 2**s), ties toward +inf; s <= 0 shifts left
+                        (shift_decode_hw: its shift amounts, to be registered a stage ahead)
     saturate_hw      -- clamp to a signed width, with a "clamped" bit (never wrap-around)
     fnorm_hw         -- exact integer * 2**e -> sfloat (m, e) with the exponent clamp of FloatFormat.fnorm
                         (= bit_length_hw, a leading-one tree, then fnorm_tail_hw: shift, round, clamp;
@@ -20,20 +21,31 @@ def _bits_for(lo: int, hi: int) -> int:
     return max(len(Const(lo)), len(Const(hi)), 2) + 1
 
 
-def rshift_round_hw(m, v, s, *, out_width: int, max_left: int, max_right: int, name: str):
-    """Signal (signed out_width) = rshift_round(v, s) for s in [-max_left, max_right] (s a signed Value).
-
-    v is a signed Value; the caller guarantees s is within the range (it is clamped upstream).
-    """
-    out = Signal(signed(out_width), name=name)
+def shift_decode_hw(m, s, *, max_left: int, max_right: int, name: str):
+    """(r_amt, l_amt, pos, neg) of rshift_round_hw for the signed shift s, as comb Signals: a pipeline
+    registers them one stage before the shift so the shifter starts from registers."""
     r_amt = Signal(range(max(max_right, 1)), name=f"{name}_r")
     l_amt = Signal(range(max_left + 1), name=f"{name}_l")
-    m.d.comb += [r_amt.eq(Mux(s > 0, s - 1, 0)), l_amt.eq(Mux(s < 0, -s, 0))]
+    pos, neg = Signal(name=f"{name}_pos"), Signal(name=f"{name}_neg")
+    m.d.comb += [r_amt.eq(Mux(s > 0, s - 1, 0)), l_amt.eq(Mux(s < 0, -s, 0)), pos.eq(s > 0), neg.eq(s < 0)]
+    return r_amt, l_amt, pos, neg
+
+
+def rshift_round_hw(m, v, s, *, out_width: int, max_left: int, max_right: int, name: str, dec=None):
+    """Signal (signed out_width) = rshift_round(v, s) for s in [-max_left, max_right] (s a signed Value).
+
+    v is a signed Value; the caller guarantees s is within the range (it is clamped upstream). With
+    `dec` = (r_amt, l_amt, pos, neg), e.g. registered outputs of shift_decode_hw, s is not used (None).
+    """
+    out = Signal(signed(out_width), name=name)
+    if dec is None:
+        dec = shift_decode_hw(m, s, max_left=max_left, max_right=max_right, name=name)
+    r_amt, l_amt, pos, neg = dec
     right = ((v >> r_amt) + 1) >> 1
     left = v << l_amt
-    with m.If(s > 0):
+    with m.If(pos):
         m.d.comb += out.eq(right)
-    with m.Elif(s < 0):
+    with m.Elif(neg):
         m.d.comb += out.eq(left)
     with m.Else():
         m.d.comb += out.eq(v)
@@ -41,13 +53,25 @@ def rshift_round_hw(m, v, s, *, out_width: int, max_left: int, max_right: int, n
 
 
 def saturate_hw(m, v, width: int, *, name: str):
-    """(Signal signed(width), Signal(1) clamped) = saturate(v, width)."""
+    """(Signal signed(width), Signal(1) clamped) = saturate(v, width).
+
+    The clamp test looks at the bits above the result's sign bit (all equal to v's sign: in range), a
+    LUT tree rather than two wide comparators."""
     out = Signal(signed(width), name=name)
     hit = Signal(name=f"{name}_sat")
     hi, lo = (1 << (width - 1)) - 1, -(1 << (width - 1))
-    with m.If(v > hi):
+    n = len(v)
+    if n <= width:
+        m.d.comb += out.eq(v)
+        return out, hit
+    sign = v[n - 1]
+    top = v[width - 1:n - 1]                        # must all equal the sign bit
+    over = Signal(name=f"{name}_over")
+    under = Signal(name=f"{name}_under")
+    m.d.comb += [over.eq(~sign & top.any()), under.eq(sign & ~top.all())]
+    with m.If(over):
         m.d.comb += [out.eq(hi), hit.eq(1)]
-    with m.Elif(v < lo):
+    with m.Elif(under):
         m.d.comb += [out.eq(lo), hit.eq(1)]
     with m.Else():
         m.d.comb += out.eq(v)

@@ -122,6 +122,7 @@ class IssueStage(wiring.Component):
             "ro_credit": In(1),
             "en": In(1),
             "inflight": In(2),
+            "lpend": In(2),
             "full": In(2),
             "chains": In(16),
             "rdy": In(2),
@@ -178,7 +179,7 @@ class IssueStage(wiring.Component):
         run_ok = Signal()
         m.d.comb += run_ok.eq(self.en & ~ro & self.i.valid
                               & (~first | (coef_ready & ~inflight))
-                              & (~is_last | ~Mux(cur, self.full[1], self.full[0])))
+                              & (~is_last | ~Mux(cur, self.full[1] | self.lpend[1], self.full[0] | self.lpend[0])))
         ro_go = Signal()
         m.d.comb += ro_go.eq(ro & Mux(cur, ro_ok[1], ro_ok[0]) & (~first | ~inflight) & self.ro_credit)
         issue_run = Signal()
@@ -220,7 +221,8 @@ class IssueStage(wiring.Component):
                 with m.Else():
                     c = self.coef[cur][j[0]]
                     m.d.sync += [pw.kA.eq(c.k), pw.cmA.eq(c.cm), pw.shA.eq(c.sh)]
-                m.d.sync += [pw.kB.eq(0), pw.cmB.eq(0), pw.shB.eq(0)]
+                # kB, cmB, shB, om, osh are read by read-out beats only (hdl/engine/lane.py): a sample pass
+                # leaves them, so it may start while the read-out's last beats still use them
             with m.If(is_last):
                 m.d.sync += w.eq(0)
                 with m.If(cur == Vec.X):

@@ -163,7 +163,7 @@ class SBEEngine(wiring.Component):
         wiring.connect(m, wiring.flipped(self.i), issue.i)
         m.d.comb += [
             issue.adv.eq(dp.adv), issue.ro_credit.eq(dp.ro_credit), issue.en.eq(~init.busy),
-            issue.inflight.eq(dp.inflight), issue.full.eq(dp.full),
+            issue.inflight.eq(dp.inflight), issue.lpend.eq(dp.lpend), issue.full.eq(dp.full),
             dp.beat.eq(issue.beat), dp.x.eq(issue.x), dp.xa.eq(issue.xa), dp.xb.eq(issue.xb),
             dp.pw.eq(issue.pw), dp.s.eq(issue.s),
         ]

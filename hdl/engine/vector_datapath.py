@@ -62,7 +62,10 @@ class VectorDatapath(wiring.Component):
     we, waddr, wdata : Out
         Stage 4: state write-back strobe, word address, word.
     inflight : Out(2)
-        Bit v: a beat of vector v is in stages 1..5.
+        Bit v: a beat of vector v is in stages 1..WB (up to the state write-back; the later stages read
+        only pass-register fields that sample passes leave alone).
+    lpend : Out(2)
+        Bit v: the last beat of a sample pass of v is in stages 1..ACC (its sums are not latched yet).
     lat : Out(latch_layout)
         The dot-product latches: XM, XX1, XX of the last X pass, DM, DD1, DD of the last D pass, and
         the block exponents EX, ED of those passes.
@@ -83,8 +86,9 @@ class VectorDatapath(wiring.Component):
     is on `o` 7 cycles after it issued); the state write-back is 4 cycles after issue.
     """
 
-    NSTAGES = 6     # stage 0 (issue) .. stage 5
-    OUT_DEPTH = 10  # output FIFO beats: >= the issue-to-`o` latency + 2, so a consumer that is always
+    NSTAGES = 11    # stage 0 (issue) .. stage 10
+    WB = 7          # the stage writing the state back
+    OUT_DEPTH = 15  # output FIFO beats: >= the issue-to-`o` latency + 2, so a consumer that is always
     #               ready sees the read-out back to back
 
     def __init__(self, cfg: EngineConfig, *, acc_width: int):
@@ -92,6 +96,7 @@ class VectorDatapath(wiring.Component):
             raise TypeError(f"cfg must be an EngineConfig, not {cfg!r}")
         self.cfg = cfg
         self.acc_width = check_int("acc_width", acc_width, 8, 128)
+        self.ACC = 9 if cfg.lanes == 1 else 10      # the stage accumulating the dot products
         L, W, SW = cfg.lanes, cfg.in_width, cfg.state_width
         super().__init__({
             "adv": Out(1),
@@ -107,6 +112,7 @@ class VectorDatapath(wiring.Component):
             "waddr": Out(range(cfg.words(Vec.D) + cfg.words(Vec.X))),
             "wdata": Out(unsigned(L * SW)),
             "inflight": Out(2),
+            "lpend": Out(2),
             "lat": Out(latch_layout(acc_width, cfg.exp_width)),
             "lob": Out(1),
             "full": Out(2),
@@ -130,8 +136,10 @@ class VectorDatapath(wiring.Component):
         with m.If(adv):
             for k in range(1, self.NSTAGES):
                 m.d.sync += tag[k].eq(tag[k - 1])
-        for v in Vec:
-            m.d.comb += self.inflight[v].eq(Cat(t.valid & (t.vec == v) for t in tag[1:]).any())
+        for v in Vec:       # up to the write-back: the pass registers a new pass of v loads are read by then
+            m.d.comb += self.inflight[v].eq(Cat(t.valid & (t.vec == v) for t in tag[1:self.WB + 1]).any())
+            m.d.comb += self.lpend[v].eq(Cat(t.valid & ~t.ro & t.last & (t.vec == v)
+                                             for t in tag[1:self.ACC + 1]).any())
 
         def sel(k, field):
             """Pass-register `field` of the vector of the beat in stage k."""
@@ -145,47 +153,64 @@ class VectorDatapath(wiring.Component):
                 lane.adv.eq(adv), lane.x.eq(self.x[k]),
                 lane.m.eq(self.m[k * SW:(k + 1) * SW]),
                 lane.xa.eq(self.xa[k * W:(k + 1) * W]), lane.xb.eq(self.xb[k * W:(k + 1) * W]),
-                lane.ro1.eq(tag[1].ro), lane.ro3.eq(tag[3].ro), lane.ro4.eq(tag[4].ro),
+                lane.ro1.eq(tag[1].ro), lane.ro5.eq(tag[5].ro),
                 lane.kA.eq(sel(1, "kA")), lane.cmA.eq(sel(1, "cmA")), lane.cmB.eq(sel(1, "cmB")),
-                lane.shA.eq(sel(2, "shA")), lane.kB.eq(sel(3, "kB")), lane.shB.eq(sel(3, "shB")),
-                lane.om.eq(sel(4, "om")), lane.osh.eq(sel(5, "osh")),
+                lane.shA.eq(sel(2, "shA")), lane.kB.eq(sel(4, "kB")), lane.shB.eq(sel(4, "shB")),
+                lane.om.eq(sel(6, "om")), lane.osh.eq(sel(8, "osh")),
             ]
 
-        # stage 4: write-back
-        m.d.comb += [self.we.eq(adv & tag[4].valid), self.waddr.eq(tag[4].addr),
+        # stage WB: write-back
+        wb = tag[self.WB]
+        m.d.comb += [self.we.eq(adv & wb.valid), self.waddr.eq(wb.addr),
                      self.wdata.eq(Cat(lane.mb for lane in lanes))]
 
-        # stage 5, sample pass: exact dot products over the pass, latched at its end
-        t5 = tag[5]
+        # Sample pass: exact dot products over the pass (stage 8: the lanes' products; L > 1: their sums
+        # registered, stage 9: v.M's two DSP halves added), accumulated in stage ACC and latched at the
+        # pass's end.
         aw = self.acc_width
+        S = Lane.SPLIT
+        if L == 1:
+            sums = [Signal(signed(aw), name=n) for n in ("sumM9", "sum19", "sumV9")]
+            with m.If(adv):
+                m.d.sync += [sums[0].eq(lanes[0].pm), sums[1].eq(lanes[0].px), sums[2].eq(lanes[0].pv)]
+        else:
+            lo9, hi9 = Signal(signed(aw), name="sumlo9"), Signal(signed(aw), name="sumhi9")
+            s19, sV9 = Signal(signed(aw), name="sum19"), Signal(signed(aw), name="sumV9")
+            with m.If(adv):
+                m.d.sync += [lo9.eq(sum(lane.pm_lo for lane in lanes)), hi9.eq(sum(lane.pm_hi for lane in lanes)),
+                             s19.eq(sum(lane.px for lane in lanes)), sV9.eq(sum(lane.pv for lane in lanes))]
+            sums = [Signal(signed(aw), name=n) for n in ("sumM10", "sum110", "sumV10")]
+            with m.If(adv):
+                m.d.sync += [sums[0].eq((hi9 << S) + lo9), sums[1].eq(s19), sums[2].eq(sV9)]
+        ta = tag[self.ACC]
         accM, acc1, accV = Signal(signed(aw)), Signal(signed(aw)), Signal(signed(aw))
         totM, tot1, totV = Signal(signed(aw)), Signal(signed(aw)), Signal(signed(aw))
-        m.d.comb += [totM.eq(accM + sum(lane.pm for lane in lanes)), tot1.eq(acc1 + sum(lane.px for lane in lanes)),
-                     totV.eq(accV + sum(lane.pv for lane in lanes))]
+        m.d.comb += [totM.eq(accM + sums[0]), tot1.eq(acc1 + sums[1]), totV.eq(accV + sums[2])]
         lat = self.lat
-        with m.If(adv & t5.valid & ~t5.ro):
-            with m.If(t5.last):
+        with m.If(adv & ta.valid & ~ta.ro):
+            with m.If(ta.last):
                 m.d.sync += [accM.eq(0), acc1.eq(0), accV.eq(0)]
-                with m.If(t5.vec == Vec.X):
+                with m.If(ta.vec == Vec.X):
                     m.d.sync += [lat.XM.eq(totM), lat.XX1.eq(tot1), lat.XX.eq(totV), self.full[Vec.X].eq(1),
-                                 lat.EX.eq(t5.exp)]
+                                 lat.EX.eq(ta.exp)]
                 with m.Else():
                     m.d.sync += [lat.DM.eq(totM), lat.DD1.eq(tot1), lat.DD.eq(totV), self.full[Vec.D].eq(1),
-                                 self.lob.eq(t5.lob), lat.ED.eq(t5.exp)]
+                                 self.lob.eq(ta.lob), lat.ED.eq(ta.exp)]
             with m.Else():
                 m.d.sync += [accM.eq(totM), acc1.eq(tot1), accV.eq(totV)]
         with m.If(self.rel):
             m.d.sync += self.full.eq(0)
 
-        # stage 5, read-out: into the output FIFO; credits for the issue stage
+        # stage 10, read-out: into the output FIFO; credits for the issue stage
+        t10 = tag[10]
         ol = self.o.payload.shape()
         m.submodules.ofifo = ofifo = SyncFIFOBuffered(width=ol.size, depth=self.OUT_DEPTH)
         word = Signal(ol)
-        m.d.comb += [word.s_mant.eq(self.s.mant), word.s_exp.eq(self.s.exp), word.vec.eq(t5.vec == Vec.X),
-                     word.last.eq(t5.last)]
+        m.d.comb += [word.s_mant.eq(self.s.mant), word.s_exp.eq(self.s.exp), word.vec.eq(t10.vec == Vec.X),
+                     word.last.eq(t10.last)]
         for k, lane in enumerate(lanes):
             m.d.comb += word.elems[k].eq(lane.elem)
-        m.d.comb += [ofifo.w_en.eq(t5.valid & t5.ro), ofifo.w_data.eq(word),
+        m.d.comb += [ofifo.w_en.eq(t10.valid & t10.ro), ofifo.w_data.eq(word),
                      self.o.valid.eq(ofifo.r_rdy), self.o.payload.eq(ofifo.r_data), ofifo.r_en.eq(self.o.ready)]
         owed = Signal(range(self.OUT_DEPTH + 1))
         issued, taken = self.beat.valid & self.beat.ro, self.o.valid & self.o.ready
@@ -194,8 +219,8 @@ class VectorDatapath(wiring.Component):
 
         # saturation: sticky over every clamp of a valid beat (the output element's of read-out beats only)
         hit = Signal()
-        m.d.comb += hit.eq(Cat((lane.sat[0] & tag[2].valid) | (lane.sat[1] & tag[3].valid)
-                               | (lane.sat[2] & t5.valid & t5.ro) for lane in lanes).any())
+        m.d.comb += hit.eq(Cat((lane.sat[0] & tag[4].valid) | (lane.sat[1] & tag[6].valid)
+                               | (lane.sat[2] & t10.valid & t10.ro) for lane in lanes).any())
         with m.If(adv & hit):
             m.d.sync += self.saturated.eq(1)
 
