@@ -160,6 +160,20 @@ class IssueStage(wiring.Component):
         cur = Signal(init=Vec.X)                    # vector of the current pass
         w = Signal(range(max(nd, nx) + 1))          # beat within the pass
         j = Signal(16, init=1)                      # sample of the batch being received (1-based)
+        # Registered functions of j, so no subtractor or wide compare sits in front of the issue decision:
+        jm2 = Signal(16, init=(1 - 2) & 0xFFFF)     # j - 2 (mod 2**16)
+        j_le1, j_le2 = Signal(init=1), Signal(init=1)               # j <= 1, j <= 2
+        j_max = Signal(init=int(cfg.max_batch == 1))                # j == max_batch
+
+        def j_next():
+            """j <- j + 1, with its registered functions."""
+            m.d.sync += [j.eq(j + 1), jm2.eq(jm2 + 1), j_le1.eq(0), j_le2.eq(j_le1),
+                         j_max.eq(j == cfg.max_batch - 1)]
+
+        def j_first():
+            """j <- 1, with its registered functions."""
+            m.d.sync += [j.eq(1), jm2.eq((1 - 2) & 0xFFFF), j_le1.eq(1), j_le2.eq(1),
+                         j_max.eq(int(cfg.max_batch == 1))]
         slot = Signal(range(3))                     # sample-buffer slot of sample j
         ro_ok = [Signal(name=f"ro_ok_{v}") for v in (0, 1)]    # the read-out of v may start
 
@@ -175,7 +189,7 @@ class IssueStage(wiring.Component):
 
         # ---------------------------------------------------------------- issue
         inflight = Mux(cur, self.inflight[1], self.inflight[0])
-        coef_ready = (j <= 2) | (self.chains >= j - 2)
+        coef_ready = j_le2 | (self.chains >= jm2)
         run_ok = Signal()
         m.d.comb += run_ok.eq(self.en & ~ro & self.i.valid
                               & (~first | (coef_ready & ~inflight))
@@ -188,7 +202,7 @@ class IssueStage(wiring.Component):
 
         # The batch closes on the last delta beat of a sample tagged last_of_batch, or of sample max_batch.
         lob = Signal()
-        m.d.comb += lob.eq(payload.last_of_batch | (j == cfg.max_batch))
+        m.d.comb += lob.eq(payload.last_of_batch | j_max)
 
         for k in range(L):
             lane_ok = ~is_last | Mux(cur, k < rem[Vec.X], k < rem[Vec.D])
@@ -206,7 +220,7 @@ class IssueStage(wiring.Component):
         with m.If(issue_run):
             bad = ((payload.vec != cur) | (payload.last != is_last)    # the tags are enums.Vec, like `cur`
                    | (payload.last_of_batch & ~(is_last & (cur == Vec.D)))
-                   | (is_last & (cur == Vec.D) & (j == cfg.max_batch) & ~payload.last_of_batch))
+                   | (is_last & (cur == Vec.D) & j_max & ~payload.last_of_batch))
             with m.If(bad):
                 m.d.sync += self.framing_error.eq(1)
 
@@ -216,7 +230,7 @@ class IssueStage(wiring.Component):
         pw = self.pw[cur]
         with m.If(issue_run):
             with m.If(first):
-                with m.If(j <= 2):
+                with m.If(j_le2):
                     m.d.sync += [pw.kA.eq(0), pw.cmA.eq(0), pw.shA.eq(0)]
                 with m.Else():
                     c = self.coef[cur][j[0]]
@@ -232,12 +246,12 @@ class IssueStage(wiring.Component):
                     with m.If(lob):
                         m.d.sync += [ro.eq(1), cur.eq(Vec.D)]
                     with m.Else():
-                        m.d.sync += j.eq(j + 1)
+                        j_next()
             with m.Else():
                 m.d.sync += w.eq(w + 1)
         with m.If(issue_ro):
             with m.If(first):
-                with m.If(j <= 1):
+                with m.If(j_le1):
                     m.d.sync += [pw.kA.eq(0), pw.cmA.eq(0), pw.shA.eq(0)]
                 with m.Else():
                     c = self.coef[cur][~j[0]]
@@ -255,7 +269,8 @@ class IssueStage(wiring.Component):
                 with m.If(cur == Vec.D):
                     m.d.sync += cur.eq(Vec.X)
                 with m.Else():
-                    m.d.sync += [ro.eq(0), j.eq(1)]
+                    m.d.sync += ro.eq(0)
+                    j_first()
             with m.Else():
                 m.d.sync += w.eq(w + 1)
         for v in Vec:                               # after the clear above: a new RDY wins
@@ -263,7 +278,7 @@ class IssueStage(wiring.Component):
                 m.d.sync += ro_ok[v].eq(1)
 
         m.d.comb += [
-            self.busy.eq(ro | (j != 1) | (w != 0) | (cur != Vec.X)),
+            self.busy.eq(ro | ~j_le1 | (w != 0) | (cur != Vec.X)),
             self.count.eq(Mux(ro, j, j - 1)),
         ]
         return m
