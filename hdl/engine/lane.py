@@ -54,10 +54,11 @@ class Lane(wiring.Component):
         Stage 1: M, and the elements of samples j-2 and j-1 (memory read data).
     ro1, ro5 : In(1)
         The beat in stage 1, 5 is a read-out beat.
-    cmA, cmB, kA : In stage 1;  shA : In stage 2;  kB, shB : In stage 4;  om : In stage 6;  osh : In stage 8
+    cmA, cmB, kA, shA : In stage 1;  kB, shB : In stage 4;  om : In stage 6;  osh : In stage 8
         Pass-word fields (hdl/engine/issue_stage.py pass_layout) of the beat in that stage. A shift
-        field is decoded (shift_decode_hw) and registered the stage before its shifter: kA for stage 2,
-        shA for 3, kB and shB for 5, osh for 9.
+        field is decoded (shift_decode_hw) and registered before its shifter: kA for stage 2, shA for
+        3, kB and shB for 5, osh for 9. The fields a sample pass loads (kA, cmA, shA) are all read in
+        stage 1, so a new pass may load them while the previous pass's beats are in later stages.
     mb : Out(signed(state_width))
         Stage 7: the rewritten element, to be written back.
     pm, px, pv : Out(signed)
@@ -133,10 +134,15 @@ class Lane(wiring.Component):
         oB2 = reg(signed(omw), "oB2", Mux(self.ro1, self.cmB, v1))
         v = chain(v1, 2, 6, "v")                            # v[s]: v of the beat in stage s
 
-        def dec(s, stage, max_right, name):
-            """Shift amounts of field s (the beat in stage-1), registered for the shifter of `stage`."""
-            return tuple(reg(d.shape(), f"{name}{stage}_{i}", d) for i, d in
-                         enumerate(shift_decode_hw(m, s, max_left=LMAX, max_right=max_right, name=name)))
+        def dec(s, stage, max_right, name, delay=1):
+            """Shift amounts of field s (of the beat in stage - delay), registered `delay` times for the
+            shifter of `stage`."""
+            out = []
+            for i, d in enumerate(shift_decode_hw(m, s, max_left=LMAX, max_right=max_right, name=name)):
+                for k in range(delay):
+                    d = reg(d.shape(), f"{name}{stage - delay + 1 + k}_{i}", d)
+                out.append(d)
+            return tuple(out)
 
         # stage 2: products (registered DSP outputs) and rnd(M, kA)
         t1 = rshift_round_hw(m, M2, None, out_width=sw, max_left=LMAX, max_right=cfg.kmax + 1, name="s2t1",
@@ -152,7 +158,7 @@ class Lane(wiring.Component):
         # stage 3: rnd(pA, shA)
         rA4 = reg(signed(sw), "rA4", rshift_round_hw(m, pA3, None, out_width=sw, max_left=LMAX,
                                                       max_right=cfg.rmax + 1, name="s3pA",
-                                                      dec=dec(self.shA, 3, cfg.rmax + 1, "shA")))
+                                                      dec=dec(self.shA, 3, cfg.rmax + 1, "shA", delay=2)))
         # stage 4: MA = sat(t1 + rA)
         sum4 = Signal(signed(sw + 1))
         m.d.comb += sum4.eq(t4 + rA4)

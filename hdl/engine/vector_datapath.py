@@ -62,8 +62,9 @@ class VectorDatapath(wiring.Component):
     we, waddr, wdata : Out
         Stage 4: state write-back strobe, word address, word.
     inflight : Out(2)
-        Bit v: a beat of vector v is in stages 1..WB (up to the state write-back; the later stages read
-        only pass-register fields that sample passes leave alone).
+        Bit v: a new pass of v must wait: a beat of v is in stages 1..WB (not yet written back) and v
+        has at most WB words (else its passes are long enough that no read can overtake a write-back;
+        constant 0). Stages past 1 read only pass-register fields that sample passes leave alone.
     lpend : Out(2)
         Bit v: the last beat of a sample pass of v is in stages 1..ACC (its sums are not latched yet).
     lat : Out(latch_layout)
@@ -136,8 +137,12 @@ class VectorDatapath(wiring.Component):
         with m.If(adv):
             for k in range(1, self.NSTAGES):
                 m.d.sync += tag[k].eq(tag[k - 1])
-        for v in Vec:       # up to the write-back: the pass registers a new pass of v loads are read by then
-            m.d.comb += self.inflight[v].eq(Cat(t.valid & (t.vec == v) for t in tag[1:self.WB + 1]).any())
+        # A new pass of v may read a state word an earlier pass has not written back yet only if v has at
+        # most WB words (its beat of word w issues >= words(v) cycles after the earlier beat of word w,
+        # which wrote back WB cycles after its issue); the pass registers it loads are read in stage 1.
+        for v in Vec:
+            if cfg.words(v) <= self.WB:
+                m.d.comb += self.inflight[v].eq(Cat(t.valid & (t.vec == v) for t in tag[1:self.WB + 1]).any())
             m.d.comb += self.lpend[v].eq(Cat(t.valid & ~t.ro & t.last & (t.vec == v)
                                              for t in tag[1:self.ACC + 1]).any())
 
@@ -155,7 +160,7 @@ class VectorDatapath(wiring.Component):
                 lane.xa.eq(self.xa[k * W:(k + 1) * W]), lane.xb.eq(self.xb[k * W:(k + 1) * W]),
                 lane.ro1.eq(tag[1].ro), lane.ro5.eq(tag[5].ro),
                 lane.kA.eq(sel(1, "kA")), lane.cmA.eq(sel(1, "cmA")), lane.cmB.eq(sel(1, "cmB")),
-                lane.shA.eq(sel(2, "shA")), lane.kB.eq(sel(4, "kB")), lane.shB.eq(sel(4, "shB")),
+                lane.shA.eq(sel(1, "shA")), lane.kB.eq(sel(4, "kB")), lane.shB.eq(sel(4, "shB")),
                 lane.om.eq(sel(6, "om")), lane.osh.eq(sel(8, "osh")),
             ]
 
