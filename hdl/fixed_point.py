@@ -2,7 +2,8 @@
 
 Each helper adds comb statements to a Module and returns the result signals:
     rshift_round_hw  -- the ONE rounding rule: round(v / 2**s), ties toward +inf; s <= 0 shifts left
-                        (shift_decode_hw: its shift amounts, to be registered a stage ahead)
+                        (shift_decode_hw: its shift amounts, to be registered a stage ahead;
+                        round_amt_hw / round_pre_hw / round_post: the same split over two stages)
     saturate_hw      -- clamp to a signed width, with a "clamped" bit (never wrap-around)
     fnorm_hw         -- exact integer * 2**e -> sfloat (m, e) with the exponent clamp of FloatFormat.fnorm
                         (= bit_length_hw, a leading-one tree, then fnorm_tail_hw: shift, round, clamp;
@@ -50,6 +51,29 @@ def rshift_round_hw(m, v, s, *, out_width: int, max_left: int, max_right: int, n
     with m.Else():
         m.d.comb += out.eq(v)
     return out
+
+
+def round_amt_hw(m, s, *, max_left: int, max_right: int, name: str):
+    """Shift amount max_left + s (unsigned, 0 .. max_left + max_right) of round_pre_hw for the signed
+    shift s in [-max_left, max_right]; a pipeline registers it before the shifter."""
+    amt = Signal(range(max_left + max_right + 1), name=name)
+    m.d.comb += amt.eq(s + max_left)
+    return amt
+
+
+def round_pre_hw(m, v, amt, *, max_left: int, name: str):
+    """pre = floor(v * 2**(1 - s)) for amt = max_left + s (round_amt_hw): one arithmetic right shift of
+    v * 2**(max_left + 1), no rounding logic. Then rshift_round(v, s) = (pre >> 1) + pre[0] (round_post):
+    for s > 0 floor((floor(v / 2**(s-1)) + 1) / 2); for s <= 0 pre = v * 2**(1-s) is even. A pipeline
+    registers pre and does the increment in the next stage, where it can ride on an adder's carry."""
+    pre = Signal(signed(len(v) + max_left + 2), name=name)
+    m.d.comb += pre.eq((v.as_signed() << (max_left + 1)) >> amt)
+    return pre
+
+
+def round_post(pre):
+    """rshift_round from round_pre_hw's pre: (pre >> 1) + pre[0] (a Value; pre[0] is the increment)."""
+    return (pre >> 1) + pre[0]
 
 
 def saturate_hw(m, v, width: int, *, name: str):

@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out
 
 from contract.engine_config import LMAX, EngineConfig
 
-from hdl.fixed_point import rshift_round_hw, saturate_hw, shift_decode_hw
+from hdl.fixed_point import round_amt_hw, round_post, round_pre_hw, saturate_hw
 
 
 class Lane(wiring.Component):
@@ -21,17 +21,19 @@ class Lane(wiring.Component):
     ========  ================================================================================
     stage 1   memory read data M, xa, xb and the multiplier operands registered
               (oA = cmA, oB = cmB if read-out else v, v)
-    stage 2   t1 = rnd(M, kA);  pA = cmA * xa;  pB = oB * xb;  pV = v * v      (DSPs, registered)
-    stage 3   rA = rnd(pA, shA)
-    stage 4   MA = sat(t1 + rA)                               (the update of sample j-2; n-1 in read-out)
-    stage 5   tB = rnd(MA, kB);  rB = rnd(pB, shB)             (read-out)
-    stage 6   MB = sat(tB + rB) in the read-out (the update of sample n), else MA;  oM = om | v
+    stage 2   pA = cmA * xa;  pB = oB * xb;  pV = v * v  (DSPs, registered);  shift of rnd(M, kA)
+    stage 3   t1 = rnd(M, kA) (its increment);  shifts of rnd(pA, shA), rnd(pB, shB)
+    stage 4   MA = sat(t1 + rnd(pA, shA))  (the update of sample j-2; n-1 in read-out);  rB = rnd(pB, shB)
+    stage 5   shift of rnd(MA, kB)                              (read-out)
+    stage 6   MB = sat(rnd(MA, kB) + rB) in the read-out (the update of sample n), else MA;  oM = om | v
     stage 7   MB written back;  pM split: oM * MB[0:17] (unsigned), oM * MB[17:] (signed) (DSPs)
     stage 8   pM = hi * 2**17 + lo (`pm`, combinational, with `px`, `pv`), registered for the read-out
-    stage 9   rO = rnd(pM, osh)                                (read-out)
-    stage 10  elem = sat_elem(rO)                              (read-out, combinational)
+    stage 9   shift of rnd(pM, osh)                             (read-out)
+    stage 10  elem = sat_elem(rnd(pM, osh))                     (read-out, combinational)
     ========  ================================================================================
 
+    Every rnd is split (hdl/fixed_point.py round_pre_hw): one barrel shifter into a register, then
+    rnd = (pre >> 1) + pre[0] in the next stage, where the increment rides on the sum's carry.
     M is the state element, xa, xb the elements of samples j-2 and j-1 (n-1 and n in the read-out), v
     the element of sample j (0 in the read-out). rnd(v, s) = round(v / 2**s), ties toward +inf, s < 0
     shifts left (contract/fixed_point.py rshift_round); sat clamps to state_width bits, sat_elem to
@@ -54,10 +56,10 @@ class Lane(wiring.Component):
         Stage 1: M, and the elements of samples j-2 and j-1 (memory read data).
     ro1, ro5 : In(1)
         The beat in stage 1, 5 is a read-out beat.
-    cmA, cmB, kA, shA : In stage 1;  kB, shB : In stage 4;  om : In stage 6;  osh : In stage 8
+    cmA, cmB, kA, shA : In stage 1;  shB : In stage 2;  kB : In stage 4;  om : In stage 6;  osh : In stage 8
         Pass-word fields (hdl/engine/issue_stage.py pass_layout) of the beat in that stage. A shift
-        field is decoded (shift_decode_hw) and registered before its shifter: kA for stage 2, shA for
-        3, kB and shB for 5, osh for 9. The fields a sample pass loads (kA, cmA, shA) are all read in
+        field's amount (round_amt_hw) is registered before its shifter: kA for stage 2, shA and shB for
+        3, kB for 5, osh for 9. The fields a sample pass loads (kA, cmA, shA) are all read in
         stage 1, so a new pass may load them while the previous pass's beats are in later stages.
     mb : Out(signed(state_width))
         Stage 7: the rewritten element, to be written back.
@@ -134,52 +136,50 @@ class Lane(wiring.Component):
         oB2 = reg(signed(omw), "oB2", Mux(self.ro1, self.cmB, v1))
         v = chain(v1, 2, 6, "v")                            # v[s]: v of the beat in stage s
 
-        def dec(s, stage, max_right, name, delay=1):
-            """Shift amounts of field s (of the beat in stage - delay), registered `delay` times for the
-            shifter of `stage`."""
-            out = []
-            for i, d in enumerate(shift_decode_hw(m, s, max_left=LMAX, max_right=max_right, name=name)):
-                for k in range(delay):
-                    d = reg(d.shape(), f"{name}{stage - delay + 1 + k}_{i}", d)
-                out.append(d)
-            return tuple(out)
+        def amt(s, stage, max_right, name, delay=1):
+            """Shift amount (round_amt_hw) of field s (of the beat in stage - delay), registered `delay`
+            times for the shifter of `stage`."""
+            d = round_amt_hw(m, s, max_left=LMAX, max_right=max_right, name=name)
+            for k in range(delay):
+                d = reg(d.shape(), f"{name}{stage - delay + 1 + k}", d)
+            return d
 
-        # stage 2: products (registered DSP outputs) and rnd(M, kA)
-        t1 = rshift_round_hw(m, M2, None, out_width=sw, max_left=LMAX, max_right=cfg.kmax + 1, name="s2t1",
-                             dec=dec(self.kA, 2, cfg.kmax + 1, "kA"))
-        t3 = reg(signed(sw), "t3", t1)
+        def pre(v, a, stage, name):
+            """The shifter of rnd(v, s) in `stage` (round_pre_hw), registered: rnd = round_post(pre)."""
+            return reg(signed(len(v) + LMAX + 2), f"{name}{stage + 1}",
+                       round_pre_hw(m, v, a, max_left=LMAX, name=f"{name}_c"))
+
+        # stage 2: products (registered DSP outputs) and the shift of rnd(M, kA)
+        preT3 = pre(M2, amt(self.kA, 2, cfg.kmax + 1, "kA"), 2, "preT")
         pA3 = reg(signed(CW + W), "pA3", oA2 * xa2)
         pB3 = reg(signed(pxw), "pB3", oB2 * xb2)
         pV3 = reg(signed(2 * W), "pV3", v[2] * v[2])
         pB = {3: pB3} | chain(pB3, 4, 5, "pB")
         pV = {3: pV3} | chain(pV3, 4, 7, "pV")
-        t4 = reg(signed(sw), "t4", t3)
 
-        # stage 3: rnd(pA, shA)
-        rA4 = reg(signed(sw), "rA4", rshift_round_hw(m, pA3, None, out_width=sw, max_left=LMAX,
-                                                      max_right=cfg.rmax + 1, name="s3pA",
-                                                      dec=dec(self.shA, 3, cfg.rmax + 1, "shA", delay=2)))
-        # stage 4: MA = sat(t1 + rA)
+        # stage 3: t1 = rnd(M, kA) (the increment); the shifts of rnd(pA, shA) and of the read-out's rnd(pB, shB)
+        t4 = reg(signed(sw), "t4", round_post(preT3))
+        preA4 = pre(pA3, amt(self.shA, 3, cfg.rmax + 1, "shA", delay=2), 3, "preA")
+        preB4 = pre(pB3, amt(self.shB, 3, cfg.rmax + 1, "shB"), 3, "preB")
+
+        # stage 4: MA = sat(t1 + rnd(pA, shA)) (rnd's increment on the adder's carry); rB = rnd(pB, shB)
         sum4 = Signal(signed(sw + 1))
-        m.d.comb += sum4.eq(t4 + rA4)
+        m.d.comb += sum4.eq(t4 + (preA4 >> 1) + preA4[0])
         ma_val, ma_hit = saturate_hw(m, sum4, SW, name="ma")
         MA5 = reg(signed(SW), "MA5", ma_val)
         MA6 = reg(signed(SW), "MA6", MA5)
+        rB5 = reg(signed(sw), "rB5", round_post(preB4))
+        rB6 = reg(signed(sw), "rB6", rB5)
 
-        # stage 5: the read-out's B terms; a sample pass's px = v * x_{j-1} (0 in the read-out)
-        tB6 = reg(signed(sw), "tB6", rshift_round_hw(m, MA5, None, out_width=sw, max_left=LMAX,
-                                                     max_right=cfg.kmax + 1, name="s5tB",
-                                                     dec=dec(self.kB, 5, cfg.kmax + 1, "kB")))
-        rB6 = reg(signed(sw), "rB6", rshift_round_hw(m, pB[5], None, out_width=sw, max_left=LMAX,
-                                                     max_right=cfg.rmax + 1, name="s5pB",
-                                                     dec=dec(self.shB, 5, cfg.rmax + 1, "shB")))
+        # stage 5: the shift of the read-out's rnd(MA, kB); a sample pass's px = v * x_{j-1} (0 in the read-out)
+        preTB6 = pre(MA5, amt(self.kB, 5, cfg.kmax + 1, "kB"), 5, "preTB")
         px6 = reg(signed(pxw), "px6", Mux(self.ro5, 0, pB[5]))
         ro6 = reg(1, "ro6", self.ro5)
         px = {6: px6} | chain(px6, 7, 7, "px")
 
         # stage 6: MB, and the operand of pM
         sum6 = Signal(signed(sw + 1))
-        m.d.comb += sum6.eq(tB6 + rB6)
+        m.d.comb += sum6.eq(rB6 + (preTB6 >> 1) + preTB6[0])
         mb_val, mb_hit = saturate_hw(m, sum6, SW, name="mb")
         MB = self.mb
         with m.If(adv):
@@ -198,12 +198,11 @@ class Lane(wiring.Component):
                      self.pv.eq(pv8)]
         pM9 = reg(signed(self.pm_width), "pM9", pm)
 
-        # stage 9: rnd(pM, osh);  stage 10: the element
-        rO10 = reg(signed(CW + SW + LMAX + 2), "rO10",
-                   rshift_round_hw(m, pM9, None, out_width=CW + SW + LMAX + 2, max_left=LMAX,
-                                   max_right=cfg.rmax_out + 1, name="s9o",
-                                   dec=dec(self.osh, 9, cfg.rmax_out + 1, "osh")))
-        e_val, e_hit = saturate_hw(m, rO10, cfg.elem_width, name="elem")
+        # stage 9: the shift of rnd(pM, osh);  stage 10: its increment, the element
+        preO10 = pre(pM9, amt(self.osh, 9, cfg.rmax_out + 1, "osh"), 9, "preO")
+        rO = Signal(signed(CW + SW + LMAX + 3))
+        m.d.comb += rO.eq(round_post(preO10))
+        e_val, e_hit = saturate_hw(m, rO, cfg.elem_width, name="elem")
 
         m.d.comb += [self.elem.eq(e_val), self.sat.eq(Cat(ma_hit, mb_hit & ro6, e_hit))]
         return m

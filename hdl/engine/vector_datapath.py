@@ -160,7 +160,7 @@ class VectorDatapath(wiring.Component):
                 lane.xa.eq(self.xa[k * W:(k + 1) * W]), lane.xb.eq(self.xb[k * W:(k + 1) * W]),
                 lane.ro1.eq(tag[1].ro), lane.ro5.eq(tag[5].ro),
                 lane.kA.eq(sel(1, "kA")), lane.cmA.eq(sel(1, "cmA")), lane.cmB.eq(sel(1, "cmB")),
-                lane.shA.eq(sel(1, "shA")), lane.kB.eq(sel(4, "kB")), lane.shB.eq(sel(4, "shB")),
+                lane.shA.eq(sel(1, "shA")), lane.kB.eq(sel(4, "kB")), lane.shB.eq(sel(2, "shB")),
                 lane.om.eq(sel(6, "om")), lane.osh.eq(sel(8, "osh")),
             ]
 
