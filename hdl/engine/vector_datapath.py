@@ -89,6 +89,7 @@ class VectorDatapath(wiring.Component):
 
     NSTAGES = 11    # stage 0 (issue) .. stage 10
     WB = 7          # the stage writing the state back
+    ACC = 9         # the stage accumulating the dot products
     OUT_DEPTH = 15  # output FIFO beats: >= the issue-to-`o` latency + 2, so a consumer that is always
     #               ready sees the read-out back to back
 
@@ -97,7 +98,6 @@ class VectorDatapath(wiring.Component):
             raise TypeError(f"cfg must be an EngineConfig, not {cfg!r}")
         self.cfg = cfg
         self.acc_width = check_int("acc_width", acc_width, 8, 128)
-        self.ACC = 9 if cfg.lanes == 1 else 10      # the stage accumulating the dot products
         L, W, SW = cfg.lanes, cfg.in_width, cfg.state_width
         super().__init__({
             "adv": Out(1),
@@ -169,28 +169,20 @@ class VectorDatapath(wiring.Component):
         m.d.comb += [self.we.eq(adv & wb.valid), self.waddr.eq(wb.addr),
                      self.wdata.eq(Cat(lane.mb for lane in lanes))]
 
-        # Sample pass: exact dot products over the pass (stage 8: the lanes' products; L > 1: their sums
-        # registered, stage 9: v.M's two DSP halves added), accumulated in stage ACC and latched at the
-        # pass's end.
+        # Sample pass: exact dot products over the pass: stage 8 registers the sums over the lanes of the
+        # products (v.M as its two DSP halves), stage ACC = 9 accumulates (v.M: acc + lo + hi * 2**SPLIT,
+        # two carry chains over the same bits, so about one chain's delay) and latches at the pass's end.
         aw = self.acc_width
         S = Lane.SPLIT
-        if L == 1:
-            sums = [Signal(signed(aw), name=n) for n in ("sumM9", "sum19", "sumV9")]
-            with m.If(adv):
-                m.d.sync += [sums[0].eq(lanes[0].pm), sums[1].eq(lanes[0].px), sums[2].eq(lanes[0].pv)]
-        else:
-            lo9, hi9 = Signal(signed(aw), name="sumlo9"), Signal(signed(aw), name="sumhi9")
-            s19, sV9 = Signal(signed(aw), name="sum19"), Signal(signed(aw), name="sumV9")
-            with m.If(adv):
-                m.d.sync += [lo9.eq(sum(lane.pm_lo for lane in lanes)), hi9.eq(sum(lane.pm_hi for lane in lanes)),
-                             s19.eq(sum(lane.px for lane in lanes)), sV9.eq(sum(lane.pv for lane in lanes))]
-            sums = [Signal(signed(aw), name=n) for n in ("sumM10", "sum110", "sumV10")]
-            with m.If(adv):
-                m.d.sync += [sums[0].eq((hi9 << S) + lo9), sums[1].eq(s19), sums[2].eq(sV9)]
+        lo9, hi9 = Signal(signed(aw), name="sumlo9"), Signal(signed(aw), name="sumhi9")
+        s19, sV9 = Signal(signed(aw), name="sum19"), Signal(signed(aw), name="sumV9")
+        with m.If(adv):
+            m.d.sync += [lo9.eq(sum(lane.pm_lo for lane in lanes)), hi9.eq(sum(lane.pm_hi for lane in lanes)),
+                         s19.eq(sum(lane.px for lane in lanes)), sV9.eq(sum(lane.pv for lane in lanes))]
         ta = tag[self.ACC]
         accM, acc1, accV = Signal(signed(aw)), Signal(signed(aw)), Signal(signed(aw))
         totM, tot1, totV = Signal(signed(aw)), Signal(signed(aw)), Signal(signed(aw))
-        m.d.comb += [totM.eq(accM + sums[0]), tot1.eq(acc1 + sums[1]), totV.eq(accV + sums[2])]
+        m.d.comb += [totM.eq(accM + lo9 + (hi9 << S)), tot1.eq(acc1 + s19), totV.eq(accV + sV9)]
         lat = self.lat
         with m.If(adv & ta.valid & ~ta.ro):
             with m.If(ta.last):
@@ -209,14 +201,28 @@ class VectorDatapath(wiring.Component):
         # stage 10, read-out: into the output FIFO; credits for the issue stage
         t10 = tag[10]
         ol = self.o.payload.shape()
-        m.submodules.ofifo = ofifo = SyncFIFOBuffered(width=ol.size, depth=self.OUT_DEPTH)
+        m.submodules.ofifo = ofifo = SyncFIFOBuffered(width=ol.size, depth=self.OUT_DEPTH - 1)
         word = Signal(ol)
         m.d.comb += [word.s_mant.eq(self.s.mant), word.s_exp.eq(self.s.exp), word.vec.eq(t10.vec == Vec.X),
                      word.last.eq(t10.last)]
         for k, lane in enumerate(lanes):
             m.d.comb += word.elems[k].eq(lane.elem)
-        m.d.comb += [ofifo.w_en.eq(t10.valid & t10.ro), ofifo.w_data.eq(word),
-                     self.o.valid.eq(ofifo.r_rdy), self.o.payload.eq(ofifo.r_data), ofifo.r_en.eq(self.o.ready)]
+        # Bypass register in front of the FIFO (which takes 2 cycles from write to output): a word written
+        # while the FIFO is empty (level 0, its output stage included) and the register free or being
+        # taken goes to the register, on `o` the next cycle; it is older than anything in the FIFO, so
+        # `o` shows it first. Registered outputs either way (the register, the FIFO's read port).
+        byp_valid, byp_data = Signal(), Signal(ol)
+        w_en = t10.valid & t10.ro
+        take_byp = byp_valid & self.o.ready
+        to_byp = w_en & (ofifo.level == 0) & (~byp_valid | take_byp)
+        with m.If(to_byp):
+            m.d.sync += [byp_valid.eq(1), byp_data.eq(word)]
+        with m.Elif(take_byp):
+            m.d.sync += byp_valid.eq(0)
+        m.d.comb += [ofifo.w_en.eq(w_en & ~to_byp), ofifo.w_data.eq(word),
+                     self.o.valid.eq(byp_valid | ofifo.r_rdy),
+                     self.o.payload.eq(Mux(byp_valid, byp_data, ofifo.r_data)),
+                     ofifo.r_en.eq(self.o.ready & ~byp_valid)]
         owed = Signal(range(self.OUT_DEPTH + 1))
         issued, taken = self.beat.valid & self.beat.ro, self.o.valid & self.o.ready
         m.d.sync += owed.eq(owed + issued - taken)
