@@ -76,6 +76,33 @@ def round_post(pre):
     return (pre >> 1) + pre[0]
 
 
+def round_post_sat_hw(m, pre, width: int, *, name: str):
+    """(Signal signed(width), Signal(1) clamped) = saturate(round_post(pre), width) without a carry chain
+    over pre's width: with q = pre >> 1 and c = pre[0], the clamp tests are AND/OR trees over q's bits
+    (q beyond the range, or at its edge with the increment crossing it) and only the w-bit increment
+    q[:w] + c is an adder."""
+    n = len(pre)
+    if n - 1 <= width:
+        return saturate_hw(m, round_post(pre), width, name=name)
+    out = Signal(signed(width), name=name)
+    hit = Signal(name=f"{name}_sat")
+    q, c = pre[1:], pre[0]                          # q = pre >> 1, n - 1 bits, sign q[-1]
+    s = q[-1]
+    top = q[width - 1:-1]                           # in range: all equal to the sign
+    low = q[:width - 1]
+    over, under = Signal(name=f"{name}_over"), Signal(name=f"{name}_under")
+    # q + c > hi: q > hi, or q == hi and c;   q + c < lo: q < lo, unless q == lo - 1 and c
+    m.d.comb += [over.eq(~s & (top.any() | (low.all() & c))),
+                 under.eq(s & ~top.all() & ~(c & q[width:].all() & ~q[width - 1] & low.all()))]
+    with m.If(over):
+        m.d.comb += [out.eq((1 << (width - 1)) - 1), hit.eq(1)]
+    with m.Elif(under):
+        m.d.comb += [out.eq(-(1 << (width - 1))), hit.eq(1)]
+    with m.Else():
+        m.d.comb += out.eq(q[:width] + c)
+    return out, hit
+
+
 def saturate_hw(m, v, width: int, *, name: str):
     """(Signal signed(width), Signal(1) clamped) = saturate(v, width).
 

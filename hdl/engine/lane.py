@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out
 
 from contract.engine_config import LMAX, EngineConfig
 
-from hdl.fixed_point import round_amt_hw, round_post, round_pre_hw, saturate_hw
+from hdl.fixed_point import round_amt_hw, round_post, round_post_sat_hw, round_pre_hw, saturate_hw
 
 
 class Lane(wiring.Component):
@@ -200,9 +200,7 @@ class Lane(wiring.Component):
 
         # stage 9: the shift of rnd(pM, osh);  stage 10: its increment, the element
         preO10 = pre(pM9, amt(self.osh, 9, cfg.rmax_out + 1, "osh"), 9, "preO")
-        rO = Signal(signed(CW + SW + LMAX + 3))
-        m.d.comb += rO.eq(round_post(preO10))
-        e_val, e_hit = saturate_hw(m, rO, cfg.elem_width, name="elem")
+        e_val, e_hit = round_post_sat_hw(m, preO10, cfg.elem_width, name="elem")
 
         m.d.comb += [self.elem.eq(e_val), self.sat.eq(Cat(ma_hit, mb_hit & ro6, e_hit))]
         return m
