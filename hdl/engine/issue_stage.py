@@ -14,7 +14,7 @@ from hdl.engine.scalar_unit import axpy_layout, scale_layout
 
 
 def beat_layout(cfg: EngineConfig) -> data.StructLayout:
-    """Tag of a beat in the vector pipeline (stage 0 here, carried through stages 1..5)."""
+    """Tag of a beat in the vector pipeline (stage 0 here, carried through stages 1..10)."""
     return data.StructLayout({
         "valid": 1,                                 # a beat occupies the stage
         "vec": 1,                                   # enums.Vec of its pass
@@ -51,10 +51,12 @@ class IssueStage(wiring.Component):
     samples j-2 and j-1 read from the sample buffer (3 slots, written with sample j's beat as it issues).
     After the batch's last sample (`last_of_batch`) the read-out: a pass over D then X, without input.
 
-    The pass registers of v are loaded on the first beat of its pass, so a pass of v starts only when
-    no beat of v is in flight (those beats still read v's pass registers, and the new pass may read
-    state words they have not written back) and, in a sample pass, when the AXPY word of sample j-2 is
-    made (CHAIN j-2 done); its last beat waits for v's dot-product latches to be free. A read-out pass
+    The pass registers of v are loaded on the first beat of its pass; the lanes read the fields a sample
+    pass loads (kA, cmA, shA) in stage 1 only, and the read-out's fields are left alone by sample passes,
+    so a pass of v may start right after the previous one unless v is so short (at most WB words) that
+    it could read a state word not yet written back (`inflight`); in a sample pass it also waits for the
+    AXPY word of sample j-2 (CHAIN j-2 done); its last beat waits for v's dot-product latches to be free
+    and for no earlier last beat of v on its way to them (`lpend`). A read-out pass
     of v starts once FINAL has made v's read-out scale (RDY v).
 
     Lanes past a vector's end are forced to 0. Tags that disagree with the beat count set
@@ -80,8 +82,10 @@ class IssueStage(wiring.Component):
         A read-out beat may issue (the output FIFO has room for it; hdl/engine/vector_datapath.py).
     en : In(1)
         The state is initialised (StateInit done): sample passes may issue.
-    inflight, full : In(2)
-        Bit v: a beat of vector v is in stages 1..5; v's dot-product latches hold unreleased sums.
+    inflight, lpend, full : In(2)
+        Bit v: a new pass of v must wait for in-flight beats of v (hdl/engine/vector_datapath.py; only
+        for vectors of at most WB words); the last beat of a pass of v has not reached the latches yet;
+        v's dot-product latches hold unreleased sums.
     chains : In(16)
         CHAIN segments finished in this batch.
     rdy : In(2)

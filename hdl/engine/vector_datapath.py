@@ -1,4 +1,4 @@
-"""Vector datapath of the SBE engine (hdl/engine/sbe_engine.py): stages 1..5, the dot-product latches, the output."""
+"""Vector datapath of the SBE engine (hdl/engine/sbe_engine.py): stages 1..10, the dot-product latches, the output."""
 from __future__ import annotations
 
 from amaranth import Cat, Module, Mux, Signal, signed, unsigned
@@ -20,18 +20,19 @@ class VectorDatapath(wiring.Component):
     """`lanes` Lanes (hdl/engine/lane.py) behind the issue stage, with the per-beat tags, the exact
     dot products of each pass and the output register of the read-out.
 
-    A beat enters with its tag (`beat`, stage 0) and moves one stage per cycle to stage 5; the pipeline
+    A beat enters with its tag (`beat`, stage 0) and moves one stage per cycle to stage 10; the pipeline
     never stalls (`adv` is constant 1). Back-pressure on `o` is absorbed by an output FIFO of OUT_DEPTH
     beats and credit-based issue: a read-out beat may issue (`ro_credit`) only while fewer than
     OUT_DEPTH read-out beats are issued and not yet taken from `o`, so the FIFO never overflows and
     `o.ready` reaches nothing but the FIFO (no combinational path from `o.ready` to `i.ready`). Each lane
     reads the pass registers of its beat's vector (`pw`), field by field in the stage that uses them.
 
-    Stage 4 writes the rewritten state word back (`we`, `waddr`, `wdata`). Stage 5 of a sample pass
-    accumulates v.M, v.x_{j-1}, v.v over the pass; on its last beat the three sums and the beat's block
-    exponent go to the dot-product latches of the pass's vector (`lat`), which then stay `full` until
-    the scalar unit releases them (`rel`; a release in the same cycle wins). Stage 5 of a read-out beat
-    loads the output register with the lanes' elements and `s`.
+    Stage WB = 7 writes the rewritten state word back (`we`, `waddr`, `wdata`). Stage 8 registers the
+    sums over the lanes of a sample beat's products; stage ACC = 9 accumulates v.M, v.x_{j-1}, v.v over
+    the pass; on its last beat the three sums and the beat's block exponent go to the dot-product
+    latches of the pass's vector (`lat`), which then stay `full` until the scalar unit releases them
+    (`rel`; a release in the same cycle wins). Stage 10 of a read-out beat writes the lanes' elements
+    and `s` to the output (a bypass register when the FIFO is empty, else the FIFO).
 
     Parameters
     ----------
@@ -81,10 +82,11 @@ class VectorDatapath(wiring.Component):
     saturated : Out(1)
         Sticky: a state element (MA of a valid beat, MB of a read-out beat) or an output element clamped.
     busy : Out(1)
-        A beat in stages 1..5, in the output FIFO, or a latch full.
+        A beat in stages 1..10, in the output FIFO, or a latch full.
 
-    Latency: 5 cycles from `beat` to stage 5 (written to the output FIFO at the end of stage 5: the beat
-    is on `o` 7 cycles after it issued); the state write-back is 4 cycles after issue.
+    Latency: 10 cycles from `beat` to stage 10 (a read-out beat is on `o` 11 cycles after it issued when
+    the output is empty, 12 behind other words); the state write-back is 7 cycles after issue; a pass's
+    sums are latched at the end of stage 9, 9 cycles after its last beat issued.
     """
 
     NSTAGES = 11    # stage 0 (issue) .. stage 10
