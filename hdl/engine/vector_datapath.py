@@ -80,7 +80,8 @@ class VectorDatapath(wiring.Component):
     o : Out(stream(update_layout))
         The update stream (hdl/engine/sbe_engine.py), out of the OUT_DEPTH-beat FIFO (registered output).
     saturated : Out(1)
-        Sticky: a state element (MA of a valid beat, MB of a read-out beat) or an output element clamped.
+        Sticky: a state element (MA of a valid beat, MB of a read-out beat) or an output element clamped
+        (set the cycle after the clamp's stage).
     busy : Out(1)
         A beat in stages 1..10, in the output FIFO, or a latch full.
 
@@ -230,11 +231,14 @@ class VectorDatapath(wiring.Component):
         m.d.sync += owed.eq(owed + issued - taken)
         m.d.comb += self.ro_credit.eq(owed < self.OUT_DEPTH)
 
-        # saturation: sticky over every clamp of a valid beat (the output element's of read-out beats only)
-        hit = Signal()
-        m.d.comb += hit.eq(Cat((lane.sat[0] & tag[4].valid) | (lane.sat[1] & tag[6].valid)
-                               | (lane.sat[2] & t10.valid & t10.ro) for lane in lanes).any())
-        with m.If(adv & hit):
+        # saturation: sticky over every clamp of a valid beat (the output element's of read-out beats only);
+        # the qualified clamp bits are registered first (the clamp tests end a stage), so `saturated`
+        # rises one cycle after the clamp
+        hits = Signal(3 * L)
+        with m.If(adv):
+            m.d.sync += hits.eq(Cat(Cat(lane.sat[0] & tag[4].valid, lane.sat[1] & tag[6].valid,
+                                        lane.sat[2] & t10.valid & t10.ro) for lane in lanes))
+        with m.If(hits.any()):
             m.d.sync += self.saturated.eq(1)
 
         m.d.comb += self.busy.eq(Cat(t.valid for t in tag[1:]).any() | (owed != 0) | self.full.any())
