@@ -181,11 +181,15 @@ class IssueStage(wiring.Component):
         slot = Signal(range(3))                     # sample-buffer slot of sample j
         ro_ok = [Signal(name=f"ro_ok_{v}") for v in (0, 1)]    # the read-out of v may start
 
+        # first (w == 0) and is_last (w == the pass's last beat) from registers, so no compare of w sits
+        # in front of the issue decision: first_r follows w (w returns to 0 exactly after a last beat);
+        # last_r = (w == last beat) for w >= 1, loaded on each issue with (w + 1 == last beat).
         last_w = Signal.like(w)
         m.d.comb += last_w.eq(Mux(cur, nx - 1, nd - 1))
-        first = w == 0
+        first_r, last_r = Signal(init=1), Signal()
+        first = first_r
         is_last = Signal()
-        m.d.comb += is_last.eq(w == last_w)
+        m.d.comb += is_last.eq(Mux(first_r, Mux(cur, nx == 1, nd == 1), last_r))
         slot_m1, slot_m2 = Signal(range(3)), Signal(range(3))
         m.d.comb += [slot_m1.eq(Mux(slot == 0, 2, slot - 1)), slot_m2.eq(Mux(slot == 0, 1, Mux(slot == 1, 2, 0)))]
         addr = Signal(range(nw))
@@ -277,6 +281,8 @@ class IssueStage(wiring.Component):
                     j_first()
             with m.Else():
                 m.d.sync += w.eq(w + 1)
+        with m.If(issue_run | issue_ro):
+            m.d.sync += [first_r.eq(is_last), last_r.eq(w + 1 == last_w)]
         for v in Vec:                               # after the clear above: a new RDY wins
             with m.If(self.rdy[v]):
                 m.d.sync += ro_ok[v].eq(1)
