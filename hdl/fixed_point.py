@@ -2,6 +2,8 @@
 
 Each helper adds comb statements to a Module and returns the result signals:
     rshift_round_hw  -- the ONE rounding rule: round(v / 2**s), ties toward +inf; s <= 0 shifts left
+                        (shift_decode_hw: its shift amounts, to be registered a stage ahead;
+                        round_amt_hw / round_pre_hw / round_post: the same split over two stages)
     saturate_hw      -- clamp to a signed width, with a "clamped" bit (never wrap-around)
     fnorm_hw         -- exact integer * 2**e -> sfloat (m, e) with the exponent clamp of FloatFormat.fnorm
                         (= bit_length_hw, a leading-one tree, then fnorm_tail_hw: shift, round, clamp;
@@ -22,34 +24,107 @@ def _bits_for(lo: int, hi: int) -> int:
     return max(len(Const(lo)), len(Const(hi)), 2) + 1
 
 
-def rshift_round_hw(m, v, s, *, out_width: int, max_left: int, max_right: int, name: str):
-    """Signal (signed out_width) = rshift_round(v, s) for s in [-max_left, max_right] (s a signed Value).
-
-    v is a signed Value; the caller guarantees s is within the range (it is clamped upstream).
-    """
-    out = Signal(signed(out_width), name=name)
+def shift_decode_hw(m, s, *, max_left: int, max_right: int, name: str):
+    """(r_amt, l_amt, pos, neg) of rshift_round_hw for the signed shift s, as comb Signals: a pipeline
+    registers them one stage before the shift so the shifter starts from registers."""
     r_amt = Signal(range(max(max_right, 1)), name=f"{name}_r")
     l_amt = Signal(range(max_left + 1), name=f"{name}_l")
-    m.d.comb += [r_amt.eq(Mux(s > 0, s - 1, 0)), l_amt.eq(Mux(s < 0, -s, 0))]
+    pos, neg = Signal(name=f"{name}_pos"), Signal(name=f"{name}_neg")
+    m.d.comb += [r_amt.eq(Mux(s > 0, s - 1, 0)), l_amt.eq(Mux(s < 0, -s, 0)), pos.eq(s > 0), neg.eq(s < 0)]
+    return r_amt, l_amt, pos, neg
+
+
+def rshift_round_hw(m, v, s, *, out_width: int, max_left: int, max_right: int, name: str, dec=None):
+    """Signal (signed out_width) = rshift_round(v, s) for s in [-max_left, max_right] (s a signed Value).
+
+    v is a signed Value; the caller guarantees s is within the range (it is clamped upstream). With
+    `dec` = (r_amt, l_amt, pos, neg), e.g. registered outputs of shift_decode_hw, s is not used (None).
+    """
+    out = Signal(signed(out_width), name=name)
+    if dec is None:
+        dec = shift_decode_hw(m, s, max_left=max_left, max_right=max_right, name=name)
+    r_amt, l_amt, pos, neg = dec
     right = ((v >> r_amt) + 1) >> 1
     left = v << l_amt
-    with m.If(s > 0):
+    with m.If(pos):
         m.d.comb += out.eq(right)
-    with m.Elif(s < 0):
+    with m.Elif(neg):
         m.d.comb += out.eq(left)
     with m.Else():
         m.d.comb += out.eq(v)
     return out
 
 
+def round_amt_hw(m, s, *, max_left: int, max_right: int, name: str):
+    """Shift amount max_left + s (unsigned, 0 .. max_left + max_right) of round_pre_hw for the signed
+    shift s in [-max_left, max_right]; a pipeline registers it before the shifter."""
+    amt = Signal(range(max_left + max_right + 1), name=name)
+    m.d.comb += amt.eq(s + max_left)
+    return amt
+
+
+def round_pre_hw(m, v, amt, *, max_left: int, name: str):
+    """pre = floor(v * 2**(1 - s)) for amt = max_left + s (round_amt_hw): one arithmetic right shift of
+    v * 2**(max_left + 1), no rounding logic. Then rshift_round(v, s) = (pre >> 1) + pre[0] (round_post):
+    for s > 0 floor((floor(v / 2**(s-1)) + 1) / 2); for s <= 0 pre = v * 2**(1-s) is even. A pipeline
+    registers pre and does the increment in the next stage, where it can ride on an adder's carry."""
+    pre = Signal(signed(len(v) + max_left + 2), name=name)
+    m.d.comb += pre.eq((v.as_signed() << (max_left + 1)) >> amt)
+    return pre
+
+
+def round_post(pre):
+    """rshift_round from round_pre_hw's pre: (pre >> 1) + pre[0] (a Value; pre[0] is the increment)."""
+    return (pre >> 1) + pre[0]
+
+
+def round_post_sat_hw(m, pre, width: int, *, name: str):
+    """(Signal signed(width), Signal(1) clamped) = saturate(round_post(pre), width) without a carry chain
+    over pre's width: with q = pre >> 1 and c = pre[0], the clamp tests are AND/OR trees over q's bits
+    (q beyond the range, or at its edge with the increment crossing it) and only the w-bit increment
+    q[:w] + c is an adder."""
+    n = len(pre)
+    if n - 1 <= width:
+        return saturate_hw(m, round_post(pre), width, name=name)
+    out = Signal(signed(width), name=name)
+    hit = Signal(name=f"{name}_sat")
+    q, c = pre[1:], pre[0]                          # q = pre >> 1, n - 1 bits, sign q[-1]
+    s = q[-1]
+    top = q[width - 1:-1]                           # in range: all equal to the sign
+    low = q[:width - 1]
+    over, under = Signal(name=f"{name}_over"), Signal(name=f"{name}_under")
+    # q + c > hi: q > hi, or q == hi and c;   q + c < lo: q < lo, unless q == lo - 1 and c
+    m.d.comb += [over.eq(~s & (top.any() | (low.all() & c))),
+                 under.eq(s & ~top.all() & ~(c & q[width:].all() & ~q[width - 1] & low.all()))]
+    with m.If(over):
+        m.d.comb += [out.eq((1 << (width - 1)) - 1), hit.eq(1)]
+    with m.Elif(under):
+        m.d.comb += [out.eq(-(1 << (width - 1))), hit.eq(1)]
+    with m.Else():
+        m.d.comb += out.eq(q[:width] + c)
+    return out, hit
+
+
 def saturate_hw(m, v, width: int, *, name: str):
-    """(Signal signed(width), Signal(1) clamped) = saturate(v, width)."""
+    """(Signal signed(width), Signal(1) clamped) = saturate(v, width).
+
+    The clamp test looks at the bits above the result's sign bit (all equal to v's sign: in range), a
+    LUT tree rather than two wide comparators."""
     out = Signal(signed(width), name=name)
     hit = Signal(name=f"{name}_sat")
     hi, lo = (1 << (width - 1)) - 1, -(1 << (width - 1))
-    with m.If(v > hi):
+    n = len(v)
+    if n <= width:
+        m.d.comb += out.eq(v)
+        return out, hit
+    sign = v[n - 1]
+    top = v[width - 1:n - 1]                        # must all equal the sign bit
+    over = Signal(name=f"{name}_over")
+    under = Signal(name=f"{name}_under")
+    m.d.comb += [over.eq(~sign & top.any()), under.eq(sign & ~top.all())]
+    with m.If(over):
         m.d.comb += [out.eq(hi), hit.eq(1)]
-    with m.Elif(v < lo):
+    with m.Elif(under):
         m.d.comb += [out.eq(lo), hit.eq(1)]
     with m.Else():
         m.d.comb += out.eq(v)

@@ -14,7 +14,7 @@ from hdl.engine.scalar_unit import axpy_layout, scale_layout
 
 
 def beat_layout(cfg: EngineConfig) -> data.StructLayout:
-    """Tag of a beat in the vector pipeline (stage 0 here, carried through stages 1..5)."""
+    """Tag of a beat in the vector pipeline (stage 0 here, carried through stages 1..10)."""
     return data.StructLayout({
         "valid": 1,                                 # a beat occupies the stage
         "vec": 1,                                   # enums.Vec of its pass
@@ -51,10 +51,12 @@ class IssueStage(wiring.Component):
     samples j-2 and j-1 read from the sample buffer (3 slots, written with sample j's beat as it issues).
     After the batch's last sample (`last_of_batch`) the read-out: a pass over D then X, without input.
 
-    The pass registers of v are loaded on the first beat of its pass, so a pass of v starts only when
-    no beat of v is in flight (those beats still read v's pass registers, and the new pass may read
-    state words they have not written back) and, in a sample pass, when the AXPY word of sample j-2 is
-    made (CHAIN j-2 done); its last beat waits for v's dot-product latches to be free. A read-out pass
+    The pass registers of v are loaded on the first beat of its pass; the lanes read the fields a sample
+    pass loads (kA, cmA, shA) in stage 1 only, and the read-out's fields are left alone by sample passes,
+    so a pass of v may start right after the previous one unless v is so short (at most WB words) that
+    it could read a state word not yet written back (`inflight`); in a sample pass it also waits for the
+    AXPY word of sample j-2 (CHAIN j-2 done); its last beat waits for v's dot-product latches to be free
+    and for no earlier last beat of v on its way to them (`lpend`). A read-out pass
     of v starts once FINAL has made v's read-out scale (RDY v).
 
     Lanes past a vector's end are forced to 0. Tags that disagree with the beat count set
@@ -80,8 +82,10 @@ class IssueStage(wiring.Component):
         A read-out beat may issue (the output FIFO has room for it; hdl/engine/vector_datapath.py).
     en : In(1)
         The state is initialised (StateInit done): sample passes may issue.
-    inflight, full : In(2)
-        Bit v: a beat of vector v is in stages 1..5; v's dot-product latches hold unreleased sums.
+    inflight, lpend, full : In(2)
+        Bit v: a new pass of v must wait for in-flight beats of v (hdl/engine/vector_datapath.py; only
+        for vectors of at most WB words); the last beat of a pass of v has not reached the latches yet;
+        v's dot-product latches hold unreleased sums.
     chains : In(16)
         CHAIN segments finished in this batch.
     rdy : In(2)
@@ -122,6 +126,7 @@ class IssueStage(wiring.Component):
             "ro_credit": In(1),
             "en": In(1),
             "inflight": In(2),
+            "lpend": In(2),
             "full": In(2),
             "chains": In(16),
             "rdy": In(2),
@@ -159,14 +164,32 @@ class IssueStage(wiring.Component):
         cur = Signal(init=Vec.X)                    # vector of the current pass
         w = Signal(range(max(nd, nx) + 1))          # beat within the pass
         j = Signal(16, init=1)                      # sample of the batch being received (1-based)
+        # Registered functions of j, so no subtractor or wide compare sits in front of the issue decision:
+        jm2 = Signal(16, init=(1 - 2) & 0xFFFF)     # j - 2 (mod 2**16)
+        j_le1, j_le2 = Signal(init=1), Signal(init=1)               # j <= 1, j <= 2
+        j_max = Signal(init=int(cfg.max_batch == 1))                # j == max_batch
+
+        def j_next():
+            """j <- j + 1, with its registered functions."""
+            m.d.sync += [j.eq(j + 1), jm2.eq(jm2 + 1), j_le1.eq(0), j_le2.eq(j_le1),
+                         j_max.eq(j == cfg.max_batch - 1)]
+
+        def j_first():
+            """j <- 1, with its registered functions."""
+            m.d.sync += [j.eq(1), jm2.eq((1 - 2) & 0xFFFF), j_le1.eq(1), j_le2.eq(1),
+                         j_max.eq(int(cfg.max_batch == 1))]
         slot = Signal(range(3))                     # sample-buffer slot of sample j
         ro_ok = [Signal(name=f"ro_ok_{v}") for v in (0, 1)]    # the read-out of v may start
 
+        # first (w == 0) and is_last (w == the pass's last beat) from registers, so no compare of w sits
+        # in front of the issue decision: first_r follows w (w returns to 0 exactly after a last beat);
+        # last_r = (w == last beat) for w >= 1, loaded on each issue with (w + 1 == last beat).
         last_w = Signal.like(w)
         m.d.comb += last_w.eq(Mux(cur, nx - 1, nd - 1))
-        first = w == 0
+        first_r, last_r = Signal(init=1), Signal()
+        first = first_r
         is_last = Signal()
-        m.d.comb += is_last.eq(w == last_w)
+        m.d.comb += is_last.eq(Mux(first_r, Mux(cur, nx == 1, nd == 1), last_r))
         slot_m1, slot_m2 = Signal(range(3)), Signal(range(3))
         m.d.comb += [slot_m1.eq(Mux(slot == 0, 2, slot - 1)), slot_m2.eq(Mux(slot == 0, 1, Mux(slot == 1, 2, 0)))]
         addr = Signal(range(nw))
@@ -174,11 +197,11 @@ class IssueStage(wiring.Component):
 
         # ---------------------------------------------------------------- issue
         inflight = Mux(cur, self.inflight[1], self.inflight[0])
-        coef_ready = (j <= 2) | (self.chains >= j - 2)
+        coef_ready = j_le2 | (self.chains >= jm2)
         run_ok = Signal()
         m.d.comb += run_ok.eq(self.en & ~ro & self.i.valid
                               & (~first | (coef_ready & ~inflight))
-                              & (~is_last | ~Mux(cur, self.full[1], self.full[0])))
+                              & (~is_last | ~Mux(cur, self.full[1] | self.lpend[1], self.full[0] | self.lpend[0])))
         ro_go = Signal()
         m.d.comb += ro_go.eq(ro & Mux(cur, ro_ok[1], ro_ok[0]) & (~first | ~inflight) & self.ro_credit)
         issue_run = Signal()
@@ -187,7 +210,7 @@ class IssueStage(wiring.Component):
 
         # The batch closes on the last delta beat of a sample tagged last_of_batch, or of sample max_batch.
         lob = Signal()
-        m.d.comb += lob.eq(payload.last_of_batch | (j == cfg.max_batch))
+        m.d.comb += lob.eq(payload.last_of_batch | j_max)
 
         for k in range(L):
             lane_ok = ~is_last | Mux(cur, k < rem[Vec.X], k < rem[Vec.D])
@@ -205,7 +228,7 @@ class IssueStage(wiring.Component):
         with m.If(issue_run):
             bad = ((payload.vec != cur) | (payload.last != is_last)    # the tags are enums.Vec, like `cur`
                    | (payload.last_of_batch & ~(is_last & (cur == Vec.D)))
-                   | (is_last & (cur == Vec.D) & (j == cfg.max_batch) & ~payload.last_of_batch))
+                   | (is_last & (cur == Vec.D) & j_max & ~payload.last_of_batch))
             with m.If(bad):
                 m.d.sync += self.framing_error.eq(1)
 
@@ -215,12 +238,13 @@ class IssueStage(wiring.Component):
         pw = self.pw[cur]
         with m.If(issue_run):
             with m.If(first):
-                with m.If(j <= 2):
+                with m.If(j_le2):
                     m.d.sync += [pw.kA.eq(0), pw.cmA.eq(0), pw.shA.eq(0)]
                 with m.Else():
                     c = self.coef[cur][j[0]]
                     m.d.sync += [pw.kA.eq(c.k), pw.cmA.eq(c.cm), pw.shA.eq(c.sh)]
-                m.d.sync += [pw.kB.eq(0), pw.cmB.eq(0), pw.shB.eq(0)]
+                # kB, cmB, shB, om, osh are read by read-out beats only (hdl/engine/lane.py): a sample pass
+                # leaves them, so it may start while the read-out's last beats still use them
             with m.If(is_last):
                 m.d.sync += w.eq(0)
                 with m.If(cur == Vec.X):
@@ -230,12 +254,12 @@ class IssueStage(wiring.Component):
                     with m.If(lob):
                         m.d.sync += [ro.eq(1), cur.eq(Vec.D)]
                     with m.Else():
-                        m.d.sync += j.eq(j + 1)
+                        j_next()
             with m.Else():
                 m.d.sync += w.eq(w + 1)
         with m.If(issue_ro):
             with m.If(first):
-                with m.If(j <= 1):
+                with m.If(j_le1):
                     m.d.sync += [pw.kA.eq(0), pw.cmA.eq(0), pw.shA.eq(0)]
                 with m.Else():
                     c = self.coef[cur][~j[0]]
@@ -253,15 +277,18 @@ class IssueStage(wiring.Component):
                 with m.If(cur == Vec.D):
                     m.d.sync += cur.eq(Vec.X)
                 with m.Else():
-                    m.d.sync += [ro.eq(0), j.eq(1)]
+                    m.d.sync += ro.eq(0)
+                    j_first()
             with m.Else():
                 m.d.sync += w.eq(w + 1)
+        with m.If(issue_run | issue_ro):
+            m.d.sync += [first_r.eq(is_last), last_r.eq(w + 1 == last_w)]
         for v in Vec:                               # after the clear above: a new RDY wins
             with m.If(self.rdy[v]):
                 m.d.sync += ro_ok[v].eq(1)
 
         m.d.comb += [
-            self.busy.eq(ro | (j != 1) | (w != 0) | (cur != Vec.X)),
+            self.busy.eq(ro | ~j_le1 | (w != 0) | (cur != Vec.X)),
             self.count.eq(Mux(ro, j, j - 1)),
         ]
         return m

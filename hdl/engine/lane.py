@@ -1,26 +1,39 @@
-"""One lane of the SBE engine's vector datapath (hdl/engine/sbe_engine.py), stages 1..5."""
+"""One lane of the SBE engine's vector datapath (hdl/engine/sbe_engine.py), stages 1..10."""
 from __future__ import annotations
 
-from amaranth import Cat, Module, Mux, Signal, signed
+from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from contract.engine_config import LMAX, EngineConfig
 
-from hdl.fixed_point import rshift_round_hw, saturate_hw
+from hdl.fixed_point import round_amt_hw, round_post, round_post_sat_hw, round_pre_hw, saturate_hw
 
 
 class Lane(wiring.Component):
     """State rewrite and products of one element per beat; golden: golden/rtl/sbe_engine.py.
 
+    Pipelined for ~125 MHz on ECP5: every multiplier has registered operands and a registered product
+    (an inferred ECP5 multiply is an unregistered MULT18X18D), block-RAM read data is registered before
+    any logic, and each stage holds at most one variable shift with its rounding increment, or one
+    carry chain with a saturation test.
+
     ========  ================================================================================
-    stage 1   t1 = rnd(M, kA);  pA = cmA * xa;  pB = (cmB if read-out else v) * xb;  pV = v * v
-    stage 2   MA = sat(t1 + rnd(pA, shA))                  (the update of sample j-2; n-1 in read-out)
-    stage 3   MB = sat(rnd(MA, kB) + rnd(pB, shB)) in the read-out (the update of sample n), else MA
-    stage 4   MB written back;  pM = (om if read-out else v) * MB
-    stage 5   elem = sat_elem(rnd(pM, osh))                (read-out)
+    stage 1   memory read data M, xa, xb and the multiplier operands registered
+              (oA = cmA, oB = cmB if read-out else v, v)
+    stage 2   pA = cmA * xa;  pB = oB * xb;  pV = v * v  (DSPs, registered);  shift of rnd(M, kA)
+    stage 3   t1 = rnd(M, kA) (its increment);  shifts of rnd(pA, shA), rnd(pB, shB)
+    stage 4   MA = sat(t1 + rnd(pA, shA))  (the update of sample j-2; n-1 in read-out);  rB = rnd(pB, shB)
+    stage 5   shift of rnd(MA, kB)                              (read-out)
+    stage 6   MB = sat(rnd(MA, kB) + rB) in the read-out (the update of sample n), else MA;  oM = om | v
+    stage 7   MB written back;  pM split: oM * MB[0:17] (unsigned), oM * MB[17:] (signed) (DSPs)
+    stage 8   pM = hi * 2**17 + lo (`pm`, combinational, with `px`, `pv`), registered for the read-out
+    stage 9   shift of rnd(pM, osh)                             (read-out)
+    stage 10  elem = sat_elem(rnd(pM, osh))                     (read-out, combinational)
     ========  ================================================================================
 
+    Every rnd is split (hdl/fixed_point.py round_pre_hw): one barrel shifter into a register, then
+    rnd = (pre >> 1) + pre[0] in the next stage, where the increment rides on the sum's carry.
     M is the state element, xa, xb the elements of samples j-2 and j-1 (n-1 and n in the read-out), v
     the element of sample j (0 in the read-out). rnd(v, s) = round(v / 2**s), ties toward +inf, s < 0
     shifts left (contract/fixed_point.py rshift_round); sat clamps to state_width bits, sat_elem to
@@ -41,24 +54,31 @@ class Lane(wiring.Component):
         Stage 0: element v of the beat being issued (registered into stage 1 on `adv`).
     m, xa, xb : In(signed(state_width)), In(signed(in_width)) x 2
         Stage 1: M, and the elements of samples j-2 and j-1 (memory read data).
-    ro1, ro3, ro4 : In(1)
-        The beat in stage 1, 3, 4 is a read-out beat.
-    kA, cmA, cmB : In  stage 1;  shA : In  stage 2;  kB, shB : In  stage 3;  om : In  stage 4;
-    osh : In  stage 5
-        Pass-word fields (hdl/engine/issue_stage.py pass_layout) of the beat in that stage.
+    ro1, ro5 : In(1)
+        The beat in stage 1, 5 is a read-out beat.
+    cmA, cmB, kA, shA : In stage 1;  shB : In stage 2;  kB : In stage 4;  om : In stage 6;  osh : In stage 8
+        Pass-word fields (hdl/engine/issue_stage.py pass_layout) of the beat in that stage. A shift
+        field's amount (round_amt_hw) is registered before its shifter: kA for stage 2, shA and shB for
+        3, kB for 5, osh for 9. The fields a sample pass loads (kA, cmA, shA) are all read in
+        stage 1, so a new pass may load them while the previous pass's beats are in later stages.
     mb : Out(signed(state_width))
-        Stage 4: the rewritten element, to be written back.
+        Stage 7: the rewritten element, to be written back.
     pm, px, pv : Out(signed)
-        Stage 5: exact products pM = (om | v) * MB, v * x_{j-1} (0 in the read-out) and v * v.
+        Stage 8: exact products pM = (om | v) * MB (combinational: one add of the two DSP halves),
+        v * x_{j-1} (0 in the read-out) and v * v (registers).
+    pm_lo, pm_hi : Out(signed)
+        Stage 8: the two halves, pM = pm_hi * 2**SPLIT + pm_lo (registers; for sums over lanes).
     elem : Out(signed(elem_width))
-        Stage 5: the read-out element.
+        Stage 10: the read-out element (combinational from a register).
     sat : Out(3)
-        Clamps of this cycle: bit 0 MA (stage 2), bit 1 MB (stage 3, read-out only), bit 2 elem (stage 5);
-        the caller qualifies them with the stage's valid (and read-out) bits.
+        Clamps of this cycle: bit 0 MA (stage 4), bit 1 MB (stage 6, read-out only), bit 2 elem
+        (stage 10); the caller qualifies them with the stage's valid (and read-out) bits.
 
-    Latency (in cycles of `adv`): 5 from `x` (stage 0) to pm, px, pv, elem (stage 5); 3 from m, xa, xb
-    (stage 1) to mb (stage 4).
+    Latency (in cycles of `adv`): 8 from `x` (stage 0) to pm, px, pv, 10 to elem; 6 from m, xa, xb
+    (stage 1) to mb (stage 7).
     """
+
+    SPLIT = 17      # pM = om * MB as two 18x18 products: MB[0:17] unsigned, MB[17:] signed
 
     def __init__(self, cfg: EngineConfig):
         if not isinstance(cfg, EngineConfig):
@@ -67,16 +87,19 @@ class Lane(wiring.Component):
         W, SW, CW = cfg.in_width, cfg.state_width, cfg.coef_width
         self.sum_width = max(SW + LMAX, CW + W + LMAX) + 2     # any rounded term and the sum of two
         self.px_width = max(CW, W) + W
-        self.pm_width = max(CW, W) + SW
+        self.om_width = max(CW, W)
+        self.pm_width = self.om_width + SW
         super().__init__({
             "adv": In(1),
             "x": In(signed(W)),
             "m": In(signed(SW)), "xa": In(signed(W)), "xb": In(signed(W)),
-            "ro1": In(1), "ro3": In(1), "ro4": In(1),
+            "ro1": In(1), "ro5": In(1),
             "kA": In(signed(8)), "cmA": In(signed(CW)), "cmB": In(signed(CW)), "shA": In(signed(8)),
             "kB": In(signed(8)), "shB": In(signed(8)), "om": In(signed(CW)), "osh": In(signed(8)),
             "mb": Out(signed(SW)),
             "pm": Out(signed(self.pm_width)),
+            "pm_lo": Out(signed(self.om_width + self.SPLIT + 1)),
+            "pm_hi": Out(signed(self.om_width + SW - self.SPLIT)),
             "px": Out(signed(self.px_width)),
             "pv": Out(signed(2 * W)),
             "elem": Out(signed(cfg.elem_width)),
@@ -87,52 +110,97 @@ class Lane(wiring.Component):
         m = Module()
         cfg = self.cfg
         W, SW, CW = cfg.in_width, cfg.state_width, cfg.coef_width
-        sw = self.sum_width
+        sw, pxw, omw, S = self.sum_width, self.px_width, self.om_width, self.SPLIT
+        adv = self.adv
 
-        # Pipeline registers, named by the stage they feed (stage 4's MB and stage 5's products are ports).
-        v1 = Signal(signed(W))
-        t1 = Signal(signed(sw))
-        pA = Signal(signed(CW + W))
-        pB = [Signal(signed(self.px_width), name=f"pB{s}") for s in (2, 3, 4)] + [self.px]
-        pV = [Signal(signed(2 * W), name=f"pV{s}") for s in (2, 3, 4)] + [self.pv]
-        vv = [Signal(signed(W), name=f"v{s}") for s in (2, 3, 4)]
-        MA = Signal(signed(SW))
+        def reg(shape, name, d):
+            """A pipeline register loaded with `d` on `adv`."""
+            r = Signal(shape, name=name)
+            with m.If(adv):
+                m.d.sync += r.eq(d)
+            return r
+
+        def chain(sig, first, last, name):
+            """sig delayed into stages first..last: {stage: register}."""
+            out, prev = {}, sig
+            for s in range(first, last + 1):
+                prev = out[s] = reg(sig.shape(), f"{name}{s}", prev)
+            return out
+
+        # stage 1: register the memory read data and the multiplier operands
+        v1 = reg(signed(W), "v1", self.x)
+        M2 = reg(signed(SW), "M2", self.m)
+        xa2 = reg(signed(W), "xa2", self.xa)
+        xb2 = reg(signed(W), "xb2", self.xb)
+        oA2 = reg(signed(CW), "oA2", self.cmA)
+        oB2 = reg(signed(omw), "oB2", Mux(self.ro1, self.cmB, v1))
+        v = chain(v1, 2, 6, "v")                            # v[s]: v of the beat in stage s
+
+        def amt(s, stage, max_right, name, delay=1):
+            """Shift amount (round_amt_hw) of field s (of the beat in stage - delay), registered `delay`
+            times for the shifter of `stage`."""
+            d = round_amt_hw(m, s, max_left=LMAX, max_right=max_right, name=name)
+            for k in range(delay):
+                d = reg(d.shape(), f"{name}{stage - delay + 1 + k}", d)
+            return d
+
+        def pre(v, a, stage, name):
+            """The shifter of rnd(v, s) in `stage` (round_pre_hw), registered: rnd = round_post(pre)."""
+            return reg(signed(len(v) + LMAX + 2), f"{name}{stage + 1}",
+                       round_pre_hw(m, v, a, max_left=LMAX, name=f"{name}_c"))
+
+        # stage 2: products (registered DSP outputs) and the shift of rnd(M, kA)
+        preT3 = pre(M2, amt(self.kA, 2, cfg.kmax + 1, "kA"), 2, "preT")
+        pA3 = reg(signed(CW + W), "pA3", oA2 * xa2)
+        pB3 = reg(signed(pxw), "pB3", oB2 * xb2)
+        pV3 = reg(signed(2 * W), "pV3", v[2] * v[2])
+        pB = {3: pB3} | chain(pB3, 4, 5, "pB")
+        pV = {3: pV3} | chain(pV3, 4, 7, "pV")
+
+        # stage 3: t1 = rnd(M, kA) (the increment); the shifts of rnd(pA, shA) and of the read-out's rnd(pB, shB)
+        t4 = reg(signed(sw), "t4", round_post(preT3))
+        preA4 = pre(pA3, amt(self.shA, 3, cfg.rmax + 1, "shA", delay=2), 3, "preA")
+        preB4 = pre(pB3, amt(self.shB, 3, cfg.rmax + 1, "shB"), 3, "preB")
+
+        # stage 4: MA = sat(t1 + rnd(pA, shA)) (rnd's increment on the adder's carry); rB = rnd(pB, shB)
+        sum4 = Signal(signed(sw + 1))
+        m.d.comb += sum4.eq(t4 + (preA4 >> 1) + preA4[0])
+        ma_val, ma_hit = saturate_hw(m, sum4, SW, name="ma")
+        MA5 = reg(signed(SW), "MA5", ma_val)
+        MA6 = reg(signed(SW), "MA6", MA5)
+        rB5 = reg(signed(sw), "rB5", round_post(preB4))
+        rB6 = reg(signed(sw), "rB6", rB5)
+
+        # stage 5: the shift of the read-out's rnd(MA, kB); a sample pass's px = v * x_{j-1} (0 in the read-out)
+        preTB6 = pre(MA5, amt(self.kB, 5, cfg.kmax + 1, "kB"), 5, "preTB")
+        px6 = reg(signed(pxw), "px6", Mux(self.ro5, 0, pB[5]))
+        ro6 = reg(1, "ro6", self.ro5)
+        px = {6: px6} | chain(px6, 7, 7, "px")
+
+        # stage 6: MB, and the operand of pM
+        sum6 = Signal(signed(sw + 1))
+        m.d.comb += sum6.eq(rB6 + (preTB6 >> 1) + preTB6[0])
+        mb_val, mb_hit = saturate_hw(m, sum6, SW, name="mb")
         MB = self.mb
-        pM = self.pm
+        with m.If(adv):
+            m.d.sync += MB.eq(Mux(ro6, mb_val, MA6))
+        oM7 = reg(signed(omw), "oM7", Mux(ro6, self.om, v[6]))
 
-        with m.If(self.adv):
-            m.d.sync += v1.eq(self.x)
+        # stage 7: pM in two DSPs (write-back of MB by the caller)
+        lo8 = reg(signed(omw + S + 1), "lo8", oM7 * Cat(MB[:S], 0).as_signed())
+        hi8 = reg(signed(omw + SW - S), "hi8", oM7 * MB[S:].as_signed())
+        px8 = reg(signed(pxw), "px8", px[7])
+        pv8 = reg(signed(2 * W), "pv8", pV[7])
 
-        # stage 1
-        r_t1 = rshift_round_hw(m, self.m, self.kA, out_width=sw, max_left=LMAX, max_right=cfg.kmax + 1,
-                               name="s1t1")
-        with m.If(self.adv):
-            m.d.sync += [t1.eq(r_t1), pA.eq(self.cmA * self.xa), pB[0].eq(Mux(self.ro1, self.cmB, v1) * self.xb),
-                         pV[0].eq(v1 * v1), vv[0].eq(v1)]
-        # stage 2
-        r_pA = rshift_round_hw(m, pA, self.shA, out_width=sw, max_left=LMAX, max_right=cfg.rmax + 1, name="s2pA")
-        sum2 = Signal(signed(sw))
-        m.d.comb += sum2.eq(t1 + r_pA)
-        ma_val, ma_hit = saturate_hw(m, sum2, SW, name="ma")
-        with m.If(self.adv):
-            m.d.sync += [MA.eq(ma_val), pB[1].eq(pB[0]), pV[1].eq(pV[0]), vv[1].eq(vv[0])]
-        # stage 3: the read-out applies the last update (B); sample passes pass MA through
-        r_tB = rshift_round_hw(m, MA, self.kB, out_width=sw, max_left=LMAX, max_right=cfg.kmax + 1, name="s3tB")
-        r_pB = rshift_round_hw(m, pB[1], self.shB, out_width=sw, max_left=LMAX, max_right=cfg.rmax + 1,
-                               name="s3pB")
-        sum3 = Signal(signed(sw))
-        m.d.comb += sum3.eq(r_tB + r_pB)
-        mb_val, mb_hit = saturate_hw(m, sum3, SW, name="mb")
-        with m.If(self.adv):
-            m.d.sync += [MB.eq(Mux(self.ro3, mb_val, MA)), pB[2].eq(Mux(self.ro3, 0, pB[1])),
-                         pV[2].eq(pV[1]), vv[2].eq(vv[1])]
-        # stage 4
-        with m.If(self.adv):
-            m.d.sync += [pM.eq(Mux(self.ro4, self.om, vv[2]) * MB), pB[3].eq(pB[2]), pV[3].eq(pV[2])]
-        # stage 5
-        r_o = rshift_round_hw(m, pM, self.osh, out_width=CW + SW + LMAX + 2, max_left=LMAX,
-                              max_right=cfg.rmax_out + 1, name="s5o")
-        e_val, e_hit = saturate_hw(m, r_o, cfg.elem_width, name="elem")
+        # stage 8: pM
+        pm = self.pm
+        m.d.comb += [pm.eq((hi8 << S) + lo8), self.pm_lo.eq(lo8), self.pm_hi.eq(hi8), self.px.eq(px8),
+                     self.pv.eq(pv8)]
+        pM9 = reg(signed(self.pm_width), "pM9", pm)
 
-        m.d.comb += [self.elem.eq(e_val), self.sat.eq(Cat(ma_hit, mb_hit & self.ro3, e_hit))]
+        # stage 9: the shift of rnd(pM, osh);  stage 10: its increment, the element
+        preO10 = pre(pM9, amt(self.osh, 9, cfg.rmax_out + 1, "osh"), 9, "preO")
+        e_val, e_hit = round_post_sat_hw(m, preO10, cfg.elem_width, name="elem")
+
+        m.d.comb += [self.elem.eq(e_val), self.sat.eq(Cat(ma_hit, mb_hit & ro6, e_hit))]
         return m

@@ -8,7 +8,7 @@ Sub-components (one per file)
 ================  ==========================  ==============================================================
 StateInit         hdl/engine/state_init.py      after reset, writes the initial state into the state memory
 IssueStage        hdl/engine/issue_stage.py     stage 0: takes input beats, sequences the passes, sample buffer
-VectorDatapath    hdl/engine/vector_datapath.py  stages 1..5 (lanes x Lane, hdl/engine/lane.py), the
+VectorDatapath    hdl/engine/vector_datapath.py  stages 1..10 (lanes x Lane, hdl/engine/lane.py), the
                                               dot-product latches, the output register
 ScalarUnit        hdl/engine/scalar_unit.py          microcode: AXPY words, read-out scales, s
 SegmentScheduler  hdl/engine/segment_scheduler.py     starts the scalar unit's segments
@@ -16,19 +16,21 @@ SegmentScheduler  hdl/engine/segment_scheduler.py     starts the scalar unit's s
 
 Samples flow i -> IssueStage -> VectorDatapath -> o; the dot products of each pass go to the ScalarUnit,
 whose AXPY words, scales and s come back through the IssueStage's pass registers. The state memory is
-read at issue and written back by stage 4 (or by StateInit).
+read at issue and written back by stage 7 (or by StateInit).
 
 Datapath (per lane, one beat per cycle, never stalled: back-pressure on `o` fills an output FIFO and
-holds the read-out's issue by credits, hdl/engine/vector_datapath.py)
+holds the read-out's issue by credits, hdl/engine/vector_datapath.py; stage by stage in hdl/engine/lane.py:
+registered DSP operands and products, at most one barrel shifter or one carry chain per stage)
 ---------------------------------------------------------------------------------------
 ========  ===================================================================================
 stage 0   issue: state / sample-buffer read addresses; input beat written to buffer slot j
-stage 1   t1 = rnd(M, kA); pA = cmA * x_{j-2}; pB = (cmB | v) * x_{j-1}; pV = v*v
-stage 2   MA = sat_SW(t1 + rnd(pA, shA))                 (update of sample j-2)
-stage 3   MB = sat_SW(rnd(MA, kB) + rnd(pB, shB)) in the read-out (update of sample n), else MA
-stage 4   M <- MB written back;  pM = (om | v) * MB
-stage 5   pass: exact sums v.M, v.x_{j-1}, v.v (latched for the scalar unit at the pass end);
-          read-out: element = sat_elem(rnd(pM, osh)) -> output FIFO
+stage 1   read data and multiplier operands registered
+stage 2-4 MA = sat_SW(rnd(M, kA) + rnd(cmA * x_{j-2}, shA))   (update of sample j-2)
+stage 5-6 MB = sat_SW(rnd(MA, kB) + rnd(cmB * x_{j-1}, shB)) in the read-out (update of sample n), else MA
+stage 7   M <- MB written back;  pM = (om | v) * MB (two DSPs)
+stage 8-9 pass: exact sums v.M, v.x_{j-1}, v.v over the lanes, accumulated (latched for the scalar unit
+          at the pass end)
+stage 9-10 read-out: element = sat_elem(rnd(pM, osh)) -> output
 ========  ===================================================================================
 """
 from __future__ import annotations
@@ -106,9 +108,9 @@ class SBEEngine(wiring.Component):
     cycles; the CHAIN of sample j (contract.microcode_schedule.segment_lengths(LAT)["CHAIN"] cycles: the
     microcode statically scheduled for the pipelined ALU) overlaps the passes of samples j+1 and j+2 and
     stalls nothing while it is shorter than a sample, so each sample takes max(ceil(b/L) + ceil(a/L),
-    CHAIN) cycles. After the last sample of a batch: ~6 cycles to the dot-product latches, its LAST (the
+    CHAIN) cycles. After the last sample of a batch: ~10 cycles to the dot-product latches, its LAST (the
     CHAIN fused with FINAL) up to RDY D (contract.microcode_schedule.rdy_index(Vec.D, LAT) cycles: s and
-    Dhat's scale), then ceil(a/L) + ceil(b/L) read-out beats and ~7 pipeline cycles (bench/engine.py
+    Dhat's scale), then ceil(a/L) + ceil(b/L) read-out beats and ~11 pipeline cycles (bench/engine.py
     measures the total). After reset or `clear` the scalar unit rewrites its register file (NREGS cycles)
     before INIT. Storage: state (ceil(a/L) + ceil(b/L)) x L x state_width bits (block RAM);
     sample buffer 3 x that x in_width.
@@ -146,7 +148,7 @@ class SBEEngine(wiring.Component):
         m.submodules.su = su = ScalarUnit(acc_width=self.acc_width, **cfg.kwargs())
         m.submodules.sched = sched = SegmentScheduler()
 
-        # The state: read at issue (data in stage 1), written back by stage 4, or by StateInit after reset.
+        # The state: read at issue (data in stage 1), written back by stage 7, or by StateInit after reset.
         words = cfg.words(Vec.D) + cfg.words(Vec.X)
         m.submodules.state = state = Memory(shape=unsigned(cfg.lanes * cfg.state_width), depth=words, init=[])
         st_rd, st_wr = state.read_port(), state.write_port()
@@ -163,7 +165,7 @@ class SBEEngine(wiring.Component):
         wiring.connect(m, wiring.flipped(self.i), issue.i)
         m.d.comb += [
             issue.adv.eq(dp.adv), issue.ro_credit.eq(dp.ro_credit), issue.en.eq(~init.busy),
-            issue.inflight.eq(dp.inflight), issue.full.eq(dp.full),
+            issue.inflight.eq(dp.inflight), issue.lpend.eq(dp.lpend), issue.full.eq(dp.full),
             dp.beat.eq(issue.beat), dp.x.eq(issue.x), dp.xa.eq(issue.xa), dp.xb.eq(issue.xb),
             dp.pw.eq(issue.pw), dp.s.eq(issue.s),
         ]

@@ -1,4 +1,4 @@
-"""Vector datapath of the SBE engine (hdl/engine/sbe_engine.py): stages 1..5, the dot-product latches, the output."""
+"""Vector datapath of the SBE engine (hdl/engine/sbe_engine.py): stages 1..10, the dot-product latches, the output."""
 from __future__ import annotations
 
 from amaranth import Cat, Module, Mux, Signal, signed, unsigned
@@ -20,18 +20,19 @@ class VectorDatapath(wiring.Component):
     """`lanes` Lanes (hdl/engine/lane.py) behind the issue stage, with the per-beat tags, the exact
     dot products of each pass and the output register of the read-out.
 
-    A beat enters with its tag (`beat`, stage 0) and moves one stage per cycle to stage 5; the pipeline
+    A beat enters with its tag (`beat`, stage 0) and moves one stage per cycle to stage 10; the pipeline
     never stalls (`adv` is constant 1). Back-pressure on `o` is absorbed by an output FIFO of OUT_DEPTH
     beats and credit-based issue: a read-out beat may issue (`ro_credit`) only while fewer than
     OUT_DEPTH read-out beats are issued and not yet taken from `o`, so the FIFO never overflows and
     `o.ready` reaches nothing but the FIFO (no combinational path from `o.ready` to `i.ready`). Each lane
     reads the pass registers of its beat's vector (`pw`), field by field in the stage that uses them.
 
-    Stage 4 writes the rewritten state word back (`we`, `waddr`, `wdata`). Stage 5 of a sample pass
-    accumulates v.M, v.x_{j-1}, v.v over the pass; on its last beat the three sums and the beat's block
-    exponent go to the dot-product latches of the pass's vector (`lat`), which then stay `full` until
-    the scalar unit releases them (`rel`; a release in the same cycle wins). Stage 5 of a read-out beat
-    loads the output register with the lanes' elements and `s`.
+    Stage WB = 7 writes the rewritten state word back (`we`, `waddr`, `wdata`). Stage 8 registers the
+    sums over the lanes of a sample beat's products; stage ACC = 9 accumulates v.M, v.x_{j-1}, v.v over
+    the pass; on its last beat the three sums and the beat's block exponent go to the dot-product
+    latches of the pass's vector (`lat`), which then stay `full` until the scalar unit releases them
+    (`rel`; a release in the same cycle wins). Stage 10 of a read-out beat writes the lanes' elements
+    and `s` to the output (a bypass register when the FIFO is empty, else the FIFO).
 
     Parameters
     ----------
@@ -62,7 +63,11 @@ class VectorDatapath(wiring.Component):
     we, waddr, wdata : Out
         Stage 4: state write-back strobe, word address, word.
     inflight : Out(2)
-        Bit v: a beat of vector v is in stages 1..5.
+        Bit v: a new pass of v must wait: a beat of v is in stages 1..WB (not yet written back) and v
+        has at most WB words (else its passes are long enough that no read can overtake a write-back;
+        constant 0). Stages past 1 read only pass-register fields that sample passes leave alone.
+    lpend : Out(2)
+        Bit v: the last beat of a sample pass of v is in stages 1..ACC (its sums are not latched yet).
     lat : Out(latch_layout)
         The dot-product latches: XM, XX1, XX of the last X pass, DM, DD1, DD of the last D pass, and
         the block exponents EX, ED of those passes.
@@ -75,16 +80,20 @@ class VectorDatapath(wiring.Component):
     o : Out(stream(update_layout))
         The update stream (hdl/engine/sbe_engine.py), out of the OUT_DEPTH-beat FIFO (registered output).
     saturated : Out(1)
-        Sticky: a state element (MA of a valid beat, MB of a read-out beat) or an output element clamped.
+        Sticky: a state element (MA of a valid beat, MB of a read-out beat) or an output element clamped
+        (set the cycle after the clamp's stage).
     busy : Out(1)
-        A beat in stages 1..5, in the output FIFO, or a latch full.
+        A beat in stages 1..10, in the output FIFO, or a latch full.
 
-    Latency: 5 cycles from `beat` to stage 5 (written to the output FIFO at the end of stage 5: the beat
-    is on `o` 7 cycles after it issued); the state write-back is 4 cycles after issue.
+    Latency: 10 cycles from `beat` to stage 10 (a read-out beat is on `o` 11 cycles after it issued when
+    the output is empty, 12 behind other words); the state write-back is 7 cycles after issue; a pass's
+    sums are latched at the end of stage 9, 9 cycles after its last beat issued.
     """
 
-    NSTAGES = 6     # stage 0 (issue) .. stage 5
-    OUT_DEPTH = 10  # output FIFO beats: >= the issue-to-`o` latency + 2, so a consumer that is always
+    NSTAGES = 11    # stage 0 (issue) .. stage 10
+    WB = 7          # the stage writing the state back
+    ACC = 9         # the stage accumulating the dot products
+    OUT_DEPTH = 15  # output FIFO beats: >= the issue-to-`o` latency + 2, so a consumer that is always
     #               ready sees the read-out back to back
 
     def __init__(self, cfg: EngineConfig, *, acc_width: int):
@@ -107,6 +116,7 @@ class VectorDatapath(wiring.Component):
             "waddr": Out(range(cfg.words(Vec.D) + cfg.words(Vec.X))),
             "wdata": Out(unsigned(L * SW)),
             "inflight": Out(2),
+            "lpend": Out(2),
             "lat": Out(latch_layout(acc_width, cfg.exp_width)),
             "lob": Out(1),
             "full": Out(2),
@@ -130,8 +140,14 @@ class VectorDatapath(wiring.Component):
         with m.If(adv):
             for k in range(1, self.NSTAGES):
                 m.d.sync += tag[k].eq(tag[k - 1])
+        # A new pass of v may read a state word an earlier pass has not written back yet only if v has at
+        # most WB words (its beat of word w issues >= words(v) cycles after the earlier beat of word w,
+        # which wrote back WB cycles after its issue); the pass registers it loads are read in stage 1.
         for v in Vec:
-            m.d.comb += self.inflight[v].eq(Cat(t.valid & (t.vec == v) for t in tag[1:]).any())
+            if cfg.words(v) <= self.WB:
+                m.d.comb += self.inflight[v].eq(Cat(t.valid & (t.vec == v) for t in tag[1:self.WB + 1]).any())
+            m.d.comb += self.lpend[v].eq(Cat(t.valid & ~t.ro & t.last & (t.vec == v)
+                                             for t in tag[1:self.ACC + 1]).any())
 
         def sel(k, field):
             """Pass-register `field` of the vector of the beat in stage k."""
@@ -145,58 +161,84 @@ class VectorDatapath(wiring.Component):
                 lane.adv.eq(adv), lane.x.eq(self.x[k]),
                 lane.m.eq(self.m[k * SW:(k + 1) * SW]),
                 lane.xa.eq(self.xa[k * W:(k + 1) * W]), lane.xb.eq(self.xb[k * W:(k + 1) * W]),
-                lane.ro1.eq(tag[1].ro), lane.ro3.eq(tag[3].ro), lane.ro4.eq(tag[4].ro),
+                lane.ro1.eq(tag[1].ro), lane.ro5.eq(tag[5].ro),
                 lane.kA.eq(sel(1, "kA")), lane.cmA.eq(sel(1, "cmA")), lane.cmB.eq(sel(1, "cmB")),
-                lane.shA.eq(sel(2, "shA")), lane.kB.eq(sel(3, "kB")), lane.shB.eq(sel(3, "shB")),
-                lane.om.eq(sel(4, "om")), lane.osh.eq(sel(5, "osh")),
+                lane.shA.eq(sel(1, "shA")), lane.kB.eq(sel(4, "kB")), lane.shB.eq(sel(2, "shB")),
+                lane.om.eq(sel(6, "om")), lane.osh.eq(sel(8, "osh")),
             ]
 
-        # stage 4: write-back
-        m.d.comb += [self.we.eq(adv & tag[4].valid), self.waddr.eq(tag[4].addr),
+        # stage WB: write-back
+        wb = tag[self.WB]
+        m.d.comb += [self.we.eq(adv & wb.valid), self.waddr.eq(wb.addr),
                      self.wdata.eq(Cat(lane.mb for lane in lanes))]
 
-        # stage 5, sample pass: exact dot products over the pass, latched at its end
-        t5 = tag[5]
+        # Sample pass: exact dot products over the pass: stage 8 registers the sums over the lanes of the
+        # products (v.M as its two DSP halves), stage ACC = 9 accumulates (v.M: acc + lo + hi * 2**SPLIT,
+        # two carry chains over the same bits, so about one chain's delay) and latches at the pass's end.
         aw = self.acc_width
+        S = Lane.SPLIT
+        lo9, hi9 = Signal(signed(aw), name="sumlo9"), Signal(signed(aw), name="sumhi9")
+        s19, sV9 = Signal(signed(aw), name="sum19"), Signal(signed(aw), name="sumV9")
+        with m.If(adv):
+            m.d.sync += [lo9.eq(sum(lane.pm_lo for lane in lanes)), hi9.eq(sum(lane.pm_hi for lane in lanes)),
+                         s19.eq(sum(lane.px for lane in lanes)), sV9.eq(sum(lane.pv for lane in lanes))]
+        ta = tag[self.ACC]
         accM, acc1, accV = Signal(signed(aw)), Signal(signed(aw)), Signal(signed(aw))
         totM, tot1, totV = Signal(signed(aw)), Signal(signed(aw)), Signal(signed(aw))
-        m.d.comb += [totM.eq(accM + sum(lane.pm for lane in lanes)), tot1.eq(acc1 + sum(lane.px for lane in lanes)),
-                     totV.eq(accV + sum(lane.pv for lane in lanes))]
+        m.d.comb += [totM.eq(accM + lo9 + (hi9 << S)), tot1.eq(acc1 + s19), totV.eq(accV + sV9)]
         lat = self.lat
-        with m.If(adv & t5.valid & ~t5.ro):
-            with m.If(t5.last):
+        with m.If(adv & ta.valid & ~ta.ro):
+            with m.If(ta.last):
                 m.d.sync += [accM.eq(0), acc1.eq(0), accV.eq(0)]
-                with m.If(t5.vec == Vec.X):
+                with m.If(ta.vec == Vec.X):
                     m.d.sync += [lat.XM.eq(totM), lat.XX1.eq(tot1), lat.XX.eq(totV), self.full[Vec.X].eq(1),
-                                 lat.EX.eq(t5.exp)]
+                                 lat.EX.eq(ta.exp)]
                 with m.Else():
                     m.d.sync += [lat.DM.eq(totM), lat.DD1.eq(tot1), lat.DD.eq(totV), self.full[Vec.D].eq(1),
-                                 self.lob.eq(t5.lob), lat.ED.eq(t5.exp)]
+                                 self.lob.eq(ta.lob), lat.ED.eq(ta.exp)]
             with m.Else():
                 m.d.sync += [accM.eq(totM), acc1.eq(tot1), accV.eq(totV)]
         with m.If(self.rel):
             m.d.sync += self.full.eq(0)
 
-        # stage 5, read-out: into the output FIFO; credits for the issue stage
+        # stage 10, read-out: into the output FIFO; credits for the issue stage
+        t10 = tag[10]
         ol = self.o.payload.shape()
-        m.submodules.ofifo = ofifo = SyncFIFOBuffered(width=ol.size, depth=self.OUT_DEPTH)
+        m.submodules.ofifo = ofifo = SyncFIFOBuffered(width=ol.size, depth=self.OUT_DEPTH - 1)
         word = Signal(ol)
-        m.d.comb += [word.s_mant.eq(self.s.mant), word.s_exp.eq(self.s.exp), word.vec.eq(t5.vec == Vec.X),
-                     word.last.eq(t5.last)]
+        m.d.comb += [word.s_mant.eq(self.s.mant), word.s_exp.eq(self.s.exp), word.vec.eq(t10.vec == Vec.X),
+                     word.last.eq(t10.last)]
         for k, lane in enumerate(lanes):
             m.d.comb += word.elems[k].eq(lane.elem)
-        m.d.comb += [ofifo.w_en.eq(t5.valid & t5.ro), ofifo.w_data.eq(word),
-                     self.o.valid.eq(ofifo.r_rdy), self.o.payload.eq(ofifo.r_data), ofifo.r_en.eq(self.o.ready)]
+        # Bypass register in front of the FIFO (which takes 2 cycles from write to output): a word written
+        # while the FIFO is empty (level 0, its output stage included) and the register free or being
+        # taken goes to the register, on `o` the next cycle; it is older than anything in the FIFO, so
+        # `o` shows it first. Registered outputs either way (the register, the FIFO's read port).
+        byp_valid, byp_data = Signal(), Signal(ol)
+        w_en = t10.valid & t10.ro
+        take_byp = byp_valid & self.o.ready
+        to_byp = w_en & (ofifo.level == 0) & (~byp_valid | take_byp)
+        with m.If(to_byp):
+            m.d.sync += [byp_valid.eq(1), byp_data.eq(word)]
+        with m.Elif(take_byp):
+            m.d.sync += byp_valid.eq(0)
+        m.d.comb += [ofifo.w_en.eq(w_en & ~to_byp), ofifo.w_data.eq(word),
+                     self.o.valid.eq(byp_valid | ofifo.r_rdy),
+                     self.o.payload.eq(Mux(byp_valid, byp_data, ofifo.r_data)),
+                     ofifo.r_en.eq(self.o.ready & ~byp_valid)]
         owed = Signal(range(self.OUT_DEPTH + 1))
         issued, taken = self.beat.valid & self.beat.ro, self.o.valid & self.o.ready
         m.d.sync += owed.eq(owed + issued - taken)
         m.d.comb += self.ro_credit.eq(owed < self.OUT_DEPTH)
 
-        # saturation: sticky over every clamp of a valid beat (the output element's of read-out beats only)
-        hit = Signal()
-        m.d.comb += hit.eq(Cat((lane.sat[0] & tag[2].valid) | (lane.sat[1] & tag[3].valid)
-                               | (lane.sat[2] & t5.valid & t5.ro) for lane in lanes).any())
-        with m.If(adv & hit):
+        # saturation: sticky over every clamp of a valid beat (the output element's of read-out beats only);
+        # the qualified clamp bits are registered first (the clamp tests end a stage), so `saturated`
+        # rises one cycle after the clamp
+        hits = Signal(3 * L)
+        with m.If(adv):
+            m.d.sync += hits.eq(Cat(Cat(lane.sat[0] & tag[4].valid, lane.sat[1] & tag[6].valid,
+                                        lane.sat[2] & t10.valid & t10.ro) for lane in lanes))
+        with m.If(hits.any()):
             m.d.sync += self.saturated.eq(1)
 
         m.d.comb += self.busy.eq(Cat(t.valid for t in tag[1:]).any() | (owed != 0) | self.full.any())

@@ -23,8 +23,8 @@ BOOT = 200          # cycles: reset, state init and the INIT microcode are far s
 @pytest.mark.parametrize("case", ["pass_pos", "pass_neg", "readout_pos", "readout_neg"])
 def test_lane_state_rewrite_clamps_never_wraps(case):
     """One Lane driven directly (no golden model): a state rewrite whose exact sum leaves the state width
-    must write exactly 2**(SW-1)-1 or -2**(SW-1) and raise its `sat` bit (stage 2 for a sample pass, stage
-    3 for the read-out)."""
+    must write exactly 2**(SW-1)-1 or -2**(SW-1) and raise its `sat` bit (stage 4 for a sample pass, stage
+    6 for the read-out)."""
     cfg = EngineConfig(a=4, b=4)
     SW, CW, W = cfg.state_width, cfg.coef_width, cfg.in_width
     hi, lo = (1 << (SW - 1)) - 1, -(1 << (SW - 1))
@@ -43,10 +43,10 @@ def test_lane_state_rewrite_clamps_never_wraps(case):
         ctx.set(dut.m, ports["m"])
         ctx.set(dut.cmA, ports.get("cmA", 0))
         ctx.set(dut.xa, ports.get("xa", 0))
-        for p in (dut.ro1, dut.ro3, dut.ro4):
+        for p in (dut.ro1, dut.ro5):
             ctx.set(p, ports.get("ro", 0))
         ctx.set(dut.kB, ports.get("kB", 0))
-        for _ in range(6):         # inputs held: every stage holds the same beat
+        for _ in range(10):        # inputs held: every stage holds the same beat
             await ctx.tick()
         seen["mb"], seen["sat"] = ctx.get(dut.mb), ctx.get(dut.sat)
 
