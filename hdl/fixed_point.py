@@ -2,8 +2,7 @@
 
 Each helper adds comb statements to a Module and returns the result signals:
     rshift_round_hw  -- the ONE rounding rule: round(v / 2**s), ties toward +inf; s <= 0 shifts left
-                        (shift_decode_hw: its shift amounts, to be registered a stage ahead;
-                        round_amt_hw / round_pre_hw / round_post: the same split over two stages)
+                        (round_amt_hw / round_pre_hw / round_post: the same split over two stages)
     saturate_hw      -- clamp to a signed width, with a "clamped" bit (never wrap-around)
     fnorm_hw         -- exact integer * 2**e -> sfloat (m, e) with the exponent clamp of FloatFormat.fnorm
                         (= bit_length_hw, a leading-one tree, then fnorm_tail_hw: shift, round, clamp;
@@ -24,31 +23,20 @@ def _bits_for(lo: int, hi: int) -> int:
     return max(len(Const(lo)), len(Const(hi)), 2) + 1
 
 
-def shift_decode_hw(m, s, *, max_left: int, max_right: int, name: str):
-    """(r_amt, l_amt, pos, neg) of rshift_round_hw for the signed shift s, as comb Signals: a pipeline
-    registers them one stage before the shift so the shifter starts from registers."""
-    r_amt = Signal(range(max(max_right, 1)), name=f"{name}_r")
-    l_amt = Signal(range(max_left + 1), name=f"{name}_l")
-    pos, neg = Signal(name=f"{name}_pos"), Signal(name=f"{name}_neg")
-    m.d.comb += [r_amt.eq(Mux(s > 0, s - 1, 0)), l_amt.eq(Mux(s < 0, -s, 0)), pos.eq(s > 0), neg.eq(s < 0)]
-    return r_amt, l_amt, pos, neg
-
-
-def rshift_round_hw(m, v, s, *, out_width: int, max_left: int, max_right: int, name: str, dec=None):
+def rshift_round_hw(m, v, s, *, out_width: int, max_left: int, max_right: int, name: str):
     """Signal (signed out_width) = rshift_round(v, s) for s in [-max_left, max_right] (s a signed Value).
 
-    v is a signed Value; the caller guarantees s is within the range (it is clamped upstream). With
-    `dec` = (r_amt, l_amt, pos, neg), e.g. registered outputs of shift_decode_hw, s is not used (None).
+    v is a signed Value; the caller guarantees s is within the range (it is clamped upstream).
     """
     out = Signal(signed(out_width), name=name)
-    if dec is None:
-        dec = shift_decode_hw(m, s, max_left=max_left, max_right=max_right, name=name)
-    r_amt, l_amt, pos, neg = dec
+    r_amt = Signal(range(max(max_right, 1)), name=f"{name}_r")
+    l_amt = Signal(range(max_left + 1), name=f"{name}_l")
+    m.d.comb += [r_amt.eq(Mux(s > 0, s - 1, 0)), l_amt.eq(Mux(s < 0, -s, 0))]
     right = ((v >> r_amt) + 1) >> 1
     left = v << l_amt
-    with m.If(pos):
+    with m.If(s > 0):
         m.d.comb += out.eq(right)
-    with m.Elif(neg):
+    with m.Elif(s < 0):
         m.d.comb += out.eq(left)
     with m.Else():
         m.d.comb += out.eq(v)

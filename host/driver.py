@@ -354,26 +354,25 @@ class SBEBoard:
     def wait_idle(self) -> Status:
         """Poll STATUS until the controller has finished its write and the engine its read-out (a batch
         still open counts as idle: that is the host's own doing); LinkTimeout after ready_timeout."""
-        waited = 0.0
-        while True:
-            st = self.status()
+        def idle(st: Status) -> bool:
             reading_out = st.flags & StatusFlag.ENGINE_BUSY and st.samples == 0
-            if not (st.flags & StatusFlag.CONTROLLER_BUSY or reading_out):
-                return st
-            if waited >= self.ready_timeout:
-                raise LinkTimeout(f"board still busy {self.ready_timeout} s later ({st})")
-            self.transport.pause(self.poll_interval)
-            waited += self.poll_interval
+            return not (st.flags & StatusFlag.CONTROLLER_BUSY or reading_out)
+        return self._poll(idle, "board still busy {t} s later ({st})")
 
     def wait_update(self) -> Status:
         """Poll STATUS until an update is ready (LinkTimeout after ready_timeout of link time)."""
+        return self._poll(lambda st: st.update_ready, "no update ready {t} s after the batch's last sample ({st})")
+
+    def _poll(self, done, timeout_message: str) -> Status:
+        """STATUS every poll_interval of link time until done(status); LinkTimeout (timeout_message with
+        {t} the timeout and {st} the last status) after ready_timeout."""
         waited = 0.0
         while True:
             st = self.status()
-            if st.update_ready:
+            if done(st):
                 return st
             if waited >= self.ready_timeout:
-                raise LinkTimeout(f"no update ready {self.ready_timeout} s after the batch's last sample ({st})")
+                raise LinkTimeout(timeout_message.format(t=self.ready_timeout, st=st))
             self.transport.pause(self.poll_interval)
             waited += self.poll_interval
 

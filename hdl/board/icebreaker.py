@@ -9,9 +9,9 @@ second channel, 3 Mbaud), LEDs: green (pin 37) busy, red (pin 11) error (an erro
 from __future__ import annotations
 
 from amaranth import Elaboratable, Module
-from amaranth.lib import io
 
 from contract.host_protocol import BAUD
+from hdl.board.link_pins import connect_link_pins
 from hdl.link.host_top import HostTop
 
 CLK_HZ = 12_000_000
@@ -28,11 +28,5 @@ class ICEBreakerTop(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         m.submodules.host = host = self.host
-        uart = platform.request("uart", 0, dir="-")
-        m.submodules.rx_buf = rx = io.Buffer("i", uart.rx)
-        m.submodules.tx_buf = tx = io.Buffer("o", uart.tx)
-        # the LEDs' resources carry their polarity (active low on the iCEBreaker): the buffers apply it
-        m.submodules.led_busy = led_busy = io.Buffer("o", platform.request("led_g", 0, dir="-"))
-        m.submodules.led_err = led_err = io.Buffer("o", platform.request("led_r", 0, dir="-"))
-        m.d.comb += [host.rx.eq(rx.i), tx.o.eq(host.tx), led_busy.o.eq(host.busy_led), led_err.o.eq(host.error_led)]
+        connect_link_pins(m, platform, host, busy_led=("led_g", 0), error_led=("led_r", 0))
         return m

@@ -24,6 +24,7 @@ from amaranth.lib.cdc import ResetSynchronizer
 from amaranth.build import Attrs, Pins, Resource, Subsignal
 
 from contract.host_protocol import BAUD
+from hdl.board.link_pins import connect_link_pins
 from hdl.link.host_top import HostTop
 
 CLK_HZ = 12_000_000
@@ -93,12 +94,7 @@ class ULX3STop(Elaboratable):
         platform.add_clock_constraint(clk12, CLK_HZ)
 
         m.submodules.host = host = self.host
-        uart = platform.request("uart", 0, dir="-")
-        m.submodules.rx_buf = rx = io.Buffer("i", uart.rx)
-        m.submodules.tx_buf = tx = io.Buffer("o", uart.tx)
-        m.submodules.led_busy = led_busy = io.Buffer("o", platform.request("led", 0, dir="-"))
-        m.submodules.led_err = led_err = io.Buffer("o", platform.request("led", 1, dir="-"))
-        m.d.comb += [host.rx.eq(rx.i), tx.o.eq(host.tx), led_busy.o.eq(host.busy_led), led_err.o.eq(host.error_led)]
+        connect_link_pins(m, platform, host, busy_led=("led", 0), error_led=("led", 1))
         platform.add_resources(line_resources(self.lines))
         pins = platform.request("sbe_lines", 0, dir="-")
         outs = {name: getattr(host, name) for name in ("row_fire", "row_pol", "col_fire", "col_pol", "slot", "done")}
