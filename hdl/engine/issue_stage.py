@@ -38,6 +38,12 @@ def pass_layout(cfg: EngineConfig) -> data.StructLayout:
     })
 
 
+def pa_layout(cfg: EngineConfig) -> data.StructLayout:
+    """The pass-register fields a beat uses in stage 0 (hdl/engine/lane.py): its AXPY word A and, in the
+    read-out, cmB."""
+    return data.StructLayout({"kA": signed(8), "cmA": signed(cfg.coef_width), "cmB": signed(cfg.coef_width)})
+
+
 def s_layout(cfg: EngineConfig) -> data.StructLayout:
     """s of an update, as on the update stream: s = mant * 2**exp."""
     return data.StructLayout({"mant": signed(cfg.s_mant_width), "exp": signed(cfg.s_exp_width)})
@@ -47,12 +53,15 @@ class IssueStage(wiring.Component):
     """Stage 0 of the engine: takes input beats, sequences the passes, issues one beat per cycle.
 
     Per sample j a pass over X (ceil(b/L) beats) then a pass over D (ceil(a/L) beats), each beat issued
-    with the state word it rewrites (`beat.addr`, the state memory's read address) and the same word of
-    samples j-2 and j-1 read from the sample buffer (3 slots, written with sample j's beat as it issues).
+    with the state word it rewrites (`beat.addr`) and the same word of samples j-2 and j-1 read from the
+    sample buffer (3 slots, written with sample j's beat as it issues). The state memory and the sample
+    buffer are read a cycle ahead (prefetch): every cycle at the addresses of the beat that may issue next
+    (`st_addr`), so a beat's words are at the read ports in the cycle it issues; nothing waits on them.
     After the batch's last sample (`last_of_batch`) the read-out: a pass over D then X, without input.
 
-    The pass registers of v are loaded on the first beat of its pass; the lanes read the fields a sample
-    pass loads (kA, cmA, shA) in stage 1 only, and the read-out's fields are left alone by sample passes,
+    The pass registers of v are loaded on the first beat of its pass, which itself takes the new values
+    (`pa`, in stage 0); the lanes read the fields a sample pass loads (kA, cmA in stage 0 from `pa`, shA in
+    stage 1) no later than stage 1, and the read-out's fields are left alone by sample passes,
     so a pass of v may start right after the previous one unless v is so short (at most WB words) that
     it could read a state word not yet written back (`inflight`); in a sample pass it also waits for the
     AXPY word of sample j-2 (CHAIN j-2 done); its last beat waits for v's dot-product latches to be free
@@ -93,14 +102,19 @@ class IssueStage(wiring.Component):
     coef, scale, s_mant, s_exp : In
         The scalar unit's hand-over registers (hdl/engine/scalar_unit.py).
     beat : Out(beat_layout)
-        Tag of the beat issued this cycle (valid = 0: none); the state memory reads `beat.addr`.
+        Tag of the beat issued this cycle (valid = 0: none).
+    st_addr : Out(range(ceil(a/L) + ceil(b/L)))
+        The state memory's read address (read data valid the next cycle): the word of the beat that may
+        issue next cycle (so the state word `beat.addr` is at the read port in the cycle the beat issues).
     x : Out(lanes x signed(in_width))
         Its input elements (0 unless a sample beat issues).
     xa, xb : Out(lanes * in_width)
-        Word `beat.addr` of samples j-2 and j-1 from the sample buffer, the cycle after the beat issues
-        (with the state word, when the beat is in stage 1).
+        Word `beat.addr` of samples j-2 and j-1 from the sample buffer, in the cycle the beat issues.
     pw : Out(2 x pass_layout)
         The pass registers of D and X.
+    pa : Out(pa_layout)
+        kA, cmA, cmB of the beat issued this cycle (the pass registers of its vector, or on the pass's
+        first beat the values they are being loaded with; from registers through multiplexers).
     s : Out(s_layout)
         s of the update being read out: s_mant, s_exp latched on the first read-out beat.
     framing_error : Out(1)
@@ -112,7 +126,8 @@ class IssueStage(wiring.Component):
         the read-out's last beat issues (then 0).
 
     Latency: 0; `i.ready` and `beat` are combinational from i.valid (not from o.ready: the datapath
-    never stalls, read-out beats wait for `ro_credit`).
+    never stalls, read-out beats wait for `ro_credit`). `en` must rise at least one cycle after the
+    state's last initial write (the prefetch reads a cycle ahead).
     """
 
     def __init__(self, cfg: EngineConfig):
@@ -139,6 +154,8 @@ class IssueStage(wiring.Component):
             "xa": Out(unsigned(L * W)),
             "xb": Out(unsigned(L * W)),
             "pw": Out(data.ArrayLayout(pass_layout(cfg), 2)),
+            "pa": Out(pa_layout(cfg)),
+            "st_addr": Out(range(cfg.words(Vec.D) + cfg.words(Vec.X))),
             "s": Out(s_layout(cfg)),
             "framing_error": Out(1),
             "busy": Out(1),
@@ -192,8 +209,33 @@ class IssueStage(wiring.Component):
         m.d.comb += is_last.eq(Mux(first_r, Mux(cur, nx == 1, nd == 1), last_r))
         slot_m1, slot_m2 = Signal(range(3)), Signal(range(3))
         m.d.comb += [slot_m1.eq(Mux(slot == 0, 2, slot - 1)), slot_m2.eq(Mux(slot == 0, 1, Mux(slot == 1, 2, 0)))]
-        addr = Signal(range(nw))
-        m.d.comb += addr.eq(Mux(cur, base[Vec.X], base[Vec.D]) + w)
+        # The pending beat's words (registers): the state word `addr` (base of `cur` + w) and the sample
+        # buffer's words of samples j-2 (`a_addr`) and j-1 (`b_addr`); their values for the beat after it
+        # (`nxt_*`: the next word, or after a last beat the first word of the next pass, from constant
+        # tables by slot; no adder in front of the read ports).
+        def sb(s):
+            return s * nw
+        addr = Signal(range(nw), init=base[Vec.X])
+        a_addr = Signal(range(3 * nw), init=sb(1) + base[Vec.X])    # j = 1: slot 0, j-1 in 2, j-2 in 1
+        b_addr = Signal(range(3 * nw), init=sb(2) + base[Vec.X])
+
+        def slot_table(f):
+            return Array([Const(f(s), range(3 * nw)) for s in range(3)] + [Const(0, range(3 * nw))])
+        m1 = lambda s: (s - 1) % 3                  # noqa: E731
+        m2 = lambda s: (s - 2) % 3                  # noqa: E731
+        # first word of the pass after the current one, speculating no last_of_batch after a D sample pass
+        # (the read-out's first beat issues many cycles after that one, once the read ports show its words)
+        nxt_first = Signal(range(nw))
+        nxt_a_first, nxt_b_first = Signal(range(3 * nw)), Signal(range(3 * nw))
+        with m.If(~ro & (cur == Vec.X)):            # -> the D pass of sample j
+            m.d.comb += [nxt_first.eq(base[Vec.D]), nxt_a_first.eq(slot_table(lambda s: sb(m2(s)))[slot]),
+                         nxt_b_first.eq(slot_table(lambda s: sb(m1(s)))[slot])]
+        with m.Elif(~ro):                           # -> the X pass of sample j+1 (its slot is slot+1)
+            m.d.comb += [nxt_first.eq(base[Vec.X]), nxt_a_first.eq(slot_table(lambda s: sb(m1(s)) + nd)[slot]),
+                         nxt_b_first.eq(slot_table(lambda s: sb(s) + nd)[slot])]
+        with m.Else():                              # -> the read-out's X pass, or sample 1's X pass
+            m.d.comb += [nxt_first.eq(base[Vec.X]), nxt_a_first.eq(slot_table(lambda s: sb(m2(s)) + nd)[slot]),
+                         nxt_b_first.eq(slot_table(lambda s: sb(m1(s)) + nd)[slot])]
 
         # ---------------------------------------------------------------- issue
         inflight = Mux(cur, self.inflight[1], self.inflight[0])
@@ -220,10 +262,25 @@ class IssueStage(wiring.Component):
                      self.beat.ro.eq(ro), self.beat.lob.eq(lob), self.beat.addr.eq(addr),
                      self.beat.exp.eq(payload.exp)]
 
+        # Prefetch: read at the next pending beat's words (after an issue: the following beat's), so the
+        # read ports show the pending beat's words; after a D pass of the batch's last sample the
+        # speculation (nxt_*_first) is off, the registers are exact and the read-out waits far longer.
+        issue = Signal()
+        m.d.comb += issue.eq(issue_run | issue_ro)
+        nxt, nxt_a, nxt_b = Signal.like(addr), Signal.like(a_addr), Signal.like(b_addr)
+        m.d.comb += [nxt.eq(Mux(is_last, nxt_first, addr + 1)), nxt_a.eq(Mux(is_last, nxt_a_first, a_addr + 1)),
+                     nxt_b.eq(Mux(is_last, nxt_b_first, b_addr + 1))]
+        with m.If(issue):
+            with m.If(is_last & ~ro & (cur == Vec.D) & lob):    # -> the read-out's D pass (slot+1 is n's)
+                m.d.sync += [addr.eq(base[Vec.D]), a_addr.eq(slot_table(lambda s: sb(m1(s)))[slot]),
+                             b_addr.eq(slot_table(lambda s: sb(s))[slot])]
+            with m.Else():
+                m.d.sync += [addr.eq(nxt), a_addr.eq(nxt_a), b_addr.eq(nxt_b)]
+        m.d.comb += [self.st_addr.eq(Mux(issue, nxt, addr)),
+                     rd_a.en.eq(self.adv), rd_a.addr.eq(Mux(issue, nxt_a, a_addr)), self.xa.eq(rd_a.data),
+                     rd_b.en.eq(self.adv), rd_b.addr.eq(Mux(issue, nxt_b, b_addr)), self.xb.eq(rd_b.data)]
         slot_base = Array([Const(s * nw, range(3 * nw + 1)) for s in range(3)] + [Const(0, range(3 * nw + 1))])
-        m.d.comb += [rd_a.en.eq(self.adv), rd_a.addr.eq(slot_base[slot_m2] + addr), self.xa.eq(rd_a.data),
-                     rd_b.en.eq(self.adv), rd_b.addr.eq(slot_base[slot_m1] + addr), self.xb.eq(rd_b.data),
-                     wr.en.eq(issue_run), wr.addr.eq(slot_base[slot] + addr), wr.data.eq(self.x.as_value())]
+        m.d.comb += [wr.en.eq(issue_run), wr.addr.eq(slot_base[slot] + addr), wr.data.eq(self.x.as_value())]
 
         with m.If(issue_run):
             bad = ((payload.vec != cur) | (payload.last != is_last)    # the tags are enums.Vec, like `cur`
@@ -236,13 +293,18 @@ class IssueStage(wiring.Component):
         # A sample pass of j rewrites with the AXPY word of j-2 (identity for j <= 2) and B = identity.
         # The read-out rewrites with n-1's (A; identity if n = 1) and n's (B) words, then scales.
         pw = self.pw[cur]
+        # The A word of a new pass: sample j-2's (sample pass) or n-1's (read-out), identity for j <= 2
+        # (n = 1); the first beat uses it as it is loaded (`pa`).
+        cA = self.coef[cur][j[0] ^ ro]
+        idA = Signal()
+        m.d.comb += idA.eq(Mux(ro, j_le1, j_le2))
+        newA = Signal(axpy_layout(cfg.coef_width))
+        m.d.comb += [newA.k.eq(Mux(idA, 0, cA.k)), newA.cm.eq(Mux(idA, 0, cA.cm)), newA.sh.eq(Mux(idA, 0, cA.sh))]
+        m.d.comb += [self.pa.kA.eq(Mux(first, newA.k, pw.kA)), self.pa.cmA.eq(Mux(first, newA.cm, pw.cmA)),
+                     self.pa.cmB.eq(Mux(first, self.coef[cur][j[0]].cm, pw.cmB))]
         with m.If(issue_run):
             with m.If(first):
-                with m.If(j_le2):
-                    m.d.sync += [pw.kA.eq(0), pw.cmA.eq(0), pw.shA.eq(0)]
-                with m.Else():
-                    c = self.coef[cur][j[0]]
-                    m.d.sync += [pw.kA.eq(c.k), pw.cmA.eq(c.cm), pw.shA.eq(c.sh)]
+                m.d.sync += [pw.kA.eq(newA.k), pw.cmA.eq(newA.cm), pw.shA.eq(newA.sh)]
                 # kB, cmB, shB, om, osh are read by read-out beats only (hdl/engine/lane.py): a sample pass
                 # leaves them, so it may start while the read-out's last beats still use them
             with m.If(is_last):
@@ -259,11 +321,7 @@ class IssueStage(wiring.Component):
                 m.d.sync += w.eq(w + 1)
         with m.If(issue_ro):
             with m.If(first):
-                with m.If(j_le1):
-                    m.d.sync += [pw.kA.eq(0), pw.cmA.eq(0), pw.shA.eq(0)]
-                with m.Else():
-                    c = self.coef[cur][~j[0]]
-                    m.d.sync += [pw.kA.eq(c.k), pw.cmA.eq(c.cm), pw.shA.eq(c.sh)]
+                m.d.sync += [pw.kA.eq(newA.k), pw.cmA.eq(newA.cm), pw.shA.eq(newA.sh)]
                 c = self.coef[cur][j[0]]
                 sc = self.scale[cur]
                 m.d.sync += [pw.kB.eq(c.k), pw.cmB.eq(c.cm), pw.shB.eq(c.sh), pw.om.eq(sc.m), pw.osh.eq(sc.sh)]

@@ -1,4 +1,4 @@
-"""One lane of the SBE engine's vector datapath (hdl/engine/sbe_engine.py), stages 1..10."""
+"""One lane of the SBE engine's vector datapath (hdl/engine/sbe_engine.py), stages 0..9."""
 from __future__ import annotations
 
 from amaranth import Cat, Module, Mux, Signal, signed, unsigned
@@ -19,17 +19,17 @@ class Lane(wiring.Component):
     carry chain with a saturation test.
 
     ========  ================================================================================
-    stage 1   memory read data M, xa, xb and the multiplier operands registered
-              (oA = cmA, oB = cmB if read-out else v, v)
-    stage 2   pA = cmA * xa;  pB = oB * xb;  pV = v * v  (DSPs, registered);  shift of rnd(M, kA)
-    stage 3   t1 = rnd(M, kA) (its increment);  shifts of rnd(pA, shA), rnd(pB, shB)
-    stage 4   MA = sat(t1 + rnd(pA, shA))  (the update of sample j-2; n-1 in read-out);  rB = rnd(pB, shB)
-    stage 5   shift of rnd(MA, kB)                              (read-out)
-    stage 6   MB = sat(rnd(MA, kB) + rB) in the read-out (the update of sample n), else MA;  oM = om | v
-    stage 7   MB written back;  pM split: oM * MB[0:17] (unsigned), oM * MB[17:] (signed) (DSPs)
-    stage 8   pM = hi * 2**17 + lo (`pm`, combinational, with `px`, `pv`), registered for the read-out
-    stage 9   shift of rnd(pM, osh)                             (read-out)
-    stage 10  elem = sat_elem(rnd(pM, osh))                     (read-out, combinational)
+    stage 0   (issue) memory read data M, xa, xb (prefetched: at the read ports as the beat issues) and
+              the multiplier operands registered (oA = cmA, oB = cmB if read-out else v, v)
+    stage 1   pA = cmA * xa;  pB = oB * xb;  pV = v * v  (DSPs, registered);  shift of rnd(M, kA)
+    stage 2   t1 = rnd(M, kA) (its increment);  shifts of rnd(pA, shA), rnd(pB, shB)
+    stage 3   MA = sat(t1 + rnd(pA, shA))  (the update of sample j-2; n-1 in read-out);  rB = rnd(pB, shB)
+    stage 4   shift of rnd(MA, kB)                              (read-out)
+    stage 5   MB = sat(rnd(MA, kB) + rB) in the read-out (the update of sample n), else MA;  oM = om | v
+    stage 6   MB written back;  pM split: oM * MB[0:17] (unsigned), oM * MB[17:] (signed) (DSPs)
+    stage 7   pM = hi * 2**17 + lo (`pm`, combinational, with `px`, `pv`), registered for the read-out
+    stage 8   shift of rnd(pM, osh)                             (read-out)
+    stage 9   elem = sat_elem(rnd(pM, osh))                     (read-out, combinational)
     ========  ================================================================================
 
     Every rnd is split (hdl/fixed_point.py round_pre_hw): one barrel shifter into a register, then
@@ -53,29 +53,29 @@ class Lane(wiring.Component):
     x : In(signed(in_width))
         Stage 0: element v of the beat being issued (registered into stage 1 on `adv`).
     m, xa, xb : In(signed(state_width)), In(signed(in_width)) x 2
-        Stage 1: M, and the elements of samples j-2 and j-1 (memory read data).
-    ro1, ro5 : In(1)
-        The beat in stage 1, 5 is a read-out beat.
-    cmA, cmB, kA, shA : In stage 1;  shB : In stage 2;  kB : In stage 4;  om : In stage 6;  osh : In stage 8
+        Stage 0: M, and the elements of samples j-2 and j-1 (memory read data).
+    ro0, ro4 : In(1)
+        The beat in stage 0, 4 is a read-out beat.
+    kA, cmA, cmB : In stage 0;  shA, shB : In stage 1;  kB : In stage 3;  om : In stage 5;  osh : In stage 7
         Pass-word fields (hdl/engine/issue_stage.py pass_layout) of the beat in that stage. A shift
-        field's amount (round_amt_hw) is registered before its shifter: kA for stage 2, shA and shB for
-        3, kB for 5, osh for 9. The fields a sample pass loads (kA, cmA, shA) are all read in
-        stage 1, so a new pass may load them while the previous pass's beats are in later stages.
+        field's amount (round_amt_hw) is registered before its shifter: kA for stage 1, shA and shB for
+        2, kB for 4, osh for 8. The fields a sample pass loads (kA, cmA, shA) are all read by stage 1,
+        so a new pass may load them while the previous pass's beats are in later stages.
     mb : Out(signed(state_width))
-        Stage 7: the rewritten element, to be written back.
+        Stage 6: the rewritten element, to be written back.
     pm, px, pv : Out(signed)
-        Stage 8: exact products pM = (om | v) * MB (combinational: one add of the two DSP halves),
+        Stage 7: exact products pM = (om | v) * MB (combinational: one add of the two DSP halves),
         v * x_{j-1} (0 in the read-out) and v * v (registers).
     pm_lo, pm_hi : Out(signed)
-        Stage 8: the two halves, pM = pm_hi * 2**SPLIT + pm_lo (registers; for sums over lanes).
+        Stage 7: the two halves, pM = pm_hi * 2**SPLIT + pm_lo (registers; for sums over lanes).
     elem : Out(signed(elem_width))
-        Stage 10: the read-out element (combinational from a register).
+        Stage 9: the read-out element (combinational from a register).
     sat : Out(3)
-        Clamps of this cycle: bit 0 MA (stage 4), bit 1 MB (stage 6, read-out only), bit 2 elem
-        (stage 10); the caller qualifies them with the stage's valid (and read-out) bits.
+        Clamps of this cycle: bit 0 MA (stage 3), bit 1 MB (stage 5, read-out only), bit 2 elem
+        (stage 9); the caller qualifies them with the stage's valid (and read-out) bits.
 
-    Latency (in cycles of `adv`): 8 from `x` (stage 0) to pm, px, pv, 10 to elem; 6 from m, xa, xb
-    (stage 1) to mb (stage 7).
+    Latency (in cycles of `adv`): 7 from `x` (stage 0) to pm, px, pv, 9 to elem; 6 from m, xa, xb
+    (stage 0) to mb (stage 6).
     """
 
     SPLIT = 17      # pM = om * MB as two 18x18 products: MB[0:17] unsigned, MB[17:] signed
@@ -93,7 +93,7 @@ class Lane(wiring.Component):
             "adv": In(1),
             "x": In(signed(W)),
             "m": In(signed(SW)), "xa": In(signed(W)), "xb": In(signed(W)),
-            "ro1": In(1), "ro5": In(1),
+            "ro0": In(1), "ro4": In(1),
             "kA": In(signed(8)), "cmA": In(signed(CW)), "cmB": In(signed(CW)), "shA": In(signed(8)),
             "kB": In(signed(8)), "shB": In(signed(8)), "om": In(signed(CW)), "osh": In(signed(8)),
             "mb": Out(signed(SW)),
@@ -127,14 +127,14 @@ class Lane(wiring.Component):
                 prev = out[s] = reg(sig.shape(), f"{name}{s}", prev)
             return out
 
-        # stage 1: register the memory read data and the multiplier operands
+        # stage 0: register the memory read data and the multiplier operands
         v1 = reg(signed(W), "v1", self.x)
-        M2 = reg(signed(SW), "M2", self.m)
-        xa2 = reg(signed(W), "xa2", self.xa)
-        xb2 = reg(signed(W), "xb2", self.xb)
-        oA2 = reg(signed(CW), "oA2", self.cmA)
-        oB2 = reg(signed(omw), "oB2", Mux(self.ro1, self.cmB, v1))
-        v = chain(v1, 2, 6, "v")                            # v[s]: v of the beat in stage s
+        M1 = reg(signed(SW), "M1", self.m)
+        xa1 = reg(signed(W), "xa1", self.xa)
+        xb1 = reg(signed(W), "xb1", self.xb)
+        oA1 = reg(signed(CW), "oA1", self.cmA)
+        oB1 = reg(signed(omw), "oB1", Mux(self.ro0, self.cmB, self.x))
+        v = {1: v1} | chain(v1, 2, 5, "v")                  # v[s]: v of the beat in stage s
 
         def amt(s, stage, max_right, name, delay=1):
             """Shift amount (round_amt_hw) of field s (of the beat in stage - delay), registered `delay`
@@ -149,58 +149,58 @@ class Lane(wiring.Component):
             return reg(signed(len(v) + LMAX + 2), f"{name}{stage + 1}",
                        round_pre_hw(m, v, a, max_left=LMAX, name=f"{name}_c"))
 
-        # stage 2: products (registered DSP outputs) and the shift of rnd(M, kA)
-        preT3 = pre(M2, amt(self.kA, 2, cfg.kmax + 1, "kA"), 2, "preT")
-        pA3 = reg(signed(CW + W), "pA3", oA2 * xa2)
-        pB3 = reg(signed(pxw), "pB3", oB2 * xb2)
-        pV3 = reg(signed(2 * W), "pV3", v[2] * v[2])
-        pB = {3: pB3} | chain(pB3, 4, 5, "pB")
-        pV = {3: pV3} | chain(pV3, 4, 7, "pV")
+        # stage 1: products (registered DSP outputs) and the shift of rnd(M, kA)
+        preT2 = pre(M1, amt(self.kA, 1, cfg.kmax + 1, "kA"), 1, "preT")
+        pA2 = reg(signed(CW + W), "pA2", oA1 * xa1)
+        pB2 = reg(signed(pxw), "pB2", oB1 * xb1)
+        pV2 = reg(signed(2 * W), "pV2", v1 * v1)
+        pB = {2: pB2} | chain(pB2, 3, 4, "pB")
+        pV = {2: pV2} | chain(pV2, 3, 6, "pV")
 
-        # stage 3: t1 = rnd(M, kA) (the increment); the shifts of rnd(pA, shA) and of the read-out's rnd(pB, shB)
-        t4 = reg(signed(sw), "t4", round_post(preT3))
-        preA4 = pre(pA3, amt(self.shA, 3, cfg.rmax + 1, "shA", delay=2), 3, "preA")
-        preB4 = pre(pB3, amt(self.shB, 3, cfg.rmax + 1, "shB"), 3, "preB")
+        # stage 2: t1 = rnd(M, kA) (the increment); the shifts of rnd(pA, shA) and of the read-out's rnd(pB, shB)
+        t3 = reg(signed(sw), "t3", round_post(preT2))
+        preA3 = pre(pA2, amt(self.shA, 2, cfg.rmax + 1, "shA"), 2, "preA")
+        preB3 = pre(pB2, amt(self.shB, 2, cfg.rmax + 1, "shB"), 2, "preB")
 
-        # stage 4: MA = sat(t1 + rnd(pA, shA)) (rnd's increment on the adder's carry); rB = rnd(pB, shB)
-        sum4 = Signal(signed(sw + 1))
-        m.d.comb += sum4.eq(t4 + (preA4 >> 1) + preA4[0])
-        ma_val, ma_hit = saturate_hw(m, sum4, SW, name="ma")
-        MA5 = reg(signed(SW), "MA5", ma_val)
-        MA6 = reg(signed(SW), "MA6", MA5)
-        rB5 = reg(signed(sw), "rB5", round_post(preB4))
-        rB6 = reg(signed(sw), "rB6", rB5)
+        # stage 3: MA = sat(t1 + rnd(pA, shA)) (rnd's increment on the adder's carry); rB = rnd(pB, shB)
+        sum3 = Signal(signed(sw + 1))
+        m.d.comb += sum3.eq(t3 + (preA3 >> 1) + preA3[0])
+        ma_val, ma_hit = saturate_hw(m, sum3, SW, name="ma")
+        MA4 = reg(signed(SW), "MA4", ma_val)
+        MA5 = reg(signed(SW), "MA5", MA4)
+        rB4 = reg(signed(sw), "rB4", round_post(preB3))
+        rB5 = reg(signed(sw), "rB5", rB4)
 
-        # stage 5: the shift of the read-out's rnd(MA, kB); a sample pass's px = v * x_{j-1} (0 in the read-out)
-        preTB6 = pre(MA5, amt(self.kB, 5, cfg.kmax + 1, "kB"), 5, "preTB")
-        px6 = reg(signed(pxw), "px6", Mux(self.ro5, 0, pB[5]))
-        ro6 = reg(1, "ro6", self.ro5)
-        px = {6: px6} | chain(px6, 7, 7, "px")
+        # stage 4: the shift of the read-out's rnd(MA, kB); a sample pass's px = v * x_{j-1} (0 in the read-out)
+        preTB5 = pre(MA4, amt(self.kB, 4, cfg.kmax + 1, "kB"), 4, "preTB")
+        px5 = reg(signed(pxw), "px5", Mux(self.ro4, 0, pB[4]))
+        ro5 = reg(1, "ro5", self.ro4)
+        px = {5: px5} | chain(px5, 6, 6, "px")
 
-        # stage 6: MB, and the operand of pM
-        sum6 = Signal(signed(sw + 1))
-        m.d.comb += sum6.eq(rB6 + (preTB6 >> 1) + preTB6[0])
-        mb_val, mb_hit = saturate_hw(m, sum6, SW, name="mb")
+        # stage 5: MB, and the operand of pM
+        sum5 = Signal(signed(sw + 1))
+        m.d.comb += sum5.eq(rB5 + (preTB5 >> 1) + preTB5[0])
+        mb_val, mb_hit = saturate_hw(m, sum5, SW, name="mb")
         MB = self.mb
         with m.If(adv):
-            m.d.sync += MB.eq(Mux(ro6, mb_val, MA6))
-        oM7 = reg(signed(omw), "oM7", Mux(ro6, self.om, v[6]))
+            m.d.sync += MB.eq(Mux(ro5, mb_val, MA5))
+        oM6 = reg(signed(omw), "oM6", Mux(ro5, self.om, v[5]))
 
-        # stage 7: pM in two DSPs (write-back of MB by the caller)
-        lo8 = reg(signed(omw + S + 1), "lo8", oM7 * Cat(MB[:S], 0).as_signed())
-        hi8 = reg(signed(omw + SW - S), "hi8", oM7 * MB[S:].as_signed())
-        px8 = reg(signed(pxw), "px8", px[7])
-        pv8 = reg(signed(2 * W), "pv8", pV[7])
+        # stage 6: pM in two DSPs (write-back of MB by the caller)
+        lo7 = reg(signed(omw + S + 1), "lo7", oM6 * Cat(MB[:S], 0).as_signed())
+        hi7 = reg(signed(omw + SW - S), "hi7", oM6 * MB[S:].as_signed())
+        px7 = reg(signed(pxw), "px7", px[6])
+        pv7 = reg(signed(2 * W), "pv7", pV[6])
 
-        # stage 8: pM
+        # stage 7: pM
         pm = self.pm
-        m.d.comb += [pm.eq((hi8 << S) + lo8), self.pm_lo.eq(lo8), self.pm_hi.eq(hi8), self.px.eq(px8),
-                     self.pv.eq(pv8)]
-        pM9 = reg(signed(self.pm_width), "pM9", pm)
+        m.d.comb += [pm.eq((hi7 << S) + lo7), self.pm_lo.eq(lo7), self.pm_hi.eq(hi7), self.px.eq(px7),
+                     self.pv.eq(pv7)]
+        pM8 = reg(signed(self.pm_width), "pM8", pm)
 
-        # stage 9: the shift of rnd(pM, osh);  stage 10: its increment, the element
-        preO10 = pre(pM9, amt(self.osh, 9, cfg.rmax_out + 1, "osh"), 9, "preO")
-        e_val, e_hit = round_post_sat_hw(m, preO10, cfg.elem_width, name="elem")
+        # stage 8: the shift of rnd(pM, osh);  stage 9: its increment, the element
+        preO9 = pre(pM8, amt(self.osh, 8, cfg.rmax_out + 1, "osh"), 8, "preO")
+        e_val, e_hit = round_post_sat_hw(m, preO9, cfg.elem_width, name="elem")
 
-        m.d.comb += [self.elem.eq(e_val), self.sat.eq(Cat(ma_hit, mb_hit & ro6, e_hit))]
+        m.d.comb += [self.elem.eq(e_val), self.sat.eq(Cat(ma_hit, mb_hit & ro5, e_hit))]
         return m

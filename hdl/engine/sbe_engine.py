@@ -8,7 +8,7 @@ Sub-components (one per file)
 ================  ==========================  ==============================================================
 StateInit         hdl/engine/state_init.py      after reset, writes the initial state into the state memory
 IssueStage        hdl/engine/issue_stage.py     stage 0: takes input beats, sequences the passes, sample buffer
-VectorDatapath    hdl/engine/vector_datapath.py  stages 1..10 (lanes x Lane, hdl/engine/lane.py), the
+VectorDatapath    hdl/engine/vector_datapath.py  stages 0..9 (lanes x Lane, hdl/engine/lane.py), the
                                               dot-product latches, the output register
 ScalarUnit        hdl/engine/scalar_unit.py          microcode: AXPY words, read-out scales, s
 SegmentScheduler  hdl/engine/segment_scheduler.py     starts the scalar unit's segments
@@ -16,26 +16,26 @@ SegmentScheduler  hdl/engine/segment_scheduler.py     starts the scalar unit's s
 
 Samples flow i -> IssueStage -> VectorDatapath -> o; the dot products of each pass go to the ScalarUnit,
 whose AXPY words, scales and s come back through the IssueStage's pass registers. The state memory is
-read at issue and written back by stage 7 (or by StateInit).
+read a cycle ahead of the issue (prefetch) and written back by stage 6 (or by StateInit).
 
 Datapath (per lane, one beat per cycle, never stalled: back-pressure on `o` fills an output FIFO and
 holds the read-out's issue by credits, hdl/engine/vector_datapath.py; stage by stage in hdl/engine/lane.py:
 registered DSP operands and products, at most one barrel shifter or one carry chain per stage)
 ---------------------------------------------------------------------------------------
 ========  ===================================================================================
-stage 0   issue: state / sample-buffer read addresses; input beat written to buffer slot j
-stage 1   read data and multiplier operands registered
-stage 2-4 MA = sat_SW(rnd(M, kA) + rnd(cmA * x_{j-2}, shA))   (update of sample j-2)
-stage 5-6 MB = sat_SW(rnd(MA, kB) + rnd(cmB * x_{j-1}, shB)) in the read-out (update of sample n), else MA
-stage 7   M <- MB written back;  pM = (om | v) * MB (two DSPs)
-stage 8-9 pass: exact sums v.M, v.x_{j-1}, v.v over the lanes, accumulated (latched for the scalar unit
+stage -1  state / sample-buffer read addresses of the beat that may issue next (prefetch)
+stage 0   issue: read data and multiplier operands registered; input beat written to buffer slot j
+stage 1-3 MA = sat_SW(rnd(M, kA) + rnd(cmA * x_{j-2}, shA))   (update of sample j-2)
+stage 4-5 MB = sat_SW(rnd(MA, kB) + rnd(cmB * x_{j-1}, shB)) in the read-out (update of sample n), else MA
+stage 6   M <- MB written back;  pM = (om | v) * MB (two DSPs)
+stage 7-8 pass: exact sums v.M, v.x_{j-1}, v.v over the lanes, accumulated (latched for the scalar unit
           at the pass end)
-stage 9-10 read-out: element = sat_elem(rnd(pM, osh)) -> output
+stage 8-9 read-out: element = sat_elem(rnd(pM, osh)) -> output
 ========  ===================================================================================
 """
 from __future__ import annotations
 
-from amaranth import Module, ResetInserter, unsigned
+from amaranth import Module, ResetInserter, Signal, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -108,10 +108,10 @@ class SBEEngine(wiring.Component):
     cycles; the CHAIN of sample j (contract.microcode_schedule.segment_lengths(LAT)["CHAIN"] cycles: the
     microcode statically scheduled for the pipelined ALU) overlaps the passes of samples j+1 and j+2 and
     stalls nothing while it is shorter than a sample, so each sample takes max(ceil(b/L) + ceil(a/L),
-    CHAIN) cycles. After the last sample of a batch: ~10 cycles to the dot-product latches, its LAST (the
-    CHAIN fused with FINAL) up to RDY D (contract.microcode_schedule.rdy_index(Vec.D, LAT) cycles: s and
-    Dhat's scale), then ceil(a/L) + ceil(b/L) read-out beats and ~11 pipeline cycles (bench/engine.py
-    measures the total). After reset or `clear` the scalar unit rewrites its register file (NREGS cycles)
+    CHAIN) cycles. After the last sample of a batch: 8 cycles to the dot-product latches, its LAST (the
+    CHAIN fused with FINAL) up to RDY D (1 + contract.microcode_schedule.rdy_index(Vec.D, LAT) cycles: s
+    and Dhat's scale), then ceil(a/L) + ceil(b/L) read-out beats (the first issues with RDY D) and 10
+    pipeline cycles (bench/engine.py measures the total). After reset or `clear` the scalar unit rewrites its register file (NREGS cycles)
     before INIT. Storage: state (ceil(a/L) + ceil(b/L)) x L x state_width bits (block RAM);
     sample buffer 3 x that x in_width.
     """
@@ -146,16 +146,18 @@ class SBEEngine(wiring.Component):
         m.submodules.issue = issue = IssueStage(cfg)
         m.submodules.dp = dp = VectorDatapath(cfg, acc_width=self.acc_width)
         m.submodules.su = su = ScalarUnit(acc_width=self.acc_width, **cfg.kwargs())
-        m.submodules.sched = sched = SegmentScheduler()
+        m.submodules.sched = sched = SegmentScheduler(cfg.alu_latency)
 
-        # The state: read at issue (data in stage 1), written back by stage 7, or by StateInit after reset.
+        # The state: read a cycle ahead of the issue (data at the port in stage 0), written back by stage 6, or
+        # by StateInit after reset.
         words = cfg.words(Vec.D) + cfg.words(Vec.X)
         m.submodules.state = state = Memory(shape=unsigned(cfg.lanes * cfg.state_width), depth=words, init=[])
         st_rd, st_wr = state.read_port(), state.write_port()
         # Observability, no port: tests and benches watch the state write port (en, addr, data) to check
         # the state invariants on the RTL's own signals (generated Verilog: core.st_wr__en/__addr/__data).
         self.state_write_port = st_wr
-        m.d.comb += [st_rd.en.eq(dp.adv), st_rd.addr.eq(issue.beat.addr), dp.m.eq(st_rd.data)]
+        self.rdy_late = sched.rdy_late       # 1: the read-out start was not counted right (tests watch it)
+        m.d.comb += [st_rd.en.eq(dp.adv), st_rd.addr.eq(issue.st_addr), dp.m.eq(st_rd.data)]
         with m.If(init.en):
             m.d.comb += [st_wr.en.eq(1), st_wr.addr.eq(init.addr), st_wr.data.eq(init.data)]
         with m.Else():
@@ -163,11 +165,14 @@ class SBEEngine(wiring.Component):
 
         # Samples in, beats through the datapath, the update out.
         wiring.connect(m, wiring.flipped(self.i), issue.i)
+        # Sample passes start a cycle after the last initial write (the prefetch reads a cycle ahead).
+        issue_en = Signal()
+        m.d.sync += issue_en.eq(~init.busy)
         m.d.comb += [
-            issue.adv.eq(dp.adv), issue.ro_credit.eq(dp.ro_credit), issue.en.eq(~init.busy),
+            issue.adv.eq(dp.adv), issue.ro_credit.eq(dp.ro_credit), issue.en.eq(issue_en),
             issue.inflight.eq(dp.inflight), issue.lpend.eq(dp.lpend), issue.full.eq(dp.full),
             dp.beat.eq(issue.beat), dp.x.eq(issue.x), dp.xa.eq(issue.xa), dp.xb.eq(issue.xb),
-            dp.pw.eq(issue.pw), dp.s.eq(issue.s),
+            dp.pw.eq(issue.pw), dp.pa.eq(issue.pa), dp.s.eq(issue.s),
         ]
         wiring.connect(m, dp.o, wiring.flipped(self.o))
 

@@ -5,7 +5,9 @@ from amaranth import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from contract.enums import Segment
+from contract import microcode_schedule as MS
+from contract.checks import check_int
+from contract.enums import Segment, Vec
 
 
 class SegmentScheduler(wiring.Component):
@@ -16,6 +18,16 @@ class SegmentScheduler(wiring.Component):
     vector), then RESCALE (the next batch's warm start), which runs while the update is read out. A
     pending INIT or RESCALE starts before a CHAIN, in that order, as soon as the scalar unit is idle.
     (FINAL alone is not started: LAST does its work.)
+
+    The read-out of v may start in the cycle LAST's RDY v issues (the scale and s are in place then,
+    contract/microcode_schedule.py): the schedule is static, so `ro_rdy` v is a registered pulse the cycle
+    before, counted from LAST's start (slot i issues i + 1 cycles after the start,
+    hdl/engine/scalar_unit.py); `rdy_late` flags a count that disagrees with the scalar unit's `rdy`.
+
+    Parameters
+    ----------
+    lat : int
+        The scalar unit's ALU latency (cfg.alu_latency): the schedule whose RDY slots are counted.
 
     Ports
     -----
@@ -35,7 +47,11 @@ class SegmentScheduler(wiring.Component):
         CHAINs finished in this batch: the AXPY words of samples 1..chains are made (the LAST of the
         batch's last sample is not counted; its end clears the count).
     ro_rdy : Out(2)
-        Bit v, pulse: LAST has made vector v's read-out scale (and s, and v's last AXPY word).
+        Bit v, pulse (registered): LAST's RDY v issues the next cycle; then its read-out scale (and s, and
+        v's last AXPY word) are in place.
+    rdy_late : Out(1)
+        Sticky: the scalar unit's RDY v did not come the cycle after `ro_rdy` v (a schedule the count does
+        not match; tests watch it).
     pending : Out(1)
         A segment waits to start (INIT or RESCALE).
 
@@ -43,12 +59,16 @@ class SegmentScheduler(wiring.Component):
     is idle).
     """
 
-    def __init__(self):
+    def __init__(self, lat: int):
+        self.lat = check_int("lat", lat, MS.MIN_LATENCY, MS.MAX_LATENCY)
+        self.rdy_at = [MS.rdy_index(v, self.lat, "LAST") for v in Vec]   # slot of RDY v in LAST
+        if min(self.rdy_at) < 2:
+            raise ValueError(f"RDY at slot {min(self.rdy_at)} of LAST: the count needs >= 2")
         super().__init__({
             "busy": In(1), "done": In(1), "rdy": In(2),
             "full": In(2), "lob": In(1),
             "start": Out(1), "seg": Out(2), "last": Out(1), "jc": Out(16),
-            "chains": Out(16), "ro_rdy": Out(2), "pending": Out(1),
+            "chains": Out(16), "ro_rdy": Out(2), "pending": Out(1), "rdy_late": Out(1),
         })
 
     def elaborate(self, platform):
@@ -74,8 +94,23 @@ class SegmentScheduler(wiring.Component):
             m.d.sync += chain_last.eq(self.lob)
 
         m.d.comb += self.jc.eq(Mux(seg_run == Segment.CHAIN, self.chains + 1, 0))
-        m.d.comb += self.ro_rdy.eq(Mux((seg_run == Segment.CHAIN) & chain_last,
-                                       self.rdy, 0))
+        # Cycles since LAST's start (cnt = c in cycle start + c), up to the later RDY; ro_rdy v registered
+        # from cnt == rdy_at[v] - 1, so it is 1 in cycle start + rdy_at[v], RDY v's issue being the next.
+        top = max(self.rdy_at)
+        cnt = Signal(range(top + 1))
+        counting = Signal()
+        with m.If(self.start & (self.seg == Segment.CHAIN) & self.lob):
+            m.d.sync += [cnt.eq(1), counting.eq(1)]
+        with m.Elif(counting):
+            m.d.sync += cnt.eq(cnt + 1)
+            with m.If(cnt == top - 1):
+                m.d.sync += counting.eq(0)
+        for v in Vec:
+            m.d.sync += self.ro_rdy[v].eq(counting & (cnt == self.rdy_at[v] - 1))
+        ro_rdy_q = Signal(2)
+        m.d.sync += ro_rdy_q.eq(self.ro_rdy)
+        with m.If(ro_rdy_q != Mux((seg_run == Segment.CHAIN) & chain_last, self.rdy, 0)):
+            m.d.sync += self.rdy_late.eq(1)
         with m.If(self.done & (seg_run == Segment.CHAIN)):
             with m.If(chain_last):
                 m.d.sync += [self.chains.eq(0), pend_rescale.eq(1)]

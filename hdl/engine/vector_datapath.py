@@ -1,4 +1,4 @@
-"""Vector datapath of the SBE engine (hdl/engine/sbe_engine.py): stages 1..10, the dot-product latches, the output."""
+"""Vector datapath of the SBE engine (hdl/engine/sbe_engine.py): stages 0..9, the dot-product latches, the output."""
 from __future__ import annotations
 
 from amaranth import Cat, Module, Mux, Signal, signed, unsigned
@@ -11,7 +11,7 @@ from contract.engine_config import EngineConfig
 from contract.enums import Vec
 from contract.layouts import update_layout
 
-from hdl.engine.issue_stage import beat_layout, pass_layout, s_layout
+from hdl.engine.issue_stage import beat_layout, pa_layout, pass_layout, s_layout
 from hdl.engine.lane import Lane
 from hdl.engine.scalar_unit import latch_layout
 
@@ -20,19 +20,23 @@ class VectorDatapath(wiring.Component):
     """`lanes` Lanes (hdl/engine/lane.py) behind the issue stage, with the per-beat tags, the exact
     dot products of each pass and the output register of the read-out.
 
-    A beat enters with its tag (`beat`, stage 0) and moves one stage per cycle to stage 10; the pipeline
+    A beat enters with its tag (`beat`, stage 0) and moves one stage per cycle to stage 9; the pipeline
     never stalls (`adv` is constant 1). Back-pressure on `o` is absorbed by an output FIFO of OUT_DEPTH
     beats and credit-based issue: a read-out beat may issue (`ro_credit`) only while fewer than
     OUT_DEPTH read-out beats are issued and not yet taken from `o`, so the FIFO never overflows and
     `o.ready` reaches nothing but the FIFO (no combinational path from `o.ready` to `i.ready`). Each lane
-    reads the pass registers of its beat's vector (`pw`), field by field in the stage that uses them.
+    reads the pass registers of its beat's vector (`pw`), field by field in the stage that uses them
+    (stage 0's from `pa`).
 
-    Stage WB = 7 writes the rewritten state word back (`we`, `waddr`, `wdata`). Stage 8 registers the
-    sums over the lanes of a sample beat's products; stage ACC = 9 accumulates v.M, v.x_{j-1}, v.v over
-    the pass; on its last beat the three sums and the beat's block exponent go to the dot-product
-    latches of the pass's vector (`lat`), which then stay `full` until the scalar unit releases them
-    (`rel`; a release in the same cycle wins). Stage 10 of a read-out beat writes the lanes' elements
-    and `s` to the output (a bypass register when the FIFO is empty, else the FIFO).
+    Stage WB = 6 writes the rewritten state word back (`we`, `waddr`, `wdata`). Stage 7 registers the
+    sums over the lanes of a sample beat's products; stage ACC = 8 accumulates v.M, v.x_{j-1}, v.v over
+    the pass; on its last beat the three sums go to the dot-product latches of the pass's vector (`lat`)
+    at the end of stage ACC, and the beat's block exponent (and `lob`) at the end of stage ACC - 1. The
+    latches are `full` from the cycle the last beat is in stage ACC (the scalar unit may start then: its
+    first reads of the sums are two cycles after its start, of the exponents and `lob` at its start)
+    until the scalar unit releases them (`rel`; a release in the same cycle wins). Stage 9 of a read-out
+    beat writes the lanes' elements and `s` to the output (a bypass register when the FIFO is empty,
+    else the FIFO).
 
     Parameters
     ----------
@@ -53,19 +57,22 @@ class VectorDatapath(wiring.Component):
     x : In(lanes x signed(in_width))
         Its input elements (stage 0; 0 for read-out beats).
     m : In(lanes * state_width)
-        Stage 1: the state word of the beat (state memory read data).
+        Stage 0: the state word of the beat (state memory read data, prefetched by the issue stage).
     xa, xb : In(lanes * in_width)
-        Stage 1: the same word of samples j-2 and j-1 (sample buffer read data).
+        Stage 0: the same word of samples j-2 and j-1 (sample buffer read data).
     pw : In(2 x pass_layout)
         Pass registers of D and X.
+    pa : In(pa_layout)
+        Stage 0: kA, cmA, cmB of the beat (hdl/engine/issue_stage.py).
     s : In(s_layout)
         s of the update being read out.
     we, waddr, wdata : Out
-        Stage 4: state write-back strobe, word address, word.
+        Stage WB: state write-back strobe, word address, word.
     inflight : Out(2)
-        Bit v: a new pass of v must wait: a beat of v is in stages 1..WB (not yet written back) and v
-        has at most WB words (else its passes are long enough that no read can overtake a write-back;
-        constant 0). Stages past 1 read only pass-register fields that sample passes leave alone.
+        Bit v: a new pass of v must wait: a beat of v is in stages 1..WB+1 (its word is not written back
+        before the prefetch read of the new pass's first beat, a cycle ahead of its issue) and v has at
+        most WB+1 words (else its passes are long enough that no read can overtake a write-back; constant
+        0). Stages past 1 read only pass-register fields that sample passes leave alone.
     lpend : Out(2)
         Bit v: the last beat of a sample pass of v is in stages 1..ACC (its sums are not latched yet).
     lat : Out(latch_layout)
@@ -74,7 +81,8 @@ class VectorDatapath(wiring.Component):
     lob : Out(1)
         The latched D pass is of the batch's last sample (its last beat carried last_of_batch).
     full : Out(2)
-        Bit v: v's latches hold sums the scalar unit has not released.
+        Bit v: v's latches hold sums the scalar unit has not released (from the cycle the last beat of the
+        pass is in stage ACC: its sums are written at the end of that cycle).
     rel : In(1)
         Pulse: the scalar unit has read the latches (both vectors).
     o : Out(stream(update_layout))
@@ -83,17 +91,17 @@ class VectorDatapath(wiring.Component):
         Sticky: a state element (MA of a valid beat, MB of a read-out beat) or an output element clamped
         (set the cycle after the clamp's stage).
     busy : Out(1)
-        A beat in stages 1..10, in the output FIFO, or a latch full.
+        A beat in stages 1..9, in the output FIFO, or a latch full.
 
-    Latency: 10 cycles from `beat` to stage 10 (a read-out beat is on `o` 11 cycles after it issued when
-    the output is empty, 12 behind other words); the state write-back is 7 cycles after issue; a pass's
-    sums are latched at the end of stage 9, 9 cycles after its last beat issued.
+    Latency: 9 cycles from `beat` to stage 9 (a read-out beat is on `o` 10 cycles after it issued when
+    the output is empty, 11 behind other words); the state write-back is 6 cycles after issue; a pass's
+    latches are `full` 8 cycles after its last beat issued (its sums written at the end of that cycle).
     """
 
-    NSTAGES = 11    # stage 0 (issue) .. stage 10
-    WB = 7          # the stage writing the state back
-    ACC = 9         # the stage accumulating the dot products
-    OUT_DEPTH = 15  # output FIFO beats: >= the issue-to-`o` latency + 2, so a consumer that is always
+    NSTAGES = 10    # stage 0 (issue) .. stage 9
+    WB = 6          # the stage writing the state back
+    ACC = 8         # the stage accumulating the dot products
+    OUT_DEPTH = 14  # output FIFO beats: >= the issue-to-`o` latency + 2, so a consumer that is always
     #               ready sees the read-out back to back
 
     def __init__(self, cfg: EngineConfig, *, acc_width: int):
@@ -111,6 +119,7 @@ class VectorDatapath(wiring.Component):
             "xa": In(unsigned(L * W)),
             "xb": In(unsigned(L * W)),
             "pw": In(data.ArrayLayout(pass_layout(cfg), 2)),
+            "pa": In(pa_layout(cfg)),
             "s": In(s_layout(cfg)),
             "we": Out(1),
             "waddr": Out(range(cfg.words(Vec.D) + cfg.words(Vec.X))),
@@ -141,11 +150,12 @@ class VectorDatapath(wiring.Component):
             for k in range(1, self.NSTAGES):
                 m.d.sync += tag[k].eq(tag[k - 1])
         # A new pass of v may read a state word an earlier pass has not written back yet only if v has at
-        # most WB words (its beat of word w issues >= words(v) cycles after the earlier beat of word w,
-        # which wrote back WB cycles after its issue); the pass registers it loads are read in stage 1.
+        # most WB+1 words (its beat of word w issues >= words(v) cycles after the earlier beat of word w,
+        # which wrote back at the end of its stage WB, and was read at the end of the cycle before its
+        # issue); the pass registers it loads are read by stage 1.
         for v in Vec:
-            if cfg.words(v) <= self.WB:
-                m.d.comb += self.inflight[v].eq(Cat(t.valid & (t.vec == v) for t in tag[1:self.WB + 1]).any())
+            if cfg.words(v) <= self.WB + 1:
+                m.d.comb += self.inflight[v].eq(Cat(t.valid & (t.vec == v) for t in tag[1:self.WB + 2]).any())
             m.d.comb += self.lpend[v].eq(Cat(t.valid & ~t.ro & t.last & (t.vec == v)
                                              for t in tag[1:self.ACC + 1]).any())
 
@@ -161,10 +171,10 @@ class VectorDatapath(wiring.Component):
                 lane.adv.eq(adv), lane.x.eq(self.x[k]),
                 lane.m.eq(self.m[k * SW:(k + 1) * SW]),
                 lane.xa.eq(self.xa[k * W:(k + 1) * W]), lane.xb.eq(self.xb[k * W:(k + 1) * W]),
-                lane.ro1.eq(tag[1].ro), lane.ro5.eq(tag[5].ro),
-                lane.kA.eq(sel(1, "kA")), lane.cmA.eq(sel(1, "cmA")), lane.cmB.eq(sel(1, "cmB")),
-                lane.shA.eq(sel(1, "shA")), lane.kB.eq(sel(4, "kB")), lane.shB.eq(sel(2, "shB")),
-                lane.om.eq(sel(6, "om")), lane.osh.eq(sel(8, "osh")),
+                lane.ro0.eq(tag[0].ro), lane.ro4.eq(tag[4].ro),
+                lane.kA.eq(self.pa.kA), lane.cmA.eq(self.pa.cmA), lane.cmB.eq(self.pa.cmB),
+                lane.shA.eq(sel(1, "shA")), lane.shB.eq(sel(1, "shB")), lane.kB.eq(sel(3, "kB")),
+                lane.om.eq(sel(5, "om")), lane.osh.eq(sel(7, "osh")),
             ]
 
         # stage WB: write-back
@@ -172,42 +182,50 @@ class VectorDatapath(wiring.Component):
         m.d.comb += [self.we.eq(adv & wb.valid), self.waddr.eq(wb.addr),
                      self.wdata.eq(Cat(lane.mb for lane in lanes))]
 
-        # Sample pass: exact dot products over the pass: stage 8 registers the sums over the lanes of the
-        # products (v.M as its two DSP halves), stage ACC = 9 accumulates (v.M: acc + lo + hi * 2**SPLIT,
+        # Sample pass: exact dot products over the pass: stage ACC-1 registers the sums over the lanes of
+        # the products (v.M as its two DSP halves), stage ACC accumulates (v.M: acc + lo + hi * 2**SPLIT,
         # two carry chains over the same bits, so about one chain's delay) and latches at the pass's end.
         aw = self.acc_width
         S = Lane.SPLIT
-        lo9, hi9 = Signal(signed(aw), name="sumlo9"), Signal(signed(aw), name="sumhi9")
-        s19, sV9 = Signal(signed(aw), name="sum19"), Signal(signed(aw), name="sumV9")
+        A = self.ACC
+        lo_s, hi_s = Signal(signed(aw), name=f"sumlo{A}"), Signal(signed(aw), name=f"sumhi{A}")
+        s1_s, sV_s = Signal(signed(aw), name=f"sum1{A}"), Signal(signed(aw), name=f"sumV{A}")
         with m.If(adv):
-            m.d.sync += [lo9.eq(sum(lane.pm_lo for lane in lanes)), hi9.eq(sum(lane.pm_hi for lane in lanes)),
-                         s19.eq(sum(lane.px for lane in lanes)), sV9.eq(sum(lane.pv for lane in lanes))]
-        ta = tag[self.ACC]
+            m.d.sync += [lo_s.eq(sum(lane.pm_lo for lane in lanes)), hi_s.eq(sum(lane.pm_hi for lane in lanes)),
+                         s1_s.eq(sum(lane.px for lane in lanes)), sV_s.eq(sum(lane.pv for lane in lanes))]
+        ta, tp = tag[A], tag[A - 1]
         accM, acc1, accV = Signal(signed(aw)), Signal(signed(aw)), Signal(signed(aw))
         totM, tot1, totV = Signal(signed(aw)), Signal(signed(aw)), Signal(signed(aw))
-        m.d.comb += [totM.eq(accM + lo9 + (hi9 << S)), tot1.eq(acc1 + s19), totV.eq(accV + sV9)]
+        m.d.comb += [totM.eq(accM + lo_s + (hi_s << S)), tot1.eq(acc1 + s1_s), totV.eq(accV + sV_s)]
         lat = self.lat
         with m.If(adv & ta.valid & ~ta.ro):
             with m.If(ta.last):
                 m.d.sync += [accM.eq(0), acc1.eq(0), accV.eq(0)]
                 with m.If(ta.vec == Vec.X):
-                    m.d.sync += [lat.XM.eq(totM), lat.XX1.eq(tot1), lat.XX.eq(totV), self.full[Vec.X].eq(1),
-                                 lat.EX.eq(ta.exp)]
+                    m.d.sync += [lat.XM.eq(totM), lat.XX1.eq(tot1), lat.XX.eq(totV)]
                 with m.Else():
-                    m.d.sync += [lat.DM.eq(totM), lat.DD1.eq(tot1), lat.DD.eq(totV), self.full[Vec.D].eq(1),
-                                 self.lob.eq(ta.lob), lat.ED.eq(ta.exp)]
+                    m.d.sync += [lat.DM.eq(totM), lat.DD1.eq(tot1), lat.DD.eq(totV)]
             with m.Else():
                 m.d.sync += [accM.eq(totM), acc1.eq(tot1), accV.eq(totV)]
+        # A cycle ahead (the last beat in stage ACC-1): `full`, the block exponent, `lob`. The scalar unit
+        # may start as the beat enters stage ACC; it reads the exponents and `lob` at its start, the sums
+        # two cycles later (hdl/engine/scalar_unit.py: the first LDI issues the cycle after the start and
+        # reads its source a cycle after its issue).
+        with m.If(adv & tp.valid & ~tp.ro & tp.last):
+            with m.If(tp.vec == Vec.X):
+                m.d.sync += [self.full[Vec.X].eq(1), lat.EX.eq(tp.exp)]
+            with m.Else():
+                m.d.sync += [self.full[Vec.D].eq(1), self.lob.eq(tp.lob), lat.ED.eq(tp.exp)]
         with m.If(self.rel):
             m.d.sync += self.full.eq(0)
 
-        # stage 10, read-out: into the output FIFO; credits for the issue stage
-        t10 = tag[10]
+        # stage 9, read-out: into the output FIFO; credits for the issue stage
+        tout = tag[self.NSTAGES - 1]
         ol = self.o.payload.shape()
         m.submodules.ofifo = ofifo = SyncFIFOBuffered(width=ol.size, depth=self.OUT_DEPTH - 1)
         word = Signal(ol)
-        m.d.comb += [word.s_mant.eq(self.s.mant), word.s_exp.eq(self.s.exp), word.vec.eq(t10.vec == Vec.X),
-                     word.last.eq(t10.last)]
+        m.d.comb += [word.s_mant.eq(self.s.mant), word.s_exp.eq(self.s.exp), word.vec.eq(tout.vec == Vec.X),
+                     word.last.eq(tout.last)]
         for k, lane in enumerate(lanes):
             m.d.comb += word.elems[k].eq(lane.elem)
         # Bypass register in front of the FIFO (which takes 2 cycles from write to output): a word written
@@ -215,7 +233,7 @@ class VectorDatapath(wiring.Component):
         # taken goes to the register, on `o` the next cycle; it is older than anything in the FIFO, so
         # `o` shows it first. Registered outputs either way (the register, the FIFO's read port).
         byp_valid, byp_data = Signal(), Signal(ol)
-        w_en = t10.valid & t10.ro
+        w_en = tout.valid & tout.ro
         take_byp = byp_valid & self.o.ready
         to_byp = w_en & (ofifo.level == 0) & (~byp_valid | take_byp)
         with m.If(to_byp):
@@ -236,8 +254,8 @@ class VectorDatapath(wiring.Component):
         # rises one cycle after the clamp
         hits = Signal(3 * L)
         with m.If(adv):
-            m.d.sync += hits.eq(Cat(Cat(lane.sat[0] & tag[4].valid, lane.sat[1] & tag[6].valid,
-                                        lane.sat[2] & t10.valid & t10.ro) for lane in lanes))
+            m.d.sync += hits.eq(Cat(Cat(lane.sat[0] & tag[3].valid, lane.sat[1] & tag[5].valid,
+                                        lane.sat[2] & tout.valid & tout.ro) for lane in lanes))
         with m.If(hits.any()):
             m.d.sync += self.saturated.eq(1)
 

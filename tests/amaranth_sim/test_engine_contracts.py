@@ -43,7 +43,7 @@ def test_lane_state_rewrite_clamps_never_wraps(case):
         ctx.set(dut.m, ports["m"])
         ctx.set(dut.cmA, ports.get("cmA", 0))
         ctx.set(dut.xa, ports.get("xa", 0))
-        for p in (dut.ro1, dut.ro5):
+        for p in (dut.ro0, dut.ro4):
             ctx.set(p, ports.get("ro", 0))
         ctx.set(dut.kB, ports.get("kB", 0))
         for _ in range(10):        # inputs held: every stage holds the same beat

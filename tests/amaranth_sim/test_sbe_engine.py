@@ -138,7 +138,7 @@ def run_engine(cfg, batches, *, seed=0, p_gap=0.3, p_stall=0.3, max_cycles=None,
         for _ in range(3):
             await ctx.tick()
         status.update(saturated=ctx.get(dut.saturated), framing=ctx.get(dut.framing_error),
-                      busy=ctx.get(dut.busy))
+                      busy=ctx.get(dut.busy), rdy_late=ctx.get(dut.rdy_late))
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
@@ -175,6 +175,7 @@ def check(cfg, batches, **kw):
     assert len(got) == len(want)
     assert status["saturated"] == g.flags.saturated
     assert not status["framing"]
+    assert not status["rdy_late"], "the read-out start (counted) disagreed with the scalar unit's RDY"
     return g
 
 
