@@ -90,7 +90,7 @@ class IssueStage(wiring.Component):
     ro_credit : In(1)
         A read-out beat may issue (the output FIFO has room for it; hdl/engine/vector_datapath.py).
     en : In(1)
-        The state is initialised (StateInit done): sample passes may issue.
+        The state is initialised (StateInit done): sample passes may issue (from the next cycle).
     inflight, lpend, full : In(2)
         Bit v: a new pass of v must wait for in-flight beats of v (hdl/engine/vector_datapath.py; only
         for vectors of at most WB words); the last beat of a pass of v has not reached the latches yet;
@@ -126,8 +126,8 @@ class IssueStage(wiring.Component):
         the read-out's last beat issues (then 0).
 
     Latency: 0; `i.ready` and `beat` are combinational from i.valid (not from o.ready: the datapath
-    never stalls, read-out beats wait for `ro_credit`). `en` must rise at least one cycle after the
-    state's last initial write (the prefetch reads a cycle ahead).
+    never stalls, read-out beats wait for `ro_credit`). Sample beats issue from the cycle after `en`
+    rises (after the state's last initial write: the prefetch reads a cycle ahead).
     """
 
     def __init__(self, cfg: EngineConfig):
@@ -240,8 +240,12 @@ class IssueStage(wiring.Component):
         # ---------------------------------------------------------------- issue
         inflight = Mux(cur, self.inflight[1], self.inflight[0])
         coef_ready = j_le2 | (self.chains >= jm2)
+        # No sample beat issues in the two cycles after a read-out beat: the lanes' pM DSPs serve a sample
+        # beat in stage 4 and a read-out beat in stage 6 (hdl/engine/lane.py). run_en, a register, also
+        # carries `en`.
+        run_en, ro_q = Signal(), Signal()
         run_ok = Signal()
-        m.d.comb += run_ok.eq(self.en & ~ro & self.i.valid
+        m.d.comb += run_ok.eq(run_en & ~ro & self.i.valid
                               & (~first | (coef_ready & ~inflight))
                               & (~is_last | ~Mux(cur, self.full[1] | self.lpend[1], self.full[0] | self.lpend[0])))
         ro_go = Signal()
@@ -249,6 +253,7 @@ class IssueStage(wiring.Component):
         issue_run = Signal()
         issue_ro = Signal()
         m.d.comb += [issue_run.eq(self.adv & run_ok), issue_ro.eq(self.adv & ro_go), self.i.ready.eq(issue_run)]
+        m.d.sync += [ro_q.eq(issue_ro), run_en.eq(self.en & ~issue_ro & ~ro_q)]
 
         # The batch closes on the last delta beat of a sample tagged last_of_batch, or of sample max_batch.
         lob = Signal()

@@ -23,14 +23,23 @@ class Lane(wiring.Component):
               the multiplier operands registered (oA = cmA, oB = cmB if read-out else v, v)
     stage 1   pA = cmA * xa;  pB = oB * xb;  pV = v * v  (DSPs, registered);  shift of rnd(M, kA)
     stage 2   t1 = rnd(M, kA) (its increment);  shifts of rnd(pA, shA), rnd(pB, shB)
-    stage 3   MA = sat(t1 + rnd(pA, shA))  (the update of sample j-2; n-1 in read-out);  rB = rnd(pB, shB)
-    stage 4   shift of rnd(MA, kB)                              (read-out)
-    stage 5   MB = sat(rnd(MA, kB) + rB) in the read-out (the update of sample n), else MA;  oM = om | v
-    stage 6   MB written back;  pM split: oM * MB[0:17] (unsigned), oM * MB[17:] (signed) (DSPs)
-    stage 7   pM = hi * 2**17 + lo (`pm`, combinational, with `px`, `pv`), registered for the read-out
+    stage 3   MA = sat(t1 + rnd(pA, shA))  (the update of sample j-2; n-1 in read-out);  rB = rnd(pB, shB);
+              sample pass: the operands of pM = v * MA registered (oP = MA, oM = v)
+    stage 4   shift of rnd(MA, kB)                              (read-out);
+              sample pass: pM split: oM * oP[0:17] (unsigned), oM * oP[17:] (signed) (DSPs)
+    stage 5   MB = sat(rnd(MA, kB) + rB) in the read-out (the update of sample n), else MA;
+              read-out: the operands of pM = om * MB registered (oP = MB, oM = om);
+              sample pass: the halves of pM (`pm_lo`, `pm_hi`), v * x_{j-1} (`px`), v * v (`pv`)
+    stage 6   MB written back;  read-out: pM split in the same two DSPs
+    stage 7   read-out: pM = hi * 2**17 + lo (`pm`, combinational), registered
     stage 8   shift of rnd(pM, osh)                             (read-out)
     stage 9   elem = sat_elem(rnd(pM, osh))                     (read-out, combinational)
     ========  ================================================================================
+
+    The two pM DSPs serve a sample beat in stage 4 and a read-out beat in stage 6: the caller never has
+    both (hdl/engine/issue_stage.py: no sample beat issues within two cycles after a read-out beat), and
+    `pm_lo`/`pm_hi` hold the product of whichever used them (the caller reads the sample beat's in stage
+    5, `pm` of a read-out beat in stage 7).
 
     Every rnd is split (hdl/fixed_point.py round_pre_hw): one barrel shifter into a register, then
     rnd = (pre >> 1) + pre[0] in the next stage, where the increment rides on the sum's carry.
@@ -56,6 +65,8 @@ class Lane(wiring.Component):
         Stage 0: M, and the elements of samples j-2 and j-1 (memory read data).
     ro0, ro4 : In(1)
         The beat in stage 0, 4 is a read-out beat.
+    ro5v : In(1)
+        A valid read-out beat is in stage 5 (the pM DSPs' operands are its om, MB; else stage 3's v, MA).
     kA, cmA, cmB : In stage 0;  shA, shB : In stage 1;  kB : In stage 3;  om : In stage 5;  osh : In stage 7
         Pass-word fields (hdl/engine/issue_stage.py pass_layout) of the beat in that stage. A shift
         field's amount (round_amt_hw) is registered before its shifter: kA for stage 1, shA and shB for
@@ -63,19 +74,19 @@ class Lane(wiring.Component):
         so a new pass may load them while the previous pass's beats are in later stages.
     mb : Out(signed(state_width))
         Stage 6: the rewritten element, to be written back.
-    pm, px, pv : Out(signed)
-        Stage 7: exact products pM = (om | v) * MB (combinational: one add of the two DSP halves),
-        v * x_{j-1} (0 in the read-out) and v * v (registers).
-    pm_lo, pm_hi : Out(signed)
-        Stage 7: the two halves, pM = pm_hi * 2**SPLIT + pm_lo (registers; for sums over lanes).
+    pm : Out(signed)
+        Stage 7 of a read-out beat: pM = om * MB (combinational: one add of the two DSP halves).
+    pm_lo, pm_hi, px, pv : Out(signed)
+        Stage 5 of a sample beat: the two halves of pM = v * MA = pm_hi * 2**SPLIT + pm_lo (registers; for
+        sums over lanes), v * x_{j-1} and v * v (registers).
     elem : Out(signed(elem_width))
         Stage 9: the read-out element (combinational from a register).
     sat : Out(3)
         Clamps of this cycle: bit 0 MA (stage 3), bit 1 MB (stage 5, read-out only), bit 2 elem
         (stage 9); the caller qualifies them with the stage's valid (and read-out) bits.
 
-    Latency (in cycles of `adv`): 7 from `x` (stage 0) to pm, px, pv, 9 to elem; 6 from m, xa, xb
-    (stage 0) to mb (stage 6).
+    Latency (in cycles of `adv`): 5 from `x` (stage 0) to pm_lo, pm_hi, px, pv, 9 to elem; 6 from m, xa,
+    xb (stage 0) to mb (stage 6).
     """
 
     SPLIT = 17      # pM = om * MB as two 18x18 products: MB[0:17] unsigned, MB[17:] signed
@@ -93,7 +104,7 @@ class Lane(wiring.Component):
             "adv": In(1),
             "x": In(signed(W)),
             "m": In(signed(SW)), "xa": In(signed(W)), "xb": In(signed(W)),
-            "ro0": In(1), "ro4": In(1),
+            "ro0": In(1), "ro4": In(1), "ro5v": In(1),
             "kA": In(signed(8)), "cmA": In(signed(CW)), "cmB": In(signed(CW)), "shA": In(signed(8)),
             "kB": In(signed(8)), "shB": In(signed(8)), "om": In(signed(CW)), "osh": In(signed(8)),
             "mb": Out(signed(SW)),
@@ -134,7 +145,7 @@ class Lane(wiring.Component):
         xb1 = reg(signed(W), "xb1", self.xb)
         oA1 = reg(signed(CW), "oA1", self.cmA)
         oB1 = reg(signed(omw), "oB1", Mux(self.ro0, self.cmB, self.x))
-        v = {1: v1} | chain(v1, 2, 5, "v")                  # v[s]: v of the beat in stage s
+        v = {1: v1} | chain(v1, 2, 3, "v")                  # v[s]: v of the beat in stage s
 
         def amt(s, stage, max_right, name, delay=1):
             """Shift amount (round_amt_hw) of field s (of the beat in stage - delay), registered `delay`
@@ -155,7 +166,7 @@ class Lane(wiring.Component):
         pB2 = reg(signed(pxw), "pB2", oB1 * xb1)
         pV2 = reg(signed(2 * W), "pV2", v1 * v1)
         pB = {2: pB2} | chain(pB2, 3, 4, "pB")
-        pV = {2: pV2} | chain(pV2, 3, 6, "pV")
+        pV = {2: pV2} | chain(pV2, 3, 5, "pV")
 
         # stage 2: t1 = rnd(M, kA) (the increment); the shifts of rnd(pA, shA) and of the read-out's rnd(pB, shB)
         t3 = reg(signed(sw), "t3", round_post(preT2))
@@ -175,27 +186,27 @@ class Lane(wiring.Component):
         preTB5 = pre(MA4, amt(self.kB, 4, cfg.kmax + 1, "kB"), 4, "preTB")
         px5 = reg(signed(pxw), "px5", Mux(self.ro4, 0, pB[4]))
         ro5 = reg(1, "ro5", self.ro4)
-        px = {5: px5} | chain(px5, 6, 6, "px")
 
-        # stage 5: MB, and the operand of pM
+        # stage 5: MB
         sum5 = Signal(signed(sw + 1))
         m.d.comb += sum5.eq(rB5 + (preTB5 >> 1) + preTB5[0])
         mb_val, mb_hit = saturate_hw(m, sum5, SW, name="mb")
         MB = self.mb
         with m.If(adv):
             m.d.sync += MB.eq(Mux(ro5, mb_val, MA5))
-        oM6 = reg(signed(omw), "oM6", Mux(ro5, self.om, v[5]))
 
-        # stage 6: pM in two DSPs (write-back of MB by the caller)
-        lo7 = reg(signed(omw + S + 1), "lo7", oM6 * Cat(MB[:S], 0).as_signed())
-        hi7 = reg(signed(omw + SW - S), "hi7", oM6 * MB[S:].as_signed())
-        px7 = reg(signed(pxw), "px7", px[6])
-        pv7 = reg(signed(2 * W), "pv7", pV[6])
+        # The operands of pM, registered in front of its two DSPs: a read-out beat's om, MB (stage 5, like
+        # MB's register above), else a sample beat's v, MA (stage 3, two stages earlier); the DSPs' products
+        # are registered the next cycle (stage 4 of a sample beat, 6 of a read-out beat).
+        oP = reg(signed(SW), "oP", Mux(self.ro5v, mb_val, ma_val))
+        oM = reg(signed(omw), "oM", Mux(self.ro5v, self.om, v[3]))
+        lo = reg(signed(omw + S + 1), "pm_lo", oM * Cat(oP[:S], 0).as_signed())
+        hi = reg(signed(omw + SW - S), "pm_hi", oM * oP[S:].as_signed())
 
-        # stage 7: pM
+        # stage 5 of a sample beat: its products; stage 7 of a read-out beat: pM
         pm = self.pm
-        m.d.comb += [pm.eq((hi7 << S) + lo7), self.pm_lo.eq(lo7), self.pm_hi.eq(hi7), self.px.eq(px7),
-                     self.pv.eq(pv7)]
+        m.d.comb += [pm.eq((hi << S) + lo), self.pm_lo.eq(lo), self.pm_hi.eq(hi), self.px.eq(px5),
+                     self.pv.eq(pV[5])]
         pM8 = reg(signed(self.pm_width), "pM8", pm)
 
         # stage 8: the shift of rnd(pM, osh);  stage 9: its increment, the element

@@ -35,7 +35,7 @@ stage 8-9 read-out: element = sat_elem(rnd(pM, osh)) -> output
 """
 from __future__ import annotations
 
-from amaranth import Module, ResetInserter, Signal, unsigned
+from amaranth import Module, ResetInserter, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -165,11 +165,8 @@ class SBEEngine(wiring.Component):
 
         # Samples in, beats through the datapath, the update out.
         wiring.connect(m, wiring.flipped(self.i), issue.i)
-        # Sample passes start a cycle after the last initial write (the prefetch reads a cycle ahead).
-        issue_en = Signal()
-        m.d.sync += issue_en.eq(~init.busy)
         m.d.comb += [
-            issue.adv.eq(dp.adv), issue.ro_credit.eq(dp.ro_credit), issue.en.eq(issue_en),
+            issue.adv.eq(dp.adv), issue.ro_credit.eq(dp.ro_credit), issue.en.eq(~init.busy),
             issue.inflight.eq(dp.inflight), issue.lpend.eq(dp.lpend), issue.full.eq(dp.full),
             dp.beat.eq(issue.beat), dp.x.eq(issue.x), dp.xa.eq(issue.xa), dp.xb.eq(issue.xb),
             dp.pw.eq(issue.pw), dp.pa.eq(issue.pa), dp.s.eq(issue.s),

@@ -28,8 +28,8 @@ class VectorDatapath(wiring.Component):
     reads the pass registers of its beat's vector (`pw`), field by field in the stage that uses them
     (stage 0's from `pa`).
 
-    Stage WB = 6 writes the rewritten state word back (`we`, `waddr`, `wdata`). Stage 7 registers the
-    sums over the lanes of a sample beat's products; stage ACC = 8 accumulates v.M, v.x_{j-1}, v.v over
+    Stage WB = 6 writes the rewritten state word back (`we`, `waddr`, `wdata`). Stage 5 registers the
+    sums over the lanes of a sample beat's products; stage ACC = 6 accumulates v.M, v.x_{j-1}, v.v over
     the pass; on its last beat the three sums go to the dot-product latches of the pass's vector (`lat`)
     at the end of stage ACC, and the beat's block exponent (and `lob`) at the end of stage ACC - 1. The
     latches are `full` from the cycle the last beat is in stage ACC (the scalar unit may start then: its
@@ -95,12 +95,12 @@ class VectorDatapath(wiring.Component):
 
     Latency: 9 cycles from `beat` to stage 9 (a read-out beat is on `o` 10 cycles after it issued when
     the output is empty, 11 behind other words); the state write-back is 6 cycles after issue; a pass's
-    latches are `full` 8 cycles after its last beat issued (its sums written at the end of that cycle).
+    latches are `full` 6 cycles after its last beat issued (its sums written at the end of that cycle).
     """
 
     NSTAGES = 10    # stage 0 (issue) .. stage 9
     WB = 6          # the stage writing the state back
-    ACC = 8         # the stage accumulating the dot products
+    ACC = 6         # the stage accumulating the dot products
     OUT_DEPTH = 14  # output FIFO beats: >= the issue-to-`o` latency + 2, so a consumer that is always
     #               ready sees the read-out back to back
 
@@ -171,7 +171,7 @@ class VectorDatapath(wiring.Component):
                 lane.adv.eq(adv), lane.x.eq(self.x[k]),
                 lane.m.eq(self.m[k * SW:(k + 1) * SW]),
                 lane.xa.eq(self.xa[k * W:(k + 1) * W]), lane.xb.eq(self.xb[k * W:(k + 1) * W]),
-                lane.ro0.eq(tag[0].ro), lane.ro4.eq(tag[4].ro),
+                lane.ro0.eq(tag[0].ro), lane.ro4.eq(tag[4].ro), lane.ro5v.eq(tag[5].valid & tag[5].ro),
                 lane.kA.eq(self.pa.kA), lane.cmA.eq(self.pa.cmA), lane.cmB.eq(self.pa.cmB),
                 lane.shA.eq(sel(1, "shA")), lane.shB.eq(sel(1, "shB")), lane.kB.eq(sel(3, "kB")),
                 lane.om.eq(sel(5, "om")), lane.osh.eq(sel(7, "osh")),
