@@ -27,10 +27,11 @@ stage -1  state / sample-buffer read addresses of the beat that may issue next (
 stage 0   issue: read data and multiplier operands registered; input beat written to buffer slot j
 stage 1-3 MA = sat_SW(rnd(M, kA) + rnd(cmA * x_{j-2}, shA))   (update of sample j-2)
 stage 4-5 MB = sat_SW(rnd(MA, kB) + rnd(cmB * x_{j-1}, shB)) in the read-out (update of sample n), else MA
-stage 6   M <- MB written back;  pM = (om | v) * MB (two DSPs)
-stage 7-8 pass: exact sums v.M, v.x_{j-1}, v.v over the lanes, accumulated (latched for the scalar unit
+stage 4   pass: pM = v * MA (two DSPs, shared with the read-out's stage 6)
+stage 5-6 pass: exact sums v.M, v.x_{j-1}, v.v over the lanes, accumulated (latched for the scalar unit
           at the pass end)
-stage 8-9 read-out: element = sat_elem(rnd(pM, osh)) -> output
+stage 6   M <- MB written back;  read-out: pM = om * MB (the two DSPs)
+stage 7-9 read-out: element = sat_elem(rnd(pM, osh)) -> output
 ========  ===================================================================================
 """
 from __future__ import annotations
@@ -108,11 +109,12 @@ class SBEEngine(wiring.Component):
     cycles; the CHAIN of sample j (contract.microcode_schedule.segment_lengths(LAT)["CHAIN"] cycles: the
     microcode statically scheduled for the pipelined ALU) overlaps the passes of samples j+1 and j+2 and
     stalls nothing while it is shorter than a sample, so each sample takes max(ceil(b/L) + ceil(a/L),
-    CHAIN) cycles. After the last sample of a batch: 8 cycles to the dot-product latches, its LAST (the
+    CHAIN) cycles. After the last sample of a batch: 6 cycles to the dot-product latches, its LAST (the
     CHAIN fused with FINAL) up to RDY D (1 + contract.microcode_schedule.rdy_index(Vec.D, LAT) cycles: s
     and Dhat's scale), then ceil(a/L) + ceil(b/L) read-out beats (the first issues with RDY D) and 10
-    pipeline cycles (bench/engine.py measures the total). After reset or `clear` the scalar unit rewrites its register file (NREGS cycles)
-    before INIT. Storage: state (ceil(a/L) + ceil(b/L)) x L x state_width bits (block RAM);
+    pipeline cycles (bench/engine.py measures the total); the next batch's first beat issues 3 cycles after
+    the read-out's last at the earliest (the lanes' pM DSPs serve both, hdl/engine/lane.py). After reset or
+    `clear` the scalar unit rewrites its register file (NREGS cycles) before INIT. Storage: state (ceil(a/L) + ceil(b/L)) x L x state_width bits (block RAM);
     sample buffer 3 x that x in_width.
     """
 

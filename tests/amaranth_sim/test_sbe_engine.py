@@ -192,6 +192,16 @@ def test_engine_matches_golden_with_stalls(a, b, lanes, sizes):
     check(cfg, make_batches(rng, a, b, sizes), seed=a + b)
 
 
+@pytest.mark.parametrize("a,b,lanes,p_stall", [(3, 19, 2, 0.0), (9, 17, 1, 0.3)])
+def test_engine_batches_back_to_back(a, b, lanes, p_stall):
+    """Batches with no gap in the input: the next batch's first beat waits behind the read-out. Vectors of
+    more than 7 words (no in-flight wait before a pass), so the read-out's last beats and the next
+    sample's first ones sit close in the pipeline, where they share the lanes' pM DSPs
+    (hdl/engine/lane.py)."""
+    rng = np.random.default_rng(a * 31 + b)
+    check(dict(a=a, b=b, lanes=lanes), make_batches(rng, a, b, [2, 3, 1]), seed=a, p_gap=0.0, p_stall=p_stall)
+
+
 @pytest.mark.parametrize("kind", ["full", "zero", "alt"])
 def test_engine_extreme_inputs(kind):
     rng = np.random.default_rng(7)
