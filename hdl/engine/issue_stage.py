@@ -62,7 +62,7 @@ class IssueStage(wiring.Component):
     The pass registers of v are loaded on the first beat of its pass, which itself takes the new values
     (`pa`, in stage 0); the lanes read the fields a sample pass loads (kA, cmA in stage 0 from `pa`, shA in
     stage 1) no later than stage 1, and the read-out's fields are left alone by sample passes,
-    so a pass of v may start right after the previous one unless v is so short (at most WB words) that
+    so a pass of v may start right after the previous one unless v is so short (at most WB + 1 words) that
     it could read a state word not yet written back (`inflight`); in a sample pass it also waits for the
     AXPY word of sample j-2 (CHAIN j-2 done); its last beat waits for v's dot-product latches to be free
     and for no earlier last beat of v on its way to them (`lpend`). A read-out pass
@@ -93,7 +93,7 @@ class IssueStage(wiring.Component):
         The state is initialised (StateInit done): sample passes may issue (from the next cycle).
     inflight, lpend, full : In(2)
         Bit v: a new pass of v must wait for in-flight beats of v (hdl/engine/vector_datapath.py; only
-        for vectors of at most WB words); the last beat of a pass of v has not reached the latches yet;
+        for vectors of at most WB + 1 words); the last beat of a pass of v has not reached the latches yet;
         v's dot-product latches hold unreleased sums.
     chains : In(16)
         CHAIN segments finished in this batch.
@@ -207,8 +207,6 @@ class IssueStage(wiring.Component):
         first = first_r
         is_last = Signal()
         m.d.comb += is_last.eq(Mux(first_r, Mux(cur, nx == 1, nd == 1), last_r))
-        slot_m1, slot_m2 = Signal(range(3)), Signal(range(3))
-        m.d.comb += [slot_m1.eq(Mux(slot == 0, 2, slot - 1)), slot_m2.eq(Mux(slot == 0, 1, Mux(slot == 1, 2, 0)))]
         # The pending beat's words (registers): the state word `addr` (base of `cur` + w) and the sample
         # buffer's words of samples j-2 (`a_addr`) and j-1 (`b_addr`); their values for the beat after it
         # (`nxt_*`: the next word, or after a last beat the first word of the next pass, from constant
