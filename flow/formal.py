@@ -61,7 +61,7 @@ PROOFS: dict[str, Proof] = {
                             "engine a=2 b=3 L=1: sample_count +1 per accepted sample, 0 after clear, "
                             "busy low within init time of a quiet clear"),
     "lane_saturation": Proof(lambda: LaneSaturationProps(), "bmc", 10,
-                             "engine lane SW=12: stage-2 state rewrite exact or clamped with the saturation "
+                             "engine lane SW=12: stage-3 state rewrite exact or clamped with the saturation "
                              "flag set, written-back word = clamp(exact sum)"),
 }
 

@@ -126,15 +126,16 @@ class EngineCounterProps(FormalTop):
 
 
 class LaneSaturationProps(FormalTop):
-    """The state rewrite of one lane (stages 1..4 of a sample pass) is exact or clamped, and a clamp is
-    flagged.
+    """The state rewrite of one lane (stages 0..6 of a sample pass, hdl/engine/lane.py) is exact or
+    clamped, and a clamp is flagged.
 
-    The environment drives the lane freely, with the shifts of stage 1/2 restricted to exact left shifts
-    (kA, shA in [-LMAX, 0]), so the pre-saturation sum is known exactly:
-    S = M * 2**-kA + cmA * xa * 2**-shA. The wrapper carries S through its own copy of the pipeline and
-    asserts: the stage-2 clamp flag (sat bit 0) is set exactly when S is outside the signed state_width
-    range, and the word written back in stage 4 (mb, for a beat that was a sample pass in stage 3) is
-    S clamped to that range: never a value other than the exact sum or the limit it crossed.
+    The environment drives the lane freely, with the shifts of rnd(M, kA) (stage 1) and rnd(cmA * xa, shA)
+    (stage 2) restricted to exact left shifts (kA, shA in [-LMAX, 0]), so the pre-saturation sum is known
+    exactly: S = M * 2**-kA + cmA * xa * 2**-shA. The wrapper carries S through its own copy of the
+    pipeline (the lane's fields enter at the stages its docstring names: m, xa, cmA, kA at stage 0, shA at
+    stage 1) and asserts: the stage-3 clamp flag (sat bit 0) is set exactly when S is outside the signed
+    state_width range, and the word written back in stage 6 (mb, for a beat that was not a read-out beat
+    in stage 5) is S clamped to that range: never a value other than the exact sum or the limit it crossed.
     """
 
     def __init__(self, **params):
@@ -146,26 +147,35 @@ class LaneSaturationProps(FormalTop):
         cfg = self.cfg
         SW = cfg.state_width
         m.submodules.lane = lane = Lane(cfg)
-        drive_free(m, lane.adv, lane.x, lane.m, lane.xa, lane.xb, lane.ro1, lane.ro3, lane.ro4, lane.kA,
+        drive_free(m, lane.adv, lane.x, lane.m, lane.xa, lane.xb, lane.ro0, lane.ro4, lane.ro5v, lane.kA,
                    lane.cmA, lane.cmB, lane.shA, lane.kB, lane.shB, lane.om, lane.osh)
         m.d.comb += [Assume((lane.kA <= 0) & (lane.kA >= -LMAX)), Assume((lane.shA <= 0) & (lane.shA >= -LMAX))]
 
         wide = signed(SW + cfg.coef_width + cfg.in_width + LMAX + 2)
         hi, lo = (1 << (SW - 1)) - 1, -(1 << (SW - 1))
-        # stage 1 -> 2 registers: M * 2**-kA and cmA * xa
-        t1 = Signal(wide, name="ref_t1")
-        pa = Signal(wide, name="ref_pA")
-        with m.If(lane.adv):
-            m.d.sync += [t1.eq(lane.m << (-lane.kA).as_unsigned()[:4]), pa.eq(lane.cmA * lane.xa)]
-        s2 = Signal(wide, name="ref_sum")
-        m.d.comb += s2.eq(t1 + (pa << (-lane.shA).as_unsigned()[:4]))
-        clamp = Mux(s2 > hi, hi, Mux(s2 < lo, lo, s2))
-        m.d.comb += Assert(lane.sat[0] == ((s2 > hi) | (s2 < lo)), "stage-2 clamp flag differs from the exact sum")
-        ma = Signal(signed(SW), name="ref_MA")
-        mb = Signal(signed(SW), name="ref_MB")
-        mb_known = Signal(name="ref_MB_known")      # stage 4 holds a sample-pass word (MB = MA)
-        with m.If(lane.adv):
-            m.d.sync += [ma.eq(clamp), mb.eq(ma), mb_known.eq(~lane.ro3)]
-        with m.If(mb_known):
-            m.d.comb += Assert(lane.mb == mb, "written-back word is not the clamped exact sum")
+
+        def reg(value, name):
+            """`value` loaded on `adv` (the lane's pipeline registers move together on it)."""
+            r = Signal.like(value, name=name) if isinstance(value, Signal) else Signal(wide, name=name)
+            with m.If(lane.adv):
+                m.d.sync += r.eq(value)
+            return r
+
+        # stage 0 -> 1: the beat's M, kA and the product's operands
+        m1, ka1 = reg(lane.m, "ref_M1"), reg(lane.kA, "ref_kA1")
+        xa1, cma1 = reg(lane.xa, "ref_xa1"), reg(lane.cmA, "ref_cmA1")
+        # stage 1 -> 2: M * 2**-kA and cmA * xa * 2**-shA (shA is the field of the beat in stage 1)
+        t2 = reg(m1 << (-ka1).as_unsigned()[:4], "ref_t2")
+        p2 = reg((cma1 * xa1) << (-lane.shA).as_unsigned()[:4], "ref_p2")
+        # stage 2 -> 3: the exact sum S of the beat in stage 3
+        s3 = reg(t2 + p2, "ref_sum3")
+        m.d.comb += Assert(lane.sat[0] == ((s3 > hi) | (s3 < lo)), "stage-3 clamp flag differs from the exact sum")
+        clamp = Mux(s3 > hi, hi, Mux(s3 < lo, lo, s3))
+        ma4 = reg(clamp, "ref_MA4")
+        ma5 = reg(ma4, "ref_MA5")
+        ro5 = reg(lane.ro4, "ref_ro5")
+        mb6 = reg(ma5, "ref_MB6")
+        mb_known = reg(~ro5, "ref_MB_known")    # stage 6 holds a sample-pass word (MB = MA)
+        with m.If(mb_known[0]):
+            m.d.comb += Assert(lane.mb == mb6[:SW].as_signed(), "written-back word is not the clamped exact sum")
         return m

@@ -77,7 +77,7 @@ class Lane(wiring.Component):
     pm : Out(signed)
         Stage 7 of a read-out beat: pM = om * MB (combinational: one add of the two DSP halves).
     pm_lo, pm_hi, px, pv : Out(signed)
-        Stage 5 of a sample beat: the two halves of pM = v * MA = pm_hi * 2**SPLIT + pm_lo (registers; for
+        Stage 5 of a sample beat: the two halves of pM = v * MA = pm_hi * 2**split + pm_lo (registers; for
         sums over lanes), v * x_{j-1} and v * v (registers).
     elem : Out(signed(elem_width))
         Stage 9: the read-out element (combinational from a register).
@@ -89,7 +89,9 @@ class Lane(wiring.Component):
     xb (stage 0) to mb (stage 6).
     """
 
-    SPLIT = 17      # pM = om * MB as two 18x18 products: MB[0:17] unsigned, MB[17:] signed
+    #: pM = om * MB as two 18x18 products: MB[0:17] unsigned, MB[17:] signed. A state narrower than 18
+    #: bits splits below its sign bit instead (`split`), so the signed half keeps at least that bit.
+    SPLIT = 17
 
     def __init__(self, cfg: EngineConfig):
         if not isinstance(cfg, EngineConfig):
@@ -100,6 +102,7 @@ class Lane(wiring.Component):
         self.px_width = max(CW, W) + W
         self.om_width = max(CW, W)
         self.pm_width = self.om_width + SW
+        self.split = min(self.SPLIT, SW - 1)
         super().__init__({
             "adv": In(1),
             "x": In(signed(W)),
@@ -109,8 +112,8 @@ class Lane(wiring.Component):
             "kB": In(signed(8)), "shB": In(signed(8)), "om": In(signed(CW)), "osh": In(signed(8)),
             "mb": Out(signed(SW)),
             "pm": Out(signed(self.pm_width)),
-            "pm_lo": Out(signed(self.om_width + self.SPLIT + 1)),
-            "pm_hi": Out(signed(self.om_width + SW - self.SPLIT)),
+            "pm_lo": Out(signed(self.om_width + self.split + 1)),
+            "pm_hi": Out(signed(self.om_width + SW - self.split)),
             "px": Out(signed(self.px_width)),
             "pv": Out(signed(2 * W)),
             "elem": Out(signed(cfg.elem_width)),
@@ -121,7 +124,7 @@ class Lane(wiring.Component):
         m = Module()
         cfg = self.cfg
         W, SW, CW = cfg.in_width, cfg.state_width, cfg.coef_width
-        sw, pxw, omw, S = self.sum_width, self.px_width, self.om_width, self.SPLIT
+        sw, pxw, omw, S = self.sum_width, self.px_width, self.om_width, self.split
         adv = self.adv
 
         def reg(shape, name, d):

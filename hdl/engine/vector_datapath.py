@@ -183,10 +183,10 @@ class VectorDatapath(wiring.Component):
                      self.wdata.eq(Cat(lane.mb for lane in lanes))]
 
         # Sample pass: exact dot products over the pass: stage ACC-1 registers the sums over the lanes of
-        # the products (v.M as its two DSP halves), stage ACC accumulates (v.M: acc + lo + hi * 2**SPLIT,
+        # the products (v.M as its two DSP halves), stage ACC accumulates (v.M: acc + lo + hi * 2**split,
         # two carry chains over the same bits, so about one chain's delay) and latches at the pass's end.
         aw = self.acc_width
-        S = Lane.SPLIT
+        S = lanes[0].split
         A = self.ACC
         lo_s, hi_s = Signal(signed(aw), name=f"sumlo{A}"), Signal(signed(aw), name=f"sumhi{A}")
         s1_s, sV_s = Signal(signed(aw), name=f"sum1{A}"), Signal(signed(aw), name=f"sumV{A}")

@@ -225,6 +225,16 @@ def test_engine_8bit_inputs_other_binary_point():
     check(cfg, make_batches(rng, 5, 4, [3, 4], width=8, exps=(0, 0)), seed=5, p_gap=0.1, p_stall=0.0)
 
 
+@pytest.mark.parametrize("state_width,lanes", [(12, 1), (17, 2), (18, 1)])
+def test_engine_narrow_state_formats(state_width, lanes):
+    """State words at and below the lanes' 17-bit DSP split (hdl/engine/lane.py `split`): the signed
+    half of pM keeps at least the sign bit, so every state_width EngineConfig allows (12..32) elaborates
+    and matches the golden model (12 is also the formal proofs' configuration, flow/formal_props)."""
+    rng = np.random.default_rng(state_width)
+    cfg = dict(a=3, b=5, lanes=lanes, in_width=8, state_width=state_width, coef_width=12, elem_width=8)
+    check(cfg, make_batches(rng, 3, 5, [3, 2], width=8, exps=(0, 0)), seed=state_width)
+
+
 @pytest.mark.parametrize("kwargs,exc,text", [
     ({"a": 0, "b": 3}, ValueError, "a must be between 1 and 4096, not 0"),
     ({"a": 3, "b": 3, "lanes": 0}, ValueError, "lanes must be between 1 and 8, not 0"),
