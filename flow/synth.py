@@ -11,12 +11,16 @@ block RAM and SPRAM used and available, the achieved Fmax against the goal, a ve
 Targets:  ice40 = iCE40UP5K-SG48 (iCEBreaker, constraints/icebreaker.pcf, 48 MHz goal)
           ecp5  = LFE5U-25F CABGA381 (ULX3S, constraints/ulx3s.lpf, 100 MHz goal)
 A configuration may set its own goals in MHz: "goals": {"ice40": 48, "ecp5": 125} (passed as --freq).
-nextpnr runs with --timing-allow-fail: a design that misses the goal still reports its Fmax.
+nextpnr runs with --timing-allow-fail: a design that misses the goal still reports its Fmax. A place and
+route that has not finished after --pnr-timeout minutes (default 60; a router that does not converge on
+a nearly full part can run for hours) is stopped and reported as "does not fit" with the utilisation and
+the placer's Fmax estimate from its log.
 YoWASP tools only see their working folder, so the constraints are copied next to the netlist.
 
     python -m flow.synth [NAME ...]    only the named configurations (their entries of the summary are
                                        replaced, the others kept)
     python -m flow.synth --target T    only target T (ice40 or ecp5) of the (named) configurations
+    python -m flow.synth --pnr-timeout MIN   stop a place and route after MIN minutes (default 60)
 """
 from __future__ import annotations
 
@@ -172,7 +176,27 @@ def goal_of(cfg: dict, target: str) -> float:
     return (cfg.get("goals") or {}).get(target, TARGETS[target]["goal"])
 
 
-def run_target(cfg: dict, target: str) -> dict:
+#: Minutes a place and route may take before it is stopped and reported as not fitting.
+PNR_TIMEOUT_MIN = 60.0
+
+
+def run_tool(cmd: list[str], cwd: Path, timeout_min: float) -> tuple[int | None, str]:
+    """Run a tool; (exit code, stderr), or (None, "") when it was stopped after `timeout_min` minutes."""
+    try:
+        r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout_min * 60)
+    except subprocess.TimeoutExpired:
+        return None, ""
+    return r.returncode, r.stderr
+
+
+def placer_estimate_mhz(log_text: str) -> float | None:
+    """The latest "Max frequency for clock" of a nextpnr log (after placement; after routing too when it
+    got there), or None."""
+    found = re.findall(r"Max frequency for clock .*?: ([\d.]+) MHz", log_text)
+    return float(found[-1]) if found else None
+
+
+def run_target(cfg: dict, target: str, pnr_timeout_min: float = PNR_TIMEOUT_MIN) -> dict:
     t = TARGETS[target]
     goal = goal_of(cfg, target)
     d = BUILD / "synth" / cfg["name"]
@@ -182,15 +206,21 @@ def run_target(cfg: dict, target: str) -> dict:
     cells = synthesise(d, target, netlist=True)
     rpt_file = d / f"{target}.rpt.json"
     rpt_file.unlink(missing_ok=True)                   # no stale report after a failed run
-    pnr = subprocess.run([tool(t["pnr"]), "--json", f"{target}.json", *t["args"], "--freq", f"{goal:g}",
-                          "--report", rpt_file.name, "--seed", "1", "--timing-allow-fail", "--quiet",
-                          "--log", f"{target}.pnr.log"], cwd=d, capture_output=True, text=True)
+    code, stderr = run_tool([tool(t["pnr"]), "--json", f"{target}.json", *t["args"], "--freq", f"{goal:g}",
+                             "--report", rpt_file.name, "--seed", "1", "--timing-allow-fail", "--quiet",
+                             "--log", f"{target}.pnr.log"], d, pnr_timeout_min)
     log = d / f"{target}.pnr.log"
     log_text = log.read_text() if log.exists() else ""
-    if pnr.returncode != 0 or not rpt_file.exists():
+    if code is None:
+        est = placer_estimate_mhz(log_text)
+        error = (f"place and route stopped after {pnr_timeout_min:g} min (routing did not converge)"
+                 + ("" if est is None else f"; placer estimate {est:g} MHz"))
+        return entry_from_report({"utilization": utilisation_from_log(log_text)}, goal, target,
+                                 yosys_cells=cells, error=error)
+    if code != 0 or not rpt_file.exists():
         # Typically "does not fit": report it with nextpnr's own words and go on with the next target.
         errors = [ln for ln in log_text.splitlines() if "ERROR" in ln]
-        error = errors[-1] if errors else (pnr.stderr.strip()[-300:] or f"nextpnr exit {pnr.returncode}")
+        error = errors[-1] if errors else (stderr.strip()[-300:] or f"nextpnr exit {code}")
         return entry_from_report({"utilization": utilisation_from_log(log_text)}, goal, target,
                                  yosys_cells=cells, error=error)
     return entry_from_report(json.loads(rpt_file.read_text()), goal, target, yosys_cells=cells)
@@ -221,7 +251,12 @@ def main(argv=None) -> int:
                     help="configurations to synthesise (default: every one with synth targets)")
     ap.add_argument("--target", choices=sorted(TARGETS), default=None,
                     help="only this target of each configuration (its other entries are kept)")
+    ap.add_argument("--pnr-timeout", type=float, default=PNR_TIMEOUT_MIN, metavar="MIN",
+                    help=f"stop a place and route after MIN minutes, reported as not fitting (default "
+                         f"{PNR_TIMEOUT_MIN:g})")
     args = ap.parse_args(argv)
+    if not args.pnr_timeout > 0:
+        ap.error(f"--pnr-timeout must be a positive number of minutes, not {args.pnr_timeout:g}")
     try:
         cfgs = synth_configs()
     except ConfigError as e:
@@ -242,7 +277,7 @@ def main(argv=None) -> int:
         for target in cfg["synth"]:
             if args.target is not None and target != args.target:
                 continue
-            r = run_target(cfg, target)
+            r = run_target(cfg, target, args.pnr_timeout)
             summary.setdefault(cfg["name"], {})[target] = r
             print(console_line(cfg["name"], target, r), flush=True)
     # Entries of an older summary (without a verdict) are left out of the table, not guessed at.

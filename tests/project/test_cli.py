@@ -100,7 +100,7 @@ def test_generate_as_a_command_prints_no_traceback():
 
 # -- flow.synth, flow.lint ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["nope", "sbe_network_digits"])      # unknown; known but no synth targets
+@pytest.mark.parametrize("name", ["nope", "host_top_a8_b12_l1"])      # unknown; known but no synth targets
 def test_synth_unknown_configuration(monkeypatch, capsys, name):
     import flow.synth as s
     monkeypatch.setattr(s, "run_target", no_work)
@@ -108,6 +108,15 @@ def test_synth_unknown_configuration(monkeypatch, capsys, name):
     msg = reject(s.main, [name], capsys)
     assert f"unknown configuration(s) '{name}'; configurations with synth targets: " in msg
     assert "dot_product_w16_l4" in msg and "update_controller_a8_b8" in msg
+
+
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_synth_rejects_a_pnr_timeout_that_is_not_positive(monkeypatch, capsys, value):
+    import flow.synth as s
+    monkeypatch.setattr(s, "run_target", no_work)
+    monkeypatch.setattr(s, "BUILD", None)
+    msg = reject(s.main, ["--pnr-timeout", value], capsys)
+    assert "--pnr-timeout must be a positive number of minutes" in msg
 
 
 def test_lint_takes_no_arguments(monkeypatch, capsys):

@@ -112,3 +112,21 @@ def test_yosys_smoke(tmp_path):
     from hdl.controller.update_controller import UpdateController
     cells = synth_cells(UpdateController(a=2, b=2), "ice40", tmp_path)
     assert cells.get("SB_LUT4", 0) > 0
+
+
+def test_a_place_and_route_past_its_timeout_is_stopped(tmp_path):
+    """run_tool stops a tool that runs past its time (a router that does not converge) and says so."""
+    import sys
+    from flow.synth import run_tool
+    code, _ = run_tool([sys.executable, "-c", "import time; time.sleep(30)"], tmp_path, 1 / 60)
+    assert code is None
+    code, err = run_tool([sys.executable, "-c", "import sys; sys.exit('boom')"], tmp_path, 1)
+    assert code == 1 and "boom" in err
+
+
+def test_placer_estimate_is_the_latest_in_the_log():
+    from flow.synth import placer_estimate_mhz
+    log = ("Info: Max frequency for clock '$glbnet$clk': 25.58 MHz (FAIL at 100.00 MHz)\n"
+           "Info: Max frequency for clock '$glbnet$clk': 31.07 MHz (FAIL at 100.00 MHz)\n")
+    assert placer_estimate_mhz(log) == 31.07
+    assert placer_estimate_mhz("Info: nothing\n") is None
