@@ -2,13 +2,14 @@
 
 The generator (polynomials TAPS, the `steps`-step leap, the per-line seed rule) is defined in
 contract/lfsr.py; here it runs on NumPy arrays of line states: `step` (one scalar step), `leap`
-(vectorised, in block form while steps <= both taps) and `LineLFSRs` (a bank of lines).
+(vectorised, in block form while steps <= both taps) and `LineLFSRs` (a bank of lines, seeded with
+contract.lfsr.line_seeds: evenly spaced starts on the one sequence).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from contract.lfsr import TAPS, check_width, line_seed
+from contract.lfsr import TAPS, check_width
 
 def step(state: int, width: int) -> int:
     """One single step of a scalar LFSR state."""
@@ -45,22 +46,23 @@ class LineLFSRs:
 
     Parameters
     ----------
-    indices : sequence of int
-        Line indices (row i, COL_BASE + j, GATE_INDEX), which fix the seeds with `seed`.
-    seed : int
-        Global seed (the RTL's elaboration parameter `seed`).
+    seeds : sequence of int
+        Reset states of the lines (contract.lfsr.line_seeds), each 1 .. 2**width - 1.
     width : int
         LFSR width, a key of TAPS.
     steps : int
         Single steps per leap (one leap per pulse slot); also the bits of each random number.
     """
 
-    def __init__(self, indices, *, seed: int, width: int = 31, steps: int = 16):
+    def __init__(self, seeds, *, width: int = 31, steps: int = 16):
         self.width = check_width(width)
         if not 1 <= steps <= width:
             raise ValueError(f"steps must be between 1 and {width}, not {steps!r}")
         self.steps = steps
-        self.state = np.array([line_seed(seed, int(i), width) for i in indices], dtype=np.uint64)
+        seeds = [int(x) for x in seeds]
+        if any(not 0 < x < (1 << width) for x in seeds):
+            raise ValueError(f"every seed must be between 1 and 2**{width} - 1")
+        self.state = np.array(seeds, dtype=np.uint64)
 
     def next_values(self) -> np.ndarray:
         """Leap every line once; return the low `steps` bits of the new states (int64 array)."""

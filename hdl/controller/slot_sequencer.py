@@ -20,7 +20,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from contract.controller_config import ControllerConfig
-from contract.lfsr import GATE_INDEX, line_seed
+from contract.lfsr import line_seeds
 
 from hdl.controller.lfsr import leap_int, leap_value
 
@@ -85,7 +85,7 @@ class SlotSequencer(wiring.Component):
         M = BLW - 1                                     # largest log2(BL) of a power-of-two BL
         t1 = Signal(BLW)                                # t + 1: the index of the next slot
         phase = self.phase
-        seed = line_seed(c.seed, GATE_INDEX, W)
+        seed = line_seeds(c.seed, c.a + c.b + 1, W, P)[c.a + c.b]   # the gate is the last line
         gate_lfsr = Signal(W, init=leap_int(seed, W, P))   # one leap ahead: low P bits = this slot's number
 
         # -- the ramps of slot t1, registered: slot 0's while idle (t1 = 0; the set-up's ramp parameters
