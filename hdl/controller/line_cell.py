@@ -9,7 +9,7 @@ phase) comes in as ports, so the cost of a line does not depend on the number of
 """
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal
+from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -95,10 +95,16 @@ class LineCell(wiring.Component):
             m.d.sync += lfsr.eq(leap_value(lfsr, W, P))
         with m.If(self.load):
             m.d.sync += [self.mag.eq(self.in_mag), self.sgn.eq(self.in_sgn)]
-        value = Mux(self.det, self.det_value, lfsr[:P] & self.mask)
+        # value < mag as the carry out of mag + ~value (P + 1 bits): on the iCE40 the carry chain reads
+        # both operands directly, and the inversion folds into the LUT that selects the value; written as
+        # `value < mag` the tools invert the register operand, one LUT per bit more.
+        nvalue = Signal(P + 1)
+        m.d.comb += nvalue.eq(Mux(self.det, ~self.det_value, Cat(~(lfsr[:P] & self.mask), 1)))
+        lt = Signal()
+        m.d.comb += lt.eq((self.mag + nvalue[:P])[P])
         phase_ok = ~self.two_phase | (self.phase ^ ~self.sgn)
         m.d.comb += [
-            self.fire.eq(self.gate & phase_ok & (value < self.mag)),
+            self.fire.eq(self.gate & phase_ok & lt & nvalue[P]),
             self.pol.eq(self.sgn ^ self.pol_flip),
         ]
         return m
