@@ -101,17 +101,23 @@ class SlotSequencer(wiring.Component):
         # The gate of the presented slot is a register, prepared one slot ahead (no adder or compare
         # between G and the lines): deterministic, accn = acc + G with acc the sigma-delta state (the
         # carry passes the slot); stochastic, the compare of the gate LFSR's number with G.
+        # `gsel` is the passing bit of the mode in use, a register of its own: the gate reaches every line
+        # through one AND with `active`, no mode mux on the path (det is fixed for the whole update).
         accn = Signal(P + 1)
-        gcmp = Signal()
-        m.d.comb += self.gate.eq(self.active & Mux(self.det, accn[P], gcmp))
+        gsel = Signal()
+        m.d.comb += self.gate.eq(self.active & gsel)
         gate_next = Signal(W)
         m.d.comb += gate_next.eq(leap_value(gate_lfsr, W, P))
         with m.If(self.advance):
             m.d.sync += gate_lfsr.eq(gate_next)
+        acc0 = Signal(P + 1)
+        m.d.comb += acc0.eq((1 << (P - 1)) + self.g)
+        accs = Signal(P + 1)
+        m.d.comb += accs.eq(accn[:P] + self.g)
         with m.If(~self.active):                        # idle (and the start cycle): slot 0's gate
-            m.d.sync += [accn.eq((1 << (P - 1)) + self.g), gcmp.eq(gate_lfsr[:P] < self.g)]
+            m.d.sync += [accn.eq(acc0), gsel.eq(Mux(self.det, acc0[P], gate_lfsr[:P] < self.g))]
         with m.Elif(self.advance):
-            m.d.sync += gcmp.eq(gate_next[:P] < self.g)
+            m.d.sync += gsel.eq(gate_next[:P] < self.g)
 
         slot_end = Signal()                             # the taken strobe ends a slot (not phase 0 of two)
         is_last = Signal()                              # t1 == BL: a register, so no compare reaches `last`
@@ -131,6 +137,8 @@ class SlotSequencer(wiring.Component):
             with m.If(self.two_phase & ~phase):
                 m.d.sync += phase.eq(1)
             with m.Else():
-                m.d.sync += [phase.eq(0), t1.eq(t1 + 1), is_last.eq(t1 == nm1), accn.eq(accn[:P] + self.g),
+                m.d.sync += [phase.eq(0), t1.eq(t1 + 1), is_last.eq(t1 == nm1), accn.eq(accs),
                              self.det_row.eq(row_val), self.det_col.eq(col_val)]
+                with m.If(self.det):                    # the sigma-delta's next carry
+                    m.d.sync += gsel.eq(accs[P])
         return m
