@@ -110,14 +110,18 @@ class SlotSequencer(wiring.Component):
         m.d.comb += gate_next.eq(leap_value(gate_lfsr, W, P))
         with m.If(self.advance):
             m.d.sync += gate_lfsr.eq(gate_next)
-        acc0 = Signal(P + 1)
-        m.d.comb += acc0.eq((1 << (P - 1)) + self.g)
+        # One adder and one compare serve idle and slot ends: while idle the sigma-delta restarts from
+        # 2**(P-1) and the gate compares the current number (slot 0's), in a slot the next ones.
         accs = Signal(P + 1)
-        m.d.comb += accs.eq(accn[:P] + self.g)
+        m.d.comb += accs.eq(Mux(self.active, accn[:P], 1 << (P - 1)) + self.g)
+        num = Signal(P)                                 # the number of the slot being prepared
+        m.d.comb += num.eq(Mux(self.active, gate_next[:P], gate_lfsr[:P]))
+        lt = Signal()                                   # num < G: the carry out of G + ~num (P + 2 bits),
+        m.d.comb += lt.eq((self.g + Cat(~num, 1))[P + 1])   # the inversion folds into the mux's LUT
         with m.If(~self.active):                        # idle (and the start cycle): slot 0's gate
-            m.d.sync += [accn.eq(acc0), gsel.eq(Mux(self.det, acc0[P], gate_lfsr[:P] < self.g))]
+            m.d.sync += [accn.eq(accs), gsel.eq(Mux(self.det, accs[P], lt))]
         with m.Elif(self.advance):
-            m.d.sync += gsel.eq(gate_next[:P] < self.g)
+            m.d.sync += gsel.eq(lt)
 
         slot_end = Signal()                             # the taken strobe ends a slot (not phase 0 of two)
         is_last = Signal()                              # t1 == BL: a register, so no compare reaches `last`
