@@ -41,9 +41,10 @@ class LineCell(wiring.Component):
     in_sgn : In(1)
         Sign of the element shifted in (1 = negative).
     mag : Out(P)
-        The line's magnitude register (reset 0); also the next position of the chain reads it.
+        The line's magnitude register (not reset: each update loads it before its first slot); also
+        the next position of the chain reads it.
     sgn : Out(1)
-        The line's sign register (reset 0).
+        The line's sign register (not reset).
     advance : In(1)
         Leap the LFSR by P single steps at the next clock edge (once per stochastic slot).
     det : In(1)
@@ -93,8 +94,12 @@ class LineCell(wiring.Component):
         lfsr = Signal(W, init=leap_int(self._seed, W, P))
         with m.If(self.advance):
             m.d.sync += lfsr.eq(leap_value(lfsr, W, P))
+        # Not reset (a reset would cost a LUT per line to merge with `load`): every update shifts a whole
+        # vector through the chain before its first slot.
+        mag, sgn = Signal(P, reset_less=True), Signal(reset_less=True)
+        m.d.comb += [self.mag.eq(mag), self.sgn.eq(sgn)]
         with m.If(self.load):
-            m.d.sync += [self.mag.eq(self.in_mag), self.sgn.eq(self.in_sgn)]
+            m.d.sync += [mag.eq(self.in_mag), sgn.eq(self.in_sgn)]
         # value < mag as the carry out of mag + ~value (P + 1 bits): on the iCE40 the carry chain reads
         # both operands directly, and the inversion folds into the LUT that selects the value; written as
         # `value < mag` the tools invert the register operand, one LUT per bit more.
