@@ -10,8 +10,10 @@ golden/rtl/update_controller.py.
 
 Timing: the ramps and the gate are registers, computed one slot ahead (while idle for slot 0, at the
 end of slot t for slot t+1): the ramps by one barrel shifter each, the deterministic gate by one adder
-(acc + G), the stochastic gate by one compare of the gate LFSR's next number with G. The gate LFSR is
-kept one leap ahead (its register holds the state whose low P bits are the current slot's number).
+(acc + G), the stochastic gate by one compare of the gate LFSR's number with G (adder and compare shared
+by the idle and the slot-end cases), the mode's choice registered with it (gsel: the gate is
+active & gsel). The gate LFSR is kept one leap ahead (its register holds the state whose low P bits are
+the current slot's number).
 """
 from __future__ import annotations
 
