@@ -30,7 +30,7 @@ class ControllerConfig:
                     a + b + 1 lines' evenly spaced starts (lfsr.line_seeds) are lfsr_spacing >= 2**bl_width - 1
                     slots apart (no two lines share sequence bits within a train). Default (None): the
                     smallest such width (each LFSR bit is a flip-flop in every line: 23 for 8 x 8 lines
-                    at P = 16 and bl_width 12, 31 for 100 x 784)
+                    at bl_width 12, 31 for 100 x 784)
     seed            global LFSR seed, 0 .. 2**32-1 (per-line seeds: lfsr.line_seeds)
     serial_width    RTL presentation only: 0 parallel fire/pol outputs, S > 0 serialised S lines per beat
     line_store      RTL only: where the per-line state (magnitude, sign, LFSR) lives. "regs": registers
@@ -68,7 +68,7 @@ class ControllerConfig:
         check_int("bl_width", self.bl_width, 1, MAX_BL_WIDTH)
         n_lines, max_bl = self.a + self.b + 1, (1 << self.bl_width) - 1
         if self.lfsr_width is None:
-            fits = [w for w in sorted(TAPS) if w >= self.elem_width and spacing(w, self.elem_width, n_lines) >= max_bl]
+            fits = [w for w in sorted(TAPS) if w >= self.elem_width and spacing(w, w, n_lines) >= max_bl]
             if not fits:
                 raise ValueError(f"no lfsr_width of {sorted(TAPS)} spaces {n_lines} lines {max_bl} slots apart at "
                                  f"elem_width {self.elem_width}: use a smaller bl_width")
@@ -105,7 +105,7 @@ class ControllerConfig:
     @property
     def lfsr_spacing(self) -> int:
         """Slots between the starts of consecutive lines' LFSRs on the one sequence (lfsr.spacing)."""
-        return spacing(self.lfsr_width, self.elem_width, self.a + self.b + 1)
+        return spacing(self.lfsr_width, self.lfsr_width, self.a + self.b + 1)
 
     @property
     def P(self) -> int:

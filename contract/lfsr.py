@@ -22,7 +22,14 @@ through the leap and cost ~15 XORs per bit.
 
 Leap: one pulse slot advances a line's LFSR by `steps` single steps (the RTL does it in one clock cycle
 with the unrolled XOR network), so the low `steps` bits of the new state are `steps` fresh sequence bits
-and consecutive slots use disjoint windows of the sequence. The slot's random number is those low bits.
+and consecutive slots use disjoint windows of the sequence. The pulse scheme leaps steps = width (every
+state bit renewed) and takes the low P bits as the slot's random number. Why not P steps (P fresh bits,
+width - P bits shifted on): the numbers of consecutive slots are then tied by the recurrence within two
+windows, and the lines' numbers showed lagged (1 to 3 slots) cross-line correlations up to ~0.1 (4-6
+standard errors over 4000 slots, depending on the seed; independent numbers stay below ~3.6); with the
+full renewal they are within the noise (tests/golden_models/test_update_controller.py). It costs no
+flip-flop: the width - P extra feedback bits are LUTs in front of registers that exist anyway. With
+steps = width > the low tap a few bits are the XOR of three old bits (one LUT4 still).
 
 Per-line seeds (`line_seeds`): evenly spaced starts on the one sequence
 ------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 A line owns everything of the pulse scheme (golden/rtl/update_controller.py) that is per line: the
 magnitude and sign of its element of Dhat or Xhat, held in one position of the controller's load shift
 chain; its LFSR (contract/lfsr.py: seeded with line_seeds' state for the line, leapt P single steps per
-stochastic slot by the XOR network of hdl/controller/lfsr.py leap_value); the P-bit compare that decides whether the line fires in a slot; and its polarity.
+stochastic slot by lfsr_width single steps, the XOR network of hdl/controller/lfsr.py leap_value); the P-bit compare that decides whether the line fires in a slot; and its polarity.
 Everything shared by all lines of a side (the mask, the deterministic ramp value, the slot gate, the
 phase) comes in as ports, so the cost of a line does not depend on the number of lines.
 """
@@ -46,7 +46,7 @@ class LineCell(wiring.Component):
     sgn : Out(1)
         The line's sign register (not reset).
     advance : In(1)
-        Leap the LFSR by P single steps at the next clock edge (once per stochastic slot).
+        Leap the LFSR by lfsr_width single steps at the next clock edge (once per stochastic slot).
     det : In(1)
         Deterministic mode: compare `det_value` instead of the random number.
     det_value : In(P + 1)
@@ -91,9 +91,9 @@ class LineCell(wiring.Component):
         W, P = self._width, self._P
         # Kept one leap ahead: the register holds the state the golden model reaches at the slot's
         # leap, so the slot's random number is its low P bits (no XOR between register and compare).
-        lfsr = Signal(W, init=leap_int(self._seed, W, P))
+        lfsr = Signal(W, init=leap_int(self._seed, W, W))     # a leap renews all W bits (contract/lfsr.py)
         with m.If(self.advance):
-            m.d.sync += lfsr.eq(leap_value(lfsr, W, P))
+            m.d.sync += lfsr.eq(leap_value(lfsr, W, W))
         # Not reset (a reset would cost a LUT per line to merge with `load`): every update shifts a whole
         # vector through the chain before its first slot.
         mag, sgn = Signal(P, reset_less=True), Signal(reset_less=True)

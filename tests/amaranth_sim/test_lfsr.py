@@ -155,7 +155,7 @@ def test_rejects_bad_parameters(kwargs, text):
 
 
 @pytest.mark.parametrize("width", [17, 23, 31])
-@pytest.mark.parametrize("steps", [1, 5, 16])
+@pytest.mark.parametrize("steps", [1, 5, 16, 23, 31])
 def test_block_leap_equals_single_steps(width, steps):
     """The vectorised block leap of golden/rtl/lfsr.py equals `steps` scalar single steps."""
     s = np.array(line_seeds(3, 40, width, 1), dtype=np.uint64)
