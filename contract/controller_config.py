@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from .checks import check_int
-from .lfsr import TAPS, check_width, spacing
+from .lfsr import TAPS, check_width, leap_steps, spacing
 
 #: Largest a or b: 4096 lines is beyond any array here.
 MAX_LINES = 4096
@@ -68,7 +68,7 @@ class ControllerConfig:
         check_int("bl_width", self.bl_width, 1, MAX_BL_WIDTH)
         n_lines, max_bl = self.a + self.b + 1, (1 << self.bl_width) - 1
         if self.lfsr_width is None:
-            fits = [w for w in sorted(TAPS) if w >= self.elem_width and spacing(w, w, n_lines) >= max_bl]
+            fits = [w for w in sorted(TAPS) if w >= self.elem_width and spacing(w, leap_steps(w, self.elem_width), n_lines) >= max_bl]
             if not fits:
                 raise ValueError(f"no lfsr_width of {sorted(TAPS)} spaces {n_lines} lines {max_bl} slots apart at "
                                  f"elem_width {self.elem_width}: use a smaller bl_width")
@@ -103,9 +103,14 @@ class ControllerConfig:
         return self.line_store == "ram"
 
     @property
+    def lfsr_leap(self) -> int:
+        """Single steps of a line LFSR per stochastic slot (lfsr.leap_steps: max(P, the low tap))."""
+        return leap_steps(self.lfsr_width, self.elem_width)
+
+    @property
     def lfsr_spacing(self) -> int:
         """Slots between the starts of consecutive lines' LFSRs on the one sequence (lfsr.spacing)."""
-        return spacing(self.lfsr_width, self.lfsr_width, self.a + self.b + 1)
+        return spacing(self.lfsr_width, self.lfsr_leap, self.a + self.b + 1)
 
     @property
     def P(self) -> int:

@@ -1,4 +1,4 @@
-"""The per-line pseudo-random generators of the pulse schemes: Fibonacci LFSRs with a P-step leap.
+"""The per-line pseudo-random generators of the pulse schemes: Fibonacci LFSRs with a multi-step leap per slot.
 
 The definition (polynomials, leap, seed rule) that golden/rtl/lfsr.py and hdl/controller/lfsr.py both follow. Every row line, every column line and the slot gate of the update
 controller own one LFSR; all use the same polynomial and differ only in their seed.
@@ -22,14 +22,13 @@ through the leap and cost ~15 XORs per bit.
 
 Leap: one pulse slot advances a line's LFSR by `steps` single steps (the RTL does it in one clock cycle
 with the unrolled XOR network), so the low `steps` bits of the new state are `steps` fresh sequence bits
-and consecutive slots use disjoint windows of the sequence. The pulse scheme leaps steps = width (every
-state bit renewed) and takes the low P bits as the slot's random number. Why not P steps (P fresh bits,
-width - P bits shifted on): the numbers of consecutive slots are then tied by the recurrence within two
-windows, and the lines' numbers showed lagged (1 to 3 slots) cross-line correlations up to ~0.1 (4-6
-standard errors over 4000 slots, depending on the seed; independent numbers stay below ~3.6); with the
-full renewal they are within the noise (tests/golden_models/test_update_controller.py). It costs no
-flip-flop: the width - P extra feedback bits are LUTs in front of registers that exist anyway. With
-steps = width > the low tap a few bits are the XOR of three old bits (one LUT4 still).
+and consecutive slots use disjoint windows of the sequence. The pulse scheme leaps
+`leap_steps(width, P)` = max(P, low tap) steps and takes the low P bits as the slot's random number. Why
+not P steps (P fresh bits): with width 23 or 31 and P = 16 the lines' numbers showed lagged (1 to 3
+slots) cross-line correlations up to ~0.1 (4-6 standard errors over 4000 slots, depending on the seed;
+independent numbers stay below ~3.6 there); leaping the low tap's worth of steps brings them within the
+noise (tests/golden_models/test_update_controller.py), at no flip-flop more: the extra fresh bits are
+XOR2s in front of registers that exist anyway, and every fresh bit is still the XOR of two old bits.
 
 Per-line seeds (`line_seeds`): evenly spaced starts on the one sequence
 ------------------------------------------------------------------------
@@ -76,6 +75,11 @@ def splitmix64(z: int) -> int:
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
     return z ^ (z >> 31)
+
+
+def leap_steps(width: int, bits: int) -> int:
+    """Single steps per pulse slot for `bits`-bit numbers: max(bits, the low tap) (module docstring)."""
+    return max(bits, min(TAPS[check_width(width)]))
 
 
 def spacing(width: int, steps: int, n_lines: int) -> int:

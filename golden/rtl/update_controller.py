@@ -17,7 +17,7 @@ P = elem_width bits per random number. ku = bit_length(max_i |u_i|), kv = bit_le
   column j with |v_j| / 2**kv: the largest row and the largest column both fire with a probability in
   [1/2, 1), so rows and columns are balanced within a factor 2 whatever the ratio max|u| / max|v|. The
   comparison is `(r_i mod 2**ku) < |u_i|` with r_i the line's P-bit random number (golden/rtl/lfsr.py: the low P bits of its LFSR after a leap of
-  lfsr_width single steps): only
+  max(P, low tap) single steps): only
   a shared mask and one P-bit comparator per line, no multiplier.
 * Scale: the remaining factor is Ghat = lr_mant*|s_mant| * 2**E, E = lr_exp + s_exp + ku + kv - 2F
   (then n_ij = Ghat * (|u_i|/2**ku) * (|v_j|/2**kv)). A slot gate shared by all lines passes a slot with
@@ -111,9 +111,9 @@ class PulseScheme:
     def reset(self) -> None:
         """Return every LFSR to its seed (the RTL's reset)."""
         a, b = self.a, self.b
-        W = self.lfsr_width                 # a leap renews every state bit (contract/lfsr.py)
-        seeds = line_seeds(self.seed, a + b + 1, W, W)                      # rows, columns, gate
-        kw = dict(width=W, steps=W, bits=self.P)
+        W, L = self.lfsr_width, self.cfg.lfsr_leap   # L = max(P, low tap) steps per slot (contract/lfsr.py)
+        seeds = line_seeds(self.seed, a + b + 1, W, L)                      # rows, columns, gate
+        kw = dict(width=W, steps=L, bits=self.P)
         self.rows = LineLFSRs(seeds[:a], **kw)
         self.cols = LineLFSRs(seeds[a:a + b], **kw)
         self.gate = LineLFSRs(seeds[a + b:], **kw)

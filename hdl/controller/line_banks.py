@@ -98,10 +98,11 @@ class LineBanks(wiring.Component):
         a, b, S, L, P, W, D = c.a, c.b, c.serial_width, c.lanes, c.elem_width, c.lfsr_width, self.depth
         n = a + b
 
-        seeds = line_seeds(c.seed, n + 1, W, W)         # lines 0..n-1, then the gate's (not here)
+        LS = c.lfsr_leap                                # single steps per slot (contract/lfsr.py)
+        seeds = line_seeds(c.seed, n + 1, W, LS)         # lines 0..n-1, then the gate's (not here)
 
         def seed_of(line):                              # padding lines past n: any state (never shown)
-            return leap_int(seeds[line if line < n else 0], W, W)
+            return leap_int(seeds[line if line < n else 0], W, LS)
 
         # The LFSR states of all banks are read and written back at one address per cycle: one memory
         # S*W bits wide (block RAM: 36-bit DP16KD slices on ECP5). The magnitudes are written lane by
@@ -216,7 +217,7 @@ class LineBanks(wiring.Component):
                 m.d.sync += mag_q.eq(rm.data)
             st = st_q[k * W:(k + 1) * W]
             m.d.comb += [rm.en.eq(adv), rm.addr.eq(rd_addr),
-                         ws.data[k * W:(k + 1) * W].eq(leap_value(st, W, W))]
+                         ws.data[k * W:(k + 1) * W].eq(leap_value(st, W, LS))]
             rows_here = max(0, -(-(a - k) // S))        # addresses of bank k that hold row lines
             lines_here = max(0, -(-(n - k) // S))
             is_row = Signal(name=f"is_row{k}")          # registered with the read data: no compare of

@@ -3,7 +3,7 @@
 A line owns everything of the pulse scheme (golden/rtl/update_controller.py) that is per line: the
 magnitude and sign of its element of Dhat or Xhat, held in one position of the controller's load shift
 chain; its LFSR (contract/lfsr.py: seeded with line_seeds' state for the line, leapt P single steps per
-stochastic slot by lfsr_width single steps, the XOR network of hdl/controller/lfsr.py leap_value); the P-bit compare that decides whether the line fires in a slot; and its polarity.
+stochastic slot by max(P, low tap) single steps, the XOR network of hdl/controller/lfsr.py leap_value); the P-bit compare that decides whether the line fires in a slot; and its polarity.
 Everything shared by all lines of a side (the mask, the deterministic ramp value, the slot gate, the
 phase) comes in as ports, so the cost of a line does not depend on the number of lines.
 """
@@ -14,7 +14,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from contract.checks import check_int
-from contract.lfsr import check_width
+from contract.lfsr import check_width, leap_steps
 
 from hdl.controller.lfsr import leap_int, leap_value
 
@@ -46,7 +46,7 @@ class LineCell(wiring.Component):
     sgn : Out(1)
         The line's sign register (not reset).
     advance : In(1)
-        Leap the LFSR by lfsr_width single steps at the next clock edge (once per stochastic slot).
+        Leap the LFSR by max(P, low tap) single steps at the next clock edge (once per stochastic slot).
     det : In(1)
         Deterministic mode: compare `det_value` instead of the random number.
     det_value : In(P + 1)
@@ -91,9 +91,10 @@ class LineCell(wiring.Component):
         W, P = self._width, self._P
         # Kept one leap ahead: the register holds the state the golden model reaches at the slot's
         # leap, so the slot's random number is its low P bits (no XOR between register and compare).
-        lfsr = Signal(W, init=leap_int(self._seed, W, W))     # a leap renews all W bits (contract/lfsr.py)
+        L = leap_steps(W, P)                                 # steps per slot: max(P, low tap) (contract/lfsr.py)
+        lfsr = Signal(W, init=leap_int(self._seed, W, L))
         with m.If(self.advance):
-            m.d.sync += lfsr.eq(leap_value(lfsr, W, W))
+            m.d.sync += lfsr.eq(leap_value(lfsr, W, L))
         # Not reset (a reset would cost a LUT per line to merge with `load`): every update shifts a whole
         # vector through the chain before its first slot.
         mag, sgn = Signal(P, reset_less=True), Signal(reset_less=True)

@@ -87,8 +87,9 @@ class SlotSequencer(wiring.Component):
         M = BLW - 1                                     # largest log2(BL) of a power-of-two BL
         t1 = Signal(BLW)                                # t + 1: the index of the next slot
         phase = self.phase
-        seed = line_seeds(c.seed, c.a + c.b + 1, W, W)[c.a + c.b]   # the gate is the last line
-        gate_lfsr = Signal(W, init=leap_int(seed, W, W))   # one leap ahead: low P bits = this slot's number
+        L = c.lfsr_leap                                 # single steps per slot (contract/lfsr.py)
+        seed = line_seeds(c.seed, c.a + c.b + 1, W, L)[c.a + c.b]   # the gate is the last line
+        gate_lfsr = Signal(W, init=leap_int(seed, W, L))   # one leap ahead: low P bits = this slot's number
 
         # -- the ramps of slot t1, registered: slot 0's while idle (t1 = 0; the set-up's ramp parameters
         # settle long before `start`), slot t + 1's at the end of slot t. `start` itself does not reach
@@ -109,7 +110,7 @@ class SlotSequencer(wiring.Component):
         gsel = Signal()
         m.d.comb += self.gate.eq(self.active & gsel)
         gate_next = Signal(W)
-        m.d.comb += gate_next.eq(leap_value(gate_lfsr, W, W))   # a leap renews all W bits
+        m.d.comb += gate_next.eq(leap_value(gate_lfsr, W, L))
         with m.If(self.advance):
             m.d.sync += gate_lfsr.eq(gate_next)
         # One adder and one compare serve idle and slot ends: while idle the sigma-delta restarts from

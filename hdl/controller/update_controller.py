@@ -188,7 +188,7 @@ class UpdateController(wiring.Component):
         m.submodules.setup = setup = ControllerSetup(c)
         m.submodules.slots = seq = SlotSequencer(c)
         ram = c.ram
-        seeds = line_seeds(c.seed, a + b + 1, W, W)      # rows 0..a-1, columns a.., the gate a+b
+        seeds = line_seeds(c.seed, a + b + 1, W, c.lfsr_leap)   # rows 0..a-1, columns a.., the gate a+b
         rows = [] if ram else [LineCell(elem_width=P, lfsr_width=W, seed=seeds[i]) for i in range(a)]
         cols = [] if ram else [LineCell(elem_width=P, lfsr_width=W, seed=seeds[a + j]) for j in range(b)]
         for i, cell in enumerate(rows):

@@ -223,7 +223,7 @@ def test_lines_random_numbers_are_uncorrelated():
     fits) draw numbers whose pairwise correlation, in the same slot and one slot apart, is within the
     sampling noise of independent uniform numbers (|r| < 5/sqrt(T) for all ~400 pairs), and each line's
     numbers are uniform."""
-    for seed in (1, 3):                     # seed 1 failed at lag 2 (6.4 standard errors) with P-step leaps
+    for seed in (1, 3):                     # seed 1 failed at lag 2 (6.4 standard errors) with 16-step leaps
         g = PulseScheme(a=8, b=8, seed=seed)
         T, P = 4000, g.P
         x = np.array([np.concatenate([g.rows.next_values(), g.cols.next_values(), g.gate.next_values()])
@@ -244,20 +244,20 @@ def test_lines_random_numbers_are_uncorrelated():
 def test_no_two_lines_share_sequence_bits_within_a_train():
     """Over the longest train (2**bl_width - 1 slots) every line's LFSR visits states no other line visits:
     the lines read disjoint pieces of the one sequence (contract/lfsr.py line_seeds). Random per-line
-    seeds would fail this here: 16 lines each spanning 255 * 17 of the 2**17 - 1 steps overlap with
-    probability ~1 - exp(-8)."""
+    seeds would fail this here: 16 lines each spanning 255 * 14 of the 2**17 - 1 steps overlap with
+    probability ~1 - exp(-6.5)."""
     g = PulseScheme(a=4, b=11, elem_width=12, mant_width=10, bl_width=8, lfsr_width=17, seed=11)
     seen = [np.concatenate([g.rows.state, g.cols.state, g.gate.state])]
     for _ in range((1 << 8) - 1):
         g.rows.next_values(), g.cols.next_values(), g.gate.next_values()
         seen.append(np.concatenate([g.rows.state, g.cols.state, g.gate.state]))
     seen = np.array(seen)                                                 # (256, 16)
-    # every intermediate single step too: a leap of 17 steps passes 16 states between two registers
+    # every intermediate single step too: a leap of 14 steps (the low tap; P = 12) passes 13 states
     from golden.rtl.lfsr import step
     states = set()
     for line in range(seen.shape[1]):
         x = int(seen[0, line])
-        for _ in range(255 * 17):
+        for _ in range(255 * 14):
             assert x not in states
             states.add(x)
             x = step(x, 17)
@@ -266,7 +266,7 @@ def test_no_two_lines_share_sequence_bits_within_a_train():
 def test_lfsr_width_default_and_spacing_check():
     """The default LFSR is the narrowest that spaces the a+b+1 lines a train apart; a narrower one is
     rejected with the reason."""
-    assert PulseScheme(a=8, b=8).lfsr_width == 23                        # 17 bits: 453 slots < 4095
+    assert PulseScheme(a=8, b=8).lfsr_width == 23                        # 17 bits: 481 slots < 4095
     assert PulseScheme(a=100, b=784).lfsr_width == 31
-    with pytest.raises(ValueError, match="only 453 slots apart"):
+    with pytest.raises(ValueError, match="only 481 slots apart"):
         PulseScheme(a=8, b=8, lfsr_width=17)
