@@ -2,13 +2,14 @@
 
 The generator (polynomials TAPS, the `steps`-step leap, the per-line seed rule) is defined in
 contract/lfsr.py; here it runs on NumPy arrays of line states: `step` (one scalar step), `leap`
-(vectorised, in block form while steps <= both taps) and `LineLFSRs` (a bank of lines).
+(vectorised, in block form while steps <= both taps) and `LineLFSRs` (a bank of lines, seeded with
+contract.lfsr.line_seeds: evenly spaced starts on the one sequence).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from contract.lfsr import TAPS, check_width, line_seed
+from contract.lfsr import TAPS, check_width
 
 def step(state: int, width: int) -> int:
     """One single step of a scalar LFSR state."""
@@ -24,13 +25,17 @@ def leap(states, width: int, steps: int) -> np.ndarray:
     s = np.asarray(states, dtype=np.uint64).copy()
     mask = np.uint64((1 << width) - 1)
     taps = TAPS[width]
-    if len(taps) == 2 and steps <= min(taps):
-        # Block form: while steps <= both taps every new bit reads only old bits, so the `steps`
-        # feedback bits are one XOR of two shifted copies (the same bits the loop below produces:
-        # the bit made at step i lands at position steps-1-i and reads old bits t-1-i).
+    if len(taps) == 2:
+        # Block form, in pieces of at most the low tap: while k <= both taps every new bit reads only
+        # old bits, so the k feedback bits are one XOR of two shifted copies (the same bits the single
+        # steps produce: the bit made at step i lands at position k-1-i and reads old bits t-1-i).
         t1, t2 = taps
-        fb = ((s >> np.uint64(t1 - steps)) ^ (s >> np.uint64(t2 - steps))) & np.uint64((1 << steps) - 1)
-        return ((s << np.uint64(steps)) | fb) & mask
+        while steps:
+            k = min(steps, t1, t2)
+            fb = ((s >> np.uint64(t1 - k)) ^ (s >> np.uint64(t2 - k))) & np.uint64((1 << k) - 1)
+            s = ((s << np.uint64(k)) | fb) & mask
+            steps -= k
+        return s
     one = np.uint64(1)
     for _ in range(steps):
         fb = np.zeros_like(s)
@@ -45,24 +50,30 @@ class LineLFSRs:
 
     Parameters
     ----------
-    indices : sequence of int
-        Line indices (row i, COL_BASE + j, GATE_INDEX), which fix the seeds with `seed`.
-    seed : int
-        Global seed (the RTL's elaboration parameter `seed`).
+    seeds : sequence of int
+        Reset states of the lines (contract.lfsr.line_seeds), each 1 .. 2**width - 1.
     width : int
         LFSR width, a key of TAPS.
     steps : int
-        Single steps per leap (one leap per pulse slot); also the bits of each random number.
+        Single steps per leap (one leap per pulse slot; the pulse scheme leaps `width` steps).
+    bits : int, optional
+        Bits of each random number, the low bits of the leapt state (1 .. steps; default `steps`).
     """
 
-    def __init__(self, indices, *, seed: int, width: int = 31, steps: int = 16):
+    def __init__(self, seeds, *, width: int = 31, steps: int = 16, bits: int | None = None):
         self.width = check_width(width)
         if not 1 <= steps <= width:
             raise ValueError(f"steps must be between 1 and {width}, not {steps!r}")
         self.steps = steps
-        self.state = np.array([line_seed(seed, int(i), width) for i in indices], dtype=np.uint64)
+        self.bits = steps if bits is None else bits
+        if not 1 <= self.bits <= steps:
+            raise ValueError(f"bits must be between 1 and steps ({steps}), not {bits!r}")
+        seeds = [int(x) for x in seeds]
+        if any(not 0 < x < (1 << width) for x in seeds):
+            raise ValueError(f"every seed must be between 1 and 2**{width} - 1")
+        self.state = np.array(seeds, dtype=np.uint64)
 
     def next_values(self) -> np.ndarray:
-        """Leap every line once; return the low `steps` bits of the new states (int64 array)."""
+        """Leap every line once; return the low `bits` bits of the new states (int64 array)."""
         self.state = leap(self.state, self.width, self.steps)
-        return (self.state & np.uint64((1 << self.steps) - 1)).astype(np.int64)
+        return (self.state & np.uint64((1 << self.bits) - 1)).astype(np.int64)

@@ -16,7 +16,8 @@ P = elem_width bits per random number. ku = bit_length(max_i |u_i|), kv = bit_le
 * Update management (power-of-two form): row i fires in a slot with probability |u_i| / 2**ku and
   column j with |v_j| / 2**kv: the largest row and the largest column both fire with a probability in
   [1/2, 1), so rows and columns are balanced within a factor 2 whatever the ratio max|u| / max|v|. The
-  comparison is `(r_i mod 2**ku) < |u_i|` with r_i the line's P-bit random number (golden/rtl/lfsr.py): only
+  comparison is `(r_i mod 2**ku) < |u_i|` with r_i the line's P-bit random number (golden/rtl/lfsr.py: the low P bits of its LFSR after a leap of
+  max(P, low tap) single steps): only
   a shared mask and one P-bit comparator per line, no multiplier.
 * Scale: the remaining factor is Ghat = lr_mant*|s_mant| * 2**E, E = lr_exp + s_exp + ku + kv - 2F
   (then n_ij = Ghat * (|u_i|/2**ku) * (|v_j|/2**kv)). A slot gate shared by all lines passes a slot with
@@ -36,6 +37,10 @@ P = elem_width bits per random number. ku = bit_length(max_i |u_i|), kv = bit_le
   two_phase = 1: every slot is two strobes (phases) with the same random draw; phase 0 fires only the
   columns of positive polarity, phase 1 only the negative ones (unipolar column drivers per phase).
 * LFSRs (row i, column j, gate) leap once per stochastic slot, and keep their state across updates.
+  They are seeded at evenly spaced points of the one m-sequence (contract/lfsr.py line_seeds: lines
+  0..a-1 rows, a..a+b-1 columns, a+b the gate), D = ControllerConfig.lfsr_spacing slots apart, and a
+  train has at most 2**bl_width - 1 <= D slots: within a train no two lines read the same sequence bits
+  (before, random per-line seeds let some pairs of lines repeat each other within a train).
 
 Register checks (contract.enums.Status; a flagged update emits no slot at all, it is never applied in
 part): BL_ZERO (bl == 0), BL_POW2 (det and bl not a power of two), OVERFLOW (Ghat > BL: the scale does
@@ -52,7 +57,7 @@ import numpy as np
 from contract.checks import check_int
 from contract.controller_config import ControllerConfig
 from contract.enums import Status
-from contract.lfsr import COL_BASE, GATE_INDEX
+from contract.lfsr import line_seeds
 
 from golden.rtl.lfsr import LineLFSRs
 
@@ -105,10 +110,13 @@ class PulseScheme:
 
     def reset(self) -> None:
         """Return every LFSR to its seed (the RTL's reset)."""
-        kw = dict(seed=self.seed, width=self.lfsr_width, steps=self.P)
-        self.rows = LineLFSRs(range(self.a), **kw)
-        self.cols = LineLFSRs([COL_BASE + j for j in range(self.b)], **kw)
-        self.gate = LineLFSRs([GATE_INDEX], **kw)
+        a, b = self.a, self.b
+        W, L = self.lfsr_width, self.cfg.lfsr_leap   # L = max(P, low tap) steps per slot (contract/lfsr.py)
+        seeds = line_seeds(self.seed, a + b + 1, W, L)                      # rows, columns, gate
+        kw = dict(width=W, steps=L, bits=self.P)
+        self.rows = LineLFSRs(seeds[:a], **kw)
+        self.cols = LineLFSRs(seeds[a:a + b], **kw)
+        self.gate = LineLFSRs(seeds[a + b:], **kw)
 
     # -- scalars ---------------------------------------------------------------------------------
     def plan(self, u, v, s_mant: int, s_exp: int, *, lr_mant: int, lr_exp: int, bl: int,

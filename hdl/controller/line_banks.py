@@ -6,7 +6,7 @@ in bank l mod S at address l div S, S = serial_width; each bank is two memories:
 sign (P + 1 bits, written while the update loads; one memory per bank) and its LFSR state (lfsr_width
 bits, in one memory S * lfsr_width bits wide shared by the banks, since all are read and written back at
 the same address in the same cycle; kept one leap
-ahead as in hdl/controller/line_cell.py: the initial contents are leap(line_seed), the slot's random
+ahead as in hdl/controller/line_cell.py: the initial contents are leap(line_seeds), the slot's random
 number is the low P bits, the leapt state is written back after a stochastic slot's last phase). One
 compare unit per bank decides fire and polarity exactly as a LineCell does, so the S lines of one
 serial beat come from one address of every bank: the slots are those of the golden twin
@@ -44,7 +44,7 @@ from amaranth.lib.wiring import In, Out
 
 from contract.controller_config import ControllerConfig
 from contract.layouts import serial_layout
-from contract.lfsr import COL_BASE, line_seed
+from contract.lfsr import line_seeds
 
 from hdl.controller.lfsr import leap_int, leap_value
 
@@ -98,9 +98,11 @@ class LineBanks(wiring.Component):
         a, b, S, L, P, W, D = c.a, c.b, c.serial_width, c.lanes, c.elem_width, c.lfsr_width, self.depth
         n = a + b
 
-        def seed_of(line):
-            idx = line if line < a else COL_BASE + (line - a) if line < n else 0
-            return leap_int(line_seed(c.seed, idx, W), W, P)
+        LS = c.lfsr_leap                                # single steps per slot (contract/lfsr.py)
+        seeds = line_seeds(c.seed, n + 1, W, LS)         # lines 0..n-1, then the gate's (not here)
+
+        def seed_of(line):                              # padding lines past n: any state (never shown)
+            return leap_int(seeds[line if line < n else 0], W, LS)
 
         # The LFSR states of all banks are read and written back at one address per cycle: one memory
         # S*W bits wide (block RAM: 36-bit DP16KD slices on ECP5). The magnitudes are written lane by
@@ -215,7 +217,7 @@ class LineBanks(wiring.Component):
                 m.d.sync += mag_q.eq(rm.data)
             st = st_q[k * W:(k + 1) * W]
             m.d.comb += [rm.en.eq(adv), rm.addr.eq(rd_addr),
-                         ws.data[k * W:(k + 1) * W].eq(leap_value(st, W, P))]
+                         ws.data[k * W:(k + 1) * W].eq(leap_value(st, W, LS))]
             rows_here = max(0, -(-(a - k) // S))        # addresses of bank k that hold row lines
             lines_here = max(0, -(-(n - k) // S))
             is_row = Signal(name=f"is_row{k}")          # registered with the read data: no compare of

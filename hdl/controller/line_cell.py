@@ -2,19 +2,19 @@
 
 A line owns everything of the pulse scheme (golden/rtl/update_controller.py) that is per line: the
 magnitude and sign of its element of Dhat or Xhat, held in one position of the controller's load shift
-chain; its LFSR (contract/lfsr.py: seeded with line_seed of the line index, leapt P single steps per
-stochastic slot by the XOR network of hdl/controller/lfsr.py leap_value); the P-bit compare that decides whether the line fires in a slot; and its polarity.
+chain; its LFSR (contract/lfsr.py: seeded with line_seeds' state for the line, leapt P single steps per
+stochastic slot by max(P, low tap) single steps, the XOR network of hdl/controller/lfsr.py leap_value); the P-bit compare that decides whether the line fires in a slot; and its polarity.
 Everything shared by all lines of a side (the mask, the deterministic ramp value, the slot gate, the
 phase) comes in as ports, so the cost of a line does not depend on the number of lines.
 """
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal
+from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from contract.checks import check_int
-from contract.lfsr import check_width
+from contract.lfsr import check_width, leap_steps
 
 from hdl.controller.lfsr import leap_int, leap_value
 
@@ -29,7 +29,7 @@ class LineCell(wiring.Component):
     lfsr_width : int
         State bits of the line's LFSR, a key of contract.lfsr.TAPS.
     seed : int
-        Reset state of the LFSR (the line's contract.lfsr.line_seed, 1 .. 2**lfsr_width - 1).
+        Reset state of the LFSR (the line's contract.lfsr.line_seeds entry, 1 .. 2**lfsr_width - 1).
 
     Ports
     -----
@@ -41,11 +41,12 @@ class LineCell(wiring.Component):
     in_sgn : In(1)
         Sign of the element shifted in (1 = negative).
     mag : Out(P)
-        The line's magnitude register (reset 0); also the next position of the chain reads it.
+        The line's magnitude register (not reset: each update loads it before its first slot); also
+        the next position of the chain reads it.
     sgn : Out(1)
-        The line's sign register (reset 0).
+        The line's sign register (not reset).
     advance : In(1)
-        Leap the LFSR by P single steps at the next clock edge (once per stochastic slot).
+        Leap the LFSR by max(P, low tap) single steps at the next clock edge (once per stochastic slot).
     det : In(1)
         Deterministic mode: compare `det_value` instead of the random number.
     det_value : In(P + 1)
@@ -90,15 +91,26 @@ class LineCell(wiring.Component):
         W, P = self._width, self._P
         # Kept one leap ahead: the register holds the state the golden model reaches at the slot's
         # leap, so the slot's random number is its low P bits (no XOR between register and compare).
-        lfsr = Signal(W, init=leap_int(self._seed, W, P))
+        L = leap_steps(W, P)                                 # steps per slot: max(P, low tap) (contract/lfsr.py)
+        lfsr = Signal(W, init=leap_int(self._seed, W, L))
         with m.If(self.advance):
-            m.d.sync += lfsr.eq(leap_value(lfsr, W, P))
+            m.d.sync += lfsr.eq(leap_value(lfsr, W, L))
+        # Not reset (a reset would cost a LUT per line to merge with `load`): every update shifts a whole
+        # vector through the chain before its first slot.
+        mag, sgn = Signal(P, reset_less=True), Signal(reset_less=True)
+        m.d.comb += [self.mag.eq(mag), self.sgn.eq(sgn)]
         with m.If(self.load):
-            m.d.sync += [self.mag.eq(self.in_mag), self.sgn.eq(self.in_sgn)]
-        value = Mux(self.det, self.det_value, lfsr[:P] & self.mask)
+            m.d.sync += [mag.eq(self.in_mag), sgn.eq(self.in_sgn)]
+        # value < mag as the carry out of mag + ~value (P + 1 bits): on the iCE40 the carry chain reads
+        # both operands directly, and the inversion folds into the LUT that selects the value; written as
+        # `value < mag` the tools invert the register operand, one LUT per bit more.
+        nvalue = Signal(P + 1)
+        m.d.comb += nvalue.eq(Mux(self.det, ~self.det_value, Cat(~(lfsr[:P] & self.mask), 1)))
+        lt = Signal()
+        m.d.comb += lt.eq((self.mag + nvalue[:P])[P])
         phase_ok = ~self.two_phase | (self.phase ^ ~self.sgn)
         m.d.comb += [
-            self.fire.eq(self.gate & phase_ok & (value < self.mag)),
+            self.fire.eq(self.gate & phase_ok & lt & nvalue[P]),
             self.pol.eq(self.sgn ^ self.pol_flip),
         ]
         return m

@@ -10,8 +10,10 @@ golden/rtl/update_controller.py.
 
 Timing: the ramps and the gate are registers, computed one slot ahead (while idle for slot 0, at the
 end of slot t for slot t+1): the ramps by one barrel shifter each, the deterministic gate by one adder
-(acc + G), the stochastic gate by one compare of the gate LFSR's next number with G. The gate LFSR is
-kept one leap ahead (its register holds the state whose low P bits are the current slot's number).
+(acc + G), the stochastic gate by one compare of the gate LFSR's number with G (adder and compare shared
+by the idle and the slot-end cases), the mode's choice registered with it (gsel: the gate is
+active & gsel). The gate LFSR is kept one leap ahead (its register holds the state whose low P bits are
+the current slot's number).
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from contract.controller_config import ControllerConfig
-from contract.lfsr import GATE_INDEX, line_seed
+from contract.lfsr import line_seeds
 
 from hdl.controller.lfsr import leap_int, leap_value
 
@@ -85,8 +87,9 @@ class SlotSequencer(wiring.Component):
         M = BLW - 1                                     # largest log2(BL) of a power-of-two BL
         t1 = Signal(BLW)                                # t + 1: the index of the next slot
         phase = self.phase
-        seed = line_seed(c.seed, GATE_INDEX, W)
-        gate_lfsr = Signal(W, init=leap_int(seed, W, P))   # one leap ahead: low P bits = this slot's number
+        L = c.lfsr_leap                                 # single steps per slot (contract/lfsr.py)
+        seed = line_seeds(c.seed, c.a + c.b + 1, W, L)[c.a + c.b]   # the gate is the last line
+        gate_lfsr = Signal(W, init=leap_int(seed, W, L))   # one leap ahead: low P bits = this slot's number
 
         # -- the ramps of slot t1, registered: slot 0's while idle (t1 = 0; the set-up's ramp parameters
         # settle long before `start`), slot t + 1's at the end of slot t. `start` itself does not reach
@@ -101,17 +104,27 @@ class SlotSequencer(wiring.Component):
         # The gate of the presented slot is a register, prepared one slot ahead (no adder or compare
         # between G and the lines): deterministic, accn = acc + G with acc the sigma-delta state (the
         # carry passes the slot); stochastic, the compare of the gate LFSR's number with G.
+        # `gsel` is the passing bit of the mode in use, a register of its own: the gate reaches every line
+        # through one AND with `active`, no mode mux on the path (det is fixed for the whole update).
         accn = Signal(P + 1)
-        gcmp = Signal()
-        m.d.comb += self.gate.eq(self.active & Mux(self.det, accn[P], gcmp))
+        gsel = Signal()
+        m.d.comb += self.gate.eq(self.active & gsel)
         gate_next = Signal(W)
-        m.d.comb += gate_next.eq(leap_value(gate_lfsr, W, P))
+        m.d.comb += gate_next.eq(leap_value(gate_lfsr, W, L))
         with m.If(self.advance):
             m.d.sync += gate_lfsr.eq(gate_next)
+        # One adder and one compare serve idle and slot ends: while idle the sigma-delta restarts from
+        # 2**(P-1) and the gate compares the current number (slot 0's), in a slot the next ones.
+        accs = Signal(P + 1)
+        m.d.comb += accs.eq(Mux(self.active, accn[:P], 1 << (P - 1)) + self.g)
+        num = Signal(P)                                 # the number of the slot being prepared
+        m.d.comb += num.eq(Mux(self.active, gate_next[:P], gate_lfsr[:P]))
+        lt = Signal()                                   # num < G: the carry out of G + ~num (P + 2 bits),
+        m.d.comb += lt.eq((self.g + Cat(~num, 1))[P + 1])   # the inversion folds into the mux's LUT
         with m.If(~self.active):                        # idle (and the start cycle): slot 0's gate
-            m.d.sync += [accn.eq((1 << (P - 1)) + self.g), gcmp.eq(gate_lfsr[:P] < self.g)]
+            m.d.sync += [accn.eq(accs), gsel.eq(Mux(self.det, accs[P], lt))]
         with m.Elif(self.advance):
-            m.d.sync += gcmp.eq(gate_next[:P] < self.g)
+            m.d.sync += gsel.eq(lt)
 
         slot_end = Signal()                             # the taken strobe ends a slot (not phase 0 of two)
         is_last = Signal()                              # t1 == BL: a register, so no compare reaches `last`
@@ -131,6 +144,8 @@ class SlotSequencer(wiring.Component):
             with m.If(self.two_phase & ~phase):
                 m.d.sync += phase.eq(1)
             with m.Else():
-                m.d.sync += [phase.eq(0), t1.eq(t1 + 1), is_last.eq(t1 == nm1), accn.eq(accn[:P] + self.g),
+                m.d.sync += [phase.eq(0), t1.eq(t1 + 1), is_last.eq(t1 == nm1), accn.eq(accs),
                              self.det_row.eq(row_val), self.det_col.eq(col_val)]
+                with m.If(self.det):                    # the sigma-delta's next carry
+                    m.d.sync += gsel.eq(accs[P])
         return m

@@ -72,7 +72,7 @@ from amaranth.lib.wiring import In, Out
 from contract.controller_config import ControllerConfig
 from contract.enums import Vec
 from contract.layouts import MODE_LAYOUT, STATUS_LAYOUT, serial_layout, update_layout
-from contract.lfsr import COL_BASE, line_seed
+from contract.lfsr import line_seeds
 
 from hdl.controller.controller_setup import ControllerSetup, setup_cycles as _setup_cycles
 from hdl.controller.slot_sequencer import SlotSequencer
@@ -188,9 +188,9 @@ class UpdateController(wiring.Component):
         m.submodules.setup = setup = ControllerSetup(c)
         m.submodules.slots = seq = SlotSequencer(c)
         ram = c.ram
-        rows = [] if ram else [LineCell(elem_width=P, lfsr_width=W, seed=line_seed(c.seed, i, W)) for i in range(a)]
-        cols = [] if ram else [LineCell(elem_width=P, lfsr_width=W, seed=line_seed(c.seed, COL_BASE + j, W))
-                               for j in range(b)]
+        seeds = line_seeds(c.seed, a + b + 1, W, c.lfsr_leap)   # rows 0..a-1, columns a.., the gate a+b
+        rows = [] if ram else [LineCell(elem_width=P, lfsr_width=W, seed=seeds[i]) for i in range(a)]
+        cols = [] if ram else [LineCell(elem_width=P, lfsr_width=W, seed=seeds[a + j]) for j in range(b)]
         for i, cell in enumerate(rows):
             m.submodules[f"row{i}"] = cell
         for j, cell in enumerate(cols):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from contract.lfsr import COL_BASE, GATE_INDEX, TAPS, line_seed, splitmix64
+from contract.lfsr import TAPS, jump, line_seeds, spacing, splitmix64
 from golden.rtl.lfsr import LineLFSRs, leap, step
 from hdl.controller.lfsr import LFSR, leap_matrix
 
@@ -87,13 +87,31 @@ def test_leap_is_repeated_step_and_matches_rtl_matrix(width, steps):
 def test_splitmix64_known_answer_and_seed_rule():
     # First output of splitmix64 from state 0 (Vigna's reference implementation).
     assert splitmix64(0) == 0xE220A8397B1DCDAF
-    seeds = [line_seed(7, i, 31) for i in list(range(100)) + [COL_BASE + j for j in range(100)] + [GATE_INDEX]]
+    seeds = line_seeds(7, 201, 31, 16)
     assert all(0 < s < 1 << 31 for s in seeds) and len(set(seeds)) == len(seeds)
-    assert line_seed(7, 3, 31) != line_seed(8, 3, 31)
+    assert seeds[0] == (splitmix64(7) & ((1 << 31) - 1))
+    assert line_seeds(7, 201, 31, 16)[3] != line_seeds(8, 201, 31, 16)[3]
+
+
+@pytest.mark.parametrize("width,steps,n", [(17, 12, 16), (17, 5, 3)])
+def test_line_seeds_are_evenly_spaced_single_steps_apart(width, steps, n):
+    """Line k + 1 starts where line k is after D leaps (D = spacing), checked with single steps (not the
+    jump-ahead that line_seeds uses), and D leaps of every line stay clear of the next line's start."""
+    seeds = line_seeds(5, n, width, steps)
+    d = spacing(width, steps, n)
+    assert d == ((1 << width) - 1) // (steps * n) and d * steps * n <= (1 << width) - 1
+    x = seeds[0]
+    for k in range(1, n):
+        seen = set()
+        for _ in range(d * steps):
+            seen.add(x)
+            x = step(x, width)
+        assert x == seeds[k] and seeds[k] not in seen
+    assert jump(seeds[0], width, (1 << width) - 1) == seeds[0]       # the period divides 2**width - 1
 
 
 def test_random_numbers_are_uniform():
-    bank = LineLFSRs(range(64), seed=1, width=31, steps=8)
+    bank = LineLFSRs(line_seeds(1, 64, 31, 8), width=31, steps=8)
     vals = np.concatenate([bank.next_values() for _ in range(200)])
     hist = np.bincount(vals, minlength=256)
     expect = len(vals) / 256
@@ -103,9 +121,9 @@ def test_random_numbers_are_uniform():
 
 @pytest.mark.parametrize("width,steps", [(31, 16), (17, 5)])
 def test_rtl_lfsr_matches_golden(width, steps):
-    seed = line_seed(3, 17, width)
+    seed = line_seeds(3, 20, width, steps)[17]
     dut = LFSR(width=width, steps=steps, seed=seed)
-    bank = LineLFSRs([17], seed=3, width=width, steps=steps)
+    bank = LineLFSRs([seed], width=width, steps=steps)
     enables = np.random.default_rng(2).integers(0, 2, 60).tolist()
     got, want = [], []
 
@@ -137,10 +155,10 @@ def test_rejects_bad_parameters(kwargs, text):
 
 
 @pytest.mark.parametrize("width", [17, 23, 31])
-@pytest.mark.parametrize("steps", [1, 5, 16])
+@pytest.mark.parametrize("steps", [1, 5, 16, 23, 31])
 def test_block_leap_equals_single_steps(width, steps):
     """The vectorised block leap of golden/rtl/lfsr.py equals `steps` scalar single steps."""
-    s = np.array([line_seed(3, i, width) for i in range(40)], dtype=np.uint64)
+    s = np.array(line_seeds(3, 40, width, 1), dtype=np.uint64)
     ref = [int(x) for x in s]
     for _ in range(steps):
         ref = [step(x, width) for x in ref]

@@ -62,12 +62,13 @@ def test_lfsr_state_carries_across_updates():
     cfg = CONFIGS["a5_b7_l1"]
     rng = np.random.default_rng(4)
     up = random_update(rng, 5, 7, det=False, bl_mgmt=False, two_phase=False)
-    up["bl"], up["lr_mant"], up["lr_exp"] = 20, 128, -6
+    up["bl"], up["lr_mant"], up["lr_exp"] = 20, 128, -2
     plan = golden_for(cfg).plan(up["u"], up["v"], up["s_mant"], up["s_exp"], **golden_kwargs(up))
-    assert plan.status == 0 and plan.bl == 20 and plan.g > 0
+    assert plan.status == 0 and plan.bl == 20 and plan.g > 2 ** 16 // 8     # the gate passes often
     res = run_amaranth(UpdateController(**cfg), [up, up], seed=1)
     want = golden_writes(golden_for(cfg), [up, up])
     assert all(same_slots(r["slots"], w.slots) for r, w in zip(res, want))
+    assert all(any(f.any() for f, _, _, _ in w.slots) for w in want)       # both updates fire lines
     assert not same_slots(res[0]["slots"], res[1]["slots"])
 
 

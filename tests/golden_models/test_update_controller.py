@@ -216,3 +216,57 @@ def test_out_of_range_registers_are_rejected(reg, value):
     regs[reg] = value
     with pytest.raises(ValueError, match=reg):
         g.write(np.array([100, -100]), np.array([50, 60]), 1000, -10, **regs)
+
+
+def test_lines_random_numbers_are_uncorrelated():
+    """The 17 lines of an 8 x 8 controller (8 rows, 8 columns, the gate; the default, narrowest LFSR that
+    fits) draw numbers whose pairwise correlation, in the same slot and one slot apart, is within the
+    sampling noise of independent uniform numbers (|r| < 5/sqrt(T) for all ~400 pairs), and each line's
+    numbers are uniform."""
+    for seed in (1, 3):                     # seed 1 failed at lag 2 (6.4 standard errors) with 16-step leaps
+        g = PulseScheme(a=8, b=8, seed=seed)
+        T, P = 4000, g.P
+        x = np.array([np.concatenate([g.rows.next_values(), g.cols.next_values(), g.gate.next_values()])
+                      for _ in range(T)], dtype=float)                   # (T, 17)
+        z = (x - (2 ** P - 1) / 2) / np.sqrt((4 ** P - 1) / 12)          # uniform over 0 .. 2**P - 1
+        same = z.T @ z / T
+        lim = 4.5 / np.sqrt(T)
+        assert np.abs(same[~np.eye(17, dtype=bool)]).max() < lim
+        assert np.abs(np.diag(same) - 1).max() < 0.1                    # variance of a uniform number
+        for lag in (1, 2, 3):                                           # across slots, any two lines
+            assert np.abs(z[lag:].T @ z[:-lag] / (T - lag)).max() < lim, (seed, lag)
+        # the low k bits (what the compare uses under a mask 2**k - 1) are uncorrelated too
+        lo = (x.astype(np.int64) & 15) - 7.5
+        c = np.corrcoef(lo.T)[~np.eye(17, dtype=bool)]
+        assert np.abs(c).max() < lim
+
+
+def test_no_two_lines_share_sequence_bits_within_a_train():
+    """Over the longest train (2**bl_width - 1 slots) every line's LFSR visits states no other line visits:
+    the lines read disjoint pieces of the one sequence (contract/lfsr.py line_seeds). Random per-line
+    seeds would fail this here: 16 lines each spanning 255 * 14 of the 2**17 - 1 steps overlap with
+    probability ~1 - exp(-6.5)."""
+    g = PulseScheme(a=4, b=11, elem_width=12, mant_width=10, bl_width=8, lfsr_width=17, seed=11)
+    seen = [np.concatenate([g.rows.state, g.cols.state, g.gate.state])]
+    for _ in range((1 << 8) - 1):
+        g.rows.next_values(), g.cols.next_values(), g.gate.next_values()
+        seen.append(np.concatenate([g.rows.state, g.cols.state, g.gate.state]))
+    seen = np.array(seen)                                                 # (256, 16)
+    # every intermediate single step too: a leap of 14 steps (the low tap; P = 12) passes 13 states
+    from golden.rtl.lfsr import step
+    states = set()
+    for line in range(seen.shape[1]):
+        x = int(seen[0, line])
+        for _ in range(255 * 14):
+            assert x not in states
+            states.add(x)
+            x = step(x, 17)
+
+
+def test_lfsr_width_default_and_spacing_check():
+    """The default LFSR is the narrowest that spaces the a+b+1 lines a train apart; a narrower one is
+    rejected with the reason."""
+    assert PulseScheme(a=8, b=8).lfsr_width == 23                        # 17 bits: 481 slots < 4095
+    assert PulseScheme(a=100, b=784).lfsr_width == 31
+    with pytest.raises(ValueError, match="only 481 slots apart"):
+        PulseScheme(a=8, b=8, lfsr_width=17)
