@@ -10,8 +10,9 @@ radix-2 restoring divider (one trial subtraction per quotient bit):
                     that of their maximum); the multiplier's input registers take lr_mant and |s_mant|;
                     the zero tests of lr_mant, |s_mant|, mu, mv (their OR, `zero`, in step 2); esum = lr_exp + s_exp + P - 2F
   step 2            prod = lr_mant * |s_mant| (one multiplier, SB_MAC16 / MULT18X18D, between its input
-                    and output registers: inferred ECP5 multipliers have no pipeline registers of their
-                    own); sh = E + P = esum + ku + kv; the masks 2**ku - 1, 2**kv - 1
+                    and output registers, hdl/controller/setup_multiplier.py: on the ECP5 the DSP's own
+                    registers, as Yosys packs none into an inferred MULT18X18D); sh = E + P = esum + ku + kv;
+                    the masks 2**ku - 1, 2**kv - 1
   step 3            kp = bit_length(prod); sh clamped to [-WPROD, WY] (beyond it the result is decided:
                     0, or an overflow); the register flags BL_ZERO, BL_POW2
   step 4            Y = floor(prod * 2**sh) in a WY = P + bl_width + 2 bit window (one barrel shifter),
@@ -46,6 +47,7 @@ from amaranth.lib.wiring import In, Out
 
 from contract.controller_config import ControllerConfig
 from contract.layouts import STATUS_LAYOUT
+from hdl.controller.setup_multiplier import SetupMultiplier, check_dsp
 
 
 def _bit_length(m, x, name):
@@ -77,6 +79,10 @@ class ControllerSetup(wiring.Component):
     ----------
     cfg : ControllerConfig
         The controller's parameters (P = elem_width, F = P - 1, the register widths).
+    dsp : str
+        The multiplier's implementation (hdl/controller/setup_multiplier.py): "auto" (default: the
+        MULT18X18D with its registers when elaborated for an ECP5 platform, else behavioural), "generic"
+        or "ecp5" (for synth_ecp5 only: the Verilog then instantiates the primitive).
 
     Ports
     -----
@@ -124,8 +130,9 @@ class ControllerSetup(wiring.Component):
         The gate threshold G (0 .. 2**P), valid from the `last` cycle until the next `start`.
     """
 
-    def __init__(self, cfg: ControllerConfig):
+    def __init__(self, cfg: ControllerConfig, *, dsp: str = "auto"):
         self.cfg = c = cfg
+        self.dsp = check_dsp(dsp)
         P = c.elem_width
         super().__init__({
             "mu": In(P), "mv": In(P), "s_abs": In(c.mant_width), "s_exp": In(signed(c.exp_width)),
@@ -152,16 +159,19 @@ class ControllerSetup(wiring.Component):
         m.d.sync += v.eq(Cat(self.start, v[:-1]))
 
         # -- step 1 ----------------------------------------------------------------------------------
-        mul_a = Signal(c.lr_width)                     # the multiplier's input registers
-        mul_b = Signal(c.mant_width)
-        prod = Signal(WPROD)                           # its output register (step 2)
+        # The multiplier (hdl/controller/setup_multiplier.py) registers its operands on every edge (they
+        # are held from `start` on): its input registers take lr_mant and |s_mant| at the end of step 1,
+        # its output register the product at the end of step 2, as registers enabled in steps 1 and 2.
+        m.submodules.mul = mul = SetupMultiplier(c.lr_width, c.mant_width, dsp=self.dsp)
+        m.d.comb += [mul.a.eq(self.lr_mant), mul.b.eq(self.s_abs)]
+        prod = Signal(WPROD)                           # the multiplier's output register (step 2)
+        m.d.comb += prod.eq(mul.p[:WPROD])
         zeros = Signal(4)                              # the zero tests of the four factors (step 1)
         zero = Signal()                                # their OR (step 2)
         esum = Signal(signed(exp_w))
         with m.If(self.start):
             m.d.sync += [
                 self.ku.eq(_bit_length(m, self.mu, "mu_len")), self.kv.eq(_bit_length(m, self.mv, "mv_len")),
-                mul_a.eq(self.lr_mant), mul_b.eq(self.s_abs),
                 zeros.eq(Cat(self.lr_mant == 0, self.s_abs == 0, self.mu == 0, self.mv == 0)),
                 esum.eq(self.lr_exp + self.s_exp + (P - 2 * F)),
             ]
@@ -169,7 +179,7 @@ class ControllerSetup(wiring.Component):
         sh = Signal(signed(exp_w + 1))
         kp = Signal(range(WPROD + 1))
         with m.If(v[0]):
-            m.d.sync += [sh.eq(esum + self.ku + self.kv), prod.eq(mul_a * mul_b), zero.eq(zeros.any()),
+            m.d.sync += [sh.eq(esum + self.ku + self.kv), zero.eq(zeros.any()),
                          self.mask_u.eq((Const(1, P + 1) << self.ku) - 1),
                          self.mask_v.eq((Const(1, P + 1) << self.kv) - 1)]
         # -- step 3 ----------------------------------------------------------------------------------
