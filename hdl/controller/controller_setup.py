@@ -162,10 +162,9 @@ class ControllerSetup(wiring.Component):
         # The multiplier (hdl/controller/setup_multiplier.py) registers its operands on every edge (they
         # are held from `start` on): its input registers take lr_mant and |s_mant| at the end of step 1,
         # its output register the product at the end of step 2, as registers enabled in steps 1 and 2.
-        m.submodules.mul = mul = SetupMultiplier(c.lr_width, c.mant_width, dsp=self.dsp)
+        m.submodules.mul = mul = SetupMultiplier(c.lr_width, c.mant_width, WPROD, dsp=self.dsp)
         m.d.comb += [mul.a.eq(self.lr_mant), mul.b.eq(self.s_abs)]
-        prod = Signal(WPROD)                           # the multiplier's output register (step 2)
-        m.d.comb += prod.eq(mul.p[:WPROD])
+        prod = mul.p                                   # the multiplier's output register (step 2)
         zeros = Signal(4)                              # the zero tests of the four factors (step 1)
         zero = Signal()                                # their OR (step 2)
         esum = Signal(signed(exp_w))

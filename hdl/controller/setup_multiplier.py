@@ -2,8 +2,10 @@
 two cycles of latency, with its input and output registers inside the DSP block on the ECP5.
 
 Latency and format: `a` and `b` (unsigned, `a_width` and `b_width` bits) are registered on every clock
-edge (no enable, no reset: the set-up holds them from its `start` on), the product of the registered
-pair is registered on the next edge, so p(t + 2) = a(t) * b(t), exactly (a_width + b_width bits).
+edge (no enable: the set-up holds them from its `start` on), the product of the registered pair is
+registered on the next edge, so p(t + 2) = a(t) * b(t), exactly, in p_width bits (a_width + b_width by
+default; the caller may know the product narrower). The sync domain's reset clears all three
+registers (in the DSP too, RST0), so both implementations agree from reset on.
 
 Why a block of its own: Yosys's synth_ecp5 (synth_lattice -family ecp5, checked with Yosys 0.70) maps a
 `$mul` to a MULT18X18D with every register bypassed (+/lattice/dsp_map_18x18.v) and has no pass that
@@ -29,7 +31,7 @@ the model bit for bit and the primitive's parameters and bit wiring in the synth
 """
 from __future__ import annotations
 
-from amaranth import ClockSignal, Const, Instance, Module, Signal
+from amaranth import ClockSignal, Const, Instance, Module, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -57,6 +59,9 @@ class SetupMultiplier(wiring.Component):
     ----------
     a_width, b_width : int
         Operand widths (unsigned), >= 1; <= 18 each for dsp="ecp5".
+    p_width : int or None
+        Product width, 1 .. a_width + b_width (default the sum): the caller's bound on a * b (the bits
+        above are dropped; the DSP computes them anyway).
     dsp : str
         "auto" (default), "generic" or "ecp5".
 
@@ -64,21 +69,26 @@ class SetupMultiplier(wiring.Component):
     -----
     a : In(a_width), b : In(b_width)
         The operands, sampled on every clock edge.
-    p : Out(a_width + b_width)
+    p : Out(p_width)
         a * b of the operands two edges earlier (a register: the DSP's output register on the ECP5).
     """
 
-    def __init__(self, a_width: int, b_width: int, *, dsp: str = "auto"):
+    def __init__(self, a_width: int, b_width: int, p_width: int | None = None, *, dsp: str = "auto"):
         for name, w in (("a_width", a_width), ("b_width", b_width)):
             if isinstance(w, bool) or not isinstance(w, int) or w < 1:
                 raise ValueError(f"{name} must be a positive int (the operand's bit width), not {w!r}")
+        if p_width is None:
+            p_width = a_width + b_width
+        if isinstance(p_width, bool) or not isinstance(p_width, int) or not 1 <= p_width <= a_width + b_width:
+            raise ValueError(f"p_width must be an int in 1 .. a_width + b_width = {a_width + b_width} (the "
+                             f"product's width), not {p_width!r}")
         self.dsp = check_dsp(dsp)
         if dsp == "ecp5" and max(a_width, b_width) > ECP5_WIDTH:
             raise ValueError(f"dsp='ecp5' takes operands of at most {ECP5_WIDTH} bits (one MULT18X18D), not "
                              f"{a_width} x {b_width}: use dsp='generic' (Yosys splits a wider product "
                              f"over several DSPs, without their registers)")
         self.a_width, self.b_width = a_width, b_width
-        super().__init__({"a": In(a_width), "b": In(b_width), "p": Out(a_width + b_width)})
+        super().__init__({"a": In(a_width), "b": In(b_width), "p": Out(p_width)})
 
     def kind(self, platform) -> str:
         """The implementation elaborated for `platform`: "generic" or "ecp5"."""
@@ -90,14 +100,15 @@ class SetupMultiplier(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         if self.kind(platform) == "generic":
-            a_r = Signal(self.a_width, reset_less=True)      # the input registers
-            b_r = Signal(self.b_width, reset_less=True)
-            p_r = Signal(len(self.p), reset_less=True)       # the output register
+            a_r = Signal(self.a_width)                      # the input registers
+            b_r = Signal(self.b_width)
+            p_r = Signal(len(self.p))                       # the output register
             m.d.sync += [a_r.eq(self.a), b_r.eq(self.b), p_r.eq(a_r * b_r)]
             m.d.comb += self.p.eq(p_r)
             return m
         # MULT18X18D, unsigned 18 x 18 -> 36: input registers A and B and the output register on CLK0,
-        # their clock enable CE0 tied high and reset RST0 tied low (as the behavioural model); the C
+        # their clock enable CE0 tied high, their synchronous reset RST0 the domain's (as the behavioural
+        # model; GSR disabled: Amaranth's registers do not follow the global set/reset either); the C
         # input, the shift chains (SOURCEA/B = 0: A and B from the ports) and the pipeline register
         # unused. Ports are single bits (A0..A17, B0..B17, P0..P35), as in Yosys's own dsp_map.
         W = ECP5_WIDTH
@@ -117,7 +128,7 @@ class SetupMultiplier(wiring.Component):
             p_CLK0_DIV="ENABLED", p_HIGHSPEED_CLK="NONE", p_GSR="DISABLED", p_CAS_MATCH_REG="FALSE",
             p_SOURCEB_MODE="B_SHIFT", p_MULT_BYPASS="DISABLED", p_RESETMODE="SYNC",
             i_SIGNEDA=Const(0, 1), i_SIGNEDB=Const(0, 1), i_SOURCEA=Const(0, 1), i_SOURCEB=Const(0, 1),
-            i_CLK0=ClockSignal("sync"), i_CE0=Const(1, 1), i_RST0=Const(0, 1),
+            i_CLK0=ClockSignal("sync"), i_CE0=Const(1, 1), i_RST0=ResetSignal("sync"),
             **ports,
         )
         m.d.comb += self.p.eq(p[:len(self.p)])
