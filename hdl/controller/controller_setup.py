@@ -13,11 +13,14 @@ radix-2 restoring divider (one trial subtraction per quotient bit):
                     and output registers, hdl/controller/setup_multiplier.py: on the ECP5 the DSP's own
                     registers, as Yosys packs none into an inferred MULT18X18D); sh = E + P = esum + ku + kv;
                     the masks 2**ku - 1, 2**kv - 1
-  step 3            kp = bit_length(prod); sh clamped to [-WPROD, WY] (beyond it the result is decided:
-                    0, or an overflow); the register flags BL_ZERO, BL_POW2
+  step 3            prod copied into a fabric register (the DSP's output goes to one register, not through
+                    the shifter); sh clamped to [-WPROD, WY] (beyond it the result is decided: 0, or an
+                    overflow) and kbig = WY - sh clamped to [0, WPROD]; the register flags BL_ZERO, BL_POW2
   step 4            Y = floor(prod * 2**sh) in a WY = P + bl_width + 2 bit window (one barrel shifter),
                     frac = prod * 2**sh has non-zero bits below 2**P (a mask of prod, in parallel);
-                    big = prod * 2**sh >= 2**WY (sh + kp > WY, as kp > WY - sh of step 3)
+                    big = prod * 2**sh >= 2**WY: prod has a bit at or above 2**kbig (a mask of prod as
+                    for frac, no priority encoder on prod; for sh > WY, kbig = 0: any prod > 0 is big,
+                    and prod = 0 is a zero update, skipped whatever its BL)
   step 5            ceil(Ghat) = floor(Y / 2**P) + frac, saturated at 2**bl_width (`cap`; the
                     saturation and the zero test from Y and frac beside the adder); c1 = max(cap, 1);
                     the divider's operands: remainder Y >> (P+1), numerator bits Y mod 2**(P+1)
@@ -176,7 +179,6 @@ class ControllerSetup(wiring.Component):
             ]
         # -- step 2 ----------------------------------------------------------------------------------
         sh = Signal(signed(exp_w + 1))
-        kp = Signal(range(WPROD + 1))
         with m.If(v[0]):
             m.d.sync += [sh.eq(esum + self.ku + self.kv), zero.eq(zeros.any()),
                          self.mask_u.eq((Const(1, P + 1) << self.ku) - 1),
@@ -186,24 +188,28 @@ class ControllerSetup(wiring.Component):
         rsh = Signal(range(B + WPROD + 1))             # B - clamp(sh): the window's right shift
         kfr = Signal(range(WPROD + 1))                 # bits of prod below 2**P of prod * 2**sh
         big = Signal()
-        wsh = Signal(signed(exp_w + 2))                # WY - sh (step 3): big = kp > WY - sh, one compare
+        kbig = Signal(range(WPROD + 1))                # WY - sh clamped: big iff prod >= 2**kbig
+        prod_f = Signal(WPROD)                         # the fabric copy of prod (step 3)
         err_bl0, err_pow2 = Signal(), Signal()
         bl = self.bl
         with m.If(v[1]):
             with m.If(sh < -WPROD):
-                m.d.sync += [rsh.eq(B + WPROD), kfr.eq(WPROD)]
+                m.d.sync += [rsh.eq(B + WPROD), kfr.eq(WPROD), kbig.eq(WPROD)]
             with m.Elif(sh > WY):
-                m.d.sync += [rsh.eq(B - WY), kfr.eq(0)]
+                m.d.sync += [rsh.eq(B - WY), kfr.eq(0), kbig.eq(0)]
             with m.Else():
-                m.d.sync += [rsh.eq(B - sh), kfr.eq(Mux(sh >= P, 0, Mux(sh < P - WPROD, WPROD, P - sh)))]
-            m.d.sync += [kp.eq(_bit_length(m, prod, "prod_len")), wsh.eq(WY - sh), err_bl0.eq(~bl.any()),
+                m.d.sync += [rsh.eq(B - sh), kfr.eq(Mux(sh >= P, 0, Mux(sh < P - WPROD, WPROD, P - sh))),
+                             kbig.eq(Mux(sh < WY - WPROD, WPROD, WY - sh))]
+            m.d.sync += [prod_f.eq(prod), err_bl0.eq(~bl.any()),
                          err_pow2.eq(self.det & bl.any() & ((bl & (bl - 1)) != 0))]
         # -- step 4: one barrel shifter --------------------------------------------------------------
         Y = Signal(WY)
         frac = Signal()                                # prod * 2**sh has bits below 2**P: ceil rounds up
         with m.If(v[2]):
-            m.d.sync += [big.eq(kp > wsh), Y.eq((Cat(Const(0, B), prod) >> rsh)[:WY]),
-                         frac.eq((prod & ~(Const((1 << WPROD) - 1, WPROD) << kfr)[:WPROD]) != 0)]
+            ones = Const((1 << WPROD) - 1, WPROD)
+            m.d.sync += [big.eq((prod_f & (ones << kbig)[:WPROD]) != 0),
+                         Y.eq((Cat(Const(0, B), prod_f) >> rsh)[:WY]),
+                         frac.eq((prod_f & ~(ones << kfr)[:WPROD]) != 0)]
         # -- step 5: ceil(Ghat), saturated -----------------------------------------------------------
         # ceil_g = yh + frac; whether it exceeds 2**BLW or is 0 follows from yh and frac directly, in
         # parallel with the adder (one carry chain, then the saturating mux).
