@@ -55,6 +55,13 @@ def _block_class(block: str):
     return getattr(importlib.import_module(mod), cls)
 
 
+def block_parameters(block: str) -> list[str]:
+    """The keyword parameters of `block`'s constructor (ConfigError for an unknown block)."""
+    sig = inspect.signature(_block_class(block).__init__)
+    return [n for n, p in list(sig.parameters.items())[1:]          # [0] is self
+            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
 def build_component(block: str, params: dict):
     """The component of `block` with keyword `params`; ConfigError for an unknown block or parameter and
     for any value the constructor rejects (with the constructor's message)."""
@@ -62,8 +69,7 @@ def build_component(block: str, params: dict):
     if not isinstance(params, dict):
         raise ConfigError(f"params must be a JSON object of keyword parameters, not {params!r}")
     sig = inspect.signature(cls.__init__)
-    named = [n for n, p in list(sig.parameters.items())[1:]        # [0] is self
-             if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    named = block_parameters(block)
     takes_any = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
     unknown = [k for k in params if k not in named]
     if unknown and not takes_any:

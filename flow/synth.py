@@ -11,6 +11,8 @@ block RAM and SPRAM used and available, the achieved Fmax against the goal, a ve
 Targets:  ice40 = iCE40UP5K-SG48 (iCEBreaker, constraints/icebreaker.pcf, 48 MHz goal)
           ecp5  = LFE5U-25F CABGA381 (ULX3S, constraints/ulx3s.lpf, 100 MHz goal)
 A configuration may set its own goals in MHz: "goals": {"ice40": 48, "ecp5": 125} (passed as --freq).
+A block with a `dsp` parameter is built with the target's (synth_params: "ecp5" instantiates the
+MULT18X18D with its own registers, hdl/controller/setup_multiplier.py), unless its configuration sets it.
 nextpnr runs with --timing-allow-fail: a design that misses the goal still reports its Fmax. A place and
 route that has not finished after --pnr-timeout minutes (default 60; a router that does not converge on
 a nearly full part can run for hours) is stopped and reported as "does not fit" with the utilisation and
@@ -34,7 +36,7 @@ import sys
 from pathlib import Path
 
 from contract.checks import CliParser
-from flow.generate import ConfigError, build_component, default_configs
+from flow.generate import ConfigError, block_parameters, build_component, default_configs
 from flow.harness import SerialHarness
 from flow.tools import tool
 from flow.verilog_out import BUILD, write_verilog
@@ -42,10 +44,10 @@ from flow.yosys import synthesise
 
 CONSTRAINTS = Path(__file__).resolve().parents[1] / "constraints"
 TARGETS = {
-    "ice40": dict(pnr="nextpnr-ice40", goal=48,
+    "ice40": dict(pnr="nextpnr-ice40", goal=48, dsp="generic",
                   args=["--up5k", "--package", "sg48", "--pcf", "icebreaker.pcf"],
                   constraints="icebreaker.pcf"),
-    "ecp5": dict(pnr="nextpnr-ecp5", goal=100,
+    "ecp5": dict(pnr="nextpnr-ecp5", goal=100, dsp="ecp5",
                  args=["--25k", "--package", "CABGA381", "--lpf", "ulx3s.lpf"],
                  constraints="ulx3s.lpf"),
 }
@@ -176,6 +178,17 @@ def goal_of(cfg: dict, target: str) -> float:
     return (cfg.get("goals") or {}).get(target, TARGETS[target]["goal"])
 
 
+def synth_params(cfg: dict, target: str) -> dict:
+    """The block parameters of a configuration for `target`: a block with a `dsp` parameter (its
+    multipliers' implementation, e.g. hdl/controller/setup_multiplier.py) gets the target's (the ECP5's
+    MULT18X18D with its registers: synth_ecp5 packs none into an inferred one), unless the configuration
+    sets it. Pure: the configuration is not changed."""
+    params = dict(cfg["params"])
+    if "dsp" in block_parameters(cfg["block"]):
+        params.setdefault("dsp", TARGETS[target]["dsp"])
+    return params
+
+
 #: Minutes a place and route may take before it is stopped and reported as not fitting.
 PNR_TIMEOUT_MIN = 60.0
 
@@ -201,7 +214,7 @@ def run_target(cfg: dict, target: str, pnr_timeout_min: float = PNR_TIMEOUT_MIN)
     goal = goal_of(cfg, target)
     d = BUILD / "synth" / cfg["name"]
     d.mkdir(parents=True, exist_ok=True)
-    write_verilog(SerialHarness(build_component(cfg["block"], cfg["params"])), "top", d / "top.v")
+    write_verilog(SerialHarness(build_component(cfg["block"], synth_params(cfg, target))), "top", d / "top.v")
     shutil.copy(CONSTRAINTS / t["constraints"], d / t["constraints"])
     cells = synthesise(d, target, netlist=True)
     rpt_file = d / f"{target}.rpt.json"

@@ -10,13 +10,17 @@ radix-2 restoring divider (one trial subtraction per quotient bit):
                     that of their maximum); the multiplier's input registers take lr_mant and |s_mant|;
                     the zero tests of lr_mant, |s_mant|, mu, mv (their OR, `zero`, in step 2); esum = lr_exp + s_exp + P - 2F
   step 2            prod = lr_mant * |s_mant| (one multiplier, SB_MAC16 / MULT18X18D, between its input
-                    and output registers: inferred ECP5 multipliers have no pipeline registers of their
-                    own); sh = E + P = esum + ku + kv; the masks 2**ku - 1, 2**kv - 1
-  step 3            kp = bit_length(prod); sh clamped to [-WPROD, WY] (beyond it the result is decided:
-                    0, or an overflow); the register flags BL_ZERO, BL_POW2
+                    and output registers, hdl/controller/setup_multiplier.py: on the ECP5 the DSP's own
+                    registers, as Yosys packs none into an inferred MULT18X18D); sh = E + P = esum + ku + kv;
+                    the masks 2**ku - 1, 2**kv - 1
+  step 3            prod copied into a fabric register (the DSP's output goes to one register, not through
+                    the shifter); sh clamped to [-WPROD, WY] (beyond it the result is decided: 0, or an
+                    overflow) and kbig = WY - sh clamped to [0, WPROD]; the register flags BL_ZERO, BL_POW2
   step 4            Y = floor(prod * 2**sh) in a WY = P + bl_width + 2 bit window (one barrel shifter),
                     frac = prod * 2**sh has non-zero bits below 2**P (a mask of prod, in parallel);
-                    big = prod * 2**sh >= 2**WY (sh + kp > WY, as kp > WY - sh of step 3)
+                    big = prod * 2**sh >= 2**WY: prod has a bit at or above 2**kbig (a mask of prod as
+                    for frac, no priority encoder on prod; for sh > WY, kbig = 0: any prod > 0 is big,
+                    and prod = 0 is a zero update, skipped whatever its BL)
   step 5            ceil(Ghat) = floor(Y / 2**P) + frac, saturated at 2**bl_width (`cap`; the
                     saturation and the zero test from Y and frac beside the adder); c1 = max(cap, 1);
                     the divider's operands: remainder Y >> (P+1), numerator bits Y mod 2**(P+1)
@@ -46,6 +50,7 @@ from amaranth.lib.wiring import In, Out
 
 from contract.controller_config import ControllerConfig
 from contract.layouts import STATUS_LAYOUT
+from hdl.controller.setup_multiplier import SetupMultiplier, check_dsp
 
 
 def _bit_length(m, x, name):
@@ -77,6 +82,10 @@ class ControllerSetup(wiring.Component):
     ----------
     cfg : ControllerConfig
         The controller's parameters (P = elem_width, F = P - 1, the register widths).
+    dsp : str
+        The multiplier's implementation (hdl/controller/setup_multiplier.py): "auto" (default: the
+        MULT18X18D with its registers when elaborated for an ECP5 platform, else behavioural), "generic"
+        or "ecp5" (for synth_ecp5 only: the Verilog then instantiates the primitive).
 
     Ports
     -----
@@ -124,8 +133,9 @@ class ControllerSetup(wiring.Component):
         The gate threshold G (0 .. 2**P), valid from the `last` cycle until the next `start`.
     """
 
-    def __init__(self, cfg: ControllerConfig):
+    def __init__(self, cfg: ControllerConfig, *, dsp: str = "auto"):
         self.cfg = c = cfg
+        self.dsp = check_dsp(dsp)
         P = c.elem_width
         super().__init__({
             "mu": In(P), "mv": In(P), "s_abs": In(c.mant_width), "s_exp": In(signed(c.exp_width)),
@@ -152,24 +162,25 @@ class ControllerSetup(wiring.Component):
         m.d.sync += v.eq(Cat(self.start, v[:-1]))
 
         # -- step 1 ----------------------------------------------------------------------------------
-        mul_a = Signal(c.lr_width)                     # the multiplier's input registers
-        mul_b = Signal(c.mant_width)
-        prod = Signal(WPROD)                           # its output register (step 2)
+        # The multiplier (hdl/controller/setup_multiplier.py) registers its operands on every edge (they
+        # are held from `start` on): its input registers take lr_mant and |s_mant| at the end of step 1,
+        # its output register the product at the end of step 2, as registers enabled in steps 1 and 2.
+        m.submodules.mul = mul = SetupMultiplier(c.lr_width, c.mant_width, WPROD, dsp=self.dsp)
+        m.d.comb += [mul.a.eq(self.lr_mant), mul.b.eq(self.s_abs)]
+        prod = mul.p                                   # the multiplier's output register (step 2)
         zeros = Signal(4)                              # the zero tests of the four factors (step 1)
         zero = Signal()                                # their OR (step 2)
         esum = Signal(signed(exp_w))
         with m.If(self.start):
             m.d.sync += [
                 self.ku.eq(_bit_length(m, self.mu, "mu_len")), self.kv.eq(_bit_length(m, self.mv, "mv_len")),
-                mul_a.eq(self.lr_mant), mul_b.eq(self.s_abs),
                 zeros.eq(Cat(self.lr_mant == 0, self.s_abs == 0, self.mu == 0, self.mv == 0)),
                 esum.eq(self.lr_exp + self.s_exp + (P - 2 * F)),
             ]
         # -- step 2 ----------------------------------------------------------------------------------
         sh = Signal(signed(exp_w + 1))
-        kp = Signal(range(WPROD + 1))
         with m.If(v[0]):
-            m.d.sync += [sh.eq(esum + self.ku + self.kv), prod.eq(mul_a * mul_b), zero.eq(zeros.any()),
+            m.d.sync += [sh.eq(esum + self.ku + self.kv), zero.eq(zeros.any()),
                          self.mask_u.eq((Const(1, P + 1) << self.ku) - 1),
                          self.mask_v.eq((Const(1, P + 1) << self.kv) - 1)]
         # -- step 3 ----------------------------------------------------------------------------------
@@ -177,24 +188,28 @@ class ControllerSetup(wiring.Component):
         rsh = Signal(range(B + WPROD + 1))             # B - clamp(sh): the window's right shift
         kfr = Signal(range(WPROD + 1))                 # bits of prod below 2**P of prod * 2**sh
         big = Signal()
-        wsh = Signal(signed(exp_w + 2))                # WY - sh (step 3): big = kp > WY - sh, one compare
+        kbig = Signal(range(WPROD + 1))                # WY - sh clamped: big iff prod >= 2**kbig
+        prod_f = Signal(WPROD)                         # the fabric copy of prod (step 3)
         err_bl0, err_pow2 = Signal(), Signal()
         bl = self.bl
         with m.If(v[1]):
             with m.If(sh < -WPROD):
-                m.d.sync += [rsh.eq(B + WPROD), kfr.eq(WPROD)]
+                m.d.sync += [rsh.eq(B + WPROD), kfr.eq(WPROD), kbig.eq(WPROD)]
             with m.Elif(sh > WY):
-                m.d.sync += [rsh.eq(B - WY), kfr.eq(0)]
+                m.d.sync += [rsh.eq(B - WY), kfr.eq(0), kbig.eq(0)]
             with m.Else():
-                m.d.sync += [rsh.eq(B - sh), kfr.eq(Mux(sh >= P, 0, Mux(sh < P - WPROD, WPROD, P - sh)))]
-            m.d.sync += [kp.eq(_bit_length(m, prod, "prod_len")), wsh.eq(WY - sh), err_bl0.eq(~bl.any()),
+                m.d.sync += [rsh.eq(B - sh), kfr.eq(Mux(sh >= P, 0, Mux(sh < P - WPROD, WPROD, P - sh))),
+                             kbig.eq(Mux(sh < WY - WPROD, WPROD, WY - sh))]
+            m.d.sync += [prod_f.eq(prod), err_bl0.eq(~bl.any()),
                          err_pow2.eq(self.det & bl.any() & ((bl & (bl - 1)) != 0))]
         # -- step 4: one barrel shifter --------------------------------------------------------------
         Y = Signal(WY)
         frac = Signal()                                # prod * 2**sh has bits below 2**P: ceil rounds up
         with m.If(v[2]):
-            m.d.sync += [big.eq(kp > wsh), Y.eq((Cat(Const(0, B), prod) >> rsh)[:WY]),
-                         frac.eq((prod & ~(Const((1 << WPROD) - 1, WPROD) << kfr)[:WPROD]) != 0)]
+            ones = Const((1 << WPROD) - 1, WPROD)
+            m.d.sync += [big.eq((prod_f & (ones << kbig)[:WPROD]) != 0),
+                         Y.eq((Cat(Const(0, B), prod_f) >> rsh)[:WY]),
+                         frac.eq((prod_f & ~(ones << kfr)[:WPROD]) != 0)]
         # -- step 5: ceil(Ghat), saturated -----------------------------------------------------------
         # ceil_g = yh + frac; whether it exceeds 2**BLW or is 0 follows from yh and frac directly, in
         # parallel with the adder (one carry chain, then the saturating mux).

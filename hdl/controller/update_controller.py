@@ -75,6 +75,7 @@ from contract.layouts import MODE_LAYOUT, STATUS_LAYOUT, serial_layout, update_l
 from contract.lfsr import line_seeds
 
 from hdl.controller.controller_setup import ControllerSetup, setup_cycles as _setup_cycles
+from hdl.controller.setup_multiplier import check_dsp
 from hdl.controller.slot_sequencer import SlotSequencer
 from hdl.controller.line_banks import LineBanks
 from hdl.controller.line_cell import LineCell
@@ -125,6 +126,9 @@ class UpdateController(wiring.Component):
     cfg : ControllerConfig, or its fields as keywords (contract/controller_config.py: a, b, lanes,
         elem_width, mant_width, exp_width, lr_width, lr_exp_width, bl_width, lfsr_width, seed,
         serial_width; the same bounds as the golden twin).
+    dsp : str
+        The set-up multiplier's implementation (hdl/controller/setup_multiplier.py): "auto" (default),
+        "generic" or "ecp5" (the MULT18X18D with its registers; flow/synth.py sets it for synth_ecp5).
 
     Raises
     ------
@@ -132,8 +136,9 @@ class UpdateController(wiring.Component):
         On an invalid parameter, naming it.
     """
 
-    def __init__(self, cfg: ControllerConfig | None = None, **params):
+    def __init__(self, cfg: ControllerConfig | None = None, *, dsp: str = "auto", **params):
         self.cfg = c = cfg if cfg is not None else ControllerConfig(**params)
+        self.dsp = check_dsp(dsp)
         self.in_layout = update_layout(lanes=c.lanes, elem_width=c.elem_width, mant_width=c.mant_width,
                                        exp_width=c.exp_width)
         sig = {
@@ -185,7 +190,7 @@ class UpdateController(wiring.Component):
         nbr, nbc = -(-a // L), -(-b // L)
 
         # -- submodules ----------------------------------------------------------------------------
-        m.submodules.setup = setup = ControllerSetup(c)
+        m.submodules.setup = setup = ControllerSetup(c, dsp=self.dsp)
         m.submodules.slots = seq = SlotSequencer(c)
         ram = c.ram
         seeds = line_seeds(c.seed, a + b + 1, W, c.lfsr_leap)   # rows 0..a-1, columns a.., the gate a+b

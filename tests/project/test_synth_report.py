@@ -4,7 +4,7 @@ small hand-written reports; plus one Yosys-only smoke check (no nextpnr) of a sm
 """
 from __future__ import annotations
 
-from flow.synth import (RESOURCES, VERDICTS, entry_from_report, goal_of, render_markdown,
+from flow.synth import (RESOURCES, VERDICTS, entry_from_report, goal_of, render_markdown, synth_params,
                         utilisation_from_log)
 
 
@@ -130,3 +130,15 @@ def test_placer_estimate_is_the_latest_in_the_log():
            "Info: Max frequency for clock '$glbnet$clk': 31.07 MHz (FAIL at 100.00 MHz)\n")
     assert placer_estimate_mhz(log) == 31.07
     assert placer_estimate_mhz("Info: nothing\n") is None
+
+
+def test_synth_params_give_the_target_dsp():
+    """A block with a `dsp` parameter gets the target's, unless its configuration sets it; others unchanged."""
+    ctrl = {"name": "c", "block": "update_controller", "params": {"a": 8, "b": 8}}
+    assert synth_params(ctrl, "ecp5") == {"a": 8, "b": 8, "dsp": "ecp5"}
+    assert synth_params(ctrl, "ice40") == {"a": 8, "b": 8, "dsp": "generic"}
+    assert ctrl["params"] == {"a": 8, "b": 8}                           # not changed in place
+    own = dict(ctrl, params={"a": 8, "b": 8, "dsp": "generic"})
+    assert synth_params(own, "ecp5")["dsp"] == "generic"
+    dp = {"name": "d", "block": "dot_product", "params": {"width": 16}}
+    assert synth_params(dp, "ecp5") == {"width": 16}

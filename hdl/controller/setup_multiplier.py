@@ -1,0 +1,141 @@
+"""The multiplier of the controller's set-up (hdl/controller/controller_setup.py): p = a * b, unsigned,
+two cycles of latency, with its input and output registers inside the DSP block on the ECP5.
+
+Latency and format: `a` and `b` (unsigned, `a_width` and `b_width` bits) are registered on every clock
+edge (no enable: the set-up holds them from its `start` on), the product of the registered pair is
+registered on the next edge, so p(t + 2) = a(t) * b(t), exactly, in p_width bits (a_width + b_width by
+default; the caller may know the product narrower). The sync domain's reset clears all three
+registers (in the DSP too, RST0), so both implementations agree from reset on.
+
+Why a block of its own: Yosys's synth_ecp5 (synth_lattice -family ecp5, checked with Yosys 0.70) maps a
+`$mul` to a MULT18X18D with every register bypassed (+/lattice/dsp_map_18x18.v) and has no pass that
+packs fabric flip-flops into it (only the Nexus family has one, lattice_dsp_nexus); registers around
+the multiplier in the fabric then leave the whole multiply plus the routing into and out of the DSP in
+one cycle (3.9 ns inside the DSP + 4.9 ns of routing on the 100x784 controller: 107.9 MHz). Instantiated
+with REG_INPUTA/B_CLK and REG_OUTPUT_CLK = "CLK0", the DSP's own registers hold the operands and the
+product: the fabric-to-DSP and DSP-to-fabric nets are then register-to-register paths of their own and
+the multiply sits between the DSP's input and output registers (nextpnr-ecp5's MULT18X18D_REGS_ALL
+timing). The internal pipeline register (REG_PIPELINE_CLK) is left out: it would add a cycle to every
+write's set-up, and the multiply between the DSP's registers (3.9 ns from A/B to P in nextpnr's
+MULT18X18D_REGS_NONE timing, which nextpnr does not time inside a registered DSP) fits the 8 ns of
+125 MHz. Measured (ControllerSetup of the 100x784 controller alone in the SerialHarness, nextpnr-ecp5
+seed 1): 121.9 MHz with the behavioural model (the multiply from fabric registers to fabric registers,
+8.2 ns), 150.8 MHz with the primitive (worst path then P -> bit_length(prod), 6.6 ns), 160.9 MHz once
+the set-up copies P into a fabric register and tests `big` with a mask instead of bit_length(prod)
+(worst path then the window's barrel shifter, 6.2 ns).
+
+`dsp` selects the implementation:
+  "generic"  the behavioural model (registers and `*`): simulation, the Verilog of the simulators
+             (Icarus, Verilator), iCE40 (synth_ice40 -dsp packs the registers into the SB_MAC16 itself);
+  "ecp5"     the MULT18X18D primitive (both widths <= 18); the Verilog then needs the ECP5 cell library,
+             so it is only for synth_ecp5 (flow/synth.py passes it for the ecp5 target);
+  "auto"     "ecp5" when elaborated for an Amaranth platform of the ECP5 family (the board bitstream
+             flow, flow/bitstream.py) and both widths fit, else "generic" (no platform: simulation and
+             the generated Verilog).
+Both have the same latency and the same result (tests/amaranth_sim/test_setup_multiplier.py checks
+the model bit for bit and the primitive's parameters and bit wiring in the synth_ecp5 netlist).
+"""
+from __future__ import annotations
+
+from amaranth import ClockSignal, Const, Instance, Module, ResetSignal, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+#: implementations of `dsp` (see the module docstring)
+DSP_KINDS = ("auto", "generic", "ecp5")
+#: operand width of the ECP5 MULT18X18D (unsigned use: SIGNEDA = SIGNEDB = 0)
+ECP5_WIDTH = 18
+#: the multiplier's latency in cycles (operands to product)
+LATENCY = 2
+
+
+def check_dsp(dsp) -> str:
+    """`dsp` if it names an implementation, else ValueError saying which ones exist."""
+    if dsp not in DSP_KINDS:
+        raise ValueError(f"dsp must be one of {', '.join(map(repr, DSP_KINDS))} (the multiplier's "
+                         f"implementation: 'ecp5' instantiates the MULT18X18D with its registers, only "
+                         f"for synth_ecp5), not {dsp!r}")
+    return dsp
+
+
+class SetupMultiplier(wiring.Component):
+    """p = a * b two cycles after a and b (see the module docstring).
+
+    Parameters
+    ----------
+    a_width, b_width : int
+        Operand widths (unsigned), >= 1; <= 18 each for dsp="ecp5".
+    p_width : int or None
+        Product width, 1 .. a_width + b_width (default the sum): the caller's bound on a * b (the bits
+        above are dropped; the DSP computes them anyway).
+    dsp : str
+        "auto" (default), "generic" or "ecp5".
+
+    Ports
+    -----
+    a : In(a_width), b : In(b_width)
+        The operands, sampled on every clock edge.
+    p : Out(p_width)
+        a * b of the operands two edges earlier (a register: the DSP's output register on the ECP5).
+    """
+
+    def __init__(self, a_width: int, b_width: int, p_width: int | None = None, *, dsp: str = "auto"):
+        for name, w in (("a_width", a_width), ("b_width", b_width)):
+            if isinstance(w, bool) or not isinstance(w, int) or w < 1:
+                raise ValueError(f"{name} must be a positive int (the operand's bit width), not {w!r}")
+        if p_width is None:
+            p_width = a_width + b_width
+        if isinstance(p_width, bool) or not isinstance(p_width, int) or not 1 <= p_width <= a_width + b_width:
+            raise ValueError(f"p_width must be an int in 1 .. a_width + b_width = {a_width + b_width} (the "
+                             f"product's width), not {p_width!r}")
+        self.dsp = check_dsp(dsp)
+        if dsp == "ecp5" and max(a_width, b_width) > ECP5_WIDTH:
+            raise ValueError(f"dsp='ecp5' takes operands of at most {ECP5_WIDTH} bits (one MULT18X18D), not "
+                             f"{a_width} x {b_width}: use dsp='generic' (Yosys splits a wider product "
+                             f"over several DSPs, without their registers)")
+        self.a_width, self.b_width = a_width, b_width
+        super().__init__({"a": In(a_width), "b": In(b_width), "p": Out(p_width)})
+
+    def kind(self, platform) -> str:
+        """The implementation elaborated for `platform`: "generic" or "ecp5"."""
+        if self.dsp != "auto":
+            return self.dsp
+        fits = max(self.a_width, self.b_width) <= ECP5_WIDTH
+        return "ecp5" if fits and getattr(platform, "family", None) == "ecp5" else "generic"
+
+    def elaborate(self, platform):
+        m = Module()
+        if self.kind(platform) == "generic":
+            a_r = Signal(self.a_width)                      # the input registers
+            b_r = Signal(self.b_width)
+            p_r = Signal(len(self.p))                       # the output register
+            m.d.sync += [a_r.eq(self.a), b_r.eq(self.b), p_r.eq(a_r * b_r)]
+            m.d.comb += self.p.eq(p_r)
+            return m
+        # MULT18X18D, unsigned 18 x 18 -> 36: input registers A and B and the output register on CLK0,
+        # their clock enable CE0 tied high, their synchronous reset RST0 the domain's (as the behavioural
+        # model; GSR disabled: Amaranth's registers do not follow the global set/reset either); the C
+        # input, the shift chains (SOURCEA/B = 0: A and B from the ports) and the pipeline register
+        # unused. Ports are single bits (A0..A17, B0..B17, P0..P35), as in Yosys's own dsp_map.
+        W = ECP5_WIDTH
+        a = [self.a[i] if i < self.a_width else Const(0, 1) for i in range(W)]
+        b = [self.b[i] if i < self.b_width else Const(0, 1) for i in range(W)]
+        p = Signal(2 * W)
+        ports = {f"i_A{i}": a[i] for i in range(W)}
+        ports.update({f"i_B{i}": b[i] for i in range(W)})
+        ports.update({f"i_C{i}": Const(0, 1) for i in range(W)})
+        ports.update({f"o_P{i}": p[i] for i in range(2 * W)})
+        m.submodules.mult = Instance(
+            "MULT18X18D",
+            p_REG_INPUTA_CLK="CLK0", p_REG_INPUTA_CE="CE0", p_REG_INPUTA_RST="RST0",
+            p_REG_INPUTB_CLK="CLK0", p_REG_INPUTB_CE="CE0", p_REG_INPUTB_RST="RST0",
+            p_REG_INPUTC_CLK="NONE", p_REG_PIPELINE_CLK="NONE",
+            p_REG_OUTPUT_CLK="CLK0", p_REG_OUTPUT_CE="CE0", p_REG_OUTPUT_RST="RST0",
+            p_CLK0_DIV="ENABLED", p_HIGHSPEED_CLK="NONE", p_GSR="DISABLED", p_CAS_MATCH_REG="FALSE",
+            p_SOURCEB_MODE="B_SHIFT", p_MULT_BYPASS="DISABLED", p_RESETMODE="SYNC",
+            i_SIGNEDA=Const(0, 1), i_SIGNEDB=Const(0, 1), i_SOURCEA=Const(0, 1), i_SOURCEB=Const(0, 1),
+            i_CLK0=ClockSignal("sync"), i_CE0=Const(1, 1), i_RST0=ResetSignal("sync"),
+            **ports,
+        )
+        m.d.comb += self.p.eq(p[:len(self.p)])
+        return m

@@ -1,0 +1,105 @@
+"""The set-up multiplier (hdl/controller/setup_multiplier.py): the behavioural model is p(t+2) = a(t) *
+b(t) bit for bit with operands changing every cycle; the ECP5 primitive path, which no simulator here
+can run (Yosys ships MULT18X18D as a blackbox only), is checked in the synth_ecp5 netlist: one
+MULT18X18D with its input and output registers on the clock, no fabric register or LUT beside it, each
+operand bit on its A/B pin and each product bit from its P pin; the Verilog of the simulators never
+contains the primitive; the implementation is chosen as documented and bad parameters are refused."""
+import json
+import re
+import types
+
+import numpy as np
+import pytest
+from amaranth.back import verilog
+from amaranth.sim import Simulator
+
+from contract.controller_config import ControllerConfig
+from flow.verilog_out import BUILD
+from hdl.controller.controller_setup import ControllerSetup
+from hdl.controller.setup_multiplier import LATENCY, SetupMultiplier
+from hdl.controller.update_controller import UpdateController
+
+
+@pytest.mark.parametrize("wa,wb,wp", [(16, 16, 32), (16, 16, 31), (9, 6, 14), (18, 18, 36), (1, 3, 4)])
+def test_model_is_the_product_two_cycles_later(wa, wb, wp):
+    dut = SetupMultiplier(wa, wb, wp, dsp="generic")
+    rng = np.random.default_rng(wa * 100 + wb)
+    n = 300
+    # full-range operands, with the extremes forced in
+    av = [int(x) for x in rng.integers(0, 1 << wa, n)]
+    bv = [int(x) for x in rng.integers(0, 1 << wb, n)]
+    av[:4], bv[:4] = [(1 << wa) - 1, 0, (1 << wa) - 1, 1], [(1 << wb) - 1, (1 << wb) - 1, 0, 1]
+    got = []
+
+    async def bench(ctx):
+        for t in range(n + LATENCY):
+            ctx.set(dut.a, av[t] if t < n else 0)
+            ctx.set(dut.b, bv[t] if t < n else 0)
+            await ctx.tick()
+            got.append(ctx.get(dut.p))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    # got[t] is p after edge t + 1: the product of the operands of cycle t + 1 - LATENCY
+    assert got[LATENCY - 1:LATENCY - 1 + n] == [x * y % (1 << wp) for x, y in zip(av, bv)]
+
+
+def test_parameters_are_checked():
+    with pytest.raises(ValueError, match="dsp must be one of"):
+        SetupMultiplier(16, 16, dsp="ECP5")
+    with pytest.raises(ValueError, match="at most 18 bits"):
+        SetupMultiplier(19, 16, dsp="ecp5")
+    with pytest.raises(ValueError, match="a_width must be a positive int"):
+        SetupMultiplier(0, 16)
+    with pytest.raises(ValueError, match="b_width must be a positive int"):
+        SetupMultiplier(16, True)
+    with pytest.raises(ValueError, match=r"p_width must be an int in 1 \.\. a_width \+ b_width = 32"):
+        SetupMultiplier(16, 16, 33)
+    with pytest.raises(ValueError, match="dsp must be one of"):
+        ControllerSetup(ControllerConfig(a=1, b=1), dsp="ice40")
+    with pytest.raises(ValueError, match="dsp must be one of"):
+        UpdateController(a=2, b=2, dsp=None)
+
+
+def test_auto_follows_the_platform():
+    ecp5, ice40 = types.SimpleNamespace(family="ecp5"), types.SimpleNamespace(family="ice40")
+    assert SetupMultiplier(16, 16).kind(None) == "generic"
+    assert SetupMultiplier(16, 16).kind(ice40) == "generic"
+    assert SetupMultiplier(16, 16).kind(ecp5) == "ecp5"
+    assert SetupMultiplier(19, 16).kind(ecp5) == "generic"           # does not fit one MULT18X18D
+    assert SetupMultiplier(16, 16, dsp="generic").kind(ecp5) == "generic"
+    assert SetupMultiplier(16, 16, dsp="ecp5").kind(None) == "ecp5"
+
+
+def test_simulation_verilog_has_no_primitive():
+    """The default (the simulators' Verilog) is behavioural; dsp='ecp5' reaches the set-up's multiplier."""
+    assert "MULT18X18D" not in verilog.convert(UpdateController(a=2, b=2), name="top", emit_src=False)
+    text = verilog.convert(UpdateController(a=2, b=2, dsp="ecp5"), name="top", emit_src=False)
+    assert len(re.findall(r"\bMULT18X18D\b", text)) == 1
+
+
+def test_ecp5_netlist_uses_the_dsp_registers():
+    """synth_ecp5 of the primitive path: the registers are the DSP's, every bit on its pin."""
+    from flow.yosys import synthesise
+    from flow.verilog_out import write_verilog
+    wa, wb, wp = 16, 13, 28
+    d = BUILD / "test_setup_multiplier"
+    d.mkdir(parents=True, exist_ok=True)
+    write_verilog(SetupMultiplier(wa, wb, wp, dsp="ecp5"), "top", d / "top.v")
+    cells = synthesise(d, "ecp5", netlist=True)
+    assert cells == {"MULT18X18D": 1}                                # no TRELLIS_FF, no LUT
+    top = json.loads((d / "ecp5.json").read_text())["modules"]["top"]
+    (cell,) = top["cells"].values()
+    prm = {k: v.strip() for k, v in cell["parameters"].items()}       # strings (Yosys may pad one)
+    assert prm["REG_INPUTA_CLK"] == prm["REG_INPUTB_CLK"] == prm["REG_OUTPUT_CLK"] == "CLK0"
+    assert prm["REG_PIPELINE_CLK"] == prm["REG_INPUTC_CLK"] == "NONE"
+    assert prm["REG_INPUTA_CE"] == prm["REG_INPUTB_CE"] == prm["REG_OUTPUT_CE"] == "CE0"
+    conn = cell["connections"]
+    port = {name: p["bits"] for name, p in top["ports"].items()}
+    assert conn["CLK0"] == port["clk"] and conn["CE0"] == ["1"] and conn["RST0"] == port["rst"]
+    assert [conn[f"SIGNED{x}"] + conn[f"SOURCE{x}"] for x in "AB"] == [["0", "0"], ["0", "0"]]
+    assert [conn[f"A{i}"][0] for i in range(18)] == port["a"] + ["0"] * (18 - wa)
+    assert [conn[f"B{i}"][0] for i in range(18)] == port["b"] + ["0"] * (18 - wb)
+    assert [conn[f"P{i}"][0] for i in range(wp)] == port["p"]
