@@ -222,11 +222,12 @@ class LineBanks(wiring.Component):
             lines_here = max(0, -(-(n - k) // S))
             is_row = Signal(name=f"is_row{k}")          # registered with the read data: no compare of
             valid = Signal(name=f"valid{k}")            # cnt on the beat's path
-            with m.If(adv):
-                m.d.sync += [is_row.eq(addr1 < rows_here), valid.eq(addr1 < lines_here)]
+            rmask = Signal(P, name=f"mask{k}")          # the line's random-number mask, chosen here too: no
+            with m.If(adv):                             # is_row fan-out on the compare's path (masks are
+                m.d.sync += [is_row.eq(addr1 < rows_here), valid.eq(addr1 < lines_here),   # set in PLAN)
+                             rmask.eq(Mux(addr1 < rows_here, self.mask_u, self.mask_v))]
             mag, sgn = mag_q[:P], mag_q[P]
-            value = Mux(self.det, Mux(is_row, self.det_row, self.det_col),
-                        st[:P] & Mux(is_row, self.mask_u, self.mask_v))
+            value = Mux(self.det, Mux(is_row, self.det_row, self.det_col), st[:P] & rmask)
             phase_ok = is_row | ~self.two_phase | (self.phase ^ ~sgn)
             f, p = Signal(name=f"fire{k}"), Signal(name=f"pol{k}")
             m.d.comb += [f.eq(valid & self.gate & phase_ok & (value < mag)),
