@@ -245,9 +245,15 @@ class ControllerSetup(wiring.Component):
         n = self.n_bl
         n_next = Signal(BLW)
         nn = Signal(BLW + 2)                           # ~BL (zero-extended BL, inverted): x - BL = x + nn + 1
-        m.d.comb += n_next.eq(Mux(self.bl_mgmt & (c2 < bl), c2, bl))
+        # cap > BL for step 8's overflow flag, formed here beside BL's own choice (both candidates
+        # compared in parallel, then the same select): step 8's flags then start from a register, not a
+        # compare of the freshly loaded BL.
+        use_c2 = Signal()
+        cap_gt_n = Signal()
+        m.d.comb += [use_c2.eq(self.bl_mgmt & (c2 < bl)), n_next.eq(Mux(use_c2, c2, bl))]
         with m.If(v[5]):
-            m.d.sync += [n.eq(n_next), nn.eq(~Cat(n_next, Const(0, 2)))]
+            m.d.sync += [n.eq(n_next), nn.eq(~Cat(n_next, Const(0, 2))),
+                         cap_gt_n.eq(Mux(use_c2, cap > c2, cap > bl))]
         # -- steps 8 .. 8 + P: the divider (operands loaded in step 5); step 8 also the flags, step 9 the
         # ramp parameters.
         # Radix 2, restoring: x = 2 rem + the next bit of Y mod 2**(P+1), MSB first (rem starts at
@@ -260,7 +266,7 @@ class ControllerSetup(wiring.Component):
         q = Signal(P + 1)
         cnt = Signal(range(P))
         err_ovf = Signal()
-        m.d.comb += err_ovf.eq(~err_bl0 & ~err_pow2 & ~zero & (cap > n))
+        m.d.comb += err_ovf.eq(~err_bl0 & ~err_pow2 & ~zero & cap_gt_n)
         with m.If(v[3]):
             m.d.sync += [rem.eq(Y[P + 1:]), num.eq(Y[:P + 1])]
         with m.If(v[6]):
