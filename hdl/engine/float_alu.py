@@ -4,21 +4,24 @@ cycle, result `latency` register stages later (1..6; the scalar unit uses alu_la
 Golden twin: contract/fixed_point.py FloatFormat (mul, add, sub, scale, rsqrt_seed, fnorm of an integer).
 
 Stages, in order; CUTS[latency] names the boundaries that hold a register (the others are wires), so
-that at higher latencies each stage has about one carry chain or one shifter:
-    [rd]     the operands as they come (off the register file's block RAM)
-    A        SUB negation (three constant compares, no normaliser), exponent compare and swap; the
-             SCL/LDI/MOV operand select, the seed table
+that at higher latencies each stage has about one carry chain or one shifter (ECP5, latency 6: every
+stage within 8 ns, the scalar unit's own paths at 125 MHz):
+    [rd]     the operands as they come (off the register file's block RAM: its 5.6 ns clock-to-out alone)
+    A        decode; SUB's -b as FloatFormat.neg (constant compares, one negation: no normaliser); the
+             raw exponent difference a_e - b_e and both alignment shifts straight from it; the MUL/SCL
+             exponent sums; the seed table
     [x]
-    A2       the alignment shift of the larger operand; the mantissa product (with cut "sum": four
-             17-bit partial products, one per DSP)
+    A2       the two alignment shifts (a_m and the exact -b, no swap mux in front: the smaller exponent's
+             operand is shifted by 0); the DSP products (with cut "sum": four 17-bit partial products);
+             the ADD cut-off (on the renormalised exponent: a_e - b_e - de) and the pass-through selects
     [a]      (always: the multiplier's output register)
-    B        the exact value v * 2**e to round (ADD: the one wide sum; the partial products' sum)
+    B        the exact value v * 2**e to round: one carry chain (the partial products through a
+             carry-save layer)
     [sum]
-    C        its bit length (a leading-one tree), then hdl/fixed_point.py fnorm_pipe_hw: [bl]
-             normalising shift [sh] round [rnd] rounding overflow, exponent clamp; zero and pass-through
-             selects (combinational out to the register file's write port)
-latency 1 (alu_latency 3): A, A2 | B, C; latency 2: | B | C; latency 6: rd, x, a, sum, bl, sh. The block
-RAM of the register file has a slow clock-to-out (5.8 ns on the ECP5): "rd" keeps it alone in its cycle.
+    C        hdl/fixed_point.py fnorm_pipe_hw: leading-bit index tree [bl] normalising left shift by
+             that index [sh] round [rnd] rounding overflow, exponent clamp; zero and pass-through selects
+             (combinational out to the register file's write port)
+latency 1 (alu_latency 3): A, A2 | B, C; latency 2: | B | C; latency 6: rd, x, a, sum, bl, sh.
 """
 from __future__ import annotations
 
@@ -33,9 +36,9 @@ from contract.fixed_point import rsqrt_seed_table
 from hdl.fixed_point import FNORM_CUTS, fnorm_pipe_hw, stage_hw
 
 #: Pipeline registers of the ALU per latency (number of registers), in pipeline order:
-#:   rd  the operands as they come   x   after the exponent compare and swap (stage A)
-#:   a   after the alignment shift and the DSP products (stage A2)   sum  after the wide add (B)
-#:   bl  after the leading-one tree   sh  after the normalising shift   rnd  after the round increment
+#:   rd  the operands as they come   x   after the decode, compares and exponent arithmetic (stage A)
+#:   a   after the alignment shifts and the DSP products (stage A2)   sum  after the wide add (B)
+#:   bl  after the leading-bit index tree   sh  after the normalising shift   rnd  after the round increment
 CUTS = {1: ("a",), 2: ("a", "bl"), 3: ("x", "a", "bl"), 4: ("rd", "x", "a", "bl"),
         5: ("rd", "x", "a", "bl", "sh"), 6: ("rd", "x", "a", "sum", "bl", "sh")}
 
@@ -72,7 +75,7 @@ class FloatALU(wiring.Component):
         The result's exponent saturated.
 
     latency : int
-        2 (default): a register after stage A and after stage B; 1: after stage A only.
+        Register stages, 1..6 (default 2), placed as CUTS[latency] says.
 
     Latency: the inputs of cycle c give r_m, r_e, flag in cycle c + latency (combinational out of the
     last stage; the scalar unit writes them to its register file at the end of that cycle). One op per
