@@ -157,7 +157,9 @@ class FloatALU(wiring.Component):
         e_add = Signal(signed(ew), name="e_add")
         m.d.comb += [e_mul.eq(a_e + b_e), e_scl.eq(a_e + inp["k"]), e_add.eq(Mux(da[-1], a_e, b_e))]
         # SEED: table of contract/fixed_point.py, indexed by exponent parity and seed_bits mantissa bits;
-        # its exponent -(sb+1) - floor((a_e + mw - 2) / 2), the second half in stage A2.
+        # its exponent -(sb+1) - floor((a_e + mw - 2) / 2), the second half in stage A2. The table stays in
+        # LUTs (a data select, SEED's or SCL's value, in front of its register): as a block RAM its
+        # clock-to-out would be most of a cycle.
         table = Array(Const(t, 16) for t in rsqrt_seed_table(sb, mw))
         idx = Signal(sb + 1)
         m.d.comb += idx.eq(((a_e[0] ^ ((mw - 2) & 1)) << sb) | a_m[mw - 2 - sb:mw - 2])
@@ -168,7 +170,7 @@ class FloatALU(wiring.Component):
             "a_zero": a_zero, "b_zero": b_zero, "bb_zero": b_zero | c_min, "de_p": de_p, "de_m": de_m,
             "ma": a_m, "mb": b_m, "ae": a_e, "nb": nb, "bb_m": bb_m, "bb_e": bb_e, "da": da, "sha": sha,
             "shb": shb, "e_mul": e_mul, "e_scl": e_scl, "e_add": e_add, "half_e": half_e,
-            "seed_v": table[idx], "seed_zero": a_m <= 0, "ival": inp["ival"], "ival_e": inp["ival_e"]})
+            "seed_v": Mux(is_seed, table[idx], a_m), "seed_zero": a_m <= 0, "ival": inp["ival"], "ival_e": inp["ival_e"]})
 
         # ---- stage A2: the alignment shifts; the multiplier; the cut-off and pass-through selects -------
         # The product: one a*b (Yosys splits it over the DSPs and adds the parts in the fabric, all
@@ -177,6 +179,12 @@ class FloatALU(wiring.Component):
         # a = ah * 2**17 + al, al unsigned).
         split = "sum" in cuts and mw > 18
         ma, mb = st["ma"], st["mb"]
+        if "x" in cuts:
+            # The multiplier's own operand registers, loaded for MUL only: not merged with the other copies
+            # of the operands (the conversions' registers hold the same value), so they sit by the DSPs.
+            ma, mb = Signal(signed(mw), name="x_mul_a"), Signal(signed(mw), name="x_mul_b")
+            with m.If(is_mul):
+                m.d.sync += [ma.eq(a_m), mb.eq(b_m)]
         if split:
             al, ah = ma[:17], ma[17:].as_signed()
             bl_, bh = mb[:17], mb[17:].as_signed()
@@ -205,11 +213,11 @@ class FloatALU(wiring.Component):
             st["scl"], st["e_scl"], Mux(st["seed"], seed_e, st["ival_e"])))))
         # the value to round of the ops that are not MUL or the ADD sum
         v_o = Signal(signed(max(self.int_width, mw, 16)), name="v_o")
-        m.d.comb += v_o.eq(Mux(st["scl"], st["ma"], Mux(st["seed"], st["seed_v"], st["ival"])))
+        m.d.comb += v_o.eq(Mux(st["scl"] | st["seed"], st["seed_v"], st["ival"]))
         aw = 2 * mw + 2
         st = stage_hw(m, True, "a", {
             "mul": st["mul"], "addsub": st["addsub"], "zero": zero, "pass": pss, "e": e, "v_o": v_o,
-            "pm": Mux(a_pass, st["ma"], st["bb_m"]), "pe": Mux(a_pass, st["ae"], st["bb_e"]),
+            "a_pass": a_pass, "ma": st["ma"], "ae": st["ae"], "bb_m": st["bb_m"], "bb_e": st["bb_e"],
             "add_a": (st["ma"] << st["sha"])[:aw].as_signed(), "add_b": (st["nb"] << st["shb"])[:aw + 1].as_signed(),
             **mul})
 
@@ -229,8 +237,10 @@ class FloatALU(wiring.Component):
                      y_in.eq(Mux(st["mul"], t1, Mux(st["addsub"], st["add_b"], 0)))]
         v = Signal(signed(vw), name="v")
         m.d.comb += v.eq(x_in + y_in)
+        # the pass-through result (selected here, off the cut-off compare's path)
+        pm, pe = Mux(st["a_pass"], st["ma"], st["bb_m"]), Mux(st["a_pass"], st["ae"], st["bb_e"])
         st = stage_hw(m, "sum" in cuts, "sum", {"v": v, "e": st["e"], "zero": st["zero"], "pass": st["pass"],
-                                               "pm": st["pm"], "pe": st["pe"]})
+                                               "pm": pm, "pe": pe})
 
         # ---- stages C..: leading-bit index, normalising shift, round, clamp (hdl/fixed_point.py) --------
         r_m, r_e, flag, st = fnorm_pipe_hw(

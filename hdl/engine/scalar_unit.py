@@ -239,14 +239,17 @@ class ScalarUnit(wiring.Component):
 
         def ksel_hw(mant, exp, name):
             """KSEL: k = floor((e + mw - 2 - (2*SW - 6)) / 2), clamped; 0 for a zero norm."""
+            c = mw - 2 - (2 * cfg.state_width - 6)
             kraw = Signal(signed(len(exp) + 2), name=f"{name}_raw")
-            m.d.comb += kraw.eq((exp + (mw - 2 - (2 * cfg.state_width - 6))) >> 1)
+            m.d.comb += kraw.eq((exp + c) >> 1)
             ksel = Signal(signed(8), name=name)
+            # the clamps as compares of e itself (beside the add, not after it):
+            # floor((e + c) / 2) < KMIN <=> e < 2 KMIN - c;  > kmax <=> e > 2 kmax + 1 - c
             with m.If(mant == 0):
                 m.d.comb += ksel.eq(0)
-            with m.Elif(kraw < KMIN):
+            with m.Elif(exp < 2 * KMIN - c):
                 m.d.comb += ksel.eq(KMIN)
-            with m.Elif(kraw > cfg.kmax):
+            with m.Elif(exp > 2 * cfg.kmax + 1 - c):
                 m.d.comb += ksel.eq(cfg.kmax)
             with m.Else():
                 m.d.comb += ksel.eq(kraw)
@@ -300,6 +303,11 @@ class ScalarUnit(wiring.Component):
         cmax = Mux(p3_op == OPC["OUTC"], cfg.rmax_out, cfg.rmax)
         sm_zero, sm_pos = p3_sm == 0, p3_sm > 0
         if "post" in conv_cuts:
+            # the shift clamps as compares of ce itself (beside the negation, not after it):
+            # -(ce + o) < -LMAX <=> ce > LMAX - o;  -(ce + o) > r <=> ce < -r - o  (o = elem_width-1 for OUTC)
+            is_outc, o = p3_op == OPC["OUTC"], cfg.elem_width - 1
+            c_lo_e = Mux(is_outc, p3_ce > LMAX - o, p3_ce > LMAX)
+            c_hi_e = Mux(is_outc, p3_ce < -cfg.rmax_out - o, p3_ce < -cfg.rmax)
             # under - 1 for the s underflow shift rshift_round(sm, under) = ((sm >> (under-1)) + 1) >> 1,
             # under = s_emin - se_real (>= 1 where used), at most smw + 1
             under_raw = Signal(signed(ew + 8))
@@ -307,7 +315,7 @@ class ScalarUnit(wiring.Component):
             post = stage_hw(m, True, "post", {
                 "op": p3_op, "d": p3_d, "k": p3_k, "cm": p3_cm, "cflag": p3_cflag, "sm": p3_sm, "sflag": p3_sflag,
                 "csh_raw": csh_raw, "se_real": se_real[:sew], "under_m1": Mux(under_raw > smw, smw, under_raw)[:6],
-                "c_lo": csh_raw < -LMAX, "c_hi": csh_raw > cmax, "s_hi": se_real > s_emax, "s_lo": se_real < s_emin,
+                "c_lo": c_lo_e, "c_hi": c_hi_e, "s_hi": se_real > s_emax, "s_lo": se_real < s_emin,
                 "sm_zero": sm_zero, "sm_pos": sm_pos, "cm_nz": p3_cm != 0})
             # with "post2": the s underflow shift registered before its increment and the selects
             pre = Signal(signed(smw), name="sunder_pre")
