@@ -5,9 +5,9 @@ Each helper adds comb statements to a Module and returns the result signals:
                         (round_amt_hw / round_pre_hw / round_post: the same split over two stages)
     saturate_hw      -- clamp to a signed width, with a "clamped" bit (never wrap-around)
     fnorm_hw         -- exact integer * 2**e -> sfloat (m, e) with the exponent clamp of FloatFormat.fnorm
-                        (= bit_length_hw, a leading-one tree, then fnorm_tail_hw: shift, round, clamp;
-                        split so a pipeline can register the bit length in between)
-    fnorm_pipe_hw    -- fnorm_hw with optional registers after the bit length, the shift, the rounding
+                        (fnorm_pipe_hw without registers)
+    fnorm_pipe_hw    -- leading-bit index tree (lead_index_hw), normalising left shift by that index, round,
+                        clamp; optional registers after the index, the shift, the rounding
     stage_hw         -- a pipeline boundary: registered copies of some values, or the values themselves
 
 The rounding uses floor((floor(v / 2**(s-1)) + 1) / 2) == floor(v / 2**s + 1/2), so no variable-width
@@ -15,12 +15,7 @@ The rounding uses floor((floor(v / 2**(s-1)) + 1) / 2) == floor(v / 2**s + 1/2),
 """
 from __future__ import annotations
 
-from amaranth import Const, Mux, Signal, signed, unsigned
-
-
-def _bits_for(lo: int, hi: int) -> int:
-    """Width of a signed signal holding lo..hi."""
-    return max(len(Const(lo)), len(Const(hi)), 2) + 1
+from amaranth import Cat, Const, Mux, Signal, signed
 
 
 def rshift_round_hw(m, v, s, *, out_width: int, max_left: int, max_right: int, name: str):
@@ -119,66 +114,44 @@ def saturate_hw(m, v, width: int, *, name: str):
     return out, hit
 
 
-def bit_length_hw(m, mag, *, name: str):
-    """Signal = mag.bit_length() of an unsigned Value: a binary tree of (any-bit, index) pairs, depth
-    ceil(log2(width)) 2:1 muxes (not a priority chain of width Ifs)."""
-    n = len(mag)
-    levels = max(1, (n - 1).bit_length())
-    nodes = [(mag[i], Const(i, levels)) for i in range(n)]
+def lead_index_hw(m, bits, *, name: str):
+    """Signal = index of the highest set bit of `bits` (0 if none), an unsigned Value whose width is a power
+    of two: a 4-ary tree of (any-bit, index) pairs, log4(width) levels, each an OR of four and a 4:1 select
+    (not a priority chain of width Ifs). The index bits come out of the tree directly: a shifter can take
+    them as its amount with no adder in between (fnorm_pipe_hw)."""
+    n = len(bits)
+    if n & (n - 1) or n < 2:
+        raise ValueError(f"lead_index_hw needs a power-of-two width >= 2, not {n}")
+    nodes = [(bits[i], None) for i in range(n)]      # (any, index within the node's group)
     while len(nodes) > 1:
+        fan = 4 if len(nodes) % 4 == 0 else 2
+        hb = fan.bit_length() - 1                   # index bits this level adds
         nxt = []
-        for i in range(0, len(nodes), 2):
-            if i + 1 == len(nodes):
-                nxt.append(nodes[i])
-                continue
-            (lo_any, lo_idx), (hi_any, hi_idx) = nodes[i], nodes[i + 1]
-            nxt.append((lo_any | hi_any, Mux(hi_any, hi_idx, lo_idx)))
+        for i in range(0, len(nodes), fan):
+            grp = nodes[i:i + fan]
+            anys = [g[0] for g in grp]
+            # the highest child with a set bit: its number (hb bits) above its own index
+            low = lambda g: () if g[1] is None else (g[1],)        # noqa: E731
+            idx = Cat(*low(grp[0]), Const(0, hb))
+            for j in range(1, fan):
+                idx = Mux(anys[j], Cat(*low(grp[j]), Const(j, hb)), idx)
+            any_ = anys[0]
+            for a in anys[1:]:
+                any_ = any_ | a
+            nxt.append((any_, idx))
         nodes = nxt
-    bl = Signal(range(n + 1), name=name)
-    m.d.comb += bl.eq(Mux(nodes[0][0], nodes[0][1] + 1, 0))
-    return bl
+    out = Signal((n - 1).bit_length(), name=name)
+    m.d.comb += out.eq(nodes[0][1])
+    return out
 
 
 def fnorm_hw(m, v, e, *, width: int, ew: int, name: str, with_flag: bool = True):
     """(m_out signed(width), e_out signed(ew), flag) = FloatFormat(ew=ew).fnorm(v, e, width=width).
 
-    v: signed Value of any width N (>= 2); e: signed Value. Combinational: the bit length
-    (bit_length_hw), then fnorm_tail_hw.
+    v: signed Value of any width N (>= 2); e: signed Value. Combinational (fnorm_pipe_hw without cuts).
     """
-    mag = Signal(unsigned(len(v)), name=f"{name}_mag")
-    m.d.comb += mag.eq(Mux(v < 0, ~v, v))
-    bl = bit_length_hw(m, mag, name=f"{name}_bl")
-    return fnorm_tail_hw(m, v, e, bl, width=width, ew=ew, name=name, with_flag=with_flag)
-
-
-def fnorm_tail_hw(m, v, e, bl, *, width: int, ew: int, name: str, with_flag: bool = True):
-    """fnorm_hw given bl = bit length of the magnitude of v (v < 0: of ~v), e.g. from a pipeline register:
-    the normalising shift and rounding, the rounding overflow and the exponent clamp."""
-    n = len(v)
-    emax, emin = (1 << (ew - 1)) - 1, -(1 << (ew - 1))
-    sw = _bits_for(-(width - 1), n)
-    s = Signal(signed(sw), name=f"{name}_s")
-    m.d.comb += s.eq(bl - Const(width - 1, signed(sw)))
-    r = rshift_round_hw(m, v, s, out_width=width + 1, max_left=width - 1, max_right=max(n - width + 1, 1),
-                        name=f"{name}_r")
-    ovf = Signal(name=f"{name}_ovf")
-    m.d.comb += ovf.eq(~r[width] & r[width - 1] & ~r[:width - 1].any())     # r == 2**(width-1)
-    ew_wide = max(len(e), ew) + sw + 2
-    e_new = Signal(signed(ew_wide), name=f"{name}_e")
-    m.d.comb += e_new.eq(e + s + ovf)
-    m_out = Signal(signed(width), name=f"{name}_m")
-    e_out = Signal(signed(ew), name=f"{name}_eo")
-    flag = Signal(name=f"{name}_flag")
-    set_flag = [flag.eq(1)] if with_flag else []
-    with m.If(v == 0):
-        m.d.comb += [m_out.eq(0), e_out.eq(0)]
-    with m.Elif(e_new > emax):
-        m.d.comb += [m_out.eq(Mux(v > 0, (1 << (width - 1)) - 1, -(1 << (width - 1)))), e_out.eq(emax)] + set_flag
-    with m.Elif(e_new < emin):
-        m.d.comb += [m_out.eq(0), e_out.eq(0)] + set_flag
-    with m.Else():
-        m.d.comb += [m_out.eq(Mux(ovf, 1 << (width - 2), r)), e_out.eq(e_new)]
-    return m_out, e_out, (flag if with_flag else None)
+    m_out, e_out, flag, _ = fnorm_pipe_hw(m, v, e, width=width, ew=ew, name=name, with_flag=with_flag)
+    return m_out, e_out, flag
 
 
 #: Pipeline cuts of fnorm_pipe_hw, in pipeline order.
@@ -203,12 +176,20 @@ def fnorm_pipe_hw(m, v, e, *, width: int, ew: int, name: str, cuts=(), extra: di
     """fnorm_hw with optional pipeline registers: (m_out, e_out, flag, extra_out), len(cuts) cycles after
     v, e (and the values of `extra`, carried along as extra_out).
 
+    A left-normalising form of FloatFormat.fnorm, bit-exact with it: v (N bits) is padded with zeros on
+    the right to P = 2**k >= N bits, vp = v * 2**(P-N); z = the number of sign copies below vp's sign bit
+    (from the index i of the highest bit of the magnitude vp ^ sign over bits 0..P-2, with a virtual 1
+    below them: z = P - 1 - i = ~i, the index bits inverted, no adder); then vp << z has its leading
+    magnitude bit right below the sign, and fnorm's rshift_round(v, s) with s = bitlen - (width-1) is the
+    constant-distance rshift_round(vp << z, P - width) = (x + 1) >> 1 of the top width+1 bits x; the
+    exponent is e + s = e - (P - N) + 1 - width + i. The rounding overflows (to 2**(width-1)) exactly for
+    x = 0b011..1, tested on x beside the increment.
+
     cuts, a subset of FNORM_CUTS, puts a register after
-        "bl"   the bit length (leading-one tree); with "sh" or "rnd" also the shift amounts
+        "bl"   the leading-bit index tree (and, in parallel, the exponent plus its constant)
         "sh"   the normalising shift (and, in parallel, e + s, e + s + 1 and their range compares)
         "rnd"  the round increment and its overflow
-    so each stage has at most one short carry chain or one shifter. Without "sh" and "rnd" this is
-    bit_length_hw, an optional register, fnorm_tail_hw (the logic of fnorm_hw).
+    so each stage has at most one carry chain or one shifter.
     """
     cuts = set(cuts)
     if any(k.startswith("_") for k in extra or {}):
@@ -216,51 +197,44 @@ def fnorm_pipe_hw(m, v, e, *, width: int, ew: int, name: str, cuts=(), extra: di
     if not cuts <= set(FNORM_CUTS):
         raise ValueError(f"fnorm cuts must be a subset of {FNORM_CUTS}, not {sorted(cuts)}")
     extra = dict(extra or {})
-    mag = Signal(unsigned(len(v)), name=f"{name}_mag")
-    m.d.comb += mag.eq(Mux(v < 0, ~v, v))
-    bl = bit_length_hw(m, mag, name=f"{name}_bl")
-    if not cuts & {"sh", "rnd"}:
-        st = stage_hw(m, "bl" in cuts, f"{name}_pbl", {"_v": v, "_e": e, "_bl": bl, **extra})
-        m_out, e_out, flag = fnorm_tail_hw(m, st["_v"], st["_e"], st["_bl"], width=width, ew=ew, name=name,
-                                           with_flag=with_flag)
-        return m_out, e_out, flag, {k: st[k] for k in extra}
-
-    # Split form: the same arithmetic as fnorm_tail_hw / rshift_round_hw, bit for bit.
     n = len(v)
+    k = max(1, (n - 1).bit_length())
+    P = 1 << k
+    pad = P - n
     emax, emin = (1 << (ew - 1)) - 1, -(1 << (ew - 1))
-    sw = _bits_for(-(width - 1), n)
-    s = Signal(signed(sw), name=f"{name}_s")
-    m.d.comb += s.eq(bl - Const(width - 1, signed(sw)))
-    max_right = max(n - width + 1, 1)
-    r_amt = Signal(range(max(max_right, 1)), name=f"{name}_ra")
-    l_amt = Signal(range(width), name=f"{name}_la")
-    m.d.comb += [r_amt.eq(Mux(s > 0, s - 1, 0)), l_amt.eq(Mux(s < 0, -s, 0))]
-    st = stage_hw(m, "bl" in cuts, f"{name}_pbl", {"_v": v, "_e": e, "_s": s, "_ra": r_amt, "_la": l_amt,
-                                                   "_right": s > 0, "_left": s < 0, **extra})
-    # shift: |v >> (bl - width)| < 2**width, |v << (width - 1 - bl)| < 2**(width-1)
-    shw = width + 2
-    sh = Signal(signed(shw), name=f"{name}_sh")
-    with m.If(st["_right"]):
-        m.d.comb += sh.eq(st["_v"] >> st["_ra"])
-    with m.Elif(st["_left"]):
-        m.d.comb += sh.eq(st["_v"] << st["_la"])
-    with m.Else():
-        m.d.comb += sh.eq(st["_v"])
-    ew_wide = max(len(st["_e"]), sw) + 3
-    e_s, e_s1 = Signal(signed(ew_wide), name=f"{name}_es"), Signal(signed(ew_wide), name=f"{name}_es1")
-    m.d.comb += [e_s.eq(st["_e"] + st["_s"]), e_s1.eq(st["_e"] + st["_s"] + 1)]
+    vp = Signal(signed(P), name=f"{name}_vp")
+    m.d.comb += vp.eq(Cat(Const(0, pad), v) if pad else v)
+    sign = v[n - 1]
+    mag = Signal(P - 1, name=f"{name}_mag")
+    m.d.comb += mag.eq(vp[:P - 1] ^ sign.replicate(P - 1))
+    lead = lead_index_hw(m, Cat(Const(1, 1), mag[:P - 1]), name=f"{name}_i")
+    # e + s = (e + 1 - width - pad) + i
+    xw = max(len(e), k + 1) + 3
+    ec0, ec1 = Signal(signed(xw), name=f"{name}_ec0"), Signal(signed(xw), name=f"{name}_ec1")
+    m.d.comb += [ec0.eq(e + (1 - width - pad)), ec1.eq(e + (2 - width - pad))]
+    zero = Signal(name=f"{name}_zero")
+    m.d.comb += zero.eq(v == 0)
+    st = stage_hw(m, "bl" in cuts, f"{name}_pbl", {"_vp": vp, "_i": lead, "_ec0": ec0, "_ec1": ec1,
+                                                   "_zero": zero, "_neg": sign, **extra})
+    # the normalising shift: only the top width+1 bits are kept
+    z = Signal(k, name=f"{name}_z")
+    m.d.comb += z.eq(~st["_i"])
+    x = Signal(signed(width + 1), name=f"{name}_x")
+    m.d.comb += x.eq((st["_vp"] << z)[P - width - 1:P])
+    e_s, e_s1 = Signal(signed(xw + 1), name=f"{name}_es"), Signal(signed(xw + 1), name=f"{name}_es1")
+    m.d.comb += [e_s.eq(st["_ec0"] + st["_i"]), e_s1.eq(st["_ec1"] + st["_i"])]
     st = stage_hw(m, "sh" in cuts, f"{name}_psh", {
-        "_sh": sh, "_right": st["_right"], "_es": e_s[:ew], "_es1": e_s1[:ew],
+        "_x": x, "_es": e_s[:ew], "_es1": e_s1[:ew],
         "_hi0": e_s > emax, "_hi1": e_s1 > emax, "_lo0": e_s < emin, "_lo1": e_s1 < emin,
-        "_zero": st["_v"] == 0, "_pos": st["_v"] > 0, **{k: st[k] for k in extra}})
-    # round: (sh + 1) >> 1 for a right shift (the ties-up rule), else exact
+        "_zero": st["_zero"], "_neg": st["_neg"], **{key: st[key] for key in extra}})
+    # round: (x + 1) >> 1, ties up; overflow iff x = 0b011..1
     r = Signal(signed(width + 1), name=f"{name}_r")
-    m.d.comb += r.eq(Mux(st["_right"], (st["_sh"] + 1) >> 1, st["_sh"]))
+    m.d.comb += r.eq((st["_x"] + 1) >> 1)
     ovf = Signal(name=f"{name}_ovf")
-    m.d.comb += ovf.eq(~r[width] & r[width - 1] & ~r[:width - 1].any())     # r == 2**(width-1)
-    keep = ("_es", "_es1", "_hi0", "_hi1", "_lo0", "_lo1", "_zero", "_pos")
-    st = stage_hw(m, "rnd" in cuts, f"{name}_prnd", {"_r": r, "_ovf": ovf, **{k: st[k] for k in keep},
-                                                    **{k: st[k] for k in extra}})
+    m.d.comb += ovf.eq(~st["_x"][width] & st["_x"][:width].all())
+    keep = ("_es", "_es1", "_hi0", "_hi1", "_lo0", "_lo1", "_zero", "_neg")
+    st = stage_hw(m, "rnd" in cuts, f"{name}_prnd", {"_r": r, "_ovf": ovf, **{key: st[key] for key in keep},
+                                                    **{key: st[key] for key in extra}})
     m_out = Signal(signed(width), name=f"{name}_m")
     e_out = Signal(signed(ew), name=f"{name}_eo")
     flag = Signal(name=f"{name}_flag")
@@ -269,10 +243,10 @@ def fnorm_pipe_hw(m, v, e, *, width: int, ew: int, name: str, cuts=(), extra: di
     with m.If(st["_zero"]):
         m.d.comb += [m_out.eq(0), e_out.eq(0)]
     with m.Elif(Mux(ovf, st["_hi1"], st["_hi0"])):
-        m.d.comb += [m_out.eq(Mux(st["_pos"], (1 << (width - 1)) - 1, -(1 << (width - 1)))),
+        m.d.comb += [m_out.eq(Mux(st["_neg"], -(1 << (width - 1)), (1 << (width - 1)) - 1)),
                      e_out.eq(emax)] + set_flag
     with m.Elif(Mux(ovf, st["_lo1"], st["_lo0"])):
         m.d.comb += [m_out.eq(0), e_out.eq(0)] + set_flag
     with m.Else():
         m.d.comb += [m_out.eq(Mux(ovf, 1 << (width - 2), st["_r"])), e_out.eq(Mux(ovf, st["_es1"], st["_es"]))]
-    return m_out, e_out, (flag if with_flag else None), {k: st[k] for k in extra}
+    return m_out, e_out, (flag if with_flag else None), {key: st[key] for key in extra}

@@ -4,21 +4,24 @@ cycle, result `latency` register stages later (1..6; the scalar unit uses alu_la
 Golden twin: contract/fixed_point.py FloatFormat (mul, add, sub, scale, rsqrt_seed, fnorm of an integer).
 
 Stages, in order; CUTS[latency] names the boundaries that hold a register (the others are wires), so
-that at higher latencies each stage has about one carry chain or one shifter:
-    [rd]     the operands as they come (off the register file's block RAM)
-    A        SUB negation (three constant compares, no normaliser), exponent compare and swap; the
-             SCL/LDI/MOV operand select, the seed table
+that at higher latencies each stage has about one carry chain or one shifter (ECP5, latency 6: every
+stage within 8 ns, the scalar unit's own paths at 125 MHz):
+    [rd]     the operands as they come (off the register file's block RAM: its 5.6 ns clock-to-out alone)
+    A        decode; SUB's -b as FloatFormat.neg (constant compares, one negation: no normaliser); the
+             raw exponent difference a_e - b_e and both alignment shifts straight from it; the MUL/SCL
+             exponent sums; the seed table
     [x]
-    A2       the alignment shift of the larger operand; the mantissa product (with cut "sum": four
-             17-bit partial products, one per DSP)
+    A2       the two alignment shifts (a_m and the exact -b, no swap mux in front: the smaller exponent's
+             operand is shifted by 0); the DSP products (with cut "sum": four 17-bit partial products);
+             the ADD cut-off (on the renormalised exponent: a_e - b_e - de) and the pass-through selects
     [a]      (always: the multiplier's output register)
-    B        the exact value v * 2**e to round (ADD: the one wide sum; the partial products' sum)
+    B        the exact value v * 2**e to round: one carry chain (the partial products through a
+             carry-save layer)
     [sum]
-    C        its bit length (a leading-one tree), then hdl/fixed_point.py fnorm_pipe_hw: [bl]
-             normalising shift [sh] round [rnd] rounding overflow, exponent clamp; zero and pass-through
-             selects (combinational out to the register file's write port)
-latency 1 (alu_latency 3): A, A2 | B, C; latency 2: | B | C; latency 6: rd, x, a, sum, bl, sh. The block
-RAM of the register file has a slow clock-to-out (5.8 ns on the ECP5): "rd" keeps it alone in its cycle.
+    C        hdl/fixed_point.py fnorm_pipe_hw: leading-bit index tree [bl] normalising left shift by
+             that index [sh] round [rnd] rounding overflow, exponent clamp; zero and pass-through selects
+             (combinational out to the register file's write port)
+latency 1 (alu_latency 3): A, A2 | B, C; latency 2: | B | C; latency 6: rd, x, a, sum, bl, sh.
 """
 from __future__ import annotations
 
@@ -33,9 +36,9 @@ from contract.fixed_point import rsqrt_seed_table
 from hdl.fixed_point import FNORM_CUTS, fnorm_pipe_hw, stage_hw
 
 #: Pipeline registers of the ALU per latency (number of registers), in pipeline order:
-#:   rd  the operands as they come   x   after the exponent compare and swap (stage A)
-#:   a   after the alignment shift and the DSP products (stage A2)   sum  after the wide add (B)
-#:   bl  after the leading-one tree   sh  after the normalising shift   rnd  after the round increment
+#:   rd  the operands as they come   x   after the decode, compares and exponent arithmetic (stage A)
+#:   a   after the alignment shifts and the DSP products (stage A2)   sum  after the wide add (B)
+#:   bl  after the leading-bit index tree   sh  after the normalising shift   rnd  after the round increment
 CUTS = {1: ("a",), 2: ("a", "bl"), 3: ("x", "a", "bl"), 4: ("rd", "x", "a", "bl"),
         5: ("rd", "x", "a", "bl", "sh"), 6: ("rd", "x", "a", "sum", "bl", "sh")}
 
@@ -72,7 +75,7 @@ class FloatALU(wiring.Component):
         The result's exponent saturated.
 
     latency : int
-        2 (default): a register after stage A and after stage B; 1: after stage A only.
+        Register stages, 1..6 (default 2), placed as CUTS[latency] says.
 
     Latency: the inputs of cycle c give r_m, r_e, flag in cycle c + latency (combinational out of the
     last stage; the scalar unit writes them to its register file at the end of that cycle). One op per
@@ -103,190 +106,150 @@ class FloatALU(wiring.Component):
         m = Module()
         mw, ew, sb = self.mw, self.ew, self.seed_bits
         cuts = self.cuts
-        vw = max(2 * mw + 3, self.int_width, 18)
+        OPC = P.OPCODE
+        vw = max(2 * mw + 4, self.int_width, 18)
+        top = 1 << (mw - 1)
+        emax, emin = (1 << (ew - 1)) - 1, -(1 << (ew - 1))
         # "rd": the operands registered as they come (off the register file's block RAM)
         inp = stage_hw(m, "rd" in cuts, "rd", {n: getattr(self, n) for n in
                                                 ("op", "a_m", "a_e", "b_m", "b_e", "k", "ival", "ival_e")})
         op, a_m, a_e, b_m, b_e = inp["op"], inp["a_m"], inp["a_e"], inp["b_m"], inp["b_e"]
-        k_in, ival, ival_e = inp["k"], inp["ival"], inp["ival_e"]
-        is_sub = op == P.OPCODE["SUB"]
 
-        # ---- stage A ------------------------------------------------------------------------------
-        # b negated for SUB, exactly FloatFormat.neg: operands are always normalised, so only two
-        # mantissas renormalise (constant compares, no normaliser on the SUB path). The exponent of -b
-        # is b_e + de, de in {-1, 0, +1} (or the zero of the emin corner): the exponent differences
-        # below are formed from a_e and b_e directly for every de, in parallel with these compares.
-        top = 1 << (mw - 1)
-        emax, emin = (1 << (ew - 1)) - 1, -(1 << (ew - 1))
-        bb_m = Signal(signed(mw))
-        bb_e = Signal(signed(ew))
-        de_p, de_m = Signal(), Signal()             # de = +1, de = -1
-        with m.If(~is_sub | (b_m == 0)):
-            m.d.comb += [bb_m.eq(b_m), bb_e.eq(b_e)]
-        with m.Elif(b_m == -top):
-            with m.If(b_e == emax):
-                m.d.comb += [bb_m.eq(top - 1), bb_e.eq(emax)]
-            with m.Else():
-                m.d.comb += [bb_m.eq(top >> 1), bb_e.eq(b_e + 1), de_p.eq(1)]
-        with m.Elif(b_m == top >> 1):
-            with m.If(b_e == emin):
-                m.d.comb += [bb_m.eq(0), bb_e.eq(0)]          # -b underflows: the sum is a (pass)
-            with m.Else():
-                m.d.comb += [bb_m.eq(-top), bb_e.eq(b_e - 1), de_m.eq(1)]
-        with m.Else():
-            m.d.comb += [bb_m.eq(-b_m), bb_e.eq(b_e)]
-
-        # ADD: the larger exponent first; exact sum if the exponents differ by <= mw+1.
-        xw = ew + 2
-        ae_x, be_x = a_e.as_signed(), b_e.as_signed()
-        da = [Signal(signed(xw), name=f"da{i}") for i in range(3)]      # a_e - bb_e for de = 0, +1, -1
-        db = [Signal(signed(xw), name=f"db{i}") for i in range(3)]      # bb_e - a_e
-        m.d.comb += [da[0].eq(ae_x - be_x), da[1].eq(ae_x - be_x - 1), da[2].eq(ae_x - be_x + 1),
-                     db[0].eq(be_x - ae_x), db[1].eq(be_x - ae_x + 1), db[2].eq(be_x - ae_x - 1)]
-        dd_a, dd_b = Signal(signed(xw)), Signal(signed(xw))
-        m.d.comb += [dd_a.eq(Mux(de_p, da[1], Mux(de_m, da[2], da[0]))),
-                     dd_b.eq(Mux(de_p, db[1], Mux(de_m, db[2], db[0])))]
-        swap = Signal()
-        m.d.comb += swap.eq(dd_a[-1])                # a_e < bb_e
-        hi_m, hi_e = Signal(signed(mw)), Signal(signed(ew))
-        lo_m, lo_e = Signal(signed(mw)), Signal(signed(ew))
-        m.d.comb += [hi_m.eq(Mux(swap, bb_m, a_m)), hi_e.eq(Mux(swap, bb_e, a_e)),
-                     lo_m.eq(Mux(swap, a_m, bb_m)), lo_e.eq(Mux(swap, a_e, bb_e))]
-        d = Signal(xw - 1)                           # |a_e - bb_e| >= 0
-        m.d.comb += d.eq(Mux(swap, dd_b, dd_a))
-        far = Signal()                               # d > mw + 1, as bit logic (no carry chain)
-        lo_bits = (mw + 1).bit_length()
-        m.d.comb += far.eq((d[lo_bits:] != 0) | (d[:lo_bits] > mw + 1))
-        dsh = Signal(range(mw + 2))
-        m.d.comb += dsh.eq(Mux(far, 0, d))
-
-        # SEED: table of contract/fixed_point.py, indexed by exponent parity and seed_bits mantissa bits.
+        # ---- stage A: decode, compares, one carry chain each, all in parallel ---------------------------
+        is_mul, is_sub = op == OPC["MUL"], op == OPC["SUB"]
+        is_addsub = op.matches(OPC["ADD"], OPC["SUB"])
+        is_scl, is_mov = op.matches(OPC["SCL"], OPC["SCLK"]), op == OPC["MOV"]
+        is_seed, is_ldi = op == OPC["SEED"], op == OPC["LDI"]
+        a_zero, b_zero = a_m == 0, b_m == 0
+        # SUB: b negated exactly as FloatFormat.neg (operands are normalised: only two mantissas
+        # renormalise, constant compares): -b = (bb_m, b_e + de), de in {-1, 0, +1}, or the two
+        # saturating corners at the exponent ends.
+        c_negtop, c_half = b_m == -top, b_m == top >> 1
+        be_max, be_min = b_e == emax, b_e == emin
+        de_p = Signal(name="de_p")              # -b = (2**(mw-2), b_e + 1)
+        de_m = Signal(name="de_m")              # -b = (-2**(mw-1), b_e - 1)
+        c_max = Signal(name="c_max")            # -b = (2**(mw-1) - 1, emax), not exact
+        c_min = Signal(name="c_min")            # -b underflows to 0
+        m.d.comb += [de_p.eq(is_sub & c_negtop & ~be_max), de_m.eq(is_sub & c_half & ~be_min),
+                     c_max.eq(is_sub & c_negtop & be_max), c_min.eq(is_sub & c_half & be_min)]
+        bneg = Signal(signed(mw + 1), name="bneg")
+        m.d.comb += bneg.eq(-b_m)
+        # The sum's addend b: its exact value with the exponent b_e (mw+1 bits: -(-2**(mw-1)) fits), so the
+        # ADD/SUB alignment never waits for de: the exact sum is the same, and fnorm depends on the value
+        # only. The renormalised -b (bb) is only needed as a pass-through result and for the cut-off.
+        nb = Signal(signed(mw + 1), name="nb")
+        m.d.comb += nb.eq(Mux(is_sub, Mux(c_max, top - 1, Mux(c_min, 0, bneg)), b_m))
+        bb_m = Signal(signed(mw), name="bb_m")
+        m.d.comb += bb_m.eq(Mux(~is_sub, b_m, Mux(de_p, top >> 1, Mux(de_m, -top, Mux(c_max, top - 1,
+                                                                                      Mux(c_min, 0, bneg))))))
+        bb_e = Signal(signed(ew), name="bb_e")
+        m.d.comb += bb_e.eq(Mux(de_p, b_e + 1, Mux(de_m, b_e - 1, Mux(c_min, 0, b_e))))
+        # Exponent difference of the raw exponents; both alignment shifts straight from it (the smaller
+        # exponent's operand is not shifted): sum = (a_m << sha) + (nb << shb) at exponent min(a_e, b_e).
+        # Within the cut-off (|a_e - bb_e| <= mw+1) |a_e - b_e| <= mw+2 fits `shb_bits`; beyond it the sum is
+        # not used (the larger operand passes).
+        sbits = (mw + 2).bit_length()
+        da, db = Signal(signed(ew + 1), name="da"), Signal(signed(ew + 1), name="db")
+        m.d.comb += [da.eq(a_e - b_e), db.eq(b_e - a_e)]
+        sha, shb = Signal(sbits, name="sha"), Signal(sbits, name="shb")
+        m.d.comb += [sha.eq(Mux(da[-1], 0, da[:sbits])), shb.eq(Mux(db[-1], 0, db[:sbits]))]
+        e_mul, e_scl = Signal(signed(ew + 1), name="e_mul"), Signal(signed(ew + 2), name="e_scl")
+        e_add = Signal(signed(ew), name="e_add")
+        m.d.comb += [e_mul.eq(a_e + b_e), e_scl.eq(a_e + inp["k"]), e_add.eq(Mux(da[-1], a_e, b_e))]
+        # SEED: table of contract/fixed_point.py, indexed by exponent parity and seed_bits mantissa bits;
+        # its exponent -(sb+1) - floor((a_e + mw - 2) / 2), the second half in stage A2. The table stays in
+        # LUTs (a data select, SEED's or SCL's value, in front of its register): as a block RAM its
+        # clock-to-out would be most of a cycle.
         table = Array(Const(t, 16) for t in rsqrt_seed_table(sb, mw))
-        big_e = Signal(signed(ew + 2))
-        m.d.comb += big_e.eq(a_e + (mw - 2))
         idx = Signal(sb + 1)
-        m.d.comb += idx.eq((big_e[0] << sb) | a_m[mw - 2 - sb:mw - 2])
-        seed_e = Signal(signed(ew + 2))
-        m.d.comb += seed_e.eq(-(sb + 1) - ((big_e - big_e[0]) >> 1))
+        m.d.comb += idx.eq(((a_e[0] ^ ((mw - 2) & 1)) << sb) | a_m[mw - 2 - sb:mw - 2])
+        half_e = Signal(signed(ew + 1), name="half_e")
+        m.d.comb += half_e.eq((a_e + (mw - 2)) >> 1)
+        st = stage_hw(m, "x" in cuts, "x", {
+            "mul": is_mul, "addsub": is_addsub, "scl": is_scl, "mov": is_mov, "seed": is_seed, "ldi": is_ldi,
+            "a_zero": a_zero, "b_zero": b_zero, "bb_zero": b_zero | c_min, "de_p": de_p, "de_m": de_m,
+            "ma": a_m, "mb": b_m, "ae": a_e, "nb": nb, "bb_m": bb_m, "bb_e": bb_e, "da": da, "sha": sha,
+            "shb": shb, "e_mul": e_mul, "e_scl": e_scl, "e_add": e_add, "half_e": half_e,
+            "seed_v": Mux(is_seed, table[idx], a_m), "seed_zero": a_m <= 0, "ival": inp["ival"], "ival_e": inp["ival_e"]})
 
-        # The stage A values (registered at cut "a", and also at cut "x" before the alignment shift and
-        # the multiplier): the value to round before the ADD sum (v_a, e_a), or the ADD's two terms.
-        is_add = Signal()
-        v_a = Signal(signed(vw))
-        e_a = Signal(signed(ew + 4))
-        zero_a, pass_a = Signal(), Signal()
-        if "x" not in cuts:
-            # Registered at cut "a" as they are computed: a value no later stage reads (v_a of MUL and of
-            # the ADD sum) holds (the flip-flops' clock enable, the smallest form).
-            m.d.sync += [is_add.eq(0), zero_a.eq(0), pass_a.eq(0)]
-            with m.If(op.matches(P.OPCODE["MUL"])):
-                m.d.sync += [e_a.eq(a_e + b_e), zero_a.eq((a_m == 0) | (b_m == 0))]
-            with m.Elif(op.matches(P.OPCODE["ADD"], P.OPCODE["SUB"])):
-                with m.If(a_m == 0):
-                    m.d.sync += [v_a.eq(bb_m), e_a.eq(bb_e), pass_a.eq(1)]
-                with m.Elif(bb_m == 0):
-                    m.d.sync += [v_a.eq(a_m), e_a.eq(a_e), pass_a.eq(1)]
-                with m.Elif(far):
-                    m.d.sync += [v_a.eq(hi_m), e_a.eq(hi_e), pass_a.eq(1)]
-                with m.Else():
-                    m.d.sync += [e_a.eq(lo_e), is_add.eq(1)]
-            with m.Elif(op.matches(P.OPCODE["SCL"], P.OPCODE["SCLK"])):
-                m.d.sync += [v_a.eq(a_m), e_a.eq(a_e + k_in), zero_a.eq(a_m == 0)]
-            with m.Elif(op.matches(P.OPCODE["MOV"])):
-                m.d.sync += [v_a.eq(a_m), e_a.eq(a_e), pass_a.eq(1)]
-            with m.Elif(op.matches(P.OPCODE["SEED"])):
-                m.d.sync += [v_a.eq(table[idx]), e_a.eq(seed_e), zero_a.eq(a_m <= 0)]
-            with m.Elif(op.matches(P.OPCODE["LDI"])):
-                m.d.sync += [v_a.eq(ival), e_a.eq(ival_e)]
-            with m.Else():
-                m.d.sync += [v_a.eq(0), e_a.eq(0)]
-        else:
-            self._stage_a_comb(m, op, a_m, a_e, b_m, b_e, bb_m, bb_e, hi_m, hi_e, lo_e, far, k_in, ival, ival_e,
-                               table[idx], seed_e, v_a, e_a, zero_a, pass_a, is_add)
-        st = stage_hw(m, "x" in cuts, "x", {"v": v_a, "e": e_a, "zero": zero_a, "pass": pass_a, "add": is_add,
-                                            "mul": op == P.OPCODE["MUL"], "hi_m": hi_m, "dsh": dsh, "lo_m": lo_m,
-                                            "ma": a_m, "mb": b_m})
-
-        # ---- stage A2: alignment shift; the multiplier ------------------------------------------------
+        # ---- stage A2: the alignment shifts; the multiplier; the cut-off and pass-through selects -------
         # The product: one a*b (Yosys splits it over the DSPs and adds the parts in the fabric, all
         # before the register of cut "a"), or, with cut "sum", the four partial products of 17-bit
         # halves registered at the DSP outputs and added after cut "a" (an exact signed split:
         # a = ah * 2**17 + al, al unsigned).
         split = "sum" in cuts and mw > 18
+        ma, mb = st["ma"], st["mb"]
+        if "x" in cuts:
+            # The multiplier's own operand registers, loaded for MUL only: not merged with the other copies
+            # of the operands (the conversions' registers hold the same value), so they sit by the DSPs.
+            ma, mb = Signal(signed(mw), name="x_mul_a"), Signal(signed(mw), name="x_mul_b")
+            with m.If(is_mul):
+                m.d.sync += [ma.eq(a_m), mb.eq(b_m)]
         if split:
-            ma, mb = st["ma"], st["mb"]
             al, ah = ma[:17], ma[17:].as_signed()
             bl_, bh = mb[:17], mb[17:].as_signed()
             mul = {"p0": al * bl_, "p1": al * bh, "p2": ah * bl_, "p3": ah * bh}
         else:
-            mul = {"prod": st["ma"] * st["mb"]}
-        held = {"v": st["v"], "e": st["e"], "zero": st["zero"], "pass": st["pass"], "add": st["add"]}
-        st = stage_hw(m, True, "a", {**({} if "x" not in cuts else held), "mul": st["mul"],
-                                     "add_hi": (st["hi_m"] << st["dsh"])[:2 * mw + 2].as_signed(),
-                                     "add_lo": st["lo_m"], **mul})
-        if "x" not in cuts:
-            st.update(held)
+            mul = {"prod": ma * mb}
+        # cut-off of FloatFormat.add on the renormalised exponents: a_e - bb_e = da - de
+        da_ = st["da"]
+        lim = mw + 1
+        far = Signal(name="far")
+        m.d.comb += far.eq(Mux(st["de_p"], (da_ > lim + 1) | (da_ < -lim + 1),
+                               Mux(st["de_m"], (da_ > lim - 1) | (da_ < -lim - 1), (da_ > lim) | (da_ < -lim))))
+        swap = da_[-1]                               # beyond the cut-off: b the larger (its sign is de-proof)
+        # pass-through results (FloatFormat returns them as they are, without renormalising)
+        a_pass = Signal(name="a_pass")               # the result is a
+        m.d.comb += a_pass.eq(st["mov"] | (st["addsub"] & ~st["a_zero"] & (st["bb_zero"] | (far & ~swap))))
+        pss = Signal(name="pss")
+        m.d.comb += pss.eq(st["mov"] | (st["addsub"] & (st["a_zero"] | st["bb_zero"] | far)))
+        zero = Signal(name="zero")
+        m.d.comb += zero.eq(Mux(st["mul"], st["a_zero"] | st["b_zero"], Mux(st["scl"], st["a_zero"], Mux(
+            st["seed"], st["seed_zero"], ~(st["addsub"] | st["mov"] | st["ldi"])))))
+        seed_e = Signal(signed(ew + 2), name="seed_e")
+        m.d.comb += seed_e.eq(-(sb + 1) - st["half_e"])
+        e = Signal(signed(ew + 4), name="e")
+        m.d.comb += e.eq(Mux(st["mul"], st["e_mul"], Mux(st["addsub"], st["e_add"], Mux(
+            st["scl"], st["e_scl"], Mux(st["seed"], seed_e, st["ival_e"])))))
+        # the value to round of the ops that are not MUL or the ADD sum
+        v_o = Signal(signed(max(self.int_width, mw, 16)), name="v_o")
+        m.d.comb += v_o.eq(Mux(st["scl"] | st["seed"], st["seed_v"], st["ival"]))
+        aw = 2 * mw + 2
+        st = stage_hw(m, True, "a", {
+            "mul": st["mul"], "addsub": st["addsub"], "zero": zero, "pass": pss, "e": e, "v_o": v_o,
+            "a_pass": a_pass, "ma": st["ma"], "ae": st["ae"], "bb_m": st["bb_m"], "bb_e": st["bb_e"],
+            "add_a": (st["ma"] << st["sha"])[:aw].as_signed(), "add_b": (st["nb"] << st["shb"])[:aw + 1].as_signed(),
+            **mul})
 
-        # ---- stage B: the exact value v * 2**e to round ----------------------------------------------
+        # ---- stage B: the exact value v * 2**e to round: one carry chain ---------------------------------
+        # MUL with split products: p3 * 2**34 + p0 (0 <= p0 < 2**34) + (p1 + p2) * 2**17, reduced to two
+        # terms by a carry-save layer (exact modulo 2**vw, where the product fits).
         if split:
-            prod = Signal(signed(2 * mw), name="prod")
-            low = Cat(st["p0"][:34], st["p3"]).as_signed()       # p3 * 2**34 + p0 (0 <= p0 < 2**34)
-            m.d.comb += prod.eq(low + ((st["p1"] + st["p2"]) << 17))
+            X = Cat(st["p0"][:34], st["p3"]).as_signed()
+            Y, Z = st["p1"] << 17, st["p2"] << 17
+            xs, xc = Signal(vw, name="csa_s"), Signal(vw, name="csa_c")
+            m.d.comb += [xs.eq(X ^ Y ^ Z), xc.eq(((X & Y) | (X & Z) | (Y & Z)) << 1)]
+            t0, t1 = xs, xc
         else:
-            prod = st["prod"]
-        v = Signal(signed(vw))
-        m.d.comb += v.eq(Mux(st["mul"], prod, Mux(st["add"], st["add_hi"] + st["add_lo"], st["v"])))
-        st = stage_hw(m, "sum" in cuts, "sum", {"v": v, "e": st["e"], "zero": st["zero"], "pass": st["pass"]})
+            t0, t1 = st["prod"], Const(0, 1)
+        x_in, y_in = Signal(vw, name="x_in"), Signal(vw, name="y_in")
+        m.d.comb += [x_in.eq(Mux(st["mul"], t0, Mux(st["addsub"], st["add_a"], st["v_o"]))),
+                     y_in.eq(Mux(st["mul"], t1, Mux(st["addsub"], st["add_b"], 0)))]
+        v = Signal(signed(vw), name="v")
+        m.d.comb += v.eq(x_in + y_in)
+        # the pass-through result (selected here, off the cut-off compare's path)
+        pm, pe = Mux(st["a_pass"], st["ma"], st["bb_m"]), Mux(st["a_pass"], st["ae"], st["bb_e"])
+        st = stage_hw(m, "sum" in cuts, "sum", {"v": v, "e": st["e"], "zero": st["zero"], "pass": st["pass"],
+                                               "pm": pm, "pe": pe})
 
-        # ---- stages C..: bit length, normalising shift, round, clamp (hdl/fixed_point.py) -------------
-        v_b, e_b = st["v"], st["e"]
+        # ---- stages C..: leading-bit index, normalising shift, round, clamp (hdl/fixed_point.py) --------
         r_m, r_e, flag, st = fnorm_pipe_hw(
-            m, v_b, e_b, width=mw, ew=ew, name="norm", cuts=[c for c in cuts if c in FNORM_CUTS],
-            extra={"zero": st["zero"], "pass": st["pass"], "pm": v_b[:mw], "pe": e_b[:ew]})
+            m, st["v"], st["e"], width=mw, ew=ew, name="norm", cuts=[c for c in cuts if c in FNORM_CUTS],
+            extra={"zero": st["zero"], "pass": st["pass"], "pm": st["pm"], "pe": st["pe"]})
         with m.If(st["zero"]):
             m.d.comb += [self.r_m.eq(0), self.r_e.eq(0)]
         with m.Elif(st["pass"]):
-            # Operands pass unchanged (FloatFormat returns them as they are, without renormalising).
             m.d.comb += [self.r_m.eq(st["pm"]), self.r_e.eq(st["pe"])]
         with m.Else():
             m.d.comb += [self.r_m.eq(r_m), self.r_e.eq(r_e), self.flag.eq(flag)]
         return m
-
-    @staticmethod
-    def _stage_a_comb(m, op, a_m, a_e, b_m, b_e, bb_m, bb_e, hi_m, hi_e, lo_e, far, k_in, ival, ival_e, seed, seed_e,
-                      v_a, e_a, zero_a, pass_a, is_add):
-        """The stage A values as combinational logic (for the register of cut "x")."""
-        is_addsub = op.matches(P.OPCODE["ADD"], P.OPCODE["SUB"])
-        with m.If(op.matches(P.OPCODE["MUL"])):
-            m.d.comb += [e_a.eq(a_e + b_e), zero_a.eq((a_m == 0) | (b_m == 0))]
-        with m.Elif(is_addsub):
-            with m.If(a_m == 0):
-                m.d.comb += [e_a.eq(bb_e), pass_a.eq(1)]
-            with m.Elif(bb_m == 0):
-                m.d.comb += [e_a.eq(a_e), pass_a.eq(1)]
-            with m.Elif(far):
-                m.d.comb += [e_a.eq(hi_e), pass_a.eq(1)]
-            with m.Else():
-                m.d.comb += [e_a.eq(lo_e), is_add.eq(1)]
-        with m.Elif(op.matches(P.OPCODE["SCL"], P.OPCODE["SCLK"])):
-            m.d.comb += [e_a.eq(a_e + k_in), zero_a.eq(a_m == 0)]
-        with m.Elif(op.matches(P.OPCODE["MOV"])):
-            m.d.comb += [e_a.eq(a_e), pass_a.eq(1)]
-        with m.Elif(op.matches(P.OPCODE["SEED"])):
-            m.d.comb += [e_a.eq(seed_e), zero_a.eq(a_m <= 0)]
-        with m.Elif(op.matches(P.OPCODE["LDI"])):
-            m.d.comb += e_a.eq(ival_e)
-        with m.Else():
-            m.d.comb += zero_a.eq(1)                 # any other op: 0
-        # v_a, a don't-care for MUL, the ADD sum and the zero results: a_m unless another value is needed
-        # (few mux inputs)
-        with m.If(op.matches(P.OPCODE["SEED"])):
-            m.d.comb += v_a.eq(seed)
-        with m.Elif(op.matches(P.OPCODE["LDI"])):
-            m.d.comb += v_a.eq(ival)
-        with m.Elif(is_addsub & (a_m == 0)):
-            m.d.comb += v_a.eq(bb_m)
-        with m.Elif(is_addsub & far & (bb_m != 0)):
-            m.d.comb += v_a.eq(hi_m)
-        with m.Else():
-            m.d.comb += v_a.eq(a_m)

@@ -9,7 +9,8 @@ tests/amaranth_sim/test_sbe_engine.py). No interlocks: the schedule has no hazar
 asserts that).
 
 Pipeline (an instruction issued in cycle t)
-    fetch    ROM (block memory, registered output) read in t-1: the fields are valid in t
+    fetch    ROM (block memory, registered output) read in t-2, registered again: the fields are valid in
+             t (a segment's first word: from a table, registered when the segment starts)
     t        issue: register-file read addresses (block memory, two read ports, registered output);
              REL / RDY / DONE pulse
     t+1      operands valid; FloatALU (LAT - 2 register stages, float_alu.CUTS); KSEL at LAT 3; the
@@ -41,8 +42,10 @@ from hdl.fixed_point import FNORM_CUTS, fnorm_pipe_hw, rshift_round_hw, stage_hw
 from hdl.engine.float_alu import FloatALU
 
 #: Extra pipeline registers of the conversions (COEF/OUTC/SOUT: fnorm_pipe_hw cuts, and "post": the
-#: clamps' exponent arithmetic) per LAT (larger LAT: as many as the largest key), delay registers after
-CONV_CUTS = {3: (), 4: ("bl",), 5: ("bl", "post"), 6: ("bl", "sh", "post"), 7: ("bl", "sh", "rnd", "post")}
+#: clamps' exponent arithmetic; "post2": the s underflow shift) per LAT (larger LAT: as many as the largest
+#: key), delay registers after
+CONV_CUTS = {3: (), 4: ("bl",), 5: ("bl", "post"), 6: ("bl", "sh", "post"), 7: ("bl", "sh", "rnd", "post"),
+             8: ("bl", "sh", "rnd", "post", "post2")}
 
 
 def latch_layout(acc_width: int, exp_width: int) -> data.StructLayout:
@@ -159,21 +162,31 @@ class ScalarUnit(wiring.Component):
         words = [f[0] | f[1] << ob | f[2] << (ob + rb) | f[3] << (ob + 2 * rb) | (f[4] & ((1 << ib) - 1)) << (ob + 3 * rb)
                  for f in fields]
         m.submodules.rom = rom = Memory(shape=unsigned(ob + 3 * rb + ib), depth=len(words), init=words)
+        # Two-cycle fetch: the block RAM's slow clock-to-out (5.6 ns on the ECP5) goes into a register, not
+        # into the register file's addresses; the ROM reads the word of cycle t at t-2, a segment's first
+        # word comes from a small table registered with `go` (its address is known only at t-1).
         rom_rd = rom.read_port()
-        pc = Signal(range(len(words) + 1))
+        pc = Signal(range(len(words) + 2))
         running = Signal()
         op, d, a, b = Signal(ob), Signal(rb), Signal(rb), Signal(rb)
         imm = Signal(signed(ib))
-        q = rom_rd.data
+        q_rom, q_first, first = Signal(len(rom_rd.data)), Signal(len(rom_rd.data)), Signal()
+        m.d.sync += q_rom.eq(rom_rd.data)
+        q = Signal(len(rom_rd.data))
+        m.d.comb += q.eq(Mux(first, q_first, q_rom))
         m.d.comb += [op.eq(Mux(running, q[:ob], OPC["NOP"])), d.eq(q[ob:ob + rb]), a.eq(q[ob + rb:ob + 2 * rb]),
                      b.eq(q[ob + 2 * rb:ob + 3 * rb]), imm.eq(q[ob + 3 * rb:])]
         go = Signal()
         m.d.comb += go.eq(self.start & ~running & ~rst_busy)
-        seg_start = Array([Const(self.seg_start[sg.name], len(pc)) for sg in sorted(Segment, key=int)])
+        segs = sorted(Segment, key=int)
+        is_last = Signal()
+        m.d.comb += is_last.eq(self.last & (self.seg == Segment.CHAIN))
+        seg_start = Array([Const(self.seg_start[sg.name], len(pc)) for sg in segs])
+        seg_word = Array([Const(words[self.seg_start[sg.name]], len(q)) for sg in segs])
         start_addr = Signal.like(pc)
-        m.d.comb += start_addr.eq(Mux(self.last & (self.seg == Segment.CHAIN), self.seg_start["LAST"],
-                                      seg_start[self.seg]))
-        m.d.comb += rom_rd.addr.eq(Mux(go, start_addr, pc + 1))
+        m.d.comb += start_addr.eq(Mux(is_last, self.seg_start["LAST"], seg_start[self.seg]))
+        m.d.comb += rom_rd.addr.eq(Mux(go, start_addr + 1, pc + 2))
+        m.d.sync += [first.eq(go), q_first.eq(Mux(is_last, words[self.seg_start["LAST"]], seg_word[self.seg]))]
         with m.If(go):
             m.d.sync += [running.eq(1), pc.eq(start_addr)]
         with m.Elif(running):
@@ -226,14 +239,17 @@ class ScalarUnit(wiring.Component):
 
         def ksel_hw(mant, exp, name):
             """KSEL: k = floor((e + mw - 2 - (2*SW - 6)) / 2), clamped; 0 for a zero norm."""
+            c = mw - 2 - (2 * cfg.state_width - 6)
             kraw = Signal(signed(len(exp) + 2), name=f"{name}_raw")
-            m.d.comb += kraw.eq((exp + (mw - 2 - (2 * cfg.state_width - 6))) >> 1)
+            m.d.comb += kraw.eq((exp + c) >> 1)
             ksel = Signal(signed(8), name=name)
+            # the clamps as compares of e itself (beside the add, not after it):
+            # floor((e + c) / 2) < KMIN <=> e < 2 KMIN - c;  > kmax <=> e > 2 kmax + 1 - c
             with m.If(mant == 0):
                 m.d.comb += ksel.eq(0)
-            with m.Elif(kraw < KMIN):
+            with m.Elif(exp < 2 * KMIN - c):
                 m.d.comb += ksel.eq(KMIN)
-            with m.Elif(kraw > cfg.kmax):
+            with m.Elif(exp > 2 * cfg.kmax + 1 - c):
                 m.d.comb += ksel.eq(cfg.kmax)
             with m.Else():
                 m.d.comb += ksel.eq(kraw)
@@ -285,39 +301,59 @@ class ScalarUnit(wiring.Component):
         m.d.comb += [csh_raw.eq(Mux(p3_op == OPC["OUTC"], -(p3_ce + cfg.elem_width - 1), -p3_ce)),
                      se_real.eq(p3_se - (cfg.x_frac + cfg.delta_frac))]
         cmax = Mux(p3_op == OPC["OUTC"], cfg.rmax_out, cfg.rmax)
+        sm_zero, sm_pos = p3_sm == 0, p3_sm > 0
         if "post" in conv_cuts:
-            under_raw, under_sh = Signal(signed(ew + 8)), Signal(signed(ew + 8))
-            m.d.comb += [under_raw.eq((s_emin + cfg.x_frac + cfg.delta_frac) - p3_se),     # s_emin - se_real
-                         under_sh.eq(Mux(under_raw > smw + 1, smw + 1, under_raw))]
+            # the shift clamps as compares of ce itself (beside the negation, not after it):
+            # -(ce + o) < -LMAX <=> ce > LMAX - o;  -(ce + o) > r <=> ce < -r - o  (o = elem_width-1 for OUTC)
+            is_outc, o = p3_op == OPC["OUTC"], cfg.elem_width - 1
+            c_lo_e = Mux(is_outc, p3_ce > LMAX - o, p3_ce > LMAX)
+            c_hi_e = Mux(is_outc, p3_ce < -cfg.rmax_out - o, p3_ce < -cfg.rmax)
+            # under - 1 for the s underflow shift rshift_round(sm, under) = ((sm >> (under-1)) + 1) >> 1,
+            # under = s_emin - se_real (>= 1 where used), at most smw + 1
+            under_raw = Signal(signed(ew + 8))
+            m.d.comb += under_raw.eq((s_emin - 1 + cfg.x_frac + cfg.delta_frac) - p3_se)
             post = stage_hw(m, True, "post", {
                 "op": p3_op, "d": p3_d, "k": p3_k, "cm": p3_cm, "cflag": p3_cflag, "sm": p3_sm, "sflag": p3_sflag,
-                "csh_raw": csh_raw, "se_real": se_real[:sew], "under_sh": under_sh[:6],
-                "c_lo": csh_raw < -LMAX, "c_hi": csh_raw > cmax, "s_hi": se_real > s_emax, "s_lo": se_real < s_emin})
+                "csh_raw": csh_raw, "se_real": se_real[:sew], "under_m1": Mux(under_raw > smw, smw, under_raw)[:6],
+                "c_lo": c_lo_e, "c_hi": c_hi_e, "s_hi": se_real > s_emax, "s_lo": se_real < s_emin,
+                "sm_zero": sm_zero, "sm_pos": sm_pos, "cm_nz": p3_cm != 0})
+            # with "post2": the s underflow shift registered before its increment and the selects
+            pre = Signal(signed(smw), name="sunder_pre")
+            m.d.comb += pre.eq(post["sm"] >> post["under_m1"])
+            if "post2" in conv_cuts:
+                post = stage_hw(m, True, "post2", {**{key: val for key, val in post.items() if key != "under_m1"},
+                                                   "pre": pre})
+                pre = post["pre"]
+            sm_under = Signal(signed(smw), name="sunder")
+            m.d.comb += sm_under.eq((pre + 1) >> 1)
             p3_op, p3_d, p3_k, p3_cm, p3_cflag = post["op"], post["d"], post["k"], post["cm"], post["cflag"]
             p3_sm, p3_sflag = post["sm"], post["sflag"]
             cmax = Mux(p3_op == OPC["OUTC"], cfg.rmax_out, cfg.rmax)
             c_lo, c_hi, s_hi, s_lo = post["c_lo"], post["c_hi"], post["s_hi"], post["s_lo"]
-            csh_raw, se_out, under_sh = post["csh_raw"], post["se_real"], post["under_sh"]
+            csh_raw, se_out = post["csh_raw"], post["se_real"]
+            sm_zero, sm_pos, cm_nz = post["sm_zero"], post["sm_pos"], post["cm_nz"]
         else:
             c_lo, c_hi, s_hi, s_lo = csh_raw < -LMAX, csh_raw > cmax, se_real > s_emax, se_real < s_emin
             se_out = se_real
+            cm_nz = p3_cm != 0
             under_sh = Signal(signed(ew + 8))
             m.d.comb += under_sh.eq(Mux(s_emin - se_real > smw + 1, smw + 1, s_emin - se_real))
+            sm_under = rshift_round_hw(m, p3_sm, under_sh, out_width=smw, max_left=1, max_right=smw + 2,
+                                       name="sunder")
         csh = Signal(signed(8))
         clamp_flag = Signal()
         with m.If(c_lo):
-            m.d.comb += [csh.eq(-LMAX), clamp_flag.eq(p3_cm != 0)]
+            m.d.comb += [csh.eq(-LMAX), clamp_flag.eq(cm_nz)]
         with m.Elif(c_hi):
             m.d.comb += csh.eq(cmax)
         with m.Else():
             m.d.comb += csh.eq(csh_raw)
         # SOUT: s_mant bits, exponent in real units, clamped to the s_exp range.
-        sm_under = rshift_round_hw(m, p3_sm, under_sh, out_width=smw, max_left=1, max_right=smw + 2, name="sunder")
         s_m_new, s_e_new, s_ovf = Signal(signed(smw)), Signal(signed(sew)), Signal()
-        with m.If(p3_sm == 0):
+        with m.If(sm_zero):
             m.d.comb += [s_m_new.eq(0), s_e_new.eq(0)]
         with m.Elif(s_hi):
-            m.d.comb += [s_m_new.eq(Mux(p3_sm > 0, (1 << (smw - 1)) - 1, -(1 << (smw - 1)))), s_e_new.eq(s_emax),
+            m.d.comb += [s_m_new.eq(Mux(sm_pos, (1 << (smw - 1)) - 1, -(1 << (smw - 1)))), s_e_new.eq(s_emax),
                          s_ovf.eq(1)]
         with m.Elif(s_lo):
             m.d.comb += [s_m_new.eq(sm_under), s_e_new.eq(s_emin)]

@@ -303,3 +303,15 @@ def test_engine_matches_golden_at_other_alu_latencies(lat, lanes):
 def test_rtl_rejects_alu_latency_below_three():
     with pytest.raises(ValueError, match="alu_latency"):
         SBEEngine(a=3, b=3, alu_latency=2)
+
+
+@pytest.mark.parametrize("lat", [3, 5, 8])
+def test_engine_s_output_clamps_at_alu_latencies(lat):
+    """A narrow s exponent (s_exp_width 2: real exponents -2..1; binary points 7: these batches' s between
+    2**-4 and 2**2) so that SOUT's conversion both saturates and underflows (the mantissa shifted right, rounded): the
+    clamp logic in each of its pipeline forms (hdl/engine/scalar_unit.py CONV_CUTS: none at 3, "post" at
+    5, "post" and "post2" at 8) against the golden model."""
+    rng = np.random.default_rng(98)
+    cfg = dict(a=5, b=7, lanes=1, s_exp_width=2, x_frac=7, delta_frac=7, alu_latency=lat)
+    g = check(cfg, make_batches(rng, 5, 7, [3, 2, 4, 1, 6]), seed=lat)
+    assert g.flags.saturated
