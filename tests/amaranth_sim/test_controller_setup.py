@@ -100,7 +100,7 @@ def test_setup_matches_golden_plan(name):
     assert kinds == {"written", "overflow", "zero/flag"}
 
 
-@pytest.mark.parametrize("width", [1, 5, 12, 16])
+@pytest.mark.parametrize("width", [1, 3, 5, 7, 8, 12, 16])   # around powers of two: the padding
 def test_bit_length_tree_on_every_input(width):
     m = Module()
     x = Signal(width)
@@ -117,19 +117,3 @@ def test_bit_length_tree_on_every_input(width):
     sim.run()
     assert got == [v.bit_length() for v in range(1 << width)]
 
-
-@pytest.mark.parametrize("width", [1, 2, 3, 7, 8, 9, 16])
-def test_bit_length_tree_is_exact(width):
-    """The set-up's bit length (ku, kv: the leading-one tree on Cat(1, x)) equals int.bit_length for every
-    x of the width (16: every value too; the widths around powers of two exercise the padding)."""
-    m = Module()
-    x = Signal(width)
-    n = _bit_length(m, x, "n")
-    sim = Simulator(m)
-
-    async def bench(ctx):
-        for v in range(1 << width):
-            ctx.set(x, v)
-            assert ctx.get(n) == v.bit_length(), (width, v)
-    sim.add_testbench(bench)
-    sim.run()
