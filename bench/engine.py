@@ -28,14 +28,18 @@ from contract.checks import CliParser
 A, B, N = 100, 784, 32
 
 
-def _sim(sim: str, lanes: int, batches=((N, "random"),), a: int = A, b: int = B) -> dict:
+#: The place-and-route configuration of the L=1 engine (its ALU latency is the one that reaches the clock).
+SYNTH_L1 = Path(__file__).resolve().parents[1] / "flow" / "configs" / "sbe_engine_a100_b784_l1.json"
+
+
+def _sim(sim: str, lanes: int, batches=((N, "random"),), a: int = A, b: int = B, alu_latency: int | None = None) -> dict:
     from hdl.engine.sbe_engine import SBEEngine
     from tb.runner import run_bench
-    cfg = dict(a=a, b=b, lanes=lanes)
+    cfg = dict(a=a, b=b, lanes=lanes) | ({} if alu_latency is None else {"alu_latency": alu_latency})
     res = Path(tempfile.mkdtemp()) / "res.json"
     t0 = time.perf_counter()
     run_bench(sim, SBEEngine(**cfg), toplevel="sbe_engine", module="sbe_engine_tb",
-              build_name=f"bench_engine_a{a}_b{b}_l{lanes}", params={"cfg": cfg, "seed": 3, "p_gap": 0, "p_stall": 0,
+              build_name=f"bench_engine_a{a}_b{b}_l{lanes}" + ("" if alu_latency is None else f"_lat{alu_latency}"), params={"cfg": cfg, "seed": 3, "p_gap": 0, "p_stall": 0,
                                                           "segments": [{"batches": [list(b) for b in batches]}],
                                                           "results": str(res)})
     out = json.loads(res.read_text())
@@ -71,18 +75,20 @@ def yosys_cells(lanes: int = 1, timeout: int = 900) -> dict:
     return out
 
 
-def _entry(r: dict, a: int, b: int, lanes: int) -> dict:
+def _entry(r: dict, a: int, b: int, lanes: int, alu_latency: int | None = None) -> dict:
     cyc = r["batches"][0]["cycles"]
     stream = N * math.ceil((a + b) / lanes)
     # the scheduled CHAIN at the engine's ALU latency (contract/microcode_schedule.py)
-    chain = N * max(math.ceil((a + b) / lanes), S.segment_lengths(EngineConfig(a=a, b=b).alu_latency)["CHAIN"])
+    lat = EngineConfig(a=a, b=b).alu_latency if alu_latency is None else alu_latency
+    chain = N * max(math.ceil((a + b) / lanes), S.segment_lengths(lat)["CHAIN"])
     return {"cycles_per_batch": cyc, "streaming_bound": stream, "ratio": cyc / stream,
             "bound_with_scalar_chain": chain, "ratio_vs_chain_bound": cyc / chain,
             "cycles_per_sample": cyc / N, "bound_per_sample": stream / N}
 
 
 def run(synth: bool | None = None, lanes8: bool | None = None) -> dict:
-    """a=100, b=784 at L=1 and L=4 on Verilator, L=4 also on Icarus (the simulator speed ratio); the
+    """a=100, b=784 at L=1 and L=4 on Verilator, L=4 also on Icarus (the simulator speed ratio), L=1 also at
+    the ALU latency of its place-and-route configuration (flow/configs/sbe_engine_a100_b784_l1.json); the
     digits layers 32x65 and 10x33 at L=1, whose samples are shorter than the scalar chain (the scheduled
     CHAIN's cycles), so the chain is their bound. lanes8 (default on; BENCH_L8=0 in the environment
     leaves it out) adds L=8 on Verilator, whose samples (111 beats) are shorter than the CHAIN at the
@@ -101,6 +107,9 @@ def run(synth: bool | None = None, lanes8: bool | None = None) -> dict:
     result["L4"]["icarus_cycles_per_s"] = ri["total_cycles"] / ri["wall_s"]
     result["L4"]["verilator_over_icarus_speed"] = (result["L4"]["verilator_cycles_per_s"]
                                                    / result["L4"]["icarus_cycles_per_s"])
+    lat_l1 = json.loads(SYNTH_L1.read_text())["params"].get("alu_latency")
+    if lat_l1 is not None and lat_l1 != lat:           # L=1 at the latency it is placed and routed with
+        result[f"L1_alu_latency{lat_l1}"] = _entry(_sim("verilator", 1, alu_latency=lat_l1), A, B, 1, lat_l1)
     if lanes8 is None:
         lanes8 = os.environ.get("BENCH_L8", "1") == "1"
     if lanes8:
