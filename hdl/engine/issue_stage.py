@@ -97,6 +97,8 @@ class IssueStage(wiring.Component):
         v's dot-product latches hold unreleased sums.
     chains : In(16)
         CHAIN segments finished in this batch.
+    chain_inc, chain_clr : In(1), In(1)
+        `chains` rises by one / returns to 0 at the next clock edge (hdl/engine/segment_scheduler.py).
     rdy : In(2)
         Bit v, pulse: FINAL has made vector v's read-out scale (the read-out of v may start).
     coef, scale, s_mant, s_exp : In
@@ -143,7 +145,7 @@ class IssueStage(wiring.Component):
             "inflight": In(2),
             "lpend": In(2),
             "full": In(2),
-            "chains": In(16),
+            "chains": In(16), "chain_inc": In(1), "chain_clr": In(1),
             "rdy": In(2),
             "coef": In(data.ArrayLayout(data.ArrayLayout(axpy_layout(cfg.coef_width), 2), 2)),
             "scale": In(data.ArrayLayout(scale_layout(cfg.coef_width), 2)),
@@ -182,19 +184,22 @@ class IssueStage(wiring.Component):
         w = Signal(range(max(nd, nx) + 1))          # beat within the pass
         j = Signal(16, init=1)                      # sample of the batch being received (1-based)
         # Registered functions of j, so no subtractor or wide compare sits in front of the issue decision:
-        jm2 = Signal(16, init=(1 - 2) & 0xFFFF)     # j - 2 (mod 2**16)
         j_le1, j_le2 = Signal(init=1), Signal(init=1)               # j <= 1, j <= 2
         j_max = Signal(init=int(cfg.max_batch == 1))                # j == max_batch
 
+        j_inc, j_one = Signal(), Signal()          # j <- j + 1, j <- 1 at the next clock edge
+
         def j_next():
             """j <- j + 1, with its registered functions."""
-            m.d.sync += [j.eq(j + 1), jm2.eq(jm2 + 1), j_le1.eq(0), j_le2.eq(j_le1),
+            m.d.sync += [j.eq(j + 1), j_le1.eq(0), j_le2.eq(j_le1),
                          j_max.eq(j == cfg.max_batch - 1)]
+            m.d.comb += j_inc.eq(1)
 
         def j_first():
             """j <- 1, with its registered functions."""
-            m.d.sync += [j.eq(1), jm2.eq((1 - 2) & 0xFFFF), j_le1.eq(1), j_le2.eq(1),
+            m.d.sync += [j.eq(1), j_le1.eq(1), j_le2.eq(1),
                          j_max.eq(int(cfg.max_batch == 1))]
+            m.d.comb += j_one.eq(1)
         slot = Signal(range(3))                     # sample-buffer slot of sample j
         ro_ok = [Signal(name=f"ro_ok_{v}") for v in (0, 1)]    # the read-out of v may start
 
@@ -237,7 +242,30 @@ class IssueStage(wiring.Component):
 
         # ---------------------------------------------------------------- issue
         inflight = Mux(cur, self.inflight[1], self.inflight[0])
-        coef_ready = j_le2 | (self.chains >= jm2)
+        # coef_ready = j <= 2 | chains >= j - 2 (the AXPY words of sample j-2 are made). For j >= 3 both
+        # sides are plain integers (j - 2 >= 1, no wrap), so the compare is the sign of the integer
+        # difference chains - (j - 2), kept in a register by the two counters' own events instead of a
+        # 16-bit compare in front of the issue decision: each case's next value is a small adder of
+        # registers, the events only select. njm2 = -(j - 2) is kept for chains' clear.
+        # Range: chains in [0, 2**16), j - 2 in [-1, 2**16 - 3]: 18 bits signed.
+        diff = Signal(signed(18), init=1)           # chains - (j - 2); reset: 0 - (1 - 2)
+        njm2 = Signal(signed(18), init=1)           # -(j - 2)
+        inc, clr = self.chain_inc, self.chain_clr
+        keep = Signal(signed(18))
+        m.d.comb += keep.eq(diff + inc)
+        with m.If(clr & j_one):
+            m.d.sync += diff.eq(1)
+        with m.Elif(clr):
+            m.d.sync += diff.eq(Mux(j_inc, njm2 - 1, njm2))
+        with m.Elif(j_one):
+            m.d.sync += diff.eq(self.chains + inc + 1)
+        with m.Else():
+            m.d.sync += diff.eq(Mux(j_inc, keep - 1, keep))
+        with m.If(j_one):
+            m.d.sync += njm2.eq(1)
+        with m.Elif(j_inc):
+            m.d.sync += njm2.eq(njm2 - 1)
+        coef_ready = j_le2 | ~diff[-1]
         # No sample beat issues in the two cycles after a read-out beat: the lanes' pM DSPs serve a sample
         # beat in stage 4 and a read-out beat in stage 6 (hdl/engine/lane.py). run_en, a register, also
         # carries `en`.

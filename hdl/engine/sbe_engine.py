@@ -186,7 +186,8 @@ class SBEEngine(wiring.Component):
             su.start.eq(sched.start), su.seg.eq(sched.seg), su.last.eq(sched.last), su.jc.eq(sched.jc),
             sched.busy.eq(su.busy), sched.done.eq(su.done), sched.rdy.eq(su.rdy),
             sched.full.eq(dp.full), sched.lob.eq(dp.lob),
-            issue.chains.eq(sched.chains), issue.rdy.eq(sched.ro_rdy),
+            issue.chains.eq(sched.chains), issue.chain_inc.eq(sched.chain_inc),
+            issue.chain_clr.eq(sched.chain_clr), issue.rdy.eq(sched.ro_rdy),
         ]
 
         m.d.comb += [

@@ -46,6 +46,9 @@ class SegmentScheduler(wiring.Component):
     chains : Out(16)
         CHAINs finished in this batch: the AXPY words of samples 1..chains are made (the LAST of the
         batch's last sample is not counted; its end clears the count).
+    chain_inc, chain_clr : Out(1), Out(1)
+        Combinational, with the register update: `chains` rises by one / returns to 0 at the next clock
+        edge (the issue stage keeps chains - (j - 2) from them, hdl/engine/issue_stage.py).
     ro_rdy : Out(2)
         Bit v, pulse (registered): LAST's RDY v issues the next cycle; then its read-out scale (and s, and
         v's last AXPY word) are in place.
@@ -68,7 +71,8 @@ class SegmentScheduler(wiring.Component):
             "busy": In(1), "done": In(1), "rdy": In(2),
             "full": In(2), "lob": In(1),
             "start": Out(1), "seg": Out(2), "last": Out(1), "jc": Out(16),
-            "chains": Out(16), "ro_rdy": Out(2), "pending": Out(1), "rdy_late": Out(1),
+            "chains": Out(16), "chain_inc": Out(1), "chain_clr": Out(1), "ro_rdy": Out(2), "pending": Out(1),
+            "rdy_late": Out(1),
         })
 
     def elaborate(self, platform):
@@ -114,8 +118,10 @@ class SegmentScheduler(wiring.Component):
         with m.If(self.done & (seg_run == Segment.CHAIN)):
             with m.If(chain_last):
                 m.d.sync += [self.chains.eq(0), pend_rescale.eq(1)]
+                m.d.comb += self.chain_clr.eq(1)
             with m.Else():
                 m.d.sync += self.chains.eq(self.chains + 1)
+                m.d.comb += self.chain_inc.eq(1)
 
         m.d.comb += self.pending.eq(pend_init | pend_rescale)
         return m
