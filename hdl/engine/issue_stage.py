@@ -251,20 +251,25 @@ class IssueStage(wiring.Component):
         diff = Signal(signed(18), init=1)           # chains - (j - 2); reset: 0 - (1 - 2)
         njm2 = Signal(signed(18), init=1)           # -(j - 2)
         inc, clr = self.chain_inc, self.chain_clr
-        keep = Signal(signed(18))
-        m.d.comb += keep.eq(diff + inc)
+        # every candidate from registers (the events come late in the cycle: they only drive the muxes)
+        d_up, d_dn, n_dn = Signal(signed(18)), Signal(signed(18)), Signal(signed(18))
+        c_p1, c_p2 = Signal(signed(18)), Signal(signed(18))
+        m.d.comb += [d_up.eq(diff + 1), d_dn.eq(diff - 1), n_dn.eq(njm2 - 1),
+                     c_p1.eq(self.chains + 1), c_p2.eq(self.chains + 2)]
         with m.If(clr & j_one):
             m.d.sync += diff.eq(1)
         with m.Elif(clr):
-            m.d.sync += diff.eq(Mux(j_inc, njm2 - 1, njm2))
+            m.d.sync += diff.eq(Mux(j_inc, n_dn, njm2))
         with m.Elif(j_one):
-            m.d.sync += diff.eq(self.chains + inc + 1)
-        with m.Else():
-            m.d.sync += diff.eq(Mux(j_inc, keep - 1, keep))
+            m.d.sync += diff.eq(Mux(inc, c_p2, c_p1))
+        with m.Elif(inc & ~j_inc):
+            m.d.sync += diff.eq(d_up)
+        with m.Elif(j_inc & ~inc):
+            m.d.sync += diff.eq(d_dn)
         with m.If(j_one):
             m.d.sync += njm2.eq(1)
         with m.Elif(j_inc):
-            m.d.sync += njm2.eq(njm2 - 1)
+            m.d.sync += njm2.eq(n_dn)
         coef_ready = j_le2 | ~diff[-1]
         # No sample beat issues in the two cycles after a read-out beat: the lanes' pM DSPs serve a sample
         # beat in stage 4 and a read-out beat in stage 6 (hdl/engine/lane.py). run_en, a register, also
