@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from .checks import check_int
-from .lfsr import TAPS, check_width, leap_steps, spacing
+from .lfsr import TAPS, check_width, leap_steps, line_seeds, spacing
 
 #: Largest a or b: 4096 lines is beyond any array here.
 MAX_LINES = 4096
@@ -111,6 +111,12 @@ class ControllerConfig:
     def lfsr_spacing(self) -> int:
         """Slots between the starts of consecutive lines' LFSRs on the one sequence (lfsr.spacing)."""
         return spacing(self.lfsr_width, self.lfsr_leap, self.a + self.b + 1)
+
+    @property
+    def lfsr_seeds(self) -> tuple[int, ...]:
+        """Reset states of the a + b + 1 line LFSRs in the serial order: rows 0..a-1, columns a..a+b-1,
+        the slot gate a+b (lfsr.line_seeds: evenly spaced starts on the one sequence)."""
+        return line_seeds(self.seed, self.a + self.b + 1, self.lfsr_width, self.lfsr_leap)
 
     @property
     def P(self) -> int:

@@ -55,7 +55,7 @@ class LineLFSRs:
     width : int
         LFSR width, a key of TAPS.
     steps : int
-        Single steps per leap (one leap per pulse slot; the pulse scheme leaps `width` steps).
+        Single steps per leap (one leap per pulse slot; the pulse scheme leaps contract.lfsr.leap_steps).
     bits : int, optional
         Bits of each random number, the low bits of the leapt state (1 .. steps; default `steps`).
     """

@@ -57,7 +57,6 @@ import numpy as np
 from contract.checks import check_int
 from contract.controller_config import ControllerConfig
 from contract.enums import Status
-from contract.lfsr import line_seeds
 
 from golden.rtl.lfsr import LineLFSRs
 
@@ -111,9 +110,9 @@ class PulseScheme:
     def reset(self) -> None:
         """Return every LFSR to its seed (the RTL's reset)."""
         a, b = self.a, self.b
-        W, L = self.lfsr_width, self.cfg.lfsr_leap   # L = max(P, low tap) steps per slot (contract/lfsr.py)
-        seeds = line_seeds(self.seed, a + b + 1, W, L)                      # rows, columns, gate
-        kw = dict(width=W, steps=L, bits=self.P)
+        seeds = self.cfg.lfsr_seeds                   # rows, columns, gate
+        # leaps of max(P, low tap) steps per slot (contract/lfsr.py), numbers of P bits
+        kw = dict(width=self.lfsr_width, steps=self.cfg.lfsr_leap, bits=self.P)
         self.rows = LineLFSRs(seeds[:a], **kw)
         self.cols = LineLFSRs(seeds[a:a + b], **kw)
         self.gate = LineLFSRs(seeds[a + b:], **kw)

@@ -37,14 +37,13 @@ the golden model's reset() does, so compare from configuration on.
 """
 from __future__ import annotations
 
-from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from contract.controller_config import ControllerConfig
 from contract.layouts import serial_layout
-from contract.lfsr import line_seeds
 
 from hdl.controller.lfsr import leap_int, leap_value
 
@@ -99,7 +98,7 @@ class LineBanks(wiring.Component):
         n = a + b
 
         LS = c.lfsr_leap                                # single steps per slot (contract/lfsr.py)
-        seeds = line_seeds(c.seed, n + 1, W, LS)         # lines 0..n-1, then the gate's (not here)
+        seeds = c.lfsr_seeds                            # lines 0..n-1, then the gate's (not here)
 
         def seed_of(line):                              # padding lines past n: any state (never shown)
             return leap_int(seeds[line if line < n else 0], W, LS)

@@ -2,8 +2,9 @@
 
 A line owns everything of the pulse scheme (golden/rtl/update_controller.py) that is per line: the
 magnitude and sign of its element of Dhat or Xhat, held in one position of the controller's load shift
-chain; its LFSR (contract/lfsr.py: seeded with line_seeds' state for the line, leapt P single steps per
-stochastic slot by max(P, low tap) single steps, the XOR network of hdl/controller/lfsr.py leap_value); the P-bit compare that decides whether the line fires in a slot; and its polarity.
+chain; its LFSR (contract/lfsr.py: seeded with line_seeds' state for the line, leapt max(P, low tap)
+single steps per stochastic slot by the XOR network of hdl/controller/lfsr.py leap_value); the P-bit
+compare that decides whether the line fires in a slot; and its polarity.
 Everything shared by all lines of a side (the mask, the deterministic ramp value, the slot gate, the
 phase) comes in as ports, so the cost of a line does not depend on the number of lines.
 """

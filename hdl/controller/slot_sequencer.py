@@ -22,7 +22,6 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from contract.controller_config import ControllerConfig
-from contract.lfsr import line_seeds
 
 from hdl.controller.lfsr import leap_int, leap_value
 
@@ -88,7 +87,7 @@ class SlotSequencer(wiring.Component):
         t1 = Signal(BLW)                                # t + 1: the index of the next slot
         phase = self.phase
         L = c.lfsr_leap                                 # single steps per slot (contract/lfsr.py)
-        seed = line_seeds(c.seed, c.a + c.b + 1, W, L)[c.a + c.b]   # the gate is the last line
+        seed = c.lfsr_seeds[c.a + c.b]                  # the gate is the last line
         gate_lfsr = Signal(W, init=leap_int(seed, W, L))   # one leap ahead: low P bits = this slot's number
 
         # -- the ramps of slot t1, registered: slot 0's while idle (t1 = 0; the set-up's ramp parameters

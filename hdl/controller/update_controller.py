@@ -72,7 +72,6 @@ from amaranth.lib.wiring import In, Out
 from contract.controller_config import ControllerConfig
 from contract.enums import Vec
 from contract.layouts import MODE_LAYOUT, STATUS_LAYOUT, serial_layout, update_layout
-from contract.lfsr import line_seeds
 
 from hdl.controller.controller_setup import ControllerSetup, setup_cycles as _setup_cycles
 from hdl.controller.setup_multiplier import check_dsp
@@ -193,7 +192,7 @@ class UpdateController(wiring.Component):
         m.submodules.setup = setup = ControllerSetup(c, dsp=self.dsp)
         m.submodules.slots = seq = SlotSequencer(c)
         ram = c.ram
-        seeds = line_seeds(c.seed, a + b + 1, W, c.lfsr_leap)   # rows 0..a-1, columns a.., the gate a+b
+        seeds = c.lfsr_seeds                                    # rows 0..a-1, columns a.., the gate a+b
         rows = [] if ram else [LineCell(elem_width=P, lfsr_width=W, seed=seeds[i]) for i in range(a)]
         cols = [] if ram else [LineCell(elem_width=P, lfsr_width=W, seed=seeds[a + j]) for j in range(b)]
         for i, cell in enumerate(rows):

@@ -1,7 +1,7 @@
 """One lane of the SBE engine's vector datapath (hdl/engine/sbe_engine.py), stages 0..9."""
 from __future__ import annotations
 
-from amaranth import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
