@@ -177,7 +177,7 @@ def fnorm_pipe_hw(m, v, e, *, width: int, ew: int, name: str, cuts=(), extra: di
     v, e (and the values of `extra`, carried along as extra_out).
 
     A left-normalising form of FloatFormat.fnorm, bit-exact with it: v (N bits) is padded with zeros on
-    the right to P = 2**k >= N bits, vp = v * 2**(P-N); z = the number of sign copies below vp's sign bit
+    the right to P = 2**k >= max(N, width+1) bits, vp = v * 2**(P-N); z = the number of sign copies below vp's sign bit
     (from the index i of the highest bit of the magnitude vp ^ sign over bits 0..P-2, with a virtual 1
     below them: z = P - 1 - i = ~i, the index bits inverted, no adder); then vp << z has its leading
     magnitude bit right below the sign, and fnorm's rshift_round(v, s) with s = bitlen - (width-1) is the
@@ -198,7 +198,8 @@ def fnorm_pipe_hw(m, v, e, *, width: int, ew: int, name: str, cuts=(), extra: di
         raise ValueError(f"fnorm cuts must be a subset of {FNORM_CUTS}, not {sorted(cuts)}")
     extra = dict(extra or {})
     n = len(v)
-    k = max(1, (n - 1).bit_length())
+    # P >= width + 1: the rounding step takes the top width+1 bits (v may be no wider than the result)
+    k = max(1, (max(n, width + 1) - 1).bit_length())
     P = 1 << k
     pad = P - n
     emax, emin = (1 << (ew - 1)) - 1, -(1 << (ew - 1))

@@ -235,6 +235,16 @@ def test_engine_narrow_state_formats(state_width, lanes):
     check(cfg, make_batches(rng, 3, 5, [3, 2], width=8, exps=(0, 0)), seed=state_width)
 
 
+def test_engine_smallest_float_formats():
+    """The narrowest scalar formats EngineConfig allows: mant_width 16 = coef_width = s_mant_width (the
+    COEF/SOUT normalisers round a value no wider than their result; they crashed at elaboration),
+    fexp_width 8: the engine elaborates and matches the golden model."""
+    rng = np.random.default_rng(16)
+    cfg = dict(a=4, b=3, lanes=1, in_width=8, state_width=16, mant_width=16, coef_width=16, s_mant_width=16,
+               fexp_width=8, elem_width=8)
+    check(cfg, make_batches(rng, 4, 3, [3, 2], width=8, exps=(0, 0)), seed=16)
+
+
 @pytest.mark.parametrize("kwargs,exc,text", [
     ({"a": 0, "b": 3}, ValueError, "a must be between 1 and 4096, not 0"),
     ({"a": 3, "b": 3, "lanes": 0}, ValueError, "lanes must be between 1 and 8, not 0"),
