@@ -8,6 +8,7 @@ Each helper adds comb statements to a Module and returns the result signals:
                         (fnorm_pipe_hw without registers)
     fnorm_pipe_hw    -- leading-bit index tree (lead_index_hw), normalising left shift by that index, round,
                         clamp; optional registers after the index, the shift, the rounding
+    fnorm_multi_pipe_hw -- the same to several widths at once (one tree and one shift, a rounding each)
     stage_hw         -- a pipeline boundary: registered copies of some values, or the values themselves
 
 The rounding uses floor((floor(v / 2**(s-1)) + 1) / 2) == floor(v / 2**s + 1/2), so no variable-width
@@ -174,32 +175,47 @@ def stage_hw(m, on: bool, name: str, sigs: dict) -> dict:
 def fnorm_pipe_hw(m, v, e, *, width: int, ew: int, name: str, cuts=(), extra: dict | None = None,
                   with_flag: bool = True):
     """fnorm_hw with optional pipeline registers: (m_out, e_out, flag, extra_out), len(cuts) cycles after
-    v, e (and the values of `extra`, carried along as extra_out).
+    v, e (and the values of `extra`, carried along as extra_out). fnorm_multi_pipe_hw with one width."""
+    (res,), extra_out = fnorm_multi_pipe_hw(m, v, e, widths=(width,), ew=ew, names=(name,), cuts=cuts,
+                                            extra=extra, with_flag=with_flag)
+    return (*res, extra_out)
+
+
+def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict | None = None,
+                        with_flag: bool = True):
+    """FloatFormat.fnorm of one value v * 2**e to several mantissa widths at once, sharing the
+    leading-bit tree and the normalising shift (each width only rounds and clamps its own top bits):
+    ([(m_out, e_out, flag) per width], extra_out), len(cuts) cycles after v, e. names[0] names the
+    shared signals.
 
     A left-normalising form of FloatFormat.fnorm, bit-exact with it: v (N bits) is padded with zeros on
-    the right to P = 2**k >= max(N, width+1) bits, vp = v * 2**(P-N); z = the number of sign copies below vp's sign bit
-    (from the index i of the highest bit of the magnitude vp ^ sign over bits 0..P-2, with a virtual 1
-    below them: z = P - 1 - i = ~i, the index bits inverted, no adder); then vp << z has its leading
-    magnitude bit right below the sign, and fnorm's rshift_round(v, s) with s = bitlen - (width-1) is the
-    constant-distance rshift_round(vp << z, P - width) = (x + 1) >> 1 of the top width+1 bits x; the
-    exponent is e + s = e - (P - N) + 1 - width + i. The rounding overflows (to 2**(width-1)) exactly for
-    x = 0b011..1, tested on x beside the increment.
+    the right to P = 2**k >= max(N, W+1) bits (W the widest result), vp = v * 2**(P-N); z = the number of
+    sign copies below vp's sign bit (from the index i of the highest bit of the magnitude vp ^ sign over
+    bits 0..P-2, with a virtual 1 below them: z = P - 1 - i = ~i, the index bits inverted, no adder);
+    then vp << z has its leading magnitude bit right below the sign, and fnorm's rshift_round(v, s) with
+    s = bitlen - (width-1) is the constant-distance rshift_round(vp << z, P - width) = (x + 1) >> 1 of the
+    top width+1 bits x; the exponent is e + s = e - (P - N) + 1 - width + i. The rounding overflows (to
+    2**(width-1)) exactly for x = 0b011..1, tested on x beside the increment.
 
     cuts, a subset of FNORM_CUTS, puts a register after
-        "bl"   the leading-bit index tree (and, in parallel, the exponent plus its constant)
+        "bl"   the leading-bit index tree (and, in parallel, the exponent plus its constants)
         "sh"   the normalising shift (and, in parallel, e + s, e + s + 1 and their range compares)
         "rnd"  the round increment and its overflow
     so each stage has at most one carry chain or one shifter.
     """
+    widths, names = tuple(widths), tuple(names)
+    if not widths or len(widths) != len(names):
+        raise ValueError("fnorm_multi_pipe_hw needs one name per width and at least one width")
     cuts = set(cuts)
     if any(k.startswith("_") for k in extra or {}):
         raise ValueError("extra keys must not start with '_'")
     if not cuts <= set(FNORM_CUTS):
         raise ValueError(f"fnorm cuts must be a subset of {FNORM_CUTS}, not {sorted(cuts)}")
     extra = dict(extra or {})
+    name, W = names[0], max(widths)
     n = len(v)
-    # P >= width + 1: the rounding step takes the top width+1 bits (v may be no wider than the result)
-    k = max(1, (max(n, width + 1) - 1).bit_length())
+    # P >= W + 1: the rounding step takes the top width+1 bits (v may be no wider than the result)
+    k = max(1, (max(n, W + 1) - 1).bit_length())
     P = 1 << k
     pad = P - n
     emax, emin = (1 << (ew - 1)) - 1, -(1 << (ew - 1))
@@ -209,45 +225,60 @@ def fnorm_pipe_hw(m, v, e, *, width: int, ew: int, name: str, cuts=(), extra: di
     mag = Signal(P - 1, name=f"{name}_mag")
     m.d.comb += mag.eq(vp[:P - 1] ^ sign.replicate(P - 1))
     lead = lead_index_hw(m, Cat(Const(1, 1), mag[:P - 1]), name=f"{name}_i")
-    # e + s = (e + 1 - width - pad) + i
+    # per width: e + s = (e + 1 - width - pad) + i
     xw = max(len(e), k + 1) + 3
-    ec0, ec1 = Signal(signed(xw), name=f"{name}_ec0"), Signal(signed(xw), name=f"{name}_ec1")
-    m.d.comb += [ec0.eq(e + (1 - width - pad)), ec1.eq(e + (2 - width - pad))]
+    ecs = {}
+    for w, nm in zip(widths, names):
+        ec0, ec1 = Signal(signed(xw), name=f"{nm}_ec0"), Signal(signed(xw), name=f"{nm}_ec1")
+        m.d.comb += [ec0.eq(e + (1 - w - pad)), ec1.eq(e + (2 - w - pad))]
+        ecs[f"_ec0{nm}"], ecs[f"_ec1{nm}"] = ec0, ec1
     zero = Signal(name=f"{name}_zero")
     m.d.comb += zero.eq(v == 0)
-    st = stage_hw(m, "bl" in cuts, f"{name}_pbl", {"_vp": vp, "_i": lead, "_ec0": ec0, "_ec1": ec1,
-                                                   "_zero": zero, "_neg": sign, **extra})
-    # the normalising shift: only the top width+1 bits are kept
+    st = stage_hw(m, "bl" in cuts, f"{name}_pbl", {"_vp": vp, "_i": lead, **ecs, "_zero": zero, "_neg": sign,
+                                                   **extra})
+    # the normalising shift: only the top W+1 bits are kept
     z = Signal(k, name=f"{name}_z")
     m.d.comb += z.eq(~st["_i"])
-    x = Signal(signed(width + 1), name=f"{name}_x")
-    m.d.comb += x.eq((st["_vp"] << z)[P - width - 1:P])
-    e_s, e_s1 = Signal(signed(xw + 1), name=f"{name}_es"), Signal(signed(xw + 1), name=f"{name}_es1")
-    m.d.comb += [e_s.eq(st["_ec0"] + st["_i"]), e_s1.eq(st["_ec1"] + st["_i"])]
-    st = stage_hw(m, "sh" in cuts, f"{name}_psh", {
-        "_x": x, "_es": e_s[:ew], "_es1": e_s1[:ew],
-        "_hi0": e_s > emax, "_hi1": e_s1 > emax, "_lo0": e_s < emin, "_lo1": e_s1 < emin,
-        "_zero": st["_zero"], "_neg": st["_neg"], **{key: st[key] for key in extra}})
+    xt = Signal(signed(W + 1), name=f"{name}_xt")
+    m.d.comb += xt.eq((st["_vp"] << z)[P - W - 1:P])
+    shifted = {}
+    for w, nm in zip(widths, names):
+        x = Signal(signed(w + 1), name=f"{nm}_x")
+        m.d.comb += x.eq(xt[W - w:])
+        e_s, e_s1 = Signal(signed(xw + 1), name=f"{nm}_es"), Signal(signed(xw + 1), name=f"{nm}_es1")
+        m.d.comb += [e_s.eq(st[f"_ec0{nm}"] + st["_i"]), e_s1.eq(st[f"_ec1{nm}"] + st["_i"])]
+        shifted.update({f"_x{nm}": x, f"_es{nm}": e_s[:ew], f"_es1{nm}": e_s1[:ew],
+                        f"_hi0{nm}": e_s > emax, f"_hi1{nm}": e_s1 > emax,
+                        f"_lo0{nm}": e_s < emin, f"_lo1{nm}": e_s1 < emin})
+    st = stage_hw(m, "sh" in cuts, f"{name}_psh", {**shifted, "_zero": st["_zero"], "_neg": st["_neg"],
+                                                   **{key: st[key] for key in extra}})
     # round: (x + 1) >> 1, ties up; overflow iff x = 0b011..1
-    r = Signal(signed(width + 1), name=f"{name}_r")
-    m.d.comb += r.eq((st["_x"] + 1) >> 1)
-    ovf = Signal(name=f"{name}_ovf")
-    m.d.comb += ovf.eq(~st["_x"][width] & st["_x"][:width].all())
-    keep = ("_es", "_es1", "_hi0", "_hi1", "_lo0", "_lo1", "_zero", "_neg")
-    st = stage_hw(m, "rnd" in cuts, f"{name}_prnd", {"_r": r, "_ovf": ovf, **{key: st[key] for key in keep},
+    rounded = {}
+    for w, nm in zip(widths, names):
+        x = st[f"_x{nm}"]
+        r = Signal(signed(w + 1), name=f"{nm}_r")
+        m.d.comb += r.eq((x + 1) >> 1)
+        ovf = Signal(name=f"{nm}_ovf")
+        m.d.comb += ovf.eq(~x[w] & x[:w].all())
+        rounded.update({f"_r{nm}": r, f"_ovf{nm}": ovf,
+                        **{f"{key}{nm}": st[f"{key}{nm}"] for key in ("_es", "_es1", "_hi0", "_hi1", "_lo0", "_lo1")}})
+    st = stage_hw(m, "rnd" in cuts, f"{name}_prnd", {**rounded, "_zero": st["_zero"], "_neg": st["_neg"],
                                                     **{key: st[key] for key in extra}})
-    m_out = Signal(signed(width), name=f"{name}_m")
-    e_out = Signal(signed(ew), name=f"{name}_eo")
-    flag = Signal(name=f"{name}_flag")
-    set_flag = [flag.eq(1)] if with_flag else []
-    ovf = st["_ovf"]
-    with m.If(st["_zero"]):
-        m.d.comb += [m_out.eq(0), e_out.eq(0)]
-    with m.Elif(Mux(ovf, st["_hi1"], st["_hi0"])):
-        m.d.comb += [m_out.eq(Mux(st["_neg"], -(1 << (width - 1)), (1 << (width - 1)) - 1)),
-                     e_out.eq(emax)] + set_flag
-    with m.Elif(Mux(ovf, st["_lo1"], st["_lo0"])):
-        m.d.comb += [m_out.eq(0), e_out.eq(0)] + set_flag
-    with m.Else():
-        m.d.comb += [m_out.eq(Mux(ovf, 1 << (width - 2), st["_r"])), e_out.eq(Mux(ovf, st["_es1"], st["_es"]))]
-    return m_out, e_out, (flag if with_flag else None), {key: st[key] for key in extra}
+    results = []
+    for w, nm in zip(widths, names):
+        m_out = Signal(signed(w), name=f"{nm}_m")
+        e_out = Signal(signed(ew), name=f"{nm}_eo")
+        flag = Signal(name=f"{nm}_flag")
+        set_flag = [flag.eq(1)] if with_flag else []
+        ovf = st[f"_ovf{nm}"]
+        with m.If(st["_zero"]):
+            m.d.comb += [m_out.eq(0), e_out.eq(0)]
+        with m.Elif(Mux(ovf, st[f"_hi1{nm}"], st[f"_hi0{nm}"])):
+            m.d.comb += [m_out.eq(Mux(st["_neg"], -(1 << (w - 1)), (1 << (w - 1)) - 1)),
+                         e_out.eq(emax)] + set_flag
+        with m.Elif(Mux(ovf, st[f"_lo1{nm}"], st[f"_lo0{nm}"])):
+            m.d.comb += [m_out.eq(0), e_out.eq(0)] + set_flag
+        with m.Else():
+            m.d.comb += [m_out.eq(Mux(ovf, 1 << (w - 2), st[f"_r{nm}"])), e_out.eq(Mux(ovf, st[f"_es1{nm}"], st[f"_es{nm}"]))]
+        results.append((m_out, e_out, flag if with_flag else None))
+    return results, {key: st[key] for key in extra}

@@ -9,7 +9,7 @@ stage within 8 ns, the scalar unit's own paths at 125 MHz):
     [rd]     the operands as they come (off the register file's block RAM: its 5.6 ns clock-to-out alone)
     A        decode; SUB's -b as FloatFormat.neg (constant compares, one negation: no normaliser); the
              raw exponent difference a_e - b_e and both alignment shifts straight from it; the MUL/SCL
-             exponent sums; the seed table
+             exponent sums; the seed table's address (a block-RAM ROM, read into A2 or B)
     [x]
     A2       the two alignment shifts (a_m and the exact -b, no swap mux in front: the smaller exponent's
              operand is shifted by 0); the DSP products (with cut "sum": four 17-bit partial products);
@@ -25,8 +25,9 @@ latency 1 (alu_latency 3): A, A2 | B, C; latency 2: | B | C; latency 6: rd, x, a
 """
 from __future__ import annotations
 
-from amaranth import Array, Cat, Const, Module, Mux, Signal, signed
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from contract import microcode as P
@@ -157,12 +158,18 @@ class FloatALU(wiring.Component):
         e_add = Signal(signed(ew), name="e_add")
         m.d.comb += [e_mul.eq(a_e + b_e), e_scl.eq(a_e + inp["k"]), e_add.eq(Mux(da[-1], a_e, b_e))]
         # SEED: table of contract/fixed_point.py, indexed by exponent parity and seed_bits mantissa bits;
-        # its exponent -(sb+1) - floor((a_e + mw - 2) / 2), the second half in stage A2. The table stays in
-        # LUTs (a data select, SEED's or SCL's value, in front of its register): as a block RAM its
-        # clock-to-out would be most of a cycle.
-        table = Array(Const(t, 16) for t in rsqrt_seed_table(sb, mw))
+        # its exponent -(sb+1) - floor((a_e + mw - 2) / 2), the second half in stage A2. The table is a
+        # block-RAM ROM (2 * 2**sb entries of sb+2 bits; in LUTs it cost ~240 LUT4 at sb = 8): addressed
+        # in stage A, its synchronous read gives the entry one cycle later, in stage A2 when cut "x" holds
+        # a register, else in stage B, where it joins the exact value's select (the block RAM's
+        # clock-to-out in place of a register's, on a path beside the adder's operands).
+        table = rsqrt_seed_table(sb, mw)
+        m.submodules.seed_rom = seed_rom = Memory(shape=unsigned(max(t.bit_length() for t in table)),
+                                                  depth=len(table), init=table)
+        seed_rd = seed_rom.read_port()
         idx = Signal(sb + 1)
         m.d.comb += idx.eq(((a_e[0] ^ ((mw - 2) & 1)) << sb) | a_m[mw - 2 - sb:mw - 2])
+        m.d.comb += seed_rd.addr.eq(idx)
         half_e = Signal(signed(ew + 1), name="half_e")
         m.d.comb += half_e.eq((a_e + (mw - 2)) >> 1)
         st = stage_hw(m, "x" in cuts, "x", {
@@ -170,7 +177,7 @@ class FloatALU(wiring.Component):
             "a_zero": a_zero, "b_zero": b_zero, "bb_zero": b_zero | c_min, "de_p": de_p, "de_m": de_m,
             "ma": a_m, "mb": b_m, "ae": a_e, "nb": nb, "bb_m": bb_m, "bb_e": bb_e, "da": da, "sha": sha,
             "shb": shb, "e_mul": e_mul, "e_scl": e_scl, "e_add": e_add, "half_e": half_e,
-            "seed_v": Mux(is_seed, table[idx], a_m), "seed_zero": a_m <= 0, "ival": inp["ival"], "ival_e": inp["ival_e"]})
+            "seed_zero": a_m <= 0, "ival": inp["ival"], "ival_e": inp["ival_e"]})
 
         # ---- stage A2: the alignment shifts; the multiplier; the cut-off and pass-through selects -------
         # The product: one a*b (Yosys splits it over the DSPs and adds the parts in the fabric, all
@@ -211,12 +218,17 @@ class FloatALU(wiring.Component):
         e = Signal(signed(ew + 4), name="e")
         m.d.comb += e.eq(Mux(st["mul"], st["e_mul"], Mux(st["addsub"], st["e_add"], Mux(
             st["scl"], st["e_scl"], Mux(st["seed"], seed_e, st["ival_e"])))))
-        # the value to round of the ops that are not MUL or the ADD sum
+        # the value to round of the ops that are not MUL or the ADD sum (SEED's: the table entry, here when
+        # it arrives in stage A2, else in stage B)
+        seed_in_a2 = "x" in cuts
         v_o = Signal(signed(max(self.int_width, mw, 16)), name="v_o")
-        m.d.comb += v_o.eq(Mux(st["scl"] | st["seed"], st["seed_v"], st["ival"]))
+        m.d.comb += v_o.eq(Mux(st["scl"], st["ma"], st["ival"]))
+        if seed_in_a2:
+            m.d.comb += v_o.eq(Mux(st["seed"], seed_rd.data, Mux(st["scl"], st["ma"], st["ival"])))
         aw = 2 * mw + 2
         st = stage_hw(m, True, "a", {
-            "mul": st["mul"], "addsub": st["addsub"], "zero": zero, "pass": pss, "e": e, "v_o": v_o,
+            "mul": st["mul"], "addsub": st["addsub"], "seed": st["seed"], "zero": zero, "pass": pss, "e": e,
+            "v_o": v_o,
             "a_pass": a_pass, "ma": st["ma"], "ae": st["ae"], "bb_m": st["bb_m"], "bb_e": st["bb_e"],
             "add_a": (st["ma"] << st["sha"])[:aw].as_signed(), "add_b": (st["nb"] << st["shb"])[:aw + 1].as_signed(),
             **mul})
@@ -233,7 +245,8 @@ class FloatALU(wiring.Component):
         else:
             t0, t1 = st["prod"], Const(0, 1)
         x_in, y_in = Signal(vw, name="x_in"), Signal(vw, name="y_in")
-        m.d.comb += [x_in.eq(Mux(st["mul"], t0, Mux(st["addsub"], st["add_a"], st["v_o"]))),
+        v_sel = st["v_o"] if seed_in_a2 else Mux(st["seed"], seed_rd.data, st["v_o"])
+        m.d.comb += [x_in.eq(Mux(st["mul"], t0, Mux(st["addsub"], st["add_a"], v_sel))),
                      y_in.eq(Mux(st["mul"], t1, Mux(st["addsub"], st["add_b"], 0)))]
         v = Signal(signed(vw), name="v")
         m.d.comb += v.eq(x_in + y_in)

@@ -15,7 +15,8 @@ Pipeline (an instruction issued in cycle t)
              REL / RDY / DONE pulse
     t+1      operands valid; FloatALU (LAT - 2 register stages, float_alu.CUTS); KSEL at LAT 3; the
              conversions' operand (COEF adds the block exponent)
-    t+2      COEF/OUTC/SOUT rounding to their widths (fnorm_pipe_hw, CONV_CUTS[LAT] registers inside);
+    t+2      COEF/OUTC/SOUT rounding to their widths (fnorm_multi_pipe_hw: one tree and shift, CONV_CUTS[LAT]
+             registers inside);
              KSEL at LAT >= 4 (registered at t+3)
     then     clamps of the conversions (with "post" in CONV_CUTS: their exponent arithmetic registered
              before the selects and the s underflow shift)
@@ -38,10 +39,10 @@ from contract.enums import Segment, Vec
 from contract.fixed_point import FloatFormat
 from contract.engine_config import KMIN, LMAX, EngineConfig
 
-from hdl.fixed_point import FNORM_CUTS, fnorm_pipe_hw, rshift_round_hw, stage_hw
+from hdl.fixed_point import FNORM_CUTS, fnorm_multi_pipe_hw, rshift_round_hw, stage_hw
 from hdl.engine.float_alu import FloatALU
 
-#: Extra pipeline registers of the conversions (COEF/OUTC/SOUT: fnorm_pipe_hw cuts, and "post": the
+#: Extra pipeline registers of the conversions (COEF/OUTC/SOUT: fnorm_multi_pipe_hw cuts, and "post": the
 #: clamps' exponent arithmetic; "post2": the s underflow shift) per LAT (larger LAT: as many as the largest
 #: key), delay registers after
 CONV_CUTS = {3: (), 4: ("bl",), 5: ("bl", "post"), 6: ("bl", "sh", "post"), 7: ("bl", "sh", "rnd", "post"),
@@ -276,12 +277,14 @@ class ScalarUnit(wiring.Component):
             p2_ae, p2_ex = Signal(signed(ew)), Signal(signed(xw))
             m.d.sync += [p2_ae.eq(ae), p2_ex.eq(ex_c)]
             m.d.comb += [p2_e.eq(p2_ae + p2_ex), p2_ksel.eq(ksel_hw(p2_m, p2_ae, "ksel2"))]
-        # fnorm_pipe_hw with conv_cuts: len(conv_cuts) registers inside, the stage 3 registers after
+        # fnorm_multi_pipe_hw with conv_cuts: len(conv_cuts) registers inside, the stage 3 registers after
         smw, sew = cfg.s_mant_width, cfg.s_exp_width
         fn_cuts = [c for c in conv_cuts if c in FNORM_CUTS]
-        cm, ce, cflag, cx = fnorm_pipe_hw(m, p2_m, p2_e, width=cw, ew=ew, name="coef", cuts=fn_cuts,
-                                          extra={"op": p2_op, "d": p2_d, "k": p2_k})
-        sm, se, sflag, _ = fnorm_pipe_hw(m, p2_m, p2_e, width=smw, ew=ew, name="sout", cuts=fn_cuts)
+        # COEF/OUTC (coef_width) and SOUT (s_mant_width) round the same value: one leading-bit tree and one
+        # normalising shift, a rounding and clamp each
+        ((cm, ce, cflag), (sm, se, sflag)), cx = fnorm_multi_pipe_hw(
+            m, p2_m, p2_e, widths=(cw, smw), ew=ew, names=("coef", "sout"), cuts=fn_cuts,
+            extra={"op": p2_op, "d": p2_d, "k": p2_k})
 
         # -- stage 3 (t+3+len(fn_cuts)): clamps; the ALU result -----------------------------------------
         p3_op, p3_d = Signal(ob), Signal(rb)

@@ -166,3 +166,48 @@ def test_fnorm_pipe_matches_golden(cuts, width):
         fl = Flags()
         want = ff.fnorm(cv, ce, fl, width=width)
         assert g == (want, fl.saturated, i & 0xFF), (cv, ce, cuts)
+
+
+@pytest.mark.parametrize("cuts", [(), ("bl", "sh"), ("bl", "sh", "rnd")])
+@pytest.mark.parametrize("mw,widths", [(24, (18, 16)), (16, (16, 12)), (24, (24, 8, 20))])
+def test_fnorm_multi_pipe_matches_golden(cuts, mw, widths):
+    """hdl/fixed_point.py fnorm_multi_pipe_hw (the scalar unit's COEF/OUTC and SOUT conversions share one
+    leading-bit tree and one shift): every width's result against FloatFormat.fnorm of the same value,
+    including a width equal to the input's (no rounding needed: the padding must still leave width+1
+    bits), one value per cycle, the result len(cuts) cycles later."""
+    from amaranth import ClockDomain, Module, Signal, signed
+    from hdl.fixed_point import fnorm_multi_pipe_hw
+    ew = 8 if mw == 16 else 12
+    ff = FloatFormat(mw, ew, 4)
+    m = Module()
+    m.domains.sync = ClockDomain()
+    v, e = Signal(signed(mw)), Signal(signed(ew + 2))
+    res, _ = fnorm_multi_pipe_hw(m, v, e, widths=widths, ew=ew, names=[f"w{i}" for i in range(len(widths))],
+                                 cuts=cuts)
+    rng = np.random.default_rng(mw + sum(widths) + len(cuts))
+    top = 1 << (mw - 1)
+    cases = [(0, 0), (-1, 5), (top - 1, 0), (-top, ff.emax - 2), (3, ff.emin), (top // 2 + 1, ff.emin - 3),
+             ((1 << max(widths[1:])) - 1, ff.emax - 8)]
+    cases += [(int(rng.integers(-top, top)) >> int(rng.integers(0, mw - 1)),
+               int(rng.integers(ff.emin - 30, ff.emax + 10))) for _ in range(500)]
+    lat = len(cuts)
+    got = []
+
+    async def bench(ctx):
+        for i in range(len(cases) + lat):
+            cv, ce = cases[min(i, len(cases) - 1)]
+            ctx.set(v, cv); ctx.set(e, ce)
+            if i >= lat:
+                got.append([((ctx.get(mo), ctx.get(eo)), bool(ctx.get(fl))) for mo, eo, fl in res])
+            await ctx.tick()
+
+    sim = Simulator(m)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    for (cv, ce), g in zip(cases, got):
+        want = []
+        for w in widths:
+            fl = Flags()
+            want.append((ff.fnorm(cv, ce, fl, width=w), fl.saturated))
+        assert g == want, (cv, ce, cuts, widths)
