@@ -26,7 +26,8 @@ import sys
 from pathlib import Path
 
 from contract.checks import CliParser
-from flow.synth import console_line, entry_from_report, render_markdown, utilisation_from_log
+from flow.area import render_area
+from flow.synth import console_line, entry_from_report, render_markdown, utilisation_from_log, write_area
 from flow.tools import tool
 from flow.verilog_out import BUILD
 from flow.yosys import _cells
@@ -118,12 +119,14 @@ def build(board: str, params: dict | None = None, *, verbose: bool = False, devi
         entry["bitstream"] = _shown(out) if pack_rc == 0 and out.exists() else None
     entry["clock_mhz"] = goal
     entry["params"] = params
+    entry["area_by_block"] = write_area(d / "top.json", d / "area.md", title=f"{board} top")
     name = config_name(board if board != "ulx3s" or device == "25F" else f"{board}_{device}", params)
     summary = {name: {target: entry}}
     (d / "summary.json").write_text(json.dumps(summary, indent=2))
     (d / "summary.md").write_text(f"# Bitstream: {board}\n\n" + render_markdown(summary) +
                                   f"\nClock {goal:g} MHz (timing goal = the top's clock). Bitstream: "
-                                  f"{entry['bitstream'] or 'not written'}.\n")
+                                  f"{entry['bitstream'] or 'not written'}.\n\n## Area by block\n\n"
+                                  + render_area(entry["area_by_block"], top=15))
     print(console_line(name, target, entry) + f"  bitstream: {entry['bitstream'] or 'none'}", flush=True)
     return entry
 

@@ -6,7 +6,9 @@ with YoWASP nextpnr using the board constraints in constraints/. Tool output goe
 build/synth/<config>/<target>.{yosys,pnr}.log; the results are summarised in build/synth/summary.json
 and, as a Markdown table, build/synth/summary.md: per configuration and target the LUT/LC, FF, DSP,
 block RAM and SPRAM used and available, the achieved Fmax against the goal, a verdict ("meets",
-"misses timing", "does not fit") and the start and end of the critical path.
+"misses timing", "does not fit") and the start and end of the critical path. Where the area goes:
+build/synth/<config>/<target>.area.md and the summary's "Area by block" section (flow/area.py: LUT,
+carry, FF, block RAM, DSP per design block).
 
 Targets:  ice40 = iCE40UP5K-SG48 (iCEBreaker, constraints/icebreaker.pcf, 48 MHz goal)
           ecp5  = LFE5U-25F CABGA381 (ULX3S, constraints/ulx3s.lpf, 100 MHz goal)
@@ -37,6 +39,7 @@ from pathlib import Path
 
 from contract.checks import CliParser
 from flow.generate import ConfigError, block_parameters, build_component, default_configs
+from flow.area import area_by_block, render_area
 from flow.harness import SerialHarness
 from flow.tools import tool
 from flow.verilog_out import BUILD, write_verilog
@@ -217,6 +220,22 @@ def run_target(cfg: dict, target: str, pnr_timeout_min: float = PNR_TIMEOUT_MIN)
     write_verilog(SerialHarness(build_component(cfg["block"], synth_params(cfg, target))), "top", d / "top.v")
     shutil.copy(CONSTRAINTS / t["constraints"], d / t["constraints"])
     cells = synthesise(d, target, netlist=True)
+    area = write_area(d / f"{target}.json", d / f"{target}.area.md", title=f"{cfg['name']} on {target}",
+                      strip="dut")
+    entry = _run_pnr(d, target, t, goal, cells, pnr_timeout_min)
+    entry["area_by_block"] = area
+    return entry
+
+
+def write_area(netlist: Path, md: Path, *, title: str, strip: str = "") -> dict:
+    """Area by design block (flow/area.py, two levels below `strip`) of a netlist, written as Markdown to
+    `md`; returns the rows."""
+    rows = area_by_block(netlist, depth=2, strip=strip)
+    md.write_text(render_area(rows, title=title))
+    return rows
+
+
+def _run_pnr(d: Path, target: str, t: dict, goal: float, cells: dict, pnr_timeout_min: float) -> dict:
     rpt_file = d / f"{target}.rpt.json"
     rpt_file.unlink(missing_ok=True)                   # no stale report after a failed run
     code, stderr = run_tool([tool(t["pnr"]), "--json", f"{target}.json", *t["args"], "--freq", f"{goal:g}",
@@ -298,7 +317,11 @@ def main(argv=None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=2))
     md = out.with_suffix(".md")
-    md.write_text("# Synthesis summary\n\n" + table)
+    areas = "".join(render_area(e["area_by_block"], top=12, title=f"{n} on {t}") + "\n"
+                    for n, ts in summary.items() for t, e in ts.items() if e.get("area_by_block"))
+    md.write_text("# Synthesis summary\n\n" + table + (
+        "\n## Area by block\n\nCells attributed to the design's blocks (flow/area.py: by source line, LUTs "
+        "by the net they drive; \"(top level)\" is the serial harness).\n\n" + areas if areas else ""))
     print(table, end="")
     print(f"wrote {out} and {md}")
     return 0

@@ -125,6 +125,16 @@ def test_lint_takes_no_arguments(monkeypatch, capsys):
     assert reject(lint.main, ["x"], capsys) == "python -m flow.lint: error: unrecognized arguments: x"
 
 
+@pytest.mark.parametrize("argv,text", [(["nope.json"], "no netlist at nope.json"),
+                                       (["x.json", "--depth", "0"], "--depth must be at least 1")])
+def test_area_reports_a_missing_netlist_or_bad_depth(capsys, tmp_path, argv, text):
+    import flow.area as area
+    if argv[0] == "x.json":
+        argv = [str(tmp_path / "x.json")] + argv[1:]
+        (tmp_path / "x.json").write_text("{}")
+    assert text in reject(area.main, argv, capsys)
+
+
 # -- bench -----------------------------------------------------------------------------------------------
 
 def test_bench_unknown_name_stops_before_any_bench(monkeypatch, capsys):
