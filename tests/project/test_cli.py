@@ -135,6 +135,15 @@ def test_area_reports_a_missing_netlist_or_bad_depth(capsys, tmp_path, argv, tex
     assert text in reject(area.main, argv, capsys)
 
 
+def test_readme_table_needs_the_markers(capsys, tmp_path, monkeypatch):
+    import flow.readme_table as rt
+    monkeypatch.setattr(rt, "load_reports", lambda: [{}])
+    readme = tmp_path / "README.md"
+    readme.write_text("no table here\n")
+    assert "exactly one <!-- synth-table:begin -->" in reject(rt.main, ["--readme", str(readme)], capsys)
+    assert readme.read_text() == "no table here\n"
+
+
 # -- bench -----------------------------------------------------------------------------------------------
 
 def test_bench_unknown_name_stops_before_any_bench(monkeypatch, capsys):
