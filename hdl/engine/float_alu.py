@@ -108,7 +108,7 @@ class FloatALU(wiring.Component):
         mw, ew, sb = self.mw, self.ew, self.seed_bits
         cuts = self.cuts
         OPC = P.OPCODE
-        vw = max(2 * mw + 4, self.int_width, 18)
+        vw = max(2 * mw, self.int_width, mw + 5, 18)     # MUL's product, LDI's integer, the ADD sum
         top = 1 << (mw - 1)
         emax, emin = (1 << (ew - 1)) - 1, -(1 << (ew - 1))
         # "rd": the operands registered as they come (off the register file's block RAM)
@@ -145,18 +145,26 @@ class FloatALU(wiring.Component):
                                                                                       Mux(c_min, 0, bneg))))))
         bb_e = Signal(signed(ew), name="bb_e")
         m.d.comb += bb_e.eq(Mux(de_p, b_e + 1, Mux(de_m, b_e - 1, Mux(c_min, 0, b_e))))
-        # Exponent difference of the raw exponents; both alignment shifts straight from it (the smaller
-        # exponent's operand is not shifted): sum = (a_m << sha) + (nb << shb) at exponent min(a_e, b_e).
-        # Within the cut-off (|a_e - bb_e| <= mw+1) |a_e - b_e| <= mw+2 fits `shb_bits`; beyond it the sum is
-        # not used (the larger operand passes).
+        # The sum on the raw exponents, aligned on the larger one, e_max, with 3 guard bits:
+        #     v' = (big << 3) + floor((small << 3) / 2**d),   d = |a_e - b_e|,   at exponent e_max - 3
+        # (big: the operand with the larger exponent, small: the other, their exact values a_m and the
+        # mw+1-bit -b). For d <= 3 v' is FloatFormat.add's exact sum v = big * 2**d + small (at e_min) times
+        # 2**(3-d). For d > 3 it is floor(v / 2**(d-3)): with normalised operands (|m| >= 2**(mw-2); zero
+        # passes) |v| >= 2**(mw-3+d), so fnorm's rounding position s-1 = mag_bits(v) - mw >= d-3, and
+        # rshift_round(v, s) depends on floor(v / 2**(s-1)) only: the floor drops no bit fnorm reads, and
+        # fnorm(v', e_max - 3) == fnorm(v, e_min) bit for bit. So the sum needs mw+5 bits (not 2*mw+4) and
+        # one right shifter of the smaller operand. Within the cut-off (|a_e - bb_e| <= mw+1)
+        # d <= mw+2 fits `sbits`; beyond it the sum is not used (the larger operand passes).
         sbits = (mw + 2).bit_length()
         da, db = Signal(signed(ew + 1), name="da"), Signal(signed(ew + 1), name="db")
         m.d.comb += [da.eq(a_e - b_e), db.eq(b_e - a_e)]
-        sha, shb = Signal(sbits, name="sha"), Signal(sbits, name="shb")
-        m.d.comb += [sha.eq(Mux(da[-1], 0, da[:sbits])), shb.eq(Mux(db[-1], 0, db[:sbits]))]
+        big, small = Signal(signed(mw + 1), name="big"), Signal(signed(mw + 1), name="small")
+        m.d.comb += [big.eq(Mux(da[-1], nb, a_m)), small.eq(Mux(da[-1], a_m, nb))]
+        dsh = Signal(sbits, name="dsh")
+        m.d.comb += dsh.eq(Mux(da[-1], db[:sbits], da[:sbits]))
         e_mul, e_scl = Signal(signed(ew + 1), name="e_mul"), Signal(signed(ew + 2), name="e_scl")
-        e_add = Signal(signed(ew), name="e_add")
-        m.d.comb += [e_mul.eq(a_e + b_e), e_scl.eq(a_e + inp["k"]), e_add.eq(Mux(da[-1], a_e, b_e))]
+        e_add = Signal(signed(ew + 1), name="e_add")
+        m.d.comb += [e_mul.eq(a_e + b_e), e_scl.eq(a_e + inp["k"]), e_add.eq(Mux(da[-1], b_e - 3, a_e - 3))]
         # SEED: table of contract/fixed_point.py, indexed by exponent parity and seed_bits mantissa bits;
         # its exponent -(sb+1) - floor((a_e + mw - 2) / 2), the second half in stage A2. The table is a
         # block-RAM ROM (2 * 2**sb entries of sb+2 bits; in LUTs it cost ~240 LUT4 at sb = 8): addressed
@@ -175,8 +183,8 @@ class FloatALU(wiring.Component):
         st = stage_hw(m, "x" in cuts, "x", {
             "mul": is_mul, "addsub": is_addsub, "scl": is_scl, "mov": is_mov, "seed": is_seed, "ldi": is_ldi,
             "a_zero": a_zero, "b_zero": b_zero, "bb_zero": b_zero | c_min, "de_p": de_p, "de_m": de_m,
-            "ma": a_m, "mb": b_m, "ae": a_e, "nb": nb, "bb_m": bb_m, "bb_e": bb_e, "da": da, "sha": sha,
-            "shb": shb, "e_mul": e_mul, "e_scl": e_scl, "e_add": e_add, "half_e": half_e,
+            "ma": a_m, "mb": b_m, "ae": a_e, "big": big, "small": small, "bb_m": bb_m, "bb_e": bb_e, "da": da,
+            "dsh": dsh, "e_mul": e_mul, "e_scl": e_scl, "e_add": e_add, "half_e": half_e,
             "seed_zero": a_m <= 0, "ival": inp["ival"], "ival_e": inp["ival_e"]})
 
         # ---- stage A2: the alignment shifts; the multiplier; the cut-off and pass-through selects -------
@@ -225,12 +233,13 @@ class FloatALU(wiring.Component):
         m.d.comb += v_o.eq(Mux(st["scl"], st["ma"], st["ival"]))
         if seed_in_a2:
             m.d.comb += v_o.eq(Mux(st["seed"], seed_rd.data, Mux(st["scl"], st["ma"], st["ival"])))
-        aw = 2 * mw + 2
+        aw = mw + 4
         st = stage_hw(m, True, "a", {
             "mul": st["mul"], "addsub": st["addsub"], "seed": st["seed"], "zero": zero, "pass": pss, "e": e,
             "v_o": v_o,
             "a_pass": a_pass, "ma": st["ma"], "ae": st["ae"], "bb_m": st["bb_m"], "bb_e": st["bb_e"],
-            "add_a": (st["ma"] << st["sha"])[:aw].as_signed(), "add_b": (st["nb"] << st["shb"])[:aw + 1].as_signed(),
+            "add_a": Cat(Const(0, 3), st["big"]).as_signed(),
+            "add_b": (Cat(Const(0, 3), st["small"]).as_signed() >> st["dsh"])[:aw].as_signed(),
             **mul})
 
         # ---- stage B: the exact value v * 2**e to round: one carry chain ---------------------------------

@@ -140,7 +140,7 @@ class ScalarUnit(wiring.Component):
         mw, ew, cw = cfg.mant_width, cfg.fexp_width, cfg.coef_width
         ff = FloatFormat(mw, ew, cfg.seed_bits)
         init = cfg.reset_registers(ff)
-        int_width = max(self.acc_width, 40)
+        int_width = max(self.acc_width, 18)      # LDI: the latches and jc + 1 (17 bits)
         short = LAT == 3            # ALU stages B and C in one cycle, conversions' stages 2 and 3 too
         # The ALU's registers: operands valid at t+1, result written at the end of t+LAT-1.
         m.submodules.alu = alu = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=cfg.seed_bits,
