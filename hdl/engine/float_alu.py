@@ -152,7 +152,8 @@ class FloatALU(wiring.Component):
         # 2**(3-d). For d > 3 it is floor(v / 2**(d-3)): with normalised operands (|m| >= 2**(mw-2); zero
         # passes) |v| >= 2**(mw-3+d), so fnorm's rounding position s-1 = mag_bits(v) - mw >= d-3, and
         # rshift_round(v, s) depends on floor(v / 2**(s-1)) only: the floor drops no bit fnorm reads, and
-        # fnorm(v', e_max - 3) == fnorm(v, e_min) bit for bit. So the sum needs mw+5 bits (not 2*mw+4) and
+        # fnorm(v', e_max - 3) == fnorm(v, e_min) bit for bit (2 guard bits would do; 1 would not: d = 2 with
+        # full cancellation, a case the tests hold). So the sum needs mw+5 bits (not 2*mw+4) and
         # one right shifter of the smaller operand. Within the cut-off (|a_e - bb_e| <= mw+1)
         # d <= mw+2 fits `sbits`; beyond it the sum is not used (the larger operand passes).
         sbits = (mw + 2).bit_length()
@@ -168,9 +169,12 @@ class FloatALU(wiring.Component):
         # SEED: table of contract/fixed_point.py, indexed by exponent parity and seed_bits mantissa bits;
         # its exponent -(sb+1) - floor((a_e + mw - 2) / 2), the second half in stage A2. The table is a
         # block-RAM ROM (2 * 2**sb entries of sb+2 bits; in LUTs it cost ~240 LUT4 at sb = 8): addressed
-        # in stage A, its synchronous read gives the entry one cycle later, in stage A2 when cut "x" holds
-        # a register, else in stage B, where it joins the exact value's select (the block RAM's
-        # clock-to-out in place of a register's, on a path beside the adder's operands).
+        # in stage A, its synchronous read gives the entry t one cycle later (in stage A2 when cut "x"
+        # holds a register, else in stage B). The result fnorm(t, e) needs no normaliser: t has sb, sb+1
+        # or sb+2 bits (its top two bits tell which), so it is t shifted left by one of three constants,
+        # and it is never clamped (|e| <= 2**(ew-2) + 1.5 mw for every a_e, inside the range for
+        # ew >= 8, mw <= 32). It joins the pass-through results in stage B: the block RAM's clock-to-out
+        # stays off the adder and the normaliser.
         table = rsqrt_seed_table(sb, mw)
         m.submodules.seed_rom = seed_rom = Memory(shape=unsigned(max(t.bit_length() for t in table)),
                                                   depth=len(table), init=table)
@@ -226,17 +230,15 @@ class FloatALU(wiring.Component):
         e = Signal(signed(ew + 4), name="e")
         m.d.comb += e.eq(Mux(st["mul"], st["e_mul"], Mux(st["addsub"], st["e_add"], Mux(
             st["scl"], st["e_scl"], Mux(st["seed"], seed_e, st["ival_e"])))))
-        # the value to round of the ops that are not MUL or the ADD sum (SEED's: the table entry, here when
-        # it arrives in stage A2, else in stage B)
-        seed_in_a2 = "x" in cuts
+        # the value to round of SCL and LDI
         v_o = Signal(signed(max(self.int_width, mw, 16)), name="v_o")
         m.d.comb += v_o.eq(Mux(st["scl"], st["ma"], st["ival"]))
-        if seed_in_a2:
-            m.d.comb += v_o.eq(Mux(st["seed"], seed_rd.data, Mux(st["scl"], st["ma"], st["ival"])))
+        # the seed table's entry: registered here when it arrives in stage A2
+        seed_a2 = {"seed_t": seed_rd.data} if "x" in cuts else {}
         aw = mw + 4
         st = stage_hw(m, True, "a", {
             "mul": st["mul"], "addsub": st["addsub"], "seed": st["seed"], "zero": zero, "pass": pss, "e": e,
-            "v_o": v_o,
+            "v_o": v_o, **seed_a2,
             "a_pass": a_pass, "ma": st["ma"], "ae": st["ae"], "bb_m": st["bb_m"], "bb_e": st["bb_e"],
             "add_a": Cat(Const(0, 3), st["big"]).as_signed(),
             "add_b": (Cat(Const(0, 3), st["small"]).as_signed() >> st["dsh"])[:aw].as_signed(),
@@ -254,15 +256,22 @@ class FloatALU(wiring.Component):
         else:
             t0, t1 = st["prod"], Const(0, 1)
         x_in, y_in = Signal(vw, name="x_in"), Signal(vw, name="y_in")
-        v_sel = st["v_o"] if seed_in_a2 else Mux(st["seed"], seed_rd.data, st["v_o"])
-        m.d.comb += [x_in.eq(Mux(st["mul"], t0, Mux(st["addsub"], st["add_a"], v_sel))),
+        m.d.comb += [x_in.eq(Mux(st["mul"], t0, Mux(st["addsub"], st["add_a"], st["v_o"]))),
                      y_in.eq(Mux(st["mul"], t1, Mux(st["addsub"], st["add_b"], 0)))]
         v = Signal(signed(vw), name="v")
         m.d.comb += v.eq(x_in + y_in)
-        # the pass-through result (selected here, off the cut-off compare's path)
-        pm, pe = Mux(st["a_pass"], st["ma"], st["bb_m"]), Mux(st["a_pass"], st["ae"], st["bb_e"])
-        st = stage_hw(m, "sum" in cuts, "sum", {"v": v, "e": st["e"], "zero": st["zero"], "pass": st["pass"],
-                                               "pm": pm, "pe": pe})
+        # SEED's result: t << (mw - 1 - bitlen(t)) at e + bitlen(t) - (mw - 1), bitlen(t) in sb .. sb+2
+        t = st["seed_t"] if "x" in cuts else seed_rd.data
+        seed_m, seed_e2 = Signal(signed(mw), name="seed_m"), Signal(signed(ew), name="seed_e2")
+        m.d.comb += [
+            seed_m.eq(Mux(t[sb + 1], t << (mw - 3 - sb), Mux(t[sb], t << (mw - 2 - sb), t << (mw - 1 - sb)))),
+            seed_e2.eq(Mux(t[sb + 1], st["e"] + (sb + 3 - mw), Mux(t[sb], st["e"] + (sb + 2 - mw),
+                                                                     st["e"] + (sb + 1 - mw))))]
+        # the pass-through results (selected here, off the cut-off compare's path)
+        pm = Mux(st["seed"], seed_m, Mux(st["a_pass"], st["ma"], st["bb_m"]))
+        pe = Mux(st["seed"], seed_e2, Mux(st["a_pass"], st["ae"], st["bb_e"]))
+        st = stage_hw(m, "sum" in cuts, "sum", {"v": v, "e": st["e"], "zero": st["zero"],
+                                               "pass": st["pass"] | st["seed"], "pm": pm, "pe": pe})
 
         # ---- stages C..: leading-bit index, normalising shift, round, clamp (hdl/fixed_point.py) --------
         r_m, r_e, flag, st = fnorm_pipe_hw(

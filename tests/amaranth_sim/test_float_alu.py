@@ -211,3 +211,70 @@ def test_fnorm_multi_pipe_matches_golden(cuts, mw, widths):
             fl = Flags()
             want.append((ff.fnorm(cv, ce, fl, width=w), fl.saturated))
         assert g == want, (cv, ce, cuts, widths)
+
+
+def _run_cases(dut, cases):
+    """(r_m, r_e, flag) of each (op, a, b) case, one issued per cycle."""
+    got = []
+
+    async def bench(ctx):
+        for i in range(len(cases) + dut.LATENCY):
+            if i >= dut.LATENCY:
+                got.append(((ctx.get(dut.r_m), ctx.get(dut.r_e)), bool(ctx.get(dut.flag))))
+            op, a, b = cases[min(i, len(cases) - 1)]
+            ctx.set(dut.op, P.OPCODE[op])
+            ctx.set(dut.a_m, a[0]); ctx.set(dut.a_e, a[1])
+            ctx.set(dut.b_m, b[0]); ctx.set(dut.b_e, b[1])
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    return got
+
+
+@pytest.mark.parametrize("mw,ew,sb,lat", [(24, 12, 8, 1), (24, 12, 8, 3), (16, 8, 4, 1), (16, 8, 13, 4)])
+def test_seed_every_table_entry(mw, ew, sb, lat):
+    """SEED over every entry of the seed table (both exponent parities; a stride at 2**13 entries), at
+    the exponent range's ends: the block-RAM table read and its normalisation by a constant shift
+    chosen by the entry's top bits, without the normaliser, with and without ALU cut "x" (the entry arrives in
+    stage A2 or B). The golden model never clamps a seed: the flag stays low."""
+    ff = FloatFormat(mw, ew, sb)
+    dut = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=sb, int_width=40, latency=lat)
+    n = 1 << sb
+    idxs = sorted(set(range(0, n, max(1, n // 300))) | {0, 1, n - 1})
+    cases = []
+    for e in (ff.emin, ff.emin + 1, -1, 0, ff.emax - 1, ff.emax):
+        for i in idxs:
+            m = (1 << (mw - 2)) | (i << (mw - 2 - sb)) | (i & ((1 << (mw - 2 - sb)) - 1))
+            cases.append(("SEED", (m, e), (0, 0)))
+    cases += [("SEED", (0, 0), (0, 0)), ("SEED", (-(1 << (mw - 2)), 3), (0, 0))]
+    widths = {ff.seed_table[((e + mw - 2) & 1) << sb | i].bit_length() for (_, (mm, e), _) in cases[:-2]
+              for i in [(mm >> (mw - 2 - sb)) & (n - 1)]}
+    # entries lie in (2**sb / 2, 2**(sb+1)] (sb+1 bits, and sb+2 for 2**(sb+1) itself): both exercised
+    assert {sb + 1, sb + 2} <= widths <= {sb, sb + 1, sb + 2}
+    for case, g in zip(cases, _run_cases(dut, cases)):
+        assert g == _golden(ff, case[0], case[1], case[2], 0, 0), case
+
+
+@pytest.mark.parametrize("mw,ew,lat", [(24, 12, 1), (24, 12, 3), (16, 8, 2)])
+def test_add_every_exponent_gap(mw, ew, lat):
+    """ADD/SUB at every exponent gap d = 0 .. mw+3 (both operand orders) with the mantissas that cancel
+    most (the smallest normalised larger operand against the largest smaller one of opposite sign) and
+    some others: the sum formed on the larger exponent with 3 guard bits and a floor (exact up to d = 3,
+    below fnorm's rounding position beyond) is bit-exact with FloatFormat.add's exact sum."""
+    ff = FloatFormat(mw, ew, 8 if mw > 16 else 4)
+    dut = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=8 if mw > 16 else 4, int_width=40, latency=lat)
+    low, top = 1 << (mw - 2), 1 << (mw - 1)
+    rng = np.random.default_rng(mw + lat)
+    mants = [low, low + 1, top - 1, -low, -low - 1, -(top - 1), -top, top >> 1 | 1] + \
+            [int(x) for x in rng.integers(low, top, 3)] + [-int(x) for x in rng.integers(low, top, 3)]
+    cases = []
+    for d in range(mw + 4):
+        for big in mants[:8]:
+            for small in mants:
+                for op in ("ADD", "SUB"):
+                    cases += [(op, (big, 5 + d), (small, 5)), (op, (small, 5), (big, 5 + d))]
+    for case, g in zip(cases, _run_cases(dut, cases)):
+        assert g == _golden(ff, case[0], case[1], case[2], 0, 0), case
