@@ -65,7 +65,9 @@ class LineBanks(wiring.Component):
     in_mag : In(lanes * P), in_sgn : In(lanes)
         Magnitudes (lane l at bits l*P ..) and signs (1 = negative) of the beat's elements.
     present : In(1)
-        A slot is presented (the shared values below are those of the slot; held until `taken`).
+        A slot is presented (the shared values below are those of the slot from the first cycle
+        `present` is high for it, the capture cycle, until `taken`: the ramps are registered per bank in
+        the capture cycle, two cycles before the slot's first beat is computed).
     gate, det, two_phase, phase, row_pol_flip : In(1)
         As the LineCell ports (row_pol_flip: the row lines' pol_flip, s >= 0).
     det_row, det_col : In(P + 1), mask_u, mask_v : In(P)
@@ -222,11 +224,16 @@ class LineBanks(wiring.Component):
             is_row = Signal(name=f"is_row{k}")          # registered with the read data: no compare of
             valid = Signal(name=f"valid{k}")            # cnt on the beat's path
             rmask = Signal(P, name=f"mask{k}")          # the line's random-number mask, chosen here too: no
-            with m.If(adv):                             # is_row fan-out on the compare's path (masks are
-                m.d.sync += [is_row.eq(addr1 < rows_here), valid.eq(addr1 < lines_here),   # set in PLAN)
-                             rmask.eq(Mux(addr1 < rows_here, self.mask_u, self.mask_v))]
+            rdet = Signal(P + 1, name=f"det{k}")        # is_row fan-out on the compare's path (masks are
+            with m.If(adv):                             # set in PLAN); likewise the line's ramp value, so
+                m.d.sync += [is_row.eq(addr1 < rows_here), valid.eq(addr1 < lines_here),   # neither the
+                             rmask.eq(Mux(addr1 < rows_here, self.mask_u, self.mask_v)),   # shared ramp
+                             rdet.eq(Mux(addr1 < rows_here, self.det_row, self.det_col))]  # nets' fan-out
+            # (S banks) nor the row/column choice sits in front of the compare. The ramps change at the
+            # slot boundary (the edge of `taken`); the capture cycle that follows is a read move (adv,
+            # not busy) that loads the next slot's values with its address 0, in time for beat 0.
             mag, sgn = mag_q[:P], mag_q[P]
-            value = Mux(self.det, Mux(is_row, self.det_row, self.det_col), st[:P] & rmask)
+            value = Mux(self.det, rdet, st[:P] & rmask)
             phase_ok = is_row | ~self.two_phase | (self.phase ^ ~sgn)
             f, p = Signal(name=f"fire{k}"), Signal(name=f"pol{k}")
             m.d.comb += [f.eq(valid & self.gate & phase_ok & (value < mag)),
