@@ -177,29 +177,32 @@ class LineBanks(wiring.Component):
         # no slot is computed address 0 is read every cycle. A stall freezes every stage.
         busy = Signal()                                 # beat cnt's data is in the read data register
         cnt = Signal(range(D))
-        last = Signal()
+        # cnt == D - 1 and the address read beside beat cnt (cnt + 2, or the next slot's 0 at the last
+        # beat) as registers kept with cnt: no compare or adder between the counter and the read address
+        # (it fans out to every bank's memories) or `taken`.
+        last = Signal(init=D == 1)
+        ra = Signal(range(D + 2), init=0 if D == 1 else 2)
         out_valid = Signal()                            # the output register holds a beat
         out_fire, out_pol, out_last = Signal(S), Signal(S), Signal()
         step = Signal()                                 # beat cnt moves into the output register
         m.d.comb += [
-            last.eq(cnt == D - 1), step.eq(busy & (~out_valid | self.o.ready)),
+            step.eq(busy & (~out_valid | self.o.ready)),
             self.o.valid.eq(out_valid), self.o.payload.fire.eq(out_fire), self.o.payload.pol.eq(out_pol),
             self.o.payload.last.eq(out_last), self.taken.eq(step & last),
             self.drained.eq(~out_valid | self.o.ready),
         ]
         adv = Signal()                                  # the read stages move (every cycle but a stall)
         rd_addr = Signal(range(D + 2))
-        m.d.comb += adv.eq(~busy | step)
-        with m.If(busy):
-            m.d.comb += rd_addr.eq(Mux(last, 0, cnt + 2))
-        with m.Else():
-            m.d.comb += rd_addr.eq(self.present)        # capture: address 1 (address 0 is in flight)
+        m.d.comb += [adv.eq(~busy | step),              # capture: address 1 (address 0 is in flight)
+                     rd_addr.eq(Mux(busy, ra, self.present))]
+        first = [cnt.eq(0), last.eq(D == 1), ra.eq(0 if D == 1 else 2)]     # cnt = 0
         with m.If(~busy & self.present):
-            m.d.sync += [busy.eq(1), cnt.eq(0)]
+            m.d.sync += [busy.eq(1), *first]
         with m.Elif(step):
-            m.d.sync += cnt.eq(cnt + 1)
+            if D >= 2:                                  # cnt + 1 (D == 1: always the last beat)
+                m.d.sync += [cnt.eq(cnt + 1), last.eq(cnt == D - 2), ra.eq(Mux(cnt == D - 2, 0, cnt + 3))]
             with m.If(last):
-                m.d.sync += [busy.eq(0), cnt.eq(0)]
+                m.d.sync += [busy.eq(0), *first]
         # the address of the data in the memories' output and in the read data register
         addr1 = Signal(range(D + 2))
         with m.If(adv):
