@@ -195,6 +195,12 @@ class LineBanks(wiring.Component):
         rd_addr = Signal(range(D + 2))
         m.d.comb += [adv.eq(~busy | step),              # capture: address 1 (address 0 is in flight)
                      rd_addr.eq(Mux(busy, ra, self.present))]
+        # The LFSR block RAM (its own address register at the port, few loads) reads the same address
+        # computed from cnt: from that form Yosys proves that the read never hits the address written
+        # back in the same cycle (cnt), so it maps the read port as is; from the register `ra` it cannot,
+        # and emulates read-before-write with two fabric registers per data bit.
+        st_addr = Signal(range(D + 2))
+        m.d.comb += st_addr.eq(Mux(busy, Mux(cnt == D - 1, 0, cnt + 2), self.present))
         first = [cnt.eq(0), last.eq(D == 1), ra.eq(0 if D == 1 else 2)]     # cnt = 0
         with m.If(~busy & self.present):
             m.d.sync += [busy.eq(1), *first]
@@ -213,7 +219,7 @@ class LineBanks(wiring.Component):
         leap = Signal()                                 # this slot's last phase of a stochastic slot
         m.d.comb += leap.eq(~self.det & ~(self.two_phase & ~self.phase))
         fires, pols = [], []
-        m.d.comb += [rs.en.eq(adv), rs.addr.eq(rd_addr), ws.en.eq(step & leap), ws.addr.eq(cnt)]
+        m.d.comb += [rs.en.eq(adv), rs.addr.eq(st_addr), ws.en.eq(step & leap), ws.addr.eq(cnt)]
         for k in range(S):
             rm, _ = mags[k]
             mag_q = Signal(P + 1, name=f"mag_q{k}")
