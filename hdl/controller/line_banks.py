@@ -234,13 +234,15 @@ class LineBanks(wiring.Component):
             valid = Signal(name=f"valid{k}")            # cnt on the beat's path
             rmask = Signal(P, name=f"mask{k}")          # the line's random-number mask, chosen here too: no
             rdet = Signal(P + 1, name=f"det{k}")        # is_row fan-out on the compare's path (masks are
-            with m.If(adv):                             # set in PLAN); likewise the line's ramp value, so
-                m.d.sync += [is_row.eq(addr1 < rows_here), valid.eq(addr1 < lines_here),   # neither the
-                             rmask.eq(Mux(addr1 < rows_here, self.mask_u, self.mask_v)),   # shared ramp
-                             rdet.eq(Mux(addr1 < rows_here, self.det_row, self.det_col))]  # nets' fan-out
-            # (S banks) nor the row/column choice sits in front of the compare. The ramps change at the
-            # slot boundary (the edge of `taken`); the capture cycle that follows is a read move (adv,
-            # not busy) that loads the next slot's values with its address 0, in time for beat 0.
+            with m.If(adv):                             # set in PLAN); likewise the line's ramp value
+                m.d.sync += [is_row.eq(addr1 < rows_here), valid.eq(addr1 < lines_here),
+                             rmask.eq(Mux(addr1 < rows_here, self.mask_u, self.mask_v)),
+                             rdet.eq(Mux(addr1 < rows_here, self.det_row, self.det_col))]
+            # (the ECP5 critical path was the sequencer's det_col -> row/column mux -> every bank's compare).
+            # Banks with the same rows_here hold equal registers, which Yosys merges (two copies at
+            # 100 x 784, S = 32). The ramps change at the slot boundary (the edge of `taken`); the
+            # capture cycle that follows is a read move (adv, not busy) that loads the next slot's values
+            # with its address 0, in time for beat 0.
             mag, sgn = mag_q[:P], mag_q[P]
             value = Mux(self.det, rdet, st[:P] & rmask)
             phase_ok = is_row | ~self.two_phase | (self.phase ^ ~sgn)
