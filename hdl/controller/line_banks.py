@@ -65,7 +65,9 @@ class LineBanks(wiring.Component):
     in_mag : In(lanes * P), in_sgn : In(lanes)
         Magnitudes (lane l at bits l*P ..) and signs (1 = negative) of the beat's elements.
     present : In(1)
-        A slot is presented (the shared values below are those of the slot; held until `taken`).
+        A slot is presented (the shared values below are those of the slot from the first cycle
+        `present` is high for it, the capture cycle, until `taken`: the ramps are registered per bank in
+        the capture cycle, two cycles before the slot's first beat is computed).
     gate, det, two_phase, phase, row_pol_flip : In(1)
         As the LineCell ports (row_pol_flip: the row lines' pol_flip, s >= 0).
     det_row, det_col : In(P + 1), mask_u, mask_v : In(P)
@@ -175,29 +177,38 @@ class LineBanks(wiring.Component):
         # no slot is computed address 0 is read every cycle. A stall freezes every stage.
         busy = Signal()                                 # beat cnt's data is in the read data register
         cnt = Signal(range(D))
-        last = Signal()
+        # cnt == D - 1 and the address read beside beat cnt (cnt + 2, or the next slot's 0 at the last
+        # beat) as registers kept with cnt: no compare or adder between the counter and the read address
+        # (it fans out to every bank's memories) or `taken`.
+        last = Signal(init=D == 1)
+        ra = Signal(range(D + 2), init=0 if D == 1 else 2)
         out_valid = Signal()                            # the output register holds a beat
         out_fire, out_pol, out_last = Signal(S), Signal(S), Signal()
         step = Signal()                                 # beat cnt moves into the output register
         m.d.comb += [
-            last.eq(cnt == D - 1), step.eq(busy & (~out_valid | self.o.ready)),
+            step.eq(busy & (~out_valid | self.o.ready)),
             self.o.valid.eq(out_valid), self.o.payload.fire.eq(out_fire), self.o.payload.pol.eq(out_pol),
             self.o.payload.last.eq(out_last), self.taken.eq(step & last),
             self.drained.eq(~out_valid | self.o.ready),
         ]
         adv = Signal()                                  # the read stages move (every cycle but a stall)
         rd_addr = Signal(range(D + 2))
-        m.d.comb += adv.eq(~busy | step)
-        with m.If(busy):
-            m.d.comb += rd_addr.eq(Mux(last, 0, cnt + 2))
-        with m.Else():
-            m.d.comb += rd_addr.eq(self.present)        # capture: address 1 (address 0 is in flight)
+        m.d.comb += [adv.eq(~busy | step),              # capture: address 1 (address 0 is in flight)
+                     rd_addr.eq(Mux(busy, ra, self.present))]
+        # The LFSR block RAM (its own address register at the port, few loads) reads the same address
+        # computed from cnt: from that form Yosys proves that the read never hits the address written
+        # back in the same cycle (cnt), so it maps the read port as is; from the register `ra` it cannot,
+        # and emulates read-before-write with two fabric registers per data bit.
+        st_addr = Signal(range(D + 2))
+        m.d.comb += st_addr.eq(Mux(busy, Mux(cnt == D - 1, 0, cnt + 2), self.present))
+        first = [cnt.eq(0), last.eq(D == 1), ra.eq(0 if D == 1 else 2)]     # cnt = 0
         with m.If(~busy & self.present):
-            m.d.sync += [busy.eq(1), cnt.eq(0)]
+            m.d.sync += [busy.eq(1), *first]
         with m.Elif(step):
-            m.d.sync += cnt.eq(cnt + 1)
+            if D >= 2:                                  # cnt + 1 (D == 1: always the last beat)
+                m.d.sync += [cnt.eq(cnt + 1), last.eq(cnt == D - 2), ra.eq(Mux(cnt == D - 2, 0, cnt + 3))]
             with m.If(last):
-                m.d.sync += [busy.eq(0), cnt.eq(0)]
+                m.d.sync += [busy.eq(0), *first]
         # the address of the data in the memories' output and in the read data register
         addr1 = Signal(range(D + 2))
         with m.If(adv):
@@ -208,7 +219,7 @@ class LineBanks(wiring.Component):
         leap = Signal()                                 # this slot's last phase of a stochastic slot
         m.d.comb += leap.eq(~self.det & ~(self.two_phase & ~self.phase))
         fires, pols = [], []
-        m.d.comb += [rs.en.eq(adv), rs.addr.eq(rd_addr), ws.en.eq(step & leap), ws.addr.eq(cnt)]
+        m.d.comb += [rs.en.eq(adv), rs.addr.eq(st_addr), ws.en.eq(step & leap), ws.addr.eq(cnt)]
         for k in range(S):
             rm, _ = mags[k]
             mag_q = Signal(P + 1, name=f"mag_q{k}")
@@ -222,11 +233,18 @@ class LineBanks(wiring.Component):
             is_row = Signal(name=f"is_row{k}")          # registered with the read data: no compare of
             valid = Signal(name=f"valid{k}")            # cnt on the beat's path
             rmask = Signal(P, name=f"mask{k}")          # the line's random-number mask, chosen here too: no
-            with m.If(adv):                             # is_row fan-out on the compare's path (masks are
-                m.d.sync += [is_row.eq(addr1 < rows_here), valid.eq(addr1 < lines_here),   # set in PLAN)
-                             rmask.eq(Mux(addr1 < rows_here, self.mask_u, self.mask_v))]
+            rdet = Signal(P + 1, name=f"det{k}")        # is_row fan-out on the compare's path (masks are
+            with m.If(adv):                             # set in PLAN); likewise the line's ramp value
+                m.d.sync += [is_row.eq(addr1 < rows_here), valid.eq(addr1 < lines_here),
+                             rmask.eq(Mux(addr1 < rows_here, self.mask_u, self.mask_v)),
+                             rdet.eq(Mux(addr1 < rows_here, self.det_row, self.det_col))]
+            # (the ECP5 critical path was the sequencer's det_col -> row/column mux -> every bank's compare).
+            # Banks with the same rows_here hold equal registers, which Yosys merges (two copies at
+            # 100 x 784, S = 32). The ramps change at the slot boundary (the edge of `taken`); the
+            # capture cycle that follows is a read move (adv, not busy) that loads the next slot's values
+            # with its address 0, in time for beat 0.
             mag, sgn = mag_q[:P], mag_q[P]
-            value = Mux(self.det, Mux(is_row, self.det_row, self.det_col), st[:P] & rmask)
+            value = Mux(self.det, rdet, st[:P] & rmask)
             phase_ok = is_row | ~self.two_phase | (self.phase ^ ~sgn)
             f, p = Signal(name=f"fire{k}"), Signal(name=f"pol{k}")
             m.d.comb += [f.eq(valid & self.gate & phase_ok & (value < mag)),
