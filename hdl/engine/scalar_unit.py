@@ -310,12 +310,16 @@ class ScalarUnit(wiring.Component):
             c_hi_e = Mux(is_outc, p3_ce < -cfg.rmax_out - o, p3_ce < -cfg.rmax)
             # under - 1 for the s underflow shift rshift_round(sm, under) = ((sm >> (under-1)) + 1) >> 1,
             # under = s_emin - se_real (>= 1 where used), at most smw + 1
-            under_raw = Signal(signed(ew + 8))
-            m.d.comb += under_raw.eq((s_emin - 1 + cfg.x_frac + cfg.delta_frac) - p3_se)
+            # (its clamp and s_hi, s_lo as compares of se itself, beside the subtractions, not after them:
+            # under - 1 > smw <=> se < ku - smw;  se_real > s_emax <=> se > s_emax + f;  < s_emin likewise)
+            f = cfg.x_frac + cfg.delta_frac
+            ku = s_emin - 1 + f
+            under_raw = Signal(6)
+            m.d.comb += under_raw.eq((ku - p3_se)[:6])
             post = stage_hw(m, True, "post", {
                 "op": p3_op, "d": p3_d, "k": p3_k, "cm": p3_cm, "cflag": p3_cflag, "sm": p3_sm, "sflag": p3_sflag,
-                "csh_raw": csh_raw, "se_real": se_real[:sew], "under_m1": Mux(under_raw > smw, smw, under_raw)[:6],
-                "c_lo": c_lo_e, "c_hi": c_hi_e, "s_hi": se_real > s_emax, "s_lo": se_real < s_emin,
+                "csh_raw": csh_raw, "se_real": se_real[:sew], "under_m1": Mux(p3_se < ku - smw, smw, under_raw),
+                "c_lo": c_lo_e, "c_hi": c_hi_e, "s_hi": p3_se > s_emax + f, "s_lo": p3_se < s_emin + f,
                 "sm_zero": sm_zero, "sm_pos": sm_pos, "cm_nz": p3_cm != 0})
             # with "post2": the s underflow shift registered before its increment and the selects
             pre = Signal(signed(smw), name="sunder_pre")
