@@ -206,12 +206,18 @@ class IssueStage(wiring.Component):
         # first (w == 0) and is_last (w == the pass's last beat) from registers, so no compare of w sits
         # in front of the issue decision: first_r follows w (w returns to 0 exactly after a last beat);
         # last_r = (w == last beat) for w >= 1, loaded on each issue with (w + 1 == last beat).
+        # With both vectors at least two words long a first beat is never a last one: last_r is then
+        # loaded with 0 after a last beat and is_last is that register itself.
+        long = nd >= 2 and nx >= 2
         last_w = Signal.like(w)
         m.d.comb += last_w.eq(Mux(cur, nx - 1, nd - 1))
         first_r, last_r = Signal(init=1), Signal()
         first = first_r
         is_last = Signal()
-        m.d.comb += is_last.eq(Mux(first_r, Mux(cur, nx == 1, nd == 1), last_r))
+        if long:
+            m.d.comb += is_last.eq(last_r)
+        else:
+            m.d.comb += is_last.eq(Mux(first_r, Mux(cur, nx == 1, nd == 1), last_r))
         # The pending beat's words (registers): the state word `addr` (base of `cur` + w) and the sample
         # buffer's words of samples j-2 (`a_addr`) and j-1 (`b_addr`); their values for the beat after it
         # (`nxt_*`: the next word, or after a last beat the first word of the next pass, from constant
@@ -228,17 +234,22 @@ class IssueStage(wiring.Component):
         m2 = lambda s: (s - 2) % 3                  # noqa: E731
         # first word of the pass after the current one, speculating no last_of_batch after a D sample pass
         # (the read-out's first beat issues many cycles after that one, once the read ports show its words)
-        nxt_first = Signal(range(nw))
-        nxt_a_first, nxt_b_first = Signal(range(3 * nw)), Signal(range(3 * nw))
+        # With `long` these are registers, a cycle behind ro, cur and slot: they are used only with a last
+        # beat pending, and the first beat of a pass (the cycle after those change) is then not a last one.
+        # Reset: the values for ro = 0, cur = X, slot = 0 (the D pass of sample 1).
+        nxt_first = Signal(range(nw), init=base[Vec.D] if long else 0)
+        nxt_a_first = Signal(range(3 * nw), init=sb(m2(0)) if long else 0)
+        nxt_b_first = Signal(range(3 * nw), init=sb(m1(0)) if long else 0)
+        dom = m.d.sync if long else m.d.comb
         with m.If(~ro & (cur == Vec.X)):            # -> the D pass of sample j
-            m.d.comb += [nxt_first.eq(base[Vec.D]), nxt_a_first.eq(slot_table(lambda s: sb(m2(s)))[slot]),
-                         nxt_b_first.eq(slot_table(lambda s: sb(m1(s)))[slot])]
+            dom += [nxt_first.eq(base[Vec.D]), nxt_a_first.eq(slot_table(lambda s: sb(m2(s)))[slot]),
+                    nxt_b_first.eq(slot_table(lambda s: sb(m1(s)))[slot])]
         with m.Elif(~ro):                           # -> the X pass of sample j+1 (its slot is slot+1)
-            m.d.comb += [nxt_first.eq(base[Vec.X]), nxt_a_first.eq(slot_table(lambda s: sb(m1(s)) + nd)[slot]),
-                         nxt_b_first.eq(slot_table(lambda s: sb(s) + nd)[slot])]
+            dom += [nxt_first.eq(base[Vec.X]), nxt_a_first.eq(slot_table(lambda s: sb(m1(s)) + nd)[slot]),
+                    nxt_b_first.eq(slot_table(lambda s: sb(s) + nd)[slot])]
         with m.Else():                              # -> the read-out's X pass, or sample 1's X pass
-            m.d.comb += [nxt_first.eq(base[Vec.X]), nxt_a_first.eq(slot_table(lambda s: sb(m2(s)) + nd)[slot]),
-                         nxt_b_first.eq(slot_table(lambda s: sb(m1(s)) + nd)[slot])]
+            dom += [nxt_first.eq(base[Vec.X]), nxt_a_first.eq(slot_table(lambda s: sb(m2(s)) + nd)[slot]),
+                    nxt_b_first.eq(slot_table(lambda s: sb(m1(s)) + nd)[slot])]
 
         # ---------------------------------------------------------------- issue
         inflight = Mux(cur, self.inflight[1], self.inflight[0])
@@ -376,7 +387,7 @@ class IssueStage(wiring.Component):
             with m.Else():
                 m.d.sync += w.eq(w + 1)
         with m.If(issue_run | issue_ro):
-            m.d.sync += [first_r.eq(is_last), last_r.eq(w + 1 == last_w)]
+            m.d.sync += [first_r.eq(is_last), last_r.eq(~is_last & (w + 1 == last_w) if long else w + 1 == last_w)]
         for v in Vec:                               # after the clear above: a new RDY wins
             with m.If(self.rdy[v]):
                 m.d.sync += ro_ok[v].eq(1)
