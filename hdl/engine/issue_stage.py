@@ -109,7 +109,8 @@ class IssueStage(wiring.Component):
         The state memory's read address (read data valid the next cycle): the word of the beat that may
         issue next cycle (so the state word `beat.addr` is at the read port in the cycle the beat issues).
     x : Out(lanes x signed(in_width))
-        Its input elements (0 unless a sample beat issues).
+        Its input elements: 0 in the read-out and past a vector's end (not gated by the issue: in a
+        cycle without a sample beat they belong to no valid beat).
     xa, xb : Out(lanes * in_width)
         Word `beat.addr` of samples j-2 and j-1 from the sample buffer, in the cycle the beat issues.
     pw : Out(2 x pass_layout)
@@ -267,20 +268,13 @@ class IssueStage(wiring.Component):
         c_p1, c_p2 = Signal(signed(18)), Signal(signed(18))
         m.d.comb += [d_up.eq(diff + 1), d_dn.eq(diff - 1), n_dn.eq(njm2 - 1),
                      c_p1.eq(self.chains + 1), c_p2.eq(self.chains + 2)]
-        with m.If(clr & j_one):
-            m.d.sync += diff.eq(1)
-        with m.Elif(clr):
-            m.d.sync += diff.eq(Mux(j_inc, n_dn, njm2))
-        with m.Elif(j_one):
-            m.d.sync += diff.eq(Mux(inc, c_p2, c_p1))
-        with m.Elif(inc & ~j_inc):
-            m.d.sync += diff.eq(d_up)
-        with m.Elif(j_inc & ~inc):
-            m.d.sync += diff.eq(d_dn)
-        with m.If(j_one):
-            m.d.sync += njm2.eq(1)
-        with m.Elif(j_inc):
-            m.d.sync += njm2.eq(n_dn)
+        def diff_next(ji: bool, jo: bool):
+            """diff's next value for the j events j_inc = ji, j_one = jo (constants)."""
+            if jo:
+                return Mux(clr, 1, Mux(inc, c_p2, c_p1))
+            if ji:
+                return Mux(clr, n_dn, Mux(inc, diff, d_dn))
+            return Mux(clr, njm2, Mux(inc, d_up, diff))
         coef_ready = j_le2 | ~diff[-1]
         # No sample beat issues in the two cycles after a read-out beat: the lanes' pM DSPs serve a sample
         # beat in stage 4 and a read-out beat in stage 6 (hdl/engine/lane.py). run_en, a register, also
@@ -303,7 +297,9 @@ class IssueStage(wiring.Component):
 
         for k in range(L):
             lane_ok = ~is_last | Mux(cur, k < rem[Vec.X], k < rem[Vec.D])
-            m.d.comb += self.x[k].eq(Mux(issue_run & lane_ok, payload.elems[k], 0))
+            # not gated by the issue (its fan-out is the critical net): a beat that does not issue is not
+            # valid and its products are never summed; read-out beats carry 0
+            m.d.comb += self.x[k].eq(Mux(~ro & lane_ok, payload.elems[k], 0))
 
         m.d.comb += [self.beat.valid.eq(issue_run | issue_ro), self.beat.vec.eq(cur), self.beat.last.eq(is_last),
                      self.beat.ro.eq(ro), self.beat.lob.eq(lob), self.beat.addr.eq(addr),
@@ -314,6 +310,16 @@ class IssueStage(wiring.Component):
         # speculation (nxt_*_first) is off, the registers are exact and the read-out waits far longer.
         issue = Signal()
         m.d.comb += issue.eq(issue_run | issue_ro)
+        # diff and njm2: the j events are the issue of a pass's last beat (j_inc: a sample pass of D without
+        # last_of_batch; j_one: the read-out's X pass), so their next values are computed for both
+        # outcomes from registers and the chain events, and `issue` only selects (one mux after it).
+        pj_inc, pj_one = Signal(), Signal()
+        m.d.comb += [pj_inc.eq(is_last & ~ro & (cur == Vec.D) & ~lob), pj_one.eq(is_last & ro & (cur == Vec.X))]
+        d_idle, d_ev = Signal(signed(18)), Signal(signed(18))
+        m.d.comb += [d_idle.eq(diff_next(False, False)),
+                     d_ev.eq(Mux(pj_one, diff_next(False, True), Mux(pj_inc, diff_next(True, False), d_idle)))]
+        m.d.sync += [diff.eq(Mux(issue, d_ev, d_idle)),
+                     njm2.eq(Mux(issue & pj_one, 1, Mux(issue & pj_inc, n_dn, njm2)))]
         nxt, nxt_a, nxt_b = Signal.like(addr), Signal.like(a_addr), Signal.like(b_addr)
         m.d.comb += [nxt.eq(Mux(is_last, nxt_first, addr + 1)), nxt_a.eq(Mux(is_last, nxt_a_first, a_addr + 1)),
                      nxt_b.eq(Mux(is_last, nxt_b_first, b_addr + 1))]
@@ -349,11 +355,14 @@ class IssueStage(wiring.Component):
         m.d.comb += [newA.k.eq(Mux(idA, 0, cA.k)), newA.cm.eq(Mux(idA, 0, cA.cm)), newA.sh.eq(Mux(idA, 0, cA.sh))]
         m.d.comb += [self.pa.kA.eq(Mux(first, newA.k, pw.kA)), self.pa.cmA.eq(Mux(first, newA.cm, pw.cmA)),
                      self.pa.cmB.eq(Mux(first, self.coef[cur][j[0]].cm, pw.cmB))]
+        # kA, cmA, shA are loaded in every cycle a first beat is pending, issued or not (off the issue's
+        # fan-out): the beat in stage 1 the next cycle, the only reader of shA then, is that first beat
+        # if it issued, else none.
+        with m.If(first):
+            m.d.sync += [pw.kA.eq(newA.k), pw.cmA.eq(newA.cm), pw.shA.eq(newA.sh)]
         with m.If(issue_run):
-            with m.If(first):
-                m.d.sync += [pw.kA.eq(newA.k), pw.cmA.eq(newA.cm), pw.shA.eq(newA.sh)]
-                # kB, cmB, shB, om, osh are read by read-out beats only (hdl/engine/lane.py): a sample pass
-                # leaves them, so it may start while the read-out's last beats still use them
+            # kB, cmB, shB, om, osh are read by read-out beats only (hdl/engine/lane.py): a sample pass
+            # leaves them, so it may start while the read-out's last beats still use them
             with m.If(is_last):
                 m.d.sync += w.eq(0)
                 with m.If(cur == Vec.X):
@@ -368,7 +377,6 @@ class IssueStage(wiring.Component):
                 m.d.sync += w.eq(w + 1)
         with m.If(issue_ro):
             with m.If(first):
-                m.d.sync += [pw.kA.eq(newA.k), pw.cmA.eq(newA.cm), pw.shA.eq(newA.sh)]
                 c = self.coef[cur][j[0]]
                 sc = self.scale[cur]
                 m.d.sync += [pw.kB.eq(c.k), pw.cmB.eq(c.cm), pw.shB.eq(c.sh), pw.om.eq(sc.m), pw.osh.eq(sc.sh)]
