@@ -226,8 +226,12 @@ class ScalarUnit(wiring.Component):
 
         # LDI sources: the six latches and jc + 1 (the latches are held until REL, which issues after
         # every LDI: reading them a cycle after issue is the same).
+        # jc + 1 in a register (no adder chain from the scheduler's counters in front of the ALU's operand
+        # register): jc changes only between segments (the scheduler's `chains` on a DONE, its segment at
+        # a start) and the first LDI of a segment reads its source two cycles after the start, when the
+        # register already follows the new jc.
         jc1 = Signal(17)
-        m.d.comb += jc1.eq(self.jc + Const(1, 17))
+        m.d.sync += jc1.eq(self.jc + Const(1, 17))
         srcs = Array([self.lat[n] for n in P.SOURCES[:6]] + [jc1]
                      + [Const(0, signed(self.acc_width))] * (8 - len(P.SOURCES)))
         X, D = Vec.X, Vec.D
