@@ -1,7 +1,7 @@
 """Issue stage of the SBE engine (hdl/engine/sbe_engine.py): the pass sequencer and the sample buffer."""
 from __future__ import annotations
 
-from amaranth import Array, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -175,9 +175,16 @@ class IssueStage(wiring.Component):
         rem = {v: cfg.length(v) - (cfg.words(v) - 1) * L for v in Vec}       # lanes of a last word
         payload = self.i.payload
 
-        # Sample buffer: 3 slots of nw words (sample j being received, j-1, j-2).
-        m.submodules.buf = buf = Memory(shape=unsigned(L * W), depth=3 * nw, init=[])
-        rd_a, rd_b, wr = buf.read_port(), buf.read_port(), buf.write_port()
+        # Sample buffer: 3 slots of nw words (sample j being received, j-1, j-2), one memory each, all
+        # three read at the state word's address: xa, xb are each a select of three block-RAM outputs by
+        # the slot register (one LUT level after the RAM's slow clock-to-out; one memory of 3 * nw words
+        # read at two addresses took two copies of a RAM split over several blocks and a mux tree).
+        bufs, buf_rd, buf_wr = [], [], []
+        for k in range(3):
+            m.submodules[f"buf{k}"] = mem = Memory(shape=unsigned(L * W), depth=nw, init=[])
+            bufs.append(mem)
+            buf_rd.append(mem.read_port())
+            buf_wr.append(mem.write_port())
 
         # ---------------------------------------------------------------- pass state
         ro = Signal()                               # read-out (else sample passes)
@@ -219,38 +226,20 @@ class IssueStage(wiring.Component):
             m.d.comb += is_last.eq(last_r)
         else:
             m.d.comb += is_last.eq(Mux(first_r, Mux(cur, nx == 1, nd == 1), last_r))
-        # The pending beat's words (registers): the state word `addr` (base of `cur` + w) and the sample
-        # buffer's words of samples j-2 (`a_addr`) and j-1 (`b_addr`); their values for the beat after it
-        # (`nxt_*`: the next word, or after a last beat the first word of the next pass, from constant
-        # tables by slot; no adder in front of the read ports).
-        def sb(s):
-            return s * nw
+        # The pending beat's word (a register): the state word `addr` (base of `cur` + w), also the word
+        # of the sample buffer's slots; its value for the beat after it (`nxt`: the next word, or after a
+        # last beat the first word of the next pass; no adder in front of the read ports). The words of
+        # samples j-2 and j-1 are in slots slot-2 and slot-1 (mod 3) of the pending beat's `slot` (sample
+        # j's slot; the read-out's: n+1's).
         addr = Signal(range(nw), init=base[Vec.X])
-        a_addr = Signal(range(3 * nw), init=sb(1) + base[Vec.X])    # j = 1: slot 0, j-1 in 2, j-2 in 1
-        b_addr = Signal(range(3 * nw), init=sb(2) + base[Vec.X])
-
-        def slot_table(f):
-            return Array([Const(f(s), range(3 * nw)) for s in range(3)] + [Const(0, range(3 * nw))])
-        m1 = lambda s: (s - 1) % 3                  # noqa: E731
-        m2 = lambda s: (s - 2) % 3                  # noqa: E731
         # first word of the pass after the current one, speculating no last_of_batch after a D sample pass
         # (the read-out's first beat issues many cycles after that one, once the read ports show its words)
-        # With `long` these are registers, a cycle behind ro, cur and slot: they are used only with a last
-        # beat pending, and the first beat of a pass (the cycle after those change) is then not a last one.
-        # Reset: the values for ro = 0, cur = X, slot = 0 (the D pass of sample 1).
+        # With `long` a register, a cycle behind ro and cur: used only with a last beat pending, and the
+        # first beat of a pass (the cycle after those change) is then not a last one. Reset: the value for
+        # ro = 0, cur = X (the D pass of sample 1).
         nxt_first = Signal(range(nw), init=base[Vec.D] if long else 0)
-        nxt_a_first = Signal(range(3 * nw), init=sb(m2(0)) if long else 0)
-        nxt_b_first = Signal(range(3 * nw), init=sb(m1(0)) if long else 0)
         dom = m.d.sync if long else m.d.comb
-        with m.If(~ro & (cur == Vec.X)):            # -> the D pass of sample j
-            dom += [nxt_first.eq(base[Vec.D]), nxt_a_first.eq(slot_table(lambda s: sb(m2(s)))[slot]),
-                    nxt_b_first.eq(slot_table(lambda s: sb(m1(s)))[slot])]
-        with m.Elif(~ro):                           # -> the X pass of sample j+1 (its slot is slot+1)
-            dom += [nxt_first.eq(base[Vec.X]), nxt_a_first.eq(slot_table(lambda s: sb(m1(s)) + nd)[slot]),
-                    nxt_b_first.eq(slot_table(lambda s: sb(s) + nd)[slot])]
-        with m.Else():                              # -> the read-out's X pass, or sample 1's X pass
-            dom += [nxt_first.eq(base[Vec.X]), nxt_a_first.eq(slot_table(lambda s: sb(m2(s)) + nd)[slot]),
-                    nxt_b_first.eq(slot_table(lambda s: sb(m1(s)) + nd)[slot])]
+        dom += nxt_first.eq(Mux(~ro & (cur == Vec.X), base[Vec.D], base[Vec.X]))
 
         # ---------------------------------------------------------------- issue
         inflight = Mux(cur, self.inflight[1], self.inflight[0])
@@ -320,20 +309,22 @@ class IssueStage(wiring.Component):
                      d_ev.eq(Mux(pj_one, diff_next(False, True), Mux(pj_inc, diff_next(True, False), d_idle)))]
         m.d.sync += [diff.eq(Mux(issue, d_ev, d_idle)),
                      njm2.eq(Mux(issue & pj_one, 1, Mux(issue & pj_inc, n_dn, njm2)))]
-        nxt, nxt_a, nxt_b = Signal.like(addr), Signal.like(a_addr), Signal.like(b_addr)
-        m.d.comb += [nxt.eq(Mux(is_last, nxt_first, addr + 1)), nxt_a.eq(Mux(is_last, nxt_a_first, a_addr + 1)),
-                     nxt_b.eq(Mux(is_last, nxt_b_first, b_addr + 1))]
+        nxt = Signal.like(addr)
+        m.d.comb += nxt.eq(Mux(is_last, nxt_first, addr + 1))
         with m.If(issue):
-            with m.If(is_last & ~ro & (cur == Vec.D) & lob):    # -> the read-out's D pass (slot+1 is n's)
-                m.d.sync += [addr.eq(base[Vec.D]), a_addr.eq(slot_table(lambda s: sb(m1(s)))[slot]),
-                             b_addr.eq(slot_table(lambda s: sb(s))[slot])]
+            with m.If(is_last & ~ro & (cur == Vec.D) & lob):    # -> the read-out's D pass
+                m.d.sync += addr.eq(base[Vec.D])
             with m.Else():
-                m.d.sync += [addr.eq(nxt), a_addr.eq(nxt_a), b_addr.eq(nxt_b)]
-        m.d.comb += [self.st_addr.eq(Mux(issue, nxt, addr)),
-                     rd_a.en.eq(self.adv), rd_a.addr.eq(Mux(issue, nxt_a, a_addr)), self.xa.eq(rd_a.data),
-                     rd_b.en.eq(self.adv), rd_b.addr.eq(Mux(issue, nxt_b, b_addr)), self.xb.eq(rd_b.data)]
-        slot_base = Array([Const(s * nw, range(3 * nw + 1)) for s in range(3)] + [Const(0, range(3 * nw + 1))])
-        m.d.comb += [wr.en.eq(issue_run), wr.addr.eq(slot_base[slot] + addr), wr.data.eq(self.x.as_value())]
+                m.d.sync += addr.eq(nxt)
+        m.d.comb += self.st_addr.eq(Mux(issue, nxt, addr))
+        # The slot register changes with the read: in the cycle after a read it is the slot of the beat
+        # whose words were read, so it selects the read data of samples j-2 and j-1.
+        for k in range(3):
+            m.d.comb += [buf_rd[k].en.eq(self.adv), buf_rd[k].addr.eq(self.st_addr),
+                         buf_wr[k].en.eq(issue_run & (slot == k)), buf_wr[k].addr.eq(addr),
+                         buf_wr[k].data.eq(self.x.as_value())]
+        m.d.comb += [self.xa.eq(Mux(slot == 0, buf_rd[1].data, Mux(slot == 1, buf_rd[2].data, buf_rd[0].data))),
+                     self.xb.eq(Mux(slot == 0, buf_rd[2].data, Mux(slot == 1, buf_rd[0].data, buf_rd[1].data)))]
 
         with m.If(issue_run):
             bad = ((payload.vec != cur) | (payload.last != is_last)    # the tags are enums.Vec, like `cur`
