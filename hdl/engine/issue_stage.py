@@ -323,8 +323,10 @@ class IssueStage(wiring.Component):
             m.d.comb += [buf_rd[k].en.eq(self.adv), buf_rd[k].addr.eq(self.st_addr),
                          buf_wr[k].en.eq(issue_run & (slot == k)), buf_wr[k].addr.eq(addr),
                          buf_wr[k].data.eq(self.x.as_value())]
-        m.d.comb += [self.xa.eq(Mux(slot == 0, buf_rd[1].data, Mux(slot == 1, buf_rd[2].data, buf_rd[0].data))),
-                     self.xb.eq(Mux(slot == 0, buf_rd[2].data, Mux(slot == 1, buf_rd[0].data, buf_rd[1].data)))]
+        # slot-2 and slot-1 (mod 3) by the slot's bits (slot < 3): a LUT and the slice's 2:1 mux per bit
+        d = [r.data for r in buf_rd]
+        m.d.comb += [self.xa.eq(Mux(slot[1], d[0], Mux(slot[0], d[2], d[1]))),
+                     self.xb.eq(Mux(slot[1], d[1], Mux(slot[0], d[0], d[2])))]
 
         with m.If(issue_run):
             bad = ((payload.vec != cur) | (payload.last != is_last)    # the tags are enums.Vec, like `cur`
