@@ -54,7 +54,7 @@ class IssueStage(wiring.Component):
 
     Per sample j a pass over X (ceil(b/L) beats) then a pass over D (ceil(a/L) beats), each beat issued
     with the state word it rewrites (`beat.addr`) and the same word of samples j-2 and j-1 read from the
-    sample buffer (3 slots, written with sample j's beat as it issues). The state memory and the sample
+    sample buffer (two memories, shifted along as sample j's beat issues). The state memory and the sample
     buffer are read a cycle ahead (prefetch): every cycle at the addresses of the beat that may issue next
     (`st_addr`), so a beat's words are at the read ports in the cycle it issues; nothing waits on them.
     After the batch's last sample (`last_of_batch`) the read-out: a pass over D then X, without input.
@@ -175,14 +175,16 @@ class IssueStage(wiring.Component):
         rem = {v: cfg.length(v) - (cfg.words(v) - 1) * L for v in Vec}       # lanes of a last word
         payload = self.i.payload
 
-        # Sample buffer: 3 slots of nw words (sample j being received, j-1, j-2), one memory each, all
-        # three read at the state word's address: xa, xb are each a select of three block-RAM outputs by
-        # the slot register (one LUT level after the RAM's slow clock-to-out; one memory of 3 * nw words
-        # read at two addresses took two copies of a RAM split over several blocks and a mux tree).
-        bufs, buf_rd, buf_wr = [], [], []
-        for k in range(3):
-            m.submodules[f"buf{k}"] = mem = Memory(shape=unsigned(L * W), depth=nw, init=[])
-            bufs.append(mem)
+        # Sample buffer: two memories of nw words, `bufa` holding sample j-2 and `bufb` sample j-1, both
+        # read at the state word's address, so xa and xb are block-RAM outputs with no select after the
+        # RAM's slow clock-to-out (a memory of three rotating slots needed a select of three). As a sample
+        # beat issues, its word moves along: bufb's word (j-1, being read) into bufa, the beat's x (j)
+        # into bufb; the next pass over the vector then finds j-1 in bufa and j in bufb. The read-out
+        # writes nothing: n-1 and n stay for it (and for the next batch's first two samples, whose
+        # products with them are not used).
+        buf_rd, buf_wr = [], []
+        for name in ("bufa", "bufb"):
+            m.submodules[name] = mem = Memory(shape=unsigned(L * W), depth=nw, init=[])
             buf_rd.append(mem.read_port())
             buf_wr.append(mem.write_port())
 
@@ -208,7 +210,6 @@ class IssueStage(wiring.Component):
             m.d.sync += [j.eq(1), j_le1.eq(1), j_le2.eq(1),
                          j_max.eq(int(cfg.max_batch == 1))]
             m.d.comb += j_one.eq(1)
-        slot = Signal(range(3))                     # sample-buffer slot of sample j
         ro_ok = [Signal(name=f"ro_ok_{v}") for v in (0, 1)]    # the read-out of v may start
 
         # first (w == 0) and is_last (w == the pass's last beat) from registers, so no compare of w sits
@@ -227,10 +228,8 @@ class IssueStage(wiring.Component):
         else:
             m.d.comb += is_last.eq(Mux(first_r, Mux(cur, nx == 1, nd == 1), last_r))
         # The pending beat's word (a register): the state word `addr` (base of `cur` + w), also the word
-        # of the sample buffer's slots; its value for the beat after it (`nxt`: the next word, or after a
-        # last beat the first word of the next pass; no adder in front of the read ports). The words of
-        # samples j-2 and j-1 are in slots slot-2 and slot-1 (mod 3) of the pending beat's `slot` (sample
-        # j's slot; the read-out's: n+1's).
+        # of the sample buffer; its value for the beat after it (`nxt`: the next word, or after a
+        # last beat the first word of the next pass; no adder in front of the read ports).
         addr = Signal(range(nw), init=base[Vec.X])
         # first word of the pass after the current one, speculating no last_of_batch after a D sample pass
         # (the read-out's first beat issues many cycles after that one, once the read ports show its words)
@@ -317,16 +316,11 @@ class IssueStage(wiring.Component):
             with m.Else():
                 m.d.sync += addr.eq(nxt)
         m.d.comb += self.st_addr.eq(Mux(issue, nxt, addr))
-        # The slot register changes with the read: in the cycle after a read it is the slot of the beat
-        # whose words were read, so it selects the read data of samples j-2 and j-1.
-        for k in range(3):
+        for k in range(2):
             m.d.comb += [buf_rd[k].en.eq(self.adv), buf_rd[k].addr.eq(self.st_addr),
-                         buf_wr[k].en.eq(issue_run & (slot == k)), buf_wr[k].addr.eq(addr),
-                         buf_wr[k].data.eq(self.x.as_value())]
-        # slot-2 and slot-1 (mod 3) by the slot's bits (slot < 3): a LUT and the slice's 2:1 mux per bit
-        d = [r.data for r in buf_rd]
-        m.d.comb += [self.xa.eq(Mux(slot[1], d[0], Mux(slot[0], d[2], d[1]))),
-                     self.xb.eq(Mux(slot[1], d[1], Mux(slot[0], d[0], d[2])))]
+                         buf_wr[k].en.eq(issue_run), buf_wr[k].addr.eq(addr)]
+        m.d.comb += [buf_wr[0].data.eq(buf_rd[1].data), buf_wr[1].data.eq(self.x.as_value()),
+                     self.xa.eq(buf_rd[0].data), self.xb.eq(buf_rd[1].data)]
 
         with m.If(issue_run):
             bad = ((payload.vec != cur) | (payload.last != is_last)    # the tags are enums.Vec, like `cur`
@@ -361,7 +355,7 @@ class IssueStage(wiring.Component):
                 with m.If(cur == Vec.X):
                     m.d.sync += cur.eq(Vec.D)
                 with m.Else():
-                    m.d.sync += [cur.eq(Vec.X), slot.eq(Mux(slot == 2, 0, slot + 1))]
+                    m.d.sync += cur.eq(Vec.X)
                     with m.If(lob):
                         m.d.sync += [ro.eq(1), cur.eq(Vec.D)]
                     with m.Else():
