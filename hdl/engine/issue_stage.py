@@ -182,9 +182,13 @@ class IssueStage(wiring.Component):
         # into bufb; the next pass over the vector then finds j-1 in bufa and j in bufb. The read-out
         # writes nothing: n-1 and n stay for it (and for the next batch's first two samples, whose
         # products with them are not used).
+        # A read never meets the write of its own word (the read is of the next beat's word, another
+        # vector's after a pass's end, and the read-out writes nothing), so Yosys is told to leave out its
+        # read-during-write bypass (`no_rw_check`: a register and a select after the RAM's clock-to-out).
         buf_rd, buf_wr = [], []
         for name in ("bufa", "bufb"):
-            m.submodules[name] = mem = Memory(shape=unsigned(L * W), depth=nw, init=[])
+            m.submodules[name] = mem = Memory(shape=unsigned(L * W), depth=nw, init=[],
+                                              attrs={"no_rw_check": 1})
             buf_rd.append(mem.read_port())
             buf_wr.append(mem.write_port())
 
