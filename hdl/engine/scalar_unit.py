@@ -150,7 +150,12 @@ class ScalarUnit(wiring.Component):
         # -- register file: block memory, word = (e, m); reset by rewriting the reset values -----------
         rw = mw + ew
         pack = lambda f: (f[0] & ((1 << mw) - 1)) | ((f[1] & ((1 << ew) - 1)) << mw)   # noqa: E731
-        m.submodules.rf = rf = Memory(shape=unsigned(rw), depth=P.NREGS, init=[pack(f) for f in init])
+        # no_rw_check: Yosys leaves out the read-during-write bypass (a register and a select after the
+        # block RAM's slow clock-to-out): the schedule never reads a register in the cycle it is written
+        # (golden/rtl/scalar_unit.py asserts it: a read while a write is pending is a hazard), and a read
+        # of a NOP (addresses from the ROM's fields) is not used.
+        m.submodules.rf = rf = Memory(shape=unsigned(rw), depth=P.NREGS, init=[pack(f) for f in init],
+                                      attrs={"no_rw_check": 1})
         rd_a, rd_b, wr = rf.read_port(), rf.read_port(), rf.write_port()
         rst_cnt = Signal(range(P.NREGS + 1), init=0)
         rst_busy = Signal(init=1)
