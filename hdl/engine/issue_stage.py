@@ -1,7 +1,7 @@
 """Issue stage of the SBE engine (hdl/engine/sbe_engine.py): the pass sequencer and the sample buffer."""
 from __future__ import annotations
 
-from amaranth import Array, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -54,7 +54,7 @@ class IssueStage(wiring.Component):
 
     Per sample j a pass over X (ceil(b/L) beats) then a pass over D (ceil(a/L) beats), each beat issued
     with the state word it rewrites (`beat.addr`) and the same word of samples j-2 and j-1 read from the
-    sample buffer (3 slots, written with sample j's beat as it issues). The state memory and the sample
+    sample buffer (two memories, shifted along as sample j's beat issues). The state memory and the sample
     buffer are read a cycle ahead (prefetch): every cycle at the addresses of the beat that may issue next
     (`st_addr`), so a beat's words are at the read ports in the cycle it issues; nothing waits on them.
     After the batch's last sample (`last_of_batch`) the read-out: a pass over D then X, without input.
@@ -109,7 +109,8 @@ class IssueStage(wiring.Component):
         The state memory's read address (read data valid the next cycle): the word of the beat that may
         issue next cycle (so the state word `beat.addr` is at the read port in the cycle the beat issues).
     x : Out(lanes x signed(in_width))
-        Its input elements (0 unless a sample beat issues).
+        Its input elements: 0 in the read-out and past a vector's end (not gated by the issue: in a
+        cycle without a sample beat they belong to no valid beat).
     xa, xb : Out(lanes * in_width)
         Word `beat.addr` of samples j-2 and j-1 from the sample buffer, in the cycle the beat issues.
     pw : Out(2 x pass_layout)
@@ -174,9 +175,22 @@ class IssueStage(wiring.Component):
         rem = {v: cfg.length(v) - (cfg.words(v) - 1) * L for v in Vec}       # lanes of a last word
         payload = self.i.payload
 
-        # Sample buffer: 3 slots of nw words (sample j being received, j-1, j-2).
-        m.submodules.buf = buf = Memory(shape=unsigned(L * W), depth=3 * nw, init=[])
-        rd_a, rd_b, wr = buf.read_port(), buf.read_port(), buf.write_port()
+        # Sample buffer: two memories of nw words, `bufa` holding sample j-2 and `bufb` sample j-1, both
+        # read at the state word's address, so xa and xb are block-RAM outputs with no select after the
+        # RAM's slow clock-to-out (a memory of three rotating slots needed a select of three). As a sample
+        # beat issues, its word moves along: bufb's word (j-1, being read) into bufa, the beat's x (j)
+        # into bufb; the next pass over the vector then finds j-1 in bufa and j in bufb. The read-out
+        # writes nothing: n-1 and n stay for it (and for the next batch's first two samples, whose
+        # products with them are not used).
+        # A read never meets the write of its own word (the read is of the next beat's word, another
+        # vector's after a pass's end, and the read-out writes nothing), so Yosys is told to leave out its
+        # read-during-write bypass (`no_rw_check`: a register and a select after the RAM's clock-to-out).
+        buf_rd, buf_wr = [], []
+        for name in ("bufa", "bufb"):
+            m.submodules[name] = mem = Memory(shape=unsigned(L * W), depth=nw, init=[],
+                                              attrs={"no_rw_check": 1})
+            buf_rd.append(mem.read_port())
+            buf_wr.append(mem.write_port())
 
         # ---------------------------------------------------------------- pass state
         ro = Signal()                               # read-out (else sample passes)
@@ -200,45 +214,35 @@ class IssueStage(wiring.Component):
             m.d.sync += [j.eq(1), j_le1.eq(1), j_le2.eq(1),
                          j_max.eq(int(cfg.max_batch == 1))]
             m.d.comb += j_one.eq(1)
-        slot = Signal(range(3))                     # sample-buffer slot of sample j
         ro_ok = [Signal(name=f"ro_ok_{v}") for v in (0, 1)]    # the read-out of v may start
 
         # first (w == 0) and is_last (w == the pass's last beat) from registers, so no compare of w sits
         # in front of the issue decision: first_r follows w (w returns to 0 exactly after a last beat);
         # last_r = (w == last beat) for w >= 1, loaded on each issue with (w + 1 == last beat).
+        # With both vectors at least two words long a first beat is never a last one: last_r is then
+        # loaded with 0 after a last beat and is_last is that register itself.
+        long = nd >= 2 and nx >= 2
         last_w = Signal.like(w)
         m.d.comb += last_w.eq(Mux(cur, nx - 1, nd - 1))
         first_r, last_r = Signal(init=1), Signal()
         first = first_r
         is_last = Signal()
-        m.d.comb += is_last.eq(Mux(first_r, Mux(cur, nx == 1, nd == 1), last_r))
-        # The pending beat's words (registers): the state word `addr` (base of `cur` + w) and the sample
-        # buffer's words of samples j-2 (`a_addr`) and j-1 (`b_addr`); their values for the beat after it
-        # (`nxt_*`: the next word, or after a last beat the first word of the next pass, from constant
-        # tables by slot; no adder in front of the read ports).
-        def sb(s):
-            return s * nw
+        if long:
+            m.d.comb += is_last.eq(last_r)
+        else:
+            m.d.comb += is_last.eq(Mux(first_r, Mux(cur, nx == 1, nd == 1), last_r))
+        # The pending beat's word (a register): the state word `addr` (base of `cur` + w), also the word
+        # of the sample buffer; its value for the beat after it (`nxt`: the next word, or after a
+        # last beat the first word of the next pass; no adder in front of the read ports).
         addr = Signal(range(nw), init=base[Vec.X])
-        a_addr = Signal(range(3 * nw), init=sb(1) + base[Vec.X])    # j = 1: slot 0, j-1 in 2, j-2 in 1
-        b_addr = Signal(range(3 * nw), init=sb(2) + base[Vec.X])
-
-        def slot_table(f):
-            return Array([Const(f(s), range(3 * nw)) for s in range(3)] + [Const(0, range(3 * nw))])
-        m1 = lambda s: (s - 1) % 3                  # noqa: E731
-        m2 = lambda s: (s - 2) % 3                  # noqa: E731
         # first word of the pass after the current one, speculating no last_of_batch after a D sample pass
         # (the read-out's first beat issues many cycles after that one, once the read ports show its words)
-        nxt_first = Signal(range(nw))
-        nxt_a_first, nxt_b_first = Signal(range(3 * nw)), Signal(range(3 * nw))
-        with m.If(~ro & (cur == Vec.X)):            # -> the D pass of sample j
-            m.d.comb += [nxt_first.eq(base[Vec.D]), nxt_a_first.eq(slot_table(lambda s: sb(m2(s)))[slot]),
-                         nxt_b_first.eq(slot_table(lambda s: sb(m1(s)))[slot])]
-        with m.Elif(~ro):                           # -> the X pass of sample j+1 (its slot is slot+1)
-            m.d.comb += [nxt_first.eq(base[Vec.X]), nxt_a_first.eq(slot_table(lambda s: sb(m1(s)) + nd)[slot]),
-                         nxt_b_first.eq(slot_table(lambda s: sb(s) + nd)[slot])]
-        with m.Else():                              # -> the read-out's X pass, or sample 1's X pass
-            m.d.comb += [nxt_first.eq(base[Vec.X]), nxt_a_first.eq(slot_table(lambda s: sb(m2(s)) + nd)[slot]),
-                         nxt_b_first.eq(slot_table(lambda s: sb(m1(s)) + nd)[slot])]
+        # With `long` a register, a cycle behind ro and cur: used only with a last beat pending, and the
+        # first beat of a pass (the cycle after those change) is then not a last one. Reset: the value for
+        # ro = 0, cur = X (the D pass of sample 1).
+        nxt_first = Signal(range(nw), init=base[Vec.D] if long else 0)
+        dom = m.d.sync if long else m.d.comb
+        dom += nxt_first.eq(Mux(~ro & (cur == Vec.X), base[Vec.D], base[Vec.X]))
 
         # ---------------------------------------------------------------- issue
         inflight = Mux(cur, self.inflight[1], self.inflight[0])
@@ -256,20 +260,13 @@ class IssueStage(wiring.Component):
         c_p1, c_p2 = Signal(signed(18)), Signal(signed(18))
         m.d.comb += [d_up.eq(diff + 1), d_dn.eq(diff - 1), n_dn.eq(njm2 - 1),
                      c_p1.eq(self.chains + 1), c_p2.eq(self.chains + 2)]
-        with m.If(clr & j_one):
-            m.d.sync += diff.eq(1)
-        with m.Elif(clr):
-            m.d.sync += diff.eq(Mux(j_inc, n_dn, njm2))
-        with m.Elif(j_one):
-            m.d.sync += diff.eq(Mux(inc, c_p2, c_p1))
-        with m.Elif(inc & ~j_inc):
-            m.d.sync += diff.eq(d_up)
-        with m.Elif(j_inc & ~inc):
-            m.d.sync += diff.eq(d_dn)
-        with m.If(j_one):
-            m.d.sync += njm2.eq(1)
-        with m.Elif(j_inc):
-            m.d.sync += njm2.eq(n_dn)
+        def diff_next(ji: bool, jo: bool):
+            """diff's next value for the j events j_inc = ji, j_one = jo (constants)."""
+            if jo:
+                return Mux(clr, 1, Mux(inc, c_p2, c_p1))
+            if ji:
+                return Mux(clr, n_dn, Mux(inc, diff, d_dn))
+            return Mux(clr, njm2, Mux(inc, d_up, diff))
         coef_ready = j_le2 | ~diff[-1]
         # No sample beat issues in the two cycles after a read-out beat: the lanes' pM DSPs serve a sample
         # beat in stage 4 and a read-out beat in stage 6 (hdl/engine/lane.py). run_en, a register, also
@@ -292,7 +289,9 @@ class IssueStage(wiring.Component):
 
         for k in range(L):
             lane_ok = ~is_last | Mux(cur, k < rem[Vec.X], k < rem[Vec.D])
-            m.d.comb += self.x[k].eq(Mux(issue_run & lane_ok, payload.elems[k], 0))
+            # not gated by the issue (its fan-out is the critical net): a beat that does not issue is not
+            # valid and its products are never summed; read-out beats carry 0
+            m.d.comb += self.x[k].eq(Mux(~ro & lane_ok, payload.elems[k], 0))
 
         m.d.comb += [self.beat.valid.eq(issue_run | issue_ro), self.beat.vec.eq(cur), self.beat.last.eq(is_last),
                      self.beat.ro.eq(ro), self.beat.lob.eq(lob), self.beat.addr.eq(addr),
@@ -303,20 +302,29 @@ class IssueStage(wiring.Component):
         # speculation (nxt_*_first) is off, the registers are exact and the read-out waits far longer.
         issue = Signal()
         m.d.comb += issue.eq(issue_run | issue_ro)
-        nxt, nxt_a, nxt_b = Signal.like(addr), Signal.like(a_addr), Signal.like(b_addr)
-        m.d.comb += [nxt.eq(Mux(is_last, nxt_first, addr + 1)), nxt_a.eq(Mux(is_last, nxt_a_first, a_addr + 1)),
-                     nxt_b.eq(Mux(is_last, nxt_b_first, b_addr + 1))]
+        # diff and njm2: the j events are the issue of a pass's last beat (j_inc: a sample pass of D without
+        # last_of_batch; j_one: the read-out's X pass), so their next values are computed for both
+        # outcomes from registers and the chain events, and `issue` only selects (one mux after it).
+        pj_inc, pj_one = Signal(), Signal()
+        m.d.comb += [pj_inc.eq(is_last & ~ro & (cur == Vec.D) & ~lob), pj_one.eq(is_last & ro & (cur == Vec.X))]
+        d_idle, d_ev = Signal(signed(18)), Signal(signed(18))
+        m.d.comb += [d_idle.eq(diff_next(False, False)),
+                     d_ev.eq(Mux(pj_one, diff_next(False, True), Mux(pj_inc, diff_next(True, False), d_idle)))]
+        m.d.sync += [diff.eq(Mux(issue, d_ev, d_idle)),
+                     njm2.eq(Mux(issue & pj_one, 1, Mux(issue & pj_inc, n_dn, njm2)))]
+        nxt = Signal.like(addr)
+        m.d.comb += nxt.eq(Mux(is_last, nxt_first, addr + 1))
         with m.If(issue):
-            with m.If(is_last & ~ro & (cur == Vec.D) & lob):    # -> the read-out's D pass (slot+1 is n's)
-                m.d.sync += [addr.eq(base[Vec.D]), a_addr.eq(slot_table(lambda s: sb(m1(s)))[slot]),
-                             b_addr.eq(slot_table(lambda s: sb(s))[slot])]
+            with m.If(is_last & ~ro & (cur == Vec.D) & lob):    # -> the read-out's D pass
+                m.d.sync += addr.eq(base[Vec.D])
             with m.Else():
-                m.d.sync += [addr.eq(nxt), a_addr.eq(nxt_a), b_addr.eq(nxt_b)]
-        m.d.comb += [self.st_addr.eq(Mux(issue, nxt, addr)),
-                     rd_a.en.eq(self.adv), rd_a.addr.eq(Mux(issue, nxt_a, a_addr)), self.xa.eq(rd_a.data),
-                     rd_b.en.eq(self.adv), rd_b.addr.eq(Mux(issue, nxt_b, b_addr)), self.xb.eq(rd_b.data)]
-        slot_base = Array([Const(s * nw, range(3 * nw + 1)) for s in range(3)] + [Const(0, range(3 * nw + 1))])
-        m.d.comb += [wr.en.eq(issue_run), wr.addr.eq(slot_base[slot] + addr), wr.data.eq(self.x.as_value())]
+                m.d.sync += addr.eq(nxt)
+        m.d.comb += self.st_addr.eq(Mux(issue, nxt, addr))
+        for k in range(2):
+            m.d.comb += [buf_rd[k].en.eq(self.adv), buf_rd[k].addr.eq(self.st_addr),
+                         buf_wr[k].en.eq(issue_run), buf_wr[k].addr.eq(addr)]
+        m.d.comb += [buf_wr[0].data.eq(buf_rd[1].data), buf_wr[1].data.eq(self.x.as_value()),
+                     self.xa.eq(buf_rd[0].data), self.xb.eq(buf_rd[1].data)]
 
         with m.If(issue_run):
             bad = ((payload.vec != cur) | (payload.last != is_last)    # the tags are enums.Vec, like `cur`
@@ -338,17 +346,20 @@ class IssueStage(wiring.Component):
         m.d.comb += [newA.k.eq(Mux(idA, 0, cA.k)), newA.cm.eq(Mux(idA, 0, cA.cm)), newA.sh.eq(Mux(idA, 0, cA.sh))]
         m.d.comb += [self.pa.kA.eq(Mux(first, newA.k, pw.kA)), self.pa.cmA.eq(Mux(first, newA.cm, pw.cmA)),
                      self.pa.cmB.eq(Mux(first, self.coef[cur][j[0]].cm, pw.cmB))]
+        # kA, cmA, shA are loaded in every cycle a first beat is pending, issued or not (off the issue's
+        # fan-out): the beat in stage 1 the next cycle, the only reader of shA then, is that first beat
+        # if it issued, else none.
+        with m.If(first):
+            m.d.sync += [pw.kA.eq(newA.k), pw.cmA.eq(newA.cm), pw.shA.eq(newA.sh)]
         with m.If(issue_run):
-            with m.If(first):
-                m.d.sync += [pw.kA.eq(newA.k), pw.cmA.eq(newA.cm), pw.shA.eq(newA.sh)]
-                # kB, cmB, shB, om, osh are read by read-out beats only (hdl/engine/lane.py): a sample pass
-                # leaves them, so it may start while the read-out's last beats still use them
+            # kB, cmB, shB, om, osh are read by read-out beats only (hdl/engine/lane.py): a sample pass
+            # leaves them, so it may start while the read-out's last beats still use them
             with m.If(is_last):
                 m.d.sync += w.eq(0)
                 with m.If(cur == Vec.X):
                     m.d.sync += cur.eq(Vec.D)
                 with m.Else():
-                    m.d.sync += [cur.eq(Vec.X), slot.eq(Mux(slot == 2, 0, slot + 1))]
+                    m.d.sync += cur.eq(Vec.X)
                     with m.If(lob):
                         m.d.sync += [ro.eq(1), cur.eq(Vec.D)]
                     with m.Else():
@@ -357,7 +368,6 @@ class IssueStage(wiring.Component):
                 m.d.sync += w.eq(w + 1)
         with m.If(issue_ro):
             with m.If(first):
-                m.d.sync += [pw.kA.eq(newA.k), pw.cmA.eq(newA.cm), pw.shA.eq(newA.sh)]
                 c = self.coef[cur][j[0]]
                 sc = self.scale[cur]
                 m.d.sync += [pw.kB.eq(c.k), pw.cmB.eq(c.cm), pw.shB.eq(c.sh), pw.om.eq(sc.m), pw.osh.eq(sc.sh)]
@@ -376,7 +386,7 @@ class IssueStage(wiring.Component):
             with m.Else():
                 m.d.sync += w.eq(w + 1)
         with m.If(issue_run | issue_ro):
-            m.d.sync += [first_r.eq(is_last), last_r.eq(w + 1 == last_w)]
+            m.d.sync += [first_r.eq(is_last), last_r.eq(~is_last & (w + 1 == last_w) if long else w + 1 == last_w)]
         for v in Vec:                               # after the clear above: a new RDY wins
             with m.If(self.rdy[v]):
                 m.d.sync += ro_ok[v].eq(1)

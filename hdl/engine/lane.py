@@ -1,13 +1,13 @@
 """One lane of the SBE engine's vector datapath (hdl/engine/sbe_engine.py), stages 0..9."""
 from __future__ import annotations
 
-from amaranth import Cat, Module, Mux, Signal, signed
+from amaranth import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from contract.engine_config import LMAX, EngineConfig
 
-from hdl.fixed_point import round_amt_hw, round_post, round_post_sat_hw, round_pre_hw, saturate_hw
+from hdl.fixed_point import round_amt_hw, round_post_sat_hw, round_pre_hw
 
 
 class Lane(wiring.Component):
@@ -98,7 +98,6 @@ class Lane(wiring.Component):
             raise TypeError(f"cfg must be an EngineConfig, not {cfg!r}")
         self.cfg = cfg
         W, SW, CW = cfg.in_width, cfg.state_width, cfg.coef_width
-        self.sum_width = max(SW + LMAX, CW + W + LMAX) + 2     # any rounded term and the sum of two
         self.px_width = max(CW, W) + W
         self.om_width = max(CW, W)
         self.pm_width = self.om_width + SW
@@ -124,12 +123,12 @@ class Lane(wiring.Component):
         m = Module()
         cfg = self.cfg
         W, SW, CW = cfg.in_width, cfg.state_width, cfg.coef_width
-        sw, pxw, omw, S = self.sum_width, self.px_width, self.om_width, self.split
+        pxw, omw, S = self.px_width, self.om_width, self.split
         adv = self.adv
 
-        def reg(shape, name, d):
+        def reg(shape, name, d, init=0):
             """A pipeline register loaded with `d` on `adv`."""
-            r = Signal(shape, name=name)
+            r = Signal(shape, name=name, init=init)
             with m.If(adv):
                 m.d.sync += r.eq(d)
             return r
@@ -171,19 +170,49 @@ class Lane(wiring.Component):
         pB = {2: pB2} | chain(pB2, 3, 4, "pB")
         pV = {2: pV2} | chain(pV2, 3, 5, "pV")
 
-        # stage 2: t1 = rnd(M, kA) (the increment); the shifts of rnd(pA, shA) and of the read-out's rnd(pB, shB)
-        t3 = reg(signed(sw), "t3", round_post(preT2))
+        def offsets(pre_, stage, name):
+            """rnd = round_post(pre_) as the three registers sat_add takes: its low SW bits, rnd - 2**(SW-1)
+            and rnd + 2**(SW-1) (each one adder: the constant rides on the operand whose bit 0 is the
+            increment pre_[0])."""
+            q = pre_ >> 1
+            low = reg(signed(SW), f"{name}{stage + 1}", (q[:SW] + pre_[0])[:SW])
+            out = [low]
+            w = max(len(q), SW) + 1                         # rnd +- 2**(SW-1), exact
+            for sign, tag in ((-1, "o"), (1, "u")):
+                k = Cat(pre_[0], Const(sign * (1 << (SW - 2)), signed(w))).as_signed()  # +-2**(SW-1) + inc
+                # reset to the offset of rnd = 0, like the low register (no clamp flagged out of reset)
+                out.append(reg(signed(w), f"{name}{tag}{stage + 1}", q + k, init=sign * (1 << (SW - 1))))
+            return out
+
+        def sat_add(ops, pre_, name):
+            """(value, clamped) = sat(r + rnd(v)) for ops = offsets(r) and pre_ = round_pre_hw(v), rnd's
+            increment on the carries: the low SW bits of the sum on a SW-bit adder, and over (the sum
+            >= 2**(SW-1)) and under (< -2**(SW-1)) as the signs of two full-width sums that run in parallel
+            with it, so the clamp is one LUT after the carry chains (a clamp test over the top bits of one
+            wide sum took four LUT levels after its chain)."""
+            low_r, o_r, u_r = ops
+            q = pre_ >> 1
+            low, over, under = (Signal(signed(SW), name=f"{name}_low"), Signal(name=f"{name}_over"),
+                                Signal(name=f"{name}_under"))
+            m.d.comb += [low.eq(low_r + q[:SW] + pre_[0]),
+                         over.eq(~(o_r + q + pre_[0])[-1]),
+                         under.eq((u_r + q + pre_[0])[-1])]
+            val = Signal(signed(SW), name=name)
+            m.d.comb += val.eq(Mux(over, (1 << (SW - 1)) - 1, Mux(under, -(1 << (SW - 1)), low)))
+            return val, over | under
+
+        # stage 2: t1 = rnd(M, kA) (the increment; its low SW bits and t1 -+ 2**(SW-1)); the shifts of
+        # rnd(pA, shA) and of the read-out's rnd(pB, shB)
+        t3 = offsets(preT2, 2, "t")
         preA3 = pre(pA2, amt(self.shA, 2, cfg.rmax + 1, "shA"), 2, "preA")
         preB3 = pre(pB2, amt(self.shB, 2, cfg.rmax + 1, "shB"), 2, "preB")
 
-        # stage 3: MA = sat(t1 + rnd(pA, shA)) (rnd's increment on the adder's carry); rB = rnd(pB, shB)
-        sum3 = Signal(signed(sw + 1))
-        m.d.comb += sum3.eq(t3 + (preA3 >> 1) + preA3[0])
-        ma_val, ma_hit = saturate_hw(m, sum3, SW, name="ma")
+        # stage 3: MA = sat(t1 + rnd(pA, shA)) (rnd's increment on the adders' carries); rB = rnd(pB, shB)
+        # (its low SW bits and rB -+ 2**(SW-1))
+        ma_val, ma_hit = sat_add(t3, preA3, "ma")
         MA4 = reg(signed(SW), "MA4", ma_val)
         MA5 = reg(signed(SW), "MA5", MA4)
-        rB4 = reg(signed(sw), "rB4", round_post(preB3))
-        rB5 = reg(signed(sw), "rB5", rB4)
+        rB5 = [reg(r.shape(), f"{r.name[:-1]}5", r, init=r.init) for r in offsets(preB3, 3, "rB")]
 
         # stage 4: the shift of the read-out's rnd(MA, kB); a sample pass's px = v * x_{j-1} (0 in the read-out)
         preTB5 = pre(MA4, amt(self.kB, 4, cfg.kmax + 1, "kB"), 4, "preTB")
@@ -191,9 +220,7 @@ class Lane(wiring.Component):
         ro5 = reg(1, "ro5", self.ro4)
 
         # stage 5: MB
-        sum5 = Signal(signed(sw + 1))
-        m.d.comb += sum5.eq(rB5 + (preTB5 >> 1) + preTB5[0])
-        mb_val, mb_hit = saturate_hw(m, sum5, SW, name="mb")
+        mb_val, mb_hit = sat_add(rB5, preTB5, "mb")
         MB = self.mb
         with m.If(adv):
             m.d.sync += MB.eq(Mux(ro5, mb_val, MA5))

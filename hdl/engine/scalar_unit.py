@@ -151,7 +151,12 @@ class ScalarUnit(wiring.Component):
         # -- register file: block memory, word = (e, m); reset by rewriting the reset values -----------
         rw = mw + ew
         pack = lambda f: (f[0] & ((1 << mw) - 1)) | ((f[1] & ((1 << ew) - 1)) << mw)   # noqa: E731
-        m.submodules.rf = rf = Memory(shape=unsigned(rw), depth=P.NREGS, init=[pack(f) for f in init])
+        # no_rw_check: Yosys leaves out the read-during-write bypass (a register and a select after the
+        # block RAM's slow clock-to-out): the schedule never reads a register in the cycle it is written
+        # (golden/rtl/scalar_unit.py asserts it: a read while a write is pending is a hazard), and a read
+        # of a NOP (addresses from the ROM's fields) is not used.
+        m.submodules.rf = rf = Memory(shape=unsigned(rw), depth=P.NREGS, init=[pack(f) for f in init],
+                                      attrs={"no_rw_check": 1})
         rd_a, rd_b, wr = rf.read_port(), rf.read_port(), rf.write_port()
         rst_cnt = Signal(range(P.NREGS + 1), init=0)
         rst_busy = Signal(init=1)
@@ -227,8 +232,12 @@ class ScalarUnit(wiring.Component):
 
         # LDI sources: the six latches and jc + 1 (the latches are held until REL, which issues after
         # every LDI: reading them a cycle after issue is the same).
+        # jc + 1 in a register (no adder chain from the scheduler's counters in front of the ALU's operand
+        # register): jc changes only between segments (the scheduler's `chains` on a DONE, its segment at
+        # a start) and the first LDI of a segment reads its source two cycles after the start, when the
+        # register already follows the new jc.
         jc1 = Signal(17)
-        m.d.comb += jc1.eq(self.jc + Const(1, 17))
+        m.d.sync += jc1.eq(self.jc + Const(1, 17))
         srcs = Array([self.lat[n] for n in P.SOURCES[:6]] + [jc1]
                      + [Const(0, signed(self.acc_width))] * (8 - len(P.SOURCES)))
         X, D = Vec.X, Vec.D
@@ -313,12 +322,16 @@ class ScalarUnit(wiring.Component):
             c_hi_e = Mux(is_outc, p3_ce < -cfg.rmax_out - o, p3_ce < -cfg.rmax)
             # under - 1 for the s underflow shift rshift_round(sm, under) = ((sm >> (under-1)) + 1) >> 1,
             # under = s_emin - se_real (>= 1 where used), at most smw + 1
-            under_raw = Signal(signed(ew + 8))
-            m.d.comb += under_raw.eq((s_emin - 1 + cfg.x_frac + cfg.delta_frac) - p3_se)
+            # (its clamp and s_hi, s_lo as compares of se itself, beside the subtractions, not after them:
+            # under - 1 > smw <=> se < ku - smw;  se_real > s_emax <=> se > s_emax + f;  < s_emin likewise)
+            f = cfg.x_frac + cfg.delta_frac
+            ku = s_emin - 1 + f
+            under_raw = Signal(6)
+            m.d.comb += under_raw.eq((ku - p3_se)[:6])
             post = stage_hw(m, True, "post", {
                 "op": p3_op, "d": p3_d, "k": p3_k, "cm": p3_cm, "cflag": p3_cflag, "sm": p3_sm, "sflag": p3_sflag,
-                "csh_raw": csh_raw, "se_real": se_real[:sew], "under_m1": Mux(under_raw > smw, smw, under_raw)[:6],
-                "c_lo": c_lo_e, "c_hi": c_hi_e, "s_hi": se_real > s_emax, "s_lo": se_real < s_emin,
+                "csh_raw": csh_raw, "se_real": se_real[:sew], "under_m1": Mux(p3_se < ku - smw, smw, under_raw),
+                "c_lo": c_lo_e, "c_hi": c_hi_e, "s_hi": p3_se > s_emax + f, "s_lo": p3_se < s_emin + f,
                 "sm_zero": sm_zero, "sm_pos": sm_pos, "cm_nz": p3_cm != 0})
             # with "post2": the s underflow shift registered before its increment and the selects
             pre = Signal(signed(smw), name="sunder_pre")

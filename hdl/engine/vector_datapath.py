@@ -153,11 +153,18 @@ class VectorDatapath(wiring.Component):
         # most WB+1 words (its beat of word w issues >= words(v) cycles after the earlier beat of word w,
         # which wrote back at the end of its stage WB, and was read at the end of the cycle before its
         # issue); the pass registers it loads are read by stage 1.
+        # Both are registers (they feed the issue decision): the OR over stages 1..n at the next edge is the
+        # OR over stages 0..n-1 now (the tags move on `adv`; stage 0 is the beat being issued).
         for v in Vec:
             if cfg.words(v) <= self.WB + 1:
-                m.d.comb += self.inflight[v].eq(Cat(t.valid & (t.vec == v) for t in tag[1:self.WB + 2]).any())
-            m.d.comb += self.lpend[v].eq(Cat(t.valid & ~t.ro & t.last & (t.vec == v)
-                                             for t in tag[1:self.ACC + 1]).any())
+                infl = Signal(name=f"inflight_{v}")
+                with m.If(adv):
+                    m.d.sync += infl.eq(Cat(t.valid & (t.vec == v) for t in tag[0:self.WB + 1]).any())
+                m.d.comb += self.inflight[v].eq(infl)
+            lp = Signal(name=f"lpend_{v}")
+            with m.If(adv):
+                m.d.sync += lp.eq(Cat(t.valid & ~t.ro & t.last & (t.vec == v) for t in tag[0:self.ACC]).any())
+            m.d.comb += self.lpend[v].eq(lp)
 
         def sel(k, field):
             """Pass-register `field` of the vector of the beat in stage k."""
@@ -247,7 +254,12 @@ class VectorDatapath(wiring.Component):
         owed = Signal(range(self.OUT_DEPTH + 1))
         issued, taken = self.beat.valid & self.beat.ro, self.o.valid & self.o.ready
         m.d.sync += owed.eq(owed + issued - taken)
-        m.d.comb += self.ro_credit.eq(owed < self.OUT_DEPTH)
+        # ro_credit = owed < OUT_DEPTH, kept in a register (no compare in front of the issue decision):
+        # its next value from compares of owed, the late events only select
+        credit = Signal(init=1, name="credit")
+        m.d.sync += credit.eq(Mux(issued & ~taken, owed < self.OUT_DEPTH - 1,
+                                  Mux(taken & ~issued, 1, owed < self.OUT_DEPTH)))
+        m.d.comb += self.ro_credit.eq(credit)
 
         # saturation: sticky over every clamp of a valid beat (the output element's of read-out beats only);
         # the qualified clamp bits are registered first (the clamp tests end a stage), so `saturated`
