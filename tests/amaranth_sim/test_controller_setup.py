@@ -9,7 +9,7 @@ from amaranth.sim import Simulator
 
 from contract.controller_config import ControllerConfig
 from golden.rtl.update_controller import PulseScheme
-from hdl.controller.controller_setup import ControllerSetup, _bit_length, setup_cycles
+from hdl.controller.controller_setup import ControllerSetup, _bit_length, _two_or_more, setup_cycles
 
 CFGS = {
     "default": ControllerConfig(a=1, b=1),
@@ -117,3 +117,22 @@ def test_bit_length_tree_on_every_input(width):
     sim.run()
     assert got == [v.bit_length() for v in range(1 << width)]
 
+
+
+@pytest.mark.parametrize("width", [1, 2, 4, 5, 8, 12])      # around the groups of 4
+def test_two_or_more_on_every_input(width):
+    m = Module()
+    x = Signal(width)
+    many = Signal()
+    m.d.comb += many.eq(_two_or_more(x))
+    got = []
+
+    async def bench(ctx):
+        for v in range(1 << width):
+            ctx.set(x, v)
+            got.append(ctx.get(many))
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    assert got == [int(bin(v).count("1") >= 2) for v in range(1 << width)]
