@@ -13,14 +13,19 @@ radix-2 restoring divider (one trial subtraction per quotient bit):
                     and output registers, hdl/controller/setup_multiplier.py: on the ECP5 the DSP's own
                     registers, as Yosys packs none into an inferred MULT18X18D); sh = E + P = esum + ku + kv;
                     the masks 2**ku - 1, 2**kv - 1
-  step 3            prod copied into a fabric register (the DSP's output goes to one register, not through
-                    the shifter); sh clamped to [-WPROD, WY] (beyond it the result is decided: 0, or an
-                    overflow) and kbig = WY - sh clamped to [0, WPROD]; the register flags BL_ZERO, BL_POW2
-  step 4            Y = floor(prod * 2**sh) in a WY = P + bl_width + 2 bit window (one barrel shifter),
-                    frac = prod * 2**sh has non-zero bits below 2**P (a mask of prod, in parallel);
-                    big = prod * 2**sh >= 2**WY: prod has a bit at or above 2**kbig (a mask of prod as
-                    for frac, no priority encoder on prod; for sh > WY, kbig = 0: any prod > 0 is big,
-                    and prod = 0 is a zero update, skipped whatever its BL)
+  step 3            prod into a fabric register already shifted by the low 2 bits of the window's right
+                    shift rsh = B - sh (B = max(WPROD, WY)): prod_f = prod << ~lo, lo = (B - sh) mod 4
+                    from sh's low bits alone (one 4:1 mux per bit, the DSP's output goes through nothing
+                    else); hi = (B - sh) >> 2; y_zero: sh < -WPROD or sh > WY (the window is empty: Y = 0,
+                    the result is decided by big and frac, 0 or an overflow); kbig = (WY - sh clamped to
+                    [0, WPROD]) + ~lo and kfr likewise (the masks follow prod_f); the register flags
+                    BL_ZERO, BL_POW2 (two or more bits in bl: an OR/AND tree, no bl - 1)
+  step 4            Y = floor(prod * 2**sh) in a WY = P + bl_width + 2 bit window (the shifter's other 4
+                    levels, by 4 hi; y_zero resets Y), frac = prod * 2**sh has non-zero bits below 2**P
+                    (prod_f below 2**kfr, in parallel); big = prod * 2**sh >= 2**WY: prod_f has a bit at
+                    or above 2**kbig (no priority encoder on prod; for sh > WY, kbig = ~lo: any prod > 0
+                    is big, and prod = 0 is a zero update, skipped whatever its BL); both tests per group
+                    of 4 bits (_any_bit)
   step 5            ceil(Ghat) = floor(Y / 2**P) + frac, saturated at 2**bl_width (`cap`; the
                     saturation and the zero test from Y and frac beside the adder); c1 = max(cap, 1);
                     the divider's operands: remainder Y >> (P+1), numerator bits Y mod 2**(P+1)
