@@ -13,14 +13,19 @@ radix-2 restoring divider (one trial subtraction per quotient bit):
                     and output registers, hdl/controller/setup_multiplier.py: on the ECP5 the DSP's own
                     registers, as Yosys packs none into an inferred MULT18X18D); sh = E + P = esum + ku + kv;
                     the masks 2**ku - 1, 2**kv - 1
-  step 3            prod copied into a fabric register (the DSP's output goes to one register, not through
-                    the shifter); sh clamped to [-WPROD, WY] (beyond it the result is decided: 0, or an
-                    overflow) and kbig = WY - sh clamped to [0, WPROD]; the register flags BL_ZERO, BL_POW2
-  step 4            Y = floor(prod * 2**sh) in a WY = P + bl_width + 2 bit window (one barrel shifter),
-                    frac = prod * 2**sh has non-zero bits below 2**P (a mask of prod, in parallel);
-                    big = prod * 2**sh >= 2**WY: prod has a bit at or above 2**kbig (a mask of prod as
-                    for frac, no priority encoder on prod; for sh > WY, kbig = 0: any prod > 0 is big,
-                    and prod = 0 is a zero update, skipped whatever its BL)
+  step 3            prod into a fabric register already shifted by the low 2 bits of the window's right
+                    shift rsh = B - sh (B = max(WPROD, WY)): prod_f = prod << ~lo, lo = (B - sh) mod 4
+                    from sh's low bits alone (one 4:1 mux per bit, the DSP's output goes through nothing
+                    else); hi = (B - sh) >> 2; y_zero: sh < -WPROD or sh > WY (the window is empty: Y = 0,
+                    the result is decided by big and frac, 0 or an overflow); kbig = (WY - sh clamped to
+                    [0, WPROD]) + ~lo and kfr likewise (the masks follow prod_f); the register flags
+                    BL_ZERO, BL_POW2 (two or more bits in bl: an OR/AND tree, no bl - 1)
+  step 4            Y = floor(prod * 2**sh) in a WY = P + bl_width + 2 bit window (the shifter's other 4
+                    levels, by 4 hi; y_zero resets Y), frac = prod * 2**sh has non-zero bits below 2**P
+                    (prod_f below 2**kfr, in parallel); big = prod * 2**sh >= 2**WY: prod_f has a bit at
+                    or above 2**kbig (no priority encoder on prod; for sh > WY, kbig = ~lo: any prod > 0
+                    is big, and prod = 0 is a zero update, skipped whatever its BL); both tests per group
+                    of 4 bits (_any_bit)
   step 5            ceil(Ghat) = floor(Y / 2**P) + frac, saturated at 2**bl_width (`cap`; the
                     saturation and the zero test from Y and frac beside the adder); c1 = max(cap, 1);
                     the divider's operands: remainder Y >> (P+1), numerator bits Y mod 2**(P+1)
@@ -51,18 +56,70 @@ from amaranth.lib.wiring import In, Out
 from contract.controller_config import ControllerConfig
 from contract.layouts import STATUS_LAYOUT
 from hdl.controller.setup_multiplier import SetupMultiplier, check_dsp
-from hdl.fixed_point import lead_index_hw
 
 
 def _bit_length(m, x, name):
     """A comb signal holding the bit length of unsigned `x` (0 for 0): the index of the highest set bit of
-    Cat(1, x) (x shifted up one, a 1 below it), padded with zeros to a power of two, from the 4-ary
-    leading-one tree of hdl/fixed_point.py: log4 levels of OR/4:1 select, no adder on the path."""
-    width = 1 << len(x).bit_length()                          # >= len(x) + 1, a power of two
-    padded = Cat(Const(1, 1), x, Const(0, width - len(x) - 1))
+    y = Cat(1, x) (x shifted up one, a 1 below it), in two flat levels: per group of 4 bits of y its OR and
+    the index of its highest set bit (one LUT4 per bit), then the one-hot of the highest group with a set
+    bit selects 4 g + that index (an AND-OR of the groups, no chain of muxes). Three LUT4 levels for 17
+    bits (x of 16) on the iCE40, where the 4-ary tree of hdl/fixed_point.py lead_index_hw (32 bits after
+    padding, a chain of three 4:1 selects per level) took six, after the OR of the controller's beat
+    registers: pv -> kv was the 8x8 controller's critical path (20.7 ns, 48.4 MHz) once the window's
+    shifter was split."""
+    y = Cat(Const(1, 1), x)
+    groups = [y[i:i + 4] for i in range(0, len(y), 4)]
+    anys = [grp.any() for grp in groups]
     n = Signal(range(len(x) + 1), name=name)
-    m.d.comb += n.eq(lead_index_hw(m, padded, name=f"{name}_lead"))
+    terms = []
+    for g, grp in enumerate(groups):
+        j = Const(0, 2)                                # index of the highest set bit within the group
+        for i in range(1, len(grp)):
+            j = Mux(grp[i], i, j)
+        higher = Const(0, 1)
+        for a in anys[g + 1:]:
+            higher = higher | a
+        sel = anys[g] & ~higher                        # group g holds the highest set bit of y
+        terms.append(Mux(sel, Cat(j, Const(g, len(n))), 0))
+    out = terms[0]
+    for t in terms[1:]:
+        out = out | t
+    m.d.comb += n.eq(out)
     return n
+
+
+def _two_or_more(x):
+    """x has at least two set bits (x > 0 and not a power of two), as an OR/AND tree of (any, two or more)
+    pairs over groups of 4 bits: no carry chain (bl & (bl - 1) != 0 was bl -> err_pow2 at 22.0 ns on the
+    iCE40UP5K with nextpnr seed 2)."""
+    pairs = [(x[i:i + 4].any(), Cat(*(x[i + j] & x[i + k] for j in range(4) for k in range(j + 1, 4)
+                                      if i + k < len(x))).any()) for i in range(0, len(x), 4)]
+    any_, many = pairs[0]
+    for a, mny in pairs[1:]:
+        any_, many = any_ | a, many | mny | (any_ & a)
+    return many
+
+
+def _any_bit(x, k, *, above: bool):
+    """x has a set bit at or above 2**k (above=True), or below 2**k (above=False), k unsigned: per group
+    g of 4 bits of x its OR (taken whole when the group is past k's group k >> 2) and its OR from or up
+    to bit k & 3 (when it is k's group), then the OR of the groups. The same as a test of x against the
+    mask ones << k, but the decode of k is per group (one LUT4 from k's high bits) and not per bit: the
+    mask, the AND and the OR of 34 bits were kfr -> frac at 20.1 ns on the iCE40UP5K."""
+    kh, kl = k[2:], k[:2]
+    terms = []
+    for g, i in enumerate(range(0, len(x), 4)):
+        grp = x[i:i + 4]
+        part = Const(0, 1)                             # the bits j >= kl (above) or j < kl (below)
+        for lo in range(3, -1, -1) if above else range(4):
+            bits = grp[lo:] if above else grp[:lo]
+            part = Mux(kl == lo, bits.any() if len(bits) else Const(0, 1), part)
+        whole = (kh < g) if above else (kh > g)
+        terms.append((whole & grp.any()) | ((kh == g) & part))
+    out = terms[0]
+    for t in terms[1:]:
+        out = out | t
+    return out
 
 
 def setup_cycles(elem_width: int) -> int:
@@ -180,33 +237,52 @@ class ControllerSetup(wiring.Component):
             m.d.sync += [sh.eq(esum + self.ku + self.kv), zero.eq(zeros.any()),
                          self.mask_u.eq((Const(1, P + 1) << self.ku) - 1),
                          self.mask_v.eq((Const(1, P + 1) << self.kv) - 1)]
-        # -- step 3 ----------------------------------------------------------------------------------
+        # -- step 3: the window's shift, its low L bits -------------------------------------------------
+        # Y = floor(prod * 2**sh) in WY bits is (Cat(0**B, prod) >> rsh)[:WY] with rsh = B - sh. The shift is
+        # split: rsh = 2**L hi + lo, lo = (B - sh) mod 2**L from the low L bits of sh alone (no carry
+        # chain), so step 3 shifts the product already, prod_f = prod << (2**L - 1 - lo) (one 2**L:1 mux
+        # per bit; Cat(0**B, prod) >> lo = Cat(0**(B - 2**L + 1), prod_f)), and step 4 only by 2**L hi.
+        # (A 6-level barrel shifter by the whole rsh in step 4 was the 8x8 controller's critical path on
+        # the iCE40UP5K: 20.9 ns, 47.8 MHz.) Beyond the clamps (sh < -WPROD or sh > WY) the window is
+        # empty, Y = 0 (`y_zero`, the Y register's synchronous reset), and only `big` and `frac` matter.
+        # The masks of `big` and `frac` move with prod_f: bits of prod at or above 2**k are bits of prod_f
+        # at or above 2**(k + 2**L - 1 - lo), and 2**L - 1 - lo = ~lo.
         B = max(WPROD, WY)
-        rsh = Signal(range(B + WPROD + 1))             # B - clamp(sh): the window's right shift
-        kfr = Signal(range(WPROD + 1))                 # bits of prod below 2**P of prod * 2**sh
+        L = 2                                          # B >= WY >= 5 > 2**L - 1: Cat(0**(B - 2**L + 1), ..) exists
+        LM = (1 << L) - 1
+        WPF = WPROD + LM                               # prod_f's width
+        lo = Signal(L)
+        m.d.comb += lo.eq((B - sh)[:L])
+        hi = Signal(range((B + WPROD >> L) + 1))      # floor(rsh / 2**L) (don't care when y_zero)
+        y_zero = Signal()
+        kfr = Signal(range(WPF + 1))                   # bits of prod_f below 2**P of prod * 2**sh
         big = Signal()
-        kbig = Signal(range(WPROD + 1))                # WY - sh clamped: big iff prod >= 2**kbig
-        prod_f = Signal(WPROD)                         # the fabric copy of prod (step 3)
+        kbig = Signal(range(WPF + 1))                  # (WY - sh clamped) + ~lo: big iff prod_f >= 2**kbig
+        kfr_n, kbig_n = Signal.like(kfr), Signal.like(kbig)
+        prod_f = Signal(WPF)                           # prod << ~lo (step 3)
         err_bl0, err_pow2 = Signal(), Signal()
         bl = self.bl
+        # ~lo is added in every branch (beside the clamps' compares), not after their mux: the compare
+        # chain, then the adders, then the mux were sh -> kbig at 42.8 MHz on the iCE40UP5K.
+        with m.If(sh < -WPROD):
+            m.d.comb += [kfr_n.eq(WPROD + ~lo), kbig_n.eq(WPROD + ~lo)]
+        with m.Elif(sh > WY):
+            m.d.comb += [kfr_n.eq(~lo), kbig_n.eq(~lo)]
+        with m.Else():
+            m.d.comb += [kfr_n.eq(Mux(sh >= P, ~lo, Mux(sh < P - WPROD, WPROD + ~lo, P - sh + ~lo))),
+                         kbig_n.eq(Mux(sh < WY - WPROD, WPROD + ~lo, WY - sh + ~lo))]
         with m.If(v[1]):
-            with m.If(sh < -WPROD):
-                m.d.sync += [rsh.eq(B + WPROD), kfr.eq(WPROD), kbig.eq(WPROD)]
-            with m.Elif(sh > WY):
-                m.d.sync += [rsh.eq(B - WY), kfr.eq(0), kbig.eq(0)]
-            with m.Else():
-                m.d.sync += [rsh.eq(B - sh), kfr.eq(Mux(sh >= P, 0, Mux(sh < P - WPROD, WPROD, P - sh))),
-                             kbig.eq(Mux(sh < WY - WPROD, WPROD, WY - sh))]
-            m.d.sync += [prod_f.eq(prod), err_bl0.eq(~bl.any()),
-                         err_pow2.eq(self.det & bl.any() & ((bl & (bl - 1)) != 0))]
-        # -- step 4: one barrel shifter --------------------------------------------------------------
+            m.d.sync += [hi.eq((B - sh)[L:L + len(hi)]), y_zero.eq((sh < -WPROD) | (sh > WY)),
+                         kfr.eq(kfr_n), kbig.eq(kbig_n),
+                         prod_f.eq(prod << ~lo), err_bl0.eq(~bl.any()),
+                         err_pow2.eq(self.det & _two_or_more(bl))]
+        # -- step 4: the rest of the shift -----------------------------------------------------------
         Y = Signal(WY)
         frac = Signal()                                # prod * 2**sh has bits below 2**P: ceil rounds up
         with m.If(v[2]):
-            ones = Const((1 << WPROD) - 1, WPROD)
-            m.d.sync += [big.eq((prod_f & (ones << kbig)[:WPROD]) != 0),
-                         Y.eq((Cat(Const(0, B), prod_f) >> rsh)[:WY]),
-                         frac.eq((prod_f & ~(ones << kfr)[:WPROD]) != 0)]
+            m.d.sync += [big.eq(_any_bit(prod_f, kbig, above=True)),
+                         Y.eq(Mux(y_zero, 0, (Cat(Const(0, B - LM), prod_f) >> Cat(Const(0, L), hi))[:WY])),
+                         frac.eq(_any_bit(prod_f, kfr, above=False))]
         # -- step 5: ceil(Ghat), saturated -----------------------------------------------------------
         # ceil_g = yh + frac; whether it exceeds 2**BLW or is 0 follows from yh and frac directly, in
         # parallel with the adder (one carry chain, then the saturating mux).
