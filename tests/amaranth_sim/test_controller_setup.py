@@ -100,41 +100,39 @@ def test_setup_matches_golden_plan(name):
     assert kinds == {"written", "overflow", "zero/flag"}
 
 
-@pytest.mark.parametrize("width", [1, 3, 5, 7, 8, 12, 16])   # around powers of two: the padding
-def test_bit_length_tree_on_every_input(width):
+def _every_input(width, build):
+    """The combinational output `build(m, x)` for every value of a `width`-bit input x."""
     m = Module()
     x = Signal(width)
-    n = _bit_length(m, x, "n")
+    out = build(m, x)
     got = []
 
     async def bench(ctx):
         for v in range(1 << width):
             ctx.set(x, v)
-            got.append(ctx.get(n))
+            got.append(ctx.get(out))
 
     sim = Simulator(m)
     sim.add_testbench(bench)
     sim.run()
+    return got
+
+
+@pytest.mark.parametrize("width", [1, 3, 5, 7, 8, 12, 16])   # around powers of two: the padding
+def test_bit_length_tree_on_every_input(width):
+    got = _every_input(width, lambda m, x: _bit_length(m, x, "n"))
     assert got == [v.bit_length() for v in range(1 << width)]
 
+
+def _two_or_more_signal(m, x):
+    many = Signal()
+    m.d.comb += many.eq(_two_or_more(x))
+    return many
 
 
 @pytest.mark.parametrize("width", [1, 2, 4, 5, 8, 12])      # around the groups of 4
 def test_two_or_more_on_every_input(width):
-    m = Module()
-    x = Signal(width)
-    many = Signal()
-    m.d.comb += many.eq(_two_or_more(x))
-    got = []
-
-    async def bench(ctx):
-        for v in range(1 << width):
-            ctx.set(x, v)
-            got.append(ctx.get(many))
-
-    sim = Simulator(m)
-    sim.add_testbench(bench)
-    sim.run()
+    got = _every_input(width, _two_or_more_signal)
     assert got == [int(bin(v).count("1") >= 2) for v in range(1 << width)]
 
 
