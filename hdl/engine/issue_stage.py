@@ -191,6 +191,8 @@ class IssueStage(wiring.Component):
                                               attrs={"no_rw_check": 1})
             buf_rd.append(mem.read_port())
             buf_wr.append(mem.write_port())
+        # for test benches: the (read, write) ports of each buffer memory, whose no_rw_check they check
+        self.buffer_ports = list(zip(buf_rd, buf_wr))
 
         # ---------------------------------------------------------------- pass state
         ro = Signal()                               # read-out (else sample passes)

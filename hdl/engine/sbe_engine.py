@@ -158,6 +158,7 @@ class SBEEngine(wiring.Component):
         # Observability, no port: tests and benches watch the state write port (en, addr, data) to check
         # the state invariants on the RTL's own signals (generated Verilog: core.st_wr__en/__addr/__data).
         self.state_write_port = st_wr
+        self.issue_stage = issue        # for test benches (IssueStage.buffer_ports, after elaboration)
         self.rdy_late = sched.rdy_late       # 1: the read-out start was not counted right (tests watch it)
         m.d.comb += [st_rd.en.eq(dp.adv), st_rd.addr.eq(issue.st_addr), dp.m.eq(st_rd.data)]
         with m.If(init.en):

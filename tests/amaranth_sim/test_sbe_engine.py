@@ -32,15 +32,25 @@ class StateMonitor(StateWindow):
         self.dut = dut
 
     def process(self):
-        """Background testbench: samples the write port at every clock edge."""
+        """Background testbench: samples the write port at every clock edge, and checks that no read of
+        the sample buffer meets the write of its word in the same cycle (its memories carry Yosys's
+        no_rw_check, hdl/engine/issue_stage.py: synthesis leaves the read-during-write result open)."""
         port = self.dut.state_write_port
+        self.buffer_collisions, self.buffer_writes = [], 0
 
         async def monitor(ctx):
             cycle = 0
-            async for _, _, en, addr, data in ctx.tick().sample(port.en, port.addr, port.data):
+            bufs = self.dut.issue_stage.buffer_ports          # known once the design is elaborated
+            sigs = [s for rd, wr in bufs for s in (rd.en, rd.addr, wr.en, wr.addr)]
+            async for _, _, en, addr, data, *buf in ctx.tick().sample(port.en, port.addr, port.data, *sigs):
                 cycle += 1
                 if en:
                     self.write(addr, data, cycle)
+                for k in range(len(bufs)):
+                    r_en, r_addr, w_en, w_addr = buf[4 * k:4 * k + 4]
+                    self.buffer_writes += bool(w_en)
+                    if r_en and w_en and r_addr == w_addr:
+                        self.buffer_collisions.append((cycle, k, r_addr))
         return monitor
 
 
@@ -147,6 +157,8 @@ def run_engine(cfg, batches, *, seed=0, p_gap=0.3, p_stall=0.3, max_cycles=None,
     sim.add_testbench(mon.process(), background=True)
     sim.run()
     mon.check(min_rewrites=len(batches))
+    assert mon.buffer_writes > 0 and not mon.buffer_collisions, \
+        f"sample buffer read meets its write (cycle, buffer, word): {mon.buffer_collisions[:5]}"
     status["monitor"] = mon
     return got, status
 
