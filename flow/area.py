@@ -89,23 +89,24 @@ def area_by_block(netlist: dict | str | Path, *, depth: int = 2, strip: str = ""
                 for b in c["connections"].get(port, []):
                     if isinstance(b, int):
                         driver[b] = c["type"]
-    # module line ranges of the Verilog: (first, last, hierarchical path) from the $scopeinfo cells
+    # module line ranges of the Verilog: (file, first, last, hierarchical path) from the $scopeinfo cells
     scopes = []
     for cname, c in cells.items():
         a = c.get("attributes", {})
         if c["type"] == "$scopeinfo" and "module_src" in a:
             src = _src_lines(a["module_src"])
             if src:      # the scope cell is named by its hierarchical path ("dut.layer0")
-                scopes.append((src[1], src[2], a.get("hdlname", "").replace(" ", ".") or cname.lstrip("\\")))
-    scopes.sort(key=lambda r: r[1] - r[0])           # the innermost (shortest) range first
-    verilog = scopes and _src_lines(next(c for c in cells.values() if c["type"] == "$scopeinfo"
-                                         and "module_src" in c.get("attributes", {}))["attributes"]["module_src"])[0]
+                scopes.append((*src, a.get("hdlname", "").replace(" ", ".") or cname.lstrip("\\")))
+    scopes.sort(key=lambda r: r[2] - r[1])           # the innermost (shortest) range first
+    verilog = {file for file, *_ in scopes}
 
     def scope_of(src: str) -> str | None:
+        """The path of the module holding a cell's source line in the design's Verilog ("" for the top
+        module), None for a cell with no such line."""
         for part in src.split("|"):
             loc = _src_lines(part)
-            if loc and loc[0] == verilog:
-                return next((path for lo, hi, path in scopes if lo <= loc[1] <= hi), "")
+            if loc and loc[0] in verilog:
+                return next((path for file, lo, hi, path in scopes if file == loc[0] and lo <= loc[1] <= hi), "")
         return None
 
     out: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CLASSES, 0))
@@ -114,7 +115,7 @@ def area_by_block(netlist: dict | str | Path, *, depth: int = 2, strip: str = ""
         if cls is None:
             continue
         conn = c["connections"]
-        path = scope_of(c.get("attributes", {}).get("src", "")) if scopes else None
+        path = scope_of(c.get("attributes", {}).get("src", ""))
         if path is not None:
             row = out[_block(path + ".x" if path else "x", depth, strip)]
             _count(row, cls, c, driver)
@@ -148,6 +149,14 @@ def _src_lines(src: str):
         return file, int(lo.split(".")[0]), int((hi or lo).split(".")[0])
     except ValueError:
         return None
+
+
+def write_area(netlist: Path, md: Path, *, title: str, strip: str = "") -> dict:
+    """Area by design block (two levels below `strip`) of a netlist, written as Markdown to `md`;
+    returns the rows (`make synth`, `make bitstream`)."""
+    rows = area_by_block(netlist, depth=2, strip=strip)
+    md.write_text(render_area(rows, title=title))
+    return rows
 
 
 def render_area(rows: dict[str, dict[str, int]], *, top: int = 25, title: str = "") -> str:

@@ -27,8 +27,8 @@ import sys
 from pathlib import Path
 
 from contract.checks import CliParser
-from flow.area import render_area
-from flow.synth import console_line, entry_from_report, render_markdown, utilisation_from_log, write_area
+from flow.area import render_area, write_area
+from flow.synth import console_line, entry_from_report, render_markdown, utilisation_from_log
 from flow.tools import tool
 from flow.verilog_out import BUILD
 from flow.yosys import _cells

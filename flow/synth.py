@@ -40,7 +40,7 @@ from pathlib import Path
 
 from contract.checks import CliParser
 from flow.generate import ConfigError, block_parameters, build_component, default_configs
-from flow.area import area_by_block, render_area
+from flow.area import render_area, write_area
 from flow.harness import SerialHarness
 from flow.tools import tool
 from flow.verilog_out import BUILD, write_verilog
@@ -227,14 +227,6 @@ def run_target(cfg: dict, target: str, pnr_timeout_min: float = PNR_TIMEOUT_MIN)
     entry["area_by_block"] = area
     entry["date"] = datetime.date.today().isoformat()
     return entry
-
-
-def write_area(netlist: Path, md: Path, *, title: str, strip: str = "") -> dict:
-    """Area by design block (flow/area.py, two levels below `strip`) of a netlist, written as Markdown to
-    `md`; returns the rows."""
-    rows = area_by_block(netlist, depth=2, strip=strip)
-    md.write_text(render_area(rows, title=title))
-    return rows
 
 
 def _run_pnr(d: Path, target: str, t: dict, goal: float, cells: dict, pnr_timeout_min: float) -> dict:

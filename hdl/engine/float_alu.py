@@ -8,11 +8,12 @@ that at higher latencies each stage has about one carry chain or one shifter (EC
 stage within 8 ns, the scalar unit's own paths at 125 MHz):
     [rd]     the operands as they come (off the register file's block RAM: its 5.6 ns clock-to-out alone)
     A        decode; SUB's -b as FloatFormat.neg (constant compares, one negation: no normaliser); the
-             raw exponent difference a_e - b_e and both alignment shifts straight from it; the MUL/SCL
-             exponent sums; the seed table's address (a block-RAM ROM, read into A2 or B)
+             raw exponent difference a_e - b_e, the operands ordered by it (the larger exponent's `big`,
+             the other `small`) and the shift amount; the MUL/SCL exponent sums; the seed table's address
+             (a block-RAM ROM, read into A2 or B)
     [x]
-    A2       the two alignment shifts (a_m and the exact -b, no swap mux in front: the smaller exponent's
-             operand is shifted by 0); the DSP products (with cut "sum": four 17-bit partial products);
+    A2       the alignment: `small` shifted right (with 3 guard bits, `big` is not shifted); the DSP
+             products (with cut "sum": four 17-bit partial products);
              the ADD cut-off (on the renormalised exponent: a_e - b_e - de) and the pass-through selects
     [a]      (always: the multiplier's output register)
     B        the exact value v * 2**e to round: one carry chain (the partial products through a
