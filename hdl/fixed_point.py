@@ -115,6 +115,35 @@ def saturate_hw(m, v, width: int, *, name: str):
     return out, hit
 
 
+def gt_const_hw(x, k: int, *, equal: bool = False):
+    """x > k (x >= k with `equal`) for a Value x (signed or unsigned) and an integer constant k, as AND/OR
+    logic over x's bits (no $gt cell, so no carry chain: on the iCE40 a compare's carry chain takes a logic
+    cell per bit, its LUT4 tree about one per three bits; the tree is deeper, so the compact builds use it).
+
+    From the least significant bit up, g_i = (x[i:0] > k[i:0]): k_i = 1: x_i & g_(i-1); k_i = 0: x_i | g_(i-1);
+    g_(-1) = `equal`. A signed x compares as x + 2**(n-1) (its sign bit flipped) against k + 2**(n-1)."""
+    n = len(x)
+    signed_ = x.shape().signed
+    lo, hi = (-(1 << (n - 1)), (1 << (n - 1)) - 1) if signed_ else (0, (1 << n) - 1)
+    if k + (1 if equal else 0) > hi:
+        return Const(0, 1)
+    if k + (1 if equal else 0) <= lo:
+        return Const(1, 1)
+    ku = k + (1 << (n - 1)) if signed_ else k
+    bits = [x[i] for i in range(n)]
+    if signed_:
+        bits[n - 1] = ~x[n - 1]
+    g = Const(1 if equal else 0, 1)
+    for i in range(n):
+        g = (bits[i] & g) if (ku >> i) & 1 else (bits[i] | g)
+    return g
+
+
+def lt_const_hw(x, k: int, *, equal: bool = False):
+    """x < k (x <= k with `equal`): the complement of gt_const_hw (no carry chain)."""
+    return ~gt_const_hw(x, k, equal=not equal)
+
+
 def lead_index_hw(m, bits, *, name: str):
     """Signal = index of the highest set bit of `bits` (0 if none), an unsigned Value whose width is a power
     of two: a 4-ary tree of (any-bit, index) pairs, log4(width) levels, each an OR of four and a 4:1 select
@@ -173,16 +202,16 @@ def stage_hw(m, on: bool, name: str, sigs: dict) -> dict:
 
 
 def fnorm_pipe_hw(m, v, e, *, width: int, ew: int, name: str, cuts=(), extra: dict | None = None,
-                  with_flag: bool = True):
+                  with_flag: bool = True, compact: bool = False):
     """fnorm_hw with optional pipeline registers: (m_out, e_out, flag, extra_out), len(cuts) cycles after
     v, e (and the values of `extra`, carried along as extra_out). fnorm_multi_pipe_hw with one width."""
     (res,), extra_out = fnorm_multi_pipe_hw(m, v, e, widths=(width,), ew=ew, names=(name,), cuts=cuts,
-                                            extra=extra, with_flag=with_flag)
+                                            extra=extra, with_flag=with_flag, compact=compact)
     return (*res, extra_out)
 
 
 def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict | None = None,
-                        with_flag: bool = True):
+                        with_flag: bool = True, compact: bool = False):
     """FloatFormat.fnorm of one value v * 2**e to several mantissa widths at once, sharing the
     leading-bit tree and the normalising shift (each width only rounds and clamps its own top bits):
     ([(m_out, e_out, flag) per width], extra_out), len(cuts) cycles after v, e. names[0] names the
@@ -202,6 +231,14 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
         "sh"   the normalising shift (and, in parallel, e + s, e + s + 1 and their range compares)
         "rnd"  the round increment and its overflow
     so each stage has at most one carry chain or one shifter.
+
+    compact (the iCE40 builds: fewer logic cells, longer paths): the normalising shift in k halving steps
+    before "bl", each deciding its bit of z from the top bits it shifted (no index tree, no separate
+    shifter; "bl" then holds the top W+1 bits); one exponent adder for all
+    widths instead of four per width, e + (i + 1 - W0 - pad) after the tree (W0 = widths[0]); the range
+    compares of e + s and e + s + 1 against the exponent limits as gt_const_hw/lt_const_hw logic (no carry
+    chains); the rounding's exponent increment as a carry-in after the round, (e + s)[:ew] + d + ovf.
+    Bit-exact with the default.
     """
     widths, names = tuple(widths), tuple(names)
     if not widths or len(widths) != len(names):
@@ -222,29 +259,64 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
     vp = Signal(signed(P), name=f"{name}_vp")
     m.d.comb += vp.eq(Cat(Const(0, pad), v) if pad else v)
     sign = v[n - 1]
-    mag = Signal(P - 1, name=f"{name}_mag")
-    m.d.comb += mag.eq(vp[:P - 1] ^ sign.replicate(P - 1))
-    lead = lead_index_hw(m, Cat(Const(1, 1), mag[:P - 1]), name=f"{name}_i")
+    if compact:
+        # normalised by halving steps: shift by 2**j when the top 2**j + 1 bits are sign copies (the
+        # count of sign copies below the sign bit, z, bit by bit from the top; = ~i of the tree below),
+        # each step keeping only the bits the later steps can bring into the top W+1
+        x, zb = vp, []
+        for j in reversed(range(k)):
+            sh = 1 << j
+            top = x[len(x) - 1 - sh:]
+            t = Signal(name=f"{name}_z{j}")
+            m.d.comb += t.eq(~(top[:-1] ^ top[-1].replicate(sh)).any())
+            keep = min(len(x), W + 1 + sh - 1)
+            nx = Signal(signed(keep), name=f"{name}_n{j}")
+            m.d.comb += nx.eq(Mux(t, x << sh, x)[len(x) - keep:len(x)])
+            x, zb = nx, [t] + zb
+        lead = Signal(k, name=f"{name}_i")
+        m.d.comb += lead.eq(~Cat(*zb))
+        vp = x                                      # the top W+1 bits, normalised
+    else:
+        mag = Signal(P - 1, name=f"{name}_mag")
+        m.d.comb += mag.eq(vp[:P - 1] ^ sign.replicate(P - 1))
+        lead = lead_index_hw(m, Cat(Const(1, 1), mag[:P - 1]), name=f"{name}_i")
     # per width: e + s = (e + 1 - width - pad) + i
     xw = max(len(e), k + 1) + 3
     ecs = {}
-    for w, nm in zip(widths, names):
+    for w, nm in zip(widths, names) if not compact else ():
         ec0, ec1 = Signal(signed(xw), name=f"{nm}_ec0"), Signal(signed(xw), name=f"{nm}_ec1")
         m.d.comb += [ec0.eq(e + (1 - w - pad)), ec1.eq(e + (2 - w - pad))]
         ecs[f"_ec0{nm}"], ecs[f"_ec1{nm}"] = ec0, ec1
+    if compact:
+        ecs["_e"] = e
     zero = Signal(name=f"{name}_zero")
     m.d.comb += zero.eq(v == 0)
     st = stage_hw(m, "bl" in cuts, f"{name}_pbl", {"_vp": vp, "_i": lead, **ecs, "_zero": zero, "_neg": sign,
                                                    **extra})
     # the normalising shift: only the top W+1 bits are kept
-    z = Signal(k, name=f"{name}_z")
-    m.d.comb += z.eq(~st["_i"])
     xt = Signal(signed(W + 1), name=f"{name}_xt")
-    m.d.comb += xt.eq((st["_vp"] << z)[P - W - 1:P])
+    if compact:
+        m.d.comb += xt.eq(st["_vp"])
+    else:
+        z = Signal(k, name=f"{name}_z")
+        m.d.comb += z.eq(~st["_i"])
+        m.d.comb += xt.eq((st["_vp"] << z)[P - W - 1:P])
     shifted = {}
+    if compact:
+        # e + s of widths[0]: the tree's index plus a constant (a short add), then one add of e
+        c0 = 1 - widths[0] - pad
+        ti = Signal(signed(k + 2 + abs(c0).bit_length()), name=f"{name}_ti")
+        base = Signal(signed(xw + 1), name=f"{name}_es")
+        m.d.comb += [ti.eq(st["_i"] + c0), base.eq(st["_e"] + ti)]
     for w, nm in zip(widths, names):
         x = Signal(signed(w + 1), name=f"{nm}_x")
         m.d.comb += x.eq(xt[W - w:])
+        if compact:
+            d = widths[0] - w                       # e + s of this width = base + d; + 1 on a rounding overflow
+            shifted.update({f"_x{nm}": x, f"_es{nm}": base[:ew],
+                            f"_hi0{nm}": gt_const_hw(base, emax - d), f"_hi1{nm}": gt_const_hw(base, emax - d - 1),
+                            f"_lo0{nm}": lt_const_hw(base, emin - d), f"_lo1{nm}": lt_const_hw(base, emin - d - 1)})
+            continue
         e_s, e_s1 = Signal(signed(xw + 1), name=f"{nm}_es"), Signal(signed(xw + 1), name=f"{nm}_es1")
         m.d.comb += [e_s.eq(st[f"_ec0{nm}"] + st["_i"]), e_s1.eq(st[f"_ec1{nm}"] + st["_i"])]
         shifted.update({f"_x{nm}": x, f"_es{nm}": e_s[:ew], f"_es1{nm}": e_s1[:ew],
@@ -260,8 +332,8 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
         m.d.comb += r.eq((x + 1) >> 1)
         ovf = Signal(name=f"{nm}_ovf")
         m.d.comb += ovf.eq(~x[w] & x[:w].all())
-        rounded.update({f"_r{nm}": r, f"_ovf{nm}": ovf,
-                        **{f"{key}{nm}": st[f"{key}{nm}"] for key in ("_es", "_es1", "_hi0", "_hi1", "_lo0", "_lo1")}})
+        keys = ("_es", "_hi0", "_hi1", "_lo0", "_lo1") + (() if compact else ("_es1",))
+        rounded.update({f"_r{nm}": r, f"_ovf{nm}": ovf, **{f"{key}{nm}": st[f"{key}{nm}"] for key in keys}})
     st = stage_hw(m, "rnd" in cuts, f"{name}_prnd", {**rounded, "_zero": st["_zero"], "_neg": st["_neg"],
                                                     **{key: st[key] for key in extra}})
     results = []
@@ -271,6 +343,11 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
         flag = Signal(name=f"{nm}_flag")
         set_flag = [flag.eq(1)] if with_flag else []
         ovf = st[f"_ovf{nm}"]
+        if compact:
+            e_fin = Signal(signed(ew), name=f"{nm}_ef")
+            m.d.comb += e_fin.eq(st[f"_es{nm}"] + (widths[0] - w) + ovf)
+        else:
+            e_fin = Mux(ovf, st[f"_es1{nm}"], st[f"_es{nm}"])
         with m.If(st["_zero"]):
             m.d.comb += [m_out.eq(0), e_out.eq(0)]
         with m.Elif(Mux(ovf, st[f"_hi1{nm}"], st[f"_hi0{nm}"])):
@@ -279,6 +356,6 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
         with m.Elif(Mux(ovf, st[f"_lo1{nm}"], st[f"_lo0{nm}"])):
             m.d.comb += [m_out.eq(0), e_out.eq(0)] + set_flag
         with m.Else():
-            m.d.comb += [m_out.eq(Mux(ovf, 1 << (w - 2), st[f"_r{nm}"])), e_out.eq(Mux(ovf, st[f"_es1{nm}"], st[f"_es{nm}"]))]
+            m.d.comb += [m_out.eq(Mux(ovf, 1 << (w - 2), st[f"_r{nm}"])), e_out.eq(e_fin)]
         results.append((m_out, e_out, flag if with_flag else None))
     return results, {key: st[key] for key in extra}

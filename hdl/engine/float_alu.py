@@ -85,7 +85,7 @@ class FloatALU(wiring.Component):
     """
 
     def __init__(self, *, mant_width: int = 24, fexp_width: int = 12, seed_bits: int = 8, int_width: int = 64,
-                 latency: int = 2):
+                 latency: int = 2, compact: bool = False):
         self.mw = check_int("mant_width", mant_width, 16, 32)
         self.ew = check_int("fexp_width", fexp_width, 8, 16)
         self.seed_bits = check_int("seed_bits", seed_bits, 4, self.mw - 3)
@@ -93,6 +93,7 @@ class FloatALU(wiring.Component):
         #: pipeline registers, inputs to result (CUTS[LATENCY] says where)
         self.LATENCY = check_int("latency", latency, 1, max(CUTS))
         self.cuts = CUTS[self.LATENCY]
+        self.compact = bool(compact)
         super().__init__({
             "op": In(4),
             "a_m": In(signed(self.mw)), "a_e": In(signed(self.ew)),
@@ -276,7 +277,7 @@ class FloatALU(wiring.Component):
 
         # ---- stages C..: leading-bit index, normalising shift, round, clamp (hdl/fixed_point.py) --------
         r_m, r_e, flag, st = fnorm_pipe_hw(
-            m, st["v"], st["e"], width=mw, ew=ew, name="norm", cuts=[c for c in cuts if c in FNORM_CUTS],
+            m, st["v"], st["e"], width=mw, ew=ew, name="norm", cuts=[c for c in cuts if c in FNORM_CUTS], compact=self.compact,
             extra={"zero": st["zero"], "pass": st["pass"], "pm": st["pm"], "pe": st["pe"]})
         with m.If(st["zero"]):
             m.d.comb += [self.r_m.eq(0), self.r_e.eq(0)]

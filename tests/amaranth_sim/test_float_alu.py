@@ -45,10 +45,14 @@ def _operand(ff, rng, mw, ew):
     return ff.fnorm(int(rng.integers(-2 ** 40, 2 ** 40)) >> int(rng.integers(0, 40)), int(rng.integers(-60, 60)))
 
 
-@pytest.mark.parametrize("mw,ew,sb,lat", [(24, 12, 8, lat) for lat in sorted(CUTS)] + [(18, 8, 5, 2), (18, 8, 5, 6), (32, 16, 10, 5)])
-def test_alu_matches_golden(mw, ew, sb, lat):
+@pytest.mark.parametrize("mw,ew,sb,lat,compact", [(24, 12, 8, lat, False) for lat in sorted(CUTS)]
+                         + [(18, 8, 5, 2, False), (18, 8, 5, 6, False), (32, 16, 10, 5, False)]
+                         + [(16, 8, 8, 1, True), (24, 12, 8, 1, True), (18, 8, 5, 4, True)])
+def test_alu_matches_golden(mw, ew, sb, lat, compact):
+    """Every op on random operands (and the SUB corners) against FloatFormat, at every latency; compact:
+    the iCE40 form (FloatALU(compact=True))."""
     ff = FloatFormat(mw, ew, sb)
-    dut = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=sb, int_width=64, latency=lat)
+    dut = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=sb, int_width=64, latency=lat, compact=compact)
     rng = np.random.default_rng(mw)
     ops = ["MUL", "ADD", "SUB", "SCL", "SCLK", "MOV", "SEED", "LDI"]
     cases = []
@@ -157,12 +161,15 @@ def _fnorm_sim(m, v, e, cases, lat, outputs, tag=None):
     return got
 
 
-@pytest.mark.parametrize("cuts", [(), ("bl",), ("sh",), ("rnd",), ("bl", "sh"), ("bl", "sh", "rnd")])
+@pytest.mark.parametrize("cuts,compact", [(c, False) for c in [(), ("bl",), ("sh",), ("rnd",), ("bl", "sh"),
+                                                                ("bl", "sh", "rnd")]]
+                         + [((), True), (("bl", "sh", "rnd"), True)])
 @pytest.mark.parametrize("width", [18, 16])
-def test_fnorm_pipe_matches_golden(cuts, width):
+def test_fnorm_pipe_matches_golden(cuts, width, compact):
     """hdl/fixed_point.py fnorm_pipe_hw with every set of its pipeline registers (the conversions' COEF/OUTC
     width 18 and SOUT width 16 of a 24-bit mantissa) against FloatFormat.fnorm: one value per cycle, the
-    result len(cuts) cycles later, an `extra` value carried along."""
+    result len(cuts) cycles later, an `extra` value carried along; also its compact form (halving-step
+    shifter, one exponent adder, compares without carry chains)."""
     from amaranth import ClockDomain, Module, Signal, signed
     from hdl.fixed_point import fnorm_pipe_hw
     ew = 12
@@ -170,7 +177,8 @@ def test_fnorm_pipe_matches_golden(cuts, width):
     m = Module()
     m.domains.sync = ClockDomain()
     v, e, tag = Signal(signed(24)), Signal(signed(ew + 2)), Signal(8)
-    mo, eo, flag, extra = fnorm_pipe_hw(m, v, e, width=width, ew=ew, name="t", cuts=cuts, extra={"tag": tag})
+    mo, eo, flag, extra = fnorm_pipe_hw(m, v, e, width=width, ew=ew, name="t", cuts=cuts, extra={"tag": tag},
+                                        compact=compact)
     rng = np.random.default_rng(width + 7 * len(cuts))
     cases = [(0, 0), (-1, 5), (1 << 23 - 1, 0), (-(1 << 23), ff.emax - 2), ((1 << width) - 1, ff.emax - 8),
              (3, ff.emin), ((1 << 22) + 1, ff.emin - 3), (-(1 << (width - 1)) - 1, 0)]
@@ -183,9 +191,10 @@ def test_fnorm_pipe_matches_golden(cuts, width):
         assert g == ([(want, fl.saturated)], i & 0xFF), (cv, ce, cuts)
 
 
-@pytest.mark.parametrize("cuts", [(), ("bl", "sh"), ("bl", "sh", "rnd")])
-@pytest.mark.parametrize("mw,widths", [(24, (18, 16)), (16, (16, 12)), (24, (24, 8, 20))])
-def test_fnorm_multi_pipe_matches_golden(cuts, mw, widths):
+@pytest.mark.parametrize("cuts,compact", [((), False), (("bl", "sh"), False), (("bl", "sh", "rnd"), False),
+                                          ((), True), (("bl", "sh"), True)])
+@pytest.mark.parametrize("mw,widths", [(24, (18, 16)), (16, (16, 12)), (16, (12, 8)), (24, (24, 8, 20))])
+def test_fnorm_multi_pipe_matches_golden(cuts, mw, widths, compact):
     """hdl/fixed_point.py fnorm_multi_pipe_hw (the scalar unit's COEF/OUTC and SOUT conversions share one
     leading-bit tree and one shift): every width's result against FloatFormat.fnorm of the same value,
     including a width equal to the input's (no rounding needed: the padding must still leave width+1
@@ -198,7 +207,7 @@ def test_fnorm_multi_pipe_matches_golden(cuts, mw, widths):
     m.domains.sync = ClockDomain()
     v, e = Signal(signed(mw)), Signal(signed(ew + 2))
     res, _ = fnorm_multi_pipe_hw(m, v, e, widths=widths, ew=ew, names=[f"w{i}" for i in range(len(widths))],
-                                 cuts=cuts)
+                                 cuts=cuts, compact=compact)
     rng = np.random.default_rng(mw + sum(widths) + len(cuts))
     top = 1 << (mw - 1)
     cases = [(0, 0), (-1, 5), (top - 1, 0), (-top, ff.emax - 2), (3, ff.emin), (top // 2 + 1, ff.emin - 3),
