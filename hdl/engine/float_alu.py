@@ -35,7 +35,7 @@ from contract import microcode as P
 from contract.checks import check_int
 from contract.fixed_point import rsqrt_seed_table
 
-from hdl.fixed_point import FNORM_CUTS, fnorm_pipe_hw, stage_hw
+from hdl.fixed_point import FNORM_CUTS, fnorm_pipe_hw, gt_const_hw, lt_const_hw, stage_hw
 
 #: Pipeline registers of the ALU per latency (number of registers), in pipeline order:
 #:   rd  the operands as they come   x   after the decode, compares and exponent arithmetic (stage A)
@@ -110,7 +110,10 @@ class FloatALU(wiring.Component):
         mw, ew, sb = self.mw, self.ew, self.seed_bits
         cuts = self.cuts
         OPC = P.OPCODE
-        vw = max(2 * mw, self.int_width, mw + 5, 18)     # MUL's product, LDI's integer, the ADD sum
+        # compact: MUL's product without its low mw-4 bits (below fnorm's rounding position for every product
+        # of normalised operands, stage B)
+        pt = mw - 4 if self.compact else 0
+        vw = max(2 * mw - pt, self.int_width, mw + 5, 18)     # MUL's product, LDI's integer, the ADD sum
         top = 1 << (mw - 1)
         emax, emin = (1 << (ew - 1)) - 1, -(1 << (ew - 1))
         # "rd": the operands registered as they come (off the register file's block RAM)
@@ -167,7 +170,7 @@ class FloatALU(wiring.Component):
         m.d.comb += dsh.eq(Mux(da[-1], db[:sbits], da[:sbits]))
         e_mul, e_scl = Signal(signed(ew + 1), name="e_mul"), Signal(signed(ew + 2), name="e_scl")
         e_add = Signal(signed(ew + 1), name="e_add")
-        m.d.comb += [e_mul.eq(a_e + b_e), e_scl.eq(a_e + inp["k"]), e_add.eq(Mux(da[-1], b_e - 3, a_e - 3))]
+        m.d.comb += [e_mul.eq(a_e + b_e + pt), e_scl.eq(a_e + inp["k"]), e_add.eq(Mux(da[-1], b_e - 3, a_e - 3))]
         # SEED: table of contract/fixed_point.py, indexed by exponent parity and seed_bits mantissa bits;
         # its exponent -(sb+1) - floor((a_e + mw - 2) / 2), the second half in stage A2. The table is a
         # block-RAM ROM (2 * 2**sb entries of sb+2 bits; in LUTs it cost ~240 LUT4 at sb = 8): addressed
@@ -198,7 +201,7 @@ class FloatALU(wiring.Component):
         # before the register of cut "a"), or, with cut "sum", the four partial products of 17-bit
         # halves registered at the DSP outputs and added after cut "a" (an exact signed split:
         # a = ah * 2**17 + al, al unsigned).
-        split = "sum" in cuts and mw > 18
+        split = "sum" in cuts and mw > 18 and not self.compact
         ma, mb = st["ma"], st["mb"]
         if "x" in cuts:
             # The multiplier's own operand registers, loaded for MUL only: not merged with the other copies
@@ -216,8 +219,12 @@ class FloatALU(wiring.Component):
         da_ = st["da"]
         lim = mw + 1
         far = Signal(name="far")
-        m.d.comb += far.eq(Mux(st["de_p"], (da_ > lim + 1) | (da_ < -lim + 1),
-                               Mux(st["de_m"], (da_ > lim - 1) | (da_ < -lim - 1), (da_ > lim) | (da_ < -lim))))
+        if self.compact:        # the constant compares as logic, without carry chains
+            gt, lt = gt_const_hw, lt_const_hw
+        else:
+            gt, lt = (lambda x, c: x > c), (lambda x, c: x < c)
+        m.d.comb += far.eq(Mux(st["de_p"], gt(da_, lim + 1) | lt(da_, -lim + 1),
+                               Mux(st["de_m"], gt(da_, lim - 1) | lt(da_, -lim - 1), gt(da_, lim) | lt(da_, -lim))))
         swap = da_[-1]                               # beyond the cut-off: b the larger (its sign is de-proof)
         # pass-through results (FloatFormat returns them as they are, without renormalising)
         a_pass = Signal(name="a_pass")               # the result is a
@@ -241,10 +248,18 @@ class FloatALU(wiring.Component):
         st = stage_hw(m, True, "a", {
             "mul": st["mul"], "addsub": st["addsub"], "seed": st["seed"], "zero": zero, "pass": pss, "e": e,
             "v_o": v_o, **seed_a2,
-            "a_pass": a_pass, "ma": st["ma"], "ae": st["ae"], "bb_m": st["bb_m"], "bb_e": st["bb_e"],
+            **({"pm": Mux(a_pass, st["ma"], st["bb_m"]), "pe": Mux(a_pass, st["ae"], st["bb_e"])} if self.compact else
+               {"a_pass": a_pass, "ma": st["ma"], "ae": st["ae"], "bb_m": st["bb_m"], "bb_e": st["bb_e"]}),
             "add_a": Cat(Const(0, 3), st["big"]).as_signed(),
             "add_b": (Cat(Const(0, 3), st["small"]).as_signed() >> st["dsh"])[:aw].as_signed(),
-            **mul})
+            **({} if self.compact else mul)})
+        if self.compact:
+            # the product registers without a reset: Yosys's ice40_dsp then takes them into the SB_MAC16's
+            # output register (a register with a synchronous reset stays in the fabric: 32 logic cells)
+            for key, val in mul.items():
+                reg = Signal(val.shape(), name=f"a_{key}", reset_less=True)
+                m.d.sync += reg.eq(val)
+                st[key] = reg
 
         # ---- stage B: the exact value v * 2**e to round: one carry chain ---------------------------------
         # MUL with split products: p3 * 2**34 + p0 (0 <= p0 < 2**34) + (p1 + p2) * 2**17, reduced to two
@@ -257,11 +272,18 @@ class FloatALU(wiring.Component):
             t0, t1 = xs, xc
         else:
             t0, t1 = st["prod"], Const(0, 1)
-        x_in, y_in = Signal(vw, name="x_in"), Signal(vw, name="y_in")
-        m.d.comb += [x_in.eq(Mux(st["mul"], t0, Mux(st["addsub"], st["add_a"], st["v_o"]))),
-                     y_in.eq(Mux(st["mul"], t1, Mux(st["addsub"], st["add_b"], 0)))]
         v = Signal(signed(vw), name="v")
-        m.d.comb += v.eq(x_in + y_in)
+        if self.compact:
+            # the adder for ADD/SUB only (mw+5 bits), the other values selected after it; the product
+            # without its low pt bits (floor: exact for fnorm, the exponent has + pt)
+            add = Signal(signed(aw + 1), name="add")
+            m.d.comb += [add.eq(st["add_a"] + st["add_b"]),
+                         v.eq(Mux(st["addsub"], add, Mux(st["mul"], t0[pt:].as_signed(), st["v_o"])))]
+        else:
+            x_in, y_in = Signal(vw, name="x_in"), Signal(vw, name="y_in")
+            m.d.comb += [x_in.eq(Mux(st["mul"], t0, Mux(st["addsub"], st["add_a"], st["v_o"]))),
+                         y_in.eq(Mux(st["mul"], t1, Mux(st["addsub"], st["add_b"], 0)))]
+            m.d.comb += v.eq(x_in + y_in)
         # SEED's result: t << (mw - 1 - bitlen(t)) at e + bitlen(t) - (mw - 1), bitlen(t) in sb .. sb+2
         t = st["seed_t"] if "x" in cuts else seed_rd.data
         seed_m, seed_e2 = Signal(signed(mw), name="seed_m"), Signal(signed(ew), name="seed_e2")
@@ -270,8 +292,11 @@ class FloatALU(wiring.Component):
             seed_e2.eq(Mux(t[sb + 1], st["e"] + (sb + 3 - mw), Mux(t[sb], st["e"] + (sb + 2 - mw),
                                                                      st["e"] + (sb + 1 - mw))))]
         # the pass-through results (selected here, off the cut-off compare's path)
-        pm = Mux(st["seed"], seed_m, Mux(st["a_pass"], st["ma"], st["bb_m"]))
-        pe = Mux(st["seed"], seed_e2, Mux(st["a_pass"], st["ae"], st["bb_e"]))
+        if self.compact:        # selected before cut "a", after the cut-off compare
+            pm, pe = Mux(st["seed"], seed_m, st["pm"]), Mux(st["seed"], seed_e2, st["pe"])
+        else:
+            pm = Mux(st["seed"], seed_m, Mux(st["a_pass"], st["ma"], st["bb_m"]))
+            pe = Mux(st["seed"], seed_e2, Mux(st["a_pass"], st["ae"], st["bb_e"]))
         st = stage_hw(m, "sum" in cuts, "sum", {"v": v, "e": st["e"], "zero": st["zero"],
                                                "pass": st["pass"] | st["seed"], "pm": pm, "pe": pe})
 

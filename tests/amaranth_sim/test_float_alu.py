@@ -109,8 +109,8 @@ def _run_cases(dut, cases):
     return got
 
 
-@pytest.mark.parametrize("mw,ew,sb", [(24, 12, 8), (18, 8, 5)])
-def test_add_at_the_far_operand_cut_off(mw, ew, sb):
+@pytest.mark.parametrize("mw,ew,sb,compact", [(24, 12, 8, False), (18, 8, 5, False), (16, 8, 4, True)])
+def test_add_at_the_far_operand_cut_off(mw, ew, sb, compact):
     """ADD/SUB where the larger operand has the smallest normalised mantissa +-2**(mw-2) and the other,
     of opposite sign, sits mw or mw+1 binary places below: the exact sum then crosses a power of two, so
     the result is (+-(2**(mw-1) - 1), e - 1), not the larger operand. Checked against exact rational
@@ -118,7 +118,8 @@ def test_add_at_the_far_operand_cut_off(mw, ew, sb):
     the operands that pin FloatFormat.add's `d > mw + 1` cut-off (a random mantissa almost never is one)."""
     from fractions import Fraction
     ff = FloatFormat(mw, ew, sb)
-    dut = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=sb, int_width=64)
+    dut = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=sb, int_width=64, compact=compact,
+                   latency=1 if compact else 2)
     low = 1 << (mw - 2)
     cases = []
     for sign in (1, -1):
@@ -247,14 +248,16 @@ def test_seed_every_table_entry(mw, ew, sb, lat):
         assert g == _golden(ff, case[0], case[1], case[2], 0, 0), case
 
 
-@pytest.mark.parametrize("mw,ew,lat", [(24, 12, 1), (24, 12, 3), (16, 8, 2)])
-def test_add_every_exponent_gap(mw, ew, lat):
+@pytest.mark.parametrize("mw,ew,lat,compact", [(24, 12, 1, False), (24, 12, 3, False), (16, 8, 2, False),
+                                               pytest.param(16, 8, 1, True, marks=pytest.mark.slow)])
+def test_add_every_exponent_gap(mw, ew, lat, compact):
     """ADD/SUB at every exponent gap d = 0 .. mw+3 (both operand orders) with the mantissas that cancel
     most (the smallest normalised larger operand against the largest smaller one of opposite sign) and
     some others: the sum formed on the larger exponent with 3 guard bits and a floor (exact up to d = 3,
     below fnorm's rounding position beyond) is bit-exact with FloatFormat.add's exact sum."""
     ff = FloatFormat(mw, ew, 8 if mw > 16 else 4)
-    dut = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=8 if mw > 16 else 4, int_width=40, latency=lat)
+    dut = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=8 if mw > 16 else 4, int_width=40, latency=lat,
+                   compact=compact)
     low, top = 1 << (mw - 2), 1 << (mw - 1)
     rng = np.random.default_rng(mw + lat)
     mants = [low, low + 1, top - 1, -low, -low - 1, -(top - 1), -top, top >> 1 | 1] + \
@@ -265,5 +268,22 @@ def test_add_every_exponent_gap(mw, ew, lat):
             for small in mants:
                 for op in ("ADD", "SUB"):
                     cases += [(op, (big, 5 + d), (small, 5)), (op, (small, 5), (big, 5 + d))]
+    for case, g in zip(cases, _run_cases(dut, cases)):
+        assert g == _golden(ff, case[0], case[1], case[2], 0, 0), case
+
+
+@pytest.mark.parametrize("mw,ew,lat,compact", [(16, 8, 1, True), (24, 12, 1, True), (16, 8, 1, False)])
+def test_mul_mantissa_corners(mw, ew, lat, compact):
+    """MUL of the extreme register mantissas (the smallest and largest normalised of both signs, fnorm's one
+    unnormalised result -2**(mw-2), their neighbours) at exponents that round, clamp high and underflow:
+    the compact ALU drops the product's low mw-4 bits before fnorm (fnorm's rounding position s - 1 is at
+    least mw-3 for every product of register mantissas; dropping mw-2 bits fails here)."""
+    ff = FloatFormat(mw, ew, 4)
+    dut = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=4, int_width=40, latency=lat, compact=compact)
+    low, top = 1 << (mw - 2), 1 << (mw - 1)
+    mants = [low, low + 1, top - 1, top - 2, -low, -low - 1, -top, -top + 1, (3 * low) // 2, -(3 * low) // 2 - 1]
+    exps = [(0, 0), (-3, 5), (ff.emax // 2 + 2, ff.emax // 2), (ff.emin // 2, ff.emin // 2 + mw - 2),
+            (ff.emin // 2 + 2, ff.emin // 2 - 2 + mw - 1)]
+    cases = [("MUL", (ma, ea), (mb, eb)) for ma in mants for mb in mants for ea, eb in exps]
     for case, g in zip(cases, _run_cases(dut, cases)):
         assert g == _golden(ff, case[0], case[1], case[2], 0, 0), case
