@@ -147,7 +147,7 @@ class SBEEngine(wiring.Component):
         m.submodules.init = init = StateInit(cfg)
         m.submodules.issue = issue = IssueStage(cfg)
         m.submodules.dp = dp = VectorDatapath(cfg, acc_width=self.acc_width)
-        m.submodules.su = su = ScalarUnit(acc_width=self.acc_width, **cfg.kwargs())
+        m.submodules.su = su = ScalarUnit(acc_width=self.acc_width, compact=getattr(self, "compact", False), **cfg.kwargs())
         m.submodules.sched = sched = SegmentScheduler(cfg.alu_latency)
 
         # The state: read a cycle ahead of the issue (data at the port in stage 0), written back by stage 6, or

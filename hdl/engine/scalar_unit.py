@@ -39,7 +39,7 @@ from contract.enums import Segment, Vec
 from contract.fixed_point import FloatFormat
 from contract.engine_config import KMIN, LMAX, EngineConfig
 
-from hdl.fixed_point import FNORM_CUTS, fnorm_multi_pipe_hw, rshift_round_hw, stage_hw
+from hdl.fixed_point import FNORM_CUTS, fnorm_multi_pipe_hw, gt_const_hw, lt_const_hw, rshift_round_hw, stage_hw
 from hdl.engine.float_alu import FloatALU
 
 #: Extra pipeline registers of the conversions (COEF/OUTC/SOUT: fnorm_multi_pipe_hw cuts, and "post": the
@@ -82,6 +82,11 @@ class ScalarUnit(wiring.Component):
     ----------
     acc_width : int
         Width of the dot-product latches (`lat`), 8..128.
+    compact : bool
+        Fewer logic cells for longer paths (the iCE40 builds; default False, bit-exact either way, the same
+        cycles): FloatALU(compact=True), the conversions' compact fnorm (hdl/fixed_point.py), constant
+        compares as logic instead of carry chains, the register file's reset values read from a block-RAM
+        ROM, the LDI source jc + 1 as wide as max_batch + 1 needs.
     **params
         The keyword parameters of contract.engine_config.EngineConfig.
 
@@ -118,8 +123,9 @@ class ScalarUnit(wiring.Component):
     LAT cycles after the instruction that writes it issues, by the `done` of its segment at the latest.
     """
 
-    def __init__(self, *, acc_width: int, **params):
+    def __init__(self, *, acc_width: int, compact: bool = False, **params):
         self.cfg = cfg = EngineConfig(**params)
+        self.compact = bool(compact)
         self.acc_width = check_int("acc_width", acc_width, 8, 128)
         cw = cfg.coef_width
         check_rtl_latency(cfg)
@@ -144,9 +150,13 @@ class ScalarUnit(wiring.Component):
         short = LAT == 3            # ALU stages B and C in one cycle, conversions' stages 2 and 3 too
         # The ALU's registers: operands valid at t+1, result written at the end of t+LAT-1.
         m.submodules.alu = alu = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=cfg.seed_bits,
-                                          int_width=int_width, latency=LAT - 2)
+                                          int_width=int_width, latency=LAT - 2, compact=self.compact)
         conv_cuts = CONV_CUTS[min(LAT, max(CONV_CUTS))]
         OPC = P.OPCODE
+        if self.compact:        # constant compares as logic (no carry chain: a logic cell per bit on the iCE40)
+            gt, lt = gt_const_hw, lt_const_hw
+        else:
+            gt, lt = (lambda x, c: x > c), (lambda x, c: x < c)
 
         # -- register file: block memory, word = (e, m); reset by rewriting the reset values -----------
         rw = mw + ew
@@ -257,9 +267,9 @@ class ScalarUnit(wiring.Component):
             # floor((e + c) / 2) < KMIN <=> e < 2 KMIN - c;  > kmax <=> e > 2 kmax + 1 - c
             with m.If(mant == 0):
                 m.d.comb += ksel.eq(0)
-            with m.Elif(exp < 2 * KMIN - c):
+            with m.Elif(lt(exp, 2 * KMIN - c)):
                 m.d.comb += ksel.eq(KMIN)
-            with m.Elif(exp > 2 * cfg.kmax + 1 - c):
+            with m.Elif(gt(exp, 2 * cfg.kmax + 1 - c)):
                 m.d.comb += ksel.eq(cfg.kmax)
             with m.Else():
                 m.d.comb += ksel.eq(kraw)
@@ -293,7 +303,7 @@ class ScalarUnit(wiring.Component):
         # normalising shift, a rounding and clamp each
         ((cm, ce, cflag), (sm, se, sflag)), cx = fnorm_multi_pipe_hw(
             m, p2_m, p2_e, widths=(cw, smw), ew=ew, names=("coef", "sout"), cuts=fn_cuts,
-            extra={"op": p2_op, "d": p2_d, "k": p2_k})
+            extra={"op": p2_op, "d": p2_d, "k": p2_k}, compact=self.compact)
 
         # -- stage 3 (t+3+len(fn_cuts)): clamps; the ALU result -----------------------------------------
         p3_op, p3_d = Signal(ob), Signal(rb)
@@ -310,16 +320,21 @@ class ScalarUnit(wiring.Component):
         s_emax, s_emin = (1 << (sew - 1)) - 1, -(1 << (sew - 1))
         csh_raw = Signal(signed(ew + 2))
         se_real = Signal(signed(ew + 8))
-        m.d.comb += [csh_raw.eq(Mux(p3_op == OPC["OUTC"], -(p3_ce + cfg.elem_width - 1), -p3_ce)),
-                     se_real.eq(p3_se - (cfg.x_frac + cfg.delta_frac))]
+        if self.compact:        # -(ce + o) = ~ce + 1 - o: one adder of a two-valued constant
+            m.d.comb += csh_raw.eq(~p3_ce + Mux(p3_op == OPC["OUTC"], 2 - cfg.elem_width, 1))
+        else:
+            m.d.comb += csh_raw.eq(Mux(p3_op == OPC["OUTC"], -(p3_ce + cfg.elem_width - 1), -p3_ce))
+        m.d.comb += se_real.eq(p3_se - (cfg.x_frac + cfg.delta_frac))
         cmax = Mux(p3_op == OPC["OUTC"], cfg.rmax_out, cfg.rmax)
         sm_zero, sm_pos = p3_sm == 0, p3_sm > 0
-        if "post" in conv_cuts:
+        if "post" in conv_cuts or self.compact:
+            # (compact: this form without the "post" registers: one shifter for the s underflow, the
+            # compares against constants)
             # the shift clamps as compares of ce itself (beside the negation, not after it):
             # -(ce + o) < -LMAX <=> ce > LMAX - o;  -(ce + o) > r <=> ce < -r - o  (o = elem_width-1 for OUTC)
             is_outc, o = p3_op == OPC["OUTC"], cfg.elem_width - 1
-            c_lo_e = Mux(is_outc, p3_ce > LMAX - o, p3_ce > LMAX)
-            c_hi_e = Mux(is_outc, p3_ce < -cfg.rmax_out - o, p3_ce < -cfg.rmax)
+            c_lo_e = Mux(is_outc, gt(p3_ce, LMAX - o), gt(p3_ce, LMAX))
+            c_hi_e = Mux(is_outc, lt(p3_ce, -cfg.rmax_out - o), lt(p3_ce, -cfg.rmax))
             # under - 1 for the s underflow shift rshift_round(sm, under) = ((sm >> (under-1)) + 1) >> 1,
             # under = s_emin - se_real (>= 1 where used), at most smw + 1
             # (its clamp and s_hi, s_lo as compares of se itself, beside the subtractions, not after them:
@@ -328,10 +343,10 @@ class ScalarUnit(wiring.Component):
             ku = s_emin - 1 + f
             under_raw = Signal(6)
             m.d.comb += under_raw.eq((ku - p3_se)[:6])
-            post = stage_hw(m, True, "post", {
+            post = stage_hw(m, "post" in conv_cuts, "post", {
                 "op": p3_op, "d": p3_d, "k": p3_k, "cm": p3_cm, "cflag": p3_cflag, "sm": p3_sm, "sflag": p3_sflag,
-                "csh_raw": csh_raw, "se_real": se_real[:sew], "under_m1": Mux(p3_se < ku - smw, smw, under_raw),
-                "c_lo": c_lo_e, "c_hi": c_hi_e, "s_hi": p3_se > s_emax + f, "s_lo": p3_se < s_emin + f,
+                "csh_raw": csh_raw, "se_real": se_real[:sew], "under_m1": Mux(lt(p3_se, ku - smw), smw, under_raw),
+                "c_lo": c_lo_e, "c_hi": c_hi_e, "s_hi": gt(p3_se, s_emax + f), "s_lo": lt(p3_se, s_emin + f),
                 "sm_zero": sm_zero, "sm_pos": sm_pos, "cm_nz": p3_cm != 0})
             # with "post2": the s underflow shift registered before its increment and the selects
             pre = Signal(signed(smw), name="sunder_pre")
