@@ -165,12 +165,22 @@ class ScalarUnit(wiring.Component):
         # block RAM's slow clock-to-out): the schedule never reads a register in the cycle it is written
         # (golden/rtl/scalar_unit.py asserts it: a read while a write is pending is a hazard), and a read
         # of a NOP (addresses from the ROM's fields) is not used.
-        m.submodules.rf = rf = Memory(shape=unsigned(rw), depth=P.NREGS, init=[pack(f) for f in init],
+        # compact: the reset values also sit at addresses 64 + r (the block RAM has room), read through
+        # read port a during the reset and written one cycle later (no table of constants in logic)
+        rbank = 1 << P.REG_BITS
+        rf_init = [pack(f) for f in init]
+        if self.compact:
+            rf_init = rf_init + [0] * (rbank - P.NREGS) + rf_init
+        m.submodules.rf = rf = Memory(shape=unsigned(rw), depth=len(rf_init), init=rf_init,
                                       attrs={"no_rw_check": 1})
         rd_a, rd_b, wr = rf.read_port(), rf.read_port(), rf.write_port()
         rst_cnt = Signal(range(P.NREGS + 1), init=0)
         rst_busy = Signal(init=1)
-        init_rom = Array(Const(pack(f), rw) for f in init)
+        if self.compact:
+            rst_wr, rst_wa = Signal(), Signal.like(rst_cnt)
+            m.d.sync += [rst_wr.eq(rst_busy), rst_wa.eq(rst_cnt)]
+        else:
+            init_rom = Array(Const(pack(f), rw) for f in init)
 
         # -- microcode ROM (the schedule), registered output --------------------------------------------
         fields = [P.encode(ins) for ins in self.rom]
@@ -187,7 +197,11 @@ class ScalarUnit(wiring.Component):
         op, d, a, b = Signal(ob), Signal(rb), Signal(rb), Signal(rb)
         imm = Signal(signed(ib))
         q_rom, q_first, first = Signal(len(rom_rd.data)), Signal(len(rom_rd.data)), Signal()
-        m.d.sync += q_rom.eq(rom_rd.data)
+        if self.compact:
+            # one-cycle fetch: the ROM's registered output is the word (read at t-1, no second register)
+            m.d.comb += q_rom.eq(rom_rd.data)
+        else:
+            m.d.sync += q_rom.eq(rom_rd.data)
         q = Signal(len(rom_rd.data))
         m.d.comb += q.eq(Mux(first, q_first, q_rom))
         m.d.comb += [op.eq(Mux(running, q[:ob], OPC["NOP"])), d.eq(q[ob:ob + rb]), a.eq(q[ob + rb:ob + 2 * rb]),
@@ -201,7 +215,10 @@ class ScalarUnit(wiring.Component):
         seg_word = Array([Const(words[self.seg_start[sg.name]], len(q)) for sg in segs])
         start_addr = Signal.like(pc)
         m.d.comb += start_addr.eq(Mux(is_last, self.seg_start["LAST"], seg_start[self.seg]))
-        m.d.comb += rom_rd.addr.eq(Mux(go, start_addr + 1, pc + 2))
+        if self.compact:
+            m.d.comb += rom_rd.addr.eq(pc + 1)
+        else:
+            m.d.comb += rom_rd.addr.eq(Mux(go, start_addr + 1, pc + 2))
         m.d.sync += [first.eq(go), q_first.eq(Mux(is_last, words[self.seg_start["LAST"]], seg_word[self.seg]))]
         with m.If(go):
             m.d.sync += [running.eq(1), pc.eq(start_addr)]
@@ -212,7 +229,10 @@ class ScalarUnit(wiring.Component):
         m.d.comb += self.busy.eq(running | rst_busy)
 
         # -- issue (cycle t): read addresses, pulses --------------------------------------------------
-        m.d.comb += [rd_a.addr.eq(a), rd_b.addr.eq(b)]
+        if self.compact:
+            m.d.comb += [rd_a.addr.eq(Cat(Mux(rst_busy, rst_cnt, a), rst_busy)), rd_b.addr.eq(b)]
+        else:
+            m.d.comb += [rd_a.addr.eq(a), rd_b.addr.eq(b)]
         with m.If(running):
             with m.If(op == OPC["REL"]):
                 m.d.comb += self.rel.eq(1)
@@ -246,8 +266,10 @@ class ScalarUnit(wiring.Component):
         # register): jc changes only between segments (the scheduler's `chains` on a DONE, its segment at
         # a start) and the first LDI of a segment reads its source two cycles after the start, when the
         # register already follows the new jc.
-        jc1 = Signal(17)
-        m.d.sync += jc1.eq(self.jc + Const(1, 17))
+        # (compact: as wide as max_batch + 1 needs, jc <= max_batch: a batch has at most max_batch samples)
+        jw = (cfg.max_batch + 1).bit_length() if self.compact else 17
+        jc1 = Signal(jw)
+        m.d.sync += jc1.eq(self.jc[:jw] + Const(1, jw))
         srcs = Array([self.lat[n] for n in P.SOURCES[:6]] + [jc1]
                      + [Const(0, signed(self.acc_width))] * (8 - len(P.SOURCES)))
         X, D = Vec.X, Vec.D
@@ -417,10 +439,17 @@ class ScalarUnit(wiring.Component):
         # -- write-back (end of cycle t+LAT-1) ---------------------------------------------------------
         wop = w["op"]
         with m.If(rst_busy):
-            m.d.comb += [wr.en.eq(1), wr.addr.eq(rst_cnt), wr.data.eq(init_rom[rst_cnt])]
             m.d.sync += rst_cnt.eq(rst_cnt + 1)
             with m.If(rst_cnt == P.NREGS - 1):
                 m.d.sync += rst_busy.eq(0)
+        if self.compact:
+            # register r's reset value, read at 64 + r the cycle before; the last one is written in the
+            # first cycle after `busy` (a segment's first register read comes the cycle after its start)
+            with m.If(rst_wr):
+                m.d.comb += [wr.en.eq(1), wr.addr.eq(rst_wa), wr.data.eq(rd_a.data)]
+        else:
+            with m.If(rst_busy):
+                m.d.comb += [wr.en.eq(1), wr.addr.eq(rst_cnt), wr.data.eq(init_rom[rst_cnt])]
         with m.Elif(wop.matches(OPC["MUL"], OPC["ADD"], OPC["SUB"], OPC["SCL"], OPC["SCLK"], OPC["MOV"], OPC["SEED"],
                                 OPC["LDI"])):
             m.d.comb += [wr.en.eq(1), wr.addr.eq(w["d"]), wr.data.eq(Cat(w["rm"], w["re"]))]
