@@ -211,7 +211,7 @@ def fnorm_pipe_hw(m, v, e, *, width: int, ew: int, name: str, cuts=(), extra: di
 
 
 def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict | None = None,
-                        with_flag: bool = True, compact: bool = False):
+                        with_flag: bool = True, compact: bool = False, normalised: bool = False):
     """FloatFormat.fnorm of one value v * 2**e to several mantissa widths at once, sharing the
     leading-bit tree and the normalising shift (each width only rounds and clamps its own top bits):
     ([(m_out, e_out, flag) per width], extra_out), len(cuts) cycles after v, e. names[0] names the
@@ -239,6 +239,10 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
     compares of e + s and e + s + 1 against the exponent limits as gt_const_hw/lt_const_hw logic (no carry
     chains); the rounding's exponent increment as a carry-in after the round, (e + s)[:ew] + d + ovf.
     Bit-exact with the default.
+
+    normalised (with compact): v is 0 or has at most one sign copy below its sign bit (an sfloat register's
+    mantissa: normalised, or fnorm's one unnormalised result -2**(N-2)); the normaliser is the last
+    halving step only (shift by 0 or 1). Other values give wrong results.
     """
     widths, names = tuple(widths), tuple(names)
     if not widths or len(widths) != len(names):
@@ -246,6 +250,8 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
     cuts = set(cuts)
     if any(k.startswith("_") for k in extra or {}):
         raise ValueError("extra keys must not start with '_'")
+    if normalised and not compact:
+        raise ValueError("fnorm_multi_pipe_hw: normalised needs compact")
     if not cuts <= set(FNORM_CUTS):
         raise ValueError(f"fnorm cuts must be a subset of {FNORM_CUTS}, not {sorted(cuts)}")
     extra = dict(extra or {})
@@ -266,6 +272,9 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
         x, zb = vp, []
         for j in reversed(range(k)):
             sh = 1 << j
+            if normalised and j:
+                zb = [Const(0, 1)] + zb
+                continue
             top = x[len(x) - 1 - sh:]
             t = Signal(name=f"{name}_z{j}")
             m.d.comb += t.eq(~(top[:-1] ^ top[-1].replicate(sh)).any())

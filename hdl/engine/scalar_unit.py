@@ -322,10 +322,11 @@ class ScalarUnit(wiring.Component):
         smw, sew = cfg.s_mant_width, cfg.s_exp_width
         fn_cuts = [c for c in conv_cuts if c in FNORM_CUTS]
         # COEF/OUTC (coef_width) and SOUT (s_mant_width) round the same value: one leading-bit tree and one
-        # normalising shift, a rounding and clamp each
+        # normalising shift, a rounding and clamp each (compact: a register's mantissa is normalised or
+        # -2**(mw-2) or 0, as every ALU result and reset value is: a shift by 0 or 1, no tree)
         ((cm, ce, cflag), (sm, se, sflag)), cx = fnorm_multi_pipe_hw(
             m, p2_m, p2_e, widths=(cw, smw), ew=ew, names=("coef", "sout"), cuts=fn_cuts,
-            extra={"op": p2_op, "d": p2_d, "k": p2_k}, compact=self.compact)
+            extra={"op": p2_op, "d": p2_d, "k": p2_k}, compact=self.compact, normalised=self.compact)
 
         # -- stage 3 (t+3+len(fn_cuts)): clamps; the ALU result -----------------------------------------
         p3_op, p3_d = Signal(ob), Signal(rb)

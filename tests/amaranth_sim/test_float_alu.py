@@ -287,3 +287,33 @@ def test_mul_mantissa_corners(mw, ew, lat, compact):
     cases = [("MUL", (ma, ea), (mb, eb)) for ma in mants for mb in mants for ea, eb in exps]
     for case, g in zip(cases, _run_cases(dut, cases)):
         assert g == _golden(ff, case[0], case[1], case[2], 0, 0), case
+
+
+@pytest.mark.parametrize("mw,widths", [(16, (12, 8)), (24, (18, 16))])
+def test_fnorm_multi_pipe_of_register_mantissas(mw, widths):
+    """fnorm_multi_pipe_hw(compact=True, normalised=True), the scalar unit's compact conversions: for the
+    values a register holds (0, normalised mantissas of both signs, fnorm's unnormalised -2**(mw-2)) one
+    shift by 0 or 1 replaces the normaliser; every width against FloatFormat.fnorm, exponents at the
+    clamps included."""
+    from amaranth import ClockDomain, Module, Signal, signed
+    from hdl.fixed_point import fnorm_multi_pipe_hw
+    ew = 8 if mw == 16 else 12
+    ff = FloatFormat(mw, ew, 4)
+    m = Module()
+    m.domains.sync = ClockDomain()
+    v, e = Signal(signed(mw)), Signal(signed(ew + 2))
+    res, _ = fnorm_multi_pipe_hw(m, v, e, widths=widths, ew=ew, names=[f"w{i}" for i in range(len(widths))],
+                                 compact=True, normalised=True)
+    rng = np.random.default_rng(mw)
+    low, top = 1 << (mw - 2), 1 << (mw - 1)
+    mants = [0, -low, low, -top, top - 1, low + 1, -low - 1, top - 2, -top + 1]
+    mants += [int(x) for x in rng.integers(low, top, 40)] + [-int(x) for x in rng.integers(low, top + 1, 40)]
+    exps = [ff.emin - 3, ff.emin, ff.emin + 2, -1, 0, 5, ff.emax - 8, ff.emax - 4, ff.emax]
+    cases = [(mm, ee) for mm in mants for ee in exps]
+    got = _fnorm_sim(m, v, e, cases, 0, res)
+    for (cv, ce), g in zip(cases, got):
+        want = []
+        for w in widths:
+            fl = Flags()
+            want.append((ff.fnorm(cv, ce, fl, width=w), fl.saturated))
+        assert g == (want, None), (cv, ce, widths)
