@@ -170,7 +170,7 @@ class FloatALU(wiring.Component):
         m.d.comb += dsh.eq(Mux(da[-1], db[:sbits], da[:sbits]))
         e_mul, e_scl = Signal(signed(ew + 1), name="e_mul"), Signal(signed(ew + 2), name="e_scl")
         e_add = Signal(signed(ew + 1), name="e_add")
-        m.d.comb += [e_mul.eq(a_e + b_e + pt), e_scl.eq(a_e + inp["k"]), e_add.eq(Mux(da[-1], b_e - 3, a_e - 3))]
+        m.d.comb += [e_mul.eq(a_e + b_e + pt if pt else a_e + b_e), e_scl.eq(a_e + inp["k"]), e_add.eq(Mux(da[-1], b_e - 3, a_e - 3))]
         # SEED: table of contract/fixed_point.py, indexed by exponent parity and seed_bits mantissa bits;
         # its exponent -(sb+1) - floor((a_e + mw - 2) / 2), the second half in stage A2. The table is a
         # block-RAM ROM (2 * 2**sb entries of sb+2 bits; in LUTs it cost ~240 LUT4 at sb = 8): addressed
