@@ -75,9 +75,18 @@ class FloatALU(wiring.Component):
         The result.
     flag : Out(1)
         The result's exponent saturated.
+    a_q : Out(signed(mant_width)), compact only
+        a_m of the op issued `latency` - (the registers of cuts "rd", "x") cycles before: the register of
+        cut "a" (with LDI: ival's low bits). The scalar unit's conversions read it instead of a register
+        of their own.
 
     latency : int
         Register stages, 1..6 (default 2), placed as CUTS[latency] says.
+    compact : bool
+        Fewer logic cells, longer paths (the iCE40 builds; default False; bit-exact either way): fnorm's
+        compact form (hdl/fixed_point.py), the product in the DSP's output register (no reset) and without
+        its low mw-4 bits, an adder for ADD/SUB only with the other values selected after it, the
+        pass-through operand selected before cut "a", the cut-off's constant compares as logic.
 
     Latency: the inputs of cycle c give r_m, r_e, flag in cycle c + latency (combinational out of the
     last stage; the scalar unit writes them to its register file at the end of that cycle). One op per
@@ -103,6 +112,7 @@ class FloatALU(wiring.Component):
             "ival_e": In(signed(10)),
             "r_m": Out(signed(self.mw)), "r_e": Out(signed(self.ew)),
             "flag": Out(1),
+            **({"a_q": Out(signed(self.mw))} if self.compact else {}),
         })
 
     def elaborate(self, platform):
@@ -241,7 +251,9 @@ class FloatALU(wiring.Component):
             st["scl"], st["e_scl"], Mux(st["seed"], seed_e, st["ival_e"])))))
         # the value to round of SCL and LDI
         v_o = Signal(signed(max(self.int_width, mw, 16)), name="v_o")
-        m.d.comb += v_o.eq(Mux(st["scl"], st["ma"], st["ival"]))
+        # (compact: a_m for every op but LDI, so that its register also serves as a_q)
+        m.d.comb += v_o.eq(Mux(st["ldi"], st["ival"], st["ma"]) if self.compact else
+                           Mux(st["scl"], st["ma"], st["ival"]))
         # the seed table's entry: registered here when it arrives in stage A2
         seed_a2 = {"seed_t": seed_rd.data} if "x" in cuts else {}
         aw = mw + 4
@@ -253,6 +265,8 @@ class FloatALU(wiring.Component):
             "add_a": Cat(Const(0, 3), st["big"]).as_signed(),
             "add_b": (Cat(Const(0, 3), st["small"]).as_signed() >> st["dsh"])[:aw].as_signed(),
             **({} if self.compact else mul)})
+        if self.compact:
+            m.d.comb += self.a_q.eq(st["v_o"][:mw])
         if self.compact:
             # the product registers without a reset: Yosys's ice40_dsp then takes them into the SB_MAC16's
             # output register (a register with a synchronous reset stays in the fabric: 32 logic cells)

@@ -308,8 +308,12 @@ class ScalarUnit(wiring.Component):
         p2_op, p2_d = Signal(ob), Signal(rb)
         p2_m, p2_e, p2_k = Signal(signed(mw)), Signal(signed(ew + 2)), Signal(signed(8))
         p2_ksel = Signal(signed(8))
-        m.d.sync += [p2_op.eq(p1_op), p2_d.eq(p1_d), p2_m.eq(am),
-                     p2_k.eq(Mux(p1_d[0], k_regs[1], k_regs[0]))]      # COEF v: k_v, v in the d field
+        m.d.sync += [p2_op.eq(p1_op), p2_d.eq(p1_d), p2_k.eq(Mux(p1_d[0], k_regs[1], k_regs[0]))]  # COEF v: k_v
+        if self.compact and short:
+            # the ALU's register of cut "a" holds a_m of the same op (its stage A2 ends at t+1 at LAT 3)
+            m.d.comb += p2_m.eq(alu.a_q)
+        else:
+            m.d.sync += p2_m.eq(am)
         if short:
             m.d.sync += [p2_e.eq(ae_c), p2_ksel.eq(ksel)]
         else:
@@ -326,7 +330,8 @@ class ScalarUnit(wiring.Component):
         # -2**(mw-2) or 0, as every ALU result and reset value is: a shift by 0 or 1, no tree)
         ((cm, ce, cflag), (sm, se, sflag)), cx = fnorm_multi_pipe_hw(
             m, p2_m, p2_e, widths=(cw, smw), ew=ew, names=("coef", "sout"), cuts=fn_cuts,
-            extra={"op": p2_op, "d": p2_d, "k": p2_k}, compact=self.compact, normalised=self.compact)
+            extra={"op": p2_op, "d": p2_d, **({} if self.compact else {"k": p2_k})}, compact=self.compact,
+            normalised=self.compact)
 
         # -- stage 3 (t+3+len(fn_cuts)): clamps; the ALU result -----------------------------------------
         p3_op, p3_d = Signal(ob), Signal(rb)
@@ -334,7 +339,11 @@ class ScalarUnit(wiring.Component):
         p3_sm, p3_se, p3_sflag = Signal(signed(smw)), Signal(signed(ew)), Signal()
         p3_k = Signal(signed(8))
         m.d.sync += [p3_op.eq(cx["op"]), p3_d.eq(cx["d"]), p3_cm.eq(cm), p3_ce.eq(ce), p3_cflag.eq(cflag),
-                     p3_sm.eq(sm), p3_se.eq(se), p3_sflag.eq(sflag), p3_k.eq(cx["k"])]
+                     p3_sm.eq(sm), p3_se.eq(se), p3_sflag.eq(sflag)]
+        # compact: k_d read again here, not carried: it cannot change between COEF's issue t and t + LAT
+        # (a KSEL before it in the schedule is visible by t, one after it at t + 1 + LAT at the earliest),
+        # and this is t + 2 + len(fn_cuts) <= t + LAT
+        m.d.sync += p3_k.eq(Mux(cx["d"][0], k_regs[1], k_regs[0]) if self.compact else cx["k"])
         # KSEL's k and the write-back's op, d: registered at t+3 (LAT >= 4)
         kq_op, kq_d, kq_ksel = Signal(ob), Signal(rb), Signal(signed(8))
         m.d.sync += [kq_op.eq(p2_op), kq_d.eq(p2_d), kq_ksel.eq(p2_ksel)]
