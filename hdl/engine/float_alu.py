@@ -159,7 +159,10 @@ class FloatALU(wiring.Component):
         m.d.comb += bb_m.eq(Mux(~is_sub, b_m, Mux(de_p, top >> 1, Mux(de_m, -top, Mux(c_max, top - 1,
                                                                                       Mux(c_min, 0, bneg))))))
         bb_e = Signal(signed(ew), name="bb_e")
-        m.d.comb += bb_e.eq(Mux(de_p, b_e + 1, Mux(de_m, b_e - 1, Mux(c_min, 0, b_e))))
+        if self.compact:        # one adder of a selected constant (not one per constant and a select)
+            m.d.comb += bb_e.eq(Mux(c_min, 0, b_e + Mux(de_p, 1, Mux(de_m, -1, 0))))
+        else:
+            m.d.comb += bb_e.eq(Mux(de_p, b_e + 1, Mux(de_m, b_e - 1, Mux(c_min, 0, b_e))))
         # The sum on the raw exponents, aligned on the larger one, e_max, with 3 guard bits:
         #     v' = (big << 3) + floor((small << 3) / 2**d),   d = |a_e - b_e|,   at exponent e_max - 3
         # (big: the operand with the larger exponent, small: the other, their exact values a_m and the
@@ -180,7 +183,7 @@ class FloatALU(wiring.Component):
         m.d.comb += dsh.eq(Mux(da[-1], db[:sbits], da[:sbits]))
         e_mul, e_scl = Signal(signed(ew + 1), name="e_mul"), Signal(signed(ew + 2), name="e_scl")
         e_add = Signal(signed(ew + 1), name="e_add")
-        m.d.comb += [e_mul.eq(a_e + b_e + pt if pt else a_e + b_e), e_scl.eq(a_e + inp["k"]), e_add.eq(Mux(da[-1], b_e - 3, a_e - 3))]
+        m.d.comb += [e_mul.eq(a_e + b_e + pt if pt else a_e + b_e), e_scl.eq(a_e + inp["k"]), e_add.eq(Mux(da[-1], b_e, a_e) - 3 if self.compact else Mux(da[-1], b_e - 3, a_e - 3))]
         # SEED: table of contract/fixed_point.py, indexed by exponent parity and seed_bits mantissa bits;
         # its exponent -(sb+1) - floor((a_e + mw - 2) / 2), the second half in stage A2. The table is a
         # block-RAM ROM (2 * 2**sb entries of sb+2 bits; in LUTs it cost ~240 LUT4 at sb = 8): addressed
@@ -303,8 +306,9 @@ class FloatALU(wiring.Component):
         seed_m, seed_e2 = Signal(signed(mw), name="seed_m"), Signal(signed(ew), name="seed_e2")
         m.d.comb += [
             seed_m.eq(Mux(t[sb + 1], t << (mw - 3 - sb), Mux(t[sb], t << (mw - 2 - sb), t << (mw - 1 - sb)))),
-            seed_e2.eq(Mux(t[sb + 1], st["e"] + (sb + 3 - mw), Mux(t[sb], st["e"] + (sb + 2 - mw),
-                                                                     st["e"] + (sb + 1 - mw))))]
+            seed_e2.eq(st["e"] + Mux(t[sb + 1], sb + 3 - mw, Mux(t[sb], sb + 2 - mw, sb + 1 - mw))) if self.compact
+            else seed_e2.eq(Mux(t[sb + 1], st["e"] + (sb + 3 - mw), Mux(t[sb], st["e"] + (sb + 2 - mw),
+                                                                      st["e"] + (sb + 1 - mw))))]
         # the pass-through results (selected here, off the cut-off compare's path)
         if self.compact:        # selected before cut "a", after the cut-off compare
             pm, pe = Mux(st["seed"], seed_m, st["pm"]), Mux(st["seed"], seed_e2, st["pe"])

@@ -224,14 +224,15 @@ def test_fnorm_multi_pipe_matches_golden(cuts, mw, widths, compact):
         assert g == (want, None), (cv, ce, cuts, widths)
 
 
-@pytest.mark.parametrize("mw,ew,sb,lat", [(24, 12, 8, 1), (24, 12, 8, 3), (16, 8, 4, 1), (16, 8, 13, 4)])
-def test_seed_every_table_entry(mw, ew, sb, lat):
+@pytest.mark.parametrize("mw,ew,sb,lat,compact", [(24, 12, 8, 1, False), (24, 12, 8, 3, False), (16, 8, 4, 1, False),
+                                                  (16, 8, 13, 4, False), (16, 8, 8, 1, True)])
+def test_seed_every_table_entry(mw, ew, sb, lat, compact):
     """SEED over every entry of the seed table (both exponent parities; a stride at 2**13 entries), at
     the exponent range's ends: the block-RAM table read and its normalisation by a constant shift
     chosen by the entry's top bits, without the normaliser, with and without ALU cut "x" (the entry arrives in
     stage A2 or B). The golden model never clamps a seed: the flag stays low."""
     ff = FloatFormat(mw, ew, sb)
-    dut = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=sb, int_width=40, latency=lat)
+    dut = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=sb, int_width=40, latency=lat, compact=compact)
     n = 1 << sb
     idxs = sorted(set(range(0, n, max(1, n // 300))) | {0, 1, n - 1})
     cases = []
