@@ -184,6 +184,15 @@ class FloatALU(wiring.Component):
         e_mul, e_scl = Signal(signed(ew + 1), name="e_mul"), Signal(signed(ew + 2), name="e_scl")
         e_add = Signal(signed(ew + 1), name="e_add")
         m.d.comb += [e_mul.eq(a_e + b_e + pt if pt else a_e + b_e), e_scl.eq(a_e + inp["k"]), e_add.eq(Mux(da[-1], b_e, a_e) - 3 if self.compact else Mux(da[-1], b_e - 3, a_e - 3))]
+        if self.compact:
+            # MUL a_e + b_e + pt, ADD e_max - 3, SCL a_e + k as one sum X + Y + C (two adders, no select of
+            # three sums)
+            e_lin = Signal(signed(ew + 3), name="e_lin")
+            m.d.comb += e_lin.eq(Mux(is_addsub & da[-1], b_e, a_e) + Mux(is_mul, b_e, Mux(is_scl, inp["k"], 0))
+                                 + Mux(is_mul, pt, Mux(is_addsub, -3, 0)))
+            e_ops = {"e_lin": e_lin}
+        else:
+            e_ops = {"e_mul": e_mul, "e_scl": e_scl, "e_add": e_add}
         # SEED: table of contract/fixed_point.py, indexed by exponent parity and seed_bits mantissa bits;
         # its exponent -(sb+1) - floor((a_e + mw - 2) / 2), the second half in stage A2. The table is a
         # block-RAM ROM (2 * 2**sb entries of sb+2 bits; in LUTs it cost ~240 LUT4 at sb = 8): addressed
@@ -206,7 +215,7 @@ class FloatALU(wiring.Component):
             "mul": is_mul, "addsub": is_addsub, "scl": is_scl, "mov": is_mov, "seed": is_seed, "ldi": is_ldi,
             "a_zero": a_zero, "b_zero": b_zero, "bb_zero": b_zero | c_min, "de_p": de_p, "de_m": de_m,
             "ma": a_m, "mb": b_m, "ae": a_e, "big": big, "small": small, "bb_m": bb_m, "bb_e": bb_e, "da": da,
-            "dsh": dsh, "e_mul": e_mul, "e_scl": e_scl, "e_add": e_add, "half_e": half_e,
+            "dsh": dsh, **e_ops, "half_e": half_e,
             "seed_zero": a_m <= 0, "ival": inp["ival"], "ival_e": inp["ival_e"]})
 
         # ---- stage A2: the alignment shifts; the multiplier; the cut-off and pass-through selects -------
@@ -250,8 +259,11 @@ class FloatALU(wiring.Component):
         seed_e = Signal(signed(ew + 2), name="seed_e")
         m.d.comb += seed_e.eq(-(sb + 1) - st["half_e"])
         e = Signal(signed(ew + 4), name="e")
-        m.d.comb += e.eq(Mux(st["mul"], st["e_mul"], Mux(st["addsub"], st["e_add"], Mux(
-            st["scl"], st["e_scl"], Mux(st["seed"], seed_e, st["ival_e"])))))
+        if self.compact:
+            m.d.comb += e.eq(Mux(st["seed"], seed_e, Mux(st["ldi"], st["ival_e"], st["e_lin"])))
+        else:
+            m.d.comb += e.eq(Mux(st["mul"], st["e_mul"], Mux(st["addsub"], st["e_add"], Mux(
+                st["scl"], st["e_scl"], Mux(st["seed"], seed_e, st["ival_e"])))))
         # the value to round of SCL and LDI
         v_o = Signal(signed(max(self.int_width, mw, 16)), name="v_o")
         # (compact: a_m for every op but LDI, so that its register also serves as a_q)
