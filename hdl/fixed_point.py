@@ -4,6 +4,7 @@ Each helper adds comb statements to a Module and returns the result signals:
     rshift_round_hw  -- the ONE rounding rule: round(v / 2**s), ties toward +inf; s <= 0 shifts left
                         (round_amt_hw / round_pre_hw / round_post: the same split over two stages)
     saturate_hw      -- clamp to a signed width, with a "clamped" bit (never wrap-around)
+    gt_const_hw, lt_const_hw -- compares against a constant as AND/OR logic (no carry chain)
     fnorm_hw         -- exact integer * 2**e -> sfloat (m, e) with the exponent clamp of FloatFormat.fnorm
                         (fnorm_pipe_hw without registers)
     fnorm_pipe_hw    -- leading-bit index tree (lead_index_hw), normalising left shift by that index, round,
@@ -125,9 +126,10 @@ def gt_const_hw(x, k: int, *, equal: bool = False):
     n = len(x)
     signed_ = x.shape().signed
     lo, hi = (-(1 << (n - 1)), (1 << (n - 1)) - 1) if signed_ else (0, (1 << n) - 1)
-    if k + (1 if equal else 0) > hi:
+    t = k if equal else k + 1                      # x > k <=> x >= t
+    if t > hi:
         return Const(0, 1)
-    if k + (1 if equal else 0) <= lo:
+    if t <= lo:
         return Const(1, 1)
     ku = k + (1 << (n - 1)) if signed_ else k
     bits = [x[i] for i in range(n)]

@@ -23,6 +23,13 @@ stage within 8 ns, the scalar unit's own paths at 125 MHz):
              that index [sh] round [rnd] rounding overflow, exponent clamp; zero and pass-through selects
              (combinational out to the register file's write port)
 latency 1 (alu_latency 3): A, A2 | B, C; latency 2: | B | C; latency 6: rd, x, a, sum, bl, sh.
+
+compact=True (the iCE40 builds: fewer logic cells, longer paths; bit-exact, same latency): the product
+registered in the SB_MAC16 (a register without reset) and taken without its low mw-4 bits (they lie below
+fnorm's rounding position for every product of register mantissas); the adder for ADD/SUB only, the
+product and the SCL/LDI value selected after it; the pass-through operand selected before cut "a"; the
+MUL/ADD/SCL exponents as one sum; one adder each for SEED's and -b's exponents; the cut-off's constant
+compares as logic; fnorm's compact form (hdl/fixed_point.py: a halving-step normaliser, one exponent adder).
 """
 from __future__ import annotations
 

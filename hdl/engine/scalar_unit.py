@@ -24,6 +24,13 @@ Pipeline (an instruction issued in cycle t)
     t+LAT    a hand-over word (COEF/OUTC/SOUT) written (after delay registers): one cycle more
              (microcode_schedule.HANDOVER_EXTRA)
 The register file resets by rewriting its reset values (NREGS cycles after reset or `clear`, `busy`).
+
+compact=True (the iCE40 builds: fewer logic cells, longer paths; bit-exact, the same cycles): the ROM word
+straight off its block RAM (one-cycle fetch: the read at t-1); the reset values read from the register
+file's own block RAM (a second bank at 64 + r, through read port a) and written one cycle later (the last
+in the first cycle after `busy`); FloatALU(compact=True); the conversions take a_m from the ALU's cut-a
+register and normalise it by a shift of 0 or 1 (a register's mantissa is normalised, -2**(mw-2) or 0);
+constant compares as logic; jc + 1 only as wide as max_batch + 1.
 """
 from __future__ import annotations
 
