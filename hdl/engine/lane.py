@@ -126,9 +126,11 @@ class Lane(wiring.Component):
         pxw, omw, S = self.px_width, self.om_width, self.split
         adv = self.adv
 
-        def reg(shape, name, d, init=0):
-            """A pipeline register loaded with `d` on `adv`."""
-            r = Signal(shape, name=name, init=init)
+        def reg(shape, name, d, init=0, reset_less=False):
+            """A pipeline register loaded with `d` on `adv`. The multipliers' operand and product registers
+            are reset-less: yosys absorbs only those into an iCE40 SB_MAC16's own registers (a register with
+            a reset takes a logic cell per bit); no valid beat reads a value loaded before a reset."""
+            r = Signal(shape, name=name, init=init, reset_less=reset_less)
             with m.If(adv):
                 m.d.sync += r.eq(d)
             return r
@@ -143,11 +145,12 @@ class Lane(wiring.Component):
         # stage 0: register the memory read data and the multiplier operands
         v1 = reg(signed(W), "v1", self.x)
         M1 = reg(signed(SW), "M1", self.m)
-        xa1 = reg(signed(W), "xa1", self.xa)
-        xb1 = reg(signed(W), "xb1", self.xb)
-        oA1 = reg(signed(CW), "oA1", self.cmA)
-        oB1 = reg(signed(omw), "oB1", Mux(self.ro0, self.cmB, self.x))
+        xa1 = reg(signed(W), "xa1", self.xa, reset_less=True)
+        xb1 = reg(signed(W), "xb1", self.xb, reset_less=True)
+        oA1 = reg(signed(CW), "oA1", self.cmA, reset_less=True)
+        oB1 = reg(signed(omw), "oB1", Mux(self.ro0, self.cmB, self.x), reset_less=True)
         v = {1: v1} | chain(v1, 2, 3, "v")                  # v[s]: v of the beat in stage s
+        v[4] = reg(signed(W), "v4", v[3], reset_less=True)  # the operands of pV
 
         def amt(s, stage, max_right, name, delay=1):
             """Shift amount (round_amt_hw) of field s (of the beat in stage - delay), registered `delay`
@@ -164,11 +167,9 @@ class Lane(wiring.Component):
 
         # stage 1: products (registered DSP outputs) and the shift of rnd(M, kA)
         preT2 = pre(M1, amt(self.kA, 1, cfg.kmax + 1, "kA"), 1, "preT")
-        pA2 = reg(signed(CW + W), "pA2", oA1 * xa1)
-        pB2 = reg(signed(pxw), "pB2", oB1 * xb1)
-        pV2 = reg(signed(2 * W), "pV2", v1 * v1)
+        pA2 = reg(signed(CW + W), "pA2", oA1 * xa1, reset_less=True)
+        pB2 = reg(signed(pxw), "pB2", oB1 * xb1, reset_less=True)
         pB = {2: pB2} | chain(pB2, 3, 4, "pB")
-        pV = {2: pV2} | chain(pV2, 3, 5, "pV")
 
         def offsets(pre_, stage, name):
             """rnd = round_post(pre_) as the three registers sat_add takes: its low SW bits, rnd - 2**(SW-1)
@@ -201,22 +202,26 @@ class Lane(wiring.Component):
             m.d.comb += val.eq(Mux(over, (1 << (SW - 1)) - 1, Mux(under, -(1 << (SW - 1)), low)))
             return val, over | under
 
-        # stage 2: t1 = rnd(M, kA) (the increment; its low SW bits and t1 -+ 2**(SW-1)); the shifts of
-        # rnd(pA, shA) and of the read-out's rnd(pB, shB)
+        # stage 2: t1 = rnd(M, kA) (the increment; its low SW bits and t1 -+ 2**(SW-1)); the shift of
+        # rnd(pA, shA)
         t3 = offsets(preT2, 2, "t")
         preA3 = pre(pA2, amt(self.shA, 2, cfg.rmax + 1, "shA"), 2, "preA")
-        preB3 = pre(pB2, amt(self.shB, 2, cfg.rmax + 1, "shB"), 2, "preB")
 
-        # stage 3: MA = sat(t1 + rnd(pA, shA)) (rnd's increment on the adders' carries); rB = rnd(pB, shB)
-        # (its low SW bits and rB -+ 2**(SW-1))
+        # stage 3: MA = sat(t1 + rnd(pA, shA)) (rnd's increment on the adders' carries); the shift of the
+        # read-out's rnd(pB, shB) (here rather than in stage 2: pB3 is kept for px anyway, and rB's three
+        # wide registers are loaded once, in stage 4, instead of twice)
         ma_val, ma_hit = sat_add(t3, preA3, "ma")
         MA4 = reg(signed(SW), "MA4", ma_val)
         MA5 = reg(signed(SW), "MA5", MA4)
-        rB5 = [reg(r.shape(), f"{r.name[:-1]}5", r, init=r.init) for r in offsets(preB3, 3, "rB")]
+        preB4 = pre(pB[3], amt(self.shB, 3, cfg.rmax + 1, "shB"), 3, "preB")
 
-        # stage 4: the shift of the read-out's rnd(MA, kB); a sample pass's px = v * x_{j-1} (0 in the read-out)
+        # stage 4: the shift of the read-out's rnd(MA, kB); rB = rnd(pB, shB) (its low SW bits and
+        # rB -+ 2**(SW-1)); a sample pass's px = v * x_{j-1} (0 in the read-out) and pv = v * v (a DSP
+        # fed from v4: 8 bits carried per stage rather than a 16-bit product from stage 1)
         preTB5 = pre(MA4, amt(self.kB, 4, cfg.kmax + 1, "kB"), 4, "preTB")
+        rB5 = offsets(preB4, 4, "rB")
         px5 = reg(signed(pxw), "px5", Mux(self.ro4, 0, pB[4]))
+        pV5 = reg(signed(2 * W), "pV5", v[4] * v[4], reset_less=True)
         ro5 = reg(1, "ro5", self.ro4)
 
         # stage 5: MB
@@ -228,15 +233,15 @@ class Lane(wiring.Component):
         # The operands of pM, registered in front of its two DSPs: a read-out beat's om, MB (stage 5, like
         # MB's register above), else a sample beat's v, MA (stage 3, two stages earlier); the DSPs' products
         # are registered the next cycle (stage 4 of a sample beat, 6 of a read-out beat).
-        oP = reg(signed(SW), "oP", Mux(self.ro5v, mb_val, ma_val))
-        oM = reg(signed(omw), "oM", Mux(self.ro5v, self.om, v[3]))
-        lo = reg(signed(omw + S + 1), "pm_lo", oM * Cat(oP[:S], 0).as_signed())
-        hi = reg(signed(omw + SW - S), "pm_hi", oM * oP[S:].as_signed())
+        oP = reg(signed(SW), "oP", Mux(self.ro5v, mb_val, ma_val), reset_less=True)
+        oM = reg(signed(omw), "oM", Mux(self.ro5v, self.om, v[3]), reset_less=True)
+        lo = reg(signed(omw + S + 1), "pm_lo", oM * Cat(oP[:S], 0).as_signed(), reset_less=True)
+        hi = reg(signed(omw + SW - S), "pm_hi", oM * oP[S:].as_signed(), reset_less=True)
 
         # stage 5 of a sample beat: its products; stage 7 of a read-out beat: pM
         pm = self.pm
         m.d.comb += [pm.eq((hi << S) + lo), self.pm_lo.eq(lo), self.pm_hi.eq(hi), self.px.eq(px5),
-                     self.pv.eq(pV[5])]
+                     self.pv.eq(pV5)]
         pM8 = reg(signed(self.pm_width), "pM8", pm)
 
         # stage 8: the shift of rnd(pM, osh);  stage 9: its increment, the element

@@ -180,7 +180,7 @@ class VectorDatapath(wiring.Component):
                 lane.xa.eq(self.xa[k * W:(k + 1) * W]), lane.xb.eq(self.xb[k * W:(k + 1) * W]),
                 lane.ro0.eq(tag[0].ro), lane.ro4.eq(tag[4].ro), lane.ro5v.eq(tag[5].valid & tag[5].ro),
                 lane.kA.eq(self.pa.kA), lane.cmA.eq(self.pa.cmA), lane.cmB.eq(self.pa.cmB),
-                lane.shA.eq(sel(1, "shA")), lane.shB.eq(sel(1, "shB")), lane.kB.eq(sel(3, "kB")),
+                lane.shA.eq(sel(1, "shA")), lane.shB.eq(sel(2, "shB")), lane.kB.eq(sel(3, "kB")),
                 lane.om.eq(sel(5, "om")), lane.osh.eq(sel(7, "osh")),
             ]
 
@@ -195,12 +195,19 @@ class VectorDatapath(wiring.Component):
         aw = self.acc_width
         S = lanes[0].split
         A = self.ACC
-        lo_s, hi_s = Signal(signed(aw), name=f"sumlo{A}"), Signal(signed(aw), name=f"sumhi{A}")
-        s1_s, sV_s = Signal(signed(aw), name=f"sum1{A}"), Signal(signed(aw), name=f"sumV{A}")
-        with m.If(adv):
-            m.d.sync += [lo_s.eq(sum(lane.pm_lo for lane in lanes)), hi_s.eq(sum(lane.pm_hi for lane in lanes)),
-                         s1_s.eq(sum(lane.px for lane in lanes)), sV_s.eq(sum(lane.pv for lane in lanes))]
-        ta, tp = tag[A], tag[A - 1]
+        if L == 1:
+            # one lane: its product registers are the sums; accumulated a stage early (stage ACC-1, its
+            # sums latched with the exponents and `lob`), rather than copied into four registers first
+            lo_s, hi_s, s1_s, sV_s = lanes[0].pm_lo, lanes[0].pm_hi, lanes[0].px, lanes[0].pv
+            ta = tag[A - 1]
+        else:
+            lo_s, hi_s = Signal(signed(aw), name=f"sumlo{A}"), Signal(signed(aw), name=f"sumhi{A}")
+            s1_s, sV_s = Signal(signed(aw), name=f"sum1{A}"), Signal(signed(aw), name=f"sumV{A}")
+            with m.If(adv):
+                m.d.sync += [lo_s.eq(sum(lane.pm_lo for lane in lanes)), hi_s.eq(sum(lane.pm_hi for lane in lanes)),
+                             s1_s.eq(sum(lane.px for lane in lanes)), sV_s.eq(sum(lane.pv for lane in lanes))]
+            ta = tag[A]
+        tp = tag[A - 1]
         accM, acc1, accV = Signal(signed(aw)), Signal(signed(aw)), Signal(signed(aw))
         totM, tot1, totV = Signal(signed(aw)), Signal(signed(aw)), Signal(signed(aw))
         m.d.comb += [totM.eq(accM + lo_s + (hi_s << S)), tot1.eq(acc1 + s1_s), totV.eq(accV + sV_s)]
