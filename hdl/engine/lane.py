@@ -7,6 +7,7 @@ from amaranth.lib.wiring import In, Out
 
 from contract.engine_config import LMAX, EngineConfig
 
+from hdl.engine.delay_line import DelayLine
 from hdl.fixed_point import round_amt_hw, round_post_sat_hw, round_pre_hw
 
 
@@ -93,10 +94,13 @@ class Lane(wiring.Component):
     #: bits splits below its sign bit instead (`split`), so the signed half keeps at least that bit.
     SPLIT = 17
 
-    def __init__(self, cfg: EngineConfig):
+    def __init__(self, cfg: EngineConfig, *, bram_delays: bool = False):
         if not isinstance(cfg, EngineConfig):
             raise TypeError(f"cfg must be an EngineConfig, not {cfg!r}")
+        if not isinstance(bram_delays, bool):
+            raise TypeError(f"bram_delays must be True or False, not {bram_delays!r}")
         self.cfg = cfg
+        self.bram_delays = bram_delays
         W, SW, CW = cfg.in_width, cfg.state_width, cfg.coef_width
         self.px_width = max(CW, W) + W
         self.om_width = max(CW, W)
@@ -149,7 +153,13 @@ class Lane(wiring.Component):
         xb1 = reg(signed(W), "xb1", self.xb, reset_less=True)
         oA1 = reg(signed(CW), "oA1", self.cmA, reset_less=True)
         oB1 = reg(signed(omw), "oB1", Mux(self.ro0, self.cmB, self.x), reset_less=True)
-        v = {1: v1} | chain(v1, 2, 3, "v")                  # v[s]: v of the beat in stage s
+        if self.bram_delays:
+            # v3 and MA5 (below) are delayed two stages by one block-RAM buffer, not by registers
+            m.submodules.dl2 = dl2 = DelayLine(W + SW, 2)
+            m.d.comb += [dl2.en.eq(adv), dl2.d[:W].eq(v1)]
+            v = {1: v1, 3: dl2.q[:W].as_signed()}
+        else:
+            v = {1: v1} | chain(v1, 2, 3, "v")              # v[s]: v of the beat in stage s
         v[4] = reg(signed(W), "v4", v[3], reset_less=True)  # the operands of pV
 
         def amt(s, stage, max_right, name, delay=1):
@@ -169,7 +179,7 @@ class Lane(wiring.Component):
         preT2 = pre(M1, amt(self.kA, 1, cfg.kmax + 1, "kA"), 1, "preT")
         pA2 = reg(signed(CW + W), "pA2", oA1 * xa1, reset_less=True)
         pB2 = reg(signed(pxw), "pB2", oB1 * xb1, reset_less=True)
-        pB = {2: pB2} | chain(pB2, 3, 4, "pB")
+        pB = {2: pB2, 3: reg(signed(pxw), "pB3", pB2)}
 
         def offsets(pre_, stage, name):
             """rnd = round_post(pre_) as the three registers sat_add takes: its low SW bits, rnd - 2**(SW-1)
@@ -212,7 +222,11 @@ class Lane(wiring.Component):
         # wide registers are loaded once, in stage 4, instead of twice)
         ma_val, ma_hit = sat_add(t3, preA3, "ma")
         MA4 = reg(signed(SW), "MA4", ma_val)
-        MA5 = reg(signed(SW), "MA5", MA4)
+        if self.bram_delays:
+            m.d.comb += dl2.d[W:].eq(ma_val)
+            MA5 = dl2.q[W:].as_signed()
+        else:
+            MA5 = reg(signed(SW), "MA5", MA4)
         preB4 = pre(pB[3], amt(self.shB, 3, cfg.rmax + 1, "shB"), 3, "preB")
 
         # stage 4: the shift of the read-out's rnd(MA, kB); rB = rnd(pB, shB) (its low SW bits and
@@ -220,7 +234,12 @@ class Lane(wiring.Component):
         # fed from v4: 8 bits carried per stage rather than a 16-bit product from stage 1)
         preTB5 = pre(MA4, amt(self.kB, 4, cfg.kmax + 1, "kB"), 4, "preTB")
         rB5 = offsets(preB4, 4, "rB")
-        px5 = reg(signed(pxw), "px5", Mux(self.ro4, 0, pB[4]))
+        if self.bram_delays:
+            m.submodules.dl3 = dl3 = DelayLine(pxw, 3)
+            m.d.comb += [dl3.en.eq(adv), dl3.d.eq(pB2)]
+            px5 = dl3.q.as_signed()
+        else:
+            px5 = reg(signed(pxw), "px5", reg(signed(pxw), "pB4", pB[3]))
         pV5 = reg(signed(2 * W), "pV5", v[4] * v[4], reset_less=True)
         ro5 = reg(1, "ro5", self.ro4)
 

@@ -118,8 +118,11 @@ class SBEEngine(wiring.Component):
     sample buffer 3 x that x in_width.
     """
 
-    def __init__(self, cfg: EngineConfig | None = None, **params):
+    def __init__(self, cfg: EngineConfig | None = None, *, bram_delays: bool = False, **params):
         self.cfg = cfg = cfg if cfg is not None else EngineConfig(**params)
+        if not isinstance(bram_delays, bool):
+            raise TypeError(f"bram_delays must be True or False, not {bram_delays!r}")
+        self.bram_delays = bram_delays
         check_rtl_latency(cfg)
         self.in_layout = sample_layout(cfg.lanes, cfg.in_width, cfg.exp_width)
         self.out_layout = update_layout(lanes=cfg.lanes, elem_width=cfg.elem_width, mant_width=cfg.s_mant_width,
@@ -146,7 +149,7 @@ class SBEEngine(wiring.Component):
         m = Module()
         m.submodules.init = init = StateInit(cfg)
         m.submodules.issue = issue = IssueStage(cfg)
-        m.submodules.dp = dp = VectorDatapath(cfg, acc_width=self.acc_width)
+        m.submodules.dp = dp = VectorDatapath(cfg, acc_width=self.acc_width, bram_delays=self.bram_delays)
         m.submodules.su = su = ScalarUnit(acc_width=self.acc_width, **cfg.kwargs())
         m.submodules.sched = sched = SegmentScheduler(cfg.alu_latency)
 

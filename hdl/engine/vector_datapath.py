@@ -11,6 +11,7 @@ from contract.engine_config import EngineConfig
 from contract.enums import Vec
 from contract.layouts import update_layout
 
+from hdl.engine.delay_line import DelayLine
 from hdl.engine.issue_stage import beat_layout, pa_layout, pass_layout, s_layout
 from hdl.engine.lane import Lane
 from hdl.engine.scalar_unit import latch_layout
@@ -104,10 +105,13 @@ class VectorDatapath(wiring.Component):
     OUT_DEPTH = 14  # output FIFO beats: >= the issue-to-`o` latency + 2, so a consumer that is always
     #               ready sees the read-out back to back
 
-    def __init__(self, cfg: EngineConfig, *, acc_width: int):
+    def __init__(self, cfg: EngineConfig, *, acc_width: int, bram_delays: bool = False):
         if not isinstance(cfg, EngineConfig):
             raise TypeError(f"cfg must be an EngineConfig, not {cfg!r}")
+        if not isinstance(bram_delays, bool):
+            raise TypeError(f"bram_delays must be True or False, not {bram_delays!r}")
         self.cfg = cfg
+        self.bram_delays = bram_delays
         self.acc_width = check_int("acc_width", acc_width, 8, 128)
         L, W, SW = cfg.lanes, cfg.in_width, cfg.state_width
         super().__init__({
@@ -172,7 +176,7 @@ class VectorDatapath(wiring.Component):
 
         lanes = []
         for k in range(L):
-            m.submodules[f"lane{k}"] = lane = Lane(cfg)
+            m.submodules[f"lane{k}"] = lane = Lane(cfg, bram_delays=self.bram_delays)
             lanes.append(lane)
             m.d.comb += [
                 lane.adv.eq(adv), lane.x.eq(self.x[k]),
@@ -186,8 +190,13 @@ class VectorDatapath(wiring.Component):
 
         # stage WB: write-back
         wb = tag[self.WB]
-        m.d.comb += [self.we.eq(adv & wb.valid), self.waddr.eq(wb.addr),
-                     self.wdata.eq(Cat(lane.mb for lane in lanes))]
+        if self.bram_delays:
+            # the word address from a block-RAM buffer (the tags' addr fields, unread, are trimmed away)
+            m.submodules.dl_addr = dl_addr = DelayLine(len(self.waddr), self.WB)
+            m.d.comb += [dl_addr.en.eq(adv), dl_addr.d.eq(tag[0].addr), self.waddr.eq(dl_addr.q)]
+        else:
+            m.d.comb += self.waddr.eq(wb.addr)
+        m.d.comb += [self.we.eq(adv & wb.valid), self.wdata.eq(Cat(lane.mb for lane in lanes))]
 
         # Sample pass: exact dot products over the pass: stage ACC-1 registers the sums over the lanes of
         # the products (v.M as its two DSP halves), stage ACC accumulates (v.M: acc + lo + hi * 2**split,
@@ -225,11 +234,22 @@ class VectorDatapath(wiring.Component):
         # may start as the beat enters stage ACC; it reads the exponents and `lob` at its start, the sums
         # two cycles later (hdl/engine/scalar_unit.py: the first LDI issues the cycle after the start and
         # reads its source a cycle after its issue).
+        # The exponent and `lob` of a pass's last beat are kept per vector from its stage 1 rather than
+        # carried by the tags to stage ACC-1: no later last beat of the vector issues before this one
+        # leaves stage ACC (`lpend`), so the register still holds them then.
+        t1 = tag[1]
+        exp_p = [Signal(signed(cfg.exp_width), name=f"exp_{v}") for v in Vec]
+        lob_p = Signal(name="lob_pend")
+        with m.If(adv & t1.valid & ~t1.ro & t1.last):
+            with m.If(t1.vec == Vec.X):
+                m.d.sync += exp_p[Vec.X].eq(t1.exp)
+            with m.Else():
+                m.d.sync += [exp_p[Vec.D].eq(t1.exp), lob_p.eq(t1.lob)]
         with m.If(adv & tp.valid & ~tp.ro & tp.last):
             with m.If(tp.vec == Vec.X):
-                m.d.sync += [self.full[Vec.X].eq(1), lat.EX.eq(tp.exp)]
+                m.d.sync += [self.full[Vec.X].eq(1), lat.EX.eq(exp_p[Vec.X])]
             with m.Else():
-                m.d.sync += [self.full[Vec.D].eq(1), self.lob.eq(tp.lob), lat.ED.eq(tp.exp)]
+                m.d.sync += [self.full[Vec.D].eq(1), self.lob.eq(lob_p), lat.ED.eq(exp_p[Vec.D])]
         with m.If(self.rel):
             m.d.sync += self.full.eq(0)
 
