@@ -19,7 +19,8 @@ class DelayLine(wiring.Component):
 
     Every advance writes `d` at the write pointer `wp` and reads the word written `delay` - 1 advances
     before (address wp - (delay - 1), a registered read port enabled by `en`, so `q` holds while `en` is
-    low, like the registers), then moves `wp` on. The buffer holds `depth` = 2**k >= delay words (at
+    low, like the registers), then moves `wp` on. The read address is never the written one (`no_rw_check`:
+    Yosys adds no read-during-write bypass). The buffer holds `depth` = 2**k >= delay words (at
     least MIN_DEPTH, so the synthesis maps it to block RAM rather than flip-flops).
 
     Parameters
@@ -51,7 +52,7 @@ class DelayLine(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.buf = buf = memory.Memory(shape=unsigned(self.width), depth=self.depth, init=[],
-                                               attrs={"ram_style": "block"})
+                                               attrs={"ram_style": "block", "no_rw_check": 1})
         wr = buf.write_port()
         rd = buf.read_port()
         wp = Signal(range(self.depth))

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from contract.checks import check_int
@@ -14,6 +13,7 @@ from contract.layouts import update_layout
 from hdl.engine.delay_line import DelayLine
 from hdl.engine.issue_stage import beat_layout, pa_layout, pass_layout, s_layout
 from hdl.engine.lane import Lane
+from hdl.engine.out_fifo import OutFIFO
 from hdl.engine.scalar_unit import latch_layout
 
 
@@ -256,7 +256,7 @@ class VectorDatapath(wiring.Component):
         # stage 9, read-out: into the output FIFO; credits for the issue stage
         tout = tag[self.NSTAGES - 1]
         ol = self.o.payload.shape()
-        m.submodules.ofifo = ofifo = SyncFIFOBuffered(width=ol.size, depth=self.OUT_DEPTH - 1)
+        m.submodules.ofifo = ofifo = OutFIFO(ol.size, self.OUT_DEPTH - 1)    # SyncFIFOBuffered's behaviour
         word = Signal(ol)
         m.d.comb += [word.s_mant.eq(self.s.mant), word.s_exp.eq(self.s.exp), word.vec.eq(tout.vec == Vec.X),
                      word.last.eq(tout.last)]
