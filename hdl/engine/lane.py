@@ -17,16 +17,18 @@ class Lane(wiring.Component):
     Pipelined for ~125 MHz on ECP5: every multiplier has registered operands and a registered product
     (an inferred ECP5 multiply is an unregistered MULT18X18D), block-RAM read data is registered before
     any logic, and each stage holds at most one variable shift with its rounding increment, or one
-    carry chain with a saturation test.
+    carry chain with a saturation test. The multipliers' operand and product registers have no reset, so
+    that Yosys can take them into an iCE40 SB_MAC16 (a flip-flop no LUT feeds costs an iCE40 logic cell).
 
     ========  ================================================================================
     stage 0   (issue) memory read data M, xa, xb (prefetched: at the read ports as the beat issues) and
               the multiplier operands registered (oA = cmA, oB = cmB if read-out else v, v)
-    stage 1   pA = cmA * xa;  pB = oB * xb;  pV = v * v  (DSPs, registered);  shift of rnd(M, kA)
-    stage 2   t1 = rnd(M, kA) (its increment);  shifts of rnd(pA, shA), rnd(pB, shB)
-    stage 3   MA = sat(t1 + rnd(pA, shA))  (the update of sample j-2; n-1 in read-out);  rB = rnd(pB, shB);
-              sample pass: the operands of pM = v * MA registered (oP = MA, oM = v)
-    stage 4   shift of rnd(MA, kB)                              (read-out);
+    stage 1   pA = cmA * xa;  pB = oB * xb  (DSPs, registered);  shift of rnd(M, kA)
+    stage 2   t1 = rnd(M, kA) (its increment);  shift of rnd(pA, shA)
+    stage 3   MA = sat(t1 + rnd(pA, shA))  (the update of sample j-2; n-1 in read-out);  shift of
+              rnd(pB, shB) (read-out);  sample pass: the operands of pM = v * MA registered (oP = MA, oM = v),
+              and v as pV's
+    stage 4   shift of rnd(MA, kB), rB = rnd(pB, shB)  (read-out);  pV = v * v  (DSP, registered);
               sample pass: pM split: oM * oP[0:17] (unsigned), oM * oP[17:] (signed) (DSPs)
     stage 5   MB = sat(rnd(MA, kB) + rB) in the read-out (the update of sample n), else MA;
               read-out: the operands of pM = om * MB registered (oP = MB, oM = om);
@@ -55,6 +57,12 @@ class Lane(wiring.Component):
     ----------
     cfg : EngineConfig
         The engine's parameters (in_width, state_width, coef_width, elem_width).
+    bram_delays : bool
+        For the iCE40 builds (default False): the pure delay registers v2..v3, MA5 (two stages) and
+        pB3..px5 (three) become block-RAM delay lines (hdl/engine/delay_line.py, 4 SB_RAM40_4K at
+        in_width 8, state_width 12, coef_width 12), which saves ~70 iCE40 logic cells but puts a block-RAM
+        read (slower than a flip-flop) in front of the oM/MB selects and the sums of px. Same results,
+        same latencies.
 
     Ports
     -----
@@ -65,13 +73,14 @@ class Lane(wiring.Component):
     m, xa, xb : In(signed(state_width)), In(signed(in_width)) x 2
         Stage 0: M, and the elements of samples j-2 and j-1 (memory read data).
     ro0, ro4 : In(1)
-        The beat in stage 0, 4 is a read-out beat.
+        The beat in stage 0, 4 is a read-out beat (the operand of pB; MB's select).
     ro5v : In(1)
         A valid read-out beat is in stage 5 (the pM DSPs' operands are its om, MB; else stage 3's v, MA).
-    kA, cmA, cmB : In stage 0;  shA, shB : In stage 1;  kB : In stage 3;  om : In stage 5;  osh : In stage 7
+    kA, cmA, cmB : In stage 0;  shA : In stage 1;  shB : In stage 2;  kB : In stage 3;  om : In stage 5;
+    osh : In stage 7
         Pass-word fields (hdl/engine/issue_stage.py pass_layout) of the beat in that stage. A shift
-        field's amount (round_amt_hw) is registered before its shifter: kA for stage 1, shA and shB for
-        2, kB for 4, osh for 8. The fields a sample pass loads (kA, cmA, shA) are all read by stage 1,
+        field's amount (round_amt_hw) is registered before its shifter: kA for stage 1, shA for 2, shB
+        for 3, kB for 4, osh for 8. The fields a sample pass loads (kA, cmA, shA) are all read by stage 1,
         so a new pass may load them while the previous pass's beats are in later stages.
     mb : Out(signed(state_width))
         Stage 6: the rewritten element, to be written back.
@@ -79,7 +88,8 @@ class Lane(wiring.Component):
         Stage 7 of a read-out beat: pM = om * MB (combinational: one add of the two DSP halves).
     pm_lo, pm_hi, px, pv : Out(signed)
         Stage 5 of a sample beat: the two halves of pM = v * MA = pm_hi * 2**split + pm_lo (registers; for
-        sums over lanes), v * x_{j-1} and v * v (registers).
+        sums over lanes), v * x_{j-1} and v * v (registers). Of a read-out beat: unused values (px is
+        cmB * x_n there, not 0: the caller sums sample beats only).
     elem : Out(signed(elem_width))
         Stage 9: the read-out element (combinational from a register).
     sat : Out(3)

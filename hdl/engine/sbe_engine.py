@@ -118,6 +118,11 @@ class SBEEngine(wiring.Component):
     sample buffer 3 x that x in_width.
     """
 
+    #: HDL-only keyword parameter (not an EngineConfig field; the golden model has no counterpart):
+    #: bram_delays=True puts the vector datapath's pipeline delay lines in block RAM (VectorDatapath,
+    #: hdl/engine/delay_line.py) for the iCE40 builds: ~90 fewer logic cells, 5 more SB_RAM40_4K at one
+    #: lane, slower paths out of the RAMs (off by default: the ECP5 builds keep the registers).
+
     def __init__(self, cfg: EngineConfig | None = None, *, bram_delays: bool = False, **params):
         self.cfg = cfg = cfg if cfg is not None else EngineConfig(**params)
         if not isinstance(bram_delays, bool):

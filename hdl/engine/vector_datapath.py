@@ -32,12 +32,15 @@ class VectorDatapath(wiring.Component):
     Stage WB = 6 writes the rewritten state word back (`we`, `waddr`, `wdata`). Stage 5 registers the
     sums over the lanes of a sample beat's products; stage ACC = 6 accumulates v.M, v.x_{j-1}, v.v over
     the pass; on its last beat the three sums go to the dot-product latches of the pass's vector (`lat`)
-    at the end of stage ACC, and the beat's block exponent (and `lob`) at the end of stage ACC - 1. The
-    latches are `full` from the cycle the last beat is in stage ACC (the scalar unit may start then: its
-    first reads of the sums are two cycles after its start, of the exponents and `lob` at its start)
-    until the scalar unit releases them (`rel`; a release in the same cycle wins). Stage 9 of a read-out
+    at the end of stage ACC, and the beat's block exponent (and `lob`) at the end of stage ACC - 1. With
+    one lane the lane's product registers are the sums: stage ACC - 1 accumulates them and the sums are
+    latched with the exponent (a cycle early; everything below holds). The exponent and `lob` come from
+    a register per vector loaded in stage 1 (not carried by the tags). The latches are `full` from the
+    cycle the last beat is in stage ACC (the scalar unit may start then: its first reads of the sums are
+    two cycles after its start, of the exponents and `lob` at its start) until the scalar unit releases
+    them (`rel`; a release in the same cycle wins). Stage 9 of a read-out
     beat writes the lanes' elements and `s` to the output (a bypass register when the FIFO is empty,
-    else the FIFO).
+    else the FIFO, hdl/engine/out_fifo.py).
 
     Parameters
     ----------
@@ -45,6 +48,11 @@ class VectorDatapath(wiring.Component):
         The engine's parameters.
     acc_width : int
         Width of the dot-product accumulators and latches, 8..128 (the caller makes it exact).
+    bram_delays : bool
+        For the iCE40 builds (default False): the lanes' delay lines (Lane `bram_delays`) and the
+        write-back address (issue to stage WB) in block RAM (hdl/engine/delay_line.py; 1 + 4 x lanes
+        SB_RAM40_4K at narrow formats): fewer logic cells, a block-RAM read in front of logic instead of
+        a flip-flop. Same results and latencies.
 
     Ports
     -----
