@@ -32,7 +32,8 @@ class Lane(wiring.Component):
               sample pass: pM split: oM * oP[0:17] (unsigned), oM * oP[17:] (signed) (DSPs)
     stage 5   MB = sat(rnd(MA, kB) + rB) in the read-out (the update of sample n), else MA;
               read-out: the operands of pM = om * MB registered (oP = MB, oM = om);
-              sample pass: the halves of pM (`pm_lo`, `pm_hi`), v * x_{j-1} (`px`), v * v (`pv`)
+              sample pass: the halves of pM (`pm_lo`, `pm_hi`), v * x_{j-1} (`px`; pB in stage 3 at one
+              lane), v * v (`pv`)
     stage 6   MB written back;  read-out: pM split in the same two DSPs
     stage 7   read-out: pM = hi * 2**17 + lo (`pm`, combinational), registered
     stage 8   shift of rnd(pM, osh)                             (read-out)
@@ -59,10 +60,10 @@ class Lane(wiring.Component):
         The engine's parameters (in_width, state_width, coef_width, elem_width).
     bram_delays : bool
         For the iCE40 builds (default False): the pure delay registers v2..v3, MA5 (two stages) and
-        pB3..px5 (three) become block-RAM delay lines (hdl/engine/delay_line.py, 4 SB_RAM40_4K at
-        in_width 8, state_width 12, coef_width 12), which saves ~70 iCE40 logic cells but puts a block-RAM
-        read (slower than a flip-flop) in front of the oM/MB selects and the sums of px. Same results,
-        same latencies.
+        pB2..px5 (three; with more than one lane) become block-RAM delay lines (hdl/engine/delay_line.py;
+        2 SB_RAM40_4K at in_width 8, state_width 12, one lane), which saves iCE40 logic cells but puts a
+        block-RAM read (slower than a flip-flop) in front of the oM/MB selects and the sums of px. Same
+        results, same latencies.
 
     Ports
     -----
@@ -88,7 +89,7 @@ class Lane(wiring.Component):
         Stage 7 of a read-out beat: pM = om * MB (combinational: one add of the two DSP halves).
     pm_lo, pm_hi, px, pv : Out(signed)
         Stage 5 of a sample beat: the two halves of pM = v * MA = pm_hi * 2**split + pm_lo (registers; for
-        sums over lanes), v * x_{j-1} and v * v (registers). Of a read-out beat: unused values (px is
+        sums over lanes), v * x_{j-1} and v * v (registers); px in stage `px_stage` (3 at one lane). Of a read-out beat: unused values (px is
         cmB * x_n there, not 0: the caller sums sample beats only).
     elem : Out(signed(elem_width))
         Stage 9: the read-out element (combinational from a register).
@@ -113,6 +114,9 @@ class Lane(wiring.Component):
         self.bram_delays = bram_delays
         W, SW, CW = cfg.in_width, cfg.state_width, cfg.coef_width
         self.px_width = max(CW, W) + W
+        #: the stage of `px`: 5 with the other products (summed over the lanes in stage 5), 3 for one lane
+        #: (no sum: the caller accumulates it there, and no registers carry it on)
+        self.px_stage = 3 if cfg.lanes == 1 else 5
         self.om_width = max(CW, W)
         self.pm_width = self.om_width + SW
         self.split = min(self.SPLIT, SW - 1)
@@ -244,12 +248,14 @@ class Lane(wiring.Component):
         # fed from v4: 8 bits carried per stage rather than a 16-bit product from stage 1)
         preTB5 = pre(MA4, amt(self.kB, 4, cfg.kmax + 1, "kB"), 4, "preTB")
         rB5 = offsets(preB4, 4, "rB")
-        if self.bram_delays:
+        if self.px_stage == 3:
+            px = pB[3]                                  # one lane: the caller sums px in stage 3
+        elif self.bram_delays:
             m.submodules.dl3 = dl3 = DelayLine(pxw, 3)
             m.d.comb += [dl3.en.eq(adv), dl3.d.eq(pB2)]
-            px5 = dl3.q.as_signed()
+            px = dl3.q.as_signed()
         else:
-            px5 = reg(signed(pxw), "px5", reg(signed(pxw), "pB4", pB[3]))
+            px = reg(signed(pxw), "px5", reg(signed(pxw), "pB4", pB[3]))
         pV5 = reg(signed(2 * W), "pV5", v[4] * v[4], reset_less=True)
         ro5 = reg(1, "ro5", self.ro4)
 
@@ -269,7 +275,7 @@ class Lane(wiring.Component):
 
         # stage 5 of a sample beat: its products; stage 7 of a read-out beat: pM
         pm = self.pm
-        m.d.comb += [pm.eq((hi << S) + lo), self.pm_lo.eq(lo), self.pm_hi.eq(hi), self.px.eq(px5),
+        m.d.comb += [pm.eq((hi << S) + lo), self.pm_lo.eq(lo), self.pm_hi.eq(hi), self.px.eq(px),
                      self.pv.eq(pV5)]
         pM8 = reg(signed(self.pm_width), "pM8", pm)
 

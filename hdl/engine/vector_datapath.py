@@ -213,31 +213,42 @@ class VectorDatapath(wiring.Component):
         S = lanes[0].split
         A = self.ACC
         if L == 1:
-            # one lane: its product registers are the sums; accumulated a stage early (stage ACC-1, its
-            # sums latched with the exponents and `lob`), rather than copied into four registers first
+            # one lane: its product registers are the sums; accumulated where they are (stage ACC-1 for
+            # v.M and v.v, latched with the exponents and `lob`; stage 3 for v.x_{j-1}, Lane.px_stage),
+            # rather than copied into four registers first. Latching early is safe: the pass's last beat
+            # issued with v's latches released (hdl/engine/issue_stage.py waits for ~full).
             lo_s, hi_s, s1_s, sV_s = lanes[0].pm_lo, lanes[0].pm_hi, lanes[0].px, lanes[0].pv
-            ta = tag[A - 1]
+            st_M = st_V = A - 1
+            st_1 = lanes[0].px_stage
         else:
             lo_s, hi_s = Signal(signed(aw), name=f"sumlo{A}"), Signal(signed(aw), name=f"sumhi{A}")
             s1_s, sV_s = Signal(signed(aw), name=f"sum1{A}"), Signal(signed(aw), name=f"sumV{A}")
             with m.If(adv):
                 m.d.sync += [lo_s.eq(sum(lane.pm_lo for lane in lanes)), hi_s.eq(sum(lane.pm_hi for lane in lanes)),
                              s1_s.eq(sum(lane.px for lane in lanes)), sV_s.eq(sum(lane.pv for lane in lanes))]
-            ta = tag[A]
+            st_M = st_V = st_1 = A
         tp = tag[A - 1]
-        accM, acc1, accV = Signal(signed(aw)), Signal(signed(aw)), Signal(signed(aw))
-        totM, tot1, totV = Signal(signed(aw)), Signal(signed(aw)), Signal(signed(aw))
-        m.d.comb += [totM.eq(accM + lo_s + (hi_s << S)), tot1.eq(acc1 + s1_s), totV.eq(accV + sV_s)]
         lat = self.lat
-        with m.If(adv & ta.valid & ~ta.ro):
-            with m.If(ta.last):
-                m.d.sync += [accM.eq(0), acc1.eq(0), accV.eq(0)]
-                with m.If(ta.vec == Vec.X):
-                    m.d.sync += [lat.XM.eq(totM), lat.XX1.eq(tot1), lat.XX.eq(totV)]
+
+        def accumulate(name, value, stage, lat_x, lat_d):
+            """acc += value over the sample pass's beats in `stage`; on its last beat the total goes to the
+            latch of its vector (lat_x, lat_d) and acc restarts at 0."""
+            acc, tot = Signal(signed(aw), name=f"acc{name}"), Signal(signed(aw), name=f"tot{name}")
+            m.d.comb += tot.eq(acc + value)
+            ta = tag[stage]
+            with m.If(adv & ta.valid & ~ta.ro):
+                with m.If(ta.last):
+                    m.d.sync += acc.eq(0)
+                    with m.If(ta.vec == Vec.X):
+                        m.d.sync += lat_x.eq(tot)
+                    with m.Else():
+                        m.d.sync += lat_d.eq(tot)
                 with m.Else():
-                    m.d.sync += [lat.DM.eq(totM), lat.DD1.eq(tot1), lat.DD.eq(totV)]
-            with m.Else():
-                m.d.sync += [accM.eq(totM), acc1.eq(tot1), accV.eq(totV)]
+                    m.d.sync += acc.eq(tot)
+
+        accumulate("M", lo_s + (hi_s << S), st_M, lat.XM, lat.DM)
+        accumulate("1", s1_s, st_1, lat.XX1, lat.DD1)
+        accumulate("V", sV_s, st_V, lat.XX, lat.DD)
         # A cycle ahead (the last beat in stage ACC-1): `full`, the block exponent, `lob`. The scalar unit
         # may start as the beat enters stage ACC; it reads the exponents and `lob` at its start, the sums
         # two cycles later (hdl/engine/scalar_unit.py: the first LDI issues the cycle after the start and
