@@ -97,8 +97,8 @@ class Lane(wiring.Component):
         Clamps of this cycle: bit 0 MA (stage 3), bit 1 MB (stage 5, read-out only), bit 2 elem
         (stage 9); the caller qualifies them with the stage's valid (and read-out) bits.
 
-    Latency (in cycles of `adv`): 5 from `x` (stage 0) to pm_lo, pm_hi, px, pv, 9 to elem; 6 from m, xa,
-    xb (stage 0) to mb (stage 6).
+    Latency (in cycles of `adv`): 5 from `x` (stage 0) to pm_lo, pm_hi, pv, `px_stage` to px, 9 to elem;
+    6 from m, xa, xb (stage 0) to mb (stage 6).
     """
 
     #: pM = om * MB as two 18x18 products: MB[0:17] unsigned, MB[17:] signed. A state narrower than 18

@@ -120,8 +120,9 @@ class SBEEngine(wiring.Component):
 
     #: HDL-only keyword parameter (not an EngineConfig field; the golden model has no counterpart):
     #: bram_delays=True puts the vector datapath's pipeline delay lines in block RAM (VectorDatapath,
-    #: hdl/engine/delay_line.py) for the iCE40 builds: ~90 fewer logic cells, 5 more SB_RAM40_4K at one
-    #: lane, slower paths out of the RAMs (off by default: the ECP5 builds keep the registers).
+    #: hdl/engine/delay_line.py) for the iCE40 builds: 3 more SB_RAM40_4K at one lane, a few fewer logic
+    #: cells (iCEBreaker host_top, in_width 8: 5,693 LC against 5,701), slower paths out of the RAMs (off by
+    #: default: the ECP5 builds keep the registers).
 
     def __init__(self, cfg: EngineConfig | None = None, *, bram_delays: bool = False, **params):
         self.cfg = cfg = cfg if cfg is not None else EngineConfig(**params)

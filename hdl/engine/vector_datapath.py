@@ -50,8 +50,8 @@ class VectorDatapath(wiring.Component):
         Width of the dot-product accumulators and latches, 8..128 (the caller makes it exact).
     bram_delays : bool
         For the iCE40 builds (default False): the lanes' delay lines (Lane `bram_delays`) and the
-        write-back address (issue to stage WB) in block RAM (hdl/engine/delay_line.py; 1 + 4 x lanes
-        SB_RAM40_4K at narrow formats): fewer logic cells, a block-RAM read in front of logic instead of
+        write-back address (issue to stage WB) in block RAM (hdl/engine/delay_line.py; at narrow formats
+        3 SB_RAM40_4K at one lane, 1 + 4 x lanes with more): fewer logic cells, a block-RAM read in front of logic instead of
         a flip-flop. Same results and latencies.
 
     Ports
