@@ -7,6 +7,7 @@ from amaranth.lib.wiring import In, Out
 
 from contract.engine_config import LMAX, EngineConfig
 
+from hdl.engine.delay_line import DelayLine
 from hdl.fixed_point import round_amt_hw, round_post_sat_hw, round_pre_hw
 
 
@@ -16,20 +17,23 @@ class Lane(wiring.Component):
     Pipelined for ~125 MHz on ECP5: every multiplier has registered operands and a registered product
     (an inferred ECP5 multiply is an unregistered MULT18X18D), block-RAM read data is registered before
     any logic, and each stage holds at most one variable shift with its rounding increment, or one
-    carry chain with a saturation test.
+    carry chain with a saturation test. The multipliers' operand and product registers have no reset, so
+    that Yosys can take them into an iCE40 SB_MAC16 (a flip-flop no LUT feeds costs an iCE40 logic cell).
 
     ========  ================================================================================
     stage 0   (issue) memory read data M, xa, xb (prefetched: at the read ports as the beat issues) and
               the multiplier operands registered (oA = cmA, oB = cmB if read-out else v, v)
-    stage 1   pA = cmA * xa;  pB = oB * xb;  pV = v * v  (DSPs, registered);  shift of rnd(M, kA)
-    stage 2   t1 = rnd(M, kA) (its increment);  shifts of rnd(pA, shA), rnd(pB, shB)
-    stage 3   MA = sat(t1 + rnd(pA, shA))  (the update of sample j-2; n-1 in read-out);  rB = rnd(pB, shB);
-              sample pass: the operands of pM = v * MA registered (oP = MA, oM = v)
-    stage 4   shift of rnd(MA, kB)                              (read-out);
+    stage 1   pA = cmA * xa;  pB = oB * xb  (DSPs, registered);  shift of rnd(M, kA)
+    stage 2   t1 = rnd(M, kA) (its increment);  shift of rnd(pA, shA)
+    stage 3   MA = sat(t1 + rnd(pA, shA))  (the update of sample j-2; n-1 in read-out);  shift of
+              rnd(pB, shB) (read-out);  sample pass: the operands of pM = v * MA registered (oP = MA, oM = v),
+              and v as pV's
+    stage 4   shift of rnd(MA, kB), rB = rnd(pB, shB)  (read-out);  pV = v * v  (DSP, registered);
               sample pass: pM split: oM * oP[0:17] (unsigned), oM * oP[17:] (signed) (DSPs)
     stage 5   MB = sat(rnd(MA, kB) + rB) in the read-out (the update of sample n), else MA;
               read-out: the operands of pM = om * MB registered (oP = MB, oM = om);
-              sample pass: the halves of pM (`pm_lo`, `pm_hi`), v * x_{j-1} (`px`), v * v (`pv`)
+              sample pass: the halves of pM (`pm_lo`, `pm_hi`), v * x_{j-1} (`px`; pB in stage 3 at one
+              lane), v * v (`pv`)
     stage 6   MB written back;  read-out: pM split in the same two DSPs
     stage 7   read-out: pM = hi * 2**17 + lo (`pm`, combinational), registered
     stage 8   shift of rnd(pM, osh)                             (read-out)
@@ -54,6 +58,12 @@ class Lane(wiring.Component):
     ----------
     cfg : EngineConfig
         The engine's parameters (in_width, state_width, coef_width, elem_width).
+    bram_delays : bool
+        For the iCE40 builds (default False): the pure delay registers v2..v3, MA5 (two stages) and
+        pB2..px5 (three; with more than one lane) become block-RAM delay lines (hdl/engine/delay_line.py;
+        2 SB_RAM40_4K at in_width 8, state_width 12, one lane), which saves iCE40 logic cells but puts a
+        block-RAM read (slower than a flip-flop) in front of the oM/MB selects and the sums of px. Same
+        results, same latencies.
 
     Ports
     -----
@@ -64,13 +74,14 @@ class Lane(wiring.Component):
     m, xa, xb : In(signed(state_width)), In(signed(in_width)) x 2
         Stage 0: M, and the elements of samples j-2 and j-1 (memory read data).
     ro0, ro4 : In(1)
-        The beat in stage 0, 4 is a read-out beat.
+        The beat in stage 0, 4 is a read-out beat (the operand of pB; MB's select).
     ro5v : In(1)
         A valid read-out beat is in stage 5 (the pM DSPs' operands are its om, MB; else stage 3's v, MA).
-    kA, cmA, cmB : In stage 0;  shA, shB : In stage 1;  kB : In stage 3;  om : In stage 5;  osh : In stage 7
+    kA, cmA, cmB : In stage 0;  shA : In stage 1;  shB : In stage 2;  kB : In stage 3;  om : In stage 5;
+    osh : In stage 7
         Pass-word fields (hdl/engine/issue_stage.py pass_layout) of the beat in that stage. A shift
-        field's amount (round_amt_hw) is registered before its shifter: kA for stage 1, shA and shB for
-        2, kB for 4, osh for 8. The fields a sample pass loads (kA, cmA, shA) are all read by stage 1,
+        field's amount (round_amt_hw) is registered before its shifter: kA for stage 1, shA for 2, shB
+        for 3, kB for 4, osh for 8. The fields a sample pass loads (kA, cmA, shA) are all read by stage 1,
         so a new pass may load them while the previous pass's beats are in later stages.
     mb : Out(signed(state_width))
         Stage 6: the rewritten element, to be written back.
@@ -78,27 +89,34 @@ class Lane(wiring.Component):
         Stage 7 of a read-out beat: pM = om * MB (combinational: one add of the two DSP halves).
     pm_lo, pm_hi, px, pv : Out(signed)
         Stage 5 of a sample beat: the two halves of pM = v * MA = pm_hi * 2**split + pm_lo (registers; for
-        sums over lanes), v * x_{j-1} and v * v (registers).
+        sums over lanes), v * x_{j-1} and v * v (registers); px in stage `px_stage` (3 at one lane). Of a read-out beat: unused values (px is
+        cmB * x_n there, not 0: the caller sums sample beats only).
     elem : Out(signed(elem_width))
         Stage 9: the read-out element (combinational from a register).
     sat : Out(3)
         Clamps of this cycle: bit 0 MA (stage 3), bit 1 MB (stage 5, read-out only), bit 2 elem
         (stage 9); the caller qualifies them with the stage's valid (and read-out) bits.
 
-    Latency (in cycles of `adv`): 5 from `x` (stage 0) to pm_lo, pm_hi, px, pv, 9 to elem; 6 from m, xa,
-    xb (stage 0) to mb (stage 6).
+    Latency (in cycles of `adv`): 5 from `x` (stage 0) to pm_lo, pm_hi, pv, `px_stage` to px, 9 to elem;
+    6 from m, xa, xb (stage 0) to mb (stage 6).
     """
 
     #: pM = om * MB as two 18x18 products: MB[0:17] unsigned, MB[17:] signed. A state narrower than 18
     #: bits splits below its sign bit instead (`split`), so the signed half keeps at least that bit.
     SPLIT = 17
 
-    def __init__(self, cfg: EngineConfig):
+    def __init__(self, cfg: EngineConfig, *, bram_delays: bool = False):
         if not isinstance(cfg, EngineConfig):
             raise TypeError(f"cfg must be an EngineConfig, not {cfg!r}")
+        if not isinstance(bram_delays, bool):
+            raise TypeError(f"bram_delays must be True or False, not {bram_delays!r}")
         self.cfg = cfg
+        self.bram_delays = bram_delays
         W, SW, CW = cfg.in_width, cfg.state_width, cfg.coef_width
         self.px_width = max(CW, W) + W
+        #: the stage of `px`: 5 with the other products (summed over the lanes in stage 5), 3 for one lane
+        #: (no sum: the caller accumulates it there, and no registers carry it on)
+        self.px_stage = 3 if cfg.lanes == 1 else 5
         self.om_width = max(CW, W)
         self.pm_width = self.om_width + SW
         self.split = min(self.SPLIT, SW - 1)
@@ -126,9 +144,11 @@ class Lane(wiring.Component):
         pxw, omw, S = self.px_width, self.om_width, self.split
         adv = self.adv
 
-        def reg(shape, name, d, init=0):
-            """A pipeline register loaded with `d` on `adv`."""
-            r = Signal(shape, name=name, init=init)
+        def reg(shape, name, d, init=0, reset_less=False):
+            """A pipeline register loaded with `d` on `adv`. The multipliers' operand and product registers
+            are reset-less: yosys absorbs only those into an iCE40 SB_MAC16's own registers (a register with
+            a reset takes a logic cell per bit); no valid beat reads a value loaded before a reset."""
+            r = Signal(shape, name=name, init=init, reset_less=reset_less)
             with m.If(adv):
                 m.d.sync += r.eq(d)
             return r
@@ -143,11 +163,18 @@ class Lane(wiring.Component):
         # stage 0: register the memory read data and the multiplier operands
         v1 = reg(signed(W), "v1", self.x)
         M1 = reg(signed(SW), "M1", self.m)
-        xa1 = reg(signed(W), "xa1", self.xa)
-        xb1 = reg(signed(W), "xb1", self.xb)
-        oA1 = reg(signed(CW), "oA1", self.cmA)
-        oB1 = reg(signed(omw), "oB1", Mux(self.ro0, self.cmB, self.x))
-        v = {1: v1} | chain(v1, 2, 3, "v")                  # v[s]: v of the beat in stage s
+        xa1 = reg(signed(W), "xa1", self.xa, reset_less=True)
+        xb1 = reg(signed(W), "xb1", self.xb, reset_less=True)
+        oA1 = reg(signed(CW), "oA1", self.cmA, reset_less=True)
+        oB1 = reg(signed(omw), "oB1", Mux(self.ro0, self.cmB, self.x), reset_less=True)
+        if self.bram_delays:
+            # v3 and MA5 (below) are delayed two stages by one block-RAM buffer, not by registers
+            m.submodules.dl2 = dl2 = DelayLine(W + SW, 2)
+            m.d.comb += [dl2.en.eq(adv), dl2.d[:W].eq(v1)]
+            v = {1: v1, 3: dl2.q[:W].as_signed()}
+        else:
+            v = {1: v1} | chain(v1, 2, 3, "v")              # v[s]: v of the beat in stage s
+        v[4] = reg(signed(W), "v4", v[3], reset_less=True)  # the operands of pV
 
         def amt(s, stage, max_right, name, delay=1):
             """Shift amount (round_amt_hw) of field s (of the beat in stage - delay), registered `delay`
@@ -164,11 +191,9 @@ class Lane(wiring.Component):
 
         # stage 1: products (registered DSP outputs) and the shift of rnd(M, kA)
         preT2 = pre(M1, amt(self.kA, 1, cfg.kmax + 1, "kA"), 1, "preT")
-        pA2 = reg(signed(CW + W), "pA2", oA1 * xa1)
-        pB2 = reg(signed(pxw), "pB2", oB1 * xb1)
-        pV2 = reg(signed(2 * W), "pV2", v1 * v1)
-        pB = {2: pB2} | chain(pB2, 3, 4, "pB")
-        pV = {2: pV2} | chain(pV2, 3, 5, "pV")
+        pA2 = reg(signed(CW + W), "pA2", oA1 * xa1, reset_less=True)
+        pB2 = reg(signed(pxw), "pB2", oB1 * xb1, reset_less=True)
+        pB = {2: pB2, 3: reg(signed(pxw), "pB3", pB2)}
 
         def offsets(pre_, stage, name):
             """rnd = round_post(pre_) as the three registers sat_add takes: its low SW bits, rnd - 2**(SW-1)
@@ -201,22 +226,37 @@ class Lane(wiring.Component):
             m.d.comb += val.eq(Mux(over, (1 << (SW - 1)) - 1, Mux(under, -(1 << (SW - 1)), low)))
             return val, over | under
 
-        # stage 2: t1 = rnd(M, kA) (the increment; its low SW bits and t1 -+ 2**(SW-1)); the shifts of
-        # rnd(pA, shA) and of the read-out's rnd(pB, shB)
+        # stage 2: t1 = rnd(M, kA) (the increment; its low SW bits and t1 -+ 2**(SW-1)); the shift of
+        # rnd(pA, shA)
         t3 = offsets(preT2, 2, "t")
         preA3 = pre(pA2, amt(self.shA, 2, cfg.rmax + 1, "shA"), 2, "preA")
-        preB3 = pre(pB2, amt(self.shB, 2, cfg.rmax + 1, "shB"), 2, "preB")
 
-        # stage 3: MA = sat(t1 + rnd(pA, shA)) (rnd's increment on the adders' carries); rB = rnd(pB, shB)
-        # (its low SW bits and rB -+ 2**(SW-1))
+        # stage 3: MA = sat(t1 + rnd(pA, shA)) (rnd's increment on the adders' carries); the shift of the
+        # read-out's rnd(pB, shB) (here rather than in stage 2: pB3 is kept for px anyway, and rB's three
+        # wide registers are loaded once, in stage 4, instead of twice)
         ma_val, ma_hit = sat_add(t3, preA3, "ma")
         MA4 = reg(signed(SW), "MA4", ma_val)
-        MA5 = reg(signed(SW), "MA5", MA4)
-        rB5 = [reg(r.shape(), f"{r.name[:-1]}5", r, init=r.init) for r in offsets(preB3, 3, "rB")]
+        if self.bram_delays:
+            m.d.comb += dl2.d[W:].eq(ma_val)
+            MA5 = dl2.q[W:].as_signed()
+        else:
+            MA5 = reg(signed(SW), "MA5", MA4)
+        preB4 = pre(pB[3], amt(self.shB, 3, cfg.rmax + 1, "shB"), 3, "preB")
 
-        # stage 4: the shift of the read-out's rnd(MA, kB); a sample pass's px = v * x_{j-1} (0 in the read-out)
+        # stage 4: the shift of the read-out's rnd(MA, kB); rB = rnd(pB, shB) (its low SW bits and
+        # rB -+ 2**(SW-1)); a sample pass's px = v * x_{j-1} (0 in the read-out) and pv = v * v (a DSP
+        # fed from v4: 8 bits carried per stage rather than a 16-bit product from stage 1)
         preTB5 = pre(MA4, amt(self.kB, 4, cfg.kmax + 1, "kB"), 4, "preTB")
-        px5 = reg(signed(pxw), "px5", Mux(self.ro4, 0, pB[4]))
+        rB5 = offsets(preB4, 4, "rB")
+        if self.px_stage == 3:
+            px = pB[3]                                  # one lane: the caller sums px in stage 3
+        elif self.bram_delays:
+            m.submodules.dl3 = dl3 = DelayLine(pxw, 3)
+            m.d.comb += [dl3.en.eq(adv), dl3.d.eq(pB2)]
+            px = dl3.q.as_signed()
+        else:
+            px = reg(signed(pxw), "px5", reg(signed(pxw), "pB4", pB[3]))
+        pV5 = reg(signed(2 * W), "pV5", v[4] * v[4], reset_less=True)
         ro5 = reg(1, "ro5", self.ro4)
 
         # stage 5: MB
@@ -228,15 +268,15 @@ class Lane(wiring.Component):
         # The operands of pM, registered in front of its two DSPs: a read-out beat's om, MB (stage 5, like
         # MB's register above), else a sample beat's v, MA (stage 3, two stages earlier); the DSPs' products
         # are registered the next cycle (stage 4 of a sample beat, 6 of a read-out beat).
-        oP = reg(signed(SW), "oP", Mux(self.ro5v, mb_val, ma_val))
-        oM = reg(signed(omw), "oM", Mux(self.ro5v, self.om, v[3]))
-        lo = reg(signed(omw + S + 1), "pm_lo", oM * Cat(oP[:S], 0).as_signed())
-        hi = reg(signed(omw + SW - S), "pm_hi", oM * oP[S:].as_signed())
+        oP = reg(signed(SW), "oP", Mux(self.ro5v, mb_val, ma_val), reset_less=True)
+        oM = reg(signed(omw), "oM", Mux(self.ro5v, self.om, v[3]), reset_less=True)
+        lo = reg(signed(omw + S + 1), "pm_lo", oM * Cat(oP[:S], 0).as_signed(), reset_less=True)
+        hi = reg(signed(omw + SW - S), "pm_hi", oM * oP[S:].as_signed(), reset_less=True)
 
         # stage 5 of a sample beat: its products; stage 7 of a read-out beat: pM
         pm = self.pm
-        m.d.comb += [pm.eq((hi << S) + lo), self.pm_lo.eq(lo), self.pm_hi.eq(hi), self.px.eq(px5),
-                     self.pv.eq(pV[5])]
+        m.d.comb += [pm.eq((hi << S) + lo), self.pm_lo.eq(lo), self.pm_hi.eq(hi), self.px.eq(px),
+                     self.pv.eq(pV5)]
         pM8 = reg(signed(self.pm_width), "pM8", pm)
 
         # stage 8: the shift of rnd(pM, osh);  stage 9: its increment, the element

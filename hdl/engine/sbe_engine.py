@@ -118,8 +118,24 @@ class SBEEngine(wiring.Component):
     sample buffer 3 x that x in_width.
     """
 
-    def __init__(self, cfg: EngineConfig | None = None, **params):
+    #: HDL-only keyword parameters (not EngineConfig fields; the golden model has no counterpart, the
+    #: results are bit-identical and the cycles the same):
+    #: compact=True builds the scalar unit's area-saving forms for the iCE40 (ScalarUnit/FloatALU `compact`:
+    #: halving-step normalisers, compares as logic, the product in the SB_MAC16's register, the register
+    #: file's reset values from its own block RAM; ~475 fewer logic cells on the iCEBreaker top, longer
+    #: paths: off by default, the ECP5 builds keep the fast forms).
+    #: bram_delays=True puts the vector datapath's pipeline delay lines in block RAM (VectorDatapath,
+    #: hdl/engine/delay_line.py) for the iCE40 builds: 3 more SB_RAM40_4K at one lane, a few fewer logic
+    #: cells (iCEBreaker host_top, in_width 8: 5,693 LC against 5,701), slower paths out of the RAMs (off by
+    #: default: the ECP5 builds keep the registers).
+
+    def __init__(self, cfg: EngineConfig | None = None, *, compact: bool = False, bram_delays: bool = False,
+                 **params):
         self.cfg = cfg = cfg if cfg is not None else EngineConfig(**params)
+        for name, value in (("compact", compact), ("bram_delays", bram_delays)):
+            if not isinstance(value, bool):
+                raise TypeError(f"{name} must be True or False, not {value!r}")
+        self.compact, self.bram_delays = compact, bram_delays
         check_rtl_latency(cfg)
         self.in_layout = sample_layout(cfg.lanes, cfg.in_width, cfg.exp_width)
         self.out_layout = update_layout(lanes=cfg.lanes, elem_width=cfg.elem_width, mant_width=cfg.s_mant_width,
@@ -146,8 +162,8 @@ class SBEEngine(wiring.Component):
         m = Module()
         m.submodules.init = init = StateInit(cfg)
         m.submodules.issue = issue = IssueStage(cfg)
-        m.submodules.dp = dp = VectorDatapath(cfg, acc_width=self.acc_width)
-        m.submodules.su = su = ScalarUnit(acc_width=self.acc_width, compact=getattr(self, "compact", False), **cfg.kwargs())
+        m.submodules.dp = dp = VectorDatapath(cfg, acc_width=self.acc_width, bram_delays=self.bram_delays)
+        m.submodules.su = su = ScalarUnit(acc_width=self.acc_width, compact=self.compact, **cfg.kwargs())
         m.submodules.sched = sched = SegmentScheduler(cfg.alu_latency)
 
         # The state: read a cycle ahead of the issue (data at the port in stage 0), written back by stage 6, or

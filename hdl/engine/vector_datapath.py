@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from contract.checks import check_int
@@ -11,8 +10,10 @@ from contract.engine_config import EngineConfig
 from contract.enums import Vec
 from contract.layouts import update_layout
 
+from hdl.engine.delay_line import DelayLine
 from hdl.engine.issue_stage import beat_layout, pa_layout, pass_layout, s_layout
 from hdl.engine.lane import Lane
+from hdl.engine.out_fifo import OutFIFO
 from hdl.engine.scalar_unit import latch_layout
 
 
@@ -31,12 +32,15 @@ class VectorDatapath(wiring.Component):
     Stage WB = 6 writes the rewritten state word back (`we`, `waddr`, `wdata`). Stage 5 registers the
     sums over the lanes of a sample beat's products; stage ACC = 6 accumulates v.M, v.x_{j-1}, v.v over
     the pass; on its last beat the three sums go to the dot-product latches of the pass's vector (`lat`)
-    at the end of stage ACC, and the beat's block exponent (and `lob`) at the end of stage ACC - 1. The
-    latches are `full` from the cycle the last beat is in stage ACC (the scalar unit may start then: its
-    first reads of the sums are two cycles after its start, of the exponents and `lob` at its start)
-    until the scalar unit releases them (`rel`; a release in the same cycle wins). Stage 9 of a read-out
+    at the end of stage ACC, and the beat's block exponent (and `lob`) at the end of stage ACC - 1. With
+    one lane the lane's product registers are the sums: stage ACC - 1 accumulates them and the sums are
+    latched with the exponent (a cycle early; everything below holds). The exponent and `lob` come from
+    a register per vector loaded in stage 1 (not carried by the tags). The latches are `full` from the
+    cycle the last beat is in stage ACC (the scalar unit may start then: its first reads of the sums are
+    two cycles after its start, of the exponents and `lob` at its start) until the scalar unit releases
+    them (`rel`; a release in the same cycle wins). Stage 9 of a read-out
     beat writes the lanes' elements and `s` to the output (a bypass register when the FIFO is empty,
-    else the FIFO).
+    else the FIFO, hdl/engine/out_fifo.py).
 
     Parameters
     ----------
@@ -44,6 +48,11 @@ class VectorDatapath(wiring.Component):
         The engine's parameters.
     acc_width : int
         Width of the dot-product accumulators and latches, 8..128 (the caller makes it exact).
+    bram_delays : bool
+        For the iCE40 builds (default False): the lanes' delay lines (Lane `bram_delays`) and the
+        write-back address (issue to stage WB) in block RAM (hdl/engine/delay_line.py; at narrow formats
+        3 SB_RAM40_4K at one lane, 1 + 4 x lanes with more): fewer logic cells, a block-RAM read in front of logic instead of
+        a flip-flop. Same results and latencies.
 
     Ports
     -----
@@ -104,10 +113,13 @@ class VectorDatapath(wiring.Component):
     OUT_DEPTH = 14  # output FIFO beats: >= the issue-to-`o` latency + 2, so a consumer that is always
     #               ready sees the read-out back to back
 
-    def __init__(self, cfg: EngineConfig, *, acc_width: int):
+    def __init__(self, cfg: EngineConfig, *, acc_width: int, bram_delays: bool = False):
         if not isinstance(cfg, EngineConfig):
             raise TypeError(f"cfg must be an EngineConfig, not {cfg!r}")
+        if not isinstance(bram_delays, bool):
+            raise TypeError(f"bram_delays must be True or False, not {bram_delays!r}")
         self.cfg = cfg
+        self.bram_delays = bram_delays
         self.acc_width = check_int("acc_width", acc_width, 8, 128)
         L, W, SW = cfg.lanes, cfg.in_width, cfg.state_width
         super().__init__({
@@ -172,7 +184,7 @@ class VectorDatapath(wiring.Component):
 
         lanes = []
         for k in range(L):
-            m.submodules[f"lane{k}"] = lane = Lane(cfg)
+            m.submodules[f"lane{k}"] = lane = Lane(cfg, bram_delays=self.bram_delays)
             lanes.append(lane)
             m.d.comb += [
                 lane.adv.eq(adv), lane.x.eq(self.x[k]),
@@ -180,14 +192,19 @@ class VectorDatapath(wiring.Component):
                 lane.xa.eq(self.xa[k * W:(k + 1) * W]), lane.xb.eq(self.xb[k * W:(k + 1) * W]),
                 lane.ro0.eq(tag[0].ro), lane.ro4.eq(tag[4].ro), lane.ro5v.eq(tag[5].valid & tag[5].ro),
                 lane.kA.eq(self.pa.kA), lane.cmA.eq(self.pa.cmA), lane.cmB.eq(self.pa.cmB),
-                lane.shA.eq(sel(1, "shA")), lane.shB.eq(sel(1, "shB")), lane.kB.eq(sel(3, "kB")),
+                lane.shA.eq(sel(1, "shA")), lane.shB.eq(sel(2, "shB")), lane.kB.eq(sel(3, "kB")),
                 lane.om.eq(sel(5, "om")), lane.osh.eq(sel(7, "osh")),
             ]
 
         # stage WB: write-back
         wb = tag[self.WB]
-        m.d.comb += [self.we.eq(adv & wb.valid), self.waddr.eq(wb.addr),
-                     self.wdata.eq(Cat(lane.mb for lane in lanes))]
+        if self.bram_delays:
+            # the word address from a block-RAM buffer (the tags' addr fields, unread, are trimmed away)
+            m.submodules.dl_addr = dl_addr = DelayLine(len(self.waddr), self.WB)
+            m.d.comb += [dl_addr.en.eq(adv), dl_addr.d.eq(tag[0].addr), self.waddr.eq(dl_addr.q)]
+        else:
+            m.d.comb += self.waddr.eq(wb.addr)
+        m.d.comb += [self.we.eq(adv & wb.valid), self.wdata.eq(Cat(lane.mb for lane in lanes))]
 
         # Sample pass: exact dot products over the pass: stage ACC-1 registers the sums over the lanes of
         # the products (v.M as its two DSP halves), stage ACC accumulates (v.M: acc + lo + hi * 2**split,
@@ -195,41 +212,70 @@ class VectorDatapath(wiring.Component):
         aw = self.acc_width
         S = lanes[0].split
         A = self.ACC
-        lo_s, hi_s = Signal(signed(aw), name=f"sumlo{A}"), Signal(signed(aw), name=f"sumhi{A}")
-        s1_s, sV_s = Signal(signed(aw), name=f"sum1{A}"), Signal(signed(aw), name=f"sumV{A}")
-        with m.If(adv):
-            m.d.sync += [lo_s.eq(sum(lane.pm_lo for lane in lanes)), hi_s.eq(sum(lane.pm_hi for lane in lanes)),
-                         s1_s.eq(sum(lane.px for lane in lanes)), sV_s.eq(sum(lane.pv for lane in lanes))]
-        ta, tp = tag[A], tag[A - 1]
-        accM, acc1, accV = Signal(signed(aw)), Signal(signed(aw)), Signal(signed(aw))
-        totM, tot1, totV = Signal(signed(aw)), Signal(signed(aw)), Signal(signed(aw))
-        m.d.comb += [totM.eq(accM + lo_s + (hi_s << S)), tot1.eq(acc1 + s1_s), totV.eq(accV + sV_s)]
+        if L == 1:
+            # one lane: its product registers are the sums; accumulated where they are (stage ACC-1 for
+            # v.M and v.v, latched with the exponents and `lob`; stage 3 for v.x_{j-1}, Lane.px_stage),
+            # rather than copied into four registers first. Latching early is safe: the pass's last beat
+            # issued with v's latches released (hdl/engine/issue_stage.py waits for ~full).
+            lo_s, hi_s, s1_s, sV_s = lanes[0].pm_lo, lanes[0].pm_hi, lanes[0].px, lanes[0].pv
+            st_M = st_V = A - 1
+            st_1 = lanes[0].px_stage
+        else:
+            lo_s, hi_s = Signal(signed(aw), name=f"sumlo{A}"), Signal(signed(aw), name=f"sumhi{A}")
+            s1_s, sV_s = Signal(signed(aw), name=f"sum1{A}"), Signal(signed(aw), name=f"sumV{A}")
+            with m.If(adv):
+                m.d.sync += [lo_s.eq(sum(lane.pm_lo for lane in lanes)), hi_s.eq(sum(lane.pm_hi for lane in lanes)),
+                             s1_s.eq(sum(lane.px for lane in lanes)), sV_s.eq(sum(lane.pv for lane in lanes))]
+            st_M = st_V = st_1 = A
+        tp = tag[A - 1]
         lat = self.lat
-        with m.If(adv & ta.valid & ~ta.ro):
-            with m.If(ta.last):
-                m.d.sync += [accM.eq(0), acc1.eq(0), accV.eq(0)]
-                with m.If(ta.vec == Vec.X):
-                    m.d.sync += [lat.XM.eq(totM), lat.XX1.eq(tot1), lat.XX.eq(totV)]
+
+        def accumulate(name, value, stage, lat_x, lat_d):
+            """acc += value over the sample pass's beats in `stage`; on its last beat the total goes to the
+            latch of its vector (lat_x, lat_d) and acc restarts at 0."""
+            acc, tot = Signal(signed(aw), name=f"acc{name}"), Signal(signed(aw), name=f"tot{name}")
+            m.d.comb += tot.eq(acc + value)
+            ta = tag[stage]
+            with m.If(adv & ta.valid & ~ta.ro):
+                with m.If(ta.last):
+                    m.d.sync += acc.eq(0)
+                    with m.If(ta.vec == Vec.X):
+                        m.d.sync += lat_x.eq(tot)
+                    with m.Else():
+                        m.d.sync += lat_d.eq(tot)
                 with m.Else():
-                    m.d.sync += [lat.DM.eq(totM), lat.DD1.eq(tot1), lat.DD.eq(totV)]
-            with m.Else():
-                m.d.sync += [accM.eq(totM), acc1.eq(tot1), accV.eq(totV)]
+                    m.d.sync += acc.eq(tot)
+
+        accumulate("M", lo_s + (hi_s << S), st_M, lat.XM, lat.DM)
+        accumulate("1", s1_s, st_1, lat.XX1, lat.DD1)
+        accumulate("V", sV_s, st_V, lat.XX, lat.DD)
         # A cycle ahead (the last beat in stage ACC-1): `full`, the block exponent, `lob`. The scalar unit
         # may start as the beat enters stage ACC; it reads the exponents and `lob` at its start, the sums
         # two cycles later (hdl/engine/scalar_unit.py: the first LDI issues the cycle after the start and
         # reads its source a cycle after its issue).
+        # The exponent and `lob` of a pass's last beat are kept per vector from its stage 1 rather than
+        # carried by the tags to stage ACC-1: no later last beat of the vector issues before this one
+        # leaves stage ACC (`lpend`), so the register still holds them then.
+        t1 = tag[1]
+        exp_p = [Signal(signed(cfg.exp_width), name=f"exp_{v}") for v in Vec]
+        lob_p = Signal(name="lob_pend")
+        with m.If(adv & t1.valid & ~t1.ro & t1.last):
+            with m.If(t1.vec == Vec.X):
+                m.d.sync += exp_p[Vec.X].eq(t1.exp)
+            with m.Else():
+                m.d.sync += [exp_p[Vec.D].eq(t1.exp), lob_p.eq(t1.lob)]
         with m.If(adv & tp.valid & ~tp.ro & tp.last):
             with m.If(tp.vec == Vec.X):
-                m.d.sync += [self.full[Vec.X].eq(1), lat.EX.eq(tp.exp)]
+                m.d.sync += [self.full[Vec.X].eq(1), lat.EX.eq(exp_p[Vec.X])]
             with m.Else():
-                m.d.sync += [self.full[Vec.D].eq(1), self.lob.eq(tp.lob), lat.ED.eq(tp.exp)]
+                m.d.sync += [self.full[Vec.D].eq(1), self.lob.eq(lob_p), lat.ED.eq(exp_p[Vec.D])]
         with m.If(self.rel):
             m.d.sync += self.full.eq(0)
 
         # stage 9, read-out: into the output FIFO; credits for the issue stage
         tout = tag[self.NSTAGES - 1]
         ol = self.o.payload.shape()
-        m.submodules.ofifo = ofifo = SyncFIFOBuffered(width=ol.size, depth=self.OUT_DEPTH - 1)
+        m.submodules.ofifo = ofifo = OutFIFO(ol.size, self.OUT_DEPTH - 1)    # SyncFIFOBuffered's behaviour
         word = Signal(ol)
         m.d.comb += [word.s_mant.eq(self.s.mant), word.s_exp.eq(self.s.exp), word.vec.eq(tout.vec == Vec.X),
                      word.last.eq(tout.last)]

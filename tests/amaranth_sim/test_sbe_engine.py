@@ -112,15 +112,12 @@ def golden_words(cfg, batches):
 
 
 def run_engine(cfg, batches, *, seed=0, p_gap=0.3, p_stall=0.3, max_cycles=None, junk_exp=False,
-               junk_lanes=False, window=True, compact=False):
+               junk_lanes=False, window=True, hdl=None):
     """junk_exp: random exponents on every beat but a vector's last (the engine must ignore them).
     junk_lanes: random non-zero words in the lanes past a vector's end (the engine must ignore them).
     window: check the state norm window (StateMonitor; off for extreme block exponents).
-    compact: the scalar unit's compact form (ScalarUnit(compact=True), the iCE40 builds'), set on the
-    engine before elaboration (SBEEngine passes its `compact` attribute on)."""
-    dut = SBEEngine(**cfg)
-    if compact:
-        dut.compact = True
+    hdl: SBEEngine's HDL-only keyword parameters (not EngineConfig fields: the golden model has none)."""
+    dut = SBEEngine(**cfg, **(hdl or {}))
     mon = StateMonitor(dut, window=window)
     rng_in, rng_out = random.Random(seed), random.Random(seed + 1)
     beats = [bt for batch in batches for bt in batch_beats(batch, dut.lanes)]
@@ -261,6 +258,27 @@ def test_engine_smallest_float_formats():
     check(cfg, make_batches(rng, 4, 3, [3, 2], width=8, exps=(0, 0)), seed=16)
 
 
+@pytest.mark.parametrize("a,b,lanes,sizes,p_gap", [
+    (8, 12, 1, [3, 2], 0.3),        # the iCEBreaker build's shape (in_width 8, state_width 12, one lane)
+    (8, 12, 1, [2, 3], 0.0),        # back to back: the read-out's last beats beside the next sample's
+    (3, 5, 1, [4, 1, 2], 0.3),      # short vectors: in-flight waits between passes
+    (7, 10, 3, [3, 2], 0.3),        # several lanes: the lane sums registered before the accumulators
+])
+def test_engine_bram_delays_matches_golden(a, b, lanes, sizes, p_gap):
+    """bram_delays=True (the iCE40 builds: pipeline delay lines in block RAM, hdl/engine/delay_line.py)
+    is bit-exact against the golden model like the default, with stalls and back-pressure."""
+    rng = np.random.default_rng(a * 7 + b + lanes)
+    cfg = dict(a=a, b=b, lanes=lanes, in_width=8, state_width=12, coef_width=12, elem_width=8, s_mant_width=8,
+               exp_width=4, mant_width=16, fexp_width=8)
+    check(cfg, make_batches(rng, a, b, sizes, width=8, exps=(-3, 3)), seed=a + lanes, p_gap=p_gap,
+          hdl={"bram_delays": True})
+
+
+def test_engine_bram_delays_is_checked():
+    with pytest.raises(TypeError, match="bram_delays must be True or False"):
+        SBEEngine(a=2, b=2, bram_delays=1)
+
+
 @pytest.mark.parametrize("kwargs,exc,text", [
     ({"a": 0, "b": 3}, ValueError, "a must be between 1 and 4096, not 0"),
     ({"a": 3, "b": 3, "lanes": 0}, ValueError, "lanes must be between 1 and 8, not 0"),
@@ -355,4 +373,4 @@ def test_engine_compact_scalar_unit_matches_golden(cfg, sizes):
     model, with stalls and gaps on the streams, and the same cycles (the schedule is the same)."""
     rng = np.random.default_rng(77 + len(sizes))
     check(cfg, make_batches(rng, cfg["a"], cfg["b"], sizes, width=cfg.get("in_width", 16)), seed=len(sizes),
-          compact=True)
+          hdl=dict(compact=True))

@@ -18,6 +18,13 @@ CONFIGS = {
     "a6_b11_l4_w12": dict(cfg=dict(a=6, b=11, lanes=4, in_width=12, x_frac=9, delta_frac=11),
                           segments=[{"batches": [[4, "random"]]}, {"partial": [3, "full"]},
                                     {"batches": [[6, "random"], [2, "random"]]}]),
+    # the iCEBreaker build's shape with its HDL-only options (the compact scalar unit; pipeline delay lines
+    # in block RAM, which keep their words over a reset): in_width 8, state_width 12, one lane; reset mid-batch
+    "a8_b12_in8_bram": dict(cfg=dict(a=8, b=12, lanes=1, in_width=8, state_width=12, coef_width=12,
+                                     elem_width=8, s_mant_width=8, exp_width=4, mant_width=16, fexp_width=8),
+                            hdl=dict(bram_delays=True, compact=True),
+                            segments=[{"batches": [[3, "random"], [2, "full"]]}, {"partial": [2, "random"]},
+                                      {"batches": [[3, "random"]]}]),
 }
 
 
@@ -33,5 +40,5 @@ CASES = [pytest.param(sim, name, id=f"{name}-{sim}",
 @pytest.mark.parametrize("sim,name", CASES)
 def test_sbe_engine_cocotb(sim, name):
     c = CONFIGS[name]
-    run_bench(sim, SBEEngine(**c["cfg"]), toplevel="sbe_engine", module="sbe_engine_tb",
+    run_bench(sim, SBEEngine(**c["cfg"], **c.get("hdl", {})), toplevel="sbe_engine", module="sbe_engine_tb",
               build_name=f"sbe_engine_{name}", params={**c, "seed": 11})

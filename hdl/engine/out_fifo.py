@@ -1,0 +1,81 @@
+"""The vector datapath's output FIFO: amaranth.lib.fifo.SyncFIFOBuffered's behaviour, its block RAM marked
+`no_rw_check` (hdl/engine/vector_datapath.py)."""
+from __future__ import annotations
+
+from amaranth import Module, Mux, Signal, unsigned
+from amaranth.lib import memory, wiring
+from amaranth.lib.wiring import In, Out
+
+from contract.checks import check_int
+
+
+class OutFIFO(wiring.Component):
+    """A synchronous FIFO of `depth` words with a registered output, cycle for cycle the same as
+    amaranth.lib.fifo.SyncFIFOBuffered(width=width, depth=depth) (tests/amaranth_sim/test_out_fifo.py
+    compares them): a block-RAM buffer of depth - 1 words and the RAM's read register as the output stage.
+
+    Why not SyncFIFOBuffered itself: its buffer's read port is not transparent, and Yosys cannot tell that
+    the read never meets the write of the same word, so it adds a read-during-write bypass around the
+    block RAM (a register per bit for the write data, one for the address match, a select per bit: about
+    2 x width iCE40 logic cells). Here the buffer carries `no_rw_check`: its read and write addresses
+    are equal only when it is empty (no read) or full (no write, `w_rdy` low), so there is no such cycle.
+
+    Parameters
+    ----------
+    width : int
+        Bits per word, 1..256.
+    depth : int
+        Words held (the output stage included), 2..1024.
+
+    Ports
+    -----
+    w_en, w_data : In(1), In(width)
+        Write (ignored while `w_rdy` is low).
+    w_rdy : Out(1)
+        Not full.
+    r_en : In(1)
+        Take the output word (when `r_rdy`).
+    r_data, r_rdy : Out(width), Out(1)
+        The oldest word (a register: the RAM's read data), valid while `r_rdy`.
+    level : Out(range(depth + 1))
+        Words held. Latency: a word written into an empty FIFO is on `r_data` 2 cycles later.
+    """
+
+    def __init__(self, width: int, depth: int):
+        self.width = check_int("width", width, 1, 256)
+        self.depth = check_int("depth", depth, 2, 1024)
+        super().__init__({
+            "w_en": In(1), "w_data": In(unsigned(width)), "w_rdy": Out(1),
+            "r_en": In(1), "r_data": Out(unsigned(width)), "r_rdy": Out(1),
+            "level": Out(range(depth + 1)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        inner = self.depth - 1
+        m.submodules.storage = storage = memory.Memory(shape=unsigned(self.width), depth=inner, init=[],
+                                                       attrs={"no_rw_check": 1})
+        wr, rd = storage.write_port(), storage.read_port()
+        level = Signal(range(inner + 1), name="inner_level")
+        produce, consume = Signal(range(inner)), Signal(range(inner))
+        do_write = Signal()
+        do_read = Signal()               # RAM -> output stage
+        m.d.comb += [self.w_rdy.eq(level != inner), do_write.eq(self.w_rdy & self.w_en),
+                     do_read.eq((level != 0) & (~self.r_rdy | self.r_en)),
+                     wr.addr.eq(produce), wr.data.eq(self.w_data), wr.en.eq(do_write),
+                     rd.addr.eq(consume), rd.en.eq(do_read), self.r_data.eq(rd.data),
+                     self.level.eq(level + self.r_rdy)]
+
+        with m.If(do_write):
+            m.d.sync += produce.eq(Mux(produce == inner - 1, 0, produce + 1))
+        with m.If(do_read):
+            m.d.sync += consume.eq(Mux(consume == inner - 1, 0, consume + 1))
+        with m.If(do_write & ~do_read):
+            m.d.sync += level.eq(level + 1)
+        with m.If(do_read & ~do_write):
+            m.d.sync += level.eq(level - 1)
+        with m.If(do_read):
+            m.d.sync += self.r_rdy.eq(1)
+        with m.Elif(self.r_en):
+            m.d.sync += self.r_rdy.eq(0)
+        return m
