@@ -115,7 +115,8 @@ class CommandProcessor(wiring.Component):
         s_wr, s_rd = sbuf.write_port(), sbuf.read_port()
         m.submodules.ubuf = ubuf = Memory(shape=unsigned(L * eng.elem_width), depth=words_d + words_x, init=[])
         u_wr, u_rd = ubuf.write_port(), ubuf.read_port()
-        m.submodules.idrom = idrom = Memory(shape=unsigned(8), depth=len(id_bytes), init=list(id_bytes))
+        m.submodules.idrom = idrom = Memory(shape=unsigned(8), depth=len(id_bytes), init=list(id_bytes),
+                                             attrs={"rom_style": "block"})   # else Yosys builds it of LUTs
         id_rd = idrom.read_port()
 
         # ---- counters and flags ----------------------------------------------------------------------
