@@ -120,7 +120,7 @@ class CommandProcessor(wiring.Component):
         id_rd = idrom.read_port()
 
         # ---- counters and flags ----------------------------------------------------------------------
-        batches, writes, errors = Signal(32), Signal(32), Signal(32)
+        writes = Signal(32)
         pending = Signal()          # an update is pending (flagged sample fed, or captured) until read or CLEAR
         captured = Signal()         # the update buffer holds a complete update: readable (again) until the
         #                             next accepted SAMPLE or CLEAR (a lost READ_UPDATE reply is re-read)
@@ -142,6 +142,27 @@ class CommandProcessor(wiring.Component):
 
         deferred_count(writes, self.ctrl_done, "writes")
 
+        # BATCHES and ERRORS as bytes in rotation: the reply sends a counter's low byte and rotates it right
+        # by a byte per byte sent (back in place after its four bytes), so the reply's byte mux has one
+        # input per counter instead of four (~10 LUT4 per 8-bit input). An increment is four such
+        # rotations with the low byte + carry going to the top (step = 1..4), started in RECV when owed
+        # (an update completed, an error reply sent); RECV takes no input while one is owed or under way,
+        # so CHECK sees the counters in place and up to date.
+        step = Signal(range(5))                     # 0: no increment under way
+        rotors = []
+
+        def byte_counter(name, event):
+            c = Signal(32, name=name)
+            owed, act, carry, rot = (Signal(name=f"{name}_{x}") for x in ("owed", "act", "carry", "rot"))
+            cin = Signal(name=f"{name}_cin")
+            m.d.comb += cin.eq(act & (step != 0) & ((step == 1) | carry))
+            low = Signal(9, name=f"{name}_low")
+            m.d.comb += low.eq(c[:8] + cin)
+            with m.If(rot | (act & (step != 0))):
+                m.d.sync += [c.eq(Cat(c[8:], low[:8])), carry.eq(low[8])]
+            rotors.append((owed, act, event))
+            return c, rot
+
         # ---- update capture ---------------------------------------------------------------------------
         cw = Signal(range(words_d + words_x + 1))
         s_mant = Signal(signed(eng.s_mant_width))
@@ -149,7 +170,23 @@ class CommandProcessor(wiring.Component):
         m.d.comb += [u_wr.addr.eq(cw), u_wr.data.eq(self.upd.elems.as_value()), u_wr.en.eq(self.upd_valid)]
         upd_done = Signal()
         m.d.comb += upd_done.eq(self.upd_valid & (self.upd.vec == Vec.X) & self.upd.last)
-        deferred_count(batches, upd_done, "batches")
+        batches, batches_rot = byte_counter("batches", upd_done)
+        errors, errors_rot = byte_counter("errors", self.error)
+        owed_any = Signal()
+        m.d.comb += owed_any.eq(Cat(*[o for o, _, _ in rotors]).any())
+        start = Signal()
+        m.d.comb += start.eq(~hold & (step == 0) & owed_any)
+        with m.If(start):
+            m.d.sync += step.eq(1)
+        with m.Elif(step != 0):
+            m.d.sync += step.eq(Mux(step == 4, 0, step + 1))
+        for owed, act, event in rotors:
+            with m.If(start):
+                m.d.sync += [act.eq(owed), owed.eq(event)]
+            with m.Elif(event):
+                m.d.sync += owed.eq(1)
+        counters_idle = Signal()                    # no increment owed or under way, none arriving
+        m.d.comb += counters_idle.eq((step == 0) & ~owed_any & ~upd_done)
         with m.If(self.upd_valid):
             m.d.sync += [s_mant.eq(self.upd.s_mant), s_exp.eq(self.upd.s_exp), cw.eq(cw + 1)]
             with m.If(upd_done):
@@ -226,8 +263,10 @@ class CommandProcessor(wiring.Component):
             readable.update(regs_out)
         else:
             regs_out = {}
-        for r, sig in ((Reg.BATCHES, batches), (Reg.WRITES, writes), (Reg.ERRORS, errors)):
-            put(16 + 4 * (r - Reg.BATCHES), sig, 4)
+        put(16 + 4 * (Reg.WRITES - Reg.BATCHES), writes, 4)
+        for r, sig in ((Reg.BATCHES, batches), (Reg.ERRORS, errors)):
+            for j in range(4):
+                fields[16 + 4 * (r - Reg.BATCHES) + j] = sig[:8]
         for r, sig in regs_out.items():
             put(32 + 4 * r, sig, 4)
         fbyte = Signal(8)
@@ -262,7 +301,7 @@ class CommandProcessor(wiring.Component):
             m.d.sync += status.eq(st)
             m.d.comb += ri_next.eq(0)
             with m.If(st != Err.OK):
-                m.d.sync += [fn.eq(0), errors.eq(errors + 1)]
+                m.d.sync += fn.eq(0)
                 m.d.comb += self.error.eq(1)
 
         # Register writes: decoded in CHECK.
@@ -281,8 +320,8 @@ class CommandProcessor(wiring.Component):
         m.d.comb += self.busy.eq(1)
         with m.FSM() as fsm:
             with m.State("RECV"):
-                m.d.comb += [self.i.ready.eq(1), self.busy.eq(n != 0), out.eq(b1)]
-                with m.If(self.i.valid):
+                m.d.comb += [self.i.ready.eq(counters_idle), self.busy.eq(n != 0), out.eq(b1)]
+                with m.If(self.i.valid & counters_idle):
                     d = self.i.payload.data
                     with m.If(self.i.payload.end):
                         m.d.sync += cobs_err.eq(self.i.payload.error)
@@ -402,6 +441,7 @@ class CommandProcessor(wiring.Component):
                     m.d.comb += [self.o.valid.eq(1), out.eq(fbyte)]
                     with m.If(fire_o):
                         m.d.sync += [fa.eq(fa + 1), fn.eq(fn - 1)]
+                        m.d.comb += [batches_rot.eq(fa[2:] == 16 // 4), errors_rot.eq(fa[2:] == 24 // 4)]
                 with m.Elif((status == Err.OK) & (cmd == Cmd.ID)):
                     m.next = "PAY_ID"
                 with m.Elif((status == Err.OK) & (cmd == Cmd.READ_UPDATE)):
