@@ -111,9 +111,10 @@ class CommandProcessor(wiring.Component):
         # ---- buffers (block RAM). Each read port's address is the next value of its index register
         # (`*_next`, combinational), so its data is always the word at the index register: no wait
         # states for the read latency. -------------------------------------------------------------------
-        m.submodules.sbuf = sbuf = Memory(shape=signed(eng.in_width), depth=nelem, init=[])
+        m.submodules.sbuf = sbuf = Memory(shape=signed(eng.in_width), depth=nelem, init=[], attrs={"no_rw_check": 1})
         s_wr, s_rd = sbuf.write_port(), sbuf.read_port()
-        m.submodules.ubuf = ubuf = Memory(shape=unsigned(L * eng.elem_width), depth=words_d + words_x, init=[])
+        m.submodules.ubuf = ubuf = Memory(shape=unsigned(L * eng.elem_width), depth=words_d + words_x, init=[],
+                                            attrs={"no_rw_check": 1})
         u_wr, u_rd = ubuf.write_port(), ubuf.read_port()
         m.submodules.idrom = idrom = Memory(shape=unsigned(8), depth=len(id_bytes), init=list(id_bytes),
                                              attrs={"rom_style": "block"})   # else Yosys builds it of LUTs
