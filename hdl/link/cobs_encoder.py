@@ -32,6 +32,10 @@ class COBSEncoder(wiring.Component):
         m = Module()
         m.submodules.buf = buf = Memory(shape=unsigned(8), depth=BLOCK, init=[], attrs={"no_rw_check": 1})
         wr, rd = buf.write_port(), buf.read_port()
+        # no_rw_check (no read-during-write bypass in Yosys's mapping): rd.data is used in DATA only, read
+        # in CODE/DATA where nothing is written; `buffer_ports` (name, read, write, data used) for the tests
+        used = Signal()
+        self.buffer_ports = [("buf", rd, wr, used)]
         n = Signal(range(BLOCK + 1))        # bytes buffered; a block's code byte is n + 1 (0xFF when full)
         idx = Signal(range(BLOCK + 1))      # next buffered byte to send; rd.data is the byte at idx
         idx_next = Signal.like(idx)         # rd.addr: idx's next value, so the read latency costs no cycle
@@ -65,7 +69,7 @@ class COBSEncoder(wiring.Component):
                     with m.Else():
                         m.next = "DATA"
             with m.State("DATA"):
-                m.d.comb += [self.o.valid.eq(1), self.o.payload.eq(rd.data)]
+                m.d.comb += [self.o.valid.eq(1), self.o.payload.eq(rd.data), used.eq(1)]
                 with m.If(fire_o):
                     m.d.comb += idx_next.eq(idx + 1)
                     with m.If(idx + 1 == n):

@@ -110,7 +110,10 @@ class CommandProcessor(wiring.Component):
 
         # ---- buffers (block RAM). Each read port's address is the next value of its index register
         # (`*_next`, combinational), so its data is always the word at the index register: no wait
-        # states for the read latency. -------------------------------------------------------------------
+        # states for the read latency. No read whose data is used meets a write of its word (the sample
+        # buffer is read after the request is in, the update buffer after the capture is complete), so
+        # Yosys is told to leave out its read-during-write bypass (`no_rw_check`: ~100 LC on the iCE40);
+        # `buffer_ports` (name, read port, write port, data used) lets the tests check it. ------------
         m.submodules.sbuf = sbuf = Memory(shape=signed(eng.in_width), depth=nelem, init=[], attrs={"no_rw_check": 1})
         s_wr, s_rd = sbuf.write_port(), sbuf.read_port()
         m.submodules.ubuf = ubuf = Memory(shape=unsigned(L * eng.elem_width), depth=words_d + words_x, init=[],
@@ -119,6 +122,8 @@ class CommandProcessor(wiring.Component):
         m.submodules.idrom = idrom = Memory(shape=unsigned(8), depth=len(id_bytes), init=list(id_bytes),
                                              attrs={"rom_style": "block"})   # else Yosys builds it of LUTs
         id_rd = idrom.read_port()
+        s_used, u_used = Signal(), Signal()         # the sample / update buffer's read data is used
+        self.buffer_ports = [("sbuf", s_rd, s_wr, s_used), ("ubuf", u_rd, u_wr, u_used)]
 
         # ---- counters and flags ----------------------------------------------------------------------
         writes = Signal(32)
@@ -424,7 +429,7 @@ class CommandProcessor(wiring.Component):
                     with m.If(cmd == Cmd.CLEAR):
                         m.d.comb += self.clear.eq(1)
                         m.d.sync += [pending.eq(0), captured.eq(0), cw.eq(0)]
-            self._feed(m, s_rd, e, e_next, k, vec, lob, xexp, dexp, pending)
+            self._feed(m, s_rd, s_used, e, e_next, k, vec, lob, xexp, dexp, pending)
             with m.State("WAITCAP"):
                 with m.If(captured):
                     load_fields(0, UPDATE_HEADER_BYTES)
@@ -456,13 +461,13 @@ class CommandProcessor(wiring.Component):
                     with m.If(ri == len(id_bytes) - 1):
                         m.next = "CRC_LO"
             with m.State("UPD_LO"):
-                m.d.comb += [self.o.valid.eq(1), out.eq(u_elem16[:8])]
+                m.d.comb += [self.o.valid.eq(1), out.eq(u_elem16[:8]), u_used.eq(1)]
                 with m.If(fire_o):
                     m.next = "UPD_HI"
             with m.State("UPD_HI"):
                 ulen = Mux(uvec == Vec.D, a, b)
                 last_k = uk == ulen - 1
-                m.d.comb += [self.o.valid.eq(1), out.eq(u_elem16[8:])]
+                m.d.comb += [self.o.valid.eq(1), out.eq(u_elem16[8:]), u_used.eq(1)]
                 with m.If(fire_o):
                     m.next = "UPD_LO"
                     with m.If(last_k):
@@ -487,7 +492,7 @@ class CommandProcessor(wiring.Component):
         m.d.comb += hold.eq(~fsm.ongoing("RECV"))
         return m
 
-    def _feed(self, m, s_rd, e, e_next, k, vec, lob, xexp, dexp, pending):
+    def _feed(self, m, s_rd, s_used, e, e_next, k, vec, lob, xexp, dexp, pending):
         """FEED states: the buffered sample to the engine, b x beats then a delta beats. s_rd.data is the
         element at e. One lane: each element is a beat straight from the buffer. More lanes: a beat's
         elements are gathered in `lanes` one per cycle (FEED_GET), then offered (FEED_OUT); the lanes
@@ -512,7 +517,7 @@ class CommandProcessor(wiring.Component):
 
         if L == 1:
             with m.State("FEED"):
-                m.d.comb += out + [beat.elems[0].eq(s_rd.data)]
+                m.d.comb += out + [beat.elems[0].eq(s_rd.data), s_used.eq(1)]
                 with m.If(self.samples.ready):
                     m.d.comb += e_next.eq(e + 1)
                     beat_taken()
@@ -524,7 +529,7 @@ class CommandProcessor(wiring.Component):
             m.next = "FEED_GET"
         with m.State("FEED_GET"):
             m.d.sync += lanes[lane].eq(s_rd.data)
-            m.d.comb += e_next.eq(e + 1)
+            m.d.comb += [e_next.eq(e + 1), s_used.eq(1)]
             with m.If((lane == L - 1) | is_last):
                 m.next = "FEED_OUT"
             with m.Else():
