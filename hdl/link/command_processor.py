@@ -465,8 +465,10 @@ class CommandProcessor(wiring.Component):
                 with m.If(fire_o):
                     m.next = "UPD_HI"
             with m.State("UPD_HI"):
-                ulen = Mux(uvec == Vec.D, a, b)
-                last_k = uk == ulen - 1
+                if L == 1:                              # word = element: Dhat 0..a-1, Xhat a..a+b-1
+                    last_k = uw == Mux(uvec == Vec.D, a - 1, a + b - 1)
+                else:
+                    last_k = uk == Mux(uvec == Vec.D, a, b) - 1
                 m.d.comb += [self.o.valid.eq(1), out.eq(u_elem16[8:]), u_used.eq(1)]
                 with m.If(fire_o):
                     m.next = "UPD_LO"
@@ -499,8 +501,10 @@ class CommandProcessor(wiring.Component):
         after a vector's last element are 0."""
         eng = self.eng
         a, b, L = eng.a, eng.b, eng.lanes
-        length = Mux(vec == Vec.X, b, a)
-        is_last = k == length - 1
+        if L == 1:                                  # e is the element: x 0..b-1, delta b..b+a-1
+            is_last = e == Mux(vec == Vec.X, b - 1, a + b - 1)
+        else:
+            is_last = k == Mux(vec == Vec.X, b, a) - 1
         beat = self.samples.payload
         out = [self.samples.valid.eq(1), beat.vec.eq(vec), beat.last.eq(is_last),
                beat.exp.eq(Mux(vec == Vec.X, xexp, dexp)), beat.last_of_batch.eq(is_last & (vec == Vec.D) & lob)]
