@@ -69,6 +69,7 @@ from hdl.link.crc16 import INIT as CRC_INIT, crc16_byte
 
 STATUS_BYTES = 17      # struct.calcsize(STATUS_FORMAT)
 UPDATE_HEADER_BYTES = 6
+STATUS_FA = 11         # field byte address of STATUS's payload (see `fields` in elaborate)
 
 
 class CommandProcessor(wiring.Component):
@@ -218,7 +219,6 @@ class CommandProcessor(wiring.Component):
         ri = Signal(range(max(len(id_bytes), 3) + 1))    # header byte, then ID byte index
         ri_next = Signal.like(ri)
         fa = Signal(range(48 if ctrl is not None else 32))   # field byte address (see `fields` below)
-        fn = Signal(range(STATUS_BYTES + 1))        # field bytes left
 
         # ---- sample feed state --------------------------------------------------------------------------
         e = Signal(range(nelem + 1))                # element index in the buffer (x first, then delta)
@@ -260,7 +260,7 @@ class CommandProcessor(wiring.Component):
         put(0, s_mant, 4)
         put(4, s_exp, 2)
         fl = Cat(snap_flags, Const(int(ctrl is not None), 1), Const(0, 10))
-        put(11, Cat(fl, snap_cstat, Const(0, 4), snap_count), 5)
+        put(STATUS_FA, Cat(fl, snap_cstat, Const(0, 4), snap_count), 5)
         readable = {Reg.BATCHES: batches, Reg.ERRORS: errors}
         if ctrl is not None:
             regs_out = {Reg.LR_MANT: self.lr_mant, Reg.LR_EXP: self.lr_exp, Reg.BL: self.bl,
@@ -297,8 +297,8 @@ class CommandProcessor(wiring.Component):
             top = value[bits - 1:width]
             return (top == 0) | (top == (1 << (width - bits + 1)) - 1)
 
-        def load_fields(addr, nbytes):
-            m.d.sync += [fa.eq(addr), fn.eq(nbytes)]
+        def load_fields(addr):
+            m.d.sync += fa.eq(addr)
 
         def restart():
             m.d.sync += [n.eq(0), crc.eq(CRC_INIT), wa.eq(0), elem_bad.eq(0), cobs_err.eq(0)]
@@ -307,7 +307,6 @@ class CommandProcessor(wiring.Component):
             m.d.sync += status.eq(st)
             m.d.comb += ri_next.eq(0)
             with m.If(st != Err.OK):
-                m.d.sync += fn.eq(0)
                 m.d.comb += self.error.eq(1)
 
         # Register writes: decoded in CHECK.
@@ -388,7 +387,6 @@ class CommandProcessor(wiring.Component):
                         start_reply(Err.BUSY)
                     with m.Else():
                         start_reply(Err.OK)
-                        m.d.sync += fn.eq(0)
                         for r, sig in regs_out.items():
                             with m.If(reg == r):
                                 m.d.sync += sig.eq(value[:len(sig)])
@@ -397,7 +395,7 @@ class CommandProcessor(wiring.Component):
                         start_reply(Err.BAD_REG)
                     with m.Else():
                         start_reply(Err.OK)
-                        load_fields(reg_addr(reg), 4)
+                        load_fields(reg_addr(reg))
                 with m.Elif(cmd == Cmd.SAMPLE):
                     lo_exp, hi_exp = eng.exp_range
                     bad = (elem_bad | (flags & (0xFF ^ int(SampleFlag.LAST_OF_BATCH))).any()
@@ -410,7 +408,7 @@ class CommandProcessor(wiring.Component):
                     with m.Else():
                         start_reply(Err.OK)
                         m.d.comb += e_next.eq(0)
-                        m.d.sync += [fn.eq(0), k.eq(0), vec.eq(Vec.X), lob.eq(flags[0]), captured.eq(0)]
+                        m.d.sync += [k.eq(0), vec.eq(Vec.X), lob.eq(flags[0]), captured.eq(0)]
                         m.next = "FEED"
                 with m.Elif(cmd == Cmd.READ_UPDATE):
                     with m.If(~pending & ~captured):
@@ -422,17 +420,16 @@ class CommandProcessor(wiring.Component):
                         m.next = "WAITCAP"
                 with m.Elif(cmd == Cmd.STATUS):
                     start_reply(Err.OK)
-                    load_fields(11, STATUS_BYTES)
+                    load_fields(STATUS_FA)
                 with m.Else():                                           # ID, CLEAR
                     start_reply(Err.OK)
-                    m.d.sync += fn.eq(0)
                     with m.If(cmd == Cmd.CLEAR):
                         m.d.comb += self.clear.eq(1)
                         m.d.sync += [pending.eq(0), captured.eq(0), cw.eq(0)]
             self._feed(m, s_rd, s_used, e, e_next, k, vec, lob, xexp, dexp, pending)
             with m.State("WAITCAP"):
                 with m.If(captured):
-                    load_fields(0, UPDATE_HEADER_BYTES)
+                    load_fields(0)
                     m.d.sync += pending.eq(0)
                     m.next = "REPLY"
             with m.State("REPLY"):                      # status, cmd, seq
@@ -443,15 +440,21 @@ class CommandProcessor(wiring.Component):
                         m.d.comb += ri_next.eq(0)
                         m.next = "FIELDS"
             with m.State("FIELDS"):                     # payload bytes from the field bytes
-                with m.If(fn != 0):
+                ok = status == Err.OK
+                # the last field byte by its address: STATUS's, READ_UPDATE header's, a register's (aligned)
+                last = Mux(cmd == Cmd.STATUS, fa == STATUS_FA + STATUS_BYTES - 1,
+                           Mux(cmd == Cmd.READ_UPDATE, fa == UPDATE_HEADER_BYTES - 1, fa[:2] == 3))
+                with m.If(ok & ((cmd == Cmd.READ_REG) | (cmd == Cmd.STATUS) | (cmd == Cmd.READ_UPDATE))):
                     m.d.comb += [self.o.valid.eq(1), out.eq(fbyte)]
                     with m.If(fire_o):
-                        m.d.sync += [fa.eq(fa + 1), fn.eq(fn - 1)]
+                        m.d.sync += fa.eq(fa + 1)
                         m.d.comb += [batches_rot.eq(fa[2:] == 16 // 4), errors_rot.eq(fa[2:] == 24 // 4)]
-                with m.Elif((status == Err.OK) & (cmd == Cmd.ID)):
+                        with m.If(last):
+                            m.next = "CRC_LO"
+                            with m.If(cmd == Cmd.READ_UPDATE):
+                                m.next = "UPD_LO"
+                with m.Elif(ok & (cmd == Cmd.ID)):
                     m.next = "PAY_ID"
-                with m.Elif((status == Err.OK) & (cmd == Cmd.READ_UPDATE)):
-                    m.next = "UPD_LO"
                 with m.Else():
                     m.next = "CRC_LO"
             with m.State("PAY_ID"):                     # the ID bytes from their ROM (ri = 0 on entry)
