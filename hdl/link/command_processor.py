@@ -5,10 +5,11 @@ contract/host_protocol.py; this block implements the board's side of it.
 Request handling (one request at a time; the input waits while a request is checked, fed or answered)
 -----------------------------------------------------------------------------------------------------
 RECV     every decoded byte: counted (saturating at the longest accepted request + 1), the first 7
-         (cmd, seq, payload bytes 0..4) latched, the running CRC kept together with its values one and
-         two bytes back (the CRC is little-endian, so it is compared against the CRC two bytes before the
-         end), and payload bytes 3.. stored pairwise as i16 elements in the sample buffer (a + b words of
-         in_width bits; an element outside the signed in_width range is remembered as a BAD_VALUE).
+         (cmd, seq, payload bytes 0..4) latched, the CRC run two bytes behind the input (the CRC is
+         little-endian: at the end it covers all bytes but the last two, compared against them), and
+         payload bytes 3.. stored pairwise as i16 elements in the sample buffer (a + b words of in_width
+         bits; an element outside the signed in_width range is remembered as a BAD_VALUE). No input is
+         taken while a BATCHES or ERRORS increment is owed or under way (4 cycles, see below).
 CHECK    on the end beat, the status in this order (the first that applies):
          an empty frame: ignored, no reply (a host may send delimiters to resynchronise);
          TRUNCATED (not COBS / UART error: echo 0, 0; shorter than 4 bytes: echo cmd, seq if present),
@@ -24,10 +25,17 @@ CHECK    on the end beat, the status in this order (the first that applies):
            ID, STATUS, CLEAR: always OK (CLEAR pulses `clear` and drops a pending update)
          Every non-OK status counts in ERRORS and pulses `error`.
 FEED     the buffered sample goes to the engine: b x beats then a delta beats (lanes elements per beat,
-         contract/layouts.sample_layout), two cycles per element; then the reply. A sample flagged
+         contract/layouts.sample_layout), one beat per cycle with one lane (L + 1 cycles per beat with
+         L lanes); then the reply. A sample flagged
          LAST_OF_BATCH makes an update pending at once (SAMPLE then answers BUSY until READ_UPDATE);
          an accepted SAMPLE drops the held update of the previous batch.
-REPLY    status, cmd, seq, payload, CRC (little-endian) on `o`, `last` on the final byte.
+REPLY    status, cmd, seq, payload, CRC (little-endian) on `o`, `last` on the final byte. STATUS and
+         READ_REG answer with the values at CHECK: the flags, controller status and sample count are
+         latched there; the counters are read in place and their increments wait for the reply's end.
+
+Area (iCE40 logic cells are the budget): the reply's payload bytes come through one byte mux (~10 LUT4 per
+8-bit input), so BATCHES and ERRORS are kept as bytes in rotation (one mux input each, incremented a byte
+per cycle); the ID payload is a block-RAM ROM; the request and the reply share one CRC register.
 
 Update capture (in parallel): every beat with `upd_valid` (the engine's update stream as it is
 transferred) is written to the update buffer (ceil(a/L) + ceil(b/L) words of L x elem_width bits); s is
