@@ -139,11 +139,11 @@ class CommandProcessor(wiring.Component):
         pending = Signal()          # an update is pending (flagged sample fed, or captured) until read or CLEAR
         captured = Signal()         # the update buffer holds a complete update: readable (again) until the
         #                             next accepted SAMPLE or CLEAR (a lost READ_UPDATE reply is re-read)
-        hold = Signal()             # a request is being checked or answered (not RECV): see deferred_count
+        hold = Signal()             # a request is being checked or answered (not RECV): counters wait
 
         def deferred_count(counter, event, name):
-            """counter += 1 per `event`, held back while `hold`: STATUS and READ_REG read BATCHES and WRITES
-            straight from their counters during the reply, so from CHECK to the reply's end an increment
+            """counter += 1 per `event`, held back while `hold`: STATUS and READ_REG read WRITES straight
+            from its counter during the reply, so from CHECK to the reply's end an increment
             waits (one per counter: at most one update completes, and the controller finishes at most one
             write, while a request is handled, as the next needs a sample fed and feeding waits for the
             reply) and is added in the first RECV cycle after."""
@@ -162,7 +162,8 @@ class CommandProcessor(wiring.Component):
         # input per counter instead of four (~10 LUT4 per 8-bit input). An increment is four such
         # rotations with the low byte + carry going to the top (step = 1..4), started in RECV when owed
         # (an update completed, an error reply sent); RECV takes no input while one is owed or under way,
-        # so CHECK sees the counters in place and up to date.
+        # so CHECK sees the counters in place and up to date. One increment is owed at most per counter,
+        # as for WRITES above (one error reply per request; one update per batch, fed between replies).
         step = Signal(range(5))                     # 0: no increment under way
         rotors = []
 
