@@ -32,7 +32,8 @@ class COBSDecoder(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         synced = Signal()           # a delimiter has been seen since reset
-        count = Signal(8)           # data bytes left in the current block; 0: the next byte is a code
+        count = Signal(8)           # data bytes left in the current block + 1 (the code byte as loaded:
+        #                             no subtractor); 0 or 1: the next byte is a code
         zero = Signal()             # a zero is owed before the next block
         bad = Signal()              # rx_error seen in this frame
         byte = self.i.payload
@@ -45,17 +46,17 @@ class COBSDecoder(wiring.Component):
                 m.d.sync += [synced.eq(1), count.eq(0), zero.eq(0), bad.eq(0)]
         with m.Elif(byte == 0):                                  # delimiter: the end beat
             m.d.comb += [self.o.valid.eq(self.i.valid), self.o.payload.end.eq(1),
-                         self.o.payload.error.eq(bad | self.rx_error | (count != 0)), self.i.ready.eq(self.o.ready)]
+                         self.o.payload.error.eq(bad | self.rx_error | (count[1:] != 0)), self.i.ready.eq(self.o.ready)]
             with m.If(fire_o):
                 m.d.sync += [count.eq(0), zero.eq(0), bad.eq(0)]
-        with m.Elif(count == 0):                                 # code byte
+        with m.Elif(count[1:] == 0):                             # code byte
             with m.If(zero):                                     # the owed zero goes out as the code is taken
                 m.d.comb += [self.o.valid.eq(self.i.valid), self.o.payload.data.eq(0),
                              self.i.ready.eq(self.o.ready)]
             with m.Else():
                 m.d.comb += self.i.ready.eq(1)
             with m.If(self.i.valid & self.i.ready):
-                m.d.sync += [count.eq(byte - 1), zero.eq(byte != 0xFF)]
+                m.d.sync += [count.eq(byte), zero.eq(byte != 0xFF)]
         with m.Else():                                           # data byte
             m.d.comb += [self.o.valid.eq(self.i.valid), self.o.payload.data.eq(byte), self.i.ready.eq(self.o.ready)]
             with m.If(fire_o):

@@ -30,45 +30,48 @@ class COBSEncoder(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.buf = buf = Memory(shape=unsigned(8), depth=BLOCK, init=[])
+        m.submodules.buf = buf = Memory(shape=unsigned(8), depth=BLOCK, init=[], attrs={"no_rw_check": 1})
         wr, rd = buf.write_port(), buf.read_port()
-        n = Signal(range(BLOCK + 1))        # bytes buffered
-        code = Signal(8)
-        idx = Signal(range(BLOCK + 1))      # next buffered byte to send
+        # no_rw_check (no read-during-write bypass in Yosys's mapping): rd.data is used in DATA only, read
+        # in CODE/DATA where nothing is written; `buffer_ports` (name, read, write, data used) for the tests
+        used = Signal()
+        self.buffer_ports = [("buf", rd, wr, used)]
+        n = Signal(range(BLOCK + 1))        # bytes buffered; a block's code byte is n + 1 (0xFF when full)
+        idx = Signal(range(BLOCK + 1))      # next buffered byte to send; rd.data is the byte at idx
+        idx_next = Signal.like(idx)         # rd.addr: idx's next value, so the read latency costs no cycle
         after = Signal(2)                   # after the block: 0 fill, 1 empty tail block then delimiter, 2 delimiter
         fire_i = self.i.valid & self.i.ready
         fire_o = self.o.valid & self.o.ready
         d, last = self.i.payload.data, self.i.payload.last
-        m.d.comb += [wr.addr.eq(n), wr.data.eq(d)]
+        m.d.comb += [wr.addr.eq(n), wr.data.eq(d), rd.addr.eq(idx_next), idx_next.eq(idx)]
+        m.d.sync += idx.eq(idx_next)
         with m.FSM():
             with m.State("FILL"):
-                m.d.comb += self.i.ready.eq(1)
+                m.d.comb += [self.i.ready.eq(1), idx_next.eq(0)]
                 with m.If(fire_i):
                     with m.If(d == 0):
-                        m.d.sync += [code.eq(n + 1), after.eq(Mux(last, 1, 0))]
+                        m.d.sync += after.eq(Mux(last, 1, 0))
                         m.next = "CODE"
                     with m.Else():
                         m.d.comb += wr.en.eq(1)
                         m.d.sync += n.eq(n + 1)
                         with m.If(n == BLOCK - 1):
-                            m.d.sync += [code.eq(0xFF), after.eq(Mux(last, 2, 0))]
+                            m.d.sync += after.eq(Mux(last, 2, 0))
                             m.next = "CODE"
                         with m.Elif(last):
-                            m.d.sync += [code.eq(n + 2), after.eq(2)]
+                            m.d.sync += after.eq(2)
                             m.next = "CODE"
             with m.State("CODE"):
-                m.d.comb += [self.o.valid.eq(1), self.o.payload.eq(code), rd.addr.eq(0)]
+                m.d.comb += [self.o.valid.eq(1), self.o.payload.eq(n + 1)]
                 with m.If(fire_o):
-                    m.d.sync += idx.eq(0)
                     with m.If(n == 0):
                         m.next = "NEXT"
                     with m.Else():
                         m.next = "DATA"
             with m.State("DATA"):
-                # rd.data is the byte at idx: its address was presented in the cycle before
-                m.d.comb += [self.o.valid.eq(1), self.o.payload.eq(rd.data), rd.addr.eq(Mux(fire_o, idx + 1, idx))]
+                m.d.comb += [self.o.valid.eq(1), self.o.payload.eq(rd.data), used.eq(1)]
                 with m.If(fire_o):
-                    m.d.sync += idx.eq(idx + 1)
+                    m.d.comb += idx_next.eq(idx + 1)
                     with m.If(idx + 1 == n):
                         m.next = "NEXT"
             with m.State("NEXT"):
@@ -76,7 +79,7 @@ class COBSEncoder(wiring.Component):
                 with m.If(after == 0):
                     m.next = "FILL"
                 with m.Elif(after == 1):
-                    m.d.sync += [code.eq(1), after.eq(2)]
+                    m.d.sync += after.eq(2)
                     m.next = "CODE0"
                 with m.Else():
                     m.next = "DELIM"

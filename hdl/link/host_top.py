@@ -105,12 +105,14 @@ class HostTop(wiring.Component):
             m.d.comb += [proc.upd_valid.eq(core.o.valid), proc.upd.eq(core.o.payload), core.o.ready.eq(1),
                          proc.eng_busy.eq(core.busy)]
             core_busy = core.busy
-        # Error LED: stretched error-reply strobe, or the engine's sticky flags.
-        stretch = Signal(self.led_stretch + 1)
+        # Error LED: stretched error-reply strobe, or the engine's sticky flags. `stretch` counts up from 0
+        # after an error reply and stops when its top bit sets: on for 2**led_stretch cycles, and the top
+        # bit is the (inverted) LED, no zero test.
+        stretch = Signal(self.led_stretch + 1, init=1 << self.led_stretch)
         with m.If(proc.error):
-            m.d.sync += stretch.eq(1 << self.led_stretch)
-        with m.Elif(stretch != 0):
-            m.d.sync += stretch.eq(stretch - 1)
+            m.d.sync += stretch.eq(0)
+        with m.Elif(~stretch[-1]):
+            m.d.sync += stretch.eq(stretch + 1)
         m.d.comb += [self.busy_led.eq(core_busy | proc.busy),
-                     self.error_led.eq((stretch != 0) | core.saturated | core.framing_error)]
+                     self.error_led.eq(~stretch[-1] | core.saturated | core.framing_error)]
         return m

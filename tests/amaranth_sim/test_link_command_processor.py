@@ -35,6 +35,29 @@ def parse(reply: bytes):
     return reply[0], reply[1], reply[2], reply[3:-2]
 
 
+def watch_buffer_reads(dut, seen):
+    """Testbench for a block whose block RAMs are built with no_rw_check (Yosys leaves out the
+    read-during-write bypass, so a read that meets a write of its word returns undefined data on the
+    board while the simulator returns the old word): for each (name, read port, write port, data used) of
+    `dut.buffer_ports`, counts in seen[name] the cycles whose read data is used and the reads among them
+    that met a write of their word in the cycle before (must stay 0)."""
+    async def bench(ctx):
+        ports = dut.buffer_ports
+        sigs = [s for _, rd, wr, used in ports for s in (rd.addr, wr.en, wr.addr, used)]
+        for name, *_ in ports:
+            seen[name] = {"used": 0, "hazards": 0}
+        prev = None
+        async for _, _, *vals in ctx.tick().sample(*sigs):
+            for j, (name, *_) in enumerate(ports):
+                used = vals[4 * j + 3]
+                if used and prev is not None:
+                    raddr, wen, waddr, _ = prev[4 * j:4 * j + 4]
+                    seen[name]["used"] += 1
+                    seen[name]["hazards"] += int(bool(wen) and waddr == raddr)
+            prev = vals
+    return bench
+
+
 class Bench:
     def __init__(self, *, controller: bool, lanes: int, a=3, b=5, seed=0):
         if controller:
@@ -232,5 +255,81 @@ def test_every_command_and_error(controller, lanes):
     sim.add_testbench(bench)
     sim.add_testbench(engine, background=True)
     sim.add_testbench(watch_clear, background=True)
+    seen = {}
+    sim.add_testbench(watch_buffer_reads(dut, seen), background=True)
     sim.run()
     assert replies == ["done"]
+    assert all(v["used"] > 0 and v["hazards"] == 0 for v in seen.values()) and len(seen) == 2, seen
+
+
+def test_status_and_counters_are_taken_at_the_request():
+    """STATUS and READ_REG answer with the values at the request's check: an update completing, a
+    controller write finishing and the engine's status changing while the reply is on its way show in
+    the next reply, not in this one (the counters' increments wait for the reply's end)."""
+    t = Bench(controller=False, lanes=1, seed=5)
+    dut, eng, rng = t.dut, t.eng, t.rng
+    a, b = eng.a, eng.b
+    done = []
+
+    async def request(ctx, data: bytes, during=None):
+        """Sends a request; once its reply has started, runs `during` (a coroutine function of ctx),
+        then takes the reply with random stalls."""
+        for byte in data:
+            await stream_put(ctx, dut.i, {"data": byte, "end": 0, "error": 0}, rng=rng, p_gap=0.3)
+        await stream_put(ctx, dut.i, {"data": 0, "end": 1, "error": 0}, rng=rng, p_gap=0.3)
+        ctx.set(dut.o.ready, 0)
+        await ctx.tick().until(dut.o.valid)
+        if during is not None:
+            await during(ctx)
+        out = bytearray()
+        while True:
+            ready = rng.random() > 0.3
+            ctx.set(dut.o.ready, int(ready))
+            _, _, valid, payload = await ctx.tick().sample(dut.o.valid, dut.o.payload)
+            if valid and ready:
+                out.append(payload.data)
+                if payload.last:
+                    ctx.set(dut.o.ready, 0)
+                    return parse(bytes(out))
+
+    async def update_and_write(ctx):
+        """An update completes (s = 0, elements 0), a controller write finishes, the engine's flags move."""
+        ctx.set(dut.sample_count, 9)
+        ctx.set(dut.saturated, 1)
+        for u in update_beats([0] * a, [0] * b, 0, 0, 1):
+            ctx.set(dut.upd_valid, 1)
+            ctx.set(dut.upd, u)
+            await ctx.tick()
+        ctx.set(dut.upd_valid, 0)
+        ctx.set(dut.ctrl_done, 1)
+        await ctx.tick()
+        ctx.set(dut.ctrl_done, 0)
+
+    async def bench(ctx):
+        ctx.set(dut.samples.ready, 1)
+        ctx.set(dut.sample_count, 5)
+        status = lambda flags, count, batches, writes, errors: (
+            Err.OK, Cmd.STATUS, 1, struct.pack(STATUS_FORMAT, flags, 0, count, batches, writes, errors))
+        assert await request(ctx, frame(Cmd.STATUS, 1, bad_crc=True)) == (Err.BAD_CRC, Cmd.STATUS, 1, b"")
+        # a closed batch: an update is pending (UPDATE_READY) before it completes
+        st = await request(ctx, frame(Cmd.SAMPLE, 2, t.sample([0] * b, [0] * a, last=True)))
+        assert st == (Err.OK, Cmd.SAMPLE, 2, b"")
+        ready = int(StatusFlag.UPDATE_READY)
+        assert await request(ctx, frame(Cmd.STATUS, 1), update_and_write) == status(ready, 5, 0, 0, 1)
+        assert await request(ctx, frame(Cmd.STATUS, 1)) == status(ready | StatusFlag.SATURATED, 9, 1, 1, 1)
+        # READ_REG BATCHES while the next update completes; an error reply right before counts at once
+        assert (await request(ctx, frame(Cmd.READ_UPDATE, 3)))[0] == Err.OK
+        assert (await request(ctx, frame(Cmd.SAMPLE, 4, t.sample([0] * b, [0] * a, last=True))))[0] == Err.OK
+        assert (await request(ctx, frame(0x55, 5)))[0] == Err.UNKNOWN_CMD
+        rd = lambda r, s: frame(Cmd.READ_REG, s, bytes([r]))
+        assert await request(ctx, rd(Reg.BATCHES, 6), update_and_write) == (Err.OK, Cmd.READ_REG, 6, struct.pack("<I", 1))
+        assert await request(ctx, rd(Reg.BATCHES, 7)) == (Err.OK, Cmd.READ_REG, 7, struct.pack("<I", 2))
+        assert await request(ctx, rd(Reg.ERRORS, 8)) == (Err.OK, Cmd.READ_REG, 8, struct.pack("<I", 2))
+        assert await request(ctx, frame(Cmd.STATUS, 1)) == status(ready | StatusFlag.SATURATED, 9, 2, 2, 2)
+        done.append(1)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    assert done == [1]

@@ -112,9 +112,21 @@ def test_host_top_batch_matches_golden_engine(controller):
         assert (flags & ~int(StatusFlag.SATURATED), count, batches, writes, errors) == (has, 0, 1, int(controller), 2)
         done.append(1)
 
+    led = []                                       # (error strobe, error_led, engine's sticky flags) per cycle
+
+    async def watch_led(ctx):
+        async for _, _, *v in ctx.tick().sample(dut.proc.error, dut.error_led, dut.core.saturated,
+                                                dut.core.framing_error):
+            led.append((v[0], v[1], v[2] | v[3]))
+
     sim = Simulator(dut)
     sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.add_testbench(uart_recv, background=True)
+    sim.add_testbench(watch_led, background=True)
     sim.run()
     assert done
+    # the first error reply (BAD_CRC, before any sample: no sticky flag) lights the LED for 2**2 cycles
+    first = [e for e, _, _ in led].index(1)
+    assert not any(s for _, _, s in led[:first + 6])
+    assert [on for _, on, _ in led[:first + 6]] == [0] * (first + 1) + [1] * 4 + [0]
