@@ -43,9 +43,11 @@ _CTRL_OUTS = ("row_fire", "row_pol", "col_fire", "col_pol", "slot", "done", "sta
 class SBELayer(wiring.Component):
     """Engine + controller of one a x b crossbar (rows = delta length a, columns = x length b)."""
 
-    def __init__(self, *, a: int, b: int, lanes: int = 1, seed: int = 0, **params):
+    def __init__(self, *, a: int, b: int, lanes: int = 1, seed: int = 0, engine_options: dict | None = None,
+                 **params):
         eng, ctrl = layer_configs(a=a, b=b, lanes=lanes, seed=seed, **params)
-        self.engine = SBEEngine(eng)
+        # engine_options: SBEEngine's HDL-only keywords (compact, bram_delays: the iCE40 area forms)
+        self.engine = SBEEngine(eng, **(engine_options or {}))
         self.controller = UpdateController(ctrl)
         es, cs = self.engine.signature.members, self.controller.signature.members
         sig = {"i": es["i"], "clear": In(1)}

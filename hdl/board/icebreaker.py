@@ -5,6 +5,12 @@ UART's minimum (hdl/link/baud.py), and the engine is far below the UP5K's PLL ra
 Pins (amaranth_boards.icebreaker.ICEBreakerPlatform): UART rx = pin 6 / tx = pin 9 (the FT2232H's
 second channel, 3 Mbaud), LEDs: green (pin 37) busy, red (pin 11) error (an error reply in the last
 ~87 ms at 12 MHz, or the engine's sticky saturated / framing_error flags).
+
+Engine formats (ENGINE_FORMATS): the UP5K's 5,280 logic cells hold the engine with the link only at 8-bit
+inputs and a 16-bit scalar mantissa, built with SBEEngine's iCE40 area forms (ENGINE_OPTIONS: the compact
+scalar unit). The state keeps 16 bits: at 12 bits the engine's own error on the same quantised inputs
+grows from ~1e-2 to ~0.1-0.4 per batch (`python -m experiments.accuracy_engine --widths 8 --engine ...`,
+README "Run it on a board"), while 16 costs ~240 logic cells. Default shape a=8, b=12 (flow/bitstream.py).
 """
 from __future__ import annotations
 
@@ -16,14 +22,24 @@ from hdl.link.host_top import HostTop
 
 CLK_HZ = 12_000_000
 
+#: EngineConfig fields of the board's engine (any may be overridden through the top's keywords).
+ENGINE_FORMATS = dict(in_width=8, state_width=16, coef_width=12, mant_width=16, fexp_width=8, elem_width=12,
+                      s_mant_width=12, exp_width=4, max_batch=255)
+#: SBEEngine's HDL-only keywords for the UP5K (bit-identical results and cycles; hdl/engine/sbe_engine.py).
+ENGINE_OPTIONS = dict(compact=True, bram_delays=True)
+
 
 class ICEBreakerTop(Elaboratable):
-    """Engine-only HostTop on the iCEBreaker. Parameters: a, b, lanes and engine keywords (HostTop)."""
+    """Engine-only HostTop on the iCEBreaker. Parameters: a, b, lanes and engine keywords (HostTop; the
+    formats default to ENGINE_FORMATS, engine_options to ENGINE_OPTIONS)."""
 
     clk_hz = CLK_HZ
 
-    def __init__(self, *, a: int, b: int, lanes: int = 1, baud: int = BAUD, **params):
-        self.host = HostTop(a=a, b=b, lanes=lanes, controller=False, clk_hz=CLK_HZ, baud=baud, **params)
+    def __init__(self, *, a: int, b: int, lanes: int = 1, baud: int = BAUD, engine_options: dict | None = None,
+                 **params):
+        self.host = HostTop(a=a, b=b, lanes=lanes, controller=False, clk_hz=CLK_HZ, baud=baud,
+                            engine_options={**ENGINE_OPTIONS, **(engine_options or {})},
+                            **{**ENGINE_FORMATS, **params})
 
     def elaborate(self, platform):
         m = Module()

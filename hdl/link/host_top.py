@@ -13,6 +13,8 @@ controller : bool        False: engine only (update stream captured, never stall
 clk_hz, baud : int       the top's clock and UART rate; clk_hz/baud rounded to the divisor, which must be
                          >= 4 with a rate error < 2 % (hdl/link/baud.py; ValueError otherwise)
 led_stretch : int        the error LED stays on 2**led_stretch cycles after an error reply
+engine_options : dict    SBEEngine's HDL-only keywords (hdl/engine/sbe_engine.py: compact, bram_delays, the
+                         iCE40 area forms; bit-identical results, same cycles); default none
 seed, **params           engine parameters, and with a controller `ctrl_*` ones and the LFSR seed
                          (contract/layer_config.py)
 
@@ -49,7 +51,7 @@ class HostTop(wiring.Component):
     """See the module docstring."""
 
     def __init__(self, *, a: int, b: int, lanes: int = 1, controller: bool = False, clk_hz: int = 12_000_000,
-                 baud: int = BAUD, led_stretch: int = 20, seed: int = 0, **params):
+                 baud: int = BAUD, led_stretch: int = 20, seed: int = 0, engine_options: dict | None = None, **params):
         if not isinstance(controller, bool):
             raise TypeError(f"controller must be True or False, not {controller!r}")
         if not isinstance(led_stretch, int) or not 0 <= led_stretch <= 32:
@@ -59,12 +61,12 @@ class HostTop(wiring.Component):
         self.controller = controller
         if controller:
             self.eng_cfg, self.ctrl_cfg = layer_configs(a=a, b=b, lanes=lanes, seed=seed, **params)
-            self.core = SBELayer(a=a, b=b, lanes=lanes, seed=seed, **params)
+            self.core = SBELayer(a=a, b=b, lanes=lanes, seed=seed, engine_options=engine_options, **params)
         else:
             if seed or any(k.startswith("ctrl_") for k in params):
                 raise ValueError("seed and ctrl_* parameters need controller=True")
             self.eng_cfg, self.ctrl_cfg = EngineConfig(a=a, b=b, lanes=lanes, **params), None
-            self.core = SBEEngine(self.eng_cfg)
+            self.core = SBEEngine(self.eng_cfg, **(engine_options or {}))
         self.proc = CommandProcessor(self.eng_cfg, self.ctrl_cfg, clk_hz=self.clk_hz, baud=self.baud)
         sig = {"rx": In(1, init=1), "tx": Out(1, init=1), "busy_led": Out(1), "error_led": Out(1)}
         if controller:

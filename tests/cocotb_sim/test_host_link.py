@@ -9,11 +9,12 @@ import json
 
 import pytest
 
-from tb.benches.host_link_tb import UartWireStub
+from tb.benches.host_link_tb import UartWireStub, board_params
 from tb.runner import SIMULATORS, run_bench
 
 CLOCK_HZ = 12_000_000
-#: The board tops of the flow (flow/configs): with controller (the default run) and engine only.
+#: The board tops of the flow (flow/configs): with controller (the default run) and engine only (the
+#: iCEBreaker's build: hdl/board/icebreaker.py ENGINE_FORMATS and ENGINE_OPTIONS).
 TOPS = {"ctrl": "host_top_ctrl_a8_b8_l1", "engine": "host_top_a8_b12_l1"}
 
 
@@ -71,7 +72,7 @@ def run_link(sim, top, toplevel, build_name, params) -> dict:
     run_bench(sim, top, toplevel=toplevel, module="host_link_tb", build_name=build_name,
               params={**params, "results": str(res)})
     out = json.loads(res.read_text())
-    b = params["board"]
+    b = board_params(params)
     assert [r["samples"] for r in out["batches"]] == [params["batch_size"]] * params["batches"]
     if params.get("errors"):
         from golden.link.board_model import BoardModel
