@@ -3,6 +3,7 @@ golden/rtl/sbe_engine.py, with random gaps on the input and random back-pressure
 import pytest
 
 from hdl.engine.sbe_engine import SBEEngine
+from hdl.board.icebreaker import ENGINE_FORMATS as ICEBREAKER_FORMATS, ENGINE_OPTIONS as ICEBREAKER_OPTIONS
 from tb.runner import SIMULATORS, run_bench
 
 CONFIGS = {
@@ -18,13 +19,12 @@ CONFIGS = {
     "a6_b11_l4_w12": dict(cfg=dict(a=6, b=11, lanes=4, in_width=12, x_frac=9, delta_frac=11),
                           segments=[{"batches": [[4, "random"]]}, {"partial": [3, "full"]},
                                     {"batches": [[6, "random"], [2, "random"]]}]),
-    # the iCEBreaker build's shape with its HDL-only options (the compact scalar unit; pipeline delay lines
-    # in block RAM, which keep their words over a reset): in_width 8, state_width 12, one lane; reset mid-batch
-    "a8_b12_in8_bram": dict(cfg=dict(a=8, b=12, lanes=1, in_width=8, state_width=12, coef_width=12,
-                                     elem_width=8, s_mant_width=8, exp_width=4, mant_width=16, fexp_width=8),
-                            hdl=dict(bram_delays=True, compact=True),
-                            segments=[{"batches": [[3, "random"], [2, "full"]]}, {"partial": [2, "random"]},
-                                      {"batches": [[3, "random"]]}]),
+    # the iCEBreaker build (hdl/board/icebreaker.py): its formats (8-bit inputs) and HDL-only options (the
+    # compact scalar unit; pipeline delay lines in block RAM, which keep their words over a reset); reset
+    # mid-batch
+    "a8_b12_icebreaker": dict(cfg=dict(a=8, b=12, lanes=1, **ICEBREAKER_FORMATS), hdl=ICEBREAKER_OPTIONS,
+                             segments=[{"batches": [[3, "random"], [2, "full"]]}, {"partial": [2, "random"]},
+                                       {"batches": [[3, "random"]]}]),
 }
 
 

@@ -110,3 +110,14 @@ def test_flow_runs_the_tools_and_writes_the_report(monkeypatch, tmp_path, board)
     md = (tmp_path / "bitstream" / board / "summary.md").read_text()
     assert "| meets |" in md and "Clock 12 MHz" in md
 
+
+
+def test_engine_only_host_top_config_is_the_icebreaker_build():
+    """flow/configs/host_top_a8_b12_l1.json (the engine-only top of the cocotb host-link test and the
+    bench) carries the iCEBreaker top's engine formats and HDL options, so the test runs the board's build."""
+    from flow.generate import CONFIG_DIR, load_config
+    from hdl.board.icebreaker import ENGINE_FORMATS, ENGINE_OPTIONS
+    p = load_config(CONFIG_DIR / "host_top_a8_b12_l1.json")["params"]
+    assert {k: p[k] for k in ENGINE_FORMATS} == ENGINE_FORMATS
+    assert p["engine_options"] == ENGINE_OPTIONS
+    assert {k: p[k] for k in fb.ICEBREAKER_DEFAULT} == fb.ICEBREAKER_DEFAULT
