@@ -53,6 +53,9 @@ class VectorDatapath(wiring.Component):
         write-back address (issue to stage WB) in block RAM (hdl/engine/delay_line.py; at narrow formats
         3 SB_RAM40_4K at one lane, 1 + 4 x lanes with more): fewer logic cells, a block-RAM read in front of logic instead of
         a flip-flop. Same results and latencies.
+    dsp : str
+        The lanes' multipliers (Lane `dsp`, hdl/dsp_multiplier.py): "generic" (default), "ecp5" (the
+        MULT18X18D primitive with its own registers, for synth_ecp5) or "auto". Same results and latencies.
 
     Ports
     -----
@@ -113,13 +116,14 @@ class VectorDatapath(wiring.Component):
     OUT_DEPTH = 14  # output FIFO beats: >= the issue-to-`o` latency + 2, so a consumer that is always
     #               ready sees the read-out back to back
 
-    def __init__(self, cfg: EngineConfig, *, acc_width: int, bram_delays: bool = False):
+    def __init__(self, cfg: EngineConfig, *, acc_width: int, bram_delays: bool = False, dsp: str = "generic"):
         if not isinstance(cfg, EngineConfig):
             raise TypeError(f"cfg must be an EngineConfig, not {cfg!r}")
         if not isinstance(bram_delays, bool):
             raise TypeError(f"bram_delays must be True or False, not {bram_delays!r}")
         self.cfg = cfg
         self.bram_delays = bram_delays
+        self.dsp = Lane.check_dsp(cfg, dsp)
         self.acc_width = check_int("acc_width", acc_width, 8, 128)
         L, W, SW = cfg.lanes, cfg.in_width, cfg.state_width
         super().__init__({
@@ -184,7 +188,7 @@ class VectorDatapath(wiring.Component):
 
         lanes = []
         for k in range(L):
-            m.submodules[f"lane{k}"] = lane = Lane(cfg, bram_delays=self.bram_delays)
+            m.submodules[f"lane{k}"] = lane = Lane(cfg, bram_delays=self.bram_delays, dsp=self.dsp)
             lanes.append(lane)
             m.d.comb += [
                 lane.adv.eq(adv), lane.x.eq(self.x[k]),
