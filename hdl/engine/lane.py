@@ -97,6 +97,10 @@ class Lane(wiring.Component):
         Stage 6: the rewritten element, to be written back.
     pm : Out(signed)
         Stage 7 of a read-out beat: pM = om * MB (combinational: one add of the two DSP halves).
+    pm_r : Out(signed)
+        `pm` registered: stage 6 of a sample beat (pM = v * MA, for the one-lane accumulator: one carry
+        chain from a fabric register rather than the three-operand sum from the DSP outputs), 8 of a
+        read-out beat.
     pm_lo, pm_hi, px, pv : Out(signed)
         Stage 5 of a sample beat: the two halves of pM = v * MA = pm_hi * 2**split + pm_lo (registers; for
         sums over lanes), v * x_{j-1} and v * v (registers); px in stage `px_stage` (3 at one lane). Of a read-out beat: unused values (px is
@@ -107,7 +111,8 @@ class Lane(wiring.Component):
         Clamps of this cycle: bit 0 MA (stage 3), bit 1 MB (stage 5, read-out only), bit 2 elem
         (stage 9); the caller qualifies them with the stage's valid (and read-out) bits.
 
-    Latency (in cycles of `adv`): 5 from `x` (stage 0) to pm_lo, pm_hi, pv, `px_stage` to px, 9 to elem;
+    Latency (in cycles of `adv`): 5 from `x` (stage 0) to pm_lo, pm_hi, pv, 6 to pm_r, `px_stage` to px,
+    9 to elem;
     6 from m, xa, xb (stage 0) to mb (stage 6).
     """
 
@@ -141,6 +146,7 @@ class Lane(wiring.Component):
             "kB": In(signed(8)), "shB": In(signed(8)), "om": In(signed(CW)), "osh": In(signed(8)),
             "mb": Out(signed(SW)),
             "pm": Out(signed(self.pm_width)),
+            "pm_r": Out(signed(self.pm_width)),
             "pm_lo": Out(signed(self.om_width + self.split + 1)),
             "pm_hi": Out(signed(self.om_width + SW - self.split)),
             "px": Out(signed(self.px_width)),
@@ -338,6 +344,7 @@ class Lane(wiring.Component):
         m.d.comb += [pm.eq((hi << S) + lo), self.pm_lo.eq(lo), self.pm_hi.eq(hi), self.px.eq(px),
                      self.pv.eq(pV5)]
         pM8 = reg(signed(self.pm_width), "pM8", pm)
+        m.d.comb += self.pm_r.eq(pM8)
 
         # stage 8: the shift of rnd(pM, osh);  stage 9: its increment, the element
         preO9 = pre(pM8, amt(self.osh, 8, cfg.rmax_out + 1, "osh"), 8, "preO")

@@ -33,8 +33,10 @@ class VectorDatapath(wiring.Component):
     sums over the lanes of a sample beat's products; stage ACC = 6 accumulates v.M, v.x_{j-1}, v.v over
     the pass; on its last beat the three sums go to the dot-product latches of the pass's vector (`lat`)
     at the end of stage ACC, and the beat's block exponent (and `lob`) at the end of stage ACC - 1. With
-    one lane the lane's product registers are the sums: stage ACC - 1 accumulates them and the sums are
-    latched with the exponent (a cycle early; everything below holds). The exponent and `lob` come from
+    one lane the lane's product registers are the sums: stage ACC - 1 accumulates v.x_{j-1} and v.v and
+    latches them with the exponent (a cycle early; everything below holds), stage ACC accumulates v.M from
+    the lane's pM register (`pm_r`: pM's two DSP halves already added, one carry chain behind a fabric
+    register). The exponent and `lob` come from
     a register per vector loaded in stage 1 (not carried by the tags). The latches are `full` from the
     cycle the last beat is in stage ACC (the scalar unit may start then: its first reads of the sums are
     two cycles after its start, of the exponents and `lob` at its start) until the scalar unit releases
@@ -217,12 +219,15 @@ class VectorDatapath(wiring.Component):
         S = lanes[0].split
         A = self.ACC
         if L == 1:
-            # one lane: its product registers are the sums; accumulated where they are (stage ACC-1 for
-            # v.M and v.v, latched with the exponents and `lob`; stage 3 for v.x_{j-1}, Lane.px_stage),
-            # rather than copied into four registers first. Latching early is safe: the pass's last beat
-            # issued with v's latches released (hdl/engine/issue_stage.py waits for ~full).
-            lo_s, hi_s, s1_s, sV_s = lanes[0].pm_lo, lanes[0].pm_hi, lanes[0].px, lanes[0].pv
-            st_M = st_V = A - 1
+            # one lane: its product registers are the sums: accumulated where they are (stage ACC-1 for
+            # v.v, latched with the exponents and `lob`; stage 3 for v.x_{j-1}, Lane.px_stage), rather than
+            # copied into registers first; v.M in stage ACC from the lane's pM register (pm_r = lo + hi *
+            # 2**split, kept for the read-out anyway): acc + pm_r is one carry chain from a fabric register,
+            # where acc + lo + hi * 2**split from the DSP output registers took two chains and the routing
+            # out of the DSP (the ECP5's worst path with dsp="ecp5"). Latching early is safe: the pass's
+            # last beat issued with v's latches released (hdl/engine/issue_stage.py waits for ~full).
+            pm_s, s1_s, sV_s = lanes[0].pm_r, lanes[0].px, lanes[0].pv
+            st_M, st_V = A, A - 1
             st_1 = lanes[0].px_stage
         else:
             lo_s, hi_s = Signal(signed(aw), name=f"sumlo{A}"), Signal(signed(aw), name=f"sumhi{A}")
@@ -230,6 +235,7 @@ class VectorDatapath(wiring.Component):
             with m.If(adv):
                 m.d.sync += [lo_s.eq(sum(lane.pm_lo for lane in lanes)), hi_s.eq(sum(lane.pm_hi for lane in lanes)),
                              s1_s.eq(sum(lane.px for lane in lanes)), sV_s.eq(sum(lane.pv for lane in lanes))]
+            pm_s = lo_s + (hi_s << S)
             st_M = st_V = st_1 = A
         tp = tag[A - 1]
         lat = self.lat
@@ -250,7 +256,7 @@ class VectorDatapath(wiring.Component):
                 with m.Else():
                     m.d.sync += acc.eq(tot)
 
-        accumulate("M", lo_s + (hi_s << S), st_M, lat.XM, lat.DM)
+        accumulate("M", pm_s, st_M, lat.XM, lat.DM)
         accumulate("1", s1_s, st_1, lat.XX1, lat.DD1)
         accumulate("V", sV_s, st_V, lat.XX, lat.DD)
         # A cycle ahead (the last beat in stage ACC-1): `full`, the block exponent, `lob`. The scalar unit
