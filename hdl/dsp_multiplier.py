@@ -56,7 +56,7 @@ class RegisteredMultiplier(wiring.Component):
     Parameters
     ----------
     a_width, b_width : int
-        Operand widths (signed), >= 2; <= 18 each for dsp="ecp5".
+        Operand widths (signed: 1 bit is 0 or -1), >= 1; <= 18 each for dsp="ecp5".
     p_width : int or None
         Product width, 1 .. a_width + b_width (default the sum, exact).
     dsp : str
@@ -74,8 +74,8 @@ class RegisteredMultiplier(wiring.Component):
 
     def __init__(self, a_width: int, b_width: int, p_width: int | None = None, *, dsp: str = "generic"):
         for name, w in (("a_width", a_width), ("b_width", b_width)):
-            if isinstance(w, bool) or not isinstance(w, int) or w < 2:
-                raise ValueError(f"{name} must be an int >= 2 (the signed operand's bit width), not {w!r}")
+            if isinstance(w, bool) or not isinstance(w, int) or w < 1:
+                raise ValueError(f"{name} must be a positive int (the signed operand's bit width), not {w!r}")
         if p_width is None:
             p_width = a_width + b_width
         if isinstance(p_width, bool) or not isinstance(p_width, int) or not 1 <= p_width <= a_width + b_width:
