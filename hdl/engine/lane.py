@@ -16,9 +16,15 @@ class Lane(wiring.Component):
     """State rewrite and products of one element per beat; golden: golden/rtl/sbe_engine.py.
 
     Pipelined for ~125 MHz on ECP5: every multiplier has registered operands and a registered product
-    (an inferred ECP5 multiply is an unregistered MULT18X18D), block-RAM read data is registered before
-    any logic, and each stage holds at most one variable shift with its rounding increment, or one
-    carry chain with a saturation test. The multipliers' operand and product registers have no reset, so
+    (an inferred ECP5 multiply is an unregistered MULT18X18D: with dsp="ecp5" the registers are the DSP's
+    own, hdl/dsp_multiplier.py), block-RAM read data is registered before any logic, and each stage
+    holds at most one variable shift with its rounding increment, or one carry chain with a saturation
+    test. Measured (sbe_engine_a100_b784_l1, nextpnr-ecp5 seed 1): 118.6 MHz generic (worst path
+    oA1 -> pA2, the multiply between fabric registers), 118.4 MHz with dsp="ecp5" (worst path MB's
+    saturating sum -> the oP select -> mul_hi's B input register, 8.44 ns: the routing into a DSP is
+    longer than into a fabric flip-flop; with that path cut in an experiment the next was mul_pA's
+    output register -> the rnd(pA, shA) shifter -> preA3, 8.6 ns). What is left are the nets into and
+    out of the DSPs beside a stage's logic: 125 MHz needs a stage of its own for them (more latency). The multipliers' operand and product registers have no reset, so
     that Yosys can take them into an iCE40 SB_MAC16 (a flip-flop no LUT feeds costs an iCE40 logic cell).
 
     ========  ================================================================================

@@ -33,8 +33,8 @@ class VectorDatapath(wiring.Component):
     sums over the lanes of a sample beat's products; stage ACC = 6 accumulates v.M, v.x_{j-1}, v.v over
     the pass; on its last beat the three sums go to the dot-product latches of the pass's vector (`lat`)
     at the end of stage ACC, and the beat's block exponent (and `lob`) at the end of stage ACC - 1. With
-    one lane the lane's product registers are the sums: stage ACC - 1 accumulates v.x_{j-1} and v.v and
-    latches them with the exponent (a cycle early; everything below holds), stage ACC accumulates v.M from
+    one lane the lane's product registers are the sums: v.v is accumulated in stage ACC - 1 (v.x_{j-1} in
+    stage 3) and latched with the exponent (a cycle early; everything below holds), v.M in stage ACC from
     the lane's pM register (`pm_r`: pM's two DSP halves already added, one carry chain behind a fabric
     register). The exponent and `lob` come from
     a register per vector loaded in stage 1 (not carried by the tags). The latches are `full` from the
