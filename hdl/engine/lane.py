@@ -104,9 +104,10 @@ class Lane(wiring.Component):
     pm : Out(signed)
         Stage 7 of a read-out beat: pM = om * MB (combinational: one add of the two DSP halves).
     pm_r : Out(signed)
-        `pm` registered: stage 6 of a sample beat (pM = v * MA, for the one-lane accumulator: one carry
-        chain from a fabric register rather than the three-operand sum from the DSP outputs), 8 of a
-        read-out beat.
+        Only with dsp other than "generic" (the generic Verilog stays as it was): `pm` registered, stage 6
+        of a sample beat (pM = v * MA, for the one-lane accumulator when the halves come from DSP output
+        registers: one carry chain from a fabric register rather than the three-operand sum from the
+        DSPs), 8 of a read-out beat.
     pm_lo, pm_hi, px, pv : Out(signed)
         Stage 5 of a sample beat: the two halves of pM = v * MA = pm_hi * 2**split + pm_lo (registers; for
         sums over lanes), v * x_{j-1} and v * v (registers); px in stage `px_stage` (3 at one lane). Of a read-out beat: unused values (px is
@@ -152,14 +153,17 @@ class Lane(wiring.Component):
             "kB": In(signed(8)), "shB": In(signed(8)), "om": In(signed(CW)), "osh": In(signed(8)),
             "mb": Out(signed(SW)),
             "pm": Out(signed(self.pm_width)),
-            "pm_r": Out(signed(self.pm_width)),
             "pm_lo": Out(signed(self.om_width + self.split + 1)),
             "pm_hi": Out(signed(self.om_width + SW - self.split)),
             "px": Out(signed(self.px_width)),
             "pv": Out(signed(2 * W)),
             "elem": Out(signed(cfg.elem_width)),
             "sat": Out(3),
-        })
+        } | ({} if dsp == "generic" else {"pm_r": Out(signed(self.pm_width))}))
+
+    def kind(self, platform) -> str:
+        """The multipliers' implementation elaborated for `platform`: "generic" or "ecp5"."""
+        return dsp_kind(self.dsp, platform, self.operand_width)
 
     @classmethod
     def operand_width_of(cls, cfg: EngineConfig) -> int:
@@ -208,7 +212,7 @@ class Lane(wiring.Component):
         # stage 0: register the memory read data and the multiplier operands
         v1 = reg(signed(W), "v1", self.x)
         M1 = reg(signed(SW), "M1", self.m)
-        dsp = dsp_kind(self.dsp, platform, self.operand_width) == "ecp5"
+        dsp = self.kind(platform) == "ecp5"
 
         def dsp_product(name, a, b):
             """a * b (signed) in a MULT18X18D whose input registers take a and b on `adv` (stage s) and
@@ -350,7 +354,8 @@ class Lane(wiring.Component):
         m.d.comb += [pm.eq((hi << S) + lo), self.pm_lo.eq(lo), self.pm_hi.eq(hi), self.px.eq(px),
                      self.pv.eq(pV5)]
         pM8 = reg(signed(self.pm_width), "pM8", pm)
-        m.d.comb += self.pm_r.eq(pM8)
+        if self.dsp != "generic":
+            m.d.comb += self.pm_r.eq(pM8)
 
         # stage 8: the shift of rnd(pM, osh);  stage 9: its increment, the element
         preO9 = pre(pM8, amt(self.osh, 8, cfg.rmax_out + 1, "osh"), 8, "preO")

@@ -33,10 +33,10 @@ class VectorDatapath(wiring.Component):
     sums over the lanes of a sample beat's products; stage ACC = 6 accumulates v.M, v.x_{j-1}, v.v over
     the pass; on its last beat the three sums go to the dot-product latches of the pass's vector (`lat`)
     at the end of stage ACC, and the beat's block exponent (and `lob`) at the end of stage ACC - 1. With
-    one lane the lane's product registers are the sums: v.v is accumulated in stage ACC - 1 (v.x_{j-1} in
-    stage 3) and latched with the exponent (a cycle early; everything below holds), v.M in stage ACC from
-    the lane's pM register (`pm_r`: pM's two DSP halves already added, one carry chain behind a fabric
-    register). The exponent and `lob` come from
+    one lane the lane's product registers are the sums: v.M and v.v are accumulated in stage ACC - 1
+    (v.x_{j-1} in stage 3) and latched with the exponent (a cycle early; everything below holds); with the
+    lane's products in ECP5 DSPs (`dsp`), v.M in stage ACC from the lane's pM register instead (`pm_r`:
+    the two DSP halves already added, one carry chain behind a fabric register). The exponent and `lob` come from
     a register per vector loaded in stage 1 (not carried by the tags). The latches are `full` from the
     cycle the last beat is in stage ACC (the scalar unit may start then: its first reads of the sums are
     two cycles after its start, of the exponents and `lob` at its start) until the scalar unit releases
@@ -220,15 +220,21 @@ class VectorDatapath(wiring.Component):
         A = self.ACC
         if L == 1:
             # one lane: its product registers are the sums: accumulated where they are (stage ACC-1 for
-            # v.v, latched with the exponents and `lob`; stage 3 for v.x_{j-1}, Lane.px_stage), rather than
-            # copied into registers first; v.M in stage ACC from the lane's pM register (pm_r = lo + hi *
-            # 2**split, kept for the read-out anyway): acc + pm_r is one carry chain from a fabric register,
-            # where acc + lo + hi * 2**split from the DSP output registers took two chains and the routing
-            # out of the DSP (the ECP5's worst path with dsp="ecp5"). Latching early is safe: the pass's
-            # last beat issued with v's latches released (hdl/engine/issue_stage.py waits for ~full).
-            pm_s, s1_s, sV_s = lanes[0].pm_r, lanes[0].px, lanes[0].pv
-            st_M, st_V = A, A - 1
+            # v.M and v.v, latched with the exponents and `lob`; stage 3 for v.x_{j-1}, Lane.px_stage),
+            # rather than copied into four registers first. Latching early is safe: the pass's last beat
+            # issued with v's latches released (hdl/engine/issue_stage.py waits for ~full).
+            lo_s, hi_s, s1_s, sV_s = lanes[0].pm_lo, lanes[0].pm_hi, lanes[0].px, lanes[0].pv
+            st_M = st_V = A - 1
             st_1 = lanes[0].px_stage
+            if lanes[0].kind(platform) == "ecp5":
+                # pm_lo, pm_hi are DSP output registers: acc + lo + hi * 2**split from them took two carry
+                # chains behind the routing out of the DSPs (8.7 ns, the ECP5's worst path); v.M in stage ACC
+                # from the lane's pM register instead (pm_r = lo + hi * 2**split, kept for the read-out
+                # anyway): one carry chain from a fabric register, latched at the end of stage ACC as with
+                # several lanes.
+                pm_s, st_M = lanes[0].pm_r, A
+            else:
+                pm_s = lo_s + (hi_s << S)
         else:
             lo_s, hi_s = Signal(signed(aw), name=f"sumlo{A}"), Signal(signed(aw), name=f"sumhi{A}")
             s1_s, sV_s = Signal(signed(aw), name=f"sum1{A}"), Signal(signed(aw), name=f"sumV{A}")
