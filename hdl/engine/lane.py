@@ -7,6 +7,7 @@ from amaranth.lib.wiring import In, Out
 
 from contract.engine_config import LMAX, EngineConfig
 
+from hdl.dsp_multiplier import ECP5_WIDTH, RegisteredMultiplier, check_dsp, dsp_kind
 from hdl.engine.delay_line import DelayLine
 from hdl.fixed_point import round_amt_hw, round_post_sat_hw, round_pre_hw
 
@@ -15,9 +16,15 @@ class Lane(wiring.Component):
     """State rewrite and products of one element per beat; golden: golden/rtl/sbe_engine.py.
 
     Pipelined for ~125 MHz on ECP5: every multiplier has registered operands and a registered product
-    (an inferred ECP5 multiply is an unregistered MULT18X18D), block-RAM read data is registered before
-    any logic, and each stage holds at most one variable shift with its rounding increment, or one
-    carry chain with a saturation test. The multipliers' operand and product registers have no reset, so
+    (an inferred ECP5 multiply is an unregistered MULT18X18D: with dsp="ecp5" the registers are the DSP's
+    own, hdl/dsp_multiplier.py), block-RAM read data is registered before any logic, and each stage
+    holds at most one variable shift with its rounding increment, or one carry chain with a saturation
+    test. Measured (sbe_engine_a100_b784_l1, nextpnr-ecp5 seed 1): 118.6 MHz generic (worst path
+    oA1 -> pA2, the multiply between fabric registers), 118.4 MHz with dsp="ecp5" (worst path MB's
+    saturating sum -> the oP select -> mul_hi's B input register, 8.44 ns: the routing into a DSP is
+    longer than into a fabric flip-flop; with that path cut in an experiment the next was mul_pA's
+    output register -> the rnd(pA, shA) shifter -> preA3, 8.6 ns). What is left are the nets into and
+    out of the DSPs beside a stage's logic: 125 MHz needs a stage of its own for them (more latency). The multipliers' operand and product registers have no reset, so
     that Yosys can take them into an iCE40 SB_MAC16 (a flip-flop no LUT feeds costs an iCE40 logic cell).
 
     ========  ================================================================================
@@ -64,6 +71,15 @@ class Lane(wiring.Component):
         2 SB_RAM40_4K at in_width 8, state_width 12, one lane), which saves iCE40 logic cells but puts a
         block-RAM read (slower than a flip-flop) in front of the oM/MB selects and the sums of px. Same
         results, same latencies.
+    dsp : str
+        The multipliers' implementation (hdl/dsp_multiplier.py): "generic" (default: registers and `*`,
+        the simulators' Verilog and the iCE40's), "ecp5" (each of the five products pA, pB, pV, pm_lo,
+        pm_hi in a MULT18X18D whose own input and output registers, enabled by `adv`, are the operand
+        and product registers: synth_ecp5 packs no fabric register into an inferred one, which left the
+        multiply and its routing in one cycle; every operand register feeds its product only, so the DSP
+        takes it whole), "auto" ("ecp5" when elaborated for an ECP5-family platform and every operand
+        fits 18 bits). Same results, same latencies. "ecp5" needs operands of at most 18 bits:
+        coef_width and in_width <= 18 and state_width <= 35.
 
     Ports
     -----
@@ -87,6 +103,11 @@ class Lane(wiring.Component):
         Stage 6: the rewritten element, to be written back.
     pm : Out(signed)
         Stage 7 of a read-out beat: pM = om * MB (combinational: one add of the two DSP halves).
+    pm_r : Out(signed)
+        Only with dsp other than "generic" (the generic Verilog stays as it was): `pm` registered, stage 6
+        of a sample beat (pM = v * MA, for the one-lane accumulator when the halves come from DSP output
+        registers: one carry chain from a fabric register rather than the three-operand sum from the
+        DSPs), 8 of a read-out beat.
     pm_lo, pm_hi, px, pv : Out(signed)
         Stage 5 of a sample beat: the two halves of pM = v * MA = pm_hi * 2**split + pm_lo (registers; for
         sums over lanes), v * x_{j-1} and v * v (registers); px in stage `px_stage` (3 at one lane). Of a read-out beat: unused values (px is
@@ -97,7 +118,8 @@ class Lane(wiring.Component):
         Clamps of this cycle: bit 0 MA (stage 3), bit 1 MB (stage 5, read-out only), bit 2 elem
         (stage 9); the caller qualifies them with the stage's valid (and read-out) bits.
 
-    Latency (in cycles of `adv`): 5 from `x` (stage 0) to pm_lo, pm_hi, pv, `px_stage` to px, 9 to elem;
+    Latency (in cycles of `adv`): 5 from `x` (stage 0) to pm_lo, pm_hi, pv, 6 to pm_r, `px_stage` to px,
+    9 to elem;
     6 from m, xa, xb (stage 0) to mb (stage 6).
     """
 
@@ -105,13 +127,14 @@ class Lane(wiring.Component):
     #: bits splits below its sign bit instead (`split`), so the signed half keeps at least that bit.
     SPLIT = 17
 
-    def __init__(self, cfg: EngineConfig, *, bram_delays: bool = False):
+    def __init__(self, cfg: EngineConfig, *, bram_delays: bool = False, dsp: str = "generic"):
         if not isinstance(cfg, EngineConfig):
             raise TypeError(f"cfg must be an EngineConfig, not {cfg!r}")
         if not isinstance(bram_delays, bool):
             raise TypeError(f"bram_delays must be True or False, not {bram_delays!r}")
         self.cfg = cfg
         self.bram_delays = bram_delays
+        self.dsp = self.check_dsp(cfg, dsp)
         W, SW, CW = cfg.in_width, cfg.state_width, cfg.coef_width
         self.px_width = max(CW, W) + W
         #: the stage of `px`: 5 with the other products (summed over the lanes in stage 5), 3 for one lane
@@ -120,6 +143,7 @@ class Lane(wiring.Component):
         self.om_width = max(CW, W)
         self.pm_width = self.om_width + SW
         self.split = min(self.SPLIT, SW - 1)
+        self.operand_width = self.operand_width_of(cfg)
         super().__init__({
             "adv": In(1),
             "x": In(signed(W)),
@@ -135,7 +159,32 @@ class Lane(wiring.Component):
             "pv": Out(signed(2 * W)),
             "elem": Out(signed(cfg.elem_width)),
             "sat": Out(3),
-        })
+        } | ({} if dsp == "generic" else {"pm_r": Out(signed(self.pm_width))}))
+
+    def kind(self, platform) -> str:
+        """The multipliers' implementation elaborated for `platform`: "generic" or "ecp5"."""
+        return dsp_kind(self.dsp, platform, self.operand_width)
+
+    @classmethod
+    def operand_width_of(cls, cfg: EngineConfig) -> int:
+        """The widest signed operand of the lane's five products: max(coef_width, in_width) (oA, oB, oM,
+        xa, xb, v), and the pM halves' parts of oP (split + 1 and state_width - split bits)."""
+        split = min(cls.SPLIT, cfg.state_width - 1)
+        return max(cfg.coef_width, cfg.in_width, split + 1, cfg.state_width - split)
+
+    @classmethod
+    def check_dsp(cls, cfg: EngineConfig, dsp) -> str:
+        """`dsp` if it names an implementation that the lanes of `cfg` can use, else ValueError (for the
+        callers' constructors too: the lanes are built at elaboration)."""
+        check_dsp(dsp)
+        width = cls.operand_width_of(cfg)
+        if dsp == "ecp5" and width > ECP5_WIDTH:
+            raise ValueError(f"dsp='ecp5' needs the lane's multiplier operands within {ECP5_WIDTH} bits (one "
+                             f"MULT18X18D each), but coef_width={cfg.coef_width}, in_width={cfg.in_width}, "
+                             f"state_width={cfg.state_width} give {width}: use coef_width and in_width <= "
+                             f"{ECP5_WIDTH} and state_width <= {ECP5_WIDTH + cls.SPLIT}, or dsp='generic' "
+                             f"(or 'auto': the DSP primitive only where the operands fit)")
+        return dsp
 
     def elaborate(self, platform):
         m = Module()
@@ -163,10 +212,24 @@ class Lane(wiring.Component):
         # stage 0: register the memory read data and the multiplier operands
         v1 = reg(signed(W), "v1", self.x)
         M1 = reg(signed(SW), "M1", self.m)
-        xa1 = reg(signed(W), "xa1", self.xa, reset_less=True)
-        xb1 = reg(signed(W), "xb1", self.xb, reset_less=True)
-        oA1 = reg(signed(CW), "oA1", self.cmA, reset_less=True)
-        oB1 = reg(signed(omw), "oB1", Mux(self.ro0, self.cmB, self.x), reset_less=True)
+        dsp = self.kind(platform) == "ecp5"
+
+        def dsp_product(name, a, b):
+            """a * b (signed) in a MULT18X18D whose input registers take a and b on `adv` (stage s) and
+            whose output register holds the product (stage s + 2): the operand and product registers of
+            the generic form."""
+            m.submodules[name] = mul = RegisteredMultiplier(len(a), len(b), dsp="ecp5")
+            m.d.comb += [mul.en.eq(adv), mul.a.eq(a), mul.b.eq(b)]
+            return mul.p
+
+        if dsp:
+            pA2 = dsp_product("mul_pA", self.cmA, self.xa)
+            pB2 = dsp_product("mul_pB", Mux(self.ro0, self.cmB, self.x), self.xb)
+        else:
+            xa1 = reg(signed(W), "xa1", self.xa, reset_less=True)
+            xb1 = reg(signed(W), "xb1", self.xb, reset_less=True)
+            oA1 = reg(signed(CW), "oA1", self.cmA, reset_less=True)
+            oB1 = reg(signed(omw), "oB1", Mux(self.ro0, self.cmB, self.x), reset_less=True)
         if self.bram_delays:
             # v3 and MA5 (below) are delayed two stages by one block-RAM buffer, not by registers
             m.submodules.dl2 = dl2 = DelayLine(W + SW, 2)
@@ -174,7 +237,8 @@ class Lane(wiring.Component):
             v = {1: v1, 3: dl2.q[:W].as_signed()}
         else:
             v = {1: v1} | chain(v1, 2, 3, "v")              # v[s]: v of the beat in stage s
-        v[4] = reg(signed(W), "v4", v[3], reset_less=True)  # the operands of pV
+        if not dsp:
+            v[4] = reg(signed(W), "v4", v[3], reset_less=True)  # the operands of pV
 
         def amt(s, stage, max_right, name, delay=1):
             """Shift amount (round_amt_hw) of field s (of the beat in stage - delay), registered `delay`
@@ -191,8 +255,9 @@ class Lane(wiring.Component):
 
         # stage 1: products (registered DSP outputs) and the shift of rnd(M, kA)
         preT2 = pre(M1, amt(self.kA, 1, cfg.kmax + 1, "kA"), 1, "preT")
-        pA2 = reg(signed(CW + W), "pA2", oA1 * xa1, reset_less=True)
-        pB2 = reg(signed(pxw), "pB2", oB1 * xb1, reset_less=True)
+        if not dsp:
+            pA2 = reg(signed(CW + W), "pA2", oA1 * xa1, reset_less=True)
+            pB2 = reg(signed(pxw), "pB2", oB1 * xb1, reset_less=True)
         pB = {2: pB2, 3: reg(signed(pxw), "pB3", pB2)}
 
         def offsets(pre_, stage, name):
@@ -256,7 +321,10 @@ class Lane(wiring.Component):
             px = dl3.q.as_signed()
         else:
             px = reg(signed(pxw), "px5", reg(signed(pxw), "pB4", pB[3]))
-        pV5 = reg(signed(2 * W), "pV5", v[4] * v[4], reset_less=True)
+        if dsp:
+            pV5 = dsp_product("mul_pV", v[3], v[3])
+        else:
+            pV5 = reg(signed(2 * W), "pV5", v[4] * v[4], reset_less=True)
         ro5 = reg(1, "ro5", self.ro4)
 
         # stage 5: MB
@@ -268,16 +336,26 @@ class Lane(wiring.Component):
         # The operands of pM, registered in front of its two DSPs: a read-out beat's om, MB (stage 5, like
         # MB's register above), else a sample beat's v, MA (stage 3, two stages earlier); the DSPs' products
         # are registered the next cycle (stage 4 of a sample beat, 6 of a read-out beat).
-        oP = reg(signed(SW), "oP", Mux(self.ro5v, mb_val, ma_val), reset_less=True)
-        oM = reg(signed(omw), "oM", Mux(self.ro5v, self.om, v[3]), reset_less=True)
-        lo = reg(signed(omw + S + 1), "pm_lo", oM * Cat(oP[:S], 0).as_signed(), reset_less=True)
-        hi = reg(signed(omw + SW - S), "pm_hi", oM * oP[S:].as_signed(), reset_less=True)
+        if dsp:
+            # the DSPs' input registers are oP and oM (each DSP its own copy of oM)
+            oP_d = Signal(signed(SW), name="oP_d")
+            oM_d = Signal(signed(omw), name="oM_d")
+            m.d.comb += [oP_d.eq(Mux(self.ro5v, mb_val, ma_val)), oM_d.eq(Mux(self.ro5v, self.om, v[3]))]
+            lo = dsp_product("mul_lo", oM_d, Cat(oP_d[:S], 0).as_signed())
+            hi = dsp_product("mul_hi", oM_d, oP_d[S:].as_signed())
+        else:
+            oP = reg(signed(SW), "oP", Mux(self.ro5v, mb_val, ma_val), reset_less=True)
+            oM = reg(signed(omw), "oM", Mux(self.ro5v, self.om, v[3]), reset_less=True)
+            lo = reg(signed(omw + S + 1), "pm_lo", oM * Cat(oP[:S], 0).as_signed(), reset_less=True)
+            hi = reg(signed(omw + SW - S), "pm_hi", oM * oP[S:].as_signed(), reset_less=True)
 
         # stage 5 of a sample beat: its products; stage 7 of a read-out beat: pM
         pm = self.pm
         m.d.comb += [pm.eq((hi << S) + lo), self.pm_lo.eq(lo), self.pm_hi.eq(hi), self.px.eq(px),
                      self.pv.eq(pV5)]
         pM8 = reg(signed(self.pm_width), "pM8", pm)
+        if self.dsp != "generic":
+            m.d.comb += self.pm_r.eq(pM8)
 
         # stage 8: the shift of rnd(pM, osh);  stage 9: its increment, the element
         preO9 = pre(pM8, amt(self.osh, 8, cfg.rmax_out + 1, "osh"), 8, "preO")

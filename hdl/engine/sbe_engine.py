@@ -45,6 +45,7 @@ from contract.engine_config import EngineConfig
 from contract.enums import Vec
 from contract.layouts import sample_layout, update_layout
 
+from hdl.engine.lane import Lane
 from hdl.engine.vector_datapath import VectorDatapath
 from hdl.engine.state_init import StateInit
 from hdl.engine.issue_stage import IssueStage
@@ -128,14 +129,19 @@ class SBEEngine(wiring.Component):
     #: hdl/engine/delay_line.py) for the iCE40 builds: 3 more SB_RAM40_4K at one lane, a few fewer logic
     #: cells (iCEBreaker host_top, in_width 8: 5,693 LC against 5,701), slower paths out of the RAMs (off by
     #: default: the ECP5 builds keep the registers).
+    #: dsp selects the lanes' multipliers (VectorDatapath/Lane `dsp`, hdl/dsp_multiplier.py): "generic"
+    #: (default: registers and `*`, the simulators' and the iCE40's Verilog), "ecp5" (each product in a
+    #: MULT18X18D with its own input and output registers: synth_ecp5 packs no fabric register into an
+    #: inferred one; flow/synth.py passes it for the ecp5 target), "auto" ("ecp5" on an ECP5 platform).
 
     def __init__(self, cfg: EngineConfig | None = None, *, compact: bool = False, bram_delays: bool = False,
-                 **params):
+                 dsp: str = "generic", **params):
         self.cfg = cfg = cfg if cfg is not None else EngineConfig(**params)
         for name, value in (("compact", compact), ("bram_delays", bram_delays)):
             if not isinstance(value, bool):
                 raise TypeError(f"{name} must be True or False, not {value!r}")
         self.compact, self.bram_delays = compact, bram_delays
+        self.dsp = Lane.check_dsp(cfg, dsp)
         check_rtl_latency(cfg)
         self.in_layout = sample_layout(cfg.lanes, cfg.in_width, cfg.exp_width)
         self.out_layout = update_layout(lanes=cfg.lanes, elem_width=cfg.elem_width, mant_width=cfg.s_mant_width,
@@ -162,7 +168,8 @@ class SBEEngine(wiring.Component):
         m = Module()
         m.submodules.init = init = StateInit(cfg)
         m.submodules.issue = issue = IssueStage(cfg)
-        m.submodules.dp = dp = VectorDatapath(cfg, acc_width=self.acc_width, bram_delays=self.bram_delays)
+        m.submodules.dp = dp = VectorDatapath(cfg, acc_width=self.acc_width, bram_delays=self.bram_delays,
+                                                dsp=self.dsp)
         m.submodules.su = su = ScalarUnit(acc_width=self.acc_width, compact=self.compact, **cfg.kwargs())
         m.submodules.sched = sched = SegmentScheduler(cfg.alu_latency)
 

@@ -33,8 +33,10 @@ class VectorDatapath(wiring.Component):
     sums over the lanes of a sample beat's products; stage ACC = 6 accumulates v.M, v.x_{j-1}, v.v over
     the pass; on its last beat the three sums go to the dot-product latches of the pass's vector (`lat`)
     at the end of stage ACC, and the beat's block exponent (and `lob`) at the end of stage ACC - 1. With
-    one lane the lane's product registers are the sums: stage ACC - 1 accumulates them and the sums are
-    latched with the exponent (a cycle early; everything below holds). The exponent and `lob` come from
+    one lane the lane's product registers are the sums: v.M and v.v are accumulated in stage ACC - 1
+    (v.x_{j-1} in stage 3) and latched with the exponent (a cycle early; everything below holds); with the
+    lane's products in ECP5 DSPs (`dsp`), v.M in stage ACC from the lane's pM register instead (`pm_r`:
+    the two DSP halves already added, one carry chain behind a fabric register). The exponent and `lob` come from
     a register per vector loaded in stage 1 (not carried by the tags). The latches are `full` from the
     cycle the last beat is in stage ACC (the scalar unit may start then: its first reads of the sums are
     two cycles after its start, of the exponents and `lob` at its start) until the scalar unit releases
@@ -53,6 +55,9 @@ class VectorDatapath(wiring.Component):
         write-back address (issue to stage WB) in block RAM (hdl/engine/delay_line.py; at narrow formats
         3 SB_RAM40_4K at one lane, 1 + 4 x lanes with more): fewer logic cells, a block-RAM read in front of logic instead of
         a flip-flop. Same results and latencies.
+    dsp : str
+        The lanes' multipliers (Lane `dsp`, hdl/dsp_multiplier.py): "generic" (default), "ecp5" (the
+        MULT18X18D primitive with its own registers, for synth_ecp5) or "auto". Same results and latencies.
 
     Ports
     -----
@@ -113,13 +118,14 @@ class VectorDatapath(wiring.Component):
     OUT_DEPTH = 14  # output FIFO beats: >= the issue-to-`o` latency + 2, so a consumer that is always
     #               ready sees the read-out back to back
 
-    def __init__(self, cfg: EngineConfig, *, acc_width: int, bram_delays: bool = False):
+    def __init__(self, cfg: EngineConfig, *, acc_width: int, bram_delays: bool = False, dsp: str = "generic"):
         if not isinstance(cfg, EngineConfig):
             raise TypeError(f"cfg must be an EngineConfig, not {cfg!r}")
         if not isinstance(bram_delays, bool):
             raise TypeError(f"bram_delays must be True or False, not {bram_delays!r}")
         self.cfg = cfg
         self.bram_delays = bram_delays
+        self.dsp = Lane.check_dsp(cfg, dsp)
         self.acc_width = check_int("acc_width", acc_width, 8, 128)
         L, W, SW = cfg.lanes, cfg.in_width, cfg.state_width
         super().__init__({
@@ -184,7 +190,7 @@ class VectorDatapath(wiring.Component):
 
         lanes = []
         for k in range(L):
-            m.submodules[f"lane{k}"] = lane = Lane(cfg, bram_delays=self.bram_delays)
+            m.submodules[f"lane{k}"] = lane = Lane(cfg, bram_delays=self.bram_delays, dsp=self.dsp)
             lanes.append(lane)
             m.d.comb += [
                 lane.adv.eq(adv), lane.x.eq(self.x[k]),
@@ -213,19 +219,29 @@ class VectorDatapath(wiring.Component):
         S = lanes[0].split
         A = self.ACC
         if L == 1:
-            # one lane: its product registers are the sums; accumulated where they are (stage ACC-1 for
+            # one lane: its product registers are the sums: accumulated where they are (stage ACC-1 for
             # v.M and v.v, latched with the exponents and `lob`; stage 3 for v.x_{j-1}, Lane.px_stage),
             # rather than copied into four registers first. Latching early is safe: the pass's last beat
             # issued with v's latches released (hdl/engine/issue_stage.py waits for ~full).
             lo_s, hi_s, s1_s, sV_s = lanes[0].pm_lo, lanes[0].pm_hi, lanes[0].px, lanes[0].pv
             st_M = st_V = A - 1
             st_1 = lanes[0].px_stage
+            if lanes[0].kind(platform) == "ecp5":
+                # pm_lo, pm_hi are DSP output registers: acc + lo + hi * 2**split from them took two carry
+                # chains behind the routing out of the DSPs (8.7 ns, the ECP5's worst path); v.M in stage ACC
+                # from the lane's pM register instead (pm_r = lo + hi * 2**split, kept for the read-out
+                # anyway): one carry chain from a fabric register, latched at the end of stage ACC as with
+                # several lanes.
+                pm_s, st_M = lanes[0].pm_r, A
+            else:
+                pm_s = lo_s + (hi_s << S)
         else:
             lo_s, hi_s = Signal(signed(aw), name=f"sumlo{A}"), Signal(signed(aw), name=f"sumhi{A}")
             s1_s, sV_s = Signal(signed(aw), name=f"sum1{A}"), Signal(signed(aw), name=f"sumV{A}")
             with m.If(adv):
                 m.d.sync += [lo_s.eq(sum(lane.pm_lo for lane in lanes)), hi_s.eq(sum(lane.pm_hi for lane in lanes)),
                              s1_s.eq(sum(lane.px for lane in lanes)), sV_s.eq(sum(lane.pv for lane in lanes))]
+            pm_s = lo_s + (hi_s << S)
             st_M = st_V = st_1 = A
         tp = tag[A - 1]
         lat = self.lat
@@ -246,7 +262,7 @@ class VectorDatapath(wiring.Component):
                 with m.Else():
                     m.d.sync += acc.eq(tot)
 
-        accumulate("M", lo_s + (hi_s << S), st_M, lat.XM, lat.DM)
+        accumulate("M", pm_s, st_M, lat.XM, lat.DM)
         accumulate("1", s1_s, st_1, lat.XX1, lat.DD1)
         accumulate("V", sV_s, st_V, lat.XX, lat.DD)
         # A cycle ahead (the last beat in stage ACC-1): `full`, the block exponent, `lob`. The scalar unit
