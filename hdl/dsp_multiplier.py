@@ -38,9 +38,43 @@ from amaranth import ClockSignal, Const, Instance, Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hdl.controller.setup_multiplier import DSP_KINDS, ECP5_WIDTH, check_dsp
+__all__ = ["DSP_KINDS", "ECP5_WIDTH", "LATENCY", "RegisteredMultiplier", "check_dsp", "check_widths", "dsp_kind"]
 
-__all__ = ["DSP_KINDS", "ECP5_WIDTH", "LATENCY", "RegisteredMultiplier", "check_dsp", "dsp_kind"]
+#: implementations of `dsp`: "generic" registers and `*` (simulation, iCE40: synth_ice40 -dsp packs the
+#: registers into the SB_MAC16 itself), "ecp5" the MULT18X18D primitive with its own registers (only for
+#: synth_ecp5), "auto" "ecp5" on an ECP5-family platform when the operands fit, else "generic".
+#: Shared with the controller's set-up multiplier (hdl/controller/setup_multiplier.py).
+DSP_KINDS = ("auto", "generic", "ecp5")
+#: operand width of the ECP5 MULT18X18D
+ECP5_WIDTH = 18
+
+
+def check_dsp(dsp) -> str:
+    """`dsp` if it names an implementation, else ValueError saying which ones exist."""
+    if dsp not in DSP_KINDS:
+        raise ValueError(f"dsp must be one of {', '.join(map(repr, DSP_KINDS))} (the multiplier's "
+                         f"implementation: 'ecp5' instantiates the MULT18X18D with its registers, only "
+                         f"for synth_ecp5), not {dsp!r}")
+    return dsp
+
+
+def check_widths(a_width, b_width, p_width, dsp: str, kind: str) -> int:
+    """The product width (p_width, default a_width + b_width) after checking the operand widths (positive
+    ints, at most ECP5_WIDTH for dsp="ecp5") and p_width (1 .. a_width + b_width); ValueError naming the
+    parameter otherwise. `kind` ("signed", "unsigned") words the messages."""
+    for name, w in (("a_width", a_width), ("b_width", b_width)):
+        if isinstance(w, bool) or not isinstance(w, int) or w < 1:
+            raise ValueError(f"{name} must be a positive int (the {kind} operand's bit width), not {w!r}")
+    if p_width is None:
+        p_width = a_width + b_width
+    if isinstance(p_width, bool) or not isinstance(p_width, int) or not 1 <= p_width <= a_width + b_width:
+        raise ValueError(f"p_width must be an int in 1 .. a_width + b_width = {a_width + b_width} (the "
+                         f"product's width), not {p_width!r}")
+    if dsp == "ecp5" and max(a_width, b_width) > ECP5_WIDTH:
+        raise ValueError(f"dsp='ecp5' takes {kind} operands of at most {ECP5_WIDTH} bits (one MULT18X18D), "
+                         f"not {a_width} x {b_width}: use dsp='generic' (Yosys splits a wider product over "
+                         f"several DSPs, without their registers)")
+    return p_width
 
 #: the multiplier's latency in enabled edges (operands to product)
 LATENCY = 2
@@ -78,19 +112,8 @@ class RegisteredMultiplier(wiring.Component):
     """
 
     def __init__(self, a_width: int, b_width: int, p_width: int | None = None, *, dsp: str = "generic"):
-        for name, w in (("a_width", a_width), ("b_width", b_width)):
-            if isinstance(w, bool) or not isinstance(w, int) or w < 1:
-                raise ValueError(f"{name} must be a positive int (the signed operand's bit width), not {w!r}")
-        if p_width is None:
-            p_width = a_width + b_width
-        if isinstance(p_width, bool) or not isinstance(p_width, int) or not 1 <= p_width <= a_width + b_width:
-            raise ValueError(f"p_width must be an int in 1 .. a_width + b_width = {a_width + b_width} (the "
-                             f"product's width), not {p_width!r}")
         self.dsp = check_dsp(dsp)
-        if dsp == "ecp5" and max(a_width, b_width) > ECP5_WIDTH:
-            raise ValueError(f"dsp='ecp5' takes signed operands of at most {ECP5_WIDTH} bits (one "
-                             f"MULT18X18D), not {a_width} x {b_width}: use dsp='generic' or 'auto' (Yosys "
-                             f"splits a wider product over several DSPs, without their registers)")
+        p_width = check_widths(a_width, b_width, p_width, dsp, "signed")
         self.a_width, self.b_width, self.p_width = a_width, b_width, p_width
         super().__init__({"en": In(1), "a": In(signed(a_width)), "b": In(signed(b_width)),
                           "p": Out(signed(p_width))})

@@ -41,21 +41,12 @@ from amaranth import ClockSignal, Const, Instance, Module, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-#: implementations of `dsp` (see the module docstring)
-DSP_KINDS = ("auto", "generic", "ecp5")
-#: operand width of the ECP5 MULT18X18D (unsigned use: SIGNEDA = SIGNEDB = 0)
-ECP5_WIDTH = 18
+# the implementations of `dsp` and the checks shared with the engine's lane multipliers (unsigned use
+# here: SIGNEDA = SIGNEDB = 0)
+from hdl.dsp_multiplier import DSP_KINDS, ECP5_WIDTH, check_dsp, check_widths, dsp_kind  # noqa: F401
+
 #: the multiplier's latency in cycles (operands to product)
 LATENCY = 2
-
-
-def check_dsp(dsp) -> str:
-    """`dsp` if it names an implementation, else ValueError saying which ones exist."""
-    if dsp not in DSP_KINDS:
-        raise ValueError(f"dsp must be one of {', '.join(map(repr, DSP_KINDS))} (the multiplier's "
-                         f"implementation: 'ecp5' instantiates the MULT18X18D with its registers, only "
-                         f"for synth_ecp5), not {dsp!r}")
-    return dsp
 
 
 class SetupMultiplier(wiring.Component):
@@ -80,28 +71,14 @@ class SetupMultiplier(wiring.Component):
     """
 
     def __init__(self, a_width: int, b_width: int, p_width: int | None = None, *, dsp: str = "auto"):
-        for name, w in (("a_width", a_width), ("b_width", b_width)):
-            if isinstance(w, bool) or not isinstance(w, int) or w < 1:
-                raise ValueError(f"{name} must be a positive int (the operand's bit width), not {w!r}")
-        if p_width is None:
-            p_width = a_width + b_width
-        if isinstance(p_width, bool) or not isinstance(p_width, int) or not 1 <= p_width <= a_width + b_width:
-            raise ValueError(f"p_width must be an int in 1 .. a_width + b_width = {a_width + b_width} (the "
-                             f"product's width), not {p_width!r}")
         self.dsp = check_dsp(dsp)
-        if dsp == "ecp5" and max(a_width, b_width) > ECP5_WIDTH:
-            raise ValueError(f"dsp='ecp5' takes operands of at most {ECP5_WIDTH} bits (one MULT18X18D), not "
-                             f"{a_width} x {b_width}: use dsp='generic' (Yosys splits a wider product "
-                             f"over several DSPs, without their registers)")
+        p_width = check_widths(a_width, b_width, p_width, dsp, "unsigned")
         self.a_width, self.b_width = a_width, b_width
         super().__init__({"a": In(a_width), "b": In(b_width), "p": Out(p_width)})
 
     def kind(self, platform) -> str:
         """The implementation elaborated for `platform`: "generic" or "ecp5"."""
-        if self.dsp != "auto":
-            return self.dsp
-        fits = max(self.a_width, self.b_width) <= ECP5_WIDTH
-        return "ecp5" if fits and getattr(platform, "family", None) == "ecp5" else "generic"
+        return dsp_kind(self.dsp, platform, self.a_width, self.b_width)
 
     def elaborate(self, platform):
         m = Module()

@@ -17,6 +17,7 @@ from contract.host_protocol import (ID_FORMAT, MAGIC, PROTOCOL_VERSION, REG_WRIT
 from contract.layer_config import layer_configs
 from contract.layouts import sample_beats, update_beats
 from hdl.link.command_processor import CommandProcessor
+from tb.amaranth_sim.buffer_reads import watch_buffer_reads
 from tb.amaranth_sim.streams import stream_put
 
 CRC = crc.Calculator(crc.Crc16.IBM_3740)
@@ -33,29 +34,6 @@ def parse(reply: bytes):
     assert len(reply) >= 5, reply.hex()
     assert struct.unpack("<H", reply[-2:])[0] == CRC.checksum(reply[:-2]), "reply crc"
     return reply[0], reply[1], reply[2], reply[3:-2]
-
-
-def watch_buffer_reads(dut, seen):
-    """Testbench for a block whose block RAMs are built with no_rw_check (Yosys leaves out the
-    read-during-write bypass, so a read that meets a write of its word returns undefined data on the
-    board while the simulator returns the old word): for each (name, read port, write port, data used) of
-    `dut.buffer_ports`, counts in seen[name] the cycles whose read data is used and the reads among them
-    that met a write of their word in the cycle before (must stay 0)."""
-    async def bench(ctx):
-        ports = dut.buffer_ports
-        sigs = [s for _, rd, wr, used in ports for s in (rd.addr, wr.en, wr.addr, used)]
-        for name, *_ in ports:
-            seen[name] = {"used": 0, "hazards": 0}
-        prev = None
-        async for _, _, *vals in ctx.tick().sample(*sigs):
-            for j, (name, *_) in enumerate(ports):
-                used = vals[4 * j + 3]
-                if used and prev is not None:
-                    raddr, wen, waddr, _ = prev[4 * j:4 * j + 4]
-                    seen[name]["used"] += 1
-                    seen[name]["hazards"] += int(bool(wen) and waddr == raddr)
-            prev = vals
-    return bench
 
 
 class Bench:

@@ -3,7 +3,6 @@ Python line model on both sides), COBS frames (`cobs` package) and CRC (`crc` pa
 SBEEngine behind the link. A batch of samples goes in; READ_UPDATE must return the golden engine's update
 (golden/rtl/sbe_engine.py) bit for bit; STATUS, a bad CRC and a SAMPLE while the update waits are checked
 on the way. (Every error case of the command processor alone: test_link_command_processor.py.)"""
-import random
 import struct
 
 import crc
