@@ -89,6 +89,33 @@ def dsp_kind(dsp: str, platform, *widths: int) -> str:
     return "ecp5" if fits and getattr(platform, "family", None) == "ecp5" else "generic"
 
 
+def mult18x18d(a, b, p, *, signed: bool, ce, rst) -> Instance:
+    """The ECP5 MULT18X18D with its input registers A and B and its output register on CLK0 (the sync
+    domain's clock), clock enable `ce`, synchronous reset `rst`; the C input, the shift chains (SOURCEA/B
+    = 0: A and B from the ports) and the pipeline register unused, GSR disabled (Amaranth's registers do
+    not follow the global set/reset either). `a`, `b`: 18 one-bit values each (the caller extends its
+    operands), `p`: a 36-bit signal; `signed` sets SIGNEDA and SIGNEDB. Ports are single bits (A0..A17,
+    B0..B17, P0..P35), as in Yosys's own dsp_map."""
+    W = ECP5_WIDTH
+    ports = {f"i_A{i}": a[i] for i in range(W)}
+    ports.update({f"i_B{i}": b[i] for i in range(W)})
+    ports.update({f"i_C{i}": Const(0, 1) for i in range(W)})
+    ports.update({f"o_P{i}": p[i] for i in range(2 * W)})
+    sg = Const(int(signed), 1)
+    return Instance(
+        "MULT18X18D",
+        p_REG_INPUTA_CLK="CLK0", p_REG_INPUTA_CE="CE0", p_REG_INPUTA_RST="RST0",
+        p_REG_INPUTB_CLK="CLK0", p_REG_INPUTB_CE="CE0", p_REG_INPUTB_RST="RST0",
+        p_REG_INPUTC_CLK="NONE", p_REG_PIPELINE_CLK="NONE",
+        p_REG_OUTPUT_CLK="CLK0", p_REG_OUTPUT_CE="CE0", p_REG_OUTPUT_RST="RST0",
+        p_CLK0_DIV="ENABLED", p_HIGHSPEED_CLK="NONE", p_GSR="DISABLED", p_CAS_MATCH_REG="FALSE",
+        p_SOURCEB_MODE="B_SHIFT", p_MULT_BYPASS="DISABLED", p_RESETMODE="SYNC",
+        i_SIGNEDA=sg, i_SIGNEDB=sg, i_SOURCEA=Const(0, 1), i_SOURCEB=Const(0, 1),
+        i_CLK0=ClockSignal("sync"), i_CE0=ce, i_RST0=rst,
+        **ports,
+    )
+
+
 class RegisteredMultiplier(wiring.Component):
     """p = a * b (signed), registered operands and product, on `en`, no reset (see the module docstring).
 
@@ -141,21 +168,6 @@ class RegisteredMultiplier(wiring.Component):
         a = [self.a[min(i, self.a_width - 1)] for i in range(W)]
         b = [self.b[min(i, self.b_width - 1)] for i in range(W)]
         p = Signal(2 * W)
-        ports = {f"i_A{i}": a[i] for i in range(W)}
-        ports.update({f"i_B{i}": b[i] for i in range(W)})
-        ports.update({f"i_C{i}": Const(0, 1) for i in range(W)})
-        ports.update({f"o_P{i}": p[i] for i in range(2 * W)})
-        m.submodules.mult = Instance(
-            "MULT18X18D",
-            p_REG_INPUTA_CLK="CLK0", p_REG_INPUTA_CE="CE0", p_REG_INPUTA_RST="RST0",
-            p_REG_INPUTB_CLK="CLK0", p_REG_INPUTB_CE="CE0", p_REG_INPUTB_RST="RST0",
-            p_REG_INPUTC_CLK="NONE", p_REG_PIPELINE_CLK="NONE",
-            p_REG_OUTPUT_CLK="CLK0", p_REG_OUTPUT_CE="CE0", p_REG_OUTPUT_RST="RST0",
-            p_CLK0_DIV="ENABLED", p_HIGHSPEED_CLK="NONE", p_GSR="DISABLED", p_CAS_MATCH_REG="FALSE",
-            p_SOURCEB_MODE="B_SHIFT", p_MULT_BYPASS="DISABLED", p_RESETMODE="SYNC",
-            i_SIGNEDA=Const(1, 1), i_SIGNEDB=Const(1, 1), i_SOURCEA=Const(0, 1), i_SOURCEB=Const(0, 1),
-            i_CLK0=ClockSignal("sync"), i_CE0=self.en, i_RST0=Const(0, 1),
-            **ports,
-        )
+        m.submodules.mult = mult18x18d(a, b, p, signed=True, ce=self.en, rst=Const(0, 1))
         m.d.comb += self.p.eq(p[:self.p_width])
         return m

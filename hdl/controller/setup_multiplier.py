@@ -37,13 +37,13 @@ the model bit for bit and the primitive's parameters and bit wiring in the synth
 """
 from __future__ import annotations
 
-from amaranth import ClockSignal, Const, Instance, Module, ResetSignal, Signal
+from amaranth import Const, Module, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 # the implementations of `dsp` and the checks shared with the engine's lane multipliers (unsigned use
 # here: SIGNEDA = SIGNEDB = 0)
-from hdl.dsp_multiplier import DSP_KINDS, ECP5_WIDTH, check_dsp, check_widths, dsp_kind  # noqa: F401
+from hdl.dsp_multiplier import DSP_KINDS, ECP5_WIDTH, check_dsp, check_widths, dsp_kind, mult18x18d  # noqa: F401
 
 #: the multiplier's latency in cycles (operands to product)
 LATENCY = 2
@@ -98,21 +98,6 @@ class SetupMultiplier(wiring.Component):
         a = [self.a[i] if i < self.a_width else Const(0, 1) for i in range(W)]
         b = [self.b[i] if i < self.b_width else Const(0, 1) for i in range(W)]
         p = Signal(2 * W)
-        ports = {f"i_A{i}": a[i] for i in range(W)}
-        ports.update({f"i_B{i}": b[i] for i in range(W)})
-        ports.update({f"i_C{i}": Const(0, 1) for i in range(W)})
-        ports.update({f"o_P{i}": p[i] for i in range(2 * W)})
-        m.submodules.mult = Instance(
-            "MULT18X18D",
-            p_REG_INPUTA_CLK="CLK0", p_REG_INPUTA_CE="CE0", p_REG_INPUTA_RST="RST0",
-            p_REG_INPUTB_CLK="CLK0", p_REG_INPUTB_CE="CE0", p_REG_INPUTB_RST="RST0",
-            p_REG_INPUTC_CLK="NONE", p_REG_PIPELINE_CLK="NONE",
-            p_REG_OUTPUT_CLK="CLK0", p_REG_OUTPUT_CE="CE0", p_REG_OUTPUT_RST="RST0",
-            p_CLK0_DIV="ENABLED", p_HIGHSPEED_CLK="NONE", p_GSR="DISABLED", p_CAS_MATCH_REG="FALSE",
-            p_SOURCEB_MODE="B_SHIFT", p_MULT_BYPASS="DISABLED", p_RESETMODE="SYNC",
-            i_SIGNEDA=Const(0, 1), i_SIGNEDB=Const(0, 1), i_SOURCEA=Const(0, 1), i_SOURCEB=Const(0, 1),
-            i_CLK0=ClockSignal("sync"), i_CE0=Const(1, 1), i_RST0=ResetSignal("sync"),
-            **ports,
-        )
+        m.submodules.mult = mult18x18d(a, b, p, signed=False, ce=Const(1, 1), rst=ResetSignal("sync"))
         m.d.comb += self.p.eq(p[:len(self.p)])
         return m
