@@ -192,6 +192,19 @@ def test_fnorm_pipe_matches_golden(cuts, width, compact):
         assert g == ([(want, fl.saturated)], i & 0xFF), (cv, ce, cuts)
 
 
+def _fnorm_multi_dut(mw, widths, **kw):
+    """fnorm_multi_pipe_hw of a signed mw-bit value and an (ew+2)-bit exponent in a module with a sync
+    domain; keywords (cuts, compact, normalised) passed on. Returns (FloatFormat, ew, module, v, e, results)."""
+    from amaranth import ClockDomain, Module, Signal, signed
+    from hdl.fixed_point import fnorm_multi_pipe_hw
+    ew = 8 if mw == 16 else 12
+    m = Module()
+    m.domains.sync = ClockDomain()
+    v, e = Signal(signed(mw)), Signal(signed(ew + 2))
+    res, _ = fnorm_multi_pipe_hw(m, v, e, widths=widths, ew=ew, names=[f"w{i}" for i in range(len(widths))], **kw)
+    return FloatFormat(mw, ew, 4), ew, m, v, e, res
+
+
 @pytest.mark.parametrize("cuts,compact", [((), False), (("bl", "sh"), False), (("bl", "sh", "rnd"), False),
                                           ((), True), (("bl", "sh"), True)])
 @pytest.mark.parametrize("mw,widths", [(24, (18, 16)), (16, (16, 12)), (16, (12, 8)), (24, (24, 8, 20))])
@@ -200,15 +213,7 @@ def test_fnorm_multi_pipe_matches_golden(cuts, mw, widths, compact):
     leading-bit tree and one shift): every width's result against FloatFormat.fnorm of the same value,
     including a width equal to the input's (no rounding needed: the padding must still leave width+1
     bits), one value per cycle, the result len(cuts) cycles later."""
-    from amaranth import ClockDomain, Module, Signal, signed
-    from hdl.fixed_point import fnorm_multi_pipe_hw
-    ew = 8 if mw == 16 else 12
-    ff = FloatFormat(mw, ew, 4)
-    m = Module()
-    m.domains.sync = ClockDomain()
-    v, e = Signal(signed(mw)), Signal(signed(ew + 2))
-    res, _ = fnorm_multi_pipe_hw(m, v, e, widths=widths, ew=ew, names=[f"w{i}" for i in range(len(widths))],
-                                 cuts=cuts, compact=compact)
+    ff, ew, m, v, e, res = _fnorm_multi_dut(mw, widths, cuts=cuts, compact=compact)
     rng = np.random.default_rng(mw + sum(widths) + len(cuts))
     top = 1 << (mw - 1)
     cases = [(0, 0), (-1, 5), (top - 1, 0), (-top, ff.emax - 2), (3, ff.emin), (top // 2 + 1, ff.emin - 3),
@@ -296,15 +301,7 @@ def test_fnorm_multi_pipe_of_register_mantissas(mw, widths):
     values a register holds (0, normalised mantissas of both signs, fnorm's unnormalised -2**(mw-2)) one
     shift by 0 or 1 replaces the normaliser; every width against FloatFormat.fnorm, exponents at the
     clamps included."""
-    from amaranth import ClockDomain, Module, Signal, signed
-    from hdl.fixed_point import fnorm_multi_pipe_hw
-    ew = 8 if mw == 16 else 12
-    ff = FloatFormat(mw, ew, 4)
-    m = Module()
-    m.domains.sync = ClockDomain()
-    v, e = Signal(signed(mw)), Signal(signed(ew + 2))
-    res, _ = fnorm_multi_pipe_hw(m, v, e, widths=widths, ew=ew, names=[f"w{i}" for i in range(len(widths))],
-                                 compact=True, normalised=True)
+    ff, ew, m, v, e, res = _fnorm_multi_dut(mw, widths, compact=True, normalised=True)
     rng = np.random.default_rng(mw)
     low, top = 1 << (mw - 2), 1 << (mw - 1)
     mants = [0, -low, low, -top, top - 1, low + 1, -low - 1, top - 2, -top + 1]

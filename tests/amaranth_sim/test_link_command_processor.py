@@ -30,6 +30,24 @@ def frame(cmd: int, seq: int, payload: bytes = b"", *, bad_crc: bool = False) ->
     return body + struct.pack("<H", c)
 
 
+async def read_reply(ctx, dut, rng, cycles=None):
+    """The next reply frame on dut.o (random back-pressure: ready 70 % of the cycles), parsed; None if
+    none ends within `cycles` cycles (no limit by default)."""
+    out = bytearray()
+    n = 0
+    while cycles is None or n < cycles:
+        n += 1
+        ready = rng.random() > 0.3
+        ctx.set(dut.o.ready, int(ready))
+        _, _, valid, payload = await ctx.tick().sample(dut.o.valid, dut.o.payload)
+        if valid and ready:
+            out.append(payload.data)
+            if payload.last:
+                ctx.set(dut.o.ready, 0)
+                return parse(bytes(out))
+    return None
+
+
 def parse(reply: bytes):
     assert len(reply) >= 5, reply.hex()
     assert struct.unpack("<H", reply[-2:])[0] == CRC.checksum(reply[:-2]), "reply crc"
@@ -77,17 +95,10 @@ def test_every_command_and_error(controller, lanes):
                 await ctx.tick()
                 assert not ctx.get(dut.o.valid), "an empty frame got a reply"
             return None
-        out = bytearray()
-        for _ in range(5000):
-            ready = rng.random() > 0.3
-            ctx.set(dut.o.ready, int(ready))
-            _, _, valid, payload = await ctx.tick().sample(dut.o.valid, dut.o.payload)
-            if valid and ready:
-                out.append(payload.data)
-                if payload.last:
-                    ctx.set(dut.o.ready, 0)
-                    return parse(bytes(out))
-        raise AssertionError(f"no reply to {data.hex()}")
+        reply = await read_reply(ctx, dut, rng, cycles=5000)
+        if reply is None:
+            raise AssertionError(f"no reply to {data.hex()}")
+        return reply
 
     async def engine(ctx):
         """The engine: takes sample beats with random stalls; a closed batch is answered by an update."""
@@ -259,16 +270,7 @@ def test_status_and_counters_are_taken_at_the_request():
         await ctx.tick().until(dut.o.valid)
         if during is not None:
             await during(ctx)
-        out = bytearray()
-        while True:
-            ready = rng.random() > 0.3
-            ctx.set(dut.o.ready, int(ready))
-            _, _, valid, payload = await ctx.tick().sample(dut.o.valid, dut.o.payload)
-            if valid and ready:
-                out.append(payload.data)
-                if payload.last:
-                    ctx.set(dut.o.ready, 0)
-                    return parse(bytes(out))
+        return await read_reply(ctx, dut, rng)
 
     async def update_and_write(ctx):
         """An update completes (s = 0, elements 0), a controller write finishes, the engine's flags move."""
