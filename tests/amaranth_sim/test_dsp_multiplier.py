@@ -6,7 +6,6 @@ its input and output registers on the clock, enabled by `en`, no reset, signed, 
 LUT beside it, each operand bit (sign-extended) on its A/B pin and each product bit from its P pin; the
 engine's generic Verilog never contains the primitive, dsp="ecp5" puts the lane's five products in
 five; bad parameters are refused at construction."""
-import json
 import re
 import types
 
@@ -123,23 +122,9 @@ def test_engine_dsp_reaches_the_lanes():
 def test_ecp5_netlist_uses_the_dsp_registers():
     """synth_ecp5 of the primitive path: the registers are the DSP's (enabled, no reset), signed, every
     bit on its pin, the operands sign-extended."""
-    from flow.yosys import synthesise
-    from flow.verilog_out import write_verilog
+    from tb.dsp_netlist import mult18x18d_netlist
     wa, wb, wp = 16, 13, 27
-    d = BUILD / "test_dsp_multiplier"
-    d.mkdir(parents=True, exist_ok=True)
-    write_verilog(RegisteredMultiplier(wa, wb, wp, dsp="ecp5"), "top", d / "top.v")
-    cells = synthesise(d, "ecp5", netlist=True)
-    assert cells == {"MULT18X18D": 1}                                # no TRELLIS_FF, no LUT
-    top = json.loads((d / "ecp5.json").read_text())["modules"]["top"]
-    (cell,) = top["cells"].values()
-    prm = {k: v.strip() for k, v in cell["parameters"].items()}       # strings (Yosys may pad one)
-    assert prm["REG_INPUTA_CLK"] == prm["REG_INPUTB_CLK"] == prm["REG_OUTPUT_CLK"] == "CLK0"
-    assert prm["REG_PIPELINE_CLK"] == prm["REG_INPUTC_CLK"] == "NONE"
-    assert prm["REG_INPUTA_CE"] == prm["REG_INPUTB_CE"] == prm["REG_OUTPUT_CE"] == "CE0"
-    assert prm["GSR"] == "DISABLED"
-    conn = cell["connections"]
-    port = {name: p["bits"] for name, p in top["ports"].items()}
+    _, conn, port = mult18x18d_netlist(RegisteredMultiplier(wa, wb, wp, dsp="ecp5"), BUILD / "test_dsp_multiplier")
     assert conn["CLK0"] == port["clk"] and conn["CE0"] == port["en"] and conn["RST0"] == ["0"]
     assert [conn[f"SIGNED{x}"] + conn[f"SOURCE{x}"] for x in "AB"] == [["1", "0"], ["1", "0"]]
     assert [conn[f"A{i}"][0] for i in range(18)] == port["a"] + port["a"][-1:] * (18 - wa)

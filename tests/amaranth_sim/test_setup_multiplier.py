@@ -4,7 +4,6 @@ can run (Yosys ships MULT18X18D as a blackbox only), is checked in the synth_ecp
 MULT18X18D with its input and output registers on the clock, no fabric register or LUT beside it, each
 operand bit on its A/B pin and each product bit from its P pin; the Verilog of the simulators never
 contains the primitive; the implementation is chosen as documented and bad parameters are refused."""
-import json
 import re
 import types
 
@@ -82,22 +81,9 @@ def test_simulation_verilog_has_no_primitive():
 
 def test_ecp5_netlist_uses_the_dsp_registers():
     """synth_ecp5 of the primitive path: the registers are the DSP's, every bit on its pin."""
-    from flow.yosys import synthesise
-    from flow.verilog_out import write_verilog
+    from tb.dsp_netlist import mult18x18d_netlist
     wa, wb, wp = 16, 13, 28
-    d = BUILD / "test_setup_multiplier"
-    d.mkdir(parents=True, exist_ok=True)
-    write_verilog(SetupMultiplier(wa, wb, wp, dsp="ecp5"), "top", d / "top.v")
-    cells = synthesise(d, "ecp5", netlist=True)
-    assert cells == {"MULT18X18D": 1}                                # no TRELLIS_FF, no LUT
-    top = json.loads((d / "ecp5.json").read_text())["modules"]["top"]
-    (cell,) = top["cells"].values()
-    prm = {k: v.strip() for k, v in cell["parameters"].items()}       # strings (Yosys may pad one)
-    assert prm["REG_INPUTA_CLK"] == prm["REG_INPUTB_CLK"] == prm["REG_OUTPUT_CLK"] == "CLK0"
-    assert prm["REG_PIPELINE_CLK"] == prm["REG_INPUTC_CLK"] == "NONE"
-    assert prm["REG_INPUTA_CE"] == prm["REG_INPUTB_CE"] == prm["REG_OUTPUT_CE"] == "CE0"
-    conn = cell["connections"]
-    port = {name: p["bits"] for name, p in top["ports"].items()}
+    _, conn, port = mult18x18d_netlist(SetupMultiplier(wa, wb, wp, dsp="ecp5"), BUILD / "test_setup_multiplier")
     assert conn["CLK0"] == port["clk"] and conn["CE0"] == ["1"] and conn["RST0"] == port["rst"]
     assert [conn[f"SIGNED{x}"] + conn[f"SOURCE{x}"] for x in "AB"] == [["0", "0"], ["0", "0"]]
     assert [conn[f"A{i}"][0] for i in range(18)] == port["a"] + ["0"] * (18 - wa)

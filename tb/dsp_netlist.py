@@ -1,0 +1,27 @@
+"""The MULT18X18D of a one-multiplier block after synth_ecp5 (tests of hdl/dsp_multiplier.py and
+hdl/controller/setup_multiplier.py): the block must map to exactly that one cell, with the DSP's own input
+and output registers on CLK0/CE0 and the internal pipeline register and C input unused."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def mult18x18d_netlist(component, build_dir: Path) -> tuple[dict, dict, dict]:
+    """Synthesise `component` for the ECP5 into `build_dir`; assert it is one MULT18X18D and nothing else,
+    its registers as described above; return (parameters, connections, the top's port bits by name)."""
+    from flow.verilog_out import write_verilog
+    from flow.yosys import synthesise
+    build_dir.mkdir(parents=True, exist_ok=True)
+    write_verilog(component, "top", build_dir / "top.v")
+    cells = synthesise(build_dir, "ecp5", netlist=True)
+    assert cells == {"MULT18X18D": 1}                                # no TRELLIS_FF, no LUT
+    top = json.loads((build_dir / "ecp5.json").read_text())["modules"]["top"]
+    (cell,) = top["cells"].values()
+    prm = {k: v.strip() for k, v in cell["parameters"].items()}       # strings (Yosys may pad one)
+    assert prm["REG_INPUTA_CLK"] == prm["REG_INPUTB_CLK"] == prm["REG_OUTPUT_CLK"] == "CLK0"
+    assert prm["REG_PIPELINE_CLK"] == prm["REG_INPUTC_CLK"] == "NONE"
+    assert prm["REG_INPUTA_CE"] == prm["REG_INPUTB_CE"] == prm["REG_OUTPUT_CE"] == "CE0"
+    assert prm["GSR"] == "DISABLED"
+    port = {name: p["bits"] for name, p in top["ports"].items()}
+    return prm, cell["connections"], port
