@@ -47,7 +47,7 @@ def _operand(ff, rng, mw, ew):
 
 @pytest.mark.parametrize("mw,ew,sb,lat,compact", [(24, 12, 8, lat, False) for lat in sorted(CUTS)]
                          + [(18, 8, 5, 2, False), (18, 8, 5, 6, False), (32, 16, 10, 5, False)]
-                         + [(16, 8, 8, 1, True), (24, 12, 8, 1, True), (18, 8, 5, 4, True)])
+                         + [(16, 8, 8, 1, True), (24, 12, 8, 1, True), (18, 8, 5, 4, True), (16, 8, 8, 6, True)])
 def test_alu_matches_golden(mw, ew, sb, lat, compact):
     """Every op on random operands (and the SUB corners) against FloatFormat, at every latency; compact:
     the iCE40 form (FloatALU(compact=True))."""
