@@ -11,7 +11,7 @@ from contract.microcode_schedule import segment_lengths
 from hdl.engine.lane import Lane
 from hdl.engine.sbe_engine import SBEEngine
 
-from .common import FormalTop, drive_free, stream_rules
+from .common import Elaborated, FormalTop, assert_invariants, drive_free, stream_rules
 
 #: Tiny configuration (the smallest formats EngineConfig allows, a=2, b=3, one lane): 5 beats a sample.
 SMALL = dict(a=2, b=3, lanes=1, in_width=4, state_width=12, coef_width=8, mant_width=16, fexp_width=8,
@@ -21,7 +21,9 @@ SMALL = dict(a=2, b=3, lanes=1, in_width=4, state_width=12, coef_width=8, mant_w
 def _engine(m: Module, params: dict) -> tuple[SBEEngine, Signal, Signal]:
     """The engine with free inputs (samples keep the stream rules; tags are free, framing errors
     included), a free `clear` and a free o.ready. Returns (engine, input transfer, output transfer)."""
-    m.submodules.dut = dut = SBEEngine(**{**SMALL, **params})
+    dut = SBEEngine(**{**SMALL, **params})
+    m.submodules.dut = Elaborated(dut)
+    assert_invariants(m, dut.datapath.out_fifo.invariants())
     drive_free(m, dut.i.valid, dut.i.payload, dut.o.ready, dut.clear)
     xin = stream_rules(m, dut.i, name="i", assume=True)
     xout = stream_rules(m, dut.o, name="o", assume=False, exempt=dut.clear)

@@ -65,6 +65,7 @@ class OutFIFO(wiring.Component):
                      wr.addr.eq(produce), wr.data.eq(self.w_data), wr.en.eq(do_write),
                      rd.addr.eq(consume), rd.en.eq(do_read), self.r_data.eq(rd.data),
                      self.level.eq(level + self.r_rdy)]
+        self._state = (level, produce, consume)
 
         with m.If(do_write):
             m.d.sync += produce.eq(Mux(produce == inner - 1, 0, produce + 1))
@@ -79,3 +80,17 @@ class OutFIFO(wiring.Component):
         with m.Elif(self.r_en):
             m.d.sync += self.r_rdy.eq(0)
         return m
+
+    def invariants(self) -> list[tuple]:
+        """After elaboration: (condition, message) pairs on the internal state that hold in every reachable
+        state (flow/formal_props asserts them, so a k-induction does not start from a state the FIFO
+        cannot reach; tests/amaranth_sim/test_out_fifo.py checks them every cycle). The buffer's level
+        is at most its depth (so `level` = buffer + output stage does not wrap), the pointers are in
+        range, and the write pointer leads the read pointer by the buffer's level (modulo its depth)."""
+        level, produce, consume = self._state
+        inner = self.depth - 1
+        lead = Mux(produce >= consume, produce - consume, produce + inner - consume)
+        return [(level <= inner, "out FIFO: buffer level above its depth"),
+                (produce < inner, "out FIFO: write pointer out of range"),
+                (consume < inner, "out FIFO: read pointer out of range"),
+                ((lead == level) | ((lead == 0) & (level == inner)), "out FIFO: pointers disagree with the level")]

@@ -292,6 +292,7 @@ class VectorDatapath(wiring.Component):
         tout = tag[self.NSTAGES - 1]
         ol = self.o.payload.shape()
         m.submodules.ofifo = ofifo = OutFIFO(ol.size, self.OUT_DEPTH - 1)    # SyncFIFOBuffered's behaviour
+        self.out_fifo = ofifo           # for the formal proofs (its invariants, after elaboration)
         word = Signal(ol)
         m.d.comb += [word.s_mant.eq(self.s.mant), word.s_exp.eq(self.s.exp), word.vec.eq(tout.vec == Vec.X),
                      word.last.eq(tout.last)]
