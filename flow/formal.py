@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Callable
 
 from contract.checks import CliParser
-from flow.formal_props import ControllerProps, EngineCounterProps, EngineStreamProps, LaneSaturationProps
+from flow.formal_props import (ControllerProps, EngineCounterProps, EngineStreamProps, LaneSaturationProps,
+                               OutFIFOProps)
 from flow.tools import tool
 from flow.verilog_out import BUILD, ROOT
 
@@ -56,10 +57,13 @@ PROOFS: dict[str, Proof] = {
                                "last beat, framing, slots only in the update window"),
     "engine_stream": Proof(lambda: EngineStreamProps(), "prove", 8,
                            "engine a=2 b=3 L=1: o stream rules (any trace length, k-induction), "
-                           "saturated/framing_error sticky"),
+                           "saturated/framing_error sticky; the output FIFO's invariants (proved with them)"),
     "engine_counter": Proof(lambda: EngineCounterProps(), "bmc", 16,
                             "engine a=2 b=3 L=1: sample_count +1 per accepted sample, 0 after clear, "
                             "busy low within init time of a quiet clear"),
+    "out_fifo": Proof(lambda: OutFIFOProps(), "prove", 16,
+                      "engine output FIFO (depth 13): r_rdy/r_data stream rules, level = words in - out, "
+                      "its invariants (k-induction; depth 16 > 13 so the base case fills it)"),
     "lane_saturation": Proof(lambda: LaneSaturationProps(), "bmc", 10,
                              "engine lane SW=12: stage-3 state rewrite exact or clamped with the saturation "
                              "flag set, written-back word = clamp(exact sum)"),

@@ -20,7 +20,8 @@ SMALL = dict(a=2, b=3, lanes=1, in_width=4, state_width=12, coef_width=8, mant_w
 
 def _engine(m: Module, params: dict) -> tuple[SBEEngine, Signal, Signal]:
     """The engine with free inputs (samples keep the stream rules; tags are free, framing errors
-    included), a free `clear` and a free o.ready. Returns (engine, input transfer, output transfer)."""
+    included), a free `clear` and a free o.ready; elaborated ahead (common.Elaborated) so the output FIFO's
+    invariants are asserted too. Returns (engine, input transfer, output transfer)."""
     dut = SBEEngine(**{**SMALL, **params})
     m.submodules.dut = Elaborated(dut)
     assert_invariants(m, dut.datapath.out_fifo.invariants())
@@ -42,7 +43,15 @@ class EngineStreamProps(FormalTop):
     keeps them (asserted: valid never drops without a transfer, the payload is stable while stalled;
     `clear` excepted, which drops an update being read out). `saturated` and `framing_error` are sticky
     (they fall only on `clear`). Meant for k-induction (mode prove): the properties then hold for traces
-    of any length, through any number of batches."""
+    of any length, through any number of batches.
+
+    The induction step starts from any state in which the assertions held for k cycles, reachable or
+    not; the output FIFO's invariants (hdl/engine/out_fifo.py OutFIFO.invariants: its buffer level at
+    most its depth, pointers in range and `level` apart) are asserted too, which rules out its
+    unreachable states (without them a buffer level past the depth wraps `level` to 0, the bypass
+    register takes a word while the FIFO's output is stalled and the payload changes): they are proved
+    with the rest, and the whole set is 1-inductive (`--depth 1` passes; the default depth 8 adds an
+    8-cycle bounded check from reset)."""
 
     def __init__(self, **params):
         self.params = params
