@@ -39,6 +39,9 @@ class OutFIFO(wiring.Component):
         The oldest word (a register: the RAM's read data), valid while `r_rdy`.
     level : Out(range(depth + 1))
         Words held. Latency: a word written into an empty FIFO is on `r_data` 2 cycles later.
+
+    After elaboration, `buffer_state` is (buffer level, write pointer, read pointer) and `invariants()`
+    states what holds of them in every reachable state (the formal proofs assert it).
     """
 
     def __init__(self, width: int, depth: int):
@@ -65,7 +68,7 @@ class OutFIFO(wiring.Component):
                      wr.addr.eq(produce), wr.data.eq(self.w_data), wr.en.eq(do_write),
                      rd.addr.eq(consume), rd.en.eq(do_read), self.r_data.eq(rd.data),
                      self.level.eq(level + self.r_rdy)]
-        self._state = (level, produce, consume)
+        self.buffer_state = (level, produce, consume)     # (for invariants(), tests)
 
         with m.If(do_write):
             m.d.sync += produce.eq(Mux(produce == inner - 1, 0, produce + 1))
@@ -87,7 +90,10 @@ class OutFIFO(wiring.Component):
         cannot reach; tests/amaranth_sim/test_out_fifo.py checks them every cycle). The buffer's level
         is at most its depth (so `level` = buffer + output stage does not wrap), the pointers are in
         range, and the write pointer leads the read pointer by the buffer's level (modulo its depth)."""
-        level, produce, consume = self._state
+        if not hasattr(self, "buffer_state"):
+            raise RuntimeError("OutFIFO.invariants() names signals made by elaborate(): elaborate the FIFO "
+                               "first (flow/formal_props/common.py Elaborated)")
+        level, produce, consume = self.buffer_state
         inner = self.depth - 1
         lead = Mux(produce >= consume, produce - consume, produce + inner - consume)
         return [(level <= inner, "out FIFO: buffer level above its depth"),

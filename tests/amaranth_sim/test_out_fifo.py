@@ -33,7 +33,7 @@ def test_out_fifo_matches_sync_fifo_buffered(width, depth, p_w, p_r):
             assert got == want
             for cond, msg in dut.invariants():      # (the FIFO is elaborated by now)
                 assert ctx.get(cond), msg
-            level, produce, consume = (ctx.get(v) for v in dut._state)
+            level, produce, consume = (ctx.get(v) for v in dut.buffer_state)
             stats["wrapped"] += produce < consume
             if want[0]:
                 assert ctx.get(dut.r_data) == ctx.get(ref.r_data)
