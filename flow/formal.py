@@ -61,9 +61,9 @@ PROOFS: dict[str, Proof] = {
     "engine_counter": Proof(lambda: EngineCounterProps(), "bmc", 16,
                             "engine a=2 b=3 L=1: sample_count +1 per accepted sample, 0 after clear, "
                             "busy low within init time of a quiet clear"),
-    "out_fifo": Proof(lambda: OutFIFOProps(), "prove", 16,
-                      "engine output FIFO (depth 13): r_rdy/r_data stream rules, level = words in - out, "
-                      "its invariants (k-induction; depth 16 > 13 so the base case fills it)"),
+    "out_fifo": Proof(lambda: OutFIFOProps(), "prove", 18,
+                      "engine output FIFO (14 words): r_rdy/r_data stream rules, level = words in - out, "
+                      "its invariants (k-induction; depth 18 > 14 so the base case fills it)"),
     "lane_saturation": Proof(lambda: LaneSaturationProps(), "bmc", 10,
                              "engine lane SW=12: stage-3 state rewrite exact or clamped with the saturation "
                              "flag set, written-back word = clamp(exact sum)"),

@@ -21,10 +21,10 @@ class OutFIFOProps(FormalTop):
 
     Meant for k-induction (mode prove; 1-inductive, but a proof depth above the FIFO's depth lets the
     base case reach a full FIFO, so an overflow bug FAILs with a trace instead of leaving the induction
-    UNKNOWN). The default FIFO depth is the engine's (VectorDatapath.OUT_DEPTH - 1).
+    UNKNOWN). The default FIFO depth is the engine's (VectorDatapath.OUT_DEPTH).
     `width` only sizes the payload (the control does not depend on it)."""
 
-    def __init__(self, *, width: int = 4, depth: int = VectorDatapath.OUT_DEPTH - 1):
+    def __init__(self, *, width: int = 4, depth: int = VectorDatapath.OUT_DEPTH):
         self.width, self.depth = width, depth
         super().__init__()
 

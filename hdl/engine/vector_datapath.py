@@ -291,7 +291,10 @@ class VectorDatapath(wiring.Component):
         # stage 9, read-out: into the output FIFO; credits for the issue stage
         tout = tag[self.NSTAGES - 1]
         ol = self.o.payload.shape()
-        m.submodules.ofifo = ofifo = OutFIFO(ol.size, self.OUT_DEPTH - 1)    # SyncFIFOBuffered's behaviour
+        # OUT_DEPTH words, all the credits allow: the bypass register below takes a word only while the
+        # FIFO is empty, so after it is read with the FIFO full, every word still owed may have to fit in
+        # the FIFO alone (with OUT_DEPTH - 1 words, the last one credited was dropped)
+        m.submodules.ofifo = ofifo = OutFIFO(ol.size, self.OUT_DEPTH)    # SyncFIFOBuffered's behaviour
         self.out_fifo = ofifo           # for the formal proofs (its invariants, after elaboration)
         word = Signal(ol)
         m.d.comb += [word.s_mant.eq(self.s.mant), word.s_exp.eq(self.s.exp), word.vec.eq(tout.vec == Vec.X),
