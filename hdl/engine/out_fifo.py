@@ -89,7 +89,9 @@ class OutFIFO(wiring.Component):
         state (flow/formal_props asserts them, so a k-induction does not start from a state the FIFO
         cannot reach; tests/amaranth_sim/test_out_fifo.py checks them every cycle). The buffer's level
         is at most its depth (so `level` = buffer + output stage does not wrap), the pointers are in
-        range, and the write pointer leads the read pointer by the buffer's level (modulo its depth)."""
+        range, the write pointer leads the read pointer by the buffer's level (modulo its depth), and
+        the output stage is empty only with at most one word buffered (it is refilled the cycle after a
+        word reaches the buffer: so a full FIFO has its output stage full, `level` = depth)."""
         if not hasattr(self, "buffer_state"):
             raise RuntimeError("OutFIFO.invariants() names signals made by elaborate(): elaborate the FIFO "
                                "first (flow/formal_props/common.py Elaborated)")
@@ -99,4 +101,5 @@ class OutFIFO(wiring.Component):
         return [(level <= inner, "out FIFO: buffer level above its depth"),
                 (produce < inner, "out FIFO: write pointer out of range"),
                 (consume < inner, "out FIFO: read pointer out of range"),
-                ((lead == level) | ((lead == 0) & (level == inner)), "out FIFO: pointers disagree with the level")]
+                ((lead == level) | ((lead == 0) & (level == inner)), "out FIFO: pointers disagree with the level"),
+                (self.r_rdy | (level <= 1), "out FIFO: output stage empty behind more than one buffered word")]

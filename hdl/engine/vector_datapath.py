@@ -326,6 +326,7 @@ class VectorDatapath(wiring.Component):
         m.d.sync += credit.eq(Mux(issued & ~taken, owed < self.OUT_DEPTH - 1,
                                   Mux(taken & ~issued, 1, owed < self.OUT_DEPTH)))
         m.d.comb += self.ro_credit.eq(credit)
+        self._ro_state = (tag[1:], byp_valid, owed, credit)
 
         # saturation: sticky over every clamp of a valid beat (the output element's of read-out beats only);
         # the qualified clamp bits are registered first (the clamp tests end a stage), so `saturated`
@@ -339,3 +340,20 @@ class VectorDatapath(wiring.Component):
 
         m.d.comb += self.busy.eq(Cat(t.valid for t in tag[1:]).any() | (owed != 0) | self.full.any())
         return m
+
+    def invariants(self) -> list[tuple]:
+        """After elaboration: (condition, message) pairs that hold in every reachable state (flow/formal_props
+        asserts them): the output FIFO's (OutFIFO.invariants), and the credit accounting: `owed` is the
+        read-out beats in stages 1..9 plus the words in the bypass register and the FIFO, at most
+        OUT_DEPTH, and `credit` = owed < OUT_DEPTH. Together they imply the FIFO never refuses a word."""
+        if not hasattr(self, "_ro_state"):
+            raise RuntimeError("VectorDatapath.invariants() names signals made by elaborate(): elaborate it "
+                               "first (flow/formal_props/common.py Elaborated)")
+        tags, byp_valid, owed, credit = self._ro_state
+        fifo = self.out_fifo
+        in_flight = sum((t.valid & t.ro).as_unsigned() for t in tags)
+        return fifo.invariants() + [
+            (owed == in_flight + byp_valid + fifo.level, "datapath: owed is not the read-out words held"),
+            (owed <= self.OUT_DEPTH, "datapath: more read-out words owed than OUT_DEPTH"),
+            (credit == (owed < self.OUT_DEPTH), "datapath: credit disagrees with owed"),
+        ]

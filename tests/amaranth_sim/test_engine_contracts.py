@@ -251,7 +251,8 @@ def test_readout_word_not_dropped_after_the_bypass_word_is_taken():
     owed), takes one word (the bypass register's) and stalls again: the word credited by that take
     reaches a FIFO that already holds the other owed words, since the bypass register takes words only
     while the FIFO is empty. The FIFO must hold OUT_DEPTH words (with OUT_DEPTH - 1, the word was
-    dropped: found by the formal proof's credit invariant). A read-out longer than OUT_DEPTH beats."""
+    dropped: found by the formal proof's credit invariant). A read-out longer than OUT_DEPTH beats. The
+    datapath's invariants (VectorDatapath.invariants) hold in every cycle."""
     cfg = dict(a=9, b=8, lanes=1)
     depth = VectorDatapath.OUT_DEPTH
     assert cfg["a"] + cfg["b"] > depth + 1
@@ -279,6 +280,16 @@ def test_readout_word_not_dropped_after_the_bypass_word_is_taken():
         seen["got"] = [word_of(payload)] + await get_words(ctx, dut, len(want) - 1, limit=200,
                                                            what="rest of the update")
 
-    _sim(dut, bench)
+    async def invariants(ctx):          # the datapath's invariants (the formal proofs assert them), every cycle
+        seen["bad"] = []
+        async for _ in ctx.tick():
+            seen["bad"] += [msg for cond, msg in dut.datapath.invariants() if not ctx.get(cond)]
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.add_testbench(invariants, background=True)
+    sim.run()
     assert seen["fifo_level"] == depth - 1, "the output did not fill (bypass + FIFO): the case is not reached"
     assert seen["got"] == want
+    assert not seen["bad"], sorted(set(seen["bad"]))

@@ -4,7 +4,7 @@ A short run: the cheapest proof (the controller's serial-output proof at a small
 the same controller with a deliberately false assertion must FAIL with that assertion named, so a
 passing `make formal` means something. The engine's stream proof (k-induction, with the output FIFO's
 invariants) passes at depth 1; the output FIFO's proof FAILs on mutant copies of the FIFO, and the
-engine's does not pass with one. The full proofs and depths run with `make formal`.
+engine's does not pass with one, nor with the FIFO one word short (a dropped read-out word). The full proofs and depths run with `make formal`.
 """
 from __future__ import annotations
 
@@ -109,9 +109,23 @@ def test_engine_stream_proof_does_not_pass_a_mutant_fifo(tmp_path, monkeypatch):
     """The engine with a FIFO that reads into its stalled output stage: the proof (at the depth the real
     FIFO passes with) must not pass. It is UNKNOWN, not FAIL: the first read-out is ~190 cycles from reset
     (init, a sample, the scalar unit's CHAIN and FINAL), far past a bounded check of the whole engine; the
-    induction step's counterexample is the payload rule (the FIFO proof above shows the same bug as a
-    FAIL from reset)."""
+    induction step's counterexample is the payload rule or the credit accounting, which counts the
+    overwritten word (the FIFO proof above shows the same bug as a FAIL from reset)."""
     _mutant_out_fifo(monkeypatch, *STALL_READ[:2])
     r = formal.run_proof("engine_stream_mutant", EngineStreamProps(), mode="prove", depth=1, root=tmp_path)
     assert r["status"] == "UNKNOWN", r
-    assert any("payload changed while stalled" in f for f in r["failures"]), r
+    assert any(msg in f for f in r["failures"]                 # the word overwritten, or lost from the count
+               for msg in ("payload changed while stalled", "owed is not the read-out words held")), r
+
+
+def test_engine_stream_proof_finds_the_dropped_read_out_word(tmp_path, monkeypatch):
+    """The output FIFO one word short (OUT_DEPTH - 1, as before the fix): after the consumer takes the
+    bypass register's word of a full output, the next credited word meets a full FIFO. The proof must not
+    pass, and name the dropped word (UNKNOWN: the induction step's counterexample; the state is ~200
+    cycles from reset, tests/amaranth_sim/test_engine_contracts.py drives it in simulation)."""
+    import hdl.engine.vector_datapath as vdp
+    monkeypatch.setattr(vdp, "OutFIFO", lambda width, depth: out_fifo.OutFIFO(width, depth - 1))
+    r = formal.run_proof("engine_stream_short_fifo", EngineStreamProps(a=9, b=8), mode="prove", depth=1,
+                         root=tmp_path)
+    assert r["status"] == "UNKNOWN", r
+    assert any("read-out word dropped" in f for f in r["failures"]), r
