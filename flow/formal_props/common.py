@@ -1,7 +1,7 @@
 """Shared pieces of the formal wrappers: the port-less top, free inputs, the stream rules."""
 from __future__ import annotations
 
-from amaranth import Module, ResetSignal, Signal
+from amaranth import Elaboratable, Fragment, Module, ResetSignal, Signal
 from amaranth.asserts import AnySeq   # (0.5: AnySeq, AnyConst, Initial live here; Assert in amaranth.hdl)
 from amaranth.hdl import Assert, Assume
 from amaranth.lib import wiring
@@ -19,6 +19,28 @@ class FormalTop(wiring.Component):
         m = Module()
         m.d.comb += Assume(~ResetSignal("sync"))
         return m
+
+
+class Elaborated(Elaboratable):
+    """`design` elaborated now, ahead of its wrapper, so the wrapper can name internal state that the
+    design's blocks create in their own elaborate() (e.g. SBEEngine.datapath.out_fifo.invariants()).
+    Add it as the submodule in place of the design; its ports are the design's, driven as usual."""
+
+    def __init__(self, design, platform=None):
+        self.design = design
+        self.fragment = Fragment.get(design, platform)
+
+    def elaborate(self, platform):
+        return self.fragment
+
+
+def assert_invariants(m: Module, invariants) -> None:
+    """Assert each (condition, message) invariant of a block, located at the block's own source line
+    (where the condition was written), so a failure names the block's invariant, not this loop."""
+    for cond, msg in invariants:
+        check = Assert(cond, msg)
+        check.src_loc = getattr(cond, "src_loc", None) or check.src_loc
+        m.d.comb += check
 
 
 def drive_free(m: Module, *values) -> None:

@@ -11,7 +11,7 @@ from contract.microcode_schedule import segment_lengths
 from hdl.engine.lane import Lane
 from hdl.engine.sbe_engine import SBEEngine
 
-from .common import FormalTop, drive_free, stream_rules
+from .common import Elaborated, FormalTop, assert_invariants, drive_free, stream_rules
 
 #: Tiny configuration (the smallest formats EngineConfig allows, a=2, b=3, one lane): 5 beats a sample.
 SMALL = dict(a=2, b=3, lanes=1, in_width=4, state_width=12, coef_width=8, mant_width=16, fexp_width=8,
@@ -20,8 +20,11 @@ SMALL = dict(a=2, b=3, lanes=1, in_width=4, state_width=12, coef_width=8, mant_w
 
 def _engine(m: Module, params: dict) -> tuple[SBEEngine, Signal, Signal]:
     """The engine with free inputs (samples keep the stream rules; tags are free, framing errors
-    included), a free `clear` and a free o.ready. Returns (engine, input transfer, output transfer)."""
-    m.submodules.dut = dut = SBEEngine(**{**SMALL, **params})
+    included), a free `clear` and a free o.ready; elaborated ahead (common.Elaborated) so the datapath's
+    invariants (VectorDatapath.invariants) are asserted too. Returns (engine, input transfer, output transfer)."""
+    dut = SBEEngine(**{**SMALL, **params})
+    m.submodules.dut = Elaborated(dut)
+    assert_invariants(m, dut.datapath.invariants())
     drive_free(m, dut.i.valid, dut.i.payload, dut.o.ready, dut.clear)
     xin = stream_rules(m, dut.i, name="i", assume=True)
     xout = stream_rules(m, dut.o, name="o", assume=False, exempt=dut.clear)
@@ -40,7 +43,21 @@ class EngineStreamProps(FormalTop):
     keeps them (asserted: valid never drops without a transfer, the payload is stable while stalled;
     `clear` excepted, which drops an update being read out). `saturated` and `framing_error` are sticky
     (they fall only on `clear`). Meant for k-induction (mode prove): the properties then hold for traces
-    of any length, through any number of batches."""
+    of any length, through any number of batches.
+
+    No read-out word is dropped: the output FIFO never sees a write while full (the credits of the
+    issue stage, hdl/engine/vector_datapath.py; with a read-out longer than the output's OUT_DEPTH
+    words, a=9 b=8, back-pressure fills it).
+
+    The induction step starts from any state in which the assertions held for k cycles, reachable or
+    not; the datapath's invariants (VectorDatapath.invariants: the output FIFO's, OutFIFO.invariants,
+    its buffer level at most its depth, pointers in range and `level` apart, and the credit accounting,
+    `owed` = the read-out words in the pipeline, the bypass register and the FIFO) are asserted too,
+    which rules out unreachable states (without them a buffer level past the depth wraps `level` to 0,
+    the bypass register takes a word while the FIFO's output is stalled and the payload changes): they
+    are proved with the rest, and the whole set is 1-inductive (`--depth 1` passes; the default depth 8
+    adds an 8-cycle bounded check from reset). With the FIFO one word short (OUT_DEPTH - 1, the bug this
+    found) the induction step fails on the dropped word."""
 
     def __init__(self, **params):
         self.params = params
@@ -50,6 +67,8 @@ class EngineStreamProps(FormalTop):
     def elaborate(self, platform):
         m = self.module()
         dut, xin, xout = _engine(m, self.params)
+        fifo = dut.datapath.out_fifo
+        m.d.comb += Assert(~(fifo.w_en & ~fifo.w_rdy), "a read-out word dropped: the output FIFO was full")
         p_clear = _past(m, dut.clear, "p_clear")
         for flag in ("saturated", "framing_error"):
             p = _past(m, getattr(dut, flag), f"p_{flag}")

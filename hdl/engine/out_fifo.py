@@ -39,6 +39,9 @@ class OutFIFO(wiring.Component):
         The oldest word (a register: the RAM's read data), valid while `r_rdy`.
     level : Out(range(depth + 1))
         Words held. Latency: a word written into an empty FIFO is on `r_data` 2 cycles later.
+
+    After elaboration, `buffer_state` is (buffer level, write pointer, read pointer) and `invariants()`
+    states what holds of them in every reachable state (the formal proofs assert it).
     """
 
     def __init__(self, width: int, depth: int):
@@ -65,6 +68,7 @@ class OutFIFO(wiring.Component):
                      wr.addr.eq(produce), wr.data.eq(self.w_data), wr.en.eq(do_write),
                      rd.addr.eq(consume), rd.en.eq(do_read), self.r_data.eq(rd.data),
                      self.level.eq(level + self.r_rdy)]
+        self.buffer_state = (level, produce, consume)     # (for invariants(), tests)
 
         with m.If(do_write):
             m.d.sync += produce.eq(Mux(produce == inner - 1, 0, produce + 1))
@@ -79,3 +83,23 @@ class OutFIFO(wiring.Component):
         with m.Elif(self.r_en):
             m.d.sync += self.r_rdy.eq(0)
         return m
+
+    def invariants(self) -> list[tuple]:
+        """After elaboration: (condition, message) pairs on the internal state that hold in every reachable
+        state (flow/formal_props asserts them, so a k-induction does not start from a state the FIFO
+        cannot reach; tests/amaranth_sim/test_out_fifo.py checks them every cycle). The buffer's level
+        is at most its depth (so `level` = buffer + output stage does not wrap), the pointers are in
+        range, the write pointer leads the read pointer by the buffer's level (modulo its depth), and
+        the output stage is empty only with at most one word buffered (it is refilled the cycle after a
+        word reaches the buffer: so a full FIFO has its output stage full, `level` = depth)."""
+        if not hasattr(self, "buffer_state"):
+            raise RuntimeError("OutFIFO.invariants() names signals made by elaborate(): elaborate the FIFO "
+                               "first (flow/formal_props/common.py Elaborated)")
+        level, produce, consume = self.buffer_state
+        inner = self.depth - 1
+        lead = Mux(produce >= consume, produce - consume, produce + inner - consume)
+        return [(level <= inner, "out FIFO: buffer level above its depth"),
+                (produce < inner, "out FIFO: write pointer out of range"),
+                (consume < inner, "out FIFO: read pointer out of range"),
+                ((lead == level) | ((lead == 0) & (level == inner)), "out FIFO: pointers disagree with the level"),
+                (self.r_rdy | (level <= 1), "out FIFO: output stage empty behind more than one buffered word")]

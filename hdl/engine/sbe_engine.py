@@ -182,6 +182,7 @@ class SBEEngine(wiring.Component):
         # the state invariants on the RTL's own signals (generated Verilog: core.st_wr__en/__addr/__data).
         self.state_write_port = st_wr
         self.issue_stage = issue        # for test benches (IssueStage.buffer_ports, after elaboration)
+        self.datapath = dp              # for the formal proofs (the invariants of its blocks, after elaboration)
         self.rdy_late = sched.rdy_late       # 1: the read-out start was not counted right (tests watch it)
         m.d.comb += [st_rd.en.eq(dp.adv), st_rd.addr.eq(issue.st_addr), dp.m.eq(st_rd.data)]
         with m.If(init.en):

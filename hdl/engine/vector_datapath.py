@@ -291,7 +291,11 @@ class VectorDatapath(wiring.Component):
         # stage 9, read-out: into the output FIFO; credits for the issue stage
         tout = tag[self.NSTAGES - 1]
         ol = self.o.payload.shape()
-        m.submodules.ofifo = ofifo = OutFIFO(ol.size, self.OUT_DEPTH - 1)    # SyncFIFOBuffered's behaviour
+        # OUT_DEPTH words, all the credits allow: the bypass register below takes a word only while the
+        # FIFO is empty, so after it is read with the FIFO full, every word still owed may have to fit in
+        # the FIFO alone (with OUT_DEPTH - 1 words, the last one credited was dropped)
+        m.submodules.ofifo = ofifo = OutFIFO(ol.size, self.OUT_DEPTH)    # SyncFIFOBuffered's behaviour
+        self.out_fifo = ofifo           # for the formal proofs (its invariants, after elaboration)
         word = Signal(ol)
         m.d.comb += [word.s_mant.eq(self.s.mant), word.s_exp.eq(self.s.exp), word.vec.eq(tout.vec == Vec.X),
                      word.last.eq(tout.last)]
@@ -322,6 +326,7 @@ class VectorDatapath(wiring.Component):
         m.d.sync += credit.eq(Mux(issued & ~taken, owed < self.OUT_DEPTH - 1,
                                   Mux(taken & ~issued, 1, owed < self.OUT_DEPTH)))
         m.d.comb += self.ro_credit.eq(credit)
+        self._ro_state = (tag[1:], byp_valid, owed, credit)
 
         # saturation: sticky over every clamp of a valid beat (the output element's of read-out beats only);
         # the qualified clamp bits are registered first (the clamp tests end a stage), so `saturated`
@@ -335,3 +340,20 @@ class VectorDatapath(wiring.Component):
 
         m.d.comb += self.busy.eq(Cat(t.valid for t in tag[1:]).any() | (owed != 0) | self.full.any())
         return m
+
+    def invariants(self) -> list[tuple]:
+        """After elaboration: (condition, message) pairs that hold in every reachable state (flow/formal_props
+        asserts them): the output FIFO's (OutFIFO.invariants), and the credit accounting: `owed` is the
+        read-out beats in stages 1..9 plus the words in the bypass register and the FIFO, at most
+        OUT_DEPTH, and `credit` = owed < OUT_DEPTH. Together they imply the FIFO never refuses a word."""
+        if not hasattr(self, "_ro_state"):
+            raise RuntimeError("VectorDatapath.invariants() names signals made by elaborate(): elaborate it "
+                               "first (flow/formal_props/common.py Elaborated)")
+        tags, byp_valid, owed, credit = self._ro_state
+        fifo = self.out_fifo
+        in_flight = sum((t.valid & t.ro).as_unsigned() for t in tags)
+        return fifo.invariants() + [
+            (owed == in_flight + byp_valid + fifo.level, "datapath: owed is not the read-out words held"),
+            (owed <= self.OUT_DEPTH, "datapath: more read-out words owed than OUT_DEPTH"),
+            (credit == (owed < self.OUT_DEPTH), "datapath: credit disagrees with owed"),
+        ]

@@ -1,5 +1,6 @@
 """hdl/engine/out_fifo.py cycle for cycle against amaranth.lib.fifo.SyncFIFOBuffered, with random writes and
-reads (writes into a full FIFO included: both ignore them)."""
+reads (writes into a full FIFO included: both ignore them); its invariants (OutFIFO.invariants, which the
+formal proofs assert) hold in every cycle."""
 import numpy as np
 import pytest
 from amaranth import Module
@@ -19,7 +20,7 @@ def test_out_fifo_matches_sync_fifo_buffered(width, depth, p_w, p_r):
     n = 600
     w_en, r_en = (rng.random(n) < p_w).astype(int), (rng.random(n) < p_r).astype(int)
     data = rng.integers(0, 1 << width, n)
-    stats = {"reads": 0, "full": 0}
+    stats = {"reads": 0, "full": 0, "wrapped": 0}
 
     async def bench(ctx):
         for we, re, d in zip(w_en.tolist(), r_en.tolist(), data.tolist()):
@@ -30,6 +31,10 @@ def test_out_fifo_matches_sync_fifo_buffered(width, depth, p_w, p_r):
             got = [ctx.get(dut.r_rdy), ctx.get(dut.w_rdy), ctx.get(dut.level)]
             want = [ctx.get(ref.r_rdy), ctx.get(ref.w_rdy), ctx.get(ref.level)]
             assert got == want
+            for cond, msg in dut.invariants():      # (the FIFO is elaborated by now)
+                assert ctx.get(cond), msg
+            level, produce, consume = (ctx.get(v) for v in dut.buffer_state)
+            stats["wrapped"] += produce < consume
             if want[0]:
                 assert ctx.get(dut.r_data) == ctx.get(ref.r_data)
                 stats["reads"] += re
@@ -41,6 +46,7 @@ def test_out_fifo_matches_sync_fifo_buffered(width, depth, p_w, p_r):
     sim.add_testbench(bench)
     sim.run()
     assert stats["reads"] > n // 10                # words went through
+    assert depth < 3 or stats["wrapped"] > 0        # and the pointers wrapped around (the invariants' hard case)
     if p_w > p_r:
         assert stats["full"] > 0                   # and writes met a full FIFO
 

@@ -2,7 +2,9 @@
 
 A short run: the cheapest proof (the controller's serial-output proof at a small depth) must PASS, and
 the same controller with a deliberately false assertion must FAIL with that assertion named, so a
-passing `make formal` means something. The full proofs and depths run with `make formal`.
+passing `make formal` means something. The engine's stream proof (k-induction, with the output FIFO's
+invariants) passes at depth 1; the output FIFO's proof FAILs on mutant copies of the FIFO, and the
+engine's does not pass with one, nor with the FIFO one word short (a dropped read-out word). The full proofs and depths run with `make formal`.
 """
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from flow import formal
-from flow.formal_props import ControllerProps
+from flow.formal_props import ControllerProps, EngineStreamProps, OutFIFOProps
+from hdl.engine import out_fifo
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("yowasp-sby", path=str(Path(sys.executable).parent)) or shutil.which("yowasp-sby")),
@@ -62,3 +65,67 @@ def test_every_proof_wrapper_elaborates(name):
     from amaranth.back import rtlil
     text = rtlil.convert(formal.PROOFS[name].make())
     assert "$assert" in text or "$check" in text, f"{name}: no assertion reached the netlist"
+
+
+def _mutant_out_fifo(monkeypatch, old: str, new: str) -> None:
+    """A copy of hdl/engine/out_fifo.py with one deliberate bug (`old` -> `new`, on one line: the source
+    locations stay right), used by the FIFO proof's wrapper and the engine's datapath."""
+    src = Path(out_fifo.__file__).read_text()
+    assert src.count(old) == 1, f"the FIFO no longer has {old!r}: update the mutant"
+    ns = {"__name__": "out_fifo_mutant"}
+    exec(compile(src.replace(old, new), out_fifo.__file__, "exec"), ns)
+    import flow.formal_props.out_fifo as props
+    import hdl.engine.vector_datapath as vdp
+    monkeypatch.setattr(props, "OutFIFO", ns["OutFIFO"])
+    monkeypatch.setattr(vdp, "OutFIFO", ns["OutFIFO"])
+
+
+#: (old, new, the assertions of which one must fail: the solver reports the first it finds)
+STALL_READ = ("do_read.eq((level != 0) & (~self.r_rdy | self.r_en))", "do_read.eq(level != 0)",
+              ("r_data changed while stalled", "level is not the words written minus the words read"))
+OVERFLOW = ("self.w_rdy.eq(level != inner)", "self.w_rdy.eq(level != inner + 1)",
+            ("buffer level above its depth", "pointers disagree with the level", "more words held than the depth"))
+
+
+@pytest.mark.parametrize("old,new,msgs", [STALL_READ, OVERFLOW], ids=["stall_read", "overflow"])
+def test_out_fifo_proof_fails_on_a_mutant(old, new, msgs, tmp_path, monkeypatch):
+    """Reading into the stalled output stage (overwrites the word on r_data, loses it) and writing into a
+    full buffer: each FAILs from reset within the proof's depth (a counterexample, not UNKNOWN)."""
+    _mutant_out_fifo(monkeypatch, old, new)
+    p = formal.PROOFS["out_fifo"]
+    r = formal.run_proof("out_fifo_mutant", OutFIFOProps(), mode=p.mode, depth=p.depth, root=tmp_path)
+    assert r["status"] == "FAIL", r
+    assert any(msg in f for f in r["failures"] for msg in msgs), r
+
+
+def test_engine_stream_proof_passes_at_depth_1(tmp_path):
+    """The engine's stream rules with the output FIFO's invariants are 1-inductive (issue 9: without the
+    invariants the induction step failed from an unreachable FIFO state, UNKNOWN even at depth 8)."""
+    r = formal.run_proof("engine_stream", EngineStreamProps(), mode="prove", depth=1, root=tmp_path)
+    assert r["status"] == "PASS", (tmp_path / "engine_stream" / "sby.log").read_text()[-3000:]
+
+
+def test_engine_stream_proof_does_not_pass_a_mutant_fifo(tmp_path, monkeypatch):
+    """The engine with a FIFO that reads into its stalled output stage: the proof (at the depth the real
+    FIFO passes with) must not pass. It is UNKNOWN, not FAIL: the first read-out is ~190 cycles from reset
+    (init, a sample, the scalar unit's CHAIN and FINAL), far past a bounded check of the whole engine; the
+    induction step's counterexample is the payload rule or the credit accounting, which counts the
+    overwritten word (the FIFO proof above shows the same bug as a FAIL from reset)."""
+    _mutant_out_fifo(monkeypatch, *STALL_READ[:2])
+    r = formal.run_proof("engine_stream_mutant", EngineStreamProps(), mode="prove", depth=1, root=tmp_path)
+    assert r["status"] == "UNKNOWN", r
+    assert any(msg in f for f in r["failures"]                 # the word overwritten, or lost from the count
+               for msg in ("payload changed while stalled", "owed is not the read-out words held")), r
+
+
+def test_engine_stream_proof_finds_the_dropped_read_out_word(tmp_path, monkeypatch):
+    """The output FIFO one word short (OUT_DEPTH - 1, as before the fix): after the consumer takes the
+    bypass register's word of a full output, the next credited word meets a full FIFO. The proof must not
+    pass, and name the dropped word (UNKNOWN: the induction step's counterexample; the state is ~200
+    cycles from reset, tests/amaranth_sim/test_engine_contracts.py drives it in simulation)."""
+    import hdl.engine.vector_datapath as vdp
+    monkeypatch.setattr(vdp, "OutFIFO", lambda width, depth: out_fifo.OutFIFO(width, depth - 1))
+    r = formal.run_proof("engine_stream_short_fifo", EngineStreamProps(a=9, b=8), mode="prove", depth=1,
+                         root=tmp_path)
+    assert r["status"] == "UNKNOWN", r
+    assert any("read-out word dropped" in f for f in r["failures"]), r
