@@ -214,16 +214,17 @@ class Lane(wiring.Component):
         M1 = reg(signed(SW), "M1", self.m)
         dsp = self.kind(platform) == "ecp5"
 
-        def dsp_product(name, a, b):
+        def dsp_product(name, a, b, fabric=""):
             """a * b (signed) in a MULT18X18D whose input registers take a and b on `adv` (stage s) and
             whose output register holds the product (stage s + 2): the operand and product registers of
-            the generic form."""
-            m.submodules[name] = mul = RegisteredMultiplier(len(a), len(b), dsp="ecp5")
+            the generic form; `fabric` "in" or "out": those registers in fabric flip-flops instead
+            (RegisteredMultiplier)."""
+            m.submodules[name] = mul = RegisteredMultiplier(len(a), len(b), dsp="ecp5", fabric=fabric)
             m.d.comb += [mul.en.eq(adv), mul.a.eq(a), mul.b.eq(b)]
             return mul.p
 
         if dsp:
-            pA2 = dsp_product("mul_pA", self.cmA, self.xa)
+            pA2 = dsp_product("mul_pA", self.cmA, self.xa, fabric="out")
             pB2 = dsp_product("mul_pB", Mux(self.ro0, self.cmB, self.x), self.xb)
         else:
             xa1 = reg(signed(W), "xa1", self.xa, reset_less=True)
@@ -341,8 +342,8 @@ class Lane(wiring.Component):
             oP_d = Signal(signed(SW), name="oP_d")
             oM_d = Signal(signed(omw), name="oM_d")
             m.d.comb += [oP_d.eq(Mux(self.ro5v, mb_val, ma_val)), oM_d.eq(Mux(self.ro5v, self.om, v[3]))]
-            lo = dsp_product("mul_lo", oM_d, Cat(oP_d[:S], 0).as_signed())
-            hi = dsp_product("mul_hi", oM_d, oP_d[S:].as_signed())
+            lo = dsp_product("mul_lo", oM_d, Cat(oP_d[:S], 0).as_signed(), fabric="in")
+            hi = dsp_product("mul_hi", oM_d, oP_d[S:].as_signed(), fabric="in")
         else:
             oP = reg(signed(SW), "oP", Mux(self.ro5v, mb_val, ma_val), reset_less=True)
             oM = reg(signed(omw), "oM", Mux(self.ro5v, self.om, v[3]), reset_less=True)

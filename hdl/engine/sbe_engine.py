@@ -174,10 +174,15 @@ class SBEEngine(wiring.Component):
         m.submodules.sched = sched = SegmentScheduler(cfg.alu_latency)
 
         # The state: read a cycle ahead of the issue (data at the port in stage 0), written back by stage 6, or
-        # by StateInit after reset.
+        # by StateInit after reset. A read whose data a beat uses never meets the write of its word (the
+        # issue stage's `inflight` wait; StateInit writes while nothing issues), so Yosys is told to leave
+        # out its read-during-write bypass (`no_rw_check`: on the ECP5 it put a register compare and a select
+        # after the block RAM's slow clock-to-out, into M1: the worst path once the lanes' DSPs were fixed).
         words = cfg.words(Vec.D) + cfg.words(Vec.X)
-        m.submodules.state = state = Memory(shape=unsigned(cfg.lanes * cfg.state_width), depth=words, init=[])
+        m.submodules.state = state = Memory(shape=unsigned(cfg.lanes * cfg.state_width), depth=words, init=[],
+                                            attrs={"no_rw_check": 1})
         st_rd, st_wr = state.read_port(), state.write_port()
+        self.state_read_port = st_rd    # for test benches: no used read meets a write of its word
         # Observability, no port: tests and benches watch the state write port (en, addr, data) to check
         # the state invariants on the RTL's own signals (generated Verilog: core.st_wr__en/__addr/__data).
         self.state_write_port = st_wr
