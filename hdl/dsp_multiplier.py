@@ -89,13 +89,15 @@ def dsp_kind(dsp: str, platform, *widths: int) -> str:
     return "ecp5" if fits and getattr(platform, "family", None) == "ecp5" else "generic"
 
 
-def mult18x18d(a, b, p, *, signed: bool, ce, rst, reg_in: bool = True, reg_out: bool = True) -> Instance:
+def mult18x18d(a, b, p, *, signed: bool, ce, rst, reg_in: bool = True, reg_out: bool = True,
+               ce_out=None) -> Instance:
     """The ECP5 MULT18X18D with its input registers A and B (`reg_in`, else bypassed) and its output
     register (`reg_out`, else bypassed) on CLK0 (the sync domain's clock), clock enable `ce`, synchronous
     reset `rst`; the C input, the shift chains (SOURCEA/B = 0: A and B from the ports) and the pipeline
     register unused, GSR disabled (Amaranth's registers do not follow the global set/reset either). `a`,
     `b`: 18 one-bit values each (the caller extends its operands), `p`: a 36-bit signal; `signed` sets
-    SIGNEDA and SIGNEDB. Ports are single bits (A0..A17, B0..B17, P0..P35), as in Yosys's own dsp_map."""
+    SIGNEDA and SIGNEDB. Ports are single bits (A0..A17, B0..B17, P0..P35), as in Yosys's own dsp_map.
+    `ce_out`: the output register's own clock enable (on CE1), else `ce`."""
     W = ECP5_WIDTH
     clk_in, clk_out = ("CLK0" if reg_in else "NONE"), ("CLK0" if reg_out else "NONE")
     ports = {f"i_A{i}": a[i] for i in range(W)}
@@ -108,11 +110,11 @@ def mult18x18d(a, b, p, *, signed: bool, ce, rst, reg_in: bool = True, reg_out: 
         p_REG_INPUTA_CLK=clk_in, p_REG_INPUTA_CE="CE0", p_REG_INPUTA_RST="RST0",
         p_REG_INPUTB_CLK=clk_in, p_REG_INPUTB_CE="CE0", p_REG_INPUTB_RST="RST0",
         p_REG_INPUTC_CLK="NONE", p_REG_PIPELINE_CLK="NONE",
-        p_REG_OUTPUT_CLK=clk_out, p_REG_OUTPUT_CE="CE0", p_REG_OUTPUT_RST="RST0",
+        p_REG_OUTPUT_CLK=clk_out, p_REG_OUTPUT_CE="CE0" if ce_out is None else "CE1", p_REG_OUTPUT_RST="RST0",
         p_CLK0_DIV="ENABLED", p_HIGHSPEED_CLK="NONE", p_GSR="DISABLED", p_CAS_MATCH_REG="FALSE",
         p_SOURCEB_MODE="B_SHIFT", p_MULT_BYPASS="DISABLED", p_RESETMODE="SYNC",
         i_SIGNEDA=sg, i_SIGNEDB=sg, i_SOURCEA=Const(0, 1), i_SOURCEB=Const(0, 1),
-        i_CLK0=ClockSignal("sync"), i_CE0=ce, i_RST0=rst,
+        i_CLK0=ClockSignal("sync"), i_CE0=ce, i_RST0=rst, **({} if ce_out is None else {"i_CE1": ce_out}),
         **ports,
     )
 
