@@ -388,7 +388,10 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
                 if force is not None:
                     sm_b, se_b = Mux(st["_fc"], st["_fm"][:w].as_signed(), sm_b), Mux(st["_fc"], st["_fe"], se_b)
                 sp_b = off | hi | lo
-                am, ae = Signal(signed(w), name=f"{nm}_am{b}"), Signal(signed(ew), name=f"{nm}_ae{b}")
+                # kept as nets of their own (Yosys `keep`): ABC, which knows no arrival times, would otherwise
+                # merge these selects with the late overflow's and put LUT levels after it
+                am = Signal(signed(w), name=f"{nm}_am{b}", attrs={"keep": 1})
+                ae = Signal(signed(ew), name=f"{nm}_ae{b}", attrs={"keep": 1})
                 am_v = Mux(sp_b, sm_b, st[f"_r{nm}"] if b == 0 else 1 << (w - 2))
                 ae_v = Mux(sp_b, se_b, st[f"_es{nm}" if b == 0 else f"_es1{nm}"])
                 fl_b = hi | lo

@@ -31,7 +31,7 @@ stage 4   pass: pM = v * MA (two DSPs, shared with the read-out's stage 6)
 stage 5-6 pass: exact sums v.M, v.x_{j-1}, v.v over the lanes, accumulated (latched for the scalar unit
           at the pass end)
 stage 6   M <- MB written back;  read-out: pM = om * MB (the two DSPs)
-stage 7-9 read-out: element = sat_elem(rnd(pM, osh)) -> output
+stage 7-10 read-out: element = sat_elem(rnd(pM, osh)) (registered in stage 10) -> output
 ========  ===================================================================================
 """
 from __future__ import annotations
