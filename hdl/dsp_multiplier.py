@@ -22,6 +22,11 @@ fabric flip-flops go, but the nets into and out of the DSP are slower than those
 (about 1.3 ns in, 0.74 ns clock-to-out plus 2 ns out), so logic right in front of the DSP's input
 registers or right behind its output register becomes the worst path instead: a use gains the most where
 the operands come straight from registers and the product goes into a register or one carry chain.
+`fabric` ("in" or "out") moves the operand or the product registers out of the DSP into fabric
+flip-flops for such a use (the DSP's own registers on that side bypassed; same behaviour and latency):
+logic in front of the operands, or behind the product, then meets a fabric flip-flop, and the multiply
+shares its cycle with the route on the other side only. The MULT18X18D's output register can have its
+own clock enable (mult18x18d `ce_out`, on CE1: the scalar unit's ALU, hdl/engine/float_alu.py).
 
 `dsp` selects the implementation (as SetupMultiplier's):
   "generic"  the behavioural model (registers and `*`): simulation, the simulators' Verilog, iCE40;

@@ -198,9 +198,8 @@ class ScalarUnit(wiring.Component):
                  for f in fields]
         m.submodules.rom = rom = Memory(shape=unsigned(ob + 3 * rb + ib), depth=len(words), init=words)
         # Two-cycle fetch: the block RAM's slow clock-to-out (5.6 ns on the ECP5) goes into a register, not
-        # into the register file's addresses; the ROM reads the word of cycle t at t-2 (address pc + 2), a
-        # segment's first two words come from small tables registered with `go` (their addresses are known
-        # only at t-1 and t-2), so the ROM's address never waits for the scheduler's `start`.
+        # into the register file's addresses; the ROM reads the word of cycle t at t-2, a segment's first
+        # word comes from a small table registered with `go` (its address is known only at t-1).
         rom_rd = rom.read_port()
         pc = Signal(range(len(words) + 2))
         running = Signal()
@@ -225,19 +224,13 @@ class ScalarUnit(wiring.Component):
         seg_word = Array([Const(words[self.seg_start[sg.name]], len(q)) for sg in segs])
         start_addr = Signal.like(pc)
         m.d.comb += start_addr.eq(Mux(is_last, self.seg_start["LAST"], seg_start[self.seg]))
-        first_word = Mux(is_last, words[self.seg_start["LAST"]], seg_word[self.seg])
         if self.compact:
             m.d.comb += rom_rd.addr.eq(pc + 1)
-            m.d.sync += [first.eq(go), q_first.eq(first_word)]
         else:
-            # `first` in the segment's first two cycles: q_first holds its first word (loaded with `go`),
-            # then its second (q_second, loaded with `go` the cycle before); the ROM's read at the start
-            # cycle (pc + 2 of the previous segment) is not used
-            seg_word2 = Array([Const(words[self.seg_start[sg.name] + 1], len(q)) for sg in segs])
-            q_second, go_q = Signal(len(q)), Signal()
-            m.d.comb += rom_rd.addr.eq(pc + 2)
-            m.d.sync += [go_q.eq(go), first.eq(go | go_q), q_first.eq(Mux(go, first_word, q_second)),
-                         q_second.eq(Mux(is_last, words[self.seg_start["LAST"] + 1], seg_word2[self.seg]))]
+            # start_addr + 1 as a select of constants (no adder after the scheduler's late `start`, `seg`)
+            seg_next = Array([Const(self.seg_start[sg.name] + 1, len(pc)) for sg in segs])
+            m.d.comb += rom_rd.addr.eq(Mux(go, Mux(is_last, self.seg_start["LAST"] + 1, seg_next[self.seg]), pc + 2))
+        m.d.sync += [first.eq(go), q_first.eq(Mux(is_last, words[self.seg_start["LAST"]], seg_word[self.seg]))]
         with m.If(go):
             m.d.sync += [running.eq(1), pc.eq(start_addr)]
         with m.Elif(running):
