@@ -22,6 +22,11 @@ fabric flip-flops go, but the nets into and out of the DSP are slower than those
 (about 1.3 ns in, 0.74 ns clock-to-out plus 2 ns out), so logic right in front of the DSP's input
 registers or right behind its output register becomes the worst path instead: a use gains the most where
 the operands come straight from registers and the product goes into a register or one carry chain.
+`fabric` ("in" or "out") moves the operand or the product registers out of the DSP into fabric
+flip-flops for such a use (the DSP's own registers on that side bypassed; same behaviour and latency):
+logic in front of the operands, or behind the product, then meets a fabric flip-flop, and the multiply
+shares its cycle with the route on the other side only. The MULT18X18D's output register can have its
+own clock enable (mult18x18d `ce_out`, on CE1: the scalar unit's ALU, hdl/engine/float_alu.py).
 
 `dsp` selects the implementation (as SetupMultiplier's):
   "generic"  the behavioural model (registers and `*`): simulation, the simulators' Verilog, iCE40;
@@ -89,14 +94,17 @@ def dsp_kind(dsp: str, platform, *widths: int) -> str:
     return "ecp5" if fits and getattr(platform, "family", None) == "ecp5" else "generic"
 
 
-def mult18x18d(a, b, p, *, signed: bool, ce, rst) -> Instance:
-    """The ECP5 MULT18X18D with its input registers A and B and its output register on CLK0 (the sync
-    domain's clock), clock enable `ce`, synchronous reset `rst`; the C input, the shift chains (SOURCEA/B
-    = 0: A and B from the ports) and the pipeline register unused, GSR disabled (Amaranth's registers do
-    not follow the global set/reset either). `a`, `b`: 18 one-bit values each (the caller extends its
-    operands), `p`: a 36-bit signal; `signed` sets SIGNEDA and SIGNEDB. Ports are single bits (A0..A17,
-    B0..B17, P0..P35), as in Yosys's own dsp_map."""
+def mult18x18d(a, b, p, *, signed: bool, ce, rst, reg_in: bool = True, reg_out: bool = True,
+               ce_out=None) -> Instance:
+    """The ECP5 MULT18X18D with its input registers A and B (`reg_in`, else bypassed) and its output
+    register (`reg_out`, else bypassed) on CLK0 (the sync domain's clock), clock enable `ce`, synchronous
+    reset `rst`; the C input, the shift chains (SOURCEA/B = 0: A and B from the ports) and the pipeline
+    register unused, GSR disabled (Amaranth's registers do not follow the global set/reset either). `a`,
+    `b`: 18 one-bit values each (the caller extends its operands), `p`: a 36-bit signal; `signed` sets
+    SIGNEDA and SIGNEDB. Ports are single bits (A0..A17, B0..B17, P0..P35), as in Yosys's own dsp_map.
+    `ce_out`: the output register's own clock enable (on CE1), else `ce`."""
     W = ECP5_WIDTH
+    clk_in, clk_out = ("CLK0" if reg_in else "NONE"), ("CLK0" if reg_out else "NONE")
     ports = {f"i_A{i}": a[i] for i in range(W)}
     ports.update({f"i_B{i}": b[i] for i in range(W)})
     ports.update({f"i_C{i}": Const(0, 1) for i in range(W)})
@@ -104,14 +112,14 @@ def mult18x18d(a, b, p, *, signed: bool, ce, rst) -> Instance:
     sg = Const(int(signed), 1)
     return Instance(
         "MULT18X18D",
-        p_REG_INPUTA_CLK="CLK0", p_REG_INPUTA_CE="CE0", p_REG_INPUTA_RST="RST0",
-        p_REG_INPUTB_CLK="CLK0", p_REG_INPUTB_CE="CE0", p_REG_INPUTB_RST="RST0",
+        p_REG_INPUTA_CLK=clk_in, p_REG_INPUTA_CE="CE0", p_REG_INPUTA_RST="RST0",
+        p_REG_INPUTB_CLK=clk_in, p_REG_INPUTB_CE="CE0", p_REG_INPUTB_RST="RST0",
         p_REG_INPUTC_CLK="NONE", p_REG_PIPELINE_CLK="NONE",
-        p_REG_OUTPUT_CLK="CLK0", p_REG_OUTPUT_CE="CE0", p_REG_OUTPUT_RST="RST0",
+        p_REG_OUTPUT_CLK=clk_out, p_REG_OUTPUT_CE="CE0" if ce_out is None else "CE1", p_REG_OUTPUT_RST="RST0",
         p_CLK0_DIV="ENABLED", p_HIGHSPEED_CLK="NONE", p_GSR="DISABLED", p_CAS_MATCH_REG="FALSE",
         p_SOURCEB_MODE="B_SHIFT", p_MULT_BYPASS="DISABLED", p_RESETMODE="SYNC",
         i_SIGNEDA=sg, i_SIGNEDB=sg, i_SOURCEA=Const(0, 1), i_SOURCEB=Const(0, 1),
-        i_CLK0=ClockSignal("sync"), i_CE0=ce, i_RST0=rst,
+        i_CLK0=ClockSignal("sync"), i_CE0=ce, i_RST0=rst, **({} if ce_out is None else {"i_CE1": ce_out}),
         **ports,
     )
 
@@ -127,6 +135,12 @@ class RegisteredMultiplier(wiring.Component):
         Product width, 1 .. a_width + b_width (default the sum, exact).
     dsp : str
         "generic" (default), "ecp5" or "auto".
+    fabric : str
+        Only for the MULT18X18D (same behaviour and latency either way): which registers are fabric
+        flip-flops rather than the DSP's own: "" (default: none), "in" (the operand registers: logic in
+        front of them is not followed by the route into the DSP; the multiply then ends in the DSP's output
+        register) or "out" (the product register: logic behind it does not start with the DSP's slow
+        clock-to-out and the route out of it; the multiply then starts at the DSP's input registers).
 
     Ports
     -----
@@ -138,8 +152,16 @@ class RegisteredMultiplier(wiring.Component):
         a * b of the operands two enabled edges earlier (a register: the DSP's output register on the ECP5).
     """
 
-    def __init__(self, a_width: int, b_width: int, p_width: int | None = None, *, dsp: str = "generic"):
+    FABRIC = ("", "in", "out")
+
+    def __init__(self, a_width: int, b_width: int, p_width: int | None = None, *, dsp: str = "generic",
+                 fabric: str = ""):
         self.dsp = check_dsp(dsp)
+        if fabric not in self.FABRIC:
+            raise ValueError(f"fabric must be one of {', '.join(map(repr, self.FABRIC))} (which of the "
+                             f"MULT18X18D's registers are fabric flip-flops instead: none, the operands', the "
+                             f"product's), not {fabric!r}")
+        self.fabric = fabric
         p_width = check_widths(a_width, b_width, p_width, dsp, "signed")
         self.a_width, self.b_width, self.p_width = a_width, b_width, p_width
         super().__init__({"en": In(1), "a": In(signed(a_width)), "b": In(signed(b_width)),
@@ -164,10 +186,24 @@ class RegisteredMultiplier(wiring.Component):
         # synchronous reset RST0 tied low (the model has none; GSR disabled); the C input, the shift
         # chains (SOURCEA/B = 0: A and B from the ports) and the pipeline register unused. Ports are
         # single bits (A0..A17, B0..B17, P0..P35), as in Yosys's own dsp_map.
+        # With `fabric`, the operand registers ("in") or the product register ("out") are enabled fabric
+        # flip-flops without reset (synth_ecp5 packs none into the DSP) and the DSP's own are bypassed.
         W = ECP5_WIDTH
-        a = [self.a[min(i, self.a_width - 1)] for i in range(W)]
-        b = [self.b[min(i, self.b_width - 1)] for i in range(W)]
+        src_a, src_b = self.a, self.b
+        if self.fabric == "in":
+            src_a, src_b = Signal.like(self.a, reset_less=True), Signal.like(self.b, reset_less=True)
+            with m.If(self.en):
+                m.d.sync += [src_a.eq(self.a), src_b.eq(self.b)]
+        a = [src_a[min(i, self.a_width - 1)] for i in range(W)]
+        b = [src_b[min(i, self.b_width - 1)] for i in range(W)]
         p = Signal(2 * W)
-        m.submodules.mult = mult18x18d(a, b, p, signed=True, ce=self.en, rst=Const(0, 1))
-        m.d.comb += self.p.eq(p[:self.p_width])
+        m.submodules.mult = mult18x18d(a, b, p, signed=True, ce=self.en, rst=Const(0, 1),
+                                       reg_in=self.fabric != "in", reg_out=self.fabric != "out")
+        if self.fabric == "out":
+            p_r = Signal(signed(self.p_width), reset_less=True)
+            with m.If(self.en):
+                m.d.sync += p_r.eq(p[:self.p_width])
+            m.d.comb += self.p.eq(p_r)
+        else:
+            m.d.comb += self.p.eq(p[:self.p_width])
         return m

@@ -204,16 +204,18 @@ def stage_hw(m, on: bool, name: str, sigs: dict) -> dict:
 
 
 def fnorm_pipe_hw(m, v, e, *, width: int, ew: int, name: str, cuts=(), extra: dict | None = None,
-                  with_flag: bool = True, compact: bool = False):
+                  with_flag: bool = True, compact: bool = False, force=None, force_out=None):
     """fnorm_hw with optional pipeline registers: (m_out, e_out, flag, extra_out), len(cuts) cycles after
     v, e (and the values of `extra`, carried along as extra_out). fnorm_multi_pipe_hw with one width."""
     (res,), extra_out = fnorm_multi_pipe_hw(m, v, e, widths=(width,), ew=ew, names=(name,), cuts=cuts,
-                                            extra=extra, with_flag=with_flag, compact=compact)
+                                            extra=extra, with_flag=with_flag, compact=compact, force=force,
+                                            force_out=force_out)
     return (*res, extra_out)
 
 
 def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict | None = None,
-                        with_flag: bool = True, compact: bool = False, normalised: bool = False):
+                        with_flag: bool = True, compact: bool = False, normalised: bool = False, force=None,
+                        force_out=None):
     """FloatFormat.fnorm of one value v * 2**e to several mantissa widths at once, sharing the
     leading-bit tree and the normalising shift (each width only rounds and clamps its own top bits):
     ([(m_out, e_out, flag) per width], extra_out), len(cuts) cycles after v, e. names[0] names the
@@ -226,7 +228,10 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
     then vp << z has its leading magnitude bit right below the sign, and fnorm's rshift_round(v, s) with
     s = bitlen - (width-1) is the constant-distance rshift_round(vp << z, P - width) = (x + 1) >> 1 of the
     top width+1 bits x; the exponent is e + s = e - (P - N) + 1 - width + i. The rounding overflows (to
-    2**(width-1)) exactly for x = 0b011..1, tested on x beside the increment.
+    2**(width-1)) exactly for x = 0b011..1: x >= 0 and the increment carries into bit width (the
+    rounding's own carry chain). Without compact, the other results (zero, the exponent clamps) are selected
+    from registers for both outcomes of that overflow, beside the round's carry chain, so that only the
+    overflow selects after it.
 
     cuts, a subset of FNORM_CUTS, puts a register after
         "bl"   the leading-bit index tree (and, in parallel, the exponent plus its constants)
@@ -247,6 +252,13 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
     normalised (with compact): v is 0 or has at most one sign copy below its sign bit (an sfloat register's
     mantissa: normalised, or fnorm's one unnormalised result -2**(N-2)); the normaliser is the last
     halving step only (shift by 0 or 1). Other values give wrong results.
+
+    force: None, or (cond, m, e) given with v and e: where cond, the result is (m, e) (m cut to each width)
+    with no flag instead (a caller's own results, e.g. the ALU's zero and pass-through, selected with the
+    clamps beside the round rather than after it). Not with compact.
+    force_out: the same, (cond, m, e) given in the cycle of the results (combinational into them; the
+    scalar unit's register-file reset values): selected with the other results before the rounding
+    overflow's select, not after it. Not with compact.
     """
     widths, names = tuple(widths), tuple(names)
     if not widths or len(widths) != len(names):
@@ -259,6 +271,10 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
     if not cuts <= set(FNORM_CUTS):
         raise ValueError(f"fnorm cuts must be a subset of {FNORM_CUTS}, not {sorted(cuts)}")
     extra = dict(extra or {})
+    if (force is not None or force_out is not None) and compact:
+        raise ValueError("fnorm_multi_pipe_hw: force and force_out need compact=False")
+    if force is not None:
+        extra.update({"_fc": force[0], "_fm": force[1], "_fe": force[2]})
     name, W = names[0], max(widths)
     n = len(v)
     # P >= W + 1: the rounding step takes the top width+1 bits (v may be no wider than the result)
@@ -355,8 +371,11 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
         x = st[f"_x{nm}"]
         r = Signal(signed(w + 1), name=f"{nm}_r")
         m.d.comb += r.eq((x + 1) >> 1)
+        # x = 0b011..1 exactly when x + 1 carries into bit w of a non-negative x: the round's own carry
+        # chain (r[w-1]) rather than a tree of LUTs over x's bits beside it (its depth, with the selects
+        # after it, was the ECP5's worst path of the scalar unit's ALU)
         ovf = Signal(name=f"{nm}_ovf")
-        m.d.comb += ovf.eq(~x[w] & x[:w].all())
+        m.d.comb += ovf.eq(~x[w] & r[w - 1])
         keys = ("_es", "_hi0", "_hi1", "_lo0", "_lo1") + (() if compact else ("_es1",))
         rounded.update({f"_r{nm}": r, f"_ovf{nm}": ovf, **{f"{key}{nm}": st[f"{key}{nm}"] for key in keys}})
     st = stage_hw(m, "rnd" in cuts, f"{name}_prnd", {**rounded, "_zero": st["_zero"], "_neg": st["_neg"],
@@ -368,11 +387,41 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
         flag = Signal(name=f"{nm}_flag")
         set_flag = [flag.eq(1)] if with_flag else []
         ovf = st[f"_ovf{nm}"]
-        if compact:
-            e_fin = Signal(signed(ew), name=f"{nm}_ef")
-            m.d.comb += e_fin.eq(st[f"_es{nm}"] + (widths[0] - w) + ovf)
-        else:
-            e_fin = Mux(ovf, st[f"_es1{nm}"], st[f"_es{nm}"])
+        if not compact:
+            # The result for each outcome b of the rounding overflow ovf, from registers (beside the round's
+            # carry chain, except for r itself), so that after that chain only ovf selects: not (r, e + s)
+            # (sp_b) for zero, the exponent out of range (above: +-max at emax, flagged; below: 0, flagged)
+            # or `force`; with ovf (2**(width-2), e + s + 1) unless sp_1.
+            off = st["_zero"] | st["_fc"] if force is not None else st["_zero"]
+            alt = {}
+            for b in (0, 1):
+                hi, lo = Signal(name=f"{nm}_hi{b}"), Signal(name=f"{nm}_lo{b}")
+                m.d.comb += [hi.eq(~off & st[f"_hi{b}{nm}"]), lo.eq(~off & st[f"_lo{b}{nm}"])]
+                sm_b = Mux(hi, Mux(st["_neg"], -(1 << (w - 1)), (1 << (w - 1)) - 1), 0)
+                se_b = Mux(hi, emax, 0)
+                if force is not None:
+                    sm_b, se_b = Mux(st["_fc"], st["_fm"][:w].as_signed(), sm_b), Mux(st["_fc"], st["_fe"], se_b)
+                sp_b = off | hi | lo
+                # kept as nets of their own (Yosys `keep`): ABC, which knows no arrival times, would otherwise
+                # merge these selects with the late overflow's and put LUT levels after it
+                am = Signal(signed(w), name=f"{nm}_am{b}", attrs={"keep": 1})
+                ae = Signal(signed(ew), name=f"{nm}_ae{b}", attrs={"keep": 1})
+                am_v = Mux(sp_b, sm_b, st[f"_r{nm}"] if b == 0 else 1 << (w - 2))
+                ae_v = Mux(sp_b, se_b, st[f"_es{nm}" if b == 0 else f"_es1{nm}"])
+                fl_b = hi | lo
+                if force_out is not None:
+                    am_v = Mux(force_out[0], force_out[1][:w].as_signed(), am_v)
+                    ae_v = Mux(force_out[0], force_out[2], ae_v)
+                    fl_b = ~force_out[0] & fl_b
+                m.d.comb += [am.eq(am_v), ae.eq(ae_v)]
+                alt[b] = (am, ae, fl_b)
+            m.d.comb += [m_out.eq(Mux(ovf, alt[1][0], alt[0][0])), e_out.eq(Mux(ovf, alt[1][1], alt[0][1]))]
+            if with_flag:
+                m.d.comb += flag.eq(Mux(ovf, alt[1][2], alt[0][2]))
+            results.append((m_out, e_out, flag if with_flag else None))
+            continue
+        e_fin = Signal(signed(ew), name=f"{nm}_ef")
+        m.d.comb += e_fin.eq(st[f"_es{nm}"] + (widths[0] - w) + ovf)
         with m.If(st["_zero"]):
             m.d.comb += [m_out.eq(0), e_out.eq(0)]
         with m.Elif(Mux(ovf, st[f"_hi1{nm}"], st[f"_hi0{nm}"])):
@@ -383,4 +432,4 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
         with m.Else():
             m.d.comb += [m_out.eq(Mux(ovf, 1 << (w - 2), st[f"_r{nm}"])), e_out.eq(e_fin)]
         results.append((m_out, e_out, flag if with_flag else None))
-    return results, {key: st[key] for key in extra}
+    return results, {key: st[key] for key in extra if not key.startswith("_")}

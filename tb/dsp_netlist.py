@@ -7,19 +7,24 @@ import json
 from pathlib import Path
 
 
-def mult18x18d_netlist(component, build_dir: Path) -> tuple[dict, dict, dict]:
+def mult18x18d_netlist(component, build_dir: Path, *, fabric: str = "", fabric_ffs: int = 0
+                       ) -> tuple[dict, dict, dict]:
     """Synthesise `component` for the ECP5 into `build_dir`; assert it is one MULT18X18D and nothing else,
-    its registers as described above; return (parameters, connections, the top's port bits by name)."""
+    its registers as described above; return (parameters, connections, the top's port bits by name).
+    With `fabric` "in" or "out" (RegisteredMultiplier's): that register of the DSP is bypassed instead
+    and the block has `fabric_ffs` fabric flip-flops (TRELLIS_FF) besides."""
     from flow.verilog_out import write_verilog
     from flow.yosys import synthesise
     build_dir.mkdir(parents=True, exist_ok=True)
     write_verilog(component, "top", build_dir / "top.v")
     cells = synthesise(build_dir, "ecp5", netlist=True)
-    assert cells == {"MULT18X18D": 1}                                # no TRELLIS_FF, no LUT
+    # no LUT; no TRELLIS_FF unless `fabric` moved a register out of the DSP
+    assert cells == {"MULT18X18D": 1, **({"TRELLIS_FF": fabric_ffs} if fabric else {})}
     top = json.loads((build_dir / "ecp5.json").read_text())["modules"]["top"]
-    (cell,) = top["cells"].values()
+    (cell,) = [c for c in top["cells"].values() if c["type"] == "MULT18X18D"]
     prm = {k: v.strip() for k, v in cell["parameters"].items()}       # strings (Yosys may pad one)
-    assert prm["REG_INPUTA_CLK"] == prm["REG_INPUTB_CLK"] == prm["REG_OUTPUT_CLK"] == "CLK0"
+    clk_in, clk_out = ("NONE" if fabric == "in" else "CLK0"), ("NONE" if fabric == "out" else "CLK0")
+    assert prm["REG_INPUTA_CLK"] == prm["REG_INPUTB_CLK"] == clk_in and prm["REG_OUTPUT_CLK"] == clk_out
     assert prm["REG_PIPELINE_CLK"] == prm["REG_INPUTC_CLK"] == "NONE"
     assert prm["REG_INPUTA_CE"] == prm["REG_INPUTB_CE"] == prm["REG_OUTPUT_CE"] == "CE0"
     assert prm["GSR"] == "DISABLED"

@@ -42,6 +42,7 @@ from contract import microcode as P
 from contract.checks import check_int
 from contract.fixed_point import rsqrt_seed_table
 
+from hdl.dsp_multiplier import check_dsp, dsp_kind, mult18x18d
 from hdl.fixed_point import FNORM_CUTS, fnorm_pipe_hw, gt_const_hw, lt_const_hw, stage_hw
 
 #: Pipeline registers of the ALU per latency (number of registers), in pipeline order:
@@ -86,6 +87,9 @@ class FloatALU(wiring.Component):
         a_m of the op issued `latency` - (the registers of cuts "rd", "x") cycles before: the register of
         cut "a" (with LDI: ival's low bits). The scalar unit's conversions read it instead of a register
         of their own.
+    ov, ov_m, ov_e : In(1), In(signed(mant_width)), In(signed(fexp_width)), not compact only
+        Override: with `ov`, the result of this cycle is (ov_m, ov_e), no flag (combinational; selected
+        beside the last stage's round, hdl/fixed_point.py force_out: the scalar unit's reset values).
 
     latency : int
         Register stages, 1..6 (default 2), placed as CUTS[latency] says.
@@ -94,6 +98,14 @@ class FloatALU(wiring.Component):
         compact form (hdl/fixed_point.py), the product in the DSP's output register (no reset) and without
         its low mw-4 bits, an adder for ADD/SUB only with the other values selected after it, the
         pass-through operand selected before cut "a", the cut-off's constant compares as logic.
+    dsp : str
+        The multiplier's implementation (hdl/dsp_multiplier.py; same results and latency): "generic"
+        (default: `*` between fabric registers), "ecp5" or "auto" (on an ECP5-family platform): with cuts
+        "x" and "sum" and not compact, each of the four partial products in a MULT18X18D whose input
+        registers are the operand registers of cut "x" (loaded for MUL) and whose output register is the
+        product's register of cut "a" (always loaded): synth_ecp5 packs no fabric register into an
+        inferred DSP, which left the multiply and the routing into and out of the DSP in one cycle (8.5 ns
+        in the 100x784 engine). Elsewhere as "generic".
 
     Latency: the inputs of cycle c give r_m, r_e, flag in cycle c + latency (combinational out of the
     last stage; the scalar unit writes them to its register file at the end of that cycle). One op per
@@ -101,7 +113,7 @@ class FloatALU(wiring.Component):
     """
 
     def __init__(self, *, mant_width: int = 24, fexp_width: int = 12, seed_bits: int = 8, int_width: int = 64,
-                 latency: int = 2, compact: bool = False):
+                 latency: int = 2, compact: bool = False, dsp: str = "generic"):
         self.mw = check_int("mant_width", mant_width, 16, 32)
         self.ew = check_int("fexp_width", fexp_width, 8, 16)
         self.seed_bits = check_int("seed_bits", seed_bits, 4, self.mw - 3)
@@ -110,6 +122,7 @@ class FloatALU(wiring.Component):
         self.LATENCY = check_int("latency", latency, 1, max(CUTS))
         self.cuts = CUTS[self.LATENCY]
         self.compact = bool(compact)
+        self.dsp = check_dsp(dsp)
         super().__init__({
             "op": In(4),
             "a_m": In(signed(self.mw)), "a_e": In(signed(self.ew)),
@@ -119,7 +132,8 @@ class FloatALU(wiring.Component):
             "ival_e": In(signed(10)),
             "r_m": Out(signed(self.mw)), "r_e": Out(signed(self.ew)),
             "flag": Out(1),
-            **({"a_q": Out(signed(self.mw))} if self.compact else {}),
+            **({"a_q": Out(signed(self.mw))} if self.compact else
+               {"ov": In(1), "ov_m": In(signed(self.mw)), "ov_e": In(signed(self.ew))}),
         })
 
     def elaborate(self, platform):
@@ -231,14 +245,35 @@ class FloatALU(wiring.Component):
         # halves registered at the DSP outputs and added after cut "a" (an exact signed split:
         # a = ah * 2**17 + al, al unsigned).
         split = "sum" in cuts and mw > 18 and not self.compact
+        # the partial products in MULT18X18D primitives with their registers (the ECP5): `dsp_regs`
+        use_dsp = split and "x" in cuts and dsp_kind(self.dsp, platform, 18) == "ecp5"
         ma, mb = st["ma"], st["mb"]
-        if "x" in cuts:
+        if use_dsp:
+            # operand halves as 18-bit signed DSP operands (low halves zero-extended, high halves
+            # sign-extended), registered in the DSP on MUL (CE0); the product register always (CE1); each
+            # product cut from the DSP's 36 bits to the shape of the generic form's (exact)
+            def ext(x, sgn):
+                return [x[min(i, len(x) - 1)] if sgn or i < len(x) else Const(0, 1) for i in range(18)]
+            lo_a, hi_a, lo_b, hi_b = (ext(a_m[:17], False), ext(a_m[17:], True),
+                                      ext(b_m[:17], False), ext(b_m[17:], True))
+            shp = {"p0": (ma[:17] * mb[:17]).shape(), "p1": (ma[:17] * mb[17:].as_signed()).shape(),
+                   "p2": (ma[17:].as_signed() * mb[:17]).shape(), "p3": (ma[17:].as_signed() * mb[17:].as_signed()).shape()}
+            dsp_regs = {}
+            for key, (x, y) in {"p0": (lo_a, lo_b), "p1": (lo_a, hi_b), "p2": (hi_a, lo_b), "p3": (hi_a, hi_b)}.items():
+                p = Signal(36, name=f"dsp_{key}")
+                m.submodules[f"mul_{key}"] = mult18x18d(x, y, p, signed=True, ce=is_mul, rst=Const(0, 1),
+                                                        ce_out=Const(1, 1))
+                dsp_regs[key] = Signal(shp[key], name=f"a_{key}")
+                m.d.comb += dsp_regs[key].eq(p[:shp[key].width])
+        elif "x" in cuts:
             # The multiplier's own operand registers, loaded for MUL only: not merged with the other copies
             # of the operands (the conversions' registers hold the same value), so they sit by the DSPs.
             ma, mb = Signal(signed(mw), name="x_mul_a"), Signal(signed(mw), name="x_mul_b")
             with m.If(is_mul):
                 m.d.sync += [ma.eq(a_m), mb.eq(b_m)]
-        if split:
+        if use_dsp:
+            mul = {}
+        elif split:
             al, ah = ma[:17], ma[17:].as_signed()
             bl_, bh = mb[:17], mb[17:].as_signed()
             mul = {"p0": al * bl_, "p1": al * bh, "p2": ah * bl_, "p3": ah * bh}
@@ -286,7 +321,9 @@ class FloatALU(wiring.Component):
                {"a_pass": a_pass, "ma": st["ma"], "ae": st["ae"], "bb_m": st["bb_m"], "bb_e": st["bb_e"]}),
             "add_a": Cat(Const(0, 3), st["big"]).as_signed(),
             "add_b": (Cat(Const(0, 3), st["small"]).as_signed() >> st["dsh"])[:aw].as_signed(),
-            **({} if self.compact else mul)})
+            **({} if self.compact or use_dsp else mul)})
+        if use_dsp:
+            st.update(dsp_regs)
         if self.compact:
             m.d.comb += self.a_q.eq(st["v_o"][:mw])
         if self.compact:
@@ -338,8 +375,19 @@ class FloatALU(wiring.Component):
                                                "pass": st["pass"] | st["seed"], "pm": pm, "pe": pe})
 
         # ---- stages C..: leading-bit index, normalising shift, round, clamp (hdl/fixed_point.py) --------
+        fn_cuts = [c for c in cuts if c in FNORM_CUTS]
+        if not self.compact:
+            # zero and the pass-through results as fnorm's `force`: selected beside its normalising shift, so
+            # after its round only the overflow selects (that stage ends at the register file's write port)
+            fm, fe = Signal(signed(mw), name="force_m"), Signal(signed(ew), name="force_e")
+            m.d.comb += [fm.eq(Mux(st["zero"], 0, st["pm"])), fe.eq(Mux(st["zero"], 0, st["pe"]))]
+            r_m, r_e, flag, _ = fnorm_pipe_hw(m, st["v"], st["e"], width=mw, ew=ew, name="norm", cuts=fn_cuts,
+                                              force=(st["zero"] | st["pass"], fm, fe),
+                                              force_out=(self.ov, self.ov_m, self.ov_e))
+            m.d.comb += [self.r_m.eq(r_m), self.r_e.eq(r_e), self.flag.eq(flag)]
+            return m
         r_m, r_e, flag, st = fnorm_pipe_hw(
-            m, st["v"], st["e"], width=mw, ew=ew, name="norm", cuts=[c for c in cuts if c in FNORM_CUTS], compact=self.compact,
+            m, st["v"], st["e"], width=mw, ew=ew, name="norm", cuts=fn_cuts, compact=self.compact,
             extra={"zero": st["zero"], "pass": st["pass"], "pm": st["pm"], "pe": st["pe"]})
         with m.If(st["zero"]):
             m.d.comb += [self.r_m.eq(0), self.r_e.eq(0)]

@@ -1,4 +1,4 @@
-"""One lane of the SBE engine's vector datapath (hdl/engine/sbe_engine.py), stages 0..9."""
+"""One lane of the SBE engine's vector datapath (hdl/engine/sbe_engine.py), stages 0..10."""
 from __future__ import annotations
 
 from amaranth import Cat, Const, Module, Mux, Signal, signed
@@ -19,22 +19,31 @@ class Lane(wiring.Component):
     (an inferred ECP5 multiply is an unregistered MULT18X18D: with dsp="ecp5" the registers are the DSP's
     own, hdl/dsp_multiplier.py), block-RAM read data is registered before any logic, and each stage
     holds at most one variable shift with its rounding increment, or one carry chain with a saturation
-    test. Measured (sbe_engine_a100_b784_l1, nextpnr-ecp5 seed 1): 118.6 MHz generic (worst path
-    oA1 -> pA2, the multiply between fabric registers), 118.4 MHz with dsp="ecp5" (worst path MB's
-    saturating sum -> the oP select -> mul_hi's B input register, 8.44 ns: the routing into a DSP is
-    longer than into a fabric flip-flop; with that path cut in an experiment the next was mul_pA's
-    output register -> the rnd(pA, shA) shifter -> preA3, 8.6 ns). What is left are the nets into and
-    out of the DSPs beside a stage's logic: 125 MHz needs a stage of its own for them (more latency). The multipliers' operand and product registers have no reset, so
-    that Yosys can take them into an iCE40 SB_MAC16 (a flip-flop no LUT feeds costs an iCE40 logic cell).
+    test. With dsp="ecp5" the DSP registers sit where the route into or out of the DSP does not add
+    to a stage's logic: mul_pA's product register is a fabric flip-flop (its shifter rnd(pA, shA) then
+    starts from a fabric register: with the DSP's output register, its clock-to-out and the route out
+    made that 8.6 ns), and the pM halves' operand registers (oP, oM) are fabric flip-flops (MA's and MB's
+    saturating sums and the oP select end there: into the DSP's input register they took 8.44 ns, 1.29 of
+    it the route into the DSP); hdl/dsp_multiplier.py RegisteredMultiplier `fabric`. Same latencies.
+    History (sbe_engine_a100_b784_l1, nextpnr-ecp5 seed 1): 118.6 MHz generic (worst path oA1 -> pA2,
+    the multiply between fabric registers); 118.4 MHz with all the DSP registers inside (the two paths
+    above); with the registers placed as now the lanes left the worst paths (the next ones were the state
+    memory's read-during-write bypass, the scalar unit's ALU and microcode fetch, and the element's clamp
+    into the output FIFO, hdl/engine/sbe_engine.py; stage 10 below); with those fixed too: 124.2 MHz,
+    7,299 LUT, 3,706 FF, 9 MULT18X18D, 9 DP16KD (worst path the scalar unit's reset flag -> the
+    microcode ROM's address, 8.05 ns; no lane path among the reported ones). The multipliers' operand and product
+    registers have no reset, so that Yosys can take them into an iCE40 SB_MAC16 (a flip-flop no LUT
+    feeds costs an iCE40 logic cell).
 
     ========  ================================================================================
     stage 0   (issue) memory read data M, xa, xb (prefetched: at the read ports as the beat issues) and
               the multiplier operands registered (oA = cmA, oB = cmB if read-out else v, v)
-    stage 1   pA = cmA * xa;  pB = oB * xb  (DSPs, registered);  shift of rnd(M, kA)
+    stage 1   pA = cmA * xa;  pB = oB * xb  (DSPs, registered; pA's product register in the fabric with
+              dsp="ecp5");  shift of rnd(M, kA)
     stage 2   t1 = rnd(M, kA) (its increment);  shift of rnd(pA, shA)
     stage 3   MA = sat(t1 + rnd(pA, shA))  (the update of sample j-2; n-1 in read-out);  shift of
-              rnd(pB, shB) (read-out);  sample pass: the operands of pM = v * MA registered (oP = MA, oM = v),
-              and v as pV's
+              rnd(pB, shB) (read-out);  sample pass: the operands of pM = v * MA registered (oP = MA, oM = v;
+              fabric registers with dsp="ecp5"), and v as pV's
     stage 4   shift of rnd(MA, kB), rB = rnd(pB, shB)  (read-out);  pV = v * v  (DSP, registered);
               sample pass: pM split: oM * oP[0:17] (unsigned), oM * oP[17:] (signed) (DSPs)
     stage 5   MB = sat(rnd(MA, kB) + rB) in the read-out (the update of sample n), else MA;
@@ -44,7 +53,8 @@ class Lane(wiring.Component):
     stage 6   MB written back;  read-out: pM split in the same two DSPs
     stage 7   read-out: pM = hi * 2**17 + lo (`pm`, combinational), registered
     stage 8   shift of rnd(pM, osh)                             (read-out)
-    stage 9   elem = sat_elem(rnd(pM, osh))                     (read-out, combinational)
+    stage 9   elem = sat_elem(rnd(pM, osh))                     (read-out), registered
+    stage 10  elem (the register; its clamp bit too)
     ========  ================================================================================
 
     The two pM DSPs serve a sample beat in stage 4 and a read-out beat in stage 6: the caller never has
@@ -113,13 +123,13 @@ class Lane(wiring.Component):
         sums over lanes), v * x_{j-1} and v * v (registers); px in stage `px_stage` (3 at one lane). Of a read-out beat: unused values (px is
         cmB * x_n there, not 0: the caller sums sample beats only).
     elem : Out(signed(elem_width))
-        Stage 9: the read-out element (combinational from a register).
+        Stage 10: the read-out element (a register).
     sat : Out(3)
         Clamps of this cycle: bit 0 MA (stage 3), bit 1 MB (stage 5, read-out only), bit 2 elem
-        (stage 9); the caller qualifies them with the stage's valid (and read-out) bits.
+        (stage 10); the caller qualifies them with the stage's valid (and read-out) bits.
 
     Latency (in cycles of `adv`): 5 from `x` (stage 0) to pm_lo, pm_hi, pv, 6 to pm_r, `px_stage` to px,
-    9 to elem;
+    10 to elem;
     6 from m, xa, xb (stage 0) to mb (stage 6).
     """
 
@@ -214,16 +224,17 @@ class Lane(wiring.Component):
         M1 = reg(signed(SW), "M1", self.m)
         dsp = self.kind(platform) == "ecp5"
 
-        def dsp_product(name, a, b):
+        def dsp_product(name, a, b, fabric=""):
             """a * b (signed) in a MULT18X18D whose input registers take a and b on `adv` (stage s) and
             whose output register holds the product (stage s + 2): the operand and product registers of
-            the generic form."""
-            m.submodules[name] = mul = RegisteredMultiplier(len(a), len(b), dsp="ecp5")
+            the generic form; `fabric` "in" or "out": those registers in fabric flip-flops instead
+            (RegisteredMultiplier)."""
+            m.submodules[name] = mul = RegisteredMultiplier(len(a), len(b), dsp="ecp5", fabric=fabric)
             m.d.comb += [mul.en.eq(adv), mul.a.eq(a), mul.b.eq(b)]
             return mul.p
 
         if dsp:
-            pA2 = dsp_product("mul_pA", self.cmA, self.xa)
+            pA2 = dsp_product("mul_pA", self.cmA, self.xa, fabric="out")
             pB2 = dsp_product("mul_pB", Mux(self.ro0, self.cmB, self.x), self.xb)
         else:
             xa1 = reg(signed(W), "xa1", self.xa, reset_less=True)
@@ -341,8 +352,8 @@ class Lane(wiring.Component):
             oP_d = Signal(signed(SW), name="oP_d")
             oM_d = Signal(signed(omw), name="oM_d")
             m.d.comb += [oP_d.eq(Mux(self.ro5v, mb_val, ma_val)), oM_d.eq(Mux(self.ro5v, self.om, v[3]))]
-            lo = dsp_product("mul_lo", oM_d, Cat(oP_d[:S], 0).as_signed())
-            hi = dsp_product("mul_hi", oM_d, oP_d[S:].as_signed())
+            lo = dsp_product("mul_lo", oM_d, Cat(oP_d[:S], 0).as_signed(), fabric="in")
+            hi = dsp_product("mul_hi", oM_d, oP_d[S:].as_signed(), fabric="in")
         else:
             oP = reg(signed(SW), "oP", Mux(self.ro5v, mb_val, ma_val), reset_less=True)
             oM = reg(signed(omw), "oM", Mux(self.ro5v, self.om, v[3]), reset_less=True)
@@ -357,9 +368,13 @@ class Lane(wiring.Component):
         if self.dsp != "generic":
             m.d.comb += self.pm_r.eq(pM8)
 
-        # stage 8: the shift of rnd(pM, osh);  stage 9: its increment, the element
+        # stage 8: the shift of rnd(pM, osh);  stage 9: its increment, the element, registered (its clamp
+        # tests are trees over pre's ~50 bits: with the route into the output FIFO's RAM after them they
+        # took 8.1 ns on the ECP5)
         preO9 = pre(pM8, amt(self.osh, 8, cfg.rmax_out + 1, "osh"), 8, "preO")
         e_val, e_hit = round_post_sat_hw(m, preO9, cfg.elem_width, name="elem")
+        elem10 = reg(signed(cfg.elem_width), "elem10", e_val)
+        e_hit10 = reg(1, "elem_sat10", e_hit)
 
-        m.d.comb += [self.elem.eq(e_val), self.sat.eq(Cat(ma_hit, mb_hit & ro5, e_hit))]
+        m.d.comb += [self.elem.eq(elem10), self.sat.eq(Cat(ma_hit, mb_hit & ro5, e_hit10))]
         return m

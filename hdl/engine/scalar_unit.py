@@ -46,6 +46,7 @@ from contract.enums import Segment, Vec
 from contract.fixed_point import FloatFormat
 from contract.engine_config import KMIN, LMAX, EngineConfig
 
+from hdl.dsp_multiplier import check_dsp
 from hdl.fixed_point import FNORM_CUTS, fnorm_multi_pipe_hw, gt_const_hw, lt_const_hw, rshift_round_hw, stage_hw
 from hdl.engine.float_alu import FloatALU
 
@@ -130,9 +131,10 @@ class ScalarUnit(wiring.Component):
     LAT cycles after the instruction that writes it issues, by the `done` of its segment at the latest.
     """
 
-    def __init__(self, *, acc_width: int, compact: bool = False, **params):
+    def __init__(self, *, acc_width: int, compact: bool = False, dsp: str = "generic", **params):
         self.cfg = cfg = EngineConfig(**params)
         self.compact = bool(compact)
+        self.dsp = check_dsp(dsp)     # the ALU's multiplier (FloatALU `dsp`)
         self.acc_width = check_int("acc_width", acc_width, 8, 128)
         cw = cfg.coef_width
         check_rtl_latency(cfg)
@@ -157,7 +159,7 @@ class ScalarUnit(wiring.Component):
         short = LAT == 3            # ALU stages B and C in one cycle, conversions' stages 2 and 3 too
         # The ALU's registers: operands valid at t+1, result written at the end of t+LAT-1.
         m.submodules.alu = alu = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=cfg.seed_bits,
-                                          int_width=int_width, latency=LAT - 2, compact=self.compact)
+                                          int_width=int_width, latency=LAT - 2, compact=self.compact, dsp=self.dsp)
         conv_cuts = CONV_CUTS[min(LAT, max(CONV_CUTS))]
         OPC = P.OPCODE
         if self.compact:        # constant compares as logic (no carry chain: a logic cell per bit on the iCE40)
@@ -225,7 +227,9 @@ class ScalarUnit(wiring.Component):
         if self.compact:
             m.d.comb += rom_rd.addr.eq(pc + 1)
         else:
-            m.d.comb += rom_rd.addr.eq(Mux(go, start_addr + 1, pc + 2))
+            # start_addr + 1 as a select of constants (no adder after the scheduler's late `start`, `seg`)
+            seg_next = Array([Const(self.seg_start[sg.name] + 1, len(pc)) for sg in segs])
+            m.d.comb += rom_rd.addr.eq(Mux(go, Mux(is_last, self.seg_start["LAST"] + 1, seg_next[self.seg]), pc + 2))
         m.d.sync += [first.eq(go), q_first.eq(Mux(is_last, words[self.seg_start["LAST"]], seg_word[self.seg]))]
         with m.If(go):
             m.d.sync += [running.eq(1), pc.eq(start_addr)]
@@ -459,17 +463,23 @@ class ScalarUnit(wiring.Component):
             m.d.sync += rst_cnt.eq(rst_cnt + 1)
             with m.If(rst_cnt == P.NREGS - 1):
                 m.d.sync += rst_busy.eq(0)
+        # The write port's address and data select only between the reset and the ALU (not gated by the
+        # op decode, which drives the enable alone): the ALU's result is the last of its stage's logic.
         if self.compact:
             # register r's reset value, read at 64 + r the cycle before; the last one is written in the
             # first cycle after `busy` (a segment's first register read comes the cycle after its start)
-            with m.If(rst_wr):
-                m.d.comb += [wr.en.eq(1), wr.addr.eq(rst_wa), wr.data.eq(rd_a.data)]
+            rst_sel, rst_a, rst_d = rst_wr, rst_wa, rd_a.data
+            m.d.comb += [wr.addr.eq(Mux(rst_sel, rst_a, w["d"])), wr.data.eq(Mux(rst_sel, rst_d, Cat(w["rm"], w["re"])))]
         else:
-            with m.If(rst_busy):
-                m.d.comb += [wr.en.eq(1), wr.addr.eq(rst_cnt), wr.data.eq(init_rom[rst_cnt])]
+            # the reset values through the ALU's override (selected beside its round, not after it)
+            rst_sel, rst_v = rst_busy, init_rom[rst_cnt]
+            m.d.comb += [alu.ov.eq(rst_busy), alu.ov_m.eq(rst_v[:mw]), alu.ov_e.eq(rst_v[mw:mw + ew]),
+                         wr.addr.eq(Mux(rst_sel, rst_cnt, w["d"])), wr.data.eq(Cat(w["rm"], w["re"]))]
+        with m.If(rst_sel):
+            m.d.comb += wr.en.eq(1)
         with m.Elif(wop.matches(OPC["MUL"], OPC["ADD"], OPC["SUB"], OPC["SCL"], OPC["SCLK"], OPC["MOV"], OPC["SEED"],
                                 OPC["LDI"])):
-            m.d.comb += [wr.en.eq(1), wr.addr.eq(w["d"]), wr.data.eq(Cat(w["rm"], w["re"]))]
+            m.d.comb += wr.en.eq(1)
             with m.If(w["aflag"]):
                 m.d.sync += self.flag.eq(1)
         with m.If(wop == OPC["KSEL"]):

@@ -39,7 +39,9 @@ class SegmentScheduler(wiring.Component):
         The latched sample is the batch's last (hdl/engine/vector_datapath.py `lob`).
     start, seg, last : Out(1), Out(2), Out(1)
         Start segment `seg` (enums.Segment) this cycle; to the scalar unit. `last` with a CHAIN: the
-        batch's last sample (the scalar unit runs LAST).
+        batch's last sample (the scalar unit runs LAST). `seg` and `last` name the segment that starts
+        when `start` does, in every cycle, from registers only (not from `busy` and `full`: the scalar
+        unit's microcode address follows them, `start` then only selects it); read them with `start`.
     jc : Out(16)
         To the scalar unit: 1-based index of the sample of the running (or last) CHAIN, n for FINAL;
         0 for INIT and RESCALE.
@@ -82,8 +84,12 @@ class SegmentScheduler(wiring.Component):
         seg_run = Signal(2)                         # the segment started last (running or done)
         chain_last = Signal()                       # ... a CHAIN of the batch's last sample
 
+        # the segment a start would start (registers only; `start` adds busy and full)
+        m.d.comb += [self.seg.eq(Mux(pend_init, Segment.INIT, Mux(pend_rescale, Segment.RESCALE, Segment.CHAIN))),
+                     self.last.eq(~pend_init & ~pend_rescale & self.lob)]
+
         def start(seg):
-            m.d.comb += [self.start.eq(1), self.seg.eq(seg)]
+            m.d.comb += self.start.eq(1)
             m.d.sync += seg_run.eq(seg)
 
         with m.If(~self.busy & pend_init):
@@ -94,7 +100,6 @@ class SegmentScheduler(wiring.Component):
             m.d.sync += pend_rescale.eq(0)
         with m.Elif(~self.busy & self.full.all()):
             start(Segment.CHAIN)
-            m.d.comb += self.last.eq(self.lob)
             m.d.sync += chain_last.eq(self.lob)
 
         m.d.comb += self.jc.eq(Mux(seg_run == Segment.CHAIN, self.chains + 1, 0))

@@ -21,7 +21,7 @@ class VectorDatapath(wiring.Component):
     """`lanes` Lanes (hdl/engine/lane.py) behind the issue stage, with the per-beat tags, the exact
     dot products of each pass and the output register of the read-out.
 
-    A beat enters with its tag (`beat`, stage 0) and moves one stage per cycle to stage 9; the pipeline
+    A beat enters with its tag (`beat`, stage 0) and moves one stage per cycle to stage 10; the pipeline
     never stalls (`adv` is constant 1). Back-pressure on `o` is absorbed by an output FIFO of OUT_DEPTH
     beats and credit-based issue: a read-out beat may issue (`ro_credit`) only while fewer than
     OUT_DEPTH read-out beats are issued and not yet taken from `o`, so the FIFO never overflows and
@@ -40,7 +40,7 @@ class VectorDatapath(wiring.Component):
     a register per vector loaded in stage 1 (not carried by the tags). The latches are `full` from the
     cycle the last beat is in stage ACC (the scalar unit may start then: its first reads of the sums are
     two cycles after its start, of the exponents and `lob` at its start) until the scalar unit releases
-    them (`rel`; a release in the same cycle wins). Stage 9 of a read-out
+    them (`rel`; a release in the same cycle wins). Stage 10 of a read-out
     beat writes the lanes' elements and `s` to the output (a bypass register when the FIFO is empty,
     else the FIFO, hdl/engine/out_fifo.py).
 
@@ -107,12 +107,12 @@ class VectorDatapath(wiring.Component):
     busy : Out(1)
         A beat in stages 1..9, in the output FIFO, or a latch full.
 
-    Latency: 9 cycles from `beat` to stage 9 (a read-out beat is on `o` 10 cycles after it issued when
-    the output is empty, 11 behind other words); the state write-back is 6 cycles after issue; a pass's
+    Latency: 10 cycles from `beat` to stage 10 (a read-out beat is on `o` 11 cycles after it issued when
+    the output is empty, 12 behind other words); the state write-back is 6 cycles after issue; a pass's
     latches are `full` 6 cycles after its last beat issued (its sums written at the end of that cycle).
     """
 
-    NSTAGES = 10    # stage 0 (issue) .. stage 9
+    NSTAGES = 11    # stage 0 (issue) .. stage 10
     WB = 6          # the stage writing the state back
     ACC = 6         # the stage accumulating the dot products
     OUT_DEPTH = 14  # output FIFO beats: >= the issue-to-`o` latency + 2, so a consumer that is always
@@ -288,7 +288,7 @@ class VectorDatapath(wiring.Component):
         with m.If(self.rel):
             m.d.sync += self.full.eq(0)
 
-        # stage 9, read-out: into the output FIFO; credits for the issue stage
+        # stage 10, read-out: into the output FIFO; credits for the issue stage
         tout = tag[self.NSTAGES - 1]
         ol = self.o.payload.shape()
         # OUT_DEPTH words, all the credits allow: the bypass register below takes a word only while the

@@ -6,6 +6,7 @@ its input and output registers on the clock, enabled by `en`, no reset, signed, 
 LUT beside it, each operand bit (sign-extended) on its A/B pin and each product bit from its P pin; the
 engine's generic Verilog never contains the primitive, dsp="ecp5" puts the lane's five products in
 five; bad parameters are refused at construction."""
+import json
 import re
 import types
 
@@ -80,6 +81,8 @@ def test_parameters_are_checked():
         RegisteredMultiplier(16, True)
     with pytest.raises(ValueError, match=r"p_width must be an int in 1 \.\. a_width \+ b_width = 32"):
         RegisteredMultiplier(16, 16, 33)
+    with pytest.raises(ValueError, match="fabric must be one of"):
+        RegisteredMultiplier(16, 16, dsp="ecp5", fabric="both")
     RegisteredMultiplier(19, 16, dsp="auto")                    # auto falls back where it does not fit
     cfg = EngineConfig(a=4, b=4)
     for make in (lambda d: Lane(cfg, dsp=d), lambda d: VectorDatapath(cfg, acc_width=48, dsp=d),
@@ -130,6 +133,25 @@ def test_ecp5_netlist_uses_the_dsp_registers():
     assert [conn[f"A{i}"][0] for i in range(18)] == port["a"] + port["a"][-1:] * (18 - wa)
     assert [conn[f"B{i}"][0] for i in range(18)] == port["b"] + port["b"][-1:] * (18 - wb)
     assert [conn[f"P{i}"][0] for i in range(wp)] == port["p"]
+
+
+@pytest.mark.parametrize("fabric", ["in", "out"])
+def test_ecp5_netlist_fabric_registers(fabric):
+    """fabric='in'/'out': the operand or the product registers are enabled fabric flip-flops (one per bit,
+    no reset) and the DSP's own are bypassed; the rest as above."""
+    from tb.dsp_netlist import mult18x18d_netlist
+    wa, wb, wp = 16, 13, 27
+    ffs = wa + wb if fabric == "in" else wp
+    _, conn, port = mult18x18d_netlist(RegisteredMultiplier(wa, wb, wp, dsp="ecp5", fabric=fabric),
+                                       BUILD / f"test_dsp_multiplier_{fabric}", fabric=fabric, fabric_ffs=ffs)
+    assert conn["CLK0"] == port["clk"] and conn["CE0"] == port["en"]
+    top = json.loads((BUILD / f"test_dsp_multiplier_{fabric}" / "ecp5.json").read_text())["modules"]["top"]
+    ffs = [c for c in top["cells"].values() if c["type"] == "TRELLIS_FF"]
+    assert all(c["connections"]["CE"] == port["en"] for c in ffs)
+    if fabric == "in":      # the operands reach the DSP through the flip-flops only
+        assert not set(port["a"] + port["b"]) & {conn[f"{x}{i}"][0] for x in "AB" for i in range(18)}
+    else:                   # the product leaves through the flip-flops only
+        assert not set(port["p"]) & {conn[f"P{i}"][0] for i in range(wp)}
 
 
 @pytest.mark.parametrize("a,b,lanes,sizes,p_gap,narrow", [

@@ -2,6 +2,8 @@
 issued per cycle, each result checked FloatALU.LATENCY cycles later."""
 import numpy as np
 import pytest
+from amaranth import Cat, Module, Signal, signed
+from amaranth.back import verilog
 from amaranth.sim import Simulator
 
 from contract import microcode as P
@@ -45,14 +47,39 @@ def _operand(ff, rng, mw, ew):
     return ff.fnorm(int(rng.integers(-2 ** 40, 2 ** 40)) >> int(rng.integers(0, 40)), int(rng.integers(-60, 60)))
 
 
+def _mult18x18d_model(a, b, p, *, ce, ce_out=None, **kw):
+    """Behavioural stand-in for hdl/dsp_multiplier.py mult18x18d (the primitive cannot be simulated):
+    the signed 18 x 18 product with the input registers on `ce` and the output register on `ce_out`
+    (else `ce`), as its parameters place them; so the test below checks the ALU's wiring of the four
+    partial products (operand extension, product cuts, enables)."""
+    assert kw["signed"] and kw.get("reg_in", True) and kw.get("reg_out", True)
+    m = Module()
+    a_r, b_r, p_r = Signal(signed(18)), Signal(signed(18)), Signal(36)
+    with m.If(ce):
+        m.d.sync += [a_r.eq(Cat(*a).as_signed()), b_r.eq(Cat(*b).as_signed())]
+    with m.If(ce if ce_out is None else ce_out):
+        m.d.sync += p_r.eq(a_r * b_r)
+    m.d.comb += p.eq(p_r)
+    return m
+
+
+
 @pytest.mark.parametrize("mw,ew,sb,lat,compact", [(24, 12, 8, lat, False) for lat in sorted(CUTS)]
                          + [(18, 8, 5, 2, False), (18, 8, 5, 6, False), (32, 16, 10, 5, False)]
-                         + [(16, 8, 8, 1, True), (24, 12, 8, 1, True), (18, 8, 5, 4, True), (16, 8, 8, 6, True)])
-def test_alu_matches_golden(mw, ew, sb, lat, compact):
+                         + [(16, 8, 8, 1, True), (24, 12, 8, 1, True), (18, 8, 5, 4, True), (16, 8, 8, 6, True)]
+                         + [(24, 12, 8, 6, "dsp"), (32, 16, 10, 6, "dsp")])
+def test_alu_matches_golden(monkeypatch, mw, ew, sb, lat, compact):
     """Every op on random operands (and the SUB corners) against FloatFormat, at every latency; compact:
-    the iCE40 form (FloatALU(compact=True))."""
+    the iCE40 form (FloatALU(compact=True)); "dsp": dsp='ecp5' (the partial products in MULT18X18D
+    primitives, simulated by their behavioural stand-in)."""
     ff = FloatFormat(mw, ew, sb)
-    dut = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=sb, int_width=64, latency=lat, compact=compact)
+    dsp = "generic"
+    if compact == "dsp":
+        import hdl.engine.float_alu as float_alu
+        monkeypatch.setattr(float_alu, "mult18x18d", _mult18x18d_model)
+        compact, dsp = False, "ecp5"
+    dut = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=sb, int_width=64, latency=lat, compact=compact,
+                   dsp=dsp)
     rng = np.random.default_rng(mw)
     ops = ["MUL", "ADD", "SUB", "SCL", "SCLK", "MOV", "SEED", "LDI"]
     cases = []
@@ -89,6 +116,22 @@ def test_alu_matches_golden(mw, ew, sb, lat, compact):
     _simulate(dut, bench)
     for case, g in zip(cases, got):
         assert g == _golden(ff, *case), case
+
+
+def test_alu_dsp_primitives():
+    """dsp='ecp5' puts the four partial products in MULT18X18D primitives (input registers on CE0, the
+    output register on CE1) only where cuts "x" and "sum" hold their registers; the default and the
+    other latencies stay behavioural."""
+    def count(**kw):
+        text = verilog.convert(FloatALU(mant_width=24, fexp_width=12, **kw), name="top", emit_src=False)
+        return text.count("MULT18X18D"), text
+    assert count(latency=6)[0] == 0 and count(latency=5, dsp="ecp5")[0] == 0
+    n, text = count(latency=6, dsp="ecp5")
+    assert n == 4
+    assert text.count('.REG_INPUTA_CE("CE0")') == 4 and text.count('.REG_OUTPUT_CE("CE1")') == 4
+    assert count(latency=6, dsp="auto")[0] == 0                  # no ECP5 platform: behavioural
+    with pytest.raises(ValueError, match="dsp must be one of"):
+        FloatALU(dsp="ECP5")
 
 
 def _run_cases(dut, cases):

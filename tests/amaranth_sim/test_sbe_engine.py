@@ -34,16 +34,27 @@ class StateMonitor(StateWindow):
     def process(self):
         """Background testbench: samples the write port at every clock edge, and checks that no read of
         the sample buffer meets the write of its word in the same cycle (its memories carry Yosys's
-        no_rw_check, hdl/engine/issue_stage.py: synthesis leaves the read-during-write result open)."""
+        no_rw_check, hdl/engine/issue_stage.py: synthesis leaves the read-during-write result open), nor
+        does a read of the state memory (no_rw_check too, hdl/engine/sbe_engine.py) whose data the beat
+        issued in the next cycle takes."""
         port = self.dut.state_write_port
         self.buffer_collisions, self.buffer_writes = [], 0
+        self.state_collisions, self.state_reads = [], 0
 
         async def monitor(ctx):
             cycle = 0
             bufs = self.dut.issue_stage.buffer_ports          # known once the design is elaborated
             sigs = [s for rd, wr in bufs for s in (rd.en, rd.addr, wr.en, wr.addr)]
-            async for _, _, en, addr, data, *buf in ctx.tick().sample(port.en, port.addr, port.data, *sigs):
+            st_rd, beat = self.dut.state_read_port, self.dut.issue_stage.beat
+            prev_read = None                                # (read address, write met) of the cycle before
+            async for _, _, en, addr, data, r_addr, issued, *buf in ctx.tick().sample(
+                    port.en, port.addr, port.data, st_rd.addr, beat.valid, *sigs):
                 cycle += 1
+                if issued and prev_read is not None:         # the beat issued now takes the word read before
+                    self.state_reads += 1
+                    if prev_read[1]:
+                        self.state_collisions.append((cycle, prev_read[0]))
+                prev_read = (r_addr, bool(en) and addr == r_addr)
                 if en:
                     self.write(addr, data, cycle)
                 for k in range(len(bufs)):
@@ -160,6 +171,8 @@ def run_engine(cfg, batches, *, seed=0, p_gap=0.3, p_stall=0.3, max_cycles=None,
     mon.check(min_rewrites=len(batches))
     assert mon.buffer_writes > 0 and not mon.buffer_collisions, \
         f"sample buffer read meets its write (cycle, buffer, word): {mon.buffer_collisions[:5]}"
+    assert mon.state_reads > 0 and not mon.state_collisions, \
+        f"a used state read meets its write (cycle, word): {mon.state_collisions[:5]}"
     status["monitor"] = mon
     return got, status
 
