@@ -122,11 +122,21 @@ def _any_bit(x, k, *, above: bool):
     return out
 
 
-def setup_cycles(elem_width: int) -> int:
+def shift_cycles(*, elem_width: int = 16, bl_width: int = 12, lr_width: int = 16, mant_width: int = 16) -> int:
+    """Cycles of step 4's serial window shift: HMAX + 1, HMAX = (B + WPROD) >> 2 the largest shift by 4
+    (WPROD = lr_width + mant_width - 1, B = max(WPROD, WY), WY = elem_width + bl_width + 2): 16 at the
+    default widths."""
+    wprod = lr_width + mant_width - 1
+    return ((max(wprod, elem_width + bl_width + 2) + wprod) >> 2) + 1
+
+
+def setup_cycles(elem_width: int = 16, *, bl_width: int = 12, lr_width: int = 16, mant_width: int = 16) -> int:
     """Cycles from `start` (counted as 1) to the `last` cycle: 8 plan steps (the 8th also the
-    divider's first step), P more divider steps and one settle cycle (G is a register when the slot
-    sequencer starts)."""
-    return 9 + elem_width
+    divider's first step; step 4 is the shift phase of shift_cycles cycles, then step 4b registers
+    big and frac), P more divider steps and one settle cycle (G is a register when the slot sequencer
+    starts): 9 + 16 + P = 41 at the default widths."""
+    return 10 + shift_cycles(elem_width=elem_width, bl_width=bl_width, lr_width=lr_width, mant_width=mant_width) \
+        + elem_width
 
 
 class ControllerSetup(wiring.Component):
@@ -212,8 +222,9 @@ class ControllerSetup(wiring.Component):
         WPROD = c.lr_width + c.mant_width - 1         # lr_mant * |s_mant| < 2**WPROD
         WY = P + BLW + 2                               # the window of floor(prod * 2**sh)
         exp_w = max(c.lr_exp_width, c.exp_width) + 8
-        v = Signal(8)                                  # v[k]: step k + 2 runs in this cycle
-        m.d.sync += v.eq(Cat(self.start, v[:-1]))
+        v = Signal(9)                                  # the step strobes: v[0] step 2, v[1] step 3, v[2] step
+                                                       # 3b, v[3] step 4b, v[4] .. v[8] steps 5 .. 9
+        shift_end = Signal()                           # the last cycle of step 4's shift phase
 
         # -- step 1 ----------------------------------------------------------------------------------
         # The multiplier (hdl/controller/setup_multiplier.py) registers its operands on every edge (they
@@ -222,67 +233,84 @@ class ControllerSetup(wiring.Component):
         m.submodules.mul = mul = SetupMultiplier(c.lr_width, c.mant_width, WPROD, dsp=self.dsp)
         m.d.comb += [mul.a.eq(self.lr_mant), mul.b.eq(self.s_abs)]
         prod = mul.p                                   # the multiplier's output register (step 2)
-        zeros = Signal(4)                              # the zero tests of the four factors (step 1)
-        zero = Signal()                                # their OR (step 2)
+        zeros = Signal(4)                              # the zero tests of the four factors (steps 1, 2)
+        zero = Signal()                                # their OR (step 3)
         esum = Signal(signed(exp_w))
         with m.If(self.start):
-            m.d.sync += [
-                self.ku.eq(_bit_length(m, self.mu, "mu_len")), self.kv.eq(_bit_length(m, self.mv, "mv_len")),
-                zeros.eq(Cat(self.lr_mant == 0, self.s_abs == 0, self.mu == 0, self.mv == 0)),
-                esum.eq(self.lr_exp + self.s_exp + (P - 2 * F)),
-            ]
-        # -- step 2 ----------------------------------------------------------------------------------
-        sh = Signal(signed(exp_w + 1))
+            m.d.sync += [zeros[:2].eq(Cat(self.lr_mant == 0, self.s_abs == 0)),
+                         esum.eq(self.lr_exp + self.s_exp + (P - 2 * F))]
+        # -- step 2: the bit lengths, from mu and mv as they are one cycle after `start` (the controller
+        # feeds its OR registers, which take the last beat's OR in the cycle of `start`: the OR and the
+        # priority encoder behind it, pu -> ku in one cycle, was the 8x8 controller's critical path on the
+        # iCE40UP5K, 23.3 ns) --------------------------------------------------------------------------------
         with m.If(v[0]):
+            m.d.sync += [self.ku.eq(_bit_length(m, self.mu, "mu_len")), self.kv.eq(_bit_length(m, self.mv, "mv_len")),
+                         zeros[2:].eq(Cat(self.mu == 0, self.mv == 0))]
+        # -- step 3 ----------------------------------------------------------------------------------
+        sh = Signal(signed(exp_w + 1))
+        with m.If(v[1]):
             m.d.sync += [sh.eq(esum + self.ku + self.kv), zero.eq(zeros.any()),
                          self.mask_u.eq((Const(1, P + 1) << self.ku) - 1),
                          self.mask_v.eq((Const(1, P + 1) << self.kv) - 1)]
-        # -- step 3: the window's shift, its low L bits -------------------------------------------------
+        # -- step 3b: the window's shift, its low L bits ------------------------------------------------
         # Y = floor(prod * 2**sh) in WY bits is (Cat(0**B, prod) >> rsh)[:WY] with rsh = B - sh. The shift is
         # split: rsh = 2**L hi + lo, lo = (B - sh) mod 2**L from the low L bits of sh alone (no carry
         # chain), so step 3 shifts the product already, prod_f = prod << (2**L - 1 - lo) (one 2**L:1 mux
-        # per bit; Cat(0**B, prod) >> lo = Cat(0**(B - 2**L + 1), prod_f)), and step 4 only by 2**L hi.
-        # (A 6-level barrel shifter by the whole rsh in step 4 was the 8x8 controller's critical path on
-        # the iCE40UP5K: 20.9 ns, 47.8 MHz.) Beyond the clamps (sh < -WPROD or sh > WY) the window is
-        # empty, Y = 0 (`y_zero`, the Y register's synchronous reset), and only `big` and `frac` matter.
-        # The masks of `big` and `frac` move with prod_f: bits of prod at or above 2**k are bits of prod_f
-        # at or above 2**(k + 2**L - 1 - lo), and 2**L - 1 - lo = ~lo.
+        # per bit; Cat(0**B, prod) >> lo = Cat(0**(B - 2**L + 1), prod_f)), and step 4 by 2**L hi, serially.
+        # Beyond the clamps (sh < -WPROD: `right`, or sh > WY: `left`) the window is empty: step 4 holds
+        # its register at 0 (Y = 0; a synchronous reset by the registered flags, not a mux on the path from
+        # sh), and the flags decide: left, any prod > 0 is `big` (prod = 0 is a zero update, skipped
+        # whatever its BL, so big = 1 there); right, prod * 2**sh is below 2**0, `frac`.
         B = max(WPROD, WY)
         L = 2                                          # B >= WY >= 5 > 2**L - 1: Cat(0**(B - 2**L + 1), ..) exists
         LM = (1 << L) - 1
         WPF = WPROD + LM                               # prod_f's width
+        HMAX = (B + WPROD) >> L                        # the largest hi (rsh <= B + WPROD inside the clamps)
+        assert HMAX + 1 == shift_cycles(elem_width=P, bl_width=BLW, lr_width=c.lr_width, mant_width=c.mant_width)
         lo = Signal(L)
         m.d.comb += lo.eq((B - sh)[:L])
-        hi = Signal(range((B + WPROD >> L) + 1))      # floor(rsh / 2**L) (don't care when y_zero)
-        y_zero = Signal()
-        kfr = Signal(range(WPF + 1))                   # bits of prod_f below 2**P of prod * 2**sh
-        big = Signal()
-        kbig = Signal(range(WPF + 1))                  # (WY - sh clamped) + ~lo: big iff prod_f >= 2**kbig
-        kfr_n, kbig_n = Signal.like(kfr), Signal.like(kbig)
+        hi = Signal(range(HMAX + 1))                   # floor(rsh / 2**L) (don't care outside the clamps)
+        left, right = Signal(), Signal()
         prod_f = Signal(WPF)                           # prod << ~lo (step 3)
         err_bl0, err_pow2 = Signal(), Signal()
         bl = self.bl
-        # ~lo is added in every branch (beside the clamps' compares), not after their mux: the compare
-        # chain, then the adders, then the mux were sh -> kbig at 42.8 MHz on the iCE40UP5K.
-        with m.If(sh < -WPROD):
-            m.d.comb += [kfr_n.eq(WPROD + ~lo), kbig_n.eq(WPROD + ~lo)]
-        with m.Elif(sh > WY):
-            m.d.comb += [kfr_n.eq(~lo), kbig_n.eq(~lo)]
-        with m.Else():
-            m.d.comb += [kfr_n.eq(Mux(sh >= P, ~lo, Mux(sh < P - WPROD, WPROD + ~lo, P - sh + ~lo))),
-                         kbig_n.eq(Mux(sh < WY - WPROD, WPROD + ~lo, WY - sh + ~lo))]
-        with m.If(v[1]):
-            m.d.sync += [hi.eq((B - sh)[L:L + len(hi)]), y_zero.eq((sh < -WPROD) | (sh > WY)),
-                         kfr.eq(kfr_n), kbig.eq(kbig_n),
+        with m.If(v[2]):
+            m.d.sync += [hi.eq((B - sh)[L:L + len(hi)]), left.eq(sh > WY), right.eq(sh < -WPROD),
                          prod_f.eq(prod << ~lo), err_bl0.eq(~bl.any()),
                          err_pow2.eq(self.det & _two_or_more(bl))]
-        # -- step 4: the rest of the shift -----------------------------------------------------------
-        Y = Signal(WY)
-        frac = Signal()                                # prod * 2**sh has bits below 2**P: ceil rounds up
+        # -- step 4: the rest of the shift, by 2**L per cycle in HMAX + 1 cycles -------------------------
+        # A register S of the whole source Cat(0**(B - LM), prod_f) shifts right by 2**L in every cycle of
+        # the phase (counter k = HMAX .. 0) and is loaded in the cycle k = hi, so after the phase's last
+        # cycle S = source >> 2**L hi whatever hi: a constant number of cycles, one LUT (load or shift) per
+        # bit, where the 16:1 mux per bit of a one-cycle shifter and its two masked tests cost 250 LUT on
+        # the 8x8 controller (issue 9: the controller's area on the iCE40UP5K). The bits shifted out below
+        # are ORed into `sticky` (reset by the load); then step 4b registers big = prod * 2**sh >= 2**WY
+        # (a bit of S at or above WY, or `left`) and frac = prod * 2**sh has non-zero bits below 2**P
+        # (S below P, sticky or `right`); Y = S[:WY] holds from then on.
+        WS = B - LM + WPF
+        S = Signal(WS)
+        sticky = Signal()
+        k = Signal(range(HMAX + 1))
+        shifting = Signal()
         with m.If(v[2]):
-            m.d.sync += [big.eq(_any_bit(prod_f, kbig, above=True)),
-                         Y.eq(Mux(y_zero, 0, (Cat(Const(0, B - LM), prod_f) >> Cat(Const(0, L), hi))[:WY])),
-                         frac.eq(_any_bit(prod_f, kfr, above=False))]
+            m.d.sync += [shifting.eq(1), k.eq(HMAX)]
+        with m.If(shifting):
+            m.d.sync += k.eq(k - 1)
+            with m.If(k == 0):
+                m.d.sync += shifting.eq(0)
+            with m.If(left | right):                   # outside the clamps (hi may match no k)
+                m.d.sync += [S.eq(0), sticky.eq(0)]
+            with m.Elif(k == hi):
+                m.d.sync += [S.eq(Cat(Const(0, B - LM), prod_f)), sticky.eq(0)]
+            with m.Else():
+                m.d.sync += [S.eq(S >> (1 << L)), sticky.eq(sticky | S[:1 << L].any())]
+        Y = S[:WY]
+        big = Signal()
+        frac = Signal()
+        m.d.comb += shift_end.eq(shifting & (k == 0))
+        m.d.sync += v.eq(Cat(self.start, v[0], v[1], shift_end, v[3:-1]))
+        with m.If(v[3]):
+            m.d.sync += [big.eq(left | S[WY:].any()), frac.eq(right | sticky | S[:P].any())]
         # -- step 5: ceil(Ghat), saturated -----------------------------------------------------------
         # ceil_g = yh + frac; whether it exceeds 2**BLW or is 0 follows from yh and frac directly, in
         # parallel with the adder (one carry chain, then the saturating mux).
@@ -298,7 +326,7 @@ class ControllerSetup(wiring.Component):
         c1m = Signal(BLW)                              # c1 - 1, beside c1 (step 6 needs no carry chain)
         ym1 = Signal(WY - P)
         m.d.comb += ym1.eq(yh - 1)
-        with m.If(v[3]):
+        with m.If(v[4]):
             m.d.sync += [cap.eq(Mux(over, 1 << BLW, ceil_g)),
                          c1.eq(Mux(over, 1 << BLW, Mux(zero_g, 1, ceil_g))),
                          c1m.eq(Mux(over, (1 << BLW) - 1, Mux(frac, yh, Mux(zero_g, 0, ym1))))]
@@ -312,7 +340,7 @@ class ControllerSetup(wiring.Component):
         pow2 = Signal(BLW + 1)
         m.d.comb += pow2.eq(Cat(~above[BLW], lead))
         c2 = Signal(BLW + 1)
-        with m.If(v[4]):
+        with m.If(v[5]):
             m.d.sync += c2.eq(Mux(self.det, pow2, c1))
         # -- step 7: BL, and ~BL for the divider's adder ----------------------------------------------
         n = self.n_bl
@@ -324,7 +352,7 @@ class ControllerSetup(wiring.Component):
         use_c2 = Signal()
         cap_gt_n = Signal()
         m.d.comb += [use_c2.eq(self.bl_mgmt & (c2 < bl)), n_next.eq(Mux(use_c2, c2, bl))]
-        with m.If(v[5]):
+        with m.If(v[6]):
             m.d.sync += [n.eq(n_next), nn.eq(~Cat(n_next, Const(0, 2))),
                          cap_gt_n.eq(Mux(use_c2, cap > c2, cap > bl))]
         # -- steps 8 .. 8 + P: the divider (operands loaded in step 5); step 8 also the flags, step 9 the
@@ -340,9 +368,9 @@ class ControllerSetup(wiring.Component):
         cnt = Signal(range(P))
         err_ovf = Signal()
         m.d.comb += err_ovf.eq(~err_bl0 & ~err_pow2 & ~zero & cap_gt_n)
-        with m.If(v[3]):
+        with m.If(v[4]):
             m.d.sync += [rem.eq(Y[P + 1:]), num.eq(Y[:P + 1])]
-        with m.If(v[6]):
+        with m.If(v[7]):
             m.d.sync += [
                 self.status.bl_zero.eq(err_bl0), self.status.bl_pow2.eq(err_pow2),
                 self.status.overflow.eq(err_ovf), self.status.protocol.eq(self.protocol),
@@ -351,7 +379,7 @@ class ControllerSetup(wiring.Component):
                 cnt.eq(P - 1), self.dividing.eq(1),
             ]
         M = BLW - 1
-        with m.If(v[7]):
+        with m.If(v[8]):
             m.d.sync += [self.row_sh.eq(P + 1 - self.ku + self.m_log),
                          self.col_one.eq(Const(1, BLW) << (M - self.m_log)[:len(self.m_log)])]
         x = Signal(BLW + 1)
@@ -365,7 +393,7 @@ class ControllerSetup(wiring.Component):
         settle = Signal()                              # the cycle after the last divider step: G is final
         m.d.comb += [self.last.eq(settle), self.g.eq(q)]
         m.d.sync += [settle.eq(self.dividing & (cnt == 0)), self.go.eq(self.dividing & (cnt == 0) & ~self.skip)]
-        with m.If(v[6] | self.dividing):
+        with m.If(v[7] | self.dividing):
             m.d.sync += [rem.eq(rem_next), num.eq(num << 1), q.eq(Cat(ge, q[:-1]))]
         with m.If(self.dividing):
             m.d.sync += cnt.eq(cnt - 1)

@@ -82,12 +82,13 @@ from hdl.controller.slot_serialiser import SlotSerialiser
 
 
 def update_cycles(*, a: int, b: int, lanes: int = 1, elem_width: int = 16, bl: int, phases: int = 1,
-                  serial_width: int = 0) -> int:
+                  serial_width: int = 0, bl_width: int = 12, lr_width: int = 16, mant_width: int = 16) -> int:
     """Cycles from the first input beat to the done strobe (both inclusive) of one written update,
     with an input that never pauses and drivers that never stall (measured in the tests)."""
     load = -(-a // lanes) + -(-b // lanes)
     per_slot = 1 if not serial_width else -(-(a + b) // serial_width) + 1
-    return load + _setup_cycles(elem_width) + bl * phases * per_slot + 1
+    return load + _setup_cycles(elem_width, bl_width=bl_width, lr_width=lr_width, mant_width=mant_width) \
+        + bl * phases * per_slot + 1
 
 
 def _load_chain(m, cells, lane_mag, lane_sgn, load, name):
@@ -175,12 +176,15 @@ class UpdateController(wiring.Component):
     def setup_cycles(self) -> int:
         """Cycles between the last input beat and the first slot (8 plan steps, P more divider
         steps, 1 settle cycle)."""
-        return _setup_cycles(self.cfg.elem_width)
+        c = self.cfg
+        return _setup_cycles(c.elem_width, bl_width=c.bl_width, lr_width=c.lr_width, mant_width=c.mant_width)
 
     def cycles_per_update(self, bl: int, phases: int = 1) -> int:
         """Cycles of one written update with a never-pausing input and drivers (see the docstring)."""
-        return update_cycles(a=self.cfg.a, b=self.cfg.b, lanes=self.cfg.lanes, elem_width=self.cfg.elem_width, bl=bl,
-                             phases=phases, serial_width=self.cfg.serial_width)
+        c = self.cfg
+        return update_cycles(a=c.a, b=c.b, lanes=c.lanes, elem_width=c.elem_width, bl=bl, phases=phases,
+                             serial_width=c.serial_width, bl_width=c.bl_width, lr_width=c.lr_width,
+                             mant_width=c.mant_width)
 
     def elaborate(self, platform):
         m = Module()
@@ -259,7 +263,7 @@ class UpdateController(wiring.Component):
             _load_chain(m, rows, ch_mag, ch_sgn, ch_row, "row")
             _load_chain(m, cols, ch_mag, ch_sgn, ch_col, "col")
         m.d.comb += [
-            setup.mu.eq(mu | pu), setup.mv.eq(mv | pv), setup.s_abs.eq(s_abs), setup.s_exp.eq(s_exp),
+            setup.mu.eq(mu), setup.mv.eq(mv), setup.s_abs.eq(s_abs), setup.s_exp.eq(s_exp),
             setup.lr_mant.eq(lr_mant), setup.lr_exp.eq(lr_exp), setup.bl.eq(bl),
             setup.det.eq(det), setup.bl_mgmt.eq(mgmt), setup.protocol.eq(proto),
             seq.active.eq(in_slots), seq.det.eq(det), seq.two_phase.eq(two_phase), seq.g.eq(setup.g),

@@ -77,7 +77,7 @@ def test_setup_matches_golden_plan(name):
                 if ctx.get(dut.last):
                     break
                 await ctx.tick()
-            assert cyc == setup_cycles(c.elem_width)
+            assert cyc == setup_cycles(c.elem_width, bl_width=c.bl_width, lr_width=c.lr_width, mant_width=c.mant_width)
             go = ctx.get(dut.go)                     # the slot train's start: `last` of a written update
             await ctx.tick()
             got.append(dict(status=ctx.get(dut.status.as_value()), skip=ctx.get(dut.skip), bl=ctx.get(dut.n_bl),
