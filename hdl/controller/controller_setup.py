@@ -6,26 +6,31 @@ does, bit for bit. It is a pipeline of registered steps, each one shifter, one c
 priority encoder deep (so the controller reaches the clock of the engine beside it), followed by a
 radix-2 restoring divider (one trial subtraction per quotient bit):
 
-  step 1 (`start`)  ku = bit_length(mu), kv = bit_length(mv) (the bit length of an OR of magnitudes is
-                    that of their maximum); the multiplier's input registers take lr_mant and |s_mant|;
-                    the zero tests of lr_mant, |s_mant|, mu, mv (their OR, `zero`, in step 2); esum = lr_exp + s_exp + P - 2F
+  step 1 (`start`)  the multiplier's input registers take lr_mant and |s_mant|; the zero tests of lr_mant
+                    and |s_mant|; esum = lr_exp + s_exp + P - 2F
   step 2            prod = lr_mant * |s_mant| (one multiplier, SB_MAC16 / MULT18X18D, between its input
                     and output registers, hdl/controller/setup_multiplier.py: on the ECP5 the DSP's own
-                    registers, as Yosys packs none into an inferred MULT18X18D); sh = E + P = esum + ku + kv;
-                    the masks 2**ku - 1, 2**kv - 1
-  step 3            prod into a fabric register already shifted by the low 2 bits of the window's right
+                    registers, as Yosys packs none into an inferred MULT18X18D); ku = bit_length(mu),
+                    kv = bit_length(mv) (the bit length of an OR of magnitudes is that of their maximum;
+                    mu and mv are read here, one cycle after `start`, when the controller's OR registers
+                    hold the last beat too); the zero tests of mu, mv
+  step 3            sh = E + P = esum + ku + kv; the masks 2**ku - 1, 2**kv - 1; `zero` (the OR of the
+                    four zero tests)
+  step 3b           prod into a fabric register already shifted by the low 2 bits of the window's right
                     shift rsh = B - sh (B = max(WPROD, WY)): prod_f = prod << ~lo, lo = (B - sh) mod 4
                     from sh's low bits alone (one 4:1 mux per bit, the DSP's output goes through nothing
-                    else); hi = (B - sh) >> 2; y_zero: sh < -WPROD or sh > WY (the window is empty: Y = 0,
-                    the result is decided by big and frac, 0 or an overflow); kbig = (WY - sh clamped to
-                    [0, WPROD]) + ~lo and kfr likewise (the masks follow prod_f); the register flags
+                    else); hi = (B - sh) >> 2; left: sh > WY, right: sh < -WPROD (the window is empty:
+                    Y = 0, the result is decided by big and frac, 0 or an overflow); the register flags
                     BL_ZERO, BL_POW2 (two or more bits in bl: an OR/AND tree, no bl - 1)
-  step 4            Y = floor(prod * 2**sh) in a WY = P + bl_width + 2 bit window (the shifter's other 4
-                    levels, by 4 hi; y_zero resets Y), frac = prod * 2**sh has non-zero bits below 2**P
-                    (prod_f below 2**kfr, in parallel); big = prod * 2**sh >= 2**WY: prod_f has a bit at
-                    or above 2**kbig (no priority encoder on prod; for sh > WY, kbig = ~lo: any prod > 0
-                    is big, and prod = 0 is a zero update, skipped whatever its BL); both tests per group
-                    of 4 bits (_any_bit)
+  step 4            the shift phase, HMAX + 1 = shift_cycles cycles (16 at the default widths): a register
+                    S of Cat(0, prod_f) shifts right by 4 per cycle and is loaded in the phase's cycle
+                    hi before its end, so at the end S = prod * 2**sh in a window whose WY = P + bl_width
+                    + 2 low bits are Y = floor(prod * 2**sh); the bits shifted out below are ORed into a
+                    sticky bit (one LUT per bit of S: a one-cycle shifter was a 16:1 mux per bit, and the
+                    tests of big and frac two masked ORs, 250 LUT on the 8x8 controller)
+  step 4b           big = prod * 2**sh >= 2**WY (S has a bit at or above WY, or `left`: any prod > 0 is
+                    big, and prod = 0 is a zero update, skipped whatever its BL); frac = prod * 2**sh has
+                    non-zero bits below 2**P (S below P, the sticky bit, or `right`)
   step 5            ceil(Ghat) = floor(Y / 2**P) + frac, saturated at 2**bl_width (`cap`; the
                     saturation and the zero test from Y and frac beside the adder); c1 = max(cap, 1);
                     the divider's operands: remainder Y >> (P+1), numerator bits Y mod 2**(P+1)
@@ -40,12 +45,15 @@ radix-2 restoring divider (one trial subtraction per quotient bit):
 
 Timing: `start` is raised for one cycle (step 1); `skip` and the flags are valid from step 9
 (`dividing` high) on; `last` is high in the settle cycle after the last divider step
-(9 + P cycles after `start`, start's cycle counted as 1), when G is already final (so the slot
-sequencer can register values computed from G in that cycle). The inputs must be held from `start`
-to step 8. Without overflow Y < BL * 2**(P+1), so the remainder fits bl_width bits (it is < BL).
-(Until the timing work of issue 9 the divider was radix 4, 2 bits per cycle with three trial
-subtractions side by side, 9 + ceil((P+1)/2) cycles; its x - 3 BL compare and 4-way remainder mux were the
-controller's critical path on the iCE40UP5K.)
+(setup_cycles = 10 + shift_cycles + P cycles after `start`, start's cycle counted as 1: 42 at the
+default widths), when G is already final (so the slot sequencer can register values computed from G in
+that cycle). The inputs must be held from `start` to step 8. Without overflow Y < BL * 2**(P+1), so the
+remainder fits bl_width bits (it is < BL).
+History (issue 9): the divider was radix 4 (2 bits per cycle with three trial subtractions side by side,
+9 + ceil((P+1)/2) cycles; its x - 3 BL compare and 4-way remainder mux were the controller's critical
+path on the iCE40UP5K); then radix 2 with a one-cycle window shifter, 9 + P cycles; the serial shift of
+step 4 and the bit lengths one step later made it 10 + shift_cycles + P (area: the iCE40UP5K 8x8
+controller went from 2,813 to 2,584 logic cells with these and the slot sequencer's `whole` register).
 """
 from __future__ import annotations
 
@@ -100,28 +108,6 @@ def _two_or_more(x):
     return many
 
 
-def _any_bit(x, k, *, above: bool):
-    """x has a set bit at or above 2**k (above=True), or below 2**k (above=False), k unsigned: per group
-    g of 4 bits of x its OR (taken whole when the group is past k's group k >> 2) and its OR from or up
-    to bit k & 3 (when it is k's group), then the OR of the groups. The same as a test of x against the
-    mask ones << k, but the decode of k is per group (one LUT4 from k's high bits) and not per bit: the
-    mask, the AND and the OR of 34 bits were kfr -> frac at 20.1 ns on the iCE40UP5K."""
-    kh, kl = k[2:], k[:2]
-    terms = []
-    for g, i in enumerate(range(0, len(x), 4)):
-        grp = x[i:i + 4]
-        part = Const(0, 1)                             # the bits j >= kl (above) or j < kl (below)
-        for lo in range(3, -1, -1) if above else range(4):
-            bits = grp[lo:] if above else grp[:lo]
-            part = Mux(kl == lo, bits.any() if len(bits) else Const(0, 1), part)
-        whole = (kh < g) if above else (kh > g)
-        terms.append((whole & grp.any()) | ((kh == g) & part))
-    out = terms[0]
-    for t in terms[1:]:
-        out = out | t
-    return out
-
-
 def shift_cycles(*, elem_width: int = 16, bl_width: int = 12, lr_width: int = 16, mant_width: int = 16) -> int:
     """Cycles of step 4's serial window shift: HMAX + 1, HMAX = (B + WPROD) >> 2 the largest shift by 4
     (WPROD = lr_width + mant_width - 1, B = max(WPROD, WY), WY = elem_width + bl_width + 2): 16 at the
@@ -131,10 +117,10 @@ def shift_cycles(*, elem_width: int = 16, bl_width: int = 12, lr_width: int = 16
 
 
 def setup_cycles(elem_width: int = 16, *, bl_width: int = 12, lr_width: int = 16, mant_width: int = 16) -> int:
-    """Cycles from `start` (counted as 1) to the `last` cycle: 8 plan steps (the 8th also the
-    divider's first step; step 4 is the shift phase of shift_cycles cycles, then step 4b registers
-    big and frac), P more divider steps and one settle cycle (G is a register when the slot sequencer
-    starts): 9 + 16 + P = 41 at the default widths."""
+    """Cycles from `start` (counted as 1) to the `last` cycle: 9 plan steps (1, 2, 3, 3b, 4b, 5 .. 8; the
+    8th also the divider's first step), step 4's shift phase of shift_cycles cycles, P more divider
+    steps and one settle cycle (G is a register when the slot sequencer starts): 10 + 16 + P = 42 at
+    the default widths."""
     return 10 + shift_cycles(elem_width=elem_width, bl_width=bl_width, lr_width=lr_width, mant_width=mant_width) \
         + elem_width
 
@@ -154,8 +140,8 @@ class ControllerSetup(wiring.Component):
     Ports
     -----
     mu, mv : In(P)
-        Any value with the bit length of max |u_i| (max |v_j|), zero iff all are zero: the controller
-        feeds the OR of the magnitudes.
+        Any value with the bit length of max |u_i| (max |v_j|), zero iff all are zero, read in step 2
+        (one cycle after `start`): the controller feeds its registers of the OR of the magnitudes.
     s_abs : In(mant_width)
         |s_mant| (unsigned); s_zero follows from it.
     s_exp : In(signed(exp_width))
@@ -170,9 +156,9 @@ class ControllerSetup(wiring.Component):
     start : In(1)
         Step 1 (one cycle); the later steps follow by themselves.
     ku, kv : Out(range(P + 1))
-        Bit lengths of max |u_i| and max |v_j| (from step 2 on).
+        Bit lengths of max |u_i| and max |v_j| (from step 3 on).
     mask_u, mask_v : Out(P)
-        2**ku - 1 and 2**kv - 1 (from step 3 on).
+        2**ku - 1 and 2**kv - 1 (from step 3b on).
     n_bl : Out(bl_width)
         The slot count BL of the update (from step 8 on).
     m_log : Out(range(bl_width + 1))

@@ -34,16 +34,19 @@ busy     : Out(1)    high from the end of loading to done (the input is not read
 
 Cost of one update, with an input that never pauses and slot_ready tied high (tested):
     ceil(a/lanes) + ceil(b/lanes)  load cycles (one beat per cycle)
-  + 9 + P                          set-up: 8 registered plan steps (the 8th also the first step of the
-                                   radix-2 divider of the gate threshold), P more divider steps, one
-                                   settle cycle
+  + 10 + H + P                     set-up (hdl/controller/controller_setup.py setup_cycles): 9 registered
+                                   plan steps (the 9th also the first step of the radix-2 divider of the
+                                   gate threshold), H = shift_cycles cycles of the serial window shift
+                                   (16 at the default widths), P more divider steps, one settle cycle:
+                                   42 at the default widths
   + BL * phases                    slots (times ceil((a+b)/S) + 1 cycles per slot when serialised)
   + 1                              done
 independent of a*b: every line has its own magnitude/sign register, LFSR and P-bit comparator (or,
 line_store="ram", every serial beat's S lines are one address of S banks with S comparators). A
-flagged or zero update costs the load, 9 set-up cycles and done. (Before the set-up was pipelined it
-took P + 3 cycles: 2 scalar cycles and P + 1 divider cycles; with a radix-4 divider the pipeline took
-9 + ceil((P+1)/2), 18 at P = 16; the radix-2 divider that closes timing on the iCE40UP5K takes 7 more.)
+flagged or zero update costs the load, 10 + H set-up cycles and done. (Before the set-up was pipelined
+it took P + 3 cycles: 2 scalar cycles and P + 1 divider cycles; with a radix-4 divider the pipeline took
+9 + ceil((P+1)/2), 18 at P = 16; the radix-2 divider that closes timing on the iCE40UP5K took 7 more,
+9 + P; the serial window shift that saves 230 logic cells on the iCE40UP5K (issue 9) H + 1 more.)
 After reset the controller idles one cycle (state INIT) before it accepts input.
 
 Structure: one LineCell (hdl/controller/line_cell.py) per row and per column line; the set-up arithmetic
@@ -54,7 +57,7 @@ per-update registers, the input side of the load chains and the FSM INIT -> LOAD
 SLOTS -> DONE (SETUP -> DONE directly for a flagged or zero update). The loader keeps the OR of the
 magnitudes of each vector (its bit length is that of the maximum) and |s_mant| in registers, so no
 compare chain sits on the input path (each beat's OR goes to a register of its own and is folded in the
-cycle after; the set-up's first step reads the fold with the last beat's OR beside it).
+cycle after; the set-up reads the folds in its second step, when they hold the last beat too).
 
 Storage (ControllerConfig.line_store): "regs" shifts each vector in `lanes` elements per beat through a
 chain of registers (the line cells' magnitude/sign registers), so element i of the vector lands at a
@@ -174,8 +177,8 @@ class UpdateController(wiring.Component):
 
     @property
     def setup_cycles(self) -> int:
-        """Cycles between the last input beat and the first slot (8 plan steps, P more divider
-        steps, 1 settle cycle)."""
+        """Cycles between the last input beat and the first slot (9 plan steps, the serial window shift,
+        P more divider steps, 1 settle cycle: controller_setup.setup_cycles)."""
         c = self.cfg
         return _setup_cycles(c.elem_width, bl_width=c.bl_width, lr_width=c.lr_width, mant_width=c.mant_width)
 
@@ -254,7 +257,8 @@ class UpdateController(wiring.Component):
         # -- connections ---------------------------------------------------------------------------
         if not ram:
             # The chains shift the beat one cycle after it is taken, from registers (no input-to-line-cell
-            # path); they are read from the first slot on, 10 + P cycles after the last beat at the earliest.
+            # path); they are read from the first slot on, setup_cycles + 1 cycles after the last beat at
+            # the earliest.
             ch_mag = [Signal(P, name=f"ch_mag{k}") for k in range(L)]
             ch_sgn = [Signal(name=f"ch_sgn{k}") for k in range(L)]
             ch_row, ch_col = Signal(), Signal()
