@@ -13,9 +13,9 @@ radix-2 restoring divider (one trial subtraction per quotient bit):
                     registers, as Yosys packs none into an inferred MULT18X18D); ku = bit_length(mu),
                     kv = bit_length(mv) (the bit length of an OR of magnitudes is that of their maximum;
                     mu and mv are read here, one cycle after `start`, when the controller's OR registers
-                    hold the last beat too); the zero tests of mu, mv
-  step 3            sh = E + P = esum + ku + kv; the masks 2**ku - 1, 2**kv - 1; `zero` (the OR of the
-                    four zero tests)
+                    hold the last beat too); the masks take mu and mv, smeared right in the cycles after
+                    (mask |= mask >> 1: 2**ku - 1 and 2**kv - 1 after P - 1 cycles)
+  step 3            sh = E + P = esum + ku + kv; `zero` (lr_mant, |s_mant|, ku or kv is 0)
   step 3b           prod into a fabric register already shifted by the low 2 bits of the window's right
                     shift rsh = B - sh (B = max(WPROD, WY)): prod_f = prod << ~lo, lo = (B - sh) mod 4
                     from sh's low bits alone (one 4:1 mux per bit, the DSP's output goes through nothing
@@ -158,7 +158,7 @@ class ControllerSetup(wiring.Component):
     ku, kv : Out(range(P + 1))
         Bit lengths of max |u_i| and max |v_j| (from step 3 on).
     mask_u, mask_v : Out(P)
-        2**ku - 1 and 2**kv - 1 (from step 3b on).
+        2**ku - 1 and 2**kv - 1 (complete P - 1 cycles after step 2, before `last`).
     n_bl : Out(bl_width)
         The slot count BL of the update (from step 8 on).
     m_log : Out(range(bl_width + 1))
@@ -219,25 +219,31 @@ class ControllerSetup(wiring.Component):
         m.submodules.mul = mul = SetupMultiplier(c.lr_width, c.mant_width, WPROD, dsp=self.dsp)
         m.d.comb += [mul.a.eq(self.lr_mant), mul.b.eq(self.s_abs)]
         prod = mul.p                                   # the multiplier's output register (step 2)
-        zeros = Signal(4)                              # the zero tests of the four factors (steps 1, 2)
-        zero = Signal()                                # their OR (step 3)
+        zeros = Signal(2)                              # the zero tests of lr_mant and |s_mant| (step 1)
+        zero = Signal()                                # a factor is zero (step 3)
         esum = Signal(signed(exp_w))
         with m.If(self.start):
-            m.d.sync += [zeros[:2].eq(Cat(self.lr_mant == 0, self.s_abs == 0)),
+            m.d.sync += [zeros.eq(Cat(self.lr_mant == 0, self.s_abs == 0)),
                          esum.eq(self.lr_exp + self.s_exp + (P - 2 * F))]
         # -- step 2: the bit lengths, from mu and mv as they are one cycle after `start` (the controller
         # feeds its OR registers, which take the last beat's OR in the cycle of `start`: the OR and the
         # priority encoder behind it, pu -> ku in one cycle, was the 8x8 controller's critical path on the
         # iCE40UP5K, 23.3 ns) --------------------------------------------------------------------------------
+        # The masks 2**ku - 1, 2**kv - 1 are mu and mv smeared right: loaded here, then ORed with
+        # themselves shifted down by one in every later cycle (one LUT per bit; a smeared mask is a fixed
+        # point), complete P - 1 cycles later, long before the first slot (a decode of ku, kv took two
+        # LUTs per bit).
         with m.If(v[0]):
             m.d.sync += [self.ku.eq(_bit_length(m, self.mu, "mu_len")), self.kv.eq(_bit_length(m, self.mv, "mv_len")),
-                         zeros[2:].eq(Cat(self.mu == 0, self.mv == 0))]
+                         self.mask_u.eq(self.mu), self.mask_v.eq(self.mv)]
+        with m.Else():
+            m.d.sync += [self.mask_u.eq(self.mask_u | (self.mask_u >> 1)),
+                         self.mask_v.eq(self.mask_v | (self.mask_v >> 1))]
         # -- step 3 ----------------------------------------------------------------------------------
         sh = Signal(signed(exp_w + 1))
-        with m.If(v[1]):
-            m.d.sync += [sh.eq(esum + self.ku + self.kv), zero.eq(zeros.any()),
-                         self.mask_u.eq((Const(1, P + 1) << self.ku) - 1),
-                         self.mask_v.eq((Const(1, P + 1) << self.kv) - 1)]
+        with m.If(v[1]):                               # (mu = 0 iff ku = 0)
+            m.d.sync += [sh.eq(esum + self.ku + self.kv),
+                         zero.eq(zeros.any() | (self.ku == 0) | (self.kv == 0))]
         # -- step 3b: the window's shift, its low L bits ------------------------------------------------
         # Y = floor(prod * 2**sh) in WY bits is (Cat(0**B, prod) >> rsh)[:WY] with rsh = B - sh. The shift is
         # split: rsh = 2**L hi + lo, lo = (B - sh) mod 2**L from the low L bits of sh alone (no carry
