@@ -338,15 +338,17 @@ class ControllerSetup(wiring.Component):
         n = self.n_bl
         n_next = Signal(BLW)
         nn = Signal(BLW + 2)                           # ~BL (zero-extended BL, inverted): x - BL = x + nn + 1
-        # cap > BL for step 8's overflow flag, formed here beside BL's own choice (both candidates
-        # compared in parallel, then the same select): step 8's flags then start from a register, not a
-        # compare of the freshly loaded BL.
+        # cap > BL for step 8's overflow flag is cap > bl: where BL = c2 < bl (BL management), cap <= c1
+        # <= c2 < bl, so neither holds (c1 = max(cap, 1), c2 = c1 or a power of two >= c1). One compare of
+        # registers, formed in step 6 beside c2 (the compare with c2 and the select behind BL's own choice
+        # was the 8x8 controller's critical path on the iCE40UP5K, bl -> cap_gt_n, 20.5 ns).
         use_c2 = Signal()
         cap_gt_n = Signal()
         m.d.comb += [use_c2.eq(self.bl_mgmt & (c2 < bl)), n_next.eq(Mux(use_c2, c2, bl))]
+        with m.If(v[5]):
+            m.d.sync += cap_gt_n.eq(cap > bl)
         with m.If(v[6]):
-            m.d.sync += [n.eq(n_next), nn.eq(~Cat(n_next, Const(0, 2))),
-                         cap_gt_n.eq(Mux(use_c2, cap > c2, cap > bl))]
+            m.d.sync += [n.eq(n_next), nn.eq(~Cat(n_next, Const(0, 2)))]
         # -- steps 8 .. 8 + P: the divider (operands loaded in step 5); step 8 also the flags, step 9 the
         # ramp parameters.
         # Radix 2, restoring: x = 2 rem + the next bit of Y mod 2**(P+1), MSB first (rem starts at

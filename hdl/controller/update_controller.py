@@ -222,7 +222,8 @@ class UpdateController(wiring.Component):
         mv = Signal(P)                              # OR of |v_j| so far
         pu = Signal(P)                              # the OR of the last cycle's row beat (0 if none): the
         pv = Signal(P)                              # beat's magnitudes reach a register of their own, and
-                                                    # are folded into mu (mv) the cycle after
+                                                    # are folded into mu (mv) the cycle after (the ram store;
+                                                    # the register store folds its chain's beat registers)
         rcount = Signal(range(nbr + 2))
         ccount = Signal(range(nbc + 2))
         bad_order = Signal()
@@ -317,7 +318,13 @@ class UpdateController(wiring.Component):
             ]
 
         # -- the input side: a beat is taken while `loading` (the state LOAD) -----------------------
-        m.d.sync += [mu.eq(mu | pu), mv.eq(mv | pv), pu.eq(0), pv.eq(0)]
+        if ram:
+            m.d.sync += [mu.eq(mu | pu), mv.eq(mv | pv), pu.eq(0), pv.eq(0)]
+        else:                                       # the chain's registers hold the last cycle's beat: no
+            ch_or = ch_mag[0]                       # second copy of its magnitudes (32 FF at P = 16)
+            for k in range(1, L):
+                ch_or = ch_or | ch_mag[k]
+            m.d.sync += [mu.eq(mu | Mux(ch_row, ch_or, 0)), mv.eq(mv | Mux(ch_col, ch_or, 0))]
         with m.If(loading & self.i.valid):
             m.d.sync += [s_mant.eq(beat.s_mant), s_exp.eq(beat.s_exp), fresh.eq(0),
                          s_abs.eq(Mux(beat.s_mant < 0, -beat.s_mant, beat.s_mant))]
@@ -327,12 +334,16 @@ class UpdateController(wiring.Component):
                              two_phase.eq(self.mode.two_phase)]
             with m.If(beat.vec == Vec.D):
                 m.d.comb += load_row.eq(1)
-                m.d.sync += [pu.eq(beat_or), rcount.eq(rcount + 1)]
+                m.d.sync += rcount.eq(rcount + 1)
+                if ram:
+                    m.d.sync += pu.eq(beat_or)
                 with m.If(seen_col | (beat.last & (rcount != nbr - 1))):
                     m.d.sync += bad_order.eq(1)
             with m.Else():
                 m.d.comb += load_col.eq(1)
-                m.d.sync += [pv.eq(beat_or), ccount.eq(ccount + 1),
+                if ram:
+                    m.d.sync += pv.eq(beat_or)
+                m.d.sync += [ccount.eq(ccount + 1),
                              seen_col.eq(1)]
                 with m.If(beat.last):
                     m.d.sync += [proto.eq(bad_order | (rcount != nbr) | (ccount != nbc - 1)),
