@@ -357,8 +357,8 @@ class ControllerSetup(wiring.Component):
         # registers (~BL registered with BL, the +1 a carry-in bit), so the remainder's path is one carry
         # chain and the remainder mux.
         rem = Signal(BLW)
-        num = Signal(P + 1)
-        q = Signal(P + 1)
+        num = Signal(P + 1)                            # the numerator bits, MSB first; the quotient bits
+                                                       # shift in behind them (no register of its own for G)
         cnt = Signal(range(P))
         err_ovf = Signal()
         m.d.comb += err_ovf.eq(~err_bl0 & ~err_pow2 & ~zero & cap_gt_n)
@@ -385,10 +385,10 @@ class ControllerSetup(wiring.Component):
         rem_next = Signal(BLW)
         m.d.comb += [ge.eq(~t[-1]), rem_next.eq(Mux(ge, t[:BLW], x[:BLW]))]
         settle = Signal()                              # the cycle after the last divider step: G is final
-        m.d.comb += [self.last.eq(settle), self.g.eq(q)]
+        m.d.comb += [self.last.eq(settle), self.g.eq(num)]
         m.d.sync += [settle.eq(self.dividing & (cnt == 0)), self.go.eq(self.dividing & (cnt == 0) & ~self.skip)]
         with m.If(v[7] | self.dividing):
-            m.d.sync += [rem.eq(rem_next), num.eq(num << 1), q.eq(Cat(ge, q[:-1]))]
+            m.d.sync += [rem.eq(rem_next), num.eq(Cat(ge, num[:-1]))]
         with m.If(self.dividing):
             m.d.sync += cnt.eq(cnt - 1)
             with m.If(cnt == 0):
