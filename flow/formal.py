@@ -49,10 +49,10 @@ class Proof:
 
 
 PROOFS: dict[str, Proof] = {
-    "controller_parallel": Proof(lambda: ControllerProps(serial_width=0), "bmc", 30,
+    "controller_parallel": Proof(lambda: ControllerProps(serial_width=0), "bmc", 34,
                                  "controller a=2 b=2 P=4 BL<=3, parallel slots: input stream rules assumed, "
                                  "slot hold/stability, framing (no beat lost), slots only in the update window"),
-    "controller_serial": Proof(lambda: ControllerProps(serial_width=3), "bmc", 40,
+    "controller_serial": Proof(lambda: ControllerProps(serial_width=3), "bmc", 46,
                                "controller a=2 b=2 P=4 BL<=3, serial S=3: o stream rules, last on the slot's "
                                "last beat, framing, slots only in the update window"),
     "engine_stream": Proof(lambda: EngineStreamProps(), "prove", 8,

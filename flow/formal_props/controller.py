@@ -12,8 +12,9 @@ from hdl.controller.update_controller import UpdateController
 
 from .common import FormalTop, drive_free, stream_rules
 
-#: Tiny configuration: a full update (load, set-up of 9 + ceil((P+1)/2) = 12 cycles, BL <= 3 slots in up to
-#: two phases) in ~25 cycles.
+#: Tiny configuration: a full update (reset's idle cycle, load of 4 beats, set-up of 10 + shift_cycles + P =
+#: 10 + 4 + 4 = 18 cycles, BL <= 3 slots in up to two phases, done) in 1 + 4 + 18 + 6 + 1 = 30 cycles
+#: (serial S = 3: 3 cycles per slot, 42).
 SMALL = dict(a=2, b=2, lanes=1, elem_width=4, mant_width=4, exp_width=3, lr_width=3, lr_exp_width=3,
              bl_width=2, lfsr_width=17)
 

@@ -6,26 +6,31 @@ does, bit for bit. It is a pipeline of registered steps, each one shifter, one c
 priority encoder deep (so the controller reaches the clock of the engine beside it), followed by a
 radix-2 restoring divider (one trial subtraction per quotient bit):
 
-  step 1 (`start`)  ku = bit_length(mu), kv = bit_length(mv) (the bit length of an OR of magnitudes is
-                    that of their maximum); the multiplier's input registers take lr_mant and |s_mant|;
-                    the zero tests of lr_mant, |s_mant|, mu, mv (their OR, `zero`, in step 2); esum = lr_exp + s_exp + P - 2F
+  step 1 (`start`)  the multiplier's input registers take lr_mant and |s_mant|; the zero tests of lr_mant
+                    and |s_mant|; esum = lr_exp + s_exp + P - 2F
   step 2            prod = lr_mant * |s_mant| (one multiplier, SB_MAC16 / MULT18X18D, between its input
                     and output registers, hdl/controller/setup_multiplier.py: on the ECP5 the DSP's own
-                    registers, as Yosys packs none into an inferred MULT18X18D); sh = E + P = esum + ku + kv;
-                    the masks 2**ku - 1, 2**kv - 1
-  step 3            prod into a fabric register already shifted by the low 2 bits of the window's right
+                    registers, as Yosys packs none into an inferred MULT18X18D); ku = bit_length(mu),
+                    kv = bit_length(mv) (the bit length of an OR of magnitudes is that of their maximum;
+                    mu and mv are read here, one cycle after `start`, when the controller's OR registers
+                    hold the last beat too); the masks take mu and mv, smeared right in the cycles after
+                    (mask |= mask >> 1: 2**ku - 1 and 2**kv - 1 after P - 1 cycles)
+  step 3            sh = E + P = esum + ku + kv; `zero` (lr_mant, |s_mant|, ku or kv is 0)
+  step 3b           prod into a fabric register already shifted by the low 2 bits of the window's right
                     shift rsh = B - sh (B = max(WPROD, WY)): prod_f = prod << ~lo, lo = (B - sh) mod 4
                     from sh's low bits alone (one 4:1 mux per bit, the DSP's output goes through nothing
-                    else); hi = (B - sh) >> 2; y_zero: sh < -WPROD or sh > WY (the window is empty: Y = 0,
-                    the result is decided by big and frac, 0 or an overflow); kbig = (WY - sh clamped to
-                    [0, WPROD]) + ~lo and kfr likewise (the masks follow prod_f); the register flags
+                    else); hi = (B - sh) >> 2; left: sh > WY, right: sh < -WPROD (the window is empty:
+                    Y = 0, the result is decided by big and frac, 0 or an overflow); the register flags
                     BL_ZERO, BL_POW2 (two or more bits in bl: an OR/AND tree, no bl - 1)
-  step 4            Y = floor(prod * 2**sh) in a WY = P + bl_width + 2 bit window (the shifter's other 4
-                    levels, by 4 hi; y_zero resets Y), frac = prod * 2**sh has non-zero bits below 2**P
-                    (prod_f below 2**kfr, in parallel); big = prod * 2**sh >= 2**WY: prod_f has a bit at
-                    or above 2**kbig (no priority encoder on prod; for sh > WY, kbig = ~lo: any prod > 0
-                    is big, and prod = 0 is a zero update, skipped whatever its BL); both tests per group
-                    of 4 bits (_any_bit)
+  step 4            the shift phase, HMAX + 1 = shift_cycles cycles (16 at the default widths): a register
+                    S of Cat(0, prod_f) shifts right by 4 per cycle and is loaded in the phase's cycle
+                    hi before its end, so at the end S = prod * 2**sh in a window whose WY = P + bl_width
+                    + 2 low bits are Y = floor(prod * 2**sh); the bits shifted out below are ORed into a
+                    sticky bit (one LUT per bit of S: a one-cycle shifter was a 16:1 mux per bit, and the
+                    tests of big and frac two masked ORs, 250 LUT on the 8x8 controller)
+  step 4b           big = prod * 2**sh >= 2**WY (S has a bit at or above WY, or `left`: any prod > 0 is
+                    big, and prod = 0 is a zero update, skipped whatever its BL); frac = prod * 2**sh has
+                    non-zero bits below 2**P (S below P, the sticky bit, or `right`)
   step 5            ceil(Ghat) = floor(Y / 2**P) + frac, saturated at 2**bl_width (`cap`; the
                     saturation and the zero test from Y and frac beside the adder); c1 = max(cap, 1);
                     the divider's operands: remainder Y >> (P+1), numerator bits Y mod 2**(P+1)
@@ -40,12 +45,15 @@ radix-2 restoring divider (one trial subtraction per quotient bit):
 
 Timing: `start` is raised for one cycle (step 1); `skip` and the flags are valid from step 9
 (`dividing` high) on; `last` is high in the settle cycle after the last divider step
-(9 + P cycles after `start`, start's cycle counted as 1), when G is already final (so the slot
-sequencer can register values computed from G in that cycle). The inputs must be held from `start`
-to step 8. Without overflow Y < BL * 2**(P+1), so the remainder fits bl_width bits (it is < BL).
-(Until the timing work of issue 9 the divider was radix 4, 2 bits per cycle with three trial
-subtractions side by side, 9 + ceil((P+1)/2) cycles; its x - 3 BL compare and 4-way remainder mux were the
-controller's critical path on the iCE40UP5K.)
+(setup_cycles = 10 + shift_cycles + P cycles after `start`, start's cycle counted as 1: 42 at the
+default widths), when G is already final (so the slot sequencer can register values computed from G in
+that cycle). The inputs must be held from `start` to step 8. Without overflow Y < BL * 2**(P+1), so the
+remainder fits bl_width bits (it is < BL).
+History (issue 9): the divider was radix 4 (2 bits per cycle with three trial subtractions side by side,
+9 + ceil((P+1)/2) cycles; its x - 3 BL compare and 4-way remainder mux were the controller's critical
+path on the iCE40UP5K); then radix 2 with a one-cycle window shifter, 9 + P cycles; the serial shift of
+step 4 and the bit lengths one step later made it 10 + shift_cycles + P (area: the iCE40UP5K 8x8
+controller went from 2,813 to 2,584 logic cells with these and the slot sequencer's `whole` register).
 """
 from __future__ import annotations
 
@@ -100,33 +108,21 @@ def _two_or_more(x):
     return many
 
 
-def _any_bit(x, k, *, above: bool):
-    """x has a set bit at or above 2**k (above=True), or below 2**k (above=False), k unsigned: per group
-    g of 4 bits of x its OR (taken whole when the group is past k's group k >> 2) and its OR from or up
-    to bit k & 3 (when it is k's group), then the OR of the groups. The same as a test of x against the
-    mask ones << k, but the decode of k is per group (one LUT4 from k's high bits) and not per bit: the
-    mask, the AND and the OR of 34 bits were kfr -> frac at 20.1 ns on the iCE40UP5K."""
-    kh, kl = k[2:], k[:2]
-    terms = []
-    for g, i in enumerate(range(0, len(x), 4)):
-        grp = x[i:i + 4]
-        part = Const(0, 1)                             # the bits j >= kl (above) or j < kl (below)
-        for lo in range(3, -1, -1) if above else range(4):
-            bits = grp[lo:] if above else grp[:lo]
-            part = Mux(kl == lo, bits.any() if len(bits) else Const(0, 1), part)
-        whole = (kh < g) if above else (kh > g)
-        terms.append((whole & grp.any()) | ((kh == g) & part))
-    out = terms[0]
-    for t in terms[1:]:
-        out = out | t
-    return out
+def shift_cycles(*, elem_width: int = 16, bl_width: int = 12, lr_width: int = 16, mant_width: int = 16) -> int:
+    """Cycles of step 4's serial window shift: HMAX + 1, HMAX = (B + WPROD) >> 2 the largest shift by 4
+    (WPROD = lr_width + mant_width - 1, B = max(WPROD, WY), WY = elem_width + bl_width + 2): 16 at the
+    default widths."""
+    wprod = lr_width + mant_width - 1
+    return ((max(wprod, elem_width + bl_width + 2) + wprod) >> 2) + 1
 
 
-def setup_cycles(elem_width: int) -> int:
-    """Cycles from `start` (counted as 1) to the `last` cycle: 8 plan steps (the 8th also the
-    divider's first step), P more divider steps and one settle cycle (G is a register when the slot
-    sequencer starts)."""
-    return 9 + elem_width
+def setup_cycles(elem_width: int = 16, *, bl_width: int = 12, lr_width: int = 16, mant_width: int = 16) -> int:
+    """Cycles from `start` (counted as 1) to the `last` cycle: 9 plan steps (1, 2, 3, 3b, 4b, 5 .. 8; the
+    8th also the divider's first step), step 4's shift phase of shift_cycles cycles, P more divider
+    steps and one settle cycle (G is a register when the slot sequencer starts): 10 + 16 + P = 42 at
+    the default widths."""
+    return 10 + shift_cycles(elem_width=elem_width, bl_width=bl_width, lr_width=lr_width, mant_width=mant_width) \
+        + elem_width
 
 
 class ControllerSetup(wiring.Component):
@@ -144,8 +140,8 @@ class ControllerSetup(wiring.Component):
     Ports
     -----
     mu, mv : In(P)
-        Any value with the bit length of max |u_i| (max |v_j|), zero iff all are zero: the controller
-        feeds the OR of the magnitudes.
+        Any value with the bit length of max |u_i| (max |v_j|), zero iff all are zero, read in step 2
+        (one cycle after `start`): the controller feeds its registers of the OR of the magnitudes.
     s_abs : In(mant_width)
         |s_mant| (unsigned); s_zero follows from it.
     s_exp : In(signed(exp_width))
@@ -160,9 +156,9 @@ class ControllerSetup(wiring.Component):
     start : In(1)
         Step 1 (one cycle); the later steps follow by themselves.
     ku, kv : Out(range(P + 1))
-        Bit lengths of max |u_i| and max |v_j| (from step 2 on).
+        Bit lengths of max |u_i| and max |v_j| (from step 3 on).
     mask_u, mask_v : Out(P)
-        2**ku - 1 and 2**kv - 1 (from step 3 on).
+        2**ku - 1 and 2**kv - 1 (complete P - 1 cycles after step 2, before `last`).
     n_bl : Out(bl_width)
         The slot count BL of the update (from step 8 on).
     m_log : Out(range(bl_width + 1))
@@ -212,8 +208,9 @@ class ControllerSetup(wiring.Component):
         WPROD = c.lr_width + c.mant_width - 1         # lr_mant * |s_mant| < 2**WPROD
         WY = P + BLW + 2                               # the window of floor(prod * 2**sh)
         exp_w = max(c.lr_exp_width, c.exp_width) + 8
-        v = Signal(8)                                  # v[k]: step k + 2 runs in this cycle
-        m.d.sync += v.eq(Cat(self.start, v[:-1]))
+        v = Signal(9)                                  # the step strobes: v[0] step 2, v[1] step 3, v[2] step
+                                                       # 3b, v[3] step 4b, v[4] .. v[8] steps 5 .. 9
+        shift_end = Signal()                           # the last cycle of step 4's shift phase
 
         # -- step 1 ----------------------------------------------------------------------------------
         # The multiplier (hdl/controller/setup_multiplier.py) registers its operands on every edge (they
@@ -222,67 +219,90 @@ class ControllerSetup(wiring.Component):
         m.submodules.mul = mul = SetupMultiplier(c.lr_width, c.mant_width, WPROD, dsp=self.dsp)
         m.d.comb += [mul.a.eq(self.lr_mant), mul.b.eq(self.s_abs)]
         prod = mul.p                                   # the multiplier's output register (step 2)
-        zeros = Signal(4)                              # the zero tests of the four factors (step 1)
-        zero = Signal()                                # their OR (step 2)
+        zeros = Signal(2)                              # the zero tests of lr_mant and |s_mant| (step 1)
+        zero = Signal()                                # a factor is zero (step 3)
         esum = Signal(signed(exp_w))
         with m.If(self.start):
-            m.d.sync += [
-                self.ku.eq(_bit_length(m, self.mu, "mu_len")), self.kv.eq(_bit_length(m, self.mv, "mv_len")),
-                zeros.eq(Cat(self.lr_mant == 0, self.s_abs == 0, self.mu == 0, self.mv == 0)),
-                esum.eq(self.lr_exp + self.s_exp + (P - 2 * F)),
-            ]
-        # -- step 2 ----------------------------------------------------------------------------------
-        sh = Signal(signed(exp_w + 1))
+            m.d.sync += [zeros.eq(Cat(self.lr_mant == 0, self.s_abs == 0)),
+                         esum.eq(self.lr_exp + self.s_exp + (P - 2 * F))]
+        # -- step 2: the bit lengths, from mu and mv as they are one cycle after `start` (the controller
+        # feeds its OR registers, which take the last beat's OR in the cycle of `start`: the OR and the
+        # priority encoder behind it, pu -> ku in one cycle, was the 8x8 controller's critical path on the
+        # iCE40UP5K, 23.3 ns) --------------------------------------------------------------------------------
+        # The masks 2**ku - 1, 2**kv - 1 are mu and mv smeared right: loaded here, then ORed with
+        # themselves shifted down by one in every later cycle (one LUT per bit; a smeared mask is a fixed
+        # point), complete P - 1 cycles later, long before the first slot (a decode of ku, kv took two
+        # LUTs per bit).
         with m.If(v[0]):
-            m.d.sync += [sh.eq(esum + self.ku + self.kv), zero.eq(zeros.any()),
-                         self.mask_u.eq((Const(1, P + 1) << self.ku) - 1),
-                         self.mask_v.eq((Const(1, P + 1) << self.kv) - 1)]
-        # -- step 3: the window's shift, its low L bits -------------------------------------------------
+            m.d.sync += [self.ku.eq(_bit_length(m, self.mu, "mu_len")), self.kv.eq(_bit_length(m, self.mv, "mv_len")),
+                         self.mask_u.eq(self.mu), self.mask_v.eq(self.mv)]
+        with m.Else():
+            m.d.sync += [self.mask_u.eq(self.mask_u | (self.mask_u >> 1)),
+                         self.mask_v.eq(self.mask_v | (self.mask_v >> 1))]
+        # -- step 3 ----------------------------------------------------------------------------------
+        sh = Signal(signed(exp_w + 1))
+        with m.If(v[1]):                               # (mu = 0 iff ku = 0)
+            m.d.sync += [sh.eq(esum + self.ku + self.kv),
+                         zero.eq(zeros.any() | (self.ku == 0) | (self.kv == 0))]
+        # -- step 3b: the window's shift, its low L bits ------------------------------------------------
         # Y = floor(prod * 2**sh) in WY bits is (Cat(0**B, prod) >> rsh)[:WY] with rsh = B - sh. The shift is
         # split: rsh = 2**L hi + lo, lo = (B - sh) mod 2**L from the low L bits of sh alone (no carry
         # chain), so step 3 shifts the product already, prod_f = prod << (2**L - 1 - lo) (one 2**L:1 mux
-        # per bit; Cat(0**B, prod) >> lo = Cat(0**(B - 2**L + 1), prod_f)), and step 4 only by 2**L hi.
-        # (A 6-level barrel shifter by the whole rsh in step 4 was the 8x8 controller's critical path on
-        # the iCE40UP5K: 20.9 ns, 47.8 MHz.) Beyond the clamps (sh < -WPROD or sh > WY) the window is
-        # empty, Y = 0 (`y_zero`, the Y register's synchronous reset), and only `big` and `frac` matter.
-        # The masks of `big` and `frac` move with prod_f: bits of prod at or above 2**k are bits of prod_f
-        # at or above 2**(k + 2**L - 1 - lo), and 2**L - 1 - lo = ~lo.
+        # per bit; Cat(0**B, prod) >> lo = Cat(0**(B - 2**L + 1), prod_f)), and step 4 by 2**L hi, serially.
+        # Beyond the clamps (sh < -WPROD: `right`, or sh > WY: `left`) the window is empty: step 4 holds
+        # its register at 0 (Y = 0; a synchronous reset by the registered flags, not a mux on the path from
+        # sh), and the flags decide: left, any prod > 0 is `big` (prod = 0 is a zero update, skipped
+        # whatever its BL, so big = 1 there); right, prod * 2**sh is below 2**0, `frac`.
         B = max(WPROD, WY)
         L = 2                                          # B >= WY >= 5 > 2**L - 1: Cat(0**(B - 2**L + 1), ..) exists
         LM = (1 << L) - 1
         WPF = WPROD + LM                               # prod_f's width
+        HMAX = (B + WPROD) >> L                        # the largest hi (rsh <= B + WPROD inside the clamps)
+        assert HMAX + 1 == shift_cycles(elem_width=P, bl_width=BLW, lr_width=c.lr_width, mant_width=c.mant_width)
         lo = Signal(L)
         m.d.comb += lo.eq((B - sh)[:L])
-        hi = Signal(range((B + WPROD >> L) + 1))      # floor(rsh / 2**L) (don't care when y_zero)
-        y_zero = Signal()
-        kfr = Signal(range(WPF + 1))                   # bits of prod_f below 2**P of prod * 2**sh
-        big = Signal()
-        kbig = Signal(range(WPF + 1))                  # (WY - sh clamped) + ~lo: big iff prod_f >= 2**kbig
-        kfr_n, kbig_n = Signal.like(kfr), Signal.like(kbig)
+        hi = Signal(range(HMAX + 1))                   # floor(rsh / 2**L) (don't care outside the clamps)
+        left, right = Signal(), Signal()
         prod_f = Signal(WPF)                           # prod << ~lo (step 3)
         err_bl0, err_pow2 = Signal(), Signal()
         bl = self.bl
-        # ~lo is added in every branch (beside the clamps' compares), not after their mux: the compare
-        # chain, then the adders, then the mux were sh -> kbig at 42.8 MHz on the iCE40UP5K.
-        with m.If(sh < -WPROD):
-            m.d.comb += [kfr_n.eq(WPROD + ~lo), kbig_n.eq(WPROD + ~lo)]
-        with m.Elif(sh > WY):
-            m.d.comb += [kfr_n.eq(~lo), kbig_n.eq(~lo)]
-        with m.Else():
-            m.d.comb += [kfr_n.eq(Mux(sh >= P, ~lo, Mux(sh < P - WPROD, WPROD + ~lo, P - sh + ~lo))),
-                         kbig_n.eq(Mux(sh < WY - WPROD, WPROD + ~lo, WY - sh + ~lo))]
-        with m.If(v[1]):
-            m.d.sync += [hi.eq((B - sh)[L:L + len(hi)]), y_zero.eq((sh < -WPROD) | (sh > WY)),
-                         kfr.eq(kfr_n), kbig.eq(kbig_n),
+        with m.If(v[2]):
+            m.d.sync += [hi.eq((B - sh)[L:L + len(hi)]), left.eq(sh > WY), right.eq(sh < -WPROD),
                          prod_f.eq(prod << ~lo), err_bl0.eq(~bl.any()),
                          err_pow2.eq(self.det & _two_or_more(bl))]
-        # -- step 4: the rest of the shift -----------------------------------------------------------
-        Y = Signal(WY)
-        frac = Signal()                                # prod * 2**sh has bits below 2**P: ceil rounds up
+        # -- step 4: the rest of the shift, by 2**L per cycle in HMAX + 1 cycles -------------------------
+        # A register S of the whole source Cat(0**(B - LM), prod_f) shifts right by 2**L in every cycle of
+        # the phase (counter k = HMAX .. 0) and is loaded in the cycle k = hi, so after the phase's last
+        # cycle S = source >> 2**L hi whatever hi: a constant number of cycles, one LUT (load or shift) per
+        # bit, where the 16:1 mux per bit of a one-cycle shifter and its two masked tests cost 250 LUT on
+        # the 8x8 controller (issue 9: the controller's area on the iCE40UP5K). The bits shifted out below
+        # are ORed into `sticky` (reset by the load); then step 4b registers big = prod * 2**sh >= 2**WY
+        # (a bit of S at or above WY, or `left`) and frac = prod * 2**sh has non-zero bits below 2**P
+        # (S below P, sticky or `right`); Y = S[:WY] holds from then on.
+        WS = B - LM + WPF
+        S = Signal(WS)
+        sticky = Signal()
+        k = Signal(range(HMAX + 1))
+        shifting = Signal()
         with m.If(v[2]):
-            m.d.sync += [big.eq(_any_bit(prod_f, kbig, above=True)),
-                         Y.eq(Mux(y_zero, 0, (Cat(Const(0, B - LM), prod_f) >> Cat(Const(0, L), hi))[:WY])),
-                         frac.eq(_any_bit(prod_f, kfr, above=False))]
+            m.d.sync += [shifting.eq(1), k.eq(HMAX)]
+        with m.If(shifting):
+            m.d.sync += k.eq(k - 1)
+            with m.If(k == 0):
+                m.d.sync += shifting.eq(0)
+            with m.If(left | right):                   # outside the clamps (hi may match no k)
+                m.d.sync += [S.eq(0), sticky.eq(0)]
+            with m.Elif(k == hi):
+                m.d.sync += [S.eq(Cat(Const(0, B - LM), prod_f)), sticky.eq(0)]
+            with m.Else():
+                m.d.sync += [S.eq(S >> (1 << L)), sticky.eq(sticky | S[:1 << L].any())]
+        Y = S[:WY]
+        big = Signal()
+        frac = Signal()
+        m.d.comb += shift_end.eq(shifting & (k == 0))
+        m.d.sync += v.eq(Cat(self.start, v[0], v[1], shift_end, v[3:-1]))
+        with m.If(v[3]):
+            m.d.sync += [big.eq(left | S[WY:].any()), frac.eq(right | sticky | S[:P].any())]
         # -- step 5: ceil(Ghat), saturated -----------------------------------------------------------
         # ceil_g = yh + frac; whether it exceeds 2**BLW or is 0 follows from yh and frac directly, in
         # parallel with the adder (one carry chain, then the saturating mux).
@@ -298,7 +318,7 @@ class ControllerSetup(wiring.Component):
         c1m = Signal(BLW)                              # c1 - 1, beside c1 (step 6 needs no carry chain)
         ym1 = Signal(WY - P)
         m.d.comb += ym1.eq(yh - 1)
-        with m.If(v[3]):
+        with m.If(v[4]):
             m.d.sync += [cap.eq(Mux(over, 1 << BLW, ceil_g)),
                          c1.eq(Mux(over, 1 << BLW, Mux(zero_g, 1, ceil_g))),
                          c1m.eq(Mux(over, (1 << BLW) - 1, Mux(frac, yh, Mux(zero_g, 0, ym1))))]
@@ -312,21 +332,23 @@ class ControllerSetup(wiring.Component):
         pow2 = Signal(BLW + 1)
         m.d.comb += pow2.eq(Cat(~above[BLW], lead))
         c2 = Signal(BLW + 1)
-        with m.If(v[4]):
+        with m.If(v[5]):
             m.d.sync += c2.eq(Mux(self.det, pow2, c1))
         # -- step 7: BL, and ~BL for the divider's adder ----------------------------------------------
         n = self.n_bl
         n_next = Signal(BLW)
         nn = Signal(BLW + 2)                           # ~BL (zero-extended BL, inverted): x - BL = x + nn + 1
-        # cap > BL for step 8's overflow flag, formed here beside BL's own choice (both candidates
-        # compared in parallel, then the same select): step 8's flags then start from a register, not a
-        # compare of the freshly loaded BL.
+        # cap > BL for step 8's overflow flag is cap > bl: where BL = c2 < bl (BL management), cap <= c1
+        # <= c2 < bl, so neither holds (c1 = max(cap, 1), c2 = c1 or a power of two >= c1). One compare of
+        # registers, formed in step 6 beside c2 (the compare with c2 and the select behind BL's own choice
+        # was the 8x8 controller's critical path on the iCE40UP5K, bl -> cap_gt_n, 20.5 ns).
         use_c2 = Signal()
         cap_gt_n = Signal()
         m.d.comb += [use_c2.eq(self.bl_mgmt & (c2 < bl)), n_next.eq(Mux(use_c2, c2, bl))]
         with m.If(v[5]):
-            m.d.sync += [n.eq(n_next), nn.eq(~Cat(n_next, Const(0, 2))),
-                         cap_gt_n.eq(Mux(use_c2, cap > c2, cap > bl))]
+            m.d.sync += cap_gt_n.eq(cap > bl)
+        with m.If(v[6]):
+            m.d.sync += [n.eq(n_next), nn.eq(~Cat(n_next, Const(0, 2)))]
         # -- steps 8 .. 8 + P: the divider (operands loaded in step 5); step 8 also the flags, step 9 the
         # ramp parameters.
         # Radix 2, restoring: x = 2 rem + the next bit of Y mod 2**(P+1), MSB first (rem starts at
@@ -335,14 +357,14 @@ class ControllerSetup(wiring.Component):
         # registers (~BL registered with BL, the +1 a carry-in bit), so the remainder's path is one carry
         # chain and the remainder mux.
         rem = Signal(BLW)
-        num = Signal(P + 1)
-        q = Signal(P + 1)
+        num = Signal(P + 1)                            # the numerator bits, MSB first; the quotient bits
+                                                       # shift in behind them (no register of its own for G)
         cnt = Signal(range(P))
         err_ovf = Signal()
         m.d.comb += err_ovf.eq(~err_bl0 & ~err_pow2 & ~zero & cap_gt_n)
-        with m.If(v[3]):
+        with m.If(v[4]):
             m.d.sync += [rem.eq(Y[P + 1:]), num.eq(Y[:P + 1])]
-        with m.If(v[6]):
+        with m.If(v[7]):
             m.d.sync += [
                 self.status.bl_zero.eq(err_bl0), self.status.bl_pow2.eq(err_pow2),
                 self.status.overflow.eq(err_ovf), self.status.protocol.eq(self.protocol),
@@ -351,7 +373,7 @@ class ControllerSetup(wiring.Component):
                 cnt.eq(P - 1), self.dividing.eq(1),
             ]
         M = BLW - 1
-        with m.If(v[7]):
+        with m.If(v[8]):
             m.d.sync += [self.row_sh.eq(P + 1 - self.ku + self.m_log),
                          self.col_one.eq(Const(1, BLW) << (M - self.m_log)[:len(self.m_log)])]
         x = Signal(BLW + 1)
@@ -363,10 +385,10 @@ class ControllerSetup(wiring.Component):
         rem_next = Signal(BLW)
         m.d.comb += [ge.eq(~t[-1]), rem_next.eq(Mux(ge, t[:BLW], x[:BLW]))]
         settle = Signal()                              # the cycle after the last divider step: G is final
-        m.d.comb += [self.last.eq(settle), self.g.eq(q)]
+        m.d.comb += [self.last.eq(settle), self.g.eq(num)]
         m.d.sync += [settle.eq(self.dividing & (cnt == 0)), self.go.eq(self.dividing & (cnt == 0) & ~self.skip)]
-        with m.If(v[6] | self.dividing):
-            m.d.sync += [rem.eq(rem_next), num.eq(num << 1), q.eq(Cat(ge, q[:-1]))]
+        with m.If(v[7] | self.dividing):
+            m.d.sync += [rem.eq(rem_next), num.eq(Cat(ge, num[:-1]))]
         with m.If(self.dividing):
             m.d.sync += cnt.eq(cnt - 1)
             with m.If(cnt == 0):

@@ -21,7 +21,7 @@ being emptied (a stall freezes them all, the memories by their read enable). The
 ahead: while beat c is computed, address c + 2 is read; the last beat of a slot reads the next slot's
 address 0, the capture cycle its address 1, and while no slot is presented address 0 is read every
 cycle (so the first slot of an update finds its address 0 in flight: the last magnitudes were written
-during the 9 + P set-up cycles). The slot counts as taken when its last beat is computed, so the next
+during the set-up's cycles). The slot counts as taken when its last beat is computed, so the next
 slot's capture cycle is while that beat waits in the output register: per slot D + 1 cycles, and the
 update's cycles equal those of the register store (the done strobe waits for `drained`).
 Read-after-write: the write-back of address c (when beat c is computed) is D - 1 pipeline moves before

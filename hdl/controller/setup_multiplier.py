@@ -4,8 +4,11 @@ two cycles of latency, with its input and output registers inside the DSP block 
 Latency and format: `a` and `b` (unsigned, `a_width` and `b_width` bits) are registered on every clock
 edge (no enable: the set-up holds them from its `start` on), the product of the registered pair is
 registered on the next edge, so p(t + 2) = a(t) * b(t), exactly, in p_width bits (a_width + b_width by
-default; the caller may know the product narrower). The sync domain's reset clears all three
-registers (in the DSP too, RST0), so both implementations agree from reset on.
+default; the caller may know the product narrower). No register has a reset (RST0 tied low in the DSP):
+the set-up reads the product only two or more edges after `start`, never one of operands from before a
+reset, and a reset-less register is what synth_ice40 -dsp packs into the SB_MAC16 (with the sync reset
+the 8x8 controller kept 63 fabric flip-flops beside the DSP, each a logic cell of its own; reset-less
+they are the SB_MAC16's A/B/O registers). All three start at 0 (Amaranth's init; GSR disabled).
 
 Why a block of its own: Yosys's synth_ecp5 (synth_lattice -family ecp5, checked with Yosys 0.70) maps a
 `$mul` to a MULT18X18D with every register bypassed (+/lattice/dsp_map_18x18.v) and has no pass that
@@ -37,7 +40,7 @@ the model bit for bit and the primitive's parameters and bit wiring in the synth
 """
 from __future__ import annotations
 
-from amaranth import Const, Module, ResetSignal, Signal
+from amaranth import Const, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -83,14 +86,14 @@ class SetupMultiplier(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         if self.kind(platform) == "generic":
-            a_r = Signal(self.a_width)                      # the input registers
-            b_r = Signal(self.b_width)
-            p_r = Signal(len(self.p))                       # the output register
+            a_r = Signal(self.a_width, reset_less=True)     # the input registers
+            b_r = Signal(self.b_width, reset_less=True)
+            p_r = Signal(len(self.p), reset_less=True)      # the output register
             m.d.sync += [a_r.eq(self.a), b_r.eq(self.b), p_r.eq(a_r * b_r)]
             m.d.comb += self.p.eq(p_r)
             return m
         # MULT18X18D, unsigned 18 x 18 -> 36: input registers A and B and the output register on CLK0,
-        # their clock enable CE0 tied high, their synchronous reset RST0 the domain's (as the behavioural
+        # their clock enable CE0 tied high, their synchronous reset RST0 tied low (as the behavioural
         # model; GSR disabled: Amaranth's registers do not follow the global set/reset either); the C
         # input, the shift chains (SOURCEA/B = 0: A and B from the ports) and the pipeline register
         # unused. Ports are single bits (A0..A17, B0..B17, P0..P35), as in Yosys's own dsp_map.
@@ -98,6 +101,6 @@ class SetupMultiplier(wiring.Component):
         a = [self.a[i] if i < self.a_width else Const(0, 1) for i in range(W)]
         b = [self.b[i] if i < self.b_width else Const(0, 1) for i in range(W)]
         p = Signal(2 * W)
-        m.submodules.mult = mult18x18d(a, b, p, signed=False, ce=Const(1, 1), rst=ResetSignal("sync"))
+        m.submodules.mult = mult18x18d(a, b, p, signed=False, ce=Const(1, 1), rst=Const(0, 1))
         m.d.comb += self.p.eq(p[:len(self.p)])
         return m

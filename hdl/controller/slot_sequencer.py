@@ -8,12 +8,14 @@ compares against in deterministic mode, the ramps ((2t+1) << ku) >> (m+1) and
 ((2 rev_m(t) + 1) << kv) >> (m+1) (rev_m: m-bit reversal). The scheme is specified in
 golden/rtl/update_controller.py.
 
-Timing: the ramps and the gate are registers, computed one slot ahead (while idle for slot 0, at the
-end of slot t for slot t+1): the ramps by one barrel shifter each, the deterministic gate by one adder
-(acc + G), the stochastic gate by one compare of the gate LFSR's number with G (adder and compare shared
-by the idle and the slot-end cases), the mode's choice registered with it (gsel: the gate is
-active & gsel). The gate LFSR is kept one leap ahead (its register holds the state whose low P bits are
-the current slot's number).
+Timing: the ramps and the gate are registers, computed one slot ahead (the ramps while idle, the gate
+in the `start` cycle for slot 0; at the end of slot t for slot t+1): the ramps by one barrel shifter
+each, the deterministic gate by one adder (acc + G), the stochastic gate by one compare of the gate
+LFSR's number with G (adder and compare shared by the start and the slot-end cases), the mode's choice
+registered with it (gsel: the gate is active & gsel). The gate LFSR register holds the number of the
+slot being prepared: kept one leap ahead of the golden twin's state while idle (its low P bits are
+slot 0's number), two from `start` to the last slot (it leaps at a stochastic start and at every
+stochastic slot end but the last), so after a train it is one leap ahead again.
 """
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ class SlotSequencer(wiring.Component):
         The mode bits of the update (contract/layouts.py MODE_LAYOUT).
     g : In(P + 1)
         The gate threshold G (0 .. 2**P), valid from the `start` cycle on (the gate of slot 0 is
-        registered from it while idle and in the `start` cycle).
+        registered from it in the `start` cycle).
     kv : In(range(P + 1))
         Bit length of max |v_j|.
     row_sh, col_one : In
@@ -88,7 +90,7 @@ class SlotSequencer(wiring.Component):
         phase = self.phase
         L = c.lfsr_leap                                 # single steps per slot (contract/lfsr.py)
         seed = c.lfsr_seeds[c.a + c.b]                  # the gate is the last line
-        gate_lfsr = Signal(W, init=leap_int(seed, W, L))   # one leap ahead: low P bits = this slot's number
+        gate_lfsr = Signal(W, init=leap_int(seed, W, L))   # low P bits: the number of the slot being prepared
 
         # -- the ramps of slot t1, registered: slot 0's while idle (t1 = 0; the set-up's ramp parameters
         # settle long before `start`), slot t + 1's at the end of slot t. `start` itself does not reach
@@ -107,43 +109,57 @@ class SlotSequencer(wiring.Component):
         # through one AND with `active`, no mode mux on the path (det is fixed for the whole update).
         accn = Signal(P + 1)
         gsel = Signal()
+        is_last = Signal()                              # t1 == BL: a register, so no compare reaches `last`
         m.d.comb += self.gate.eq(self.active & gsel)
+        # One adder and one compare serve the start and the slot ends, with no mux in front of them: the
+        # gate LFSR register holds the number of the slot being prepared (slot 0's while idle; from
+        # `start` on one leap further, the next slot's: it leaps at a stochastic `start` and at every
+        # stochastic slot end but the last, so after the train it holds the state the golden twin's gate
+        # LFSR has then), and the sigma-delta register is held at 2**(P-1) while idle and takes
+        # 2**(P-1) + G at `start` (a constant while idle: the flip-flops' synchronous set/reset). (The
+        # muxes of idle and slot values in front of the compare and the adder cost 32 LUT.)
         gate_next = Signal(W)
         m.d.comb += gate_next.eq(leap_value(gate_lfsr, W, L))
-        with m.If(self.advance):
-            m.d.sync += gate_lfsr.eq(gate_next)
-        # One adder and one compare serve idle and slot ends: while idle the sigma-delta restarts from
-        # 2**(P-1) and the gate compares the current number (slot 0's), in a slot the next ones.
         accs = Signal(P + 1)
-        m.d.comb += accs.eq(Mux(self.active, accn[:P], 1 << (P - 1)) + self.g)
+        m.d.comb += accs.eq(accn[:P] + self.g)
         num = Signal(P)                                 # the number of the slot being prepared
-        m.d.comb += num.eq(Mux(self.active, gate_next[:P], gate_lfsr[:P]))
-        lt = Signal()                                   # num < G: the carry out of G + ~num (P + 2 bits),
-        m.d.comb += lt.eq((self.g + Cat(~num, 1))[P + 1])   # the inversion folds into the mux's LUT
-        with m.If(~self.active):                        # idle (and the start cycle): slot 0's gate
+        m.d.comb += num.eq(gate_lfsr[:P])
+        lt = Signal()                                   # num < G: the carry out of G + ~num (P + 2 bits)
+        m.d.comb += lt.eq((self.g + Cat(~num, 1))[P + 1])
+        with m.If(self.start):                          # slot 0's gate
             m.d.sync += [accn.eq(accs), gsel.eq(Mux(self.det, accs[P], lt))]
+            with m.If(~self.det):
+                m.d.sync += gate_lfsr.eq(gate_next)
+        with m.Elif(~self.active):
+            m.d.sync += accn.eq(1 << (P - 1))
         with m.Elif(self.advance):
             m.d.sync += gsel.eq(lt)
+            with m.If(~is_last):
+                m.d.sync += gate_lfsr.eq(gate_next)
 
         slot_end = Signal()                             # the taken strobe ends a slot (not phase 0 of two)
-        is_last = Signal()                              # t1 == BL: a register, so no compare reaches `last`
         nm1 = Signal(BLW)                               # BL - 1, registered while idle (BL settles long before)
         with m.If(~self.active):
             m.d.sync += nm1.eq(self.n_bl - 1)
+        whole = Signal()                                # ~(two_phase & ~phase): a take ends the slot (a
+                                                        # register kept with phase, so the enables of the
+                                                        # ramps and the counter are one LUT from `take`: the
+                                                        # decode of two_phase & ~phase behind it made a 4-LUT
+                                                        # path to det_row's enable, 22.0 ns on the iCE40UP5K)
         m.d.comb += [
-            slot_end.eq(self.take & ~(self.two_phase & ~phase)),
+            slot_end.eq(self.take & whole),
             self.advance.eq(slot_end & ~self.det),
             self.last.eq(slot_end & is_last),
         ]
         with m.If(self.start):
-            m.d.sync += [t1.eq(1), phase.eq(0), is_last.eq(nm1 == 0)]
+            m.d.sync += [t1.eq(1), phase.eq(0), whole.eq(~self.two_phase), is_last.eq(nm1 == 0)]
         with m.Elif(~self.active):
             m.d.sync += [t1.eq(0), self.det_row.eq(row_val), self.det_col.eq(col_val)]
         with m.Elif(self.take):
-            with m.If(self.two_phase & ~phase):
-                m.d.sync += phase.eq(1)
+            with m.If(~whole):
+                m.d.sync += [phase.eq(1), whole.eq(1)]
             with m.Else():
-                m.d.sync += [phase.eq(0), t1.eq(t1 + 1), is_last.eq(t1 == nm1), accn.eq(accs),
+                m.d.sync += [phase.eq(0), whole.eq(~self.two_phase), t1.eq(t1 + 1), is_last.eq(t1 == nm1), accn.eq(accs),
                              self.det_row.eq(row_val), self.det_col.eq(col_val)]
                 with m.If(self.det):                    # the sigma-delta's next carry
                     m.d.sync += gsel.eq(accs[P])

@@ -34,16 +34,19 @@ busy     : Out(1)    high from the end of loading to done (the input is not read
 
 Cost of one update, with an input that never pauses and slot_ready tied high (tested):
     ceil(a/lanes) + ceil(b/lanes)  load cycles (one beat per cycle)
-  + 9 + P                          set-up: 8 registered plan steps (the 8th also the first step of the
-                                   radix-2 divider of the gate threshold), P more divider steps, one
-                                   settle cycle
+  + 10 + H + P                     set-up (hdl/controller/controller_setup.py setup_cycles): 9 registered
+                                   plan steps (the 9th also the first step of the radix-2 divider of the
+                                   gate threshold), H = shift_cycles cycles of the serial window shift
+                                   (16 at the default widths), P more divider steps, one settle cycle:
+                                   42 at the default widths
   + BL * phases                    slots (times ceil((a+b)/S) + 1 cycles per slot when serialised)
   + 1                              done
 independent of a*b: every line has its own magnitude/sign register, LFSR and P-bit comparator (or,
 line_store="ram", every serial beat's S lines are one address of S banks with S comparators). A
-flagged or zero update costs the load, 9 set-up cycles and done. (Before the set-up was pipelined it
-took P + 3 cycles: 2 scalar cycles and P + 1 divider cycles; with a radix-4 divider the pipeline took
-9 + ceil((P+1)/2), 18 at P = 16; the radix-2 divider that closes timing on the iCE40UP5K takes 7 more.)
+flagged or zero update costs the load, 10 + H set-up cycles and done. (Before the set-up was pipelined
+it took P + 3 cycles: 2 scalar cycles and P + 1 divider cycles; with a radix-4 divider the pipeline took
+9 + ceil((P+1)/2), 18 at P = 16; the radix-2 divider that closes timing on the iCE40UP5K took 7 more,
+9 + P; the serial window shift that saves 230 logic cells on the iCE40UP5K (issue 9) H + 1 more.)
 After reset the controller idles one cycle (state INIT) before it accepts input.
 
 Structure: one LineCell (hdl/controller/line_cell.py) per row and per column line; the set-up arithmetic
@@ -54,7 +57,7 @@ per-update registers, the input side of the load chains and the FSM INIT -> LOAD
 SLOTS -> DONE (SETUP -> DONE directly for a flagged or zero update). The loader keeps the OR of the
 magnitudes of each vector (its bit length is that of the maximum) and |s_mant| in registers, so no
 compare chain sits on the input path (each beat's OR goes to a register of its own and is folded in the
-cycle after; the set-up's first step reads the fold with the last beat's OR beside it).
+cycle after; the set-up reads the folds in its second step, when they hold the last beat too).
 
 Storage (ControllerConfig.line_store): "regs" shifts each vector in `lanes` elements per beat through a
 chain of registers (the line cells' magnitude/sign registers), so element i of the vector lands at a
@@ -82,12 +85,13 @@ from hdl.controller.slot_serialiser import SlotSerialiser
 
 
 def update_cycles(*, a: int, b: int, lanes: int = 1, elem_width: int = 16, bl: int, phases: int = 1,
-                  serial_width: int = 0) -> int:
+                  serial_width: int = 0, bl_width: int = 12, lr_width: int = 16, mant_width: int = 16) -> int:
     """Cycles from the first input beat to the done strobe (both inclusive) of one written update,
     with an input that never pauses and drivers that never stall (measured in the tests)."""
     load = -(-a // lanes) + -(-b // lanes)
     per_slot = 1 if not serial_width else -(-(a + b) // serial_width) + 1
-    return load + _setup_cycles(elem_width) + bl * phases * per_slot + 1
+    return load + _setup_cycles(elem_width, bl_width=bl_width, lr_width=lr_width, mant_width=mant_width) \
+        + bl * phases * per_slot + 1
 
 
 def _load_chain(m, cells, lane_mag, lane_sgn, load, name):
@@ -173,14 +177,17 @@ class UpdateController(wiring.Component):
 
     @property
     def setup_cycles(self) -> int:
-        """Cycles between the last input beat and the first slot (8 plan steps, P more divider
-        steps, 1 settle cycle)."""
-        return _setup_cycles(self.cfg.elem_width)
+        """Cycles between the last input beat and the first slot (9 plan steps, the serial window shift,
+        P more divider steps, 1 settle cycle: controller_setup.setup_cycles)."""
+        c = self.cfg
+        return _setup_cycles(c.elem_width, bl_width=c.bl_width, lr_width=c.lr_width, mant_width=c.mant_width)
 
     def cycles_per_update(self, bl: int, phases: int = 1) -> int:
         """Cycles of one written update with a never-pausing input and drivers (see the docstring)."""
-        return update_cycles(a=self.cfg.a, b=self.cfg.b, lanes=self.cfg.lanes, elem_width=self.cfg.elem_width, bl=bl,
-                             phases=phases, serial_width=self.cfg.serial_width)
+        c = self.cfg
+        return update_cycles(a=c.a, b=c.b, lanes=c.lanes, elem_width=c.elem_width, bl=bl, phases=phases,
+                             serial_width=c.serial_width, bl_width=c.bl_width, lr_width=c.lr_width,
+                             mant_width=c.mant_width)
 
     def elaborate(self, platform):
         m = Module()
@@ -215,7 +222,8 @@ class UpdateController(wiring.Component):
         mv = Signal(P)                              # OR of |v_j| so far
         pu = Signal(P)                              # the OR of the last cycle's row beat (0 if none): the
         pv = Signal(P)                              # beat's magnitudes reach a register of their own, and
-                                                    # are folded into mu (mv) the cycle after
+                                                    # are folded into mu (mv) the cycle after (the ram store;
+                                                    # the register store folds its chain's beat registers)
         rcount = Signal(range(nbr + 2))
         ccount = Signal(range(nbc + 2))
         bad_order = Signal()
@@ -250,7 +258,8 @@ class UpdateController(wiring.Component):
         # -- connections ---------------------------------------------------------------------------
         if not ram:
             # The chains shift the beat one cycle after it is taken, from registers (no input-to-line-cell
-            # path); they are read from the first slot on, 10 + P cycles after the last beat at the earliest.
+            # path); they are read from the first slot on, setup_cycles + 1 cycles after the last beat at
+            # the earliest.
             ch_mag = [Signal(P, name=f"ch_mag{k}") for k in range(L)]
             ch_sgn = [Signal(name=f"ch_sgn{k}") for k in range(L)]
             ch_row, ch_col = Signal(), Signal()
@@ -259,7 +268,7 @@ class UpdateController(wiring.Component):
             _load_chain(m, rows, ch_mag, ch_sgn, ch_row, "row")
             _load_chain(m, cols, ch_mag, ch_sgn, ch_col, "col")
         m.d.comb += [
-            setup.mu.eq(mu | pu), setup.mv.eq(mv | pv), setup.s_abs.eq(s_abs), setup.s_exp.eq(s_exp),
+            setup.mu.eq(mu), setup.mv.eq(mv), setup.s_abs.eq(s_abs), setup.s_exp.eq(s_exp),
             setup.lr_mant.eq(lr_mant), setup.lr_exp.eq(lr_exp), setup.bl.eq(bl),
             setup.det.eq(det), setup.bl_mgmt.eq(mgmt), setup.protocol.eq(proto),
             seq.active.eq(in_slots), seq.det.eq(det), seq.two_phase.eq(two_phase), seq.g.eq(setup.g),
@@ -309,7 +318,13 @@ class UpdateController(wiring.Component):
             ]
 
         # -- the input side: a beat is taken while `loading` (the state LOAD) -----------------------
-        m.d.sync += [mu.eq(mu | pu), mv.eq(mv | pv), pu.eq(0), pv.eq(0)]
+        if ram:
+            m.d.sync += [mu.eq(mu | pu), mv.eq(mv | pv), pu.eq(0), pv.eq(0)]
+        else:                                       # the chain's registers hold the last cycle's beat: no
+            ch_or = ch_mag[0]                       # second copy of its magnitudes (32 FF at P = 16)
+            for k in range(1, L):
+                ch_or = ch_or | ch_mag[k]
+            m.d.sync += [mu.eq(mu | Mux(ch_row, ch_or, 0)), mv.eq(mv | Mux(ch_col, ch_or, 0))]
         with m.If(loading & self.i.valid):
             m.d.sync += [s_mant.eq(beat.s_mant), s_exp.eq(beat.s_exp), fresh.eq(0),
                          s_abs.eq(Mux(beat.s_mant < 0, -beat.s_mant, beat.s_mant))]
@@ -319,12 +334,16 @@ class UpdateController(wiring.Component):
                              two_phase.eq(self.mode.two_phase)]
             with m.If(beat.vec == Vec.D):
                 m.d.comb += load_row.eq(1)
-                m.d.sync += [pu.eq(beat_or), rcount.eq(rcount + 1)]
+                m.d.sync += rcount.eq(rcount + 1)
+                if ram:
+                    m.d.sync += pu.eq(beat_or)
                 with m.If(seen_col | (beat.last & (rcount != nbr - 1))):
                     m.d.sync += bad_order.eq(1)
             with m.Else():
                 m.d.comb += load_col.eq(1)
-                m.d.sync += [pv.eq(beat_or), ccount.eq(ccount + 1),
+                if ram:
+                    m.d.sync += pv.eq(beat_or)
+                m.d.sync += [ccount.eq(ccount + 1),
                              seen_col.eq(1)]
                 with m.If(beat.last):
                     m.d.sync += [proto.eq(bad_order | (rcount != nbr) | (ccount != nbc - 1)),

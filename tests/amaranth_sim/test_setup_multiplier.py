@@ -84,7 +84,7 @@ def test_ecp5_netlist_uses_the_dsp_registers():
     from tb.dsp_netlist import mult18x18d_netlist
     wa, wb, wp = 16, 13, 28
     _, conn, port = mult18x18d_netlist(SetupMultiplier(wa, wb, wp, dsp="ecp5"), BUILD / "test_setup_multiplier")
-    assert conn["CLK0"] == port["clk"] and conn["CE0"] == ["1"] and conn["RST0"] == port["rst"]
+    assert conn["CLK0"] == port["clk"] and conn["CE0"] == ["1"] and conn["RST0"] == ["0"]
     assert [conn[f"SIGNED{x}"] + conn[f"SOURCE{x}"] for x in "AB"] == [["0", "0"], ["0", "0"]]
     assert [conn[f"A{i}"][0] for i in range(18)] == port["a"] + ["0"] * (18 - wa)
     assert [conn[f"B{i}"][0] for i in range(18)] == port["b"] + ["0"] * (18 - wb)

@@ -12,10 +12,11 @@ from hdl.controller.update_controller import UpdateController
 from tb.amaranth_sim.update_controller import amaranth_producer, run_amaranth, set_registers, wait_ready
 from tb.stimulus import bits, golden_kwargs, golden_write, random_update, scheme_params, update_beats_of
 
-#: set-up cycles at P = 16, counted from the documented pipeline: 8 registered plan steps (the 8th also
-#: the first of the P + 1 steps of the radix-2 divider of the gate threshold), P = 16 more divider
-#: steps, and one settle cycle (the gate threshold is a register when the slots start).
-SETUP16 = 8 + 16 + 1
+#: set-up cycles at P = 16 (and the default widths), counted from the documented pipeline: 9 registered plan
+#: steps (1, 2, 3, 3b, 4b, 5 .. 8; the 8th also the first of the P + 1 steps of the radix-2 divider of the
+#: gate threshold), the 16 cycles of step 4's shift by 4 per cycle (the largest hi, 15, plus one), P = 16
+#: more divider steps, and one settle cycle (the gate threshold is a register when the slots start).
+SETUP16 = 9 + 16 + 16 + 1
 #: Cycle limit of the simulation loops written here (the drivers of tb/amaranth_sim have their own).
 MAX_CYCLES = 100_000
 
@@ -74,7 +75,7 @@ def test_lfsr_state_carries_across_updates():
 
 @pytest.mark.parametrize("two_phase", [False, True])
 def test_cycle_cost_matches_formula(two_phase):
-    """Load (a+b)/L + 8 + P + 1 + 1 + BL*phases cycles, measured with no stalls; independent of a*b."""
+    """Load (a+b)/L + SETUP16 + 1 + BL*phases cycles, measured with no stalls; independent of a*b."""
     cfg = CONFIGS["a13_b9_l2"]
     dut = UpdateController(**cfg)
     rng = np.random.default_rng(9)
