@@ -1,4 +1,5 @@
-"""The MULT18X18D of a one-multiplier block after synth_ecp5 (tests of hdl/dsp_multiplier.py and
+"""Shared checks of the two multipliers (hdl/dsp_multiplier.py, hdl/controller/setup_multiplier.py): their
+common parameter errors, and the MULT18X18D of a one-multiplier block after synth_ecp5 (tests of hdl/dsp_multiplier.py and
 hdl/controller/setup_multiplier.py): the block must map to exactly that one cell, with the DSP's own input
 and output registers on CLK0/CE0 and the internal pipeline register and C input unused."""
 from __future__ import annotations
@@ -30,3 +31,19 @@ def mult18x18d_netlist(component, build_dir: Path, *, fabric: str = "", fabric_f
     assert prm["GSR"] == "DISABLED"
     port = {name: p["bits"] for name, p in top["ports"].items()}
     return prm, cell["connections"], port
+
+
+def check_multiplier_parameters(make) -> None:
+    """The parameter checks both multipliers share (hdl/dsp_multiplier.py check_dsp/check_widths):
+    `make(a_width, b_width, p_width=None, dsp=...)` must reject each bad value with its message."""
+    import pytest
+    with pytest.raises(ValueError, match="dsp must be one of"):
+        make(16, 16, dsp="ECP5")
+    with pytest.raises(ValueError, match="at most 18 bits"):
+        make(19, 16, dsp="ecp5")
+    with pytest.raises(ValueError, match="a_width must be a positive int"):
+        make(0, 16)
+    with pytest.raises(ValueError, match="b_width must be a positive int"):
+        make(16, True)
+    with pytest.raises(ValueError, match=r"p_width must be an int in 1 \.\. a_width \+ b_width = 32"):
+        make(16, 16, 33)

@@ -19,6 +19,7 @@ from contract.engine_config import EngineConfig
 from flow.generate import block_parameters
 from flow.synth import synth_params
 from flow.verilog_out import BUILD
+from tb.dsp_netlist import check_multiplier_parameters
 from hdl.dsp_multiplier import LATENCY, RegisteredMultiplier
 from hdl.engine.lane import Lane
 from hdl.engine.sbe_engine import SBEEngine
@@ -71,16 +72,7 @@ def test_model_is_the_product_two_enabled_edges_later(wa, wb, wp):
 
 
 def test_parameters_are_checked():
-    with pytest.raises(ValueError, match="dsp must be one of"):
-        RegisteredMultiplier(16, 16, dsp="ECP5")
-    with pytest.raises(ValueError, match="at most 18 bits"):
-        RegisteredMultiplier(19, 16, dsp="ecp5")
-    with pytest.raises(ValueError, match="a_width must be a positive int"):
-        RegisteredMultiplier(0, 16)
-    with pytest.raises(ValueError, match="b_width must be a positive int"):
-        RegisteredMultiplier(16, True)
-    with pytest.raises(ValueError, match=r"p_width must be an int in 1 \.\. a_width \+ b_width = 32"):
-        RegisteredMultiplier(16, 16, 33)
+    check_multiplier_parameters(RegisteredMultiplier)
     with pytest.raises(ValueError, match="fabric must be one of"):
         RegisteredMultiplier(16, 16, dsp="ecp5", fabric="both")
     RegisteredMultiplier(19, 16, dsp="auto")                    # auto falls back where it does not fit

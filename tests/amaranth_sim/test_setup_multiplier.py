@@ -14,6 +14,7 @@ from amaranth.sim import Simulator
 
 from contract.controller_config import ControllerConfig
 from flow.verilog_out import BUILD
+from tb.dsp_netlist import check_multiplier_parameters
 from hdl.controller.controller_setup import ControllerSetup
 from hdl.controller.setup_multiplier import LATENCY, SetupMultiplier
 from hdl.controller.update_controller import UpdateController
@@ -46,16 +47,7 @@ def test_model_is_the_product_two_cycles_later(wa, wb, wp):
 
 
 def test_parameters_are_checked():
-    with pytest.raises(ValueError, match="dsp must be one of"):
-        SetupMultiplier(16, 16, dsp="ECP5")
-    with pytest.raises(ValueError, match="at most 18 bits"):
-        SetupMultiplier(19, 16, dsp="ecp5")
-    with pytest.raises(ValueError, match="a_width must be a positive int"):
-        SetupMultiplier(0, 16)
-    with pytest.raises(ValueError, match="b_width must be a positive int"):
-        SetupMultiplier(16, True)
-    with pytest.raises(ValueError, match=r"p_width must be an int in 1 \.\. a_width \+ b_width = 32"):
-        SetupMultiplier(16, 16, 33)
+    check_multiplier_parameters(SetupMultiplier)
     with pytest.raises(ValueError, match="dsp must be one of"):
         ControllerSetup(ControllerConfig(a=1, b=1), dsp="ice40")
     with pytest.raises(ValueError, match="dsp must be one of"):
