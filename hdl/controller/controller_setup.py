@@ -96,6 +96,14 @@ def _bit_length(m, x, name):
     return n
 
 
+def _signed_width(lo: int, hi: int) -> int:
+    """Bits of the narrowest signed signal holding every integer in lo .. hi."""
+    w = 1
+    while lo < -(1 << (w - 1)) or hi > (1 << (w - 1)) - 1:
+        w += 1
+    return w
+
+
 def _two_or_more(x):
     """x has at least two set bits (x > 0 and not a power of two), as an OR/AND tree of (any, two or more)
     pairs over groups of 4 bits: no carry chain (bl & (bl - 1) != 0 was bl -> err_pow2 at 22.0 ns on the
@@ -207,7 +215,11 @@ class ControllerSetup(wiring.Component):
         BLW = c.bl_width
         WPROD = c.lr_width + c.mant_width - 1         # lr_mant * |s_mant| < 2**WPROD
         WY = P + BLW + 2                               # the window of floor(prod * 2**sh)
-        exp_w = max(c.lr_exp_width, c.exp_width) + 8
+        # esum and sh exactly as wide as their ranges (lr_exp, s_exp at their extremes, ku, kv in 0 .. P):
+        # each bit more was a flip-flop and a bit of three carry chains (sh's adder, B - sh, the clamps)
+        lo_e = -(1 << (c.lr_exp_width - 1)) - (1 << (c.exp_width - 1)) + P - 2 * F
+        hi_e = (1 << (c.lr_exp_width - 1)) - 1 + (1 << (c.exp_width - 1)) - 1 + P - 2 * F
+        exp_w = _signed_width(lo_e, hi_e)
         v = Signal(9)                                  # the step strobes: v[0] step 2, v[1] step 3, v[2] step
                                                        # 3b, v[3] step 4b, v[4] .. v[8] steps 5 .. 9
         shift_end = Signal()                           # the last cycle of step 4's shift phase
@@ -240,7 +252,7 @@ class ControllerSetup(wiring.Component):
             m.d.sync += [self.mask_u.eq(self.mask_u | (self.mask_u >> 1)),
                          self.mask_v.eq(self.mask_v | (self.mask_v >> 1))]
         # -- step 3 ----------------------------------------------------------------------------------
-        sh = Signal(signed(exp_w + 1))
+        sh = Signal(signed(_signed_width(lo_e, hi_e + 2 * P)))
         with m.If(v[1]):                               # (mu = 0 iff ku = 0)
             m.d.sync += [sh.eq(esum + self.ku + self.kv),
                          zero.eq(zeros.any() | (self.ku == 0) | (self.kv == 0))]
