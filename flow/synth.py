@@ -48,10 +48,10 @@ from flow.yosys import synthesise
 
 CONSTRAINTS = Path(__file__).resolve().parents[1] / "constraints"
 TARGETS = {
-    "ice40": dict(pnr="nextpnr-ice40", goal=48, dsp="generic",
+    "ice40": dict(pnr="nextpnr-ice40", goal=48, dsp="generic", fabric="ice40",
                   args=["--up5k", "--package", "sg48", "--pcf", "icebreaker.pcf"],
                   constraints="icebreaker.pcf"),
-    "ecp5": dict(pnr="nextpnr-ecp5", goal=100, dsp="ecp5",
+    "ecp5": dict(pnr="nextpnr-ecp5", goal=100, dsp="ecp5", fabric="generic",
                  args=["--25k", "--package", "CABGA381", "--lpf", "ulx3s.lpf"],
                  constraints="ulx3s.lpf"),
 }
@@ -186,10 +186,12 @@ def synth_params(cfg: dict, target: str) -> dict:
     """The block parameters of a configuration for `target`: a block with a `dsp` parameter (its
     multipliers' implementation, e.g. hdl/controller/setup_multiplier.py) gets the target's (the ECP5's
     MULT18X18D with its registers: synth_ecp5 packs none into an inferred one), unless the configuration
-    sets it. Pure: the configuration is not changed."""
+    sets it; likewise a block with a `fabric` parameter (the update controller's line cells: iCE40
+    primitives on the ice40 target, hdl/controller/line_cell.py). Pure: the configuration is not changed."""
     params = dict(cfg["params"])
-    if "dsp" in block_parameters(cfg["block"]):
-        params.setdefault("dsp", TARGETS[target]["dsp"])
+    for key in ("dsp", "fabric"):
+        if key in block_parameters(cfg["block"]):
+            params.setdefault(key, TARGETS[target][key])
     return params
 
 

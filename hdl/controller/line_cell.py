@@ -7,10 +7,32 @@ single steps per stochastic slot by the XOR network of hdl/controller/lfsr.py le
 compare that decides whether the line fires in a slot; and its polarity.
 Everything shared by all lines of a side (the mask, the deterministic ramp value, the slot gate, the
 phase) comes in as ports, so the cost of a line does not depend on the number of lines.
+
+Two forms with the same behaviour, cycle for cycle (`fabric`):
+  "generic"  behavioural (simulation, the simulators' Verilog, the ECP5);
+  "ice40"    bit k of the magnitude register and of the compare's carry chain in one iCE40 logic cell:
+             an ICESTORM_LC (LUT = I0 = in_mag[k], its flip-flop enabled by `load`; I1, I2, I3 = mag[k],
+             ~value[k], carry in) beside an SB_CARRY (mag[k] + ~value[k]) that nextpnr-ice40 packs into it
+             (it packs a carry into the cell whose LUT has the carry's operands on I1/I2 and its carry in
+             on I3). Written behaviourally, synth_ice40 leaves each magnitude flip-flop alone in a cell
+             (no LUT in front of it) and each carry in another (an operand's LUT joins a carry's cell only
+             if it reads at most two nets besides the other operand; the value's mux reads four): 2 P
+             cells become P. An SB_LUT4 pass-through or inverter in front of the flip-flop does not get
+             there (Yosys's ABC9 maps through SB_LUT4, a whitebox, and drops or duplicates it); the
+             ICESTORM_LC is a black box to Yosys and nextpnr's own cell. Prepacking the carries too (or an
+             ICESTORM_LC reading the carry out) stops nextpnr 0.11 in "Constraining chains", so the carry
+             out leaves through a feed-out cell nextpnr adds, where the generic form's LUT reads it on I3
+             in the cell after the chain: that path is ~3 ns longer. 8 x 8 controller at P = 8 (iCE40UP5K,
+             seeds 1/2/3): 1,502 -> 1,405 logic cells, 57.7/55.8/60.1 -> 51.1/48.0/46.8 MHz (the path:
+             mask -> value mux -> chain -> feed-out -> fire -> the harness's capture). The flip-flops in
+             the ICESTORM_LCs are not in Yosys's SB_DFF* count (the synth summary's FF column: 128 fewer).
+             Only for synth_ice40 (flow/synth.py passes it for the ice40 target);
+             tests/amaranth_sim/test_line_cell_ice40.py simulates this form (Icarus, Yosys's cell models)
+             against the generic form, cycle for cycle.
 """
 from __future__ import annotations
 
-from amaranth import Cat, Module, Mux, Signal
+from amaranth import Cat, ClockSignal, Const, Instance, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -18,6 +40,20 @@ from contract.checks import check_int
 from contract.lfsr import check_width, leap_steps
 
 from hdl.controller.lfsr import leap_int, leap_value
+
+#: the implementations of a line's magnitude register and compare (module docstring)
+FABRICS = ("generic", "ice40")
+#: LUT_INIT of O = I0: the logic cell's LUT passes in_mag[k] to its flip-flop
+LUT_PASS_I0 = 0xAAAA
+
+
+def check_fabric(fabric) -> str:
+    """`fabric` if it names a form of the line cells, else ValueError saying which ones exist."""
+    if fabric not in FABRICS:
+        raise ValueError(f"fabric must be one of {', '.join(map(repr, FABRICS))} (the line cells' form: 'ice40' "
+                         f"builds their magnitude registers and compares from iCE40 primitives, only for "
+                         f"synth_ice40), not {fabric!r}")
+    return fabric
 
 
 class LineCell(wiring.Component):
@@ -31,6 +67,8 @@ class LineCell(wiring.Component):
         State bits of the line's LFSR, a key of contract.lfsr.TAPS.
     seed : int
         Reset state of the LFSR (the line's contract.lfsr.line_seeds entry, 1 .. 2**lfsr_width - 1).
+    fabric : str
+        "generic" (default) or "ice40" (the module docstring).
 
     Ports
     -----
@@ -71,8 +109,9 @@ class LineCell(wiring.Component):
         The line's polarity, sgn ^ pol_flip (1 = negative). Combinational.
     """
 
-    def __init__(self, *, elem_width: int, lfsr_width: int, seed: int):
+    def __init__(self, *, elem_width: int, lfsr_width: int, seed: int, fabric: str = "generic"):
         self._width = check_width(lfsr_width)
+        self._fabric = check_fabric(fabric)
         self._P = check_int("elem_width", elem_width, 2, lfsr_width)
         self._seed = check_int("seed", seed, 1, (1 << lfsr_width) - 1)
         P = elem_width
@@ -86,6 +125,7 @@ class LineCell(wiring.Component):
     elem_width = property(lambda self: self._P, doc="P: bits of the magnitude and the random number.")
     lfsr_width = property(lambda self: self._width, doc="LFSR state bits.")
     seed = property(lambda self: self._seed, doc="Reset state of the LFSR.")
+    fabric = property(lambda self: self._fabric, doc="The form of the magnitude register and compare.")
 
     def elaborate(self, platform):
         m = Module()
@@ -101,14 +141,27 @@ class LineCell(wiring.Component):
         mag, sgn = Signal(P, reset_less=True), Signal(reset_less=True)
         m.d.comb += [self.mag.eq(mag), self.sgn.eq(sgn)]
         with m.If(self.load):
-            m.d.sync += [mag.eq(self.in_mag), sgn.eq(self.in_sgn)]
+            m.d.sync += sgn.eq(self.in_sgn)
         # value < mag as the carry out of mag + ~value (P + 1 bits): on the iCE40 the carry chain reads
         # both operands directly, and the inversion folds into the LUT that selects the value; written as
         # `value < mag` the tools invert the register operand, one LUT per bit more.
         nvalue = Signal(P + 1)
         m.d.comb += nvalue.eq(Mux(self.det, ~self.det_value, Cat(~(lfsr[:P] & self.mask), 1)))
         lt = Signal()
-        m.d.comb += lt.eq((self.mag + nvalue[:P])[P])
+        if self._fabric == "generic":
+            with m.If(self.load):
+                m.d.sync += mag.eq(self.in_mag)
+            m.d.comb += lt.eq((mag + nvalue[:P])[P])
+        else:                                                # one logic cell per bit (module docstring)
+            carry = [Const(0, 1)] + [Signal(name=f"carry{k + 1}") for k in range(P)]
+            for k in range(P):
+                m.submodules[f"mag{k}"] = Instance(
+                    "ICESTORM_LC", p_LUT_INIT=Const(LUT_PASS_I0, 16), p_DFF_ENABLE=Const(1, 1),
+                    i_CLK=ClockSignal("sync"), i_CEN=self.load,
+                    i_I0=self.in_mag[k], i_I1=mag[k], i_I2=nvalue[k], i_I3=carry[k], o_O=mag[k])
+                m.submodules[f"cmp_carry{k}"] = Instance(
+                    "SB_CARRY", i_I0=mag[k], i_I1=nvalue[k], i_CI=carry[k], o_CO=carry[k + 1])
+            m.d.comb += lt.eq(carry[P])
         phase_ok = ~self.two_phase | (self.phase ^ ~self.sgn)
         m.d.comb += [
             self.fire.eq(self.gate & phase_ok & lt & nvalue[P]),

@@ -80,7 +80,7 @@ from hdl.controller.controller_setup import ControllerSetup, setup_cycles as _se
 from hdl.controller.setup_multiplier import check_dsp
 from hdl.controller.slot_sequencer import SlotSequencer
 from hdl.controller.line_banks import LineBanks
-from hdl.controller.line_cell import LineCell
+from hdl.controller.line_cell import LineCell, check_fabric
 from hdl.controller.slot_serialiser import SlotSerialiser
 
 
@@ -132,6 +132,10 @@ class UpdateController(wiring.Component):
     dsp : str
         The set-up multiplier's implementation (hdl/controller/setup_multiplier.py): "auto" (default),
         "generic" or "ecp5" (the MULT18X18D with its registers; flow/synth.py sets it for synth_ecp5).
+    fabric : str
+        The line cells' form (hdl/controller/line_cell.py, register store only): "generic" (default) or
+        "ice40" (magnitude registers and compares from iCE40 primitives, one logic cell per bit; only
+        for synth_ice40: flow/synth.py sets it for the ice40 target).
 
     Raises
     ------
@@ -139,9 +143,10 @@ class UpdateController(wiring.Component):
         On an invalid parameter, naming it.
     """
 
-    def __init__(self, cfg: ControllerConfig | None = None, *, dsp: str = "auto", **params):
+    def __init__(self, cfg: ControllerConfig | None = None, *, dsp: str = "auto", fabric: str = "generic", **params):
         self.cfg = c = cfg if cfg is not None else ControllerConfig(**params)
         self.dsp = check_dsp(dsp)
+        self.fabric = check_fabric(fabric)
         self.in_layout = update_layout(lanes=c.lanes, elem_width=c.elem_width, mant_width=c.mant_width,
                                        exp_width=c.exp_width)
         sig = {
@@ -200,8 +205,9 @@ class UpdateController(wiring.Component):
         m.submodules.slots = seq = SlotSequencer(c)
         ram = c.ram
         seeds = c.lfsr_seeds                                    # rows 0..a-1, columns a.., the gate a+b
-        rows = [] if ram else [LineCell(elem_width=P, lfsr_width=W, seed=seeds[i]) for i in range(a)]
-        cols = [] if ram else [LineCell(elem_width=P, lfsr_width=W, seed=seeds[a + j]) for j in range(b)]
+        kw = dict(elem_width=P, lfsr_width=W, fabric=self.fabric)
+        rows = [] if ram else [LineCell(seed=seeds[i], **kw) for i in range(a)]
+        cols = [] if ram else [LineCell(seed=seeds[a + j], **kw) for j in range(b)]
         for i, cell in enumerate(rows):
             m.submodules[f"row{i}"] = cell
         for j, cell in enumerate(cols):

@@ -133,12 +133,13 @@ def test_placer_estimate_is_the_latest_in_the_log():
 
 
 def test_synth_params_give_the_target_dsp():
-    """A block with a `dsp` parameter gets the target's, unless its configuration sets it; others unchanged."""
+    """A block with a `dsp` (or `fabric`) parameter gets the target's, unless its configuration sets it;
+    others unchanged."""
     ctrl = {"name": "c", "block": "update_controller", "params": {"a": 8, "b": 8}}
-    assert synth_params(ctrl, "ecp5") == {"a": 8, "b": 8, "dsp": "ecp5"}
-    assert synth_params(ctrl, "ice40") == {"a": 8, "b": 8, "dsp": "generic"}
+    assert synth_params(ctrl, "ecp5") == {"a": 8, "b": 8, "dsp": "ecp5", "fabric": "generic"}
+    assert synth_params(ctrl, "ice40") == {"a": 8, "b": 8, "dsp": "generic", "fabric": "ice40"}
     assert ctrl["params"] == {"a": 8, "b": 8}                           # not changed in place
-    own = dict(ctrl, params={"a": 8, "b": 8, "dsp": "generic"})
-    assert synth_params(own, "ecp5")["dsp"] == "generic"
+    own = dict(ctrl, params={"a": 8, "b": 8, "dsp": "generic", "fabric": "generic"})
+    assert synth_params(own, "ecp5")["dsp"] == "generic" and synth_params(own, "ice40")["fabric"] == "generic"
     dp = {"name": "d", "block": "dot_product", "params": {"width": 16}}
     assert synth_params(dp, "ecp5") == {"width": 16}
