@@ -22,10 +22,11 @@ Two forms with the same behaviour, cycle for cycle (`fabric`):
              ICESTORM_LC is a black box to Yosys and nextpnr's own cell. Prepacking the carries too (or an
              ICESTORM_LC reading the carry out) stops nextpnr 0.11 in "Constraining chains", so the carry
              out leaves through a feed-out cell nextpnr adds, where the generic form's LUT reads it on I3
-             in the cell after the chain: that path is ~3 ns longer. 8 x 8 controller at P = 8 (iCE40UP5K,
-             seeds 1/2/3): 1,502 -> 1,405 logic cells, 57.7/55.8/60.1 -> 51.1/48.0/46.8 MHz (the path:
-             mask -> value mux -> chain -> feed-out -> fire -> the harness's capture). The flip-flops in
-             the ICESTORM_LCs are not in Yosys's SB_DFF* count (the synth summary's FF column: 128 fewer).
+             in the cell after the chain (~3 ns more); the rest of `fire` is a kept net (q), so the carry
+             out meets one LUT before the harness's capture instead of two. 8 x 8 controller at P = 8
+             (iCE40UP5K, seeds 1/2/3): 1,502 -> 1,387 logic cells, 57.7/55.8/60.1 -> 57.6/57.4/52.2 MHz
+             (1,405 cells at 51.1/48.0/46.8 MHz without the kept q). The flip-flops in the ICESTORM_LCs
+             are not in Yosys's SB_DFF* count (the synth summary's FF column: 128 fewer).
              Only for synth_ice40 (flow/synth.py passes it for the ice40 target);
              tests/amaranth_sim/test_line_cell_ice40.py simulates this form (Icarus, Yosys's cell models)
              against the generic form, cycle for cycle.
@@ -163,8 +164,12 @@ class LineCell(wiring.Component):
                     "SB_CARRY", i_I0=mag[k], i_I1=nvalue[k], i_CI=carry[k], o_CO=carry[k + 1])
             m.d.comb += lt.eq(carry[P])
         phase_ok = ~self.two_phase | (self.phase ^ ~self.sgn)
+        # q, the rest of `fire`, is a net Yosys keeps, so the mapper cannot spread the AND over two LUT
+        # levels behind the compare (lt is the late input: the carry chain's output)
+        q = Signal(attrs={"keep": 1} if self._fabric == "ice40" else {})
         m.d.comb += [
-            self.fire.eq(self.gate & phase_ok & lt & nvalue[P]),
+            q.eq(self.gate & phase_ok & nvalue[P]),
+            self.fire.eq(q & lt),
             self.pol.eq(self.sgn ^ self.pol_flip),
         ]
         return m
