@@ -5,8 +5,9 @@ magnitude and sign of its element of Dhat or Xhat, held in one position of the c
 chain; its LFSR (contract/lfsr.py: seeded with line_seeds' state for the line, leapt max(P, low tap)
 single steps per stochastic slot by the XOR network of hdl/controller/lfsr.py leap_value); the P-bit
 compare that decides whether the line fires in a slot; and its polarity.
-Everything shared by all lines of a side (the mask, the deterministic ramp value, the slot gate, the
-phase) comes in as ports, so the cost of a line does not depend on the number of lines.
+Everything shared by all lines of a side (the mask, the deterministic ramp value, whether a line of either
+sign may fire in this slot: the slot gate, the phase, the ramp's overflow bit) comes in as ports, so the
+cost of a line does not depend on the number of lines.
 
 Two forms with the same behaviour, cycle for cycle (`fabric`):
   "generic"  behavioural (simulation, the simulators' Verilog, the ECP5);
@@ -22,7 +23,7 @@ Two forms with the same behaviour, cycle for cycle (`fabric`):
              ICESTORM_LC is a black box to Yosys and nextpnr's own cell. Prepacking the carries too (or an
              ICESTORM_LC reading the carry out) stops nextpnr 0.11 in "Constraining chains", so the carry
              out leaves through a feed-out cell nextpnr adds, where the generic form's LUT reads it on I3
-             in the cell after the chain (~3 ns more); the rest of `fire` is a kept net (q), so the carry
+             in the cell after the chain (~3 ns more); the rest of `fire` is a kept net (ok), so the carry
              out meets one LUT before the harness's capture instead of two. 8 x 8 controller at P = 8
              (iCE40UP5K, seeds 1/2/3): 1,502 -> 1,387 logic cells, 57.7/55.8/60.1 -> 57.6/57.4/52.2 MHz
              (1,405 cells at 51.1/48.0/46.8 MHz without the kept q). The flip-flops in the ICESTORM_LCs
@@ -89,23 +90,21 @@ class LineCell(wiring.Component):
         Leap the LFSR by max(P, low tap) single steps at the next clock edge (once per stochastic slot).
     det : In(1)
         Deterministic mode: compare `det_value` instead of the random number.
-    det_value : In(P + 1)
-        The slot's deterministic ramp value, shared by the lines of one side.
+    det_value : In(P)
+        The slot's deterministic ramp value, shared by the lines of one side (its bit P, a value no
+        magnitude exceeds, is folded into ok_pos/ok_neg by the controller).
     mask : In(P)
         2**k - 1: the random number is the low P bits of the LFSR register (kept one leap ahead: the
         state after this slot's leap), masked to k bits.
-    gate : In(1)
-        The slot passes (the shared slot gate, low outside the slot phase).
-    two_phase : In(1)
-        Phase gating: the line fires only in the phase that equals its sign (the column lines in
-        two-phase mode; the row lines tie it low).
-    phase : In(1)
-        The current phase of a two-phase slot (0: positive lines, 1: negative lines).
+    ok_pos, ok_neg : In(1)
+        A line of sign 0 (ok_pos) or 1 (ok_neg) may fire in the presented slot: the slot gate (low
+        outside the slot phase), the two-phase gating (a column fires only in the phase equal to its
+        sign; rows: ok_pos = ok_neg) and, in deterministic mode, the ramp value's bit P clear.
     pol_flip : In(1)
         Inverts the polarity (the row lines: s >= 0; the column lines tie it low).
     fire : Out(1)
-        The line fires in the presented slot: gate & phase_ok & (value < mag), value = det_value or the
-        masked random number. Combinational from the registers and the ports (no latency).
+        The line fires in the presented slot: (sgn ? ok_neg : ok_pos) & (value < mag), value = det_value
+        or the masked random number. Combinational from the registers and the ports (no latency).
     pol : Out(1)
         The line's polarity, sgn ^ pol_flip (1 = negative). Combinational.
     """
@@ -118,8 +117,8 @@ class LineCell(wiring.Component):
         P = elem_width
         super().__init__({
             "load": In(1), "in_mag": In(P), "in_sgn": In(1), "mag": Out(P), "sgn": Out(1),
-            "advance": In(1), "det": In(1), "det_value": In(P + 1), "mask": In(P), "gate": In(1),
-            "two_phase": In(1), "phase": In(1), "pol_flip": In(1),
+            "advance": In(1), "det": In(1), "det_value": In(P), "mask": In(P), "ok_pos": In(1),
+            "ok_neg": In(1), "pol_flip": In(1),
             "fire": Out(1), "pol": Out(1),
         })
 
@@ -146,13 +145,13 @@ class LineCell(wiring.Component):
         # value < mag as the carry out of mag + ~value (P + 1 bits): on the iCE40 the carry chain reads
         # both operands directly, and the inversion folds into the LUT that selects the value; written as
         # `value < mag` the tools invert the register operand, one LUT per bit more.
-        nvalue = Signal(P + 1)
-        m.d.comb += nvalue.eq(Mux(self.det, ~self.det_value, Cat(~(lfsr[:P] & self.mask), 1)))
+        nvalue = Signal(P)
+        m.d.comb += nvalue.eq(Mux(self.det, ~self.det_value, ~(lfsr[:P] & self.mask)))
         lt = Signal()
         if self._fabric == "generic":
             with m.If(self.load):
                 m.d.sync += mag.eq(self.in_mag)
-            m.d.comb += lt.eq((mag + nvalue[:P])[P])
+            m.d.comb += lt.eq((mag + nvalue)[P])
         else:                                                # one logic cell per bit (module docstring)
             carry = [Const(0, 1)] + [Signal(name=f"carry{k + 1}") for k in range(P)]
             for k in range(P):
@@ -163,13 +162,12 @@ class LineCell(wiring.Component):
                 m.submodules[f"cmp_carry{k}"] = Instance(
                     "SB_CARRY", i_I0=mag[k], i_I1=nvalue[k], i_CI=carry[k], o_CO=carry[k + 1])
             m.d.comb += lt.eq(carry[P])
-        phase_ok = ~self.two_phase | (self.phase ^ ~self.sgn)
-        # q, the rest of `fire`, is a net Yosys keeps, so the mapper cannot spread the AND over two LUT
-        # levels behind the compare (lt is the late input: the carry chain's output)
-        q = Signal(attrs={"keep": 1} if self._fabric == "ice40" else {})
+        # ok, the rest of `fire`, is a net Yosys keeps in the iCE40 form, so the mapper does not spread the
+        # AND over two LUT levels behind the compare (lt, the carry chain's output, is the late input)
+        ok = Signal(attrs={"keep": 1} if self._fabric == "ice40" else {})
         m.d.comb += [
-            q.eq(self.gate & phase_ok & nvalue[P]),
-            self.fire.eq(q & lt),
+            ok.eq(Mux(self.sgn, self.ok_neg, self.ok_pos)),
+            self.fire.eq(ok & lt),
             self.pol.eq(self.sgn ^ self.pol_flip),
         ]
         return m

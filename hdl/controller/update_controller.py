@@ -281,14 +281,21 @@ class UpdateController(wiring.Component):
             seq.kv.eq(setup.kv), seq.row_sh.eq(setup.row_sh), seq.col_one.eq(setup.col_one),
             seq.n_bl.eq(setup.n_bl),
         ]
+        # Whether a line of either sign may fire, once per side (not per line): the slot gate; in
+        # deterministic mode the ramp value's bit P clear (a value no P-bit magnitude exceeds); columns
+        # in two-phase mode only in the phase equal to their sign.
+        row_ok, col_ok = Signal(), Signal()
+        m.d.comb += [row_ok.eq(seq.gate & ~(det & seq.det_row[P])), col_ok.eq(seq.gate & ~(det & seq.det_col[P]))]
+        col_ok_pos, col_ok_neg = Signal(), Signal()
+        m.d.comb += [col_ok_pos.eq(col_ok & ~(two_phase & seq.phase)), col_ok_neg.eq(col_ok & ~(two_phase & ~seq.phase))]
         for cell in rows:                           # rows: polarity flipped for s >= 0, no phase gating
-            m.d.comb += [cell.advance.eq(seq.advance), cell.det.eq(det), cell.det_value.eq(seq.det_row),
-                         cell.mask.eq(setup.mask_u), cell.gate.eq(seq.gate), cell.pol_flip.eq(~s_mant[-1]),
-                         cell.two_phase.eq(0), cell.phase.eq(0)]
+            m.d.comb += [cell.advance.eq(seq.advance), cell.det.eq(det), cell.det_value.eq(seq.det_row[:P]),
+                         cell.mask.eq(setup.mask_u), cell.ok_pos.eq(row_ok), cell.ok_neg.eq(row_ok),
+                         cell.pol_flip.eq(~s_mant[-1])]
         for cell in cols:                           # columns: own polarity, one phase per sign
-            m.d.comb += [cell.advance.eq(seq.advance), cell.det.eq(det), cell.det_value.eq(seq.det_col),
-                         cell.mask.eq(setup.mask_v), cell.gate.eq(seq.gate), cell.pol_flip.eq(0),
-                         cell.two_phase.eq(two_phase), cell.phase.eq(seq.phase)]
+            m.d.comb += [cell.advance.eq(seq.advance), cell.det.eq(det), cell.det_value.eq(seq.det_col[:P]),
+                         cell.mask.eq(setup.mask_v), cell.ok_pos.eq(col_ok_pos), cell.ok_neg.eq(col_ok_neg),
+                         cell.pol_flip.eq(0)]
         m.d.comb += [self.i.ready.eq(loading), self.busy.eq(~fresh & ~loading)]
 
         drained = Signal(init=1)                    # every beat of the update has left (ram store)

@@ -4,7 +4,7 @@ ICESTORM_LC and SB_CARRY instances) against its generic form, cycle for cycle.
 The Amaranth simulator cannot run instances, so both forms are converted to Verilog and run side by side
 on Icarus with Yosys's own models of the iCE40 cells (share/ice40/cells_sim.v of the pinned YoWASP
 Yosys): a Verilog testbench drives both with the same random ports every cycle (loads, leaps, the
-deterministic mode, masks, phases) and counts the cycles whose fire, pol or mag differ."""
+deterministic mode, masks, the sign-dependent fire enables) and counts the cycles whose fire, pol or mag differ."""
 import shutil
 import subprocess
 from pathlib import Path
@@ -22,20 +22,19 @@ TB = """
 module tb;
   localparam P = {P};
   reg clk = 0, rst = 1;
-  reg load, in_sgn, advance, det, gate, two_phase, phase, pol_flip;
-  reg [P-1:0] in_mag, mask;
-  reg [P:0] det_value;
+  reg load, in_sgn, advance, det, ok_pos, ok_neg, pol_flip;
+  reg [P-1:0] in_mag, mask, det_value;
   wire f0, f1, p0, p1, s0, s1;
   wire [P-1:0] m0, m1;
   gen g(.clk(clk), .rst(rst), .load(load), .in_mag(in_mag), .in_sgn(in_sgn), .advance(advance), .det(det),
-        .det_value(det_value), .mask(mask), .gate(gate), .two_phase(two_phase), .phase(phase),
+        .det_value(det_value), .mask(mask), .ok_pos(ok_pos), .ok_neg(ok_neg),
         .pol_flip(pol_flip), .mag(m0), .sgn(s0), .fire(f0), .pol(p0));
   ice i(.clk(clk), .rst(rst), .load(load), .in_mag(in_mag), .in_sgn(in_sgn), .advance(advance), .det(det),
-        .det_value(det_value), .mask(mask), .gate(gate), .two_phase(two_phase), .phase(phase),
+        .det_value(det_value), .mask(mask), .ok_pos(ok_pos), .ok_neg(ok_neg),
         .pol_flip(pol_flip), .mag(m1), .sgn(s1), .fire(f1), .pol(p1));
   integer t, bad = 0, fires = 0, seed = {seed}, k;
   initial begin
-    {{load, in_sgn, advance, det, gate, two_phase, phase, pol_flip}} = 0;
+    {{load, in_sgn, advance, det, ok_pos, ok_neg, pol_flip}} = 0;
     in_mag = 0; mask = 0; det_value = 0;
     #1 clk = 1; #1 clk = 0; rst = 0;
     load = 1; #1 clk = 1; #1 clk = 0;                  // both registers loaded before the first compare
@@ -48,9 +47,8 @@ module tb;
       det_value = $random(seed);
       k = $random(seed) % (P + 1); if (k < 0) k = -k;
       mask = (1 << k) - 1;
-      gate = ($random(seed) & 3) != 0;
-      two_phase = $random(seed);
-      phase = $random(seed);
+      ok_pos = ($random(seed) & 3) != 0;
+      ok_neg = ($random(seed) & 3) != 0;
       pol_flip = $random(seed);
       #0.5;
       if ({{f0, p0, s0, m0}} !== {{f1, p1, s1, m1}}) bad = bad + 1;
