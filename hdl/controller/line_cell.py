@@ -25,9 +25,9 @@ Two forms with the same behaviour, cycle for cycle (`fabric`):
              out leaves through a feed-out cell nextpnr adds, where the generic form's LUT reads it on I3
              in the cell after the chain (~3 ns more); the rest of `fire` is a kept net (ok), so the carry
              out meets one LUT before the harness's capture instead of two. 8 x 8 controller at P = 8
-             (iCE40UP5K, seeds 1/2/3): 1,502 -> 1,387 logic cells, 57.7/55.8/60.1 -> 57.6/57.4/52.2 MHz
-             (1,405 cells at 51.1/48.0/46.8 MHz without the kept q). The flip-flops in the ICESTORM_LCs
-             are not in Yosys's SB_DFF* count (the synth summary's FF column: 128 fewer).
+             (iCE40UP5K, seeds 1/2/3): 1,502 -> 1,391 logic cells, 57.7/55.8/60.1 -> 56.0/58.8/56.0 MHz
+             (1,405 cells at 51.1/48.0/46.8 MHz with `fire` left to the mapper). The flip-flops in the
+             ICESTORM_LCs are not in Yosys's SB_DFF* count (the synth summary's FF column: 128 fewer).
              Only for synth_ice40 (flow/synth.py passes it for the ice40 target);
              tests/amaranth_sim/test_line_cell_ice40.py simulates this form (Icarus, Yosys's cell models)
              against the generic form, cycle for cycle.
