@@ -1,7 +1,7 @@
 """Formats of the update controller for a PMOD-sized (8 x 8) array, judged on realistic updates.
 
-The 8 x 8 array of the ULX3S top (flow/configs/host_top_ctrl_a8_b8_l1.json) and of the iCE40UP5K
-controller build (flow/configs/update_controller_a8_b8.json) is one layer of a small network. This
+The 8 x 8 array of the iCE40UP5K controller build (flow/configs/update_controller_a8_b8.json: the
+controller beside the engine on the UP5K) is one layer of a small network. This
 experiment makes such a layer and its update stream, then writes every update at candidate formats:
 
     data      scikit-learn's digits, the 64 pixels projected on their first 7 principal components
