@@ -14,6 +14,7 @@ netlist's cell counts.
 
 Classes (iCE40 / ECP5 cell types):
     LUT   SB_LUT4 / LUT4              FF     SB_DFF* / TRELLIS_FF
+          (an ICESTORM_LC instantiated by the design counts as a LUT, and as a FF when DFF_ENABLE is set)
     CARRY SB_CARRY / CCU2C (2 LUTs each in nextpnr's ECP5 LUT figure)
     FF_ALONE  iCE40 flip-flops whose D input is not driven by a LUT (each takes a logic cell of its own;
               pipeline delay registers are the usual ones)
@@ -112,6 +113,12 @@ def area_by_block(netlist: dict | str | Path, *, depth: int = 2, strip: str = ""
     out: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CLASSES, 0))
     for cname, c in cells.items():
         cls = cell_class(c["type"])
+        if c["type"] == "ICESTORM_LC":      # a logic cell placed by hand (hdl/controller/line_cell.py):
+            cls = "LUT"                     # its LUT, and its flip-flop when enabled
+            if _param_int(c.get("parameters", {}).get("DFF_ENABLE", "0")):
+                path = scope_of(c.get("attributes", {}).get("src", ""))
+                out[_block(path + ".x" if path else "x", depth, strip) if path is not None
+                    else _block(cname, depth, strip)]["FF"] += 1
         if cls is None:
             continue
         conn = c["connections"]
@@ -131,6 +138,11 @@ def area_by_block(netlist: dict | str | Path, *, depth: int = 2, strip: str = ""
             name = cname if not cname.startswith("$") else "(unnamed).x"
         _count(out[_block(name, depth, strip)], cls, c, driver)
     return dict(out)
+
+
+def _param_int(value) -> int:
+    """A cell parameter of a Yosys JSON netlist (an int, or a string of binary digits) as an int."""
+    return value if isinstance(value, int) else int(value or "0", 2)
 
 
 def _count(row: dict, cls: str, cell: dict, driver: dict):

@@ -226,6 +226,9 @@ def run_target(cfg: dict, target: str, pnr_timeout_min: float = PNR_TIMEOUT_MIN)
     area = write_area(d / f"{target}.json", d / f"{target}.area.md", title=f"{cfg['name']} on {target}",
                       strip="dut")
     entry = _run_pnr(d, target, t, goal, cells, pnr_timeout_min)
+    if target == "ice40" and (entry["resources"] or {}).get("FF"):
+        # the area's count: Yosys's SB_DFF* cells and the flip-flops of hand-placed ICESTORM_LCs
+        entry["resources"]["FF"]["used"] = sum(row["FF"] for row in area.values())
     entry["area_by_block"] = area
     entry["date"] = datetime.date.today().isoformat()
     return entry

@@ -82,3 +82,16 @@ def test_harness_is_the_top_level(tmp_path):
     rows = area_by_block(tmp_path / "ecp5.json", depth=1, strip="dut")
     assert rows["(top level)"]["FF"] >= 48 and rows["(top level)"]["CARRY"] == 0   # the shift registers
     assert rows["(dut)"]["CARRY"] == cells["CCU2C"] and rows["(dut)"]["FF"] == 25    # the adder's own
+
+
+def test_hand_placed_logic_cells_count_as_lut_and_ff():
+    """An ICESTORM_LC instantiated by the design (hdl/controller/line_cell.py fabric="ice40") is a LUT, and
+    a FF only when its DFF_ENABLE parameter is set (a JSON netlist as Yosys writes it)."""
+    def lc(out_bit, dff):
+        return {"type": "ICESTORM_LC", "parameters": {"DFF_ENABLE": format(dff, "032b"), "LUT_INIT": "0" * 16},
+                "attributes": {}, "port_directions": {"O": "output"}, "connections": {"O": [out_bit]}}
+    netlist = {"modules": {"top": {"cells": {"dut.row0.bit0": lc(23, 1), "dut.row0.bit1": lc(24, 0)},
+                                   "netnames": {"dut.row0.q0": {"bits": [23]}, "dut.row0.q1": {"bits": [24]}}}}}
+    rows = area_by_block(netlist, strip="dut")
+    assert sum(r["LUT"] for r in rows.values()) == 2
+    assert sum(r["FF"] for r in rows.values()) == 1
