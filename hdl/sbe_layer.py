@@ -23,7 +23,9 @@ tap_valid, tap_payload : Out  a copy of the engine->controller update stream, va
 busy           : Out  engine or controller busy, or an update beat waiting between them
 saturated, framing_error, sample_count : Out  engine status (see hdl/engine/sbe_engine.py)
 
-Parameters: a, b, lanes, seed (the controller's LFSR seed); other keyword parameters go to the engine
+Parameters: a, b, lanes, seed (the controller's LFSR seed), dsp (both blocks' multipliers,
+hdl/dsp_multiplier.py; `make synth` sets the target's: the ECP5's MULT18X18D with its own registers);
+other keyword parameters go to the engine
 or, prefixed `ctrl_`, to the controller, as contract/layer_config.py splits them (the update-stream
 formats are the engine's, so the two agree by construction).
 Latency: the engine's (see hdl/engine/sbe_engine.py), then the controller's per update
@@ -48,11 +50,16 @@ class SBELayer(wiring.Component):
     """Engine + controller of one a x b crossbar (rows = delta length a, columns = x length b)."""
 
     def __init__(self, *, a: int, b: int, lanes: int = 1, seed: int = 0, engine_options: dict | None = None,
-                 **params):
+                 dsp: str | None = None, **params):
         eng, ctrl = layer_configs(a=a, b=b, lanes=lanes, seed=seed, **params)
-        # engine_options: SBEEngine's HDL-only keywords (compact, bram_delays: the iCE40 area forms)
-        self.engine = SBEEngine(eng, **(engine_options or {}))
-        self.controller = UpdateController(ctrl)
+        # engine_options: SBEEngine's HDL-only keywords (compact, bram_delays: the iCE40 area forms, dsp)
+        # dsp: the multipliers of both blocks (hdl/dsp_multiplier.py: "generic", "ecp5", "auto"; flow/synth.py
+        # sets the target's); None leaves each block's default (engine "generic", controller "auto")
+        opts = dict(engine_options or {})
+        if dsp is not None:
+            opts.setdefault("dsp", dsp)
+        self.engine = SBEEngine(eng, **opts)
+        self.controller = UpdateController(ctrl, **({} if dsp is None else {"dsp": dsp}))
         es, cs = self.engine.signature.members, self.controller.signature.members
         sig = {"i": es["i"], "clear": In(1)}
         sig.update({name: cs[name] for name in _CTRL_REGS})
@@ -106,12 +113,13 @@ class SBENetwork(wiring.Component):
     a bench that trains every layer. The layer k controller's LFSR seed is seed + k (as the golden twin).
     """
 
-    def __init__(self, *, shapes, lanes: int = 1, seed: int = 0, **params):
+    def __init__(self, *, shapes, lanes: int = 1, seed: int = 0, dsp: str | None = None, **params):
         shapes = [tuple(s) for s in shapes]
         if not shapes or any(len(s) != 2 for s in shapes):
             raise ValueError(f"shapes must be a non-empty list of (a, b) pairs, not {shapes!r}")
         self.shapes = shapes
-        self.layers = [SBELayer(a=a, b=b, lanes=lanes, seed=seed + k, **params) for k, (a, b) in enumerate(shapes)]
+        self.layers = [SBELayer(a=a, b=b, lanes=lanes, seed=seed + k, dsp=dsp, **params)
+                       for k, (a, b) in enumerate(shapes)]
         sig = {}
         for k, layer in enumerate(self.layers):
             sig.update({f"l{k}_{name}": member for name, member in layer.signature.members.items()})
