@@ -38,8 +38,9 @@ class ControllerConfig:
                     (block or distributed RAM; line l in bank l mod S at address l div S) with S compare
                     units, one serial beat per cycle, the same slots and cycles as "regs" (needs
                     serial_width > 0 and lanes <= serial_width); "auto": "ram" when serial_width > 0
-                    and a + b > RAM_AUTO_LINES, else "regs". In "ram" the LFSR states are the memories'
-                    initial contents: a reset does not re-seed them (the golden twin's reset() does).
+                    and a + b > RAM_AUTO_LINES, else "regs". Either store returns every LFSR to its
+                    seed on reset, as the golden twin's reset() ("ram": a copy of the seeds in the
+                    LFSR memory, written back in the ceil((a + b) / S) + 1 cycles after reset).
     """
 
     a: int

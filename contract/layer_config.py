@@ -4,7 +4,9 @@ the RTL top (hdl/sbe_layer.py) and its golden twin (golden/rtl/sbe_layer.py).
 Keyword parameters go to the engine (EngineConfig) or, prefixed `ctrl_`, to the controller
 (ControllerConfig, e.g. ctrl_bl_width=12). The layer sets the controller's a, b, lanes and seed itself
 and takes its update-stream formats (elem_width, mant_width, exp_width) from the engine's, so those
-cannot be given with the prefix; serial_width is 0 (the layer drives parallel line outputs).
+cannot be given with the prefix. ctrl_serial_width 0 (the default): the layer drives parallel line
+outputs; S > 0: the controller's serial slot stream of S lines per beat, and with it ctrl_line_store
+"ram" (line state in memory banks, S compare units) for arrays whose per-line registers would not fit.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from .controller_config import ControllerConfig
 from .engine_config import EngineConfig
 
 #: Controller parameters the layer sets itself.
-LAYER_SET = ("serial_width", "mant_width", "exp_width", "elem_width", "a", "b", "lanes", "seed")
+LAYER_SET = ("mant_width", "exp_width", "elem_width", "a", "b", "lanes", "seed")
 
 
 def layer_configs(*, a: int, b: int, lanes: int = 1, seed: int = 0, **params) -> tuple[EngineConfig, ControllerConfig]:

@@ -13,14 +13,19 @@ clear          : In   layer reset, same effect as `rst`: the engine's state rese
                  controller's (a write being loaded or played is dropped, its LFSRs return to the seed), so a
                  clear during a read-out leaves no half-loaded update behind (golden: SBELayer.reset())
 lr_mant, lr_exp, bl, mode : In  controller registers (see hdl/controller/update_controller.py), sampled per update
-row_fire, row_pol, col_fire, col_pol, slot : Out; slot_ready : In   the pulse slots (UpdateController)
+row_fire, row_pol, col_fire, col_pol, slot : Out; slot_ready : In   the pulse slots (UpdateController),
+                 with parallel line outputs (ctrl_serial_width 0, the default)
+o              : Out(stream)  with ctrl_serial_width S > 0 instead: the slots as ceil((a+b)/S) beats of S
+                 lines each (contract/layouts.py serial_layout; the same slots, hdl/controller/update_controller.py)
 done, status   : Out  controller: one-cycle strobe per finished write, its flags
 tap_valid, tap_payload : Out  a copy of the engine->controller update stream, valid on the cycles a beat
                  is transferred (observability for benches and logic analysers; drives nothing)
 busy           : Out  engine or controller busy, or an update beat waiting between them
 saturated, framing_error, sample_count : Out  engine status (see hdl/engine/sbe_engine.py)
 
-Parameters: a, b, lanes, seed (the controller's LFSR seed); other keyword parameters go to the engine
+Parameters: a, b, lanes, seed (the controller's LFSR seed), dsp (both blocks' multipliers,
+hdl/dsp_multiplier.py; `make synth` sets the target's: the ECP5's MULT18X18D with its own registers);
+other keyword parameters go to the engine
 or, prefixed `ctrl_`, to the controller, as contract/layer_config.py splits them (the update-stream
 formats are the engine's, so the two agree by construction).
 Latency: the engine's (see hdl/engine/sbe_engine.py), then the controller's per update
@@ -37,23 +42,34 @@ from hdl.engine.sbe_engine import SBEEngine
 from hdl.controller.update_controller import UpdateController
 
 _CTRL_REGS = ("lr_mant", "lr_exp", "bl", "mode")
-_CTRL_OUTS = ("row_fire", "row_pol", "col_fire", "col_pol", "slot", "done", "status")
+_CTRL_STATUS = ("done", "status")
+_CTRL_PARALLEL = ("row_fire", "row_pol", "col_fire", "col_pol", "slot")     # serial_width 0
 
 
 class SBELayer(wiring.Component):
     """Engine + controller of one a x b crossbar (rows = delta length a, columns = x length b)."""
 
     def __init__(self, *, a: int, b: int, lanes: int = 1, seed: int = 0, engine_options: dict | None = None,
-                 **params):
+                 dsp: str | None = None, **params):
         eng, ctrl = layer_configs(a=a, b=b, lanes=lanes, seed=seed, **params)
-        # engine_options: SBEEngine's HDL-only keywords (compact, bram_delays: the iCE40 area forms)
-        self.engine = SBEEngine(eng, **(engine_options or {}))
-        self.controller = UpdateController(ctrl)
+        # engine_options: SBEEngine's HDL-only keywords (compact, bram_delays: the iCE40 area forms, dsp)
+        # dsp: the multipliers of both blocks (hdl/dsp_multiplier.py: "generic", "ecp5", "auto"; flow/synth.py
+        # sets the target's); None leaves each block's default (engine "generic", controller "auto")
+        opts = dict(engine_options or {})
+        if dsp is not None:
+            opts.setdefault("dsp", dsp)
+        self.engine = SBEEngine(eng, **opts)
+        self.controller = UpdateController(ctrl, **({} if dsp is None else {"dsp": dsp}))
         es, cs = self.engine.signature.members, self.controller.signature.members
         sig = {"i": es["i"], "clear": In(1)}
         sig.update({name: cs[name] for name in _CTRL_REGS})
-        sig.update({name: cs[name] for name in _CTRL_OUTS})
-        sig["slot_ready"] = cs["slot_ready"]
+        sig.update({name: cs[name] for name in _CTRL_STATUS})
+        self.serial = bool(ctrl.serial_width)
+        if self.serial:
+            sig["o"] = cs["o"]
+        else:
+            sig.update({name: cs[name] for name in _CTRL_PARALLEL})
+            sig["slot_ready"] = cs["slot_ready"]
         sig.update(tap_valid=Out(1), tap_payload=Out(self.engine.out_layout), busy=Out(1),
                    saturated=Out(1), framing_error=Out(1), sample_count=Out(16))
         super().__init__(sig)
@@ -71,9 +87,14 @@ class SBELayer(wiring.Component):
         m.submodules.controller = ResetInserter({"sync": self.clear})(ctl)
         wiring.connect(m, wiring.flipped(self.i), eng.i)
         wiring.connect(m, eng.o, ctl.i)
-        m.d.comb += [eng.clear.eq(self.clear), ctl.slot_ready.eq(self.slot_ready)]
+        m.d.comb += eng.clear.eq(self.clear)
         m.d.comb += [getattr(ctl, n).eq(getattr(self, n)) for n in _CTRL_REGS]
-        m.d.comb += [getattr(self, n).eq(getattr(ctl, n)) for n in _CTRL_OUTS]
+        m.d.comb += [getattr(self, n).eq(getattr(ctl, n)) for n in _CTRL_STATUS]
+        if self.serial:
+            wiring.connect(m, ctl.o, wiring.flipped(self.o))
+        else:
+            m.d.comb += ctl.slot_ready.eq(self.slot_ready)
+            m.d.comb += [getattr(self, n).eq(getattr(ctl, n)) for n in _CTRL_PARALLEL]
         m.d.comb += [
             self.tap_valid.eq(eng.o.valid & ctl.i.ready),
             self.tap_payload.eq(eng.o.payload),
@@ -92,12 +113,13 @@ class SBENetwork(wiring.Component):
     a bench that trains every layer. The layer k controller's LFSR seed is seed + k (as the golden twin).
     """
 
-    def __init__(self, *, shapes, lanes: int = 1, seed: int = 0, **params):
+    def __init__(self, *, shapes, lanes: int = 1, seed: int = 0, dsp: str | None = None, **params):
         shapes = [tuple(s) for s in shapes]
         if not shapes or any(len(s) != 2 for s in shapes):
             raise ValueError(f"shapes must be a non-empty list of (a, b) pairs, not {shapes!r}")
         self.shapes = shapes
-        self.layers = [SBELayer(a=a, b=b, lanes=lanes, seed=seed + k, **params) for k, (a, b) in enumerate(shapes)]
+        self.layers = [SBELayer(a=a, b=b, lanes=lanes, seed=seed + k, dsp=dsp, **params)
+                       for k, (a, b) in enumerate(shapes)]
         sig = {}
         for k, layer in enumerate(self.layers):
             sig.update({f"l{k}_{name}": member for name, member in layer.signature.members.items()})
@@ -109,8 +131,10 @@ class SBENetwork(wiring.Component):
             m.submodules[f"layer{k}"] = layer
             for name, member in layer.signature.members.items():
                 outer = getattr(self, f"l{k}_{name}")
-                if member.is_signature:                          # the sample stream (flow In)
+                if member.is_signature and member.flow == In:    # the sample stream
                     wiring.connect(m, wiring.flipped(outer), getattr(layer, name))
+                elif member.is_signature:                        # the serial slot stream
+                    wiring.connect(m, getattr(layer, name), wiring.flipped(outer))
                 elif member.flow == In:
                     m.d.comb += getattr(layer, name).eq(outer)
                 else:

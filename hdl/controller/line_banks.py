@@ -32,8 +32,13 @@ Loading: `load` writes lanes 0..L-1 of the beat to lines base .. base + L - 1 (b
 for the columns, then + L per beat of that vector, until `rewind`), three cycles after the beat (the beat
 is registered, then its position and lane enables, then each bank's write: no input-to-memory path, no
 lane crossbar or position arithmetic in front of the memories); elements past the end of the vector are
-not written. A reset does not re-seed the LFSR memories (they hold their state like any block RAM);
-the golden model's reset() does, so compare from configuration on.
+not written.
+
+Reset (and the layer's `clear`) re-seeds the LFSR memory, as the golden twin's reset() does: the memory
+is 2D words deep, the seeds kept at addresses D .. 2D-1 (never written); for D + 1 cycles after a reset
+each seed word is read and written back at its address - D, then address 0 is read once more (the idle
+read), and only then may a slot start. An update cannot present its first slot sooner: it loads for at
+least ceil((a+b)/L) >= D cycles, then the set-up's cycles (hdl/controller/controller_setup.py).
 """
 from __future__ import annotations
 
@@ -113,15 +118,27 @@ class LineBanks(wiring.Component):
             mm = Memory(shape=P + 1, depth=D, init=[], attrs={"ram_style": "distributed"})
             m.submodules[f"mag{k}"] = mm
             mags.append((mm.read_port(transparent_for=()), mm.write_port()))
-        st_mem = Memory(shape=S * W, depth=D, attrs={"ram_style": "block"},
-                        init=[sum(seed_of(d * S + k) << (k * W) for k in range(S)) for d in range(D)])
-        m.submodules.st = st_mem
-        ws = st_mem.write_port()
+        # Addresses 0 .. D-1 the live states, D .. 2D-1 the seed copy that a reset writes back.
+        seed_words = [sum(seed_of(d * S + k) << (k * W) for k in range(S)) for d in range(D)]
         # With one beat per slot (D == 1) the next slot's read of address 0 shares the clock edge with the
         # write-back of the slot's leap: read through it. Otherwise the write-back of address c precedes
-        # the next slot's read of c by D - 1 >= 1 pipeline cycles (see the timing in the docstring), so
-        # the block RAM needs no cross-port bypass.
+        # the next slot's read of c by D - 1 >= 1 pipeline cycles (see the timing in the docstring), and
+        # the re-seeding reads D + i while it writes i - 1: the read never meets the write, so the block
+        # RAM needs no cross-port bypass (`no_rw_check`: Yosys would emulate one in fabric otherwise).
+        st_mem = Memory(shape=S * W, depth=2 * D, init=seed_words * 2,
+                        attrs={"ram_style": "block", **({} if D == 1 else {"no_rw_check": 1})})
+        m.submodules.st = st_mem
+        ws = st_mem.write_port()
         rs = st_mem.read_port(transparent_for=(ws,) if D == 1 else ())
+        # Re-seeding after reset: sc counts 0 .. D + 1; read D + sc while sc < D, write the word read the
+        # cycle before at sc - 1 while 1 <= sc <= D, then read address 0 (sc == D); done at sc == D + 1.
+        sc = Signal(range(D + 2), init=0)
+        seeding = Signal()
+        m.d.comb += seeding.eq(sc != D + 1)
+        with m.If(seeding):
+            m.d.sync += sc.eq(sc + 1)
+        seed_we = Signal()                              # the word of address sc - 1 is at the read port
+        m.d.sync += seed_we.eq(seeding & (sc < D))
 
         # -- loading, two registered stages after the beat: lane l -> line base + l -> bank (b0 + l) mod S
         # Per vector a position: the base bank one-hot (lane l hits bank k iff bit (k - l) mod S is set;
@@ -194,15 +211,16 @@ class LineBanks(wiring.Component):
         adv = Signal()                                  # the read stages move (every cycle but a stall)
         rd_addr = Signal(range(D + 2))
         m.d.comb += [adv.eq(~busy | step),              # capture: address 1 (address 0 is in flight)
-                     rd_addr.eq(Mux(busy, ra, self.present))]
+                     rd_addr.eq(Mux(busy, ra, self.present & ~seeding))]
         # The LFSR block RAM (its own address register at the port, few loads) reads the same address
         # computed from cnt: from that form Yosys proves that the read never hits the address written
         # back in the same cycle (cnt), so it maps the read port as is; from the register `ra` it cannot,
         # and emulates read-before-write with two fabric registers per data bit.
-        st_addr = Signal(range(D + 2))
-        m.d.comb += st_addr.eq(Mux(busy, Mux(cnt == D - 1, 0, cnt + 2), self.present))
+        st_addr = Signal(range(max(D + 2, 2 * D)))    # 0 .. D + 1, and the seeds D .. 2D - 1
+        m.d.comb += st_addr.eq(Mux(busy, Mux(cnt == D - 1, 0, cnt + 2),
+                                   Mux(sc < D, D + sc, self.present & ~seeding)))
         first = [cnt.eq(0), last.eq(D == 1), ra.eq(0 if D == 1 else 2)]     # cnt = 0
-        with m.If(~busy & self.present):
+        with m.If(~busy & self.present & ~seeding):
             m.d.sync += [busy.eq(1), *first]
         with m.Elif(step):
             if D >= 2:                                  # cnt + 1 (D == 1: always the last beat)
@@ -219,7 +237,8 @@ class LineBanks(wiring.Component):
         leap = Signal()                                 # this slot's last phase of a stochastic slot
         m.d.comb += leap.eq(~self.det & ~(self.two_phase & ~self.phase))
         fires, pols = [], []
-        m.d.comb += [rs.en.eq(adv), rs.addr.eq(st_addr), ws.en.eq(step & leap), ws.addr.eq(cnt)]
+        m.d.comb += [rs.en.eq(adv), rs.addr.eq(st_addr), ws.en.eq(Mux(seeding, seed_we, step & leap)),
+                     ws.addr.eq(Mux(seeding, sc - 1, cnt))]
         for k in range(S):
             rm, _ = mags[k]
             mag_q = Signal(P + 1, name=f"mag_q{k}")
@@ -227,7 +246,8 @@ class LineBanks(wiring.Component):
                 m.d.sync += mag_q.eq(rm.data)
             st = st_q[k * W:(k + 1) * W]
             m.d.comb += [rm.en.eq(adv), rm.addr.eq(rd_addr),
-                         ws.data[k * W:(k + 1) * W].eq(leap_value(st, W, LS))]
+                         ws.data[k * W:(k + 1) * W].eq(Mux(seeding, rs.data[k * W:(k + 1) * W],
+                                                           leap_value(st, W, LS)))]
             rows_here = max(0, -(-(a - k) // S))        # addresses of bank k that hold row lines
             lines_here = max(0, -(-(n - k) // S))
             is_row = Signal(name=f"is_row{k}")          # registered with the read data: no compare of

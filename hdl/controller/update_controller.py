@@ -64,7 +64,8 @@ chain of registers (the line cells' magnitude/sign registers), so element i of t
 fixed position (no address decoder over a or b lines), and every line has its own LFSR register and
 compare unit. "ram" (serial output only; chosen by "auto" for a + b > 256) keeps magnitudes, signs and
 LFSR states in S = serial_width memory banks with S compare units (hdl/controller/line_banks.py
-LineBanks): the same slots, beats and cycles; the LFSR memories are not re-seeded by a reset.
+LineBanks): the same slots, beats and cycles; a reset re-seeds the LFSR memory from a copy of the seeds
+it keeps (as the register store's reset does its LFSR registers).
 """
 from __future__ import annotations
 

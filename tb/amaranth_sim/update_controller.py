@@ -284,33 +284,33 @@ def run_amaranth(dut, updates: list[dict], *, seed: int = 0, p_gap: float = 0.0,
     return results
 
 
-def run_amaranth_serial(dut, updates: list[dict], *, seed: int = 0, p_gap: float = 0.0, p_stall: float = 0.0,
-                        max_cycles: int = 1_000_000, beat_lists: list | None = None) -> list[dict]:
-    """Simulate `dut` (serial output, serial_width S > 0) on `updates` with seeded input gaps and o.ready
-    stalls; per update return {"slots": [(row_fire, row_pol, col_fire, col_pol), ...], "status", "cycles"}
-    like run_amaranth. Each beat's `last` flag is checked against the beat count ceil((a+b)/S)."""
-    from amaranth.sim import Simulator
+def serial_slot_monitor(dut, count: int, results: list[dict], *, rout: random.Random, p_stall: float = 0.0,
+                        max_cycles: int = 1_000_000, watch=(), on_cycle=None):
+    """slot_monitor for a block with the controller's serial slot stream `o` (serial_width S > 0): drives
+    o.ready with seeded stalls, gathers each slot's ceil((a+b)/S) beats (each beat's `last` flag checked
+    against the count) and appends {"slots": [(row_fire, row_pol, col_fire, col_pol), ...], "status",
+    "cycles"} to `results` per finished update until `count` have finished. `watch`/`on_cycle` as in
+    slot_monitor. Raises TimeoutError after max_cycles cycles."""
+    a, b, S = dut.a, dut.b, dut.o.payload.fire.shape().width
+    n, nch = a + b, -(-(a + b) // S)
 
-    a, b, S = dut.a, dut.b, dut.serial_width
-    n, nch = a + b, -(-(dut.a + dut.b) // dut.serial_width)
-    rin, rout = random.Random(seed), random.Random(seed + 1)
-    results: list[dict] = []
-
-    async def consumer(ctx):
+    async def monitor(ctx):
         fire = pol = k = 0
         slots, start, pending = [], None, None
         for cyc in range(max_cycles):
             ready = not (rout.random() < p_stall)
             ctx.set(dut.o.ready, int(ready))
-            _, _, valid, payload, done, status, iv, ir = await ctx.tick().sample(
-                dut.o.valid, dut.o.payload, dut.done, dut.status, dut.i.valid, dut.i.ready)
+            _, _, valid, payload, done, status, iv, ir, *extra = await ctx.tick().sample(
+                dut.o.valid, dut.o.payload, dut.done, dut.status, dut.i.valid, dut.i.ready, *watch)
+            if on_cycle is not None:
+                on_cycle(*extra)
             if iv and ir and start is None:
                 start = cyc
             if pending is not None:                     # status is registered at the done edge
                 pending["status"] = int(status)
                 results.append(pending)
                 pending = None
-                if len(results) == len(updates):
+                if len(results) == count:
                     return
             if valid and ready:
                 fire |= payload.fire << (S * k)
@@ -324,7 +324,20 @@ def run_amaranth_serial(dut, updates: list[dict], *, seed: int = 0, p_gap: float
             if done:
                 pending = {"slots": slots, "cycles": cyc - start + 1}
                 slots, start = [], None
-        raise TimeoutError(f"waited {max_cycles} cycles for update {len(results)} of {len(updates)}")
+        raise TimeoutError(f"waited {max_cycles} cycles for update {len(results)} of {count}")
+    return monitor
+
+
+def run_amaranth_serial(dut, updates: list[dict], *, seed: int = 0, p_gap: float = 0.0, p_stall: float = 0.0,
+                        max_cycles: int = 1_000_000, beat_lists: list | None = None) -> list[dict]:
+    """Simulate `dut` (serial output, serial_width S > 0) on `updates` with seeded input gaps and o.ready
+    stalls; per update return {"slots": [(row_fire, row_pol, col_fire, col_pol), ...], "status", "cycles"}
+    like run_amaranth (serial_slot_monitor)."""
+    from amaranth.sim import Simulator
+
+    rin, rout = random.Random(seed), random.Random(seed + 1)
+    results: list[dict] = []
+    consumer = serial_slot_monitor(dut, len(updates), results, rout=rout, p_stall=p_stall, max_cycles=max_cycles)
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
