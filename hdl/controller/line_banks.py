@@ -35,10 +35,11 @@ lane crossbar or position arithmetic in front of the memories); elements past th
 not written.
 
 Reset (and the layer's `clear`) re-seeds the LFSR memory, as the golden twin's reset() does: the memory
-is 2D words deep, the seeds kept at addresses D .. 2D-1 (never written); for D + 1 cycles after a reset
-each seed word is read and written back at its address - D, then address 0 is read once more (the idle
-read), and only then may a slot start. An update cannot present its first slot sooner: it loads for at
-least ceil((a+b)/L) >= D cycles, then the set-up's cycles (hdl/controller/controller_setup.py).
+is 2D words deep, the seeds kept at addresses D .. 2D-1 (never written); in the D + 2 cycles after a
+reset each seed word is read, registered in the read data register and written back at its address - D
+(the write-back's own path), and only then may a slot start. An update cannot present its first slot
+sooner: it loads for at least ceil((a+b)/L) >= D cycles, then the set-up's cycles
+(hdl/controller/controller_setup.py).
 """
 from __future__ import annotations
 
@@ -123,22 +124,24 @@ class LineBanks(wiring.Component):
         # With one beat per slot (D == 1) the next slot's read of address 0 shares the clock edge with the
         # write-back of the slot's leap: read through it. Otherwise the write-back of address c precedes
         # the next slot's read of c by D - 1 >= 1 pipeline cycles (see the timing in the docstring), and
-        # the re-seeding reads D + i while it writes i - 1: the read never meets the write, so the block
+        # the re-seeding reads D + i while it writes i - 2: the read never meets the write, so the block
         # RAM needs no cross-port bypass (`no_rw_check`: Yosys would emulate one in fabric otherwise).
         st_mem = Memory(shape=S * W, depth=2 * D, init=seed_words * 2,
                         attrs={"ram_style": "block", **({} if D == 1 else {"no_rw_check": 1})})
         m.submodules.st = st_mem
         ws = st_mem.write_port()
         rs = st_mem.read_port(transparent_for=(ws,) if D == 1 else ())
-        # Re-seeding after reset: sc counts 0 .. D + 1; read D + sc while sc < D, write the word read the
-        # cycle before at sc - 1 while 1 <= sc <= D, then read address 0 (sc == D); done at sc == D + 1.
-        sc = Signal(range(D + 2), init=0)
+        # Re-seeding after reset: sc counts 0 .. D + 2; read D + sc while sc < D; the word read at sc
+        # reaches the read data register st_q at sc + 2 and is written from it at address sc - 2 (the
+        # slot's write-back path: no memory-output-to-memory-input path), while 2 <= sc <= D + 1; then
+        # address 0 is read (the idle read, sc = D, D + 1); done at sc == D + 2.
+        sc = Signal(range(D + 3), init=0)
         seeding = Signal()
-        m.d.comb += seeding.eq(sc != D + 1)
+        m.d.comb += seeding.eq(sc != D + 2)
         with m.If(seeding):
             m.d.sync += sc.eq(sc + 1)
-        seed_we = Signal()                              # the word of address sc - 1 is at the read port
-        m.d.sync += seed_we.eq(seeding & (sc < D))
+        seed_rd, seed_we = Signal(), Signal()           # a seed word read / in st_q, to be written
+        m.d.sync += [seed_rd.eq(seeding & (sc < D)), seed_we.eq(seed_rd)]
 
         # -- loading, two registered stages after the beat: lane l -> line base + l -> bank (b0 + l) mod S
         # Per vector a position: the base bank one-hot (lane l hits bank k iff bit (k - l) mod S is set;
@@ -238,7 +241,7 @@ class LineBanks(wiring.Component):
         m.d.comb += leap.eq(~self.det & ~(self.two_phase & ~self.phase))
         fires, pols = [], []
         m.d.comb += [rs.en.eq(adv), rs.addr.eq(st_addr), ws.en.eq(Mux(seeding, seed_we, step & leap)),
-                     ws.addr.eq(Mux(seeding, sc - 1, cnt))]
+                     ws.addr.eq(Mux(seeding, sc - 2, cnt))]
         for k in range(S):
             rm, _ = mags[k]
             mag_q = Signal(P + 1, name=f"mag_q{k}")
@@ -246,8 +249,7 @@ class LineBanks(wiring.Component):
                 m.d.sync += mag_q.eq(rm.data)
             st = st_q[k * W:(k + 1) * W]
             m.d.comb += [rm.en.eq(adv), rm.addr.eq(rd_addr),
-                         ws.data[k * W:(k + 1) * W].eq(Mux(seeding, rs.data[k * W:(k + 1) * W],
-                                                           leap_value(st, W, LS)))]
+                         ws.data[k * W:(k + 1) * W].eq(Mux(seeding, st, leap_value(st, W, LS)))]
             rows_here = max(0, -(-(a - k) // S))        # addresses of bank k that hold row lines
             lines_here = max(0, -(-(n - k) // S))
             is_row = Signal(name=f"is_row{k}")          # registered with the read data: no compare of
