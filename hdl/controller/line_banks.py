@@ -131,17 +131,22 @@ class LineBanks(wiring.Component):
         m.submodules.st = st_mem
         ws = st_mem.write_port()
         rs = st_mem.read_port(transparent_for=(ws,) if D == 1 else ())
-        # Re-seeding after reset: sc counts 0 .. D + 2; read D + sc while sc < D; the word read at sc
-        # reaches the read data register st_q at sc + 2 and is written from it at address sc - 2 (the
-        # slot's write-back path: no memory-output-to-memory-input path), while 2 <= sc <= D + 1; then
-        # address 0 is read (the idle read, sc = D, D + 1); done at sc == D + 2.
-        sc = Signal(range(D + 3), init=0)
-        seeding = Signal()
-        m.d.comb += seeding.eq(sc != D + 2)
-        with m.If(seeding):
-            m.d.sync += sc.eq(sc + 1)
-        seed_rd, seed_we = Signal(), Signal()           # a seed word read / in st_q, to be written
-        m.d.sync += [seed_rd.eq(seeding & (sc < D)), seed_we.eq(seed_rd)]
+        # Re-seeding after reset, from registers only (they feed the read addresses): read D .. 2D-1 in
+        # cycles 0 .. D-1 (`reading`); the word read in cycle t reaches the read data register st_q in
+        # t + 2 and is written from it at address t (the slot's write-back path: no memory-output-to-
+        # memory-input path), cycles 2 .. D+1; cycles D and D+1 read address 0 (the idle read); from
+        # cycle D + 2 on `seeding` is low and slots may start.
+        reading, seeding = Signal(init=1), Signal(init=1)
+        seed_addr = Signal(range(2 * D), init=D)
+        with m.If(reading):
+            m.d.sync += [seed_addr.eq(seed_addr + 1), reading.eq(seed_addr != 2 * D - 1)]
+        seed_rd, seed_we = Signal(), Signal()           # the word read in the cycle before / before that
+        m.d.sync += [seed_rd.eq(reading), seed_we.eq(seed_rd)]
+        seed_wa = Signal(range(D), init=0)              # the address it is written to
+        with m.If(seed_we):
+            m.d.sync += seed_wa.eq(seed_wa + 1)
+            with m.If(~seed_rd):                        # the last seed word
+                m.d.sync += seeding.eq(0)
 
         # -- loading, two registered stages after the beat: lane l -> line base + l -> bank (b0 + l) mod S
         # Per vector a position: the base bank one-hot (lane l hits bank k iff bit (k - l) mod S is set;
@@ -221,7 +226,7 @@ class LineBanks(wiring.Component):
         # and emulates read-before-write with two fabric registers per data bit.
         st_addr = Signal(range(max(D + 2, 2 * D)))    # 0 .. D + 1, and the seeds D .. 2D - 1
         m.d.comb += st_addr.eq(Mux(busy, Mux(cnt == D - 1, 0, cnt + 2),
-                                   Mux(sc < D, D + sc, self.present & ~seeding)))
+                                   Mux(reading, seed_addr, self.present & ~seeding)))
         first = [cnt.eq(0), last.eq(D == 1), ra.eq(0 if D == 1 else 2)]     # cnt = 0
         with m.If(~busy & self.present & ~seeding):
             m.d.sync += [busy.eq(1), *first]
@@ -241,7 +246,7 @@ class LineBanks(wiring.Component):
         m.d.comb += leap.eq(~self.det & ~(self.two_phase & ~self.phase))
         fires, pols = [], []
         m.d.comb += [rs.en.eq(adv), rs.addr.eq(st_addr), ws.en.eq(Mux(seeding, seed_we, step & leap)),
-                     ws.addr.eq(Mux(seeding, sc - 2, cnt))]
+                     ws.addr.eq(Mux(seeding, seed_wa, cnt))]
         for k in range(S):
             rm, _ = mags[k]
             mag_q = Signal(P + 1, name=f"mag_q{k}")
