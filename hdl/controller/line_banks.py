@@ -37,9 +37,8 @@ not written.
 Reset (and the layer's `clear`) re-seeds the LFSR memory, as the golden twin's reset() does: the memory
 is 2D words deep, the seeds kept at addresses D .. 2D-1 (never written); in the D + 2 cycles after a
 reset each seed word is read, registered in the read data register and written back at its address - D
-(the write-back's own path), and only then may a slot start. An update cannot present its first slot
-sooner: it loads for at least ceil((a+b)/L) >= D cycles, then the set-up's cycles
-(hdl/controller/controller_setup.py).
+(the write-back's own path). No update can present its first slot sooner: it loads for at least
+ceil((a+b)/L) >= D cycles (L <= S), then the set-up's 10 + 16 + P cycles (hdl/controller/controller_setup.py).
 """
 from __future__ import annotations
 
@@ -134,8 +133,9 @@ class LineBanks(wiring.Component):
         # Re-seeding after reset, from registers only (they feed the read addresses): read D .. 2D-1 in
         # cycles 0 .. D-1 (`reading`); the word read in cycle t reaches the read data register st_q in
         # t + 2 and is written from it at address t (the slot's write-back path: no memory-output-to-
-        # memory-input path), cycles 2 .. D+1; cycles D and D+1 read address 0 (the idle read); from
-        # cycle D + 2 on `seeding` is low and slots may start.
+        # memory-input path), cycles 2 .. D+1. No slot can be presented before cycle D + 2 (the update
+        # loads for >= D cycles, then the set-up's), so nothing else waits on `seeding` (a gate on the
+        # read addresses was the 100x784 ECP5 critical path).
         reading, seeding = Signal(init=1), Signal(init=1)
         seed_addr = Signal(range(2 * D), init=D)
         with m.If(reading):
@@ -219,16 +219,16 @@ class LineBanks(wiring.Component):
         adv = Signal()                                  # the read stages move (every cycle but a stall)
         rd_addr = Signal(range(D + 2))
         m.d.comb += [adv.eq(~busy | step),              # capture: address 1 (address 0 is in flight)
-                     rd_addr.eq(Mux(busy, ra, self.present & ~seeding))]
+                     rd_addr.eq(Mux(busy, ra, self.present))]
         # The LFSR block RAM (its own address register at the port, few loads) reads the same address
         # computed from cnt: from that form Yosys proves that the read never hits the address written
         # back in the same cycle (cnt), so it maps the read port as is; from the register `ra` it cannot,
         # and emulates read-before-write with two fabric registers per data bit.
         st_addr = Signal(range(max(D + 2, 2 * D)))    # 0 .. D + 1, and the seeds D .. 2D - 1
         m.d.comb += st_addr.eq(Mux(busy, Mux(cnt == D - 1, 0, cnt + 2),
-                                   Mux(reading, seed_addr, self.present & ~seeding)))
+                                   Mux(reading, seed_addr, self.present)))
         first = [cnt.eq(0), last.eq(D == 1), ra.eq(0 if D == 1 else 2)]     # cnt = 0
-        with m.If(~busy & self.present & ~seeding):
+        with m.If(~busy & self.present):
             m.d.sync += [busy.eq(1), *first]
         with m.Elif(step):
             if D >= 2:                                  # cnt + 1 (D == 1: always the last beat)
