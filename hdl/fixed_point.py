@@ -402,18 +402,23 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
                 if force is not None:
                     sm_b, se_b = Mux(st["_fc"], st["_fm"][:w].as_signed(), sm_b), Mux(st["_fc"], st["_fe"], se_b)
                 sp_b = off | hi | lo
-                # kept as nets of their own (Yosys `keep`): ABC, which knows no arrival times, would otherwise
-                # merge these selects with the late overflow's and put LUT levels after it
-                am = Signal(signed(w), name=f"{nm}_am{b}", attrs={"keep": 1})
-                ae = Signal(signed(ew), name=f"{nm}_ae{b}", attrs={"keep": 1})
-                am_v = Mux(sp_b, sm_b, st[f"_r{nm}"] if b == 0 else 1 << (w - 2))
-                ae_v = Mux(sp_b, se_b, st[f"_es{nm}" if b == 0 else f"_es1{nm}"])
                 fl_b = hi | lo
                 if force_out is not None:
-                    am_v = Mux(force_out[0], force_out[1][:w].as_signed(), am_v)
-                    ae_v = Mux(force_out[0], force_out[2], ae_v)
-                    fl_b = ~force_out[0] & fl_b
-                m.d.comb += [am.eq(am_v), ae.eq(ae_v)]
+                    sm_b = Mux(force_out[0], force_out[1][:w].as_signed(), sm_b)
+                    se_b = Mux(force_out[0], force_out[2], se_b)
+                    sp_b, fl_b = sp_b | force_out[0], ~force_out[0] & fl_b
+                # The special result (sq, its select sp) from registers and force_out only, and the round's
+                # result r selected against it in one LUT (am0): r, off the round's carry chain, then passes
+                # two LUT levels (am0, the overflow's select) to the write port, not three. All kept as nets
+                # of their own (Yosys `keep`): ABC, which knows no arrival times, would otherwise merge the
+                # early selects with the late ones and put LUT levels after the carry chain.
+                sp = Signal(name=f"{nm}_sp{b}", attrs={"keep": 1})
+                sq = Signal(signed(w), name=f"{nm}_sq{b}", attrs={"keep": 1})
+                am = Signal(signed(w), name=f"{nm}_am{b}", attrs={"keep": 1})
+                ae = Signal(signed(ew), name=f"{nm}_ae{b}", attrs={"keep": 1})
+                m.d.comb += [sp.eq(sp_b), sq.eq(sm_b),
+                             am.eq(Mux(sp, sq, st[f"_r{nm}"] if b == 0 else 1 << (w - 2))),
+                             ae.eq(Mux(sp_b, se_b, st[f"_es{nm}" if b == 0 else f"_es1{nm}"]))]
                 alt[b] = (am, ae, fl_b)
             m.d.comb += [m_out.eq(Mux(ovf, alt[1][0], alt[0][0])), e_out.eq(Mux(ovf, alt[1][1], alt[0][1]))]
             if with_flag:

@@ -10,7 +10,8 @@ asserts that).
 
 Pipeline (an instruction issued in cycle t)
     fetch    ROM (block memory, registered output) read in t-2, registered again: the fields are valid in
-             t (a segment's first word: from a table, registered when the segment starts)
+             t (a segment's first word: from a table registered in every cycle; while idle, the ROM reads
+             the second word of the segment the scheduler's `seg`, `last` name, started or not)
     t        issue: register-file read addresses (block memory, two read ports, registered output);
              REL / RDY / DONE pulse
     t+1      operands valid; FloatALU (LAT - 2 register stages, float_alu.CUTS); KSEL at LAT 3; the
@@ -227,13 +228,21 @@ class ScalarUnit(wiring.Component):
         if self.compact:
             m.d.comb += rom_rd.addr.eq(pc + 1)
         else:
-            # start_addr + 1 as a select of constants (no adder after the scheduler's late `start`, `seg`)
+            # While idle the ROM reads the second word of the segment a start would start (start_addr + 1
+            # as a select of constants of the scheduler's `seg`, `last`: registers), whether it starts or
+            # not: the address selects on `running` (a register), not on `go` (the scheduler's `start`
+            # after `busy` and the latches' `full`: late, and a block RAM's address wants its setup).
             seg_next = Array([Const(self.seg_start[sg.name] + 1, len(pc)) for sg in segs])
-            m.d.comb += rom_rd.addr.eq(Mux(go, Mux(is_last, self.seg_start["LAST"] + 1, seg_next[self.seg]), pc + 2))
+            m.d.comb += rom_rd.addr.eq(Mux(running, pc + 2,
+                                           Mux(is_last, self.seg_start["LAST"] + 1, seg_next[self.seg])))
         m.d.sync += [first.eq(go), q_first.eq(Mux(is_last, words[self.seg_start["LAST"]], seg_word[self.seg]))]
-        with m.If(go):
-            m.d.sync += [running.eq(1), pc.eq(start_addr)]
-        with m.Elif(running):
+        # pc follows start_addr while idle (not loaded by `go`): it is the started segment's first address
+        # in the cycle after `go`
+        with m.If(~running):
+            m.d.sync += pc.eq(start_addr)
+            with m.If(go):
+                m.d.sync += running.eq(1)
+        with m.Else():
             m.d.sync += pc.eq(pc + 1)
             with m.If(op == OPC["DONE"]):
                 m.d.sync += running.eq(0)
