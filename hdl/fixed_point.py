@@ -234,6 +234,7 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
     overflow selects after it.
 
     cuts, a subset of FNORM_CUTS, puts a register after
+        "pre"  (compact only) the first halving step (the widest)
         "bl"   the leading-bit index tree (and, in parallel, the exponent plus its constants)
         "sh"   the normalising shift (and, in parallel, e + s, e + s + 1 and their range compares)
         "rnd"  the round increment and its overflow
@@ -268,8 +269,10 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
         raise ValueError("extra keys must not start with '_'")
     if normalised and not compact:
         raise ValueError("fnorm_multi_pipe_hw: normalised needs compact")
-    if not cuts <= set(FNORM_CUTS):
-        raise ValueError(f"fnorm cuts must be a subset of {FNORM_CUTS}, not {sorted(cuts)}")
+    if not cuts <= set(FNORM_CUTS) | {"pre"}:
+        raise ValueError(f"fnorm cuts must be a subset of {FNORM_CUTS} (and 'pre', compact), not {sorted(cuts)}")
+    if "pre" in cuts and not compact:
+        raise ValueError("fnorm_multi_pipe_hw: cut 'pre' needs compact")
     extra = dict(extra or {})
     if (force is not None or force_out is not None) and compact:
         raise ValueError("fnorm_multi_pipe_hw: force and force_out need compact=False")
@@ -307,8 +310,19 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
             x, zb = nx, [t] + zb
         return x, zb
 
+    zero = Signal(name=f"{name}_zero")
+    m.d.comb += zero.eq(v == 0)
     if compact:
-        x, zb = halving_steps(vp, [], [j for j in reversed(range(k)) if j not in late])
+        early = [j for j in reversed(range(k)) if j not in late]
+        x, zb = halving_steps(vp, [], early[:1] if "pre" in cuts else [])
+        if "pre" in cuts:
+            # the first (widest) step before its own register
+            pst = stage_hw(m, True, f"{name}_ppre", {"_x": x, "_t": zb[0], "_e": e, "_zero": zero, "_neg": sign,
+                                                     **extra})
+            x, zb, e, zero, sign = pst["_x"], [pst["_t"]], pst["_e"], pst["_zero"], pst["_neg"]
+            extra = {key: pst[key] for key in extra}
+            early = early[1:]
+        x, zb = halving_steps(x, zb, early)
         lead = Signal(k - len(late), name=f"{name}_i")
         m.d.comb += lead.eq(~Cat(*zb))             # the index's top bits (all of it without `late`)
         vp = x                                      # the top W+1 bits, normalised (without `late`)
@@ -325,8 +339,6 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
         ecs[f"_ec0{nm}"], ecs[f"_ec1{nm}"] = ec0, ec1
     if compact:
         ecs["_e"] = e
-    zero = Signal(name=f"{name}_zero")
-    m.d.comb += zero.eq(v == 0)
     st = stage_hw(m, "bl" in cuts, f"{name}_pbl", {"_vp": vp, "_i": lead, **ecs, "_zero": zero, "_neg": sign,
                                                    **extra})
     # the normalising shift: only the top W+1 bits are kept
