@@ -299,7 +299,7 @@ class IssueStage(wiring.Component):
         # the next state for each outcome of this cycle's issue (none, a sample beat, a read-out beat),
         # from registers and from the next values of the datapath's registers (the `*_rest`, `*_next`
         # inputs, plus the beat issued now); the issue then only selects (one mux after it).
-        run_may, ro_may = Signal(), Signal()
+        run_may, ro_may = Signal(name="run_may"), Signal(name="ro_may")
         issue_run, issue_ro = Signal(), Signal()
         m.d.comb += [issue_run.eq(self.adv & run_may & self.i.valid), issue_ro.eq(self.adv & ro_may),
                      self.i.ready.eq(issue_run)]
