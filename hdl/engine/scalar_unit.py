@@ -482,7 +482,10 @@ class ScalarUnit(wiring.Component):
             m.d.comb += [wr.addr.eq(Mux(rst_sel, rst_a, w["d"])), wr.data.eq(Mux(rst_sel, rst_d, Cat(w["rm"], w["re"])))]
         else:
             # the reset values through the ALU's override (selected beside its round, not after it)
-            rst_sel, rst_v = rst_busy, init_rom[rst_cnt]
+            # (register r's value looked up the cycle before, in a register: no select after rst_cnt into
+            # the write port's data)
+            rst_sel, rst_v = rst_busy, Signal(rw, init=pack(init[0]), name="rst_v")
+            m.d.sync += rst_v.eq(init_rom[(rst_cnt + 1)[:len(rst_cnt)]])
             m.d.comb += [alu.ov.eq(rst_busy), alu.ov_m.eq(rst_v[:mw]), alu.ov_e.eq(rst_v[mw:mw + ew]),
                          wr.addr.eq(Mux(rst_sel, rst_cnt, w["d"])), wr.data.eq(Cat(w["rm"], w["re"]))]
         # the ALU's flag registered before the sticky `flag` (which then rises a cycle after the write): it
