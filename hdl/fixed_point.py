@@ -234,6 +234,7 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
     overflow selects after it.
 
     cuts, a subset of FNORM_CUTS, puts a register after
+        "pre"  (compact only) the first halving step (the widest)
         "bl"   the leading-bit index tree (and, in parallel, the exponent plus its constants)
         "sh"   the normalising shift (and, in parallel, e + s, e + s + 1 and their range compares)
         "rnd"  the round increment and its overflow
@@ -268,8 +269,10 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
         raise ValueError("extra keys must not start with '_'")
     if normalised and not compact:
         raise ValueError("fnorm_multi_pipe_hw: normalised needs compact")
-    if not cuts <= set(FNORM_CUTS):
-        raise ValueError(f"fnorm cuts must be a subset of {FNORM_CUTS}, not {sorted(cuts)}")
+    if not cuts <= set(FNORM_CUTS) | {"pre"}:
+        raise ValueError(f"fnorm cuts must be a subset of {FNORM_CUTS} (and 'pre', compact), not {sorted(cuts)}")
+    if "pre" in cuts and not compact:
+        raise ValueError("fnorm_multi_pipe_hw: cut 'pre' needs compact")
     extra = dict(extra or {})
     if (force is not None or force_out is not None) and compact:
         raise ValueError("fnorm_multi_pipe_hw: force and force_out need compact=False")
@@ -307,8 +310,19 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
             x, zb = nx, [t] + zb
         return x, zb
 
+    zero = Signal(name=f"{name}_zero")
+    m.d.comb += zero.eq(v == 0)
     if compact:
-        x, zb = halving_steps(vp, [], [j for j in reversed(range(k)) if j not in late])
+        early = [j for j in reversed(range(k)) if j not in late]
+        x, zb = halving_steps(vp, [], early[:1] if "pre" in cuts else [])
+        if "pre" in cuts:
+            # the first (widest) step before its own register
+            pst = stage_hw(m, True, f"{name}_ppre", {"_x": x, "_t": zb[0], "_e": e, "_zero": zero, "_neg": sign,
+                                                     **extra})
+            x, zb, e, zero, sign = pst["_x"], [pst["_t"]], pst["_e"], pst["_zero"], pst["_neg"]
+            extra = {key: pst[key] for key in extra}
+            early = early[1:]
+        x, zb = halving_steps(x, zb, early)
         lead = Signal(k - len(late), name=f"{name}_i")
         m.d.comb += lead.eq(~Cat(*zb))             # the index's top bits (all of it without `late`)
         vp = x                                      # the top W+1 bits, normalised (without `late`)
@@ -325,17 +339,20 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
         ecs[f"_ec0{nm}"], ecs[f"_ec1{nm}"] = ec0, ec1
     if compact:
         ecs["_e"] = e
-    zero = Signal(name=f"{name}_zero")
-    m.d.comb += zero.eq(v == 0)
     st = stage_hw(m, "bl" in cuts, f"{name}_pbl", {"_vp": vp, "_i": lead, **ecs, "_zero": zero, "_neg": sign,
                                                    **extra})
     # the normalising shift: only the top W+1 bits are kept
     xt = Signal(signed(W + 1), name=f"{name}_xt")
+    c0 = 1 - widths[0] - pad
+    base = Signal(signed(xw + 1), name=f"{name}_es")
     if compact and late:
+        # e + s of widths[0] = (e + c0 + (the index's top bits << len(late))) + the late steps' index bits:
+        # the first sum from registers, beside the steps, so that one short add follows them
         x, zb = halving_steps(st["_vp"], [], list(reversed(late)))
-        i_full = Signal(k, name=f"{name}_if")
-        m.d.comb += [xt.eq(x), i_full.eq(Cat(~Cat(*zb), st["_i"]))]
-        st = {**st, "_i": i_full}
+        zl = Signal(len(late), name=f"{name}_zl")
+        e1 = Signal(signed(xw + 1), name=f"{name}_e1")
+        m.d.comb += [xt.eq(x), zl.eq(~Cat(*zb)), e1.eq(st["_e"] + (c0 + (st["_i"] << len(late)))),
+                     base.eq(e1 + zl)]
     elif compact:
         m.d.comb += xt.eq(st["_vp"])
     else:
@@ -343,11 +360,9 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
         m.d.comb += z.eq(~st["_i"])
         m.d.comb += xt.eq((st["_vp"] << z)[P - W - 1:P])
     shifted = {}
-    if compact:
+    if compact and not late:
         # e + s of widths[0]: the tree's index plus a constant (a short add), then one add of e
-        c0 = 1 - widths[0] - pad
         ti = Signal(signed(k + 2 + abs(c0).bit_length()), name=f"{name}_ti")
-        base = Signal(signed(xw + 1), name=f"{name}_es")
         m.d.comb += [ti.eq(st["_i"] + c0), base.eq(st["_e"] + ti)]
     for w, nm in zip(widths, names):
         x = Signal(signed(w + 1), name=f"{nm}_x")
@@ -402,18 +417,23 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
                 if force is not None:
                     sm_b, se_b = Mux(st["_fc"], st["_fm"][:w].as_signed(), sm_b), Mux(st["_fc"], st["_fe"], se_b)
                 sp_b = off | hi | lo
-                # kept as nets of their own (Yosys `keep`): ABC, which knows no arrival times, would otherwise
-                # merge these selects with the late overflow's and put LUT levels after it
-                am = Signal(signed(w), name=f"{nm}_am{b}", attrs={"keep": 1})
-                ae = Signal(signed(ew), name=f"{nm}_ae{b}", attrs={"keep": 1})
-                am_v = Mux(sp_b, sm_b, st[f"_r{nm}"] if b == 0 else 1 << (w - 2))
-                ae_v = Mux(sp_b, se_b, st[f"_es{nm}" if b == 0 else f"_es1{nm}"])
                 fl_b = hi | lo
                 if force_out is not None:
-                    am_v = Mux(force_out[0], force_out[1][:w].as_signed(), am_v)
-                    ae_v = Mux(force_out[0], force_out[2], ae_v)
-                    fl_b = ~force_out[0] & fl_b
-                m.d.comb += [am.eq(am_v), ae.eq(ae_v)]
+                    sm_b = Mux(force_out[0], force_out[1][:w].as_signed(), sm_b)
+                    se_b = Mux(force_out[0], force_out[2], se_b)
+                    sp_b, fl_b = sp_b | force_out[0], ~force_out[0] & fl_b
+                # The special result (sq, its select sp) from registers and force_out only, and the round's
+                # result r selected against it in one LUT (am0): r, off the round's carry chain, then passes
+                # two LUT levels (am0, the overflow's select) to the write port, not three. All kept as nets
+                # of their own (Yosys `keep`): ABC, which knows no arrival times, would otherwise merge the
+                # early selects with the late ones and put LUT levels after the carry chain.
+                sp = Signal(name=f"{nm}_sp{b}", attrs={"keep": 1})
+                sq = Signal(signed(w), name=f"{nm}_sq{b}", attrs={"keep": 1})
+                am = Signal(signed(w), name=f"{nm}_am{b}", attrs={"keep": 1})
+                ae = Signal(signed(ew), name=f"{nm}_ae{b}", attrs={"keep": 1})
+                m.d.comb += [sp.eq(sp_b), sq.eq(sm_b),
+                             am.eq(Mux(sp, sq, st[f"_r{nm}"] if b == 0 else 1 << (w - 2))),
+                             ae.eq(Mux(sp_b, se_b, st[f"_es{nm}" if b == 0 else f"_es1{nm}"]))]
                 alt[b] = (am, ae, fl_b)
             m.d.comb += [m_out.eq(Mux(ovf, alt[1][0], alt[0][0])), e_out.eq(Mux(ovf, alt[1][1], alt[0][1]))]
             if with_flag:

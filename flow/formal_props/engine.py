@@ -24,7 +24,7 @@ def _engine(m: Module, params: dict) -> tuple[SBEEngine, Signal, Signal]:
     invariants (VectorDatapath.invariants) are asserted too. Returns (engine, input transfer, output transfer)."""
     dut = SBEEngine(**{**SMALL, **params})
     m.submodules.dut = Elaborated(dut)
-    assert_invariants(m, dut.datapath.invariants())
+    assert_invariants(m, dut.datapath.invariants() + dut.issue_stage.invariants())
     drive_free(m, dut.i.valid, dut.i.payload, dut.o.ready, dut.clear)
     xin = stream_rules(m, dut.i, name="i", assume=True)
     xout = stream_rules(m, dut.o, name="o", assume=False, exempt=dut.clear)

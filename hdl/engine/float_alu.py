@@ -29,7 +29,9 @@ registered in the SB_MAC16 (a register without reset) and taken without its low 
 fnorm's rounding position for every product of register mantissas); the adder for ADD/SUB only, the
 product and the SCL/LDI value selected after it; the pass-through operand selected before cut "a"; the
 MUL/ADD/SCL exponents as one sum; one adder each for SEED's and -b's exponents; the cut-off's constant
-compares as logic; fnorm's compact form (hdl/fixed_point.py: a halving-step normaliser, one exponent adder).
+compares as logic; fnorm's compact form (hdl/fixed_point.py: a halving-step normaliser, one exponent adder);
+cut "sum" after the normaliser's first (widest) halving step instead of after the add (fnorm cut "pre": the
+UP5K engine's sum -> bl stage held three steps, 9 LUT levels).
 """
 from __future__ import annotations
 
@@ -371,8 +373,11 @@ class FloatALU(wiring.Component):
         else:
             pm = Mux(st["seed"], seed_m, Mux(st["a_pass"], st["ma"], st["bb_m"]))
             pe = Mux(st["seed"], seed_e2, Mux(st["a_pass"], st["ae"], st["bb_e"]))
-        st = stage_hw(m, "sum" in cuts, "sum", {"v": v, "e": st["e"], "zero": st["zero"],
-                                               "pass": st["pass"] | st["seed"], "pm": pm, "pe": pe})
+        # (compact: cut "sum" after fnorm's first halving step instead, its cut "pre": stage B's one carry
+        # chain, of ADD/SUB only, leaves room for it, the normaliser's steps none)
+        st = stage_hw(m, "sum" in cuts and not self.compact, "sum", {"v": v, "e": st["e"], "zero": st["zero"],
+                                                                    "pass": st["pass"] | st["seed"], "pm": pm,
+                                                                    "pe": pe})
 
         # ---- stages C..: leading-bit index, normalising shift, round, clamp (hdl/fixed_point.py) --------
         fn_cuts = [c for c in cuts if c in FNORM_CUTS]
@@ -387,7 +392,8 @@ class FloatALU(wiring.Component):
             m.d.comb += [self.r_m.eq(r_m), self.r_e.eq(r_e), self.flag.eq(flag)]
             return m
         r_m, r_e, flag, st = fnorm_pipe_hw(
-            m, st["v"], st["e"], width=mw, ew=ew, name="norm", cuts=fn_cuts, compact=self.compact,
+            m, st["v"], st["e"], width=mw, ew=ew, name="norm", cuts=(["pre"] if "sum" in cuts else []) + fn_cuts,
+            compact=self.compact,
             extra={"zero": st["zero"], "pass": st["pass"], "pm": st["pm"], "pe": st["pe"]})
         with m.If(st["zero"]):
             m.d.comb += [self.r_m.eq(0), self.r_e.eq(0)]

@@ -94,7 +94,15 @@ class IssueStage(wiring.Component):
     inflight, lpend, full : In(2)
         Bit v: a new pass of v must wait for in-flight beats of v (hdl/engine/vector_datapath.py; only
         for vectors of at most WB + 1 words); the last beat of a pass of v has not reached the latches yet;
-        v's dot-product latches hold unreleased sums.
+        v's dot-product latches hold unreleased sums. (The decision is made a cycle ahead from the next
+        values below; these are the values it must agree with, `invariants`.)
+    inflight_rest, lpend_rest, full_next : In(2)
+        The next values of `inflight`, `lpend` and `full` but for the beat issued this cycle
+        (hdl/engine/vector_datapath.py: registers, but `full_next`, which follows the scalar unit's `rel`).
+    inflight_used : In(2)
+        Bit v (a constant): a beat of v counts in `inflight` (else v is long and `inflight` is 0).
+    credit_next : In(2)
+        The next value of `ro_credit`: bit 0 if no read-out beat issues this cycle, bit 1 if one does.
     chains : In(16)
         CHAIN segments finished in this batch.
     chain_inc, chain_clr : In(1), In(1)
@@ -128,8 +136,9 @@ class IssueStage(wiring.Component):
         Samples received in the current batch (0 .. max_batch); during the read-out the batch's n, until
         the read-out's last beat issues (then 0).
 
-    Latency: 0; `i.ready` and `beat` are combinational from i.valid (not from o.ready: the datapath
-    never stalls, read-out beats wait for `ro_credit`). Sample beats issue from the cycle after `en`
+    Latency: 0; `i.ready` and `beat` are combinational from i.valid and a register (the issue decision,
+    made a cycle ahead from the next state; not from o.ready: the datapath never stalls, read-out beats
+    wait for `ro_credit`). Sample beats issue from the cycle after `en`
     rises (after the state's last initial write: the prefetch reads a cycle ahead).
     """
 
@@ -146,6 +155,8 @@ class IssueStage(wiring.Component):
             "inflight": In(2),
             "lpend": In(2),
             "full": In(2),
+            "inflight_rest": In(2), "inflight_used": In(2), "lpend_rest": In(2), "full_next": In(2),
+            "credit_next": In(2),
             "chains": In(16), "chain_inc": In(1), "chain_clr": In(1),
             "rdy": In(2),
             "coef": In(data.ArrayLayout(data.ArrayLayout(axpy_layout(cfg.coef_width), 2), 2)),
@@ -247,7 +258,6 @@ class IssueStage(wiring.Component):
         dom += nxt_first.eq(Mux(~ro & (cur == Vec.X), base[Vec.D], base[Vec.X]))
 
         # ---------------------------------------------------------------- issue
-        inflight = Mux(cur, self.inflight[1], self.inflight[0])
         # coef_ready = j <= 2 | chains >= j - 2 (the AXPY words of sample j-2 are made). For j >= 3 both
         # sides are plain integers (j - 2 >= 1, no wrap), so the compare is the sign of the integer
         # difference chains - (j - 2), kept in a register by the two counters' own events instead of a
@@ -274,20 +284,74 @@ class IssueStage(wiring.Component):
         # beat in stage 4 and a read-out beat in stage 6 (hdl/engine/lane.py). run_en, a register, also
         # carries `en`.
         run_en, ro_q = Signal(), Signal()
-        run_ok = Signal()
-        m.d.comb += run_ok.eq(run_en & ~ro & self.i.valid
-                              & (~first | (coef_ready & ~inflight))
-                              & (~is_last | ~Mux(cur, self.full[1] | self.lpend[1], self.full[0] | self.lpend[0])))
-        ro_go = Signal()
-        m.d.comb += ro_go.eq(ro & Mux(cur, ro_ok[1], ro_ok[0]) & (~first | ~inflight) & self.ro_credit)
-        issue_run = Signal()
-        issue_ro = Signal()
-        m.d.comb += [issue_run.eq(self.adv & run_ok), issue_ro.eq(self.adv & ro_go), self.i.ready.eq(issue_run)]
-        m.d.sync += [ro_q.eq(issue_ro), run_en.eq(self.en & ~issue_ro & ~ro_q)]
 
+        def decision(*, ro_, cur_, first_, last_, run_en_, coef_ready_, ro_ok_, infl, lp, full, credit):
+            """(a sample beat may issue, a read-out beat issues) in a state with these values (infl, lp,
+            full, ro_ok_: per vector); the sample beat issues if i.valid too."""
+            infl_c = Mux(cur_, infl[1], infl[0])
+            run = (run_en_ & ~ro_ & (~first_ | (coef_ready_ & ~infl_c))
+                   & (~last_ | ~Mux(cur_, full[1] | lp[1], full[0] | lp[0])))
+            return run, ro_ & Mux(cur_, ro_ok_[1], ro_ok_[0]) & (~first_ | ~infl_c) & credit
+
+        # The decision is registered (run_may, ro_may: `decision` of this cycle's state, computed in the
+        # cycle before), so that the issue (the state registers' and the read ports' selects, a wide
+        # fan-out) follows from a register and i.valid through one gate. Its next value is `decision` of
+        # the next state for each outcome of this cycle's issue (none, a sample beat, a read-out beat),
+        # from registers and from the next values of the datapath's registers (the `*_rest`, `*_next`
+        # inputs, plus the beat issued now); the issue then only selects (one mux after it).
+        run_may, ro_may = Signal(name="run_may"), Signal(name="ro_may")
+        issue_run, issue_ro = Signal(), Signal()
+        m.d.comb += [issue_run.eq(self.adv & run_may & self.i.valid), issue_ro.eq(self.adv & ro_may),
+                     self.i.ready.eq(issue_run)]
+        m.d.sync += [ro_q.eq(issue_ro), run_en.eq(self.en & ~issue_ro & ~ro_q)]
         # The batch closes on the last delta beat of a sample tagged last_of_batch, or of sample max_batch.
         lob = Signal()
         m.d.comb += lob.eq(payload.last_of_batch | j_max)
+        # diff and njm2: the j events are the issue of a pass's last beat (j_inc: a sample pass of D without
+        # last_of_batch; j_one: the read-out's X pass), so their next values are computed for both
+        # outcomes from registers and the chain events, and `issue` only selects (one mux after it).
+        pj_inc, pj_one = Signal(), Signal()
+        m.d.comb += [pj_inc.eq(is_last & ~ro & (cur == Vec.D) & ~lob), pj_one.eq(is_last & ro & (cur == Vec.X))]
+        d_idle, d_ev = Signal(signed(18)), Signal(signed(18))
+        m.d.comb += [d_idle.eq(diff_next(False, False)),
+                     d_ev.eq(Mux(pj_one, diff_next(False, True), Mux(pj_inc, diff_next(True, False), d_idle)))]
+        rdy_ok = [ro_ok[v] | self.rdy[v] for v in (0, 1)]                   # ro_ok's next value without a clear
+        # next first / is_last after an issue (first_r, last_r as loaded below)
+        lr_n = Signal()
+        m.d.comb += lr_n.eq(~is_last & (w + 1 == last_w) if long else w + 1 == last_w)
+
+        def last_after(cur_n):
+            return lr_n if long else Mux(is_last, Mux(cur_n, nx == 1, nd == 1), lr_n)
+        run_i, ro_i = decision(ro_=ro, cur_=cur, first_=first, last_=is_last, run_en_=self.en & ~ro_q,
+                               coef_ready_=j_le2 | ~d_idle[-1], ro_ok_=rdy_ok, infl=self.inflight_rest,
+                               lp=self.lpend_rest, full=self.full_next, credit=self.credit_next[0])
+        # after a sample beat (ro = 0): a last D beat with lob starts the read-out (its D pass), else a
+        # last beat turns to the other vector; j's functions and diff as updated below. The beat issued
+        # now counts in the next `inflight` (if v's passes wait for it at all, `inflight_used`) and
+        # `lpend`, but only the read-out's first D beat after the last D sample beat can see it: a first
+        # (resp. last) beat after a sample pass's last beat is of the other vector, and after a beat that
+        # is not last the next is neither a first nor, where `lpend` applies, a last beat of another pass.
+        to_ro = is_last & (cur == Vec.D) & lob
+        cur_s = Mux(is_last & ~to_ro, ~cur, cur)
+        run_s, ro_s = decision(ro_=to_ro, cur_=cur_s, first_=is_last, last_=last_after(cur_s),
+                               run_en_=self.en & ~ro_q,
+                               coef_ready_=Mux(pj_inc, j_le1, j_le2) | ~d_ev[-1], ro_ok_=rdy_ok,
+                               infl=[self.inflight_rest[v] | (self.inflight_used[v] & (cur == v)) for v in (0, 1)],
+                               lp=self.lpend_rest, full=self.full_next, credit=self.credit_next[0])
+        # after a read-out beat: no sample beat for two cycles; a last beat ends D's pass (on to X: the beat
+        # issued now is of D) or X's (the read-out ends) and clears its ro_ok
+        cur_r = Mux(is_last, Vec.X, cur)
+        _, ro_r = decision(ro_=~(is_last & (cur == Vec.X)), cur_=cur_r, first_=is_last, last_=last_after(cur_r),
+                           run_en_=0, coef_ready_=0, infl=self.inflight_rest, lp=self.lpend_rest,
+                           full=self.full_next,
+                           ro_ok_=[(ro_ok[v] & ~(is_last & (cur == v))) | self.rdy[v] for v in (0, 1)],
+                           credit=self.credit_next[1])
+        m.d.sync += [run_may.eq(Mux(issue_run, run_s, Mux(issue_ro, 0, run_i))),
+                     ro_may.eq(Mux(issue_run, ro_s, Mux(issue_ro, ro_r, ro_i)))]
+        # for invariants(): the decision of this cycle from the registers it was computed ahead of
+        self._decision = (run_may, ro_may, decision(
+            ro_=ro, cur_=cur, first_=first, last_=is_last, run_en_=run_en, coef_ready_=coef_ready, ro_ok_=ro_ok,
+            infl=self.inflight, lp=self.lpend, full=self.full, credit=self.ro_credit))
 
         for k in range(L):
             lane_ok = ~is_last | Mux(cur, k < rem[Vec.X], k < rem[Vec.D])
@@ -304,14 +368,6 @@ class IssueStage(wiring.Component):
         # speculation (nxt_*_first) is off, the registers are exact and the read-out waits far longer.
         issue = Signal()
         m.d.comb += issue.eq(issue_run | issue_ro)
-        # diff and njm2: the j events are the issue of a pass's last beat (j_inc: a sample pass of D without
-        # last_of_batch; j_one: the read-out's X pass), so their next values are computed for both
-        # outcomes from registers and the chain events, and `issue` only selects (one mux after it).
-        pj_inc, pj_one = Signal(), Signal()
-        m.d.comb += [pj_inc.eq(is_last & ~ro & (cur == Vec.D) & ~lob), pj_one.eq(is_last & ro & (cur == Vec.X))]
-        d_idle, d_ev = Signal(signed(18)), Signal(signed(18))
-        m.d.comb += [d_idle.eq(diff_next(False, False)),
-                     d_ev.eq(Mux(pj_one, diff_next(False, True), Mux(pj_inc, diff_next(True, False), d_idle)))]
         m.d.sync += [diff.eq(Mux(issue, d_ev, d_idle)),
                      njm2.eq(Mux(issue & pj_one, 1, Mux(issue & pj_inc, n_dn, njm2)))]
         nxt = Signal.like(addr)
@@ -398,3 +454,13 @@ class IssueStage(wiring.Component):
             self.count.eq(Mux(ro, j, j - 1)),
         ]
         return m
+
+    def invariants(self) -> list[tuple]:
+        """After elaboration: (condition, message) pairs that hold in every reachable state (flow/formal_props
+        asserts them, tests check them every cycle): the registered issue decision is the one the current
+        state gives (a sample beat may issue, a read-out beat issues)."""
+        if not hasattr(self, "_decision"):
+            raise RuntimeError("IssueStage.invariants() names signals made by elaborate(): elaborate it first")
+        run_may, ro_may, (run, ro_go) = self._decision
+        return [(run_may == run, "issue: the registered sample-beat decision disagrees with the state"),
+                (ro_may == ro_go, "issue: the registered read-out decision disagrees with the state")]

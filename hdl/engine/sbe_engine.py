@@ -200,6 +200,9 @@ class SBEEngine(wiring.Component):
         m.d.comb += [
             issue.adv.eq(dp.adv), issue.ro_credit.eq(dp.ro_credit), issue.en.eq(~init.busy),
             issue.inflight.eq(dp.inflight), issue.lpend.eq(dp.lpend), issue.full.eq(dp.full),
+            issue.inflight_rest.eq(dp.inflight_rest), issue.inflight_used.eq(dp.inflight_used),
+            issue.lpend_rest.eq(dp.lpend_rest),
+            issue.full_next.eq(dp.full_next), issue.credit_next.eq(dp.credit_next),
             dp.beat.eq(issue.beat), dp.x.eq(issue.x), dp.xa.eq(issue.xa), dp.xb.eq(issue.xb),
             dp.pw.eq(issue.pw), dp.pa.eq(issue.pa), dp.s.eq(issue.s),
         ]

@@ -10,7 +10,8 @@ asserts that).
 
 Pipeline (an instruction issued in cycle t)
     fetch    ROM (block memory, registered output) read in t-2, registered again: the fields are valid in
-             t (a segment's first word: from a table, registered when the segment starts)
+             t (a segment's first word: from a table registered in every cycle; while idle, the ROM reads
+             the second word of the segment the scheduler's `seg`, `last` name, started or not)
     t        issue: register-file read addresses (block memory, two read ports, registered output);
              REL / RDY / DONE pulse
     t+1      operands valid; FloatALU (LAT - 2 register stages, float_alu.CUTS); KSEL at LAT 3; the
@@ -113,7 +114,8 @@ class ScalarUnit(wiring.Component):
     rel, rdy, done : Out(1), Out(2), Out(1)
         Pulses, the cycle REL, RDY v (bit v) and DONE execute.
     flag : Out(1)
-        Sticky: a float exponent, an AXPY coefficient, a read-out scale or s was clamped.
+        Sticky: a float exponent, an AXPY coefficient, a read-out scale or s was clamped (an ALU result's
+        clamp: from the cycle after its write).
     lat : In(latch_layout)
         The dot-product latches XM, XX1, XX, DM, DD1, DD (exact integers, read by LDI) and the input
         block exponents EX, ED of their sample, captured when a CHAIN starts (with the previous sample's):
@@ -227,13 +229,21 @@ class ScalarUnit(wiring.Component):
         if self.compact:
             m.d.comb += rom_rd.addr.eq(pc + 1)
         else:
-            # start_addr + 1 as a select of constants (no adder after the scheduler's late `start`, `seg`)
+            # While idle the ROM reads the second word of the segment a start would start (start_addr + 1
+            # as a select of constants of the scheduler's `seg`, `last`: registers), whether it starts or
+            # not: the address selects on `running` (a register), not on `go` (the scheduler's `start`
+            # after `busy` and the latches' `full`: late, and a block RAM's address wants its setup).
             seg_next = Array([Const(self.seg_start[sg.name] + 1, len(pc)) for sg in segs])
-            m.d.comb += rom_rd.addr.eq(Mux(go, Mux(is_last, self.seg_start["LAST"] + 1, seg_next[self.seg]), pc + 2))
+            m.d.comb += rom_rd.addr.eq(Mux(running, pc + 2,
+                                           Mux(is_last, self.seg_start["LAST"] + 1, seg_next[self.seg])))
         m.d.sync += [first.eq(go), q_first.eq(Mux(is_last, words[self.seg_start["LAST"]], seg_word[self.seg]))]
-        with m.If(go):
-            m.d.sync += [running.eq(1), pc.eq(start_addr)]
-        with m.Elif(running):
+        # pc follows start_addr while idle (not loaded by `go`): it is the started segment's first address
+        # in the cycle after `go`
+        with m.If(~running):
+            m.d.sync += pc.eq(start_addr)
+            with m.If(go):
+                m.d.sync += running.eq(1)
+        with m.Else():
             m.d.sync += pc.eq(pc + 1)
             with m.If(op == OPC["DONE"]):
                 m.d.sync += running.eq(0)
@@ -472,16 +482,24 @@ class ScalarUnit(wiring.Component):
             m.d.comb += [wr.addr.eq(Mux(rst_sel, rst_a, w["d"])), wr.data.eq(Mux(rst_sel, rst_d, Cat(w["rm"], w["re"])))]
         else:
             # the reset values through the ALU's override (selected beside its round, not after it)
-            rst_sel, rst_v = rst_busy, init_rom[rst_cnt]
+            # (register r's value looked up the cycle before, in a register: no select after rst_cnt into
+            # the write port's data)
+            rst_sel, rst_v = rst_busy, Signal(rw, init=pack(init[0]), name="rst_v")
+            m.d.sync += rst_v.eq(init_rom[(rst_cnt + 1)[:len(rst_cnt)]])
             m.d.comb += [alu.ov.eq(rst_busy), alu.ov_m.eq(rst_v[:mw]), alu.ov_e.eq(rst_v[mw:mw + ew]),
                          wr.addr.eq(Mux(rst_sel, rst_cnt, w["d"])), wr.data.eq(Cat(w["rm"], w["re"]))]
+        # the ALU's flag registered before the sticky `flag` (which then rises a cycle after the write): it
+        # comes off the round's carry chain, late in the cycle
+        alu_hit = Signal()
+        m.d.sync += alu_hit.eq(0)
+        with m.If(alu_hit):
+            m.d.sync += self.flag.eq(1)
         with m.If(rst_sel):
             m.d.comb += wr.en.eq(1)
         with m.Elif(wop.matches(OPC["MUL"], OPC["ADD"], OPC["SUB"], OPC["SCL"], OPC["SCLK"], OPC["MOV"], OPC["SEED"],
                                 OPC["LDI"])):
             m.d.comb += wr.en.eq(1)
-            with m.If(w["aflag"]):
-                m.d.sync += self.flag.eq(1)
+            m.d.sync += alu_hit.eq(w["aflag"])
         with m.If(wop == OPC["KSEL"]):
             for v in (0, 1):
                 with m.If(w["d"][0] == v):

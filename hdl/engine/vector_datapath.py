@@ -89,6 +89,16 @@ class VectorDatapath(wiring.Component):
         0). Stages past 1 read only pass-register fields that sample passes leave alone.
     lpend : Out(2)
         Bit v: the last beat of a sample pass of v is in stages 1..ACC (its sums are not latched yet).
+    inflight_rest, lpend_rest : Out(2)
+        Registers: the values `inflight` and `lpend` take at the next edge but for the beat in stage 0 (the
+        OR over stages 1..WB, 1..ACC-1 now): the issue stage decides a cycle ahead and adds its own beat.
+    inflight_used : Out(2)
+        Bit v, a constant: v has at most WB+1 words (`inflight` v is not constant 0).
+    full_next : Out(2)
+        The value `full` takes at the next edge (combinational, from `rel`).
+    credit_next : Out(2)
+        The value `ro_credit` takes at the next edge: bit 0 if no read-out beat is issued this cycle,
+        bit 1 if one is (from o.ready).
     lat : Out(latch_layout)
         The dot-product latches: XM, XX1, XX of the last X pass, DM, DD1, DD of the last D pass, and
         the block exponents EX, ED of those passes.
@@ -144,6 +154,8 @@ class VectorDatapath(wiring.Component):
             "wdata": Out(unsigned(L * SW)),
             "inflight": Out(2),
             "lpend": Out(2),
+            "inflight_rest": Out(2), "inflight_used": Out(2), "lpend_rest": Out(2), "full_next": Out(2),
+            "credit_next": Out(2),
             "lat": Out(latch_layout(acc_width, cfg.exp_width)),
             "lob": Out(1),
             "full": Out(2),
@@ -173,16 +185,25 @@ class VectorDatapath(wiring.Component):
         # issue); the pass registers it loads are read by stage 1.
         # Both are registers (they feed the issue decision): the OR over stages 1..n at the next edge is the
         # OR over stages 0..n-1 now (the tags move on `adv`; stage 0 is the beat being issued).
+        self._rest = []     # for invariants(): the `*_rest` registers against the tags they stand for
+        # The issue stage decides a cycle ahead: it takes their next values but for its own beat (`*_rest`:
+        # the OR over stages 1..n now, registers of the OR over stages 0..n-1 the cycle before).
         for v in Vec:
             if cfg.words(v) <= self.WB + 1:
-                infl = Signal(name=f"inflight_{v}")
+                infl, infl_r = Signal(name=f"inflight_{v}"), Signal(name=f"inflight_rest_{v}")
                 with m.If(adv):
-                    m.d.sync += infl.eq(Cat(t.valid & (t.vec == v) for t in tag[0:self.WB + 1]).any())
-                m.d.comb += self.inflight[v].eq(infl)
-            lp = Signal(name=f"lpend_{v}")
+                    m.d.sync += [infl.eq(Cat(t.valid & (t.vec == v) for t in tag[0:self.WB + 1]).any()),
+                                 infl_r.eq(Cat(t.valid & (t.vec == v) for t in tag[0:self.WB]).any())]
+                m.d.comb += [self.inflight[v].eq(infl), self.inflight_rest[v].eq(infl_r), self.inflight_used[v].eq(1)]
+                self._rest.append((infl_r == Cat(t.valid & (t.vec == v) for t in tag[1:self.WB + 1]).any(),
+                                   f"datapath: inflight_rest[{v.name}] is not the OR over stages 1..WB"))
+            lp, lp_r = Signal(name=f"lpend_{v}"), Signal(name=f"lpend_rest_{v}")
             with m.If(adv):
-                m.d.sync += lp.eq(Cat(t.valid & ~t.ro & t.last & (t.vec == v) for t in tag[0:self.ACC]).any())
-            m.d.comb += self.lpend[v].eq(lp)
+                m.d.sync += [lp.eq(Cat(t.valid & ~t.ro & t.last & (t.vec == v) for t in tag[0:self.ACC]).any()),
+                             lp_r.eq(Cat(t.valid & ~t.ro & t.last & (t.vec == v) for t in tag[0:self.ACC - 1]).any())]
+            m.d.comb += [self.lpend[v].eq(lp), self.lpend_rest[v].eq(lp_r)]
+            self._rest.append((lp_r == Cat(t.valid & ~t.ro & t.last & (t.vec == v) for t in tag[1:self.ACC]).any(),
+                               f"datapath: lpend_rest[{v.name}] is not the OR over stages 1..ACC-1"))
 
         def sel(k, field):
             """Pass-register `field` of the vector of the beat in stage k."""
@@ -282,11 +303,13 @@ class VectorDatapath(wiring.Component):
                 m.d.sync += [exp_p[Vec.D].eq(t1.exp), lob_p.eq(t1.lob)]
         with m.If(adv & tp.valid & ~tp.ro & tp.last):
             with m.If(tp.vec == Vec.X):
-                m.d.sync += [self.full[Vec.X].eq(1), lat.EX.eq(exp_p[Vec.X])]
+                m.d.sync += lat.EX.eq(exp_p[Vec.X])
             with m.Else():
-                m.d.sync += [self.full[Vec.D].eq(1), self.lob.eq(lob_p), lat.ED.eq(exp_p[Vec.D])]
-        with m.If(self.rel):
-            m.d.sync += self.full.eq(0)
+                m.d.sync += [self.lob.eq(lob_p), lat.ED.eq(exp_p[Vec.D])]
+        for v in Vec:
+            m.d.comb += self.full_next[v].eq(~self.rel & (self.full[v] | (adv & tp.valid & ~tp.ro & tp.last
+                                                                           & (tp.vec == v))))
+        m.d.sync += self.full.eq(self.full_next)
 
         # stage 10, read-out: into the output FIFO; credits for the issue stage
         tout = tag[self.NSTAGES - 1]
@@ -322,9 +345,11 @@ class VectorDatapath(wiring.Component):
         m.d.sync += owed.eq(owed + issued - taken)
         # ro_credit = owed < OUT_DEPTH, kept in a register (no compare in front of the issue decision):
         # its next value from compares of owed, the late events only select
+        # (credit_next: for both outcomes of this cycle's read-out issue, for the issue stage's decision)
         credit = Signal(init=1, name="credit")
-        m.d.sync += credit.eq(Mux(issued & ~taken, owed < self.OUT_DEPTH - 1,
-                                  Mux(taken & ~issued, 1, owed < self.OUT_DEPTH)))
+        m.d.comb += [self.credit_next[0].eq(taken | (owed < self.OUT_DEPTH)),
+                     self.credit_next[1].eq(owed < Mux(taken, self.OUT_DEPTH, self.OUT_DEPTH - 1))]
+        m.d.sync += credit.eq(Mux(issued, self.credit_next[1], self.credit_next[0]))
         m.d.comb += self.ro_credit.eq(credit)
         self._ro_state = (tag[1:], byp_valid, owed, credit)
 
@@ -345,7 +370,9 @@ class VectorDatapath(wiring.Component):
         """After elaboration: (condition, message) pairs that hold in every reachable state (flow/formal_props
         asserts them): the output FIFO's (OutFIFO.invariants), and the credit accounting: `owed` is the
         read-out beats in stages 1..9 plus the words in the bypass register and the FIFO, at most
-        OUT_DEPTH, and `credit` = owed < OUT_DEPTH. Together they imply the FIFO never refuses a word."""
+        OUT_DEPTH, and `credit` = owed < OUT_DEPTH. Together they imply the FIFO never refuses a word. And
+        the `*_rest` registers are the ORs over the tags they stand for (the issue stage's decision, made a
+        cycle ahead from them, then agrees with the state: IssueStage.invariants)."""
         if not hasattr(self, "_ro_state"):
             raise RuntimeError("VectorDatapath.invariants() names signals made by elaborate(): elaborate it "
                                "first (flow/formal_props/common.py Elaborated)")
@@ -356,4 +383,4 @@ class VectorDatapath(wiring.Component):
             (owed == in_flight + byp_valid + fifo.level, "datapath: owed is not the read-out words held"),
             (owed <= self.OUT_DEPTH, "datapath: more read-out words owed than OUT_DEPTH"),
             (credit == (owed < self.OUT_DEPTH), "datapath: credit disagrees with owed"),
-        ]
+        ] + self._rest

@@ -283,7 +283,8 @@ def test_readout_word_not_dropped_after_the_bypass_word_is_taken():
     async def invariants(ctx):          # the datapath's invariants (the formal proofs assert them), every cycle
         seen["bad"] = []
         async for _ in ctx.tick():
-            seen["bad"] += [msg for cond, msg in dut.datapath.invariants() if not ctx.get(cond)]
+            seen["bad"] += [msg for cond, msg in dut.datapath.invariants() + dut.issue_stage.invariants()
+                            if not ctx.get(cond)]
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)

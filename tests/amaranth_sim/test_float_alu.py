@@ -207,7 +207,8 @@ def _fnorm_sim(m, v, e, cases, lat, outputs, tag=None):
 
 @pytest.mark.parametrize("cuts,compact", [(c, False) for c in [(), ("bl",), ("sh",), ("rnd",), ("bl", "sh"),
                                                                 ("bl", "sh", "rnd")]]
-                         + [((), True), (("bl", "sh", "rnd"), True)])
+                         + [((), True), (("bl", "sh", "rnd"), True), (("pre", "bl", "sh"), True),
+                            (("pre",), True)])
 @pytest.mark.parametrize("width", [18, 16])
 def test_fnorm_pipe_matches_golden(cuts, width, compact):
     """hdl/fixed_point.py fnorm_pipe_hw with every set of its pipeline registers (the conversions' COEF/OUTC

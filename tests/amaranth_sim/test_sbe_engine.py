@@ -162,12 +162,21 @@ def run_engine(cfg, batches, *, seed=0, p_gap=0.3, p_stall=0.3, max_cycles=None,
         status.update(saturated=ctx.get(dut.saturated), framing=ctx.get(dut.framing_error),
                       busy=ctx.get(dut.busy), rdy_late=ctx.get(dut.rdy_late))
 
+    bad = set()
+
+    async def invariants(ctx):      # every cycle: the registered issue decision agrees with the state it was
+        conds = dut.issue_stage.invariants() + dut.datapath.invariants()      # made ahead of, and the rest
+        async for _ in ctx.tick():
+            bad.update(msg for cond, msg in conds if not ctx.get(cond))
+
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     sim.add_testbench(producer)
     sim.add_testbench(consumer)
     sim.add_testbench(mon.process(), background=True)
+    sim.add_testbench(invariants, background=True)
     sim.run()
+    assert not bad, sorted(bad)
     mon.check(min_rewrites=len(batches))
     assert mon.buffer_writes > 0 and not mon.buffer_collisions, \
         f"sample buffer read meets its write (cycle, buffer, word): {mon.buffer_collisions[:5]}"
