@@ -343,16 +343,11 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
                                                    **extra})
     # the normalising shift: only the top W+1 bits are kept
     xt = Signal(signed(W + 1), name=f"{name}_xt")
-    c0 = 1 - widths[0] - pad
-    base = Signal(signed(xw + 1), name=f"{name}_es")
     if compact and late:
-        # e + s of widths[0] = (e + c0 + (the index's top bits << len(late))) + the late steps' index bits:
-        # the first sum from registers, beside the steps, so that one short add follows them
         x, zb = halving_steps(st["_vp"], [], list(reversed(late)))
-        zl = Signal(len(late), name=f"{name}_zl")
-        e1 = Signal(signed(xw + 1), name=f"{name}_e1")
-        m.d.comb += [xt.eq(x), zl.eq(~Cat(*zb)), e1.eq(st["_e"] + (c0 + (st["_i"] << len(late)))),
-                     base.eq(e1 + zl)]
+        i_full = Signal(k, name=f"{name}_if")
+        m.d.comb += [xt.eq(x), i_full.eq(Cat(~Cat(*zb), st["_i"]))]
+        st = {**st, "_i": i_full}
     elif compact:
         m.d.comb += xt.eq(st["_vp"])
     else:
@@ -360,9 +355,11 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
         m.d.comb += z.eq(~st["_i"])
         m.d.comb += xt.eq((st["_vp"] << z)[P - W - 1:P])
     shifted = {}
-    if compact and not late:
+    if compact:
         # e + s of widths[0]: the tree's index plus a constant (a short add), then one add of e
+        c0 = 1 - widths[0] - pad
         ti = Signal(signed(k + 2 + abs(c0).bit_length()), name=f"{name}_ti")
+        base = Signal(signed(xw + 1), name=f"{name}_es")
         m.d.comb += [ti.eq(st["_i"] + c0), base.eq(st["_e"] + ti)]
     for w, nm in zip(widths, names):
         x = Signal(signed(w + 1), name=f"{nm}_x")
