@@ -23,6 +23,20 @@ def tap_into(taps: list):
     return tap
 
 
+def beats_of(batch, lanes: int) -> list:
+    """The input beats of a batch of (x, delta, x_exp, delta_exp) samples, its last sample tagged."""
+    return [bt for j, (x, d, ex, ed) in enumerate(batch)
+            for bt in input_beats(x, d, lanes, j == len(batch) - 1, ex, ed)]
+
+
+def set_layer_registers(ctx, dut, regs: dict) -> None:
+    """The controller registers of the layer (stochastic mode, BL management on)."""
+    ctx.set(dut.lr_mant, regs["lr_mant"])
+    ctx.set(dut.lr_exp, regs["lr_exp"])
+    ctx.set(dut.bl, regs["bl"])
+    ctx.set(dut.mode, {"det": 0, "bl_mgmt": 1, "two_phase": 0})
+
+
 @pytest.mark.parametrize("a,b,lanes,lr_exp,bl,ctrl", [
     (3, 5, 1, 6, 40, {}),   # two writes of 14 and 20 slots
     (4, 6, 2, 4, 12, {}),   # a write of 7 slots, then one flagged (scale overflow: status 4, no slot)
@@ -115,16 +129,9 @@ def test_layer_clear_during_readout_resets_engine_and_controller():
     dut = SBELayer(a=a, b=b, lanes=lanes, seed=5)
     got, taps, seen = [], [], {}
 
-    def beats_of(batch):
-        return [bt for j, (x, d, ex, ed) in enumerate(batch)
-                for bt in input_beats(x, d, lanes, j == len(batch) - 1, ex, ed)]
-
     async def producer(ctx):
-        ctx.set(dut.lr_mant, regs["lr_mant"])
-        ctx.set(dut.lr_exp, regs["lr_exp"])
-        ctx.set(dut.bl, regs["bl"])
-        ctx.set(dut.mode, {"det": 0, "bl_mgmt": 1, "two_phase": 0})
-        for bt in beats_of(batches[0]):
+        set_layer_registers(ctx, dut, regs)
+        for bt in beats_of(batches[0], lanes):
             await stream_put(ctx, dut.i, dut.in_layout.const(bt))
         for n in range(2_000):           # the controller takes 2 of the 8 update beats, then clear
             if len(taps) >= 2:
@@ -137,7 +144,7 @@ def test_layer_clear_during_readout_resets_engine_and_controller():
         await ctx.tick()
         ctx.set(dut.clear, 0)
         del taps[:]
-        for bt in beats_of(batches[1]):
+        for bt in beats_of(batches[1], lanes):
             await stream_put(ctx, dut.i, dut.in_layout.const(bt))
 
     record = tap_into(taps)
@@ -187,16 +194,9 @@ def test_layer_clear_after_a_write_reseeds_the_line_lfsrs(ctrl):
     dut = SBELayer(a=a, b=b, lanes=lanes, seed=5, **ctrl)
     got = []
 
-    def beats_of(batch):
-        return [bt for j, (x, d, ex, ed) in enumerate(batch)
-                for bt in input_beats(x, d, lanes, j == len(batch) - 1, ex, ed)]
-
     async def producer(ctx):
-        ctx.set(dut.lr_mant, regs["lr_mant"])
-        ctx.set(dut.lr_exp, regs["lr_exp"])
-        ctx.set(dut.bl, regs["bl"])
-        ctx.set(dut.mode, {"det": 0, "bl_mgmt": 1, "two_phase": 0})
-        for bt in beats_of(batches[0]):
+        set_layer_registers(ctx, dut, regs)
+        for bt in beats_of(batches[0], lanes):
             await stream_put(ctx, dut.i, dut.in_layout.const(bt))
         for _ in range(20_000):          # the first write's done strobe, then clear
             _, _, done = await ctx.tick().sample(dut.done)
@@ -208,7 +208,7 @@ def test_layer_clear_after_a_write_reseeds_the_line_lfsrs(ctrl):
         ctx.set(dut.clear, 1)
         await ctx.tick()
         ctx.set(dut.clear, 0)
-        for bt in beats_of(batches[1]):
+        for bt in beats_of(batches[1], lanes):
             await stream_put(ctx, dut.i, dut.in_layout.const(bt))
 
     monitor = serial_slot_monitor if ctrl else slot_monitor
