@@ -41,6 +41,7 @@ _TYPE_CLASS = {
     "SB_RAM40_4K": "BRAM", "DP16KD": "BRAM", "PDPW16KD": "BRAM",
     "SB_MAC16": "DSP", "MULT18X18D": "DSP", "ALU54B": "DSP",
     "SB_SPRAM256KA": "SPRAM", "TRELLIS_DPR16X4": "LUTRAM",
+    "ICESTORM_LC": "LUT",       # a logic cell placed by hand (hdl/controller/line_cell.py); its FF: _count
 }
 #: output ports that name a cell's block, in order of preference
 _OUT_PORTS = ("Q", "O", "Z", "CO", "COUT", "S0", "DO0", "RDATA", "P", "DATAOUT")
@@ -113,12 +114,6 @@ def area_by_block(netlist: dict | str | Path, *, depth: int = 2, strip: str = ""
     out: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CLASSES, 0))
     for cname, c in cells.items():
         cls = cell_class(c["type"])
-        if c["type"] == "ICESTORM_LC":      # a logic cell placed by hand (hdl/controller/line_cell.py):
-            cls = "LUT"                     # its LUT, and its flip-flop when enabled
-            if _param_int(c.get("parameters", {}).get("DFF_ENABLE", "0")):
-                path = scope_of(c.get("attributes", {}).get("src", ""))
-                out[_block(path + ".x" if path else "x", depth, strip) if path is not None
-                    else _block(cname, depth, strip)]["FF"] += 1
         if cls is None:
             continue
         conn = c["connections"]
@@ -147,6 +142,8 @@ def _param_int(value) -> int:
 
 def _count(row: dict, cls: str, cell: dict, driver: dict):
     row[cls] += 1
+    if cell["type"] == "ICESTORM_LC" and _param_int(cell.get("parameters", {}).get("DFF_ENABLE", "0")):
+        row["FF"] += 1                                          # the logic cell's own flip-flop
     if cls == "FF" and cell["type"].startswith("SB_DFF"):        # iCE40: a FF not fed by a LUT takes a cell
         d = [b for b in cell["connections"].get("D", []) if isinstance(b, int)]
         if d and driver.get(d[0]) != "SB_LUT4":
