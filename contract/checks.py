@@ -18,6 +18,14 @@ def check_int(name: str, value, lo: int, hi: int | None = None) -> int:
     return int(value)
 
 
+def check_choice(name: str, value, choices, why: str):
+    """Return `value` if it is one of `choices`; else ValueError naming the parameter, the choices and
+    `why` (what the choice selects)."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))} ({why}), not {value!r}")
+    return value
+
+
 def check_finite(name: str, values, *, sample: int | None = None) -> np.ndarray:
     """Return `values` as a float64 array if every element is finite; else raise ValueError naming the
     argument, the sample (when given) and the first offending element."""

@@ -43,6 +43,8 @@ from amaranth import ClockSignal, Const, Instance, Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from contract.checks import check_choice
+
 __all__ = ["DSP_KINDS", "ECP5_WIDTH", "LATENCY", "RegisteredMultiplier", "check_dsp", "check_widths", "dsp_kind"]
 
 #: implementations of `dsp`: "generic" registers and `*` (simulation, iCE40: synth_ice40 -dsp packs the
@@ -56,11 +58,8 @@ ECP5_WIDTH = 18
 
 def check_dsp(dsp) -> str:
     """`dsp` if it names an implementation, else ValueError saying which ones exist."""
-    if dsp not in DSP_KINDS:
-        raise ValueError(f"dsp must be one of {', '.join(map(repr, DSP_KINDS))} (the multiplier's "
-                         f"implementation: 'ecp5' instantiates the MULT18X18D with its registers, only "
-                         f"for synth_ecp5), not {dsp!r}")
-    return dsp
+    return check_choice("dsp", dsp, DSP_KINDS, "the multiplier's implementation: 'ecp5' instantiates the "
+                        "MULT18X18D with its registers, only for synth_ecp5")
 
 
 def check_widths(a_width, b_width, p_width, dsp: str, kind: str) -> int:

@@ -38,7 +38,7 @@ from amaranth import Cat, ClockSignal, Const, Instance, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from contract.checks import check_int
+from contract.checks import check_choice, check_int
 from contract.lfsr import check_width, leap_steps
 
 from hdl.controller.lfsr import leap_int, leap_value
@@ -51,11 +51,8 @@ LUT_PASS_I0 = 0xAAAA
 
 def check_fabric(fabric) -> str:
     """`fabric` if it names a form of the line cells, else ValueError saying which ones exist."""
-    if fabric not in FABRICS:
-        raise ValueError(f"fabric must be one of {', '.join(map(repr, FABRICS))} (the line cells' form: 'ice40' "
-                         f"builds their magnitude registers and compares from iCE40 primitives, only for "
-                         f"synth_ice40), not {fabric!r}")
-    return fabric
+    return check_choice("fabric", fabric, FABRICS, "the line cells' form: 'ice40' builds their magnitude registers "
+                        "and compares from iCE40 primitives, only for synth_ice40")
 
 
 class LineCell(wiring.Component):
