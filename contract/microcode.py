@@ -55,27 +55,33 @@ _REG_NAMES = [
     "rX1", "rX2", "rD1", "rD2",            # rho of the latest and the previous version of M_X, M_D
     "tX1", "tD1",                          # tau of the latest version
     "T", "s", "rCur", "yD",                # sum of p_x q_d; s; 1/(n+1) of the batch; rsqrt(nD1)
+    "yX", "pq",                            # rsqrt(nX) of the last chain; its p_x * (delta_j . D_j)
     "xM", "xx1", "xx", "dM", "dd1", "dd",  # dot products of this sample
     "dD1", "pd", "xX1", "xX", "nX", "px", "dD", "nD", "qd",
-    "y", "ah", "t0", "t1", "t2",
+    "y", "ah", "t0", "t1", "t2", "rDy", "pxy", "xX12",
 ]
 REGS = {name: i for i, name in enumerate(_REG_NAMES)}
 NREGS = len(_REG_NAMES)
 
 
 def _rsqrt(d: str, a: str) -> list[tuple]:
-    """d = 1/sqrt(a): table seed, then two Newton steps y <- y*(1.5 - (a/2)*y*y). 0 for a <= 0."""
+    """d = 1/sqrt(a): table seed, then two Newton steps y <- 1.5*y - ((a/2)*y)*(y*y): the step
+    y*(1.5 - (a/2)*y*y) with its three products side by side, so a step is three dependent operations,
+    not four (the per-sample CHAIN runs two of these in series). 0 for a <= 0 (the seed is 0)."""
     prog = [("SCL", "ah", a, -1), ("SEED", d, a, None)]
     for _ in range(2):
-        prog += [("MUL", "t2", d, d), ("MUL", "t2", "t2", "ah"), ("SUB", "t2", "C15", "t2"),
-                 ("MUL", d, d, "t2")]
+        prog += [("MUL", "t0", "ah", d), ("MUL", "t1", d, d), ("MUL", "t2", "C15", d),
+                 ("MUL", "t0", "t0", "t1"), ("SUB", d, "t2", "t0")]
     return prog
 
 
-def _norm_update(n_new: str, n_old: str, p: str, dot_old: str, sq: str) -> list[tuple]:
-    """||V + p v||^2 = ||V||^2 + 2 p (v.V) + p^2 ||v||^2."""
-    return [("MUL", "t0", p, dot_old), ("SCL", "t0", "t0", 1), ("ADD", "t1", n_old, "t0"),
-            ("MUL", "t0", p, p), ("MUL", "t0", "t0", sq), ("ADD", n_new, "t1", "t0")]
+def _norm_update(n_new: str, n_old: str, p: str, dot_old: str, sq: str, doubled: bool = False) -> list[tuple]:
+    """||V + p v||^2 = (||V||^2 + p (2 v.V)) + (p p) ||v||^2, three dependent operations after p when
+    2 v.V is ready (`doubled`: `dot_old` holds 2 v.V already). Scaling by 2 is exact, so the doubling's
+    place does not change the bits."""
+    twice = [] if doubled else [("SCL", "t2", dot_old, 1)]
+    return twice + [("MUL", "t0", p, dot_old if doubled else "t2"), ("ADD", "t1", n_old, "t0"),
+                    ("MUL", "t0", p, p), ("MUL", "t0", "t0", sq), ("ADD", n_new, "t1", "t0")]
 
 
 def _coef(v: int, tau: str, rho_new: str, rho_old: str, norm: str, p: str) -> list[tuple]:
@@ -85,31 +91,42 @@ def _coef(v: int, tau: str, rho_new: str, rho_old: str, norm: str, p: str) -> li
             ("MUL", "t0", tau, p), ("COEF", v, "t0", None)]
 
 
-def _outscale(v: int, tau: str, norm: str) -> list[tuple]:
-    """Read-out scale 1/||M_v|| = 1/sqrt(tau^2 * ||V||^2)."""
-    return [("MUL", "t0", tau, tau), ("MUL", "t0", "t0", norm)] + _rsqrt("y", "t0") + [("OUTC", v, "y", None)]
+def _outscale(v: int, rho: str, y: str) -> list[tuple]:
+    """Read-out scale 1/||M_v|| = rho_v / ||V|| (M_v = V / rho_v), from the chain's y = 1/||V||: one
+    multiply after the chain, where a fresh rsqrt of tau^2 ||V||^2 would take a whole rsqrt."""
+    return [("MUL", "t0", rho, y), ("OUTC", v, "t0", None)]
 
 
 #: Per-sample chain, started when the dot products of sample j (x pass, then delta pass) are latched.
 #: Only what the next sample needs: s and the read-out scales are left to FINAL (last sample only), so a
 #: sample's scalar work is the scheduled CHAIN's cycles, hidden behind any pass of at least that many beats.
+#: Its dependence chain, loop-carried from one sample to the next, is yD(j-1) -> p_d -> ||X_j||^2 -> rsqrt
+#: -> p_x -> ||D_j||^2 -> rsqrt -> yD(j): 3 + 3 + 7 + 1 + 3 + 7 = 24 operations; what is not on it (the
+#: previous sample's term of T, delta_j . D_{j-1} itself, the AXPY coefficients) runs beside it.
 CHAIN = (
-    [("LDI", "xM", "XM", None), ("LDI", "xx1", "XX1", None), ("LDI", "xx", "XX", None),
-     ("LDI", "dM", "DM", None), ("LDI", "dd1", "DD1", None), ("LDI", "dd", "DD", None), ("REL", None, None, None)]
-    # p_d = delta_j . D_{j-1} / ||D_{j-1}||,   delta_j . D_{j-1} = dM * rho_D(j-2) + p_x(j-1) * dd1
-    + [("MUL", "t0", "dM", "rD2"), ("MUL", "t1", "pxp", "dd1"), ("ADD", "dD1", "t0", "t1"),
-       ("MUL", "pd", "dD1", "yD")]
-    # x_j . X_{j-1}, x_j . X_j, ||X_j||^2, p_x
-    + [("MUL", "t0", "xM", "rX2"), ("MUL", "t1", "pdp", "xx1"), ("ADD", "xX1", "t0", "t1"),
+    # products of the previous chain's results, at this chain's start: rho_D(j-2)/||D_{j-1}||,
+    # p_x(j-1)/||D_{j-1}||, and the previous sample's term of T, p_x q_d = pq * yD (deferred to here so
+    # that nothing follows the rsqrt of ||D_j||^2)
+    [("MUL", "rDy", "rD2", "yD"), ("MUL", "pxy", "pxp", "yD"), ("MUL", "t0", "pq", "yD"), ("ADD", "T", "T", "t0")]
+    + [("LDI", "xM", "XM", None), ("LDI", "xx1", "XX1", None), ("LDI", "xx", "XX", None),
+       ("LDI", "dM", "DM", None), ("LDI", "dd1", "DD1", None), ("LDI", "dd", "DD", None), ("REL", None, None, None)]
+    # p_d = delta_j . D_{j-1} / ||D_{j-1}|| = dM * rho_D(j-2)/||D_{j-1}|| + dd1 * p_x(j-1)/||D_{j-1}||,
+    # and delta_j . D_{j-1} = dM * rho_D(j-2) + p_x(j-1) * dd1 itself (for ||D_j||^2 and delta_j . D_j)
+    + [("MUL", "t0", "dM", "rDy"), ("MUL", "t1", "dd1", "pxy"), ("ADD", "pd", "t0", "t1"),
+       ("MUL", "t0", "dM", "rD2"), ("MUL", "t1", "pxp", "dd1"), ("ADD", "dD1", "t0", "t1")]
+    # 2 x_j . X_{j-1} = xM * 2 rho_X(j-2) + xx1 * 2 p_d(j-1) (doubled operands: the same bits as doubling
+    # the sum, and ready as soon as p_d, so ||X_j||^2 is three operations after p_d), x_j . X_{j-1},
+    # x_j . X_j, ||X_j||^2, p_x
+    + [("SCL", "t0", "rX2", 1), ("SCL", "t1", "pdp", 1), ("MUL", "t0", "xM", "t0"), ("MUL", "t1", "xx1", "t1"),
+       ("ADD", "xX12", "t0", "t1"), ("SCL", "xX1", "xX12", -1),
        ("MUL", "t0", "pd", "xx"), ("ADD", "xX", "xX1", "t0")]
-    + _norm_update("nX", "nX1", "pd", "xX1", "xx")
-    + _rsqrt("y", "nX") + [("MUL", "px", "xX", "y")]
-    # delta_j . D_j, ||D_j||^2, q_d (its rsqrt is also the next chain's 1/||D_{j-1}||)
+    + _norm_update("nX", "nX1", "pd", "xX12", "xx", doubled=True)
+    + _rsqrt("yX", "nX") + [("MUL", "px", "xX", "yX")]
+    # delta_j . D_j, ||D_j||^2, its rsqrt yD (the next chain's 1/||D_{j-1}||); q_d = dD * yD, and this
+    # sample's term of T, p_x q_d = (p_x dD) yD, is added by the next chain (or FINAL): pq = p_x dD
     + [("MUL", "t0", "px", "dd"), ("ADD", "dD", "dD1", "t0")]
     + _norm_update("nD", "nD1", "px", "dD1", "dd")
-    + _rsqrt("yD", "nD") + [("MUL", "qd", "dD", "yD")]
-    # T += p_x q_d  (s_j = T_j / (j+1), formed once per batch in FINAL)
-    + [("MUL", "t0", "px", "qd"), ("ADD", "T", "T", "t0")]
+    + _rsqrt("yD", "nD") + [("MUL", "pq", "px", "dD")]
     + _coef(VEC_D, "tD1", "rD1", "rD2", "nD", "px")
     + _coef(VEC_X, "tX1", "rX1", "rX2", "nX", "pd")
     + [("MOV", "nX1", "nX", None), ("MOV", "nD1", "nD", None), ("MOV", "pdp", "pd", None),
@@ -117,24 +134,28 @@ CHAIN = (
     + [("DONE", None, None, None)]
 )
 
-#: After the chain of the last sample n of a batch (jc = n): s = T / (n+1) for the output, the
-#: read-out scales 1/||M_D||, 1/||M_X||, each vector's RDY as soon as its scale is ready.
+#: After the chain of the last sample n of a batch (jc = n): s = T_n / (n+1) for the output, where T
+#: holds the terms of samples 1..n-1 and the last one is pq * yD; the read-out scales rho_v / ||V|| (the
+#: chain's yD, yX; rho_v after the chain's rescale); each vector's RDY as soon as its scale is ready.
 FINAL = (
     [("LDI", "t0", "NJ", None), ("MUL", "t0", "t0", "t0")] + _rsqrt("rCur", "t0")
-    + [("MUL", "s", "T", "rCur"), ("SOUT", None, "s", None)]
-    + _outscale(VEC_D, "tD1", "nD") + [("RDY", VEC_D, None, None)]
-    + _outscale(VEC_X, "tX1", "nX") + [("RDY", VEC_X, None, None)]
+    + [("MUL", "t0", "T", "rCur"), ("MUL", "t1", "pq", "rCur"), ("MUL", "t1", "t1", "yD"),
+       ("ADD", "s", "t0", "t1"), ("SOUT", None, "s", None)]
+    + _outscale(VEC_D, "rD1", "yD") + [("RDY", VEC_D, None, None)]
+    + _outscale(VEC_X, "rX1", "yX") + [("RDY", VEC_X, None, None)]
     + [("DONE", None, None, None)]
 )
 
 #: After FINAL (runs while the update is read out): the state becomes the warm start (weight 1) of the
-#: next batch: vectors and norms divided by n+1 through the scales.
+#: next batch: vectors and norms divided by n+1 through the scales; T := s, and the last sample's term of
+#: T (in s already) is not added again by the next batch's first chain (pq := 0).
 RESCALE = (
     [("MUL", "rX1", "rX1", "rCur"), ("MOV", "rX2", "rX1", None), ("MUL", "t0", "rX1", "rX1")] + _rsqrt("tX1", "t0")
     + [("MUL", "rD1", "rD1", "rCur"), ("MOV", "rD2", "rD1", None), ("MUL", "t0", "rD1", "rD1")] + _rsqrt("tD1", "t0")
     + [("MUL", "t0", "rCur", "rCur"), ("MUL", "nX1", "nX1", "t0"), ("MUL", "nD1", "nD1", "t0")]
     + _rsqrt("yD", "nD1")
-    + [("MOV", "T", "s", None), ("MOV", "pdp", "ZERO", None), ("MOV", "pxp", "ZERO", None)]
+    + [("MOV", "T", "s", None), ("MOV", "pq", "ZERO", None), ("MOV", "pdp", "ZERO", None),
+       ("MOV", "pxp", "ZERO", None)]
     + [("DONE", None, None, None)]
 )
 
