@@ -32,16 +32,19 @@ A, B, N = 100, 784, 32
 SYNTH_L1 = Path(__file__).resolve().parents[1] / "flow" / "configs" / "sbe_engine_a100_b784_l1.json"
 
 
-def _sim(sim: str, lanes: int, batches=((N, "random"),), a: int = A, b: int = B, alu_latency: int | None = None) -> dict:
+def _sim(sim: str, lanes: int, batches=((N, "random"),), a: int = A, b: int = B, alu_latency: int | None = None,
+         stream: int = 0) -> dict:
+    """One bench run; stream > 0 sends that many batches of N back to back instead (the next batch's
+    samples overlap the read-out; the last batch's period is the steady state)."""
     from hdl.engine.sbe_engine import SBEEngine
     from tb.runner import run_bench
     cfg = dict(a=a, b=b, lanes=lanes) | ({} if alu_latency is None else {"alu_latency": alu_latency})
+    segments = ([{"stream": [[N, "random"]] * stream}] if stream else [{"batches": [list(b) for b in batches]}])
     res = Path(tempfile.mkdtemp()) / "res.json"
     t0 = time.perf_counter()
     run_bench(sim, SBEEngine(**cfg), toplevel="sbe_engine", module="sbe_engine_tb",
-              build_name=f"bench_engine_a{a}_b{b}_l{lanes}" + ("" if alu_latency is None else f"_lat{alu_latency}"), params={"cfg": cfg, "seed": 3, "p_gap": 0, "p_stall": 0,
-                                                          "segments": [{"batches": [list(b) for b in batches]}],
-                                                          "results": str(res)})
+              build_name=f"bench_engine_a{a}_b{b}_l{lanes}" + ("" if alu_latency is None else f"_lat{alu_latency}"),
+              params={"cfg": cfg, "seed": 3, "p_gap": 0, "p_stall": 0, "segments": segments, "results": str(res)})
     out = json.loads(res.read_text())
     out["build_and_run_s"] = time.perf_counter() - t0
     return out
@@ -76,7 +79,7 @@ def yosys_cells(lanes: int = 1, timeout: int = 900) -> dict:
 
 
 def _entry(r: dict, a: int, b: int, lanes: int, alu_latency: int | None = None) -> dict:
-    cyc = r["batches"][0]["cycles"]
+    cyc = r["batches"][-1]["cycles"]          # a single batch, or a stream's steady-state period
     stream = N * math.ceil((a + b) / lanes)
     # the scheduled CHAIN at the engine's ALU latency (contract/microcode_schedule.py)
     lat = EngineConfig(a=a, b=b).alu_latency if alu_latency is None else alu_latency

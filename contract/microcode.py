@@ -10,7 +10,9 @@ contract/fixed_point.py. Notation for sample j of a batch (docs/sbe-algorithm.md
 
 The vector update of sample j is applied two passes later (skew), in the pass of sample j+2, so the
 pass of sample j reads M_{j-3}, writes M_{j-2} and returns x_j.M_{j-2}, x_j.x_{j-1}, x_j.x_j. The chain
-recovers the dot products with X_{j-1}, X_j from those by scalar recurrences.
+recovers the dot products with X_{j-1}, X_j from those by scalar recurrences. The skew runs on across
+batches: the read-out computes M_n on its way out and writes nothing, and the next batch's first two
+passes apply the updates of samples n-1 and n (RESCALE makes its recurrences start from the warm state).
 
 Segments (enums.Segment): CHAIN per sample; after the last sample FINAL (s = T/(n+1), the read-out
 scales, RDY) then RESCALE (warm start); INIT after a state reset. LDI of a dot product carries the
@@ -147,15 +149,18 @@ FINAL = (
 )
 
 #: After FINAL (runs while the update is read out): the state becomes the warm start (weight 1) of the
-#: next batch: vectors and norms divided by n+1 through the scales; T := s, and the last sample's term of
-#: T (in s already) is not added again by the next batch's first chain (pq := 0).
+#: next batch: vectors and norms divided by n+1 through the scales. The read-out writes nothing back, so
+#: the updates of samples n-1 and n are still pending in the state (the next batch's first two passes
+#: apply them, like any pass of a batch): X_n = rho(M_{n-1}) M_{n-1} + p_d(n) x_n keeps its form with
+#: both scales and p_d(n), p_x(n) divided by n+1. T := s, and the last sample's term of T (in s already)
+#: is not added again by the next batch's first chain (pq := 0).
 RESCALE = (
-    [("MUL", "rX1", "rX1", "rCur"), ("MOV", "rX2", "rX1", None), ("MUL", "t0", "rX1", "rX1")] + _rsqrt("tX1", "t0")
-    + [("MUL", "rD1", "rD1", "rCur"), ("MOV", "rD2", "rD1", None), ("MUL", "t0", "rD1", "rD1")] + _rsqrt("tD1", "t0")
+    [("MUL", "rX1", "rX1", "rCur"), ("MUL", "rX2", "rX2", "rCur"), ("MUL", "t0", "rX1", "rX1")] + _rsqrt("tX1", "t0")
+    + [("MUL", "rD1", "rD1", "rCur"), ("MUL", "rD2", "rD2", "rCur"), ("MUL", "t0", "rD1", "rD1")] + _rsqrt("tD1", "t0")
     + [("MUL", "t0", "rCur", "rCur"), ("MUL", "nX1", "nX1", "t0"), ("MUL", "nD1", "nD1", "t0")]
     + _rsqrt("yD", "nD1")
-    + [("MOV", "T", "s", None), ("MOV", "pq", "ZERO", None), ("MOV", "pdp", "ZERO", None),
-       ("MOV", "pxp", "ZERO", None)]
+    + [("MOV", "T", "s", None), ("MOV", "pq", "ZERO", None), ("MUL", "pdp", "pdp", "rCur"),
+       ("MUL", "pxp", "pxp", "rCur")]
     + [("DONE", None, None, None)]
 )
 

@@ -85,8 +85,8 @@ class EngineCounterProps(FormalTop):
       1 + ceil(a/L) + ceil(b/L) cycles, overlapped by the scalar unit's register-file reset, NREGS
       cycles, then its scheduled INIT segment: default NREGS + INIT slots + 2 cycles);
     * sample_count rises by exactly one in the cycle after a sample's last beat is accepted (the
-      engine's own beat count: ceil(b/L) + ceil(a/L) beats a sample); otherwise it holds, or returns
-      to 0 (the read-out of the batch issued its last beat);
+      engine's own beat count: ceil(b/L) + ceil(a/L) beats a sample), or returns to 0 if that beat
+      closed the batch (tagged last_of_batch, or the batch's max_batch-th sample); otherwise it holds;
     * no beat is accepted while the state is being initialised after reset or clear.
     """
 
@@ -128,13 +128,15 @@ class EngineCounterProps(FormalTop):
         p_clear = _past(m, dut.clear, "p_clear")
         p_ends = _past(m, ends, "p_ends")
         p_count = _past(m, dut.sample_count, "p_count")
+        p_lob = _past(m, dut.i.payload.last_of_batch, "p_lob")
         with m.If(p_clear):
             m.d.comb += Assert(dut.sample_count == 0, "sample_count not 0 after clear")
         with m.Elif(p_ends):
-            m.d.comb += Assert(dut.sample_count == p_count + 1, "sample_count did not rise by one")
+            closes = p_lob | (p_count + 1 == self.cfg.max_batch)
+            m.d.comb += Assert(dut.sample_count == Mux(closes, 0, p_count + 1),
+                               "sample_count did not rise by one (or return to 0 as the batch closed)")
         with m.Else():
-            m.d.comb += Assert((dut.sample_count == p_count) | (dut.sample_count == 0),
-                               "sample_count changed without a sample")
+            m.d.comb += Assert(dut.sample_count == p_count, "sample_count changed without a sample")
         with m.If(quiet & ~booting):
             m.d.comb += Assert(dut.sample_count == 0, "sample_count not 0 after a quiet clear")
             with m.If(since == self.quiet_cycles):

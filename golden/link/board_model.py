@@ -97,7 +97,8 @@ class BoardModel:
 
     def snapshot(self) -> bytes:
         """Everything a request can change except the ERRORS counter (for "changes nothing" tests)."""
-        return pickle.dumps((self.engine.M, self.engine.buf, self.engine.j, self.engine.scalar.regs,
+        return pickle.dumps((self.engine.M, self.engine.buf, self.engine.j, self.engine.samples_total,
+                             self.engine.scalar.regs, sorted(self.engine.scalar.coef.items()),
                              self.engine.flags.saturated, self.update, self.update_pending, self.framing_error, self.ctrl_status,
                              sorted(self.regs.items()), self.batches, self.writes,
                              None if self.layer is None else pickle.dumps(self.layer.controller)))

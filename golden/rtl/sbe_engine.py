@@ -156,8 +156,13 @@ class SBEFixedEngine:
             raise ValueError("state() is defined between batches only")
         c, R, to_f, regs = self.cfg, P.REGS, FloatFormat.to_float, self.scalar.regs
         units = c.x_frac + c.delta_frac
-        X = np.array(self.M[P.VEC_X], dtype=float) * math.ldexp(to_f(regs[R["rX1"]]), -units)
-        D = np.array(self.M[P.VEC_D], dtype=float) * math.ldexp(to_f(regs[R["rD1"]]), -units)
+        flags, self.flags = self.flags, Flags()        # a look, not a run: no flag of its own
+        try:
+            MX, MD = self._pending_applied(P.VEC_X), self._pending_applied(P.VEC_D)
+        finally:
+            self.flags = flags
+        X = np.array(MX, dtype=float) * math.ldexp(to_f(regs[R["rX1"]]), -units)
+        D = np.array(MD, dtype=float) * math.ldexp(to_f(regs[R["rD1"]]), -units)
         return X, D, math.ldexp(to_f(regs[R["T"]]), -units)
 
     # -- vector datapath ---------------------------------------------------------------------------
@@ -170,9 +175,10 @@ class SBEFixedEngine:
         return val
 
     def _pass(self, vec: int, v: list[int]) -> tuple[int, int, int]:
-        """Pass of sample j over vector `vec`: apply the update of sample j-2, return the 3 dots."""
-        j, M, buf = self.j, self.M[vec], self.buf[vec]
-        word = self.scalar.coef_for(vec, j - 2)
+        """Pass of sample g (counted since the reset) over vector `vec`: apply the update of sample g-2
+        (of this batch, or one of the previous batch's last two), return the 3 dots."""
+        g, M, buf = self.samples_total, self.M[vec], self.buf[vec]
+        word = self.scalar.coef_for(vec, g - 2)
         older = buf[-2] if len(buf) >= 2 else [0] * len(M)
         prev = buf[-1] if buf else [0] * len(M)
         dm = dv1 = dvv = 0
@@ -184,6 +190,15 @@ class SBEFixedEngine:
         buf.append(list(v))
         del buf[:-2]
         return dm, dv1, dvv
+
+    def _pending_applied(self, vec: int) -> list[int]:
+        """M_n of vector `vec`: the stored state (M_{n-2}) with the pending updates of samples n-1 and n
+        applied, element by element as the read-out does (the state itself is not written)."""
+        g, su, buf, M = self.samples_total, self.scalar, self.buf[vec], self.M[vec]
+        wa, wb = su.coef_for(vec, g - 1), su.coef_for(vec, g)
+        older = buf[-2] if len(buf) >= 2 else [0] * len(M)
+        prev = buf[-1] if buf else [0] * len(M)
+        return [self.axpy(self.axpy(M[i], older[i], wa), prev[i], wb) for i in range(len(M))]
 
     def _words(self, name: str, values) -> list[int]:
         """The integer input words of x or delta (ValueError naming a non-finite element)."""
@@ -221,31 +236,26 @@ class SBEFixedEngine:
         xm, xx1, xx = self._pass(P.VEC_X, x)
         dm, dd1, dd = self._pass(P.VEC_D, delta)
         self.scalar.chain(self.j, {"XM": xm, "XX1": xx1, "XX": xx, "DM": dm, "DD1": dd1, "DD": dd},
-                          x_exp, delta_exp)
+                          x_exp, delta_exp, g=self.samples_total)
         return closed
 
     def end_batch(self) -> dict:
-        """Read-out pass (applies the updates of samples n-1 and n), then the warm-start rescale."""
+        """Read-out (M_n: the updates of samples n-1 and n applied on the way out, nothing written back;
+        the next batch's first two passes apply them), then the warm-start rescale."""
         if self.j == 0:
             raise ValueError("end_batch() needs at least one sample in the batch")
         n, su = self.j, self.scalar
         su.run("FINAL", jc=n)
         out = {"s_mant": su.s_out[0], "s_exp": su.s_out[1]}
         for vec, key in ((P.VEC_D, "dhat"), (P.VEC_X, "xhat")):
-            wa, wb = su.coef_for(vec, n - 1), su.coef_for(vec, n)
-            buf, M = self.buf[vec], self.M[vec]
-            older = buf[-2] if len(buf) >= 2 else [0] * len(M)
             om, osh = su.outscale[vec]
             elems = []
-            for i in range(len(M)):
-                M[i] = self.axpy(self.axpy(M[i], older[i], wa), buf[-1][i], wb)
-                e, hit = saturate(rshift_round(M[i] * om, osh), self.cfg.elem_width)
+            for m_n in self._pending_applied(vec):
+                e, hit = saturate(rshift_round(m_n * om, osh), self.cfg.elem_width)
                 self.flags.note(hit)
                 elems.append(e)
             out[key] = elems
         self.j = 0
-        su.end_batch()
-        self.buf = {P.VEC_D: [], P.VEC_X: []}
         su.run("RESCALE", jc=0)
         return out
 

@@ -6,9 +6,11 @@ cfg.alu_latency; a write-back queue, asserting on any read-before-write hazard),
 specification; same results), on the register file of sfloats (contract/fixed_point.py FloatFormat, one
 ALU operation per instruction), and converts the values it hands to the vector datapath:
 
-    coef[(v, j)] = (k, cm, sh)   AXPY word of vector v for sample j of the batch (COEF): rescale shift k
-                                 (KSEL), coef_width-bit mantissa cm and right shift sh, the coefficient
-                                 scaled by 2**e_v(j), the block exponent of sample j's vector v
+    coef[(v, g)] = (k, cm, sh)   AXPY word of vector v made by the CHAIN of sample g (COEF; g counts the
+                                 samples since the reset, across batches: the words of a batch's last
+                                 two samples are applied by the next batch's first two passes): rescale
+                                 shift k (KSEL), coef_width-bit mantissa cm and right shift sh, the
+                                 coefficient scaled by 2**e_v(g), the block exponent of sample g's vector v
     outscale[v] = (om, osh)      read-out scale of vector v (OUTC): coef_width-bit mantissa and right
                                  shift that give Q1.(elem_width-1) elements
     s_out = (s_mant, s_exp)      s in the update-stream format (SOUT): s_mant_width-bit mantissa, signed
@@ -57,33 +59,38 @@ class ScalarUnit:
         self.regs = self.cfg.reset_registers(self.ff)
         self.k = {P.VEC_D: 0, P.VEC_X: 0}
         self.coef: dict[tuple[int, int], tuple[int, int, int]] = {}
+        self.g = 0                         # sample (since the reset) of the running CHAIN: coef's key
         self.outscale = {P.VEC_D: (0, 0), P.VEC_X: (0, 0)}
         self.s_out = (0, 0)
         self.exp_cur = {P.VEC_D: 0, P.VEC_X: 0}
         self.exp_prev = {P.VEC_D: 0, P.VEC_X: 0}
 
     # -- segments ----------------------------------------------------------------------------------
-    def chain(self, jc: int, dots: dict, x_exp: int, delta_exp: int) -> None:
-        """CHAIN of sample jc (1-based in the batch): latch its block exponents, then run the segment
-        on its dot products `dots` {"XM", "XX1", "XX", "DM", "DD1", "DD"} (exact integers)."""
+    def chain(self, jc: int, dots: dict, x_exp: int, delta_exp: int, g: int | None = None) -> None:
+        """CHAIN of sample jc (1-based in the batch; g: 1-based since the reset, default jc): latch its
+        block exponents, then run the segment on its dot products `dots` {"XM", "XX1", "XX", "DM", "DD1",
+        "DD"} (exact integers). Its AXPY words are kept as coef[(v, g)]."""
         for vec, e in ((P.VEC_X, int(x_exp)), (P.VEC_D, int(delta_exp))):
             self.exp_prev[vec], self.exp_cur[vec] = self.exp_cur[vec], e
+        self.g = jc if g is None else int(g)
         self.run("CHAIN", jc, dots)
+        for vec in (P.VEC_D, P.VEC_X):     # the RTL holds two words per vector (by the parity of g)
+            self.coef.pop((vec, self.g - 2), None)
 
-    def last(self, jc: int, dots: dict, x_exp: int, delta_exp: int) -> None:
+    def last(self, jc: int, dots: dict, x_exp: int, delta_exp: int, g: int | None = None) -> None:
         """The fused CHAIN + FINAL of a batch's last sample jc (microcode.LAST), as the RTL runs it: the
         same results as chain() then run("FINAL", jc)."""
         for vec, e in ((P.VEC_X, int(x_exp)), (P.VEC_D, int(delta_exp))):
             self.exp_prev[vec], self.exp_cur[vec] = self.exp_cur[vec], e
+        self.g = jc if g is None else int(g)
         self.run("LAST", jc, dots)
+        for vec in (P.VEC_D, P.VEC_X):
+            self.coef.pop((vec, self.g - 2), None)
 
-    def coef_for(self, vec: int, j: int) -> tuple[int, int, int]:
-        """AXPY word of vector `vec` for sample j of the batch; (0, 0, 0) (no update) for j < 1."""
-        return self.coef[(vec, j)] if j >= 1 else (0, 0, 0)
-
-    def end_batch(self) -> None:
-        """Forget the batch's AXPY words (the next batch counts samples from 1 again)."""
-        self.coef = {}
+    def coef_for(self, vec: int, g: int) -> tuple[int, int, int]:
+        """AXPY word of vector `vec` made by the CHAIN of sample g (counted from 1 since the reset, across
+        batches); (0, 0, 0) (no update) for g < 1."""
+        return self.coef[(vec, g)] if g >= 1 else (0, 0, 0)
 
     def source(self, name: str, jc: int, dots: dict | None) -> tuple[int, int]:
         """LDI source `name` as an exact (integer, exponent): a dot product with its block exponents, or
@@ -183,7 +190,7 @@ class ScalarUnit:
             return [(("r", R[d]), ff.scale(regs[R[a]], sgn * self.k[vec], fl))]
         if op == "COEF":
             f = regs[R[a]]       # applied to sample j's integers: carries its block exponent
-            return [(("coef", (d, jc)), self.coef_word(self.k[d], (f[0], f[1] + self.exp_cur[d])))]
+            return [(("coef", (d, self.g)), self.coef_word(self.k[d], (f[0], f[1] + self.exp_cur[d])))]
         if op == "OUTC":
             return [(("outc", d), self.outscale_word(regs[R[a]]))]
         if op == "SOUT":

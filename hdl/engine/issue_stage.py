@@ -57,7 +57,9 @@ class IssueStage(wiring.Component):
     sample buffer (two memories, shifted along as sample j's beat issues). The state memory and the sample
     buffer are read a cycle ahead (prefetch): every cycle at the addresses of the beat that may issue next
     (`st_addr`), so a beat's words are at the read ports in the cycle it issues; nothing waits on them.
-    After the batch's last sample (`last_of_batch`) the read-out: a pass over D then X, without input.
+    After the batch's last sample (`last_of_batch`) the read-out: a pass over D then X, without input,
+    which writes nothing back (the next batch's first two passes apply the batch's last two updates). It
+    starts at a sample boundary once RDY D came; the next batch's first sample may pass before it.
 
     The pass registers of v are loaded on the first beat of its pass, which itself takes the new values
     (`pa`, in stage 0); the lanes read the fields a sample pass loads (kA, cmA in stage 0 from `pa`, shA in
@@ -103,10 +105,8 @@ class IssueStage(wiring.Component):
         Bit v (a constant): a beat of v counts in `inflight` (else v is long and `inflight` is 0).
     credit_next : In(2)
         The next value of `ro_credit`: bit 0 if no read-out beat issues this cycle, bit 1 if one does.
-    chains : In(16)
-        CHAIN segments finished in this batch.
-    chain_inc, chain_clr : In(1), In(1)
-        `chains` rises by one / returns to 0 at the next clock edge (hdl/engine/segment_scheduler.py).
+    word_inc : In(1)
+        A CHAIN (or LAST) ends this cycle: one more AXPY word is made (hdl/engine/segment_scheduler.py).
     rdy : In(2)
         Bit v, pulse: FINAL has made vector v's read-out scale (the read-out of v may start).
     coef, scale, s_mant, s_exp : In
@@ -133,8 +133,11 @@ class IssueStage(wiring.Component):
     busy : Out(1)
         A beat of the current batch has issued, or the read-out runs.
     count : Out(16)
-        Samples received in the current batch (0 .. max_batch); during the read-out the batch's n, until
-        the read-out's last beat issues (then 0).
+        Samples received in the current batch (0 .. max_batch; 0 again from the last beat of a batch's
+        last sample, whose read-out may still be pending).
+    ro_hold : Out(1)
+        A batch of one sample closed while the previous batch's read-out was pending: its LAST must wait
+        (the scalar unit's hand-over registers still serve that read-out) until that read-out ends.
 
     Latency: 0; `i.ready` and `beat` are combinational from i.valid and a register (the issue decision,
     made a cycle ahead from the next state; not from o.ready: the datapath never stalls, read-out beats
@@ -157,7 +160,7 @@ class IssueStage(wiring.Component):
             "full": In(2),
             "inflight_rest": In(2), "inflight_used": In(2), "lpend_rest": In(2), "full_next": In(2),
             "credit_next": In(2),
-            "chains": In(16), "chain_inc": In(1), "chain_clr": In(1),
+            "word_inc": In(1),
             "rdy": In(2),
             "coef": In(data.ArrayLayout(data.ArrayLayout(axpy_layout(cfg.coef_width), 2), 2)),
             "scale": In(data.ArrayLayout(scale_layout(cfg.coef_width), 2)),
@@ -174,6 +177,7 @@ class IssueStage(wiring.Component):
             "framing_error": Out(1),
             "busy": Out(1),
             "count": Out(16),
+            "ro_hold": Out(1),
         })
 
     def elaborate(self, platform):
@@ -211,23 +215,30 @@ class IssueStage(wiring.Component):
         w = Signal(range(max(nd, nx) + 1))          # beat within the pass
         j = Signal(16, init=1)                      # sample of the batch being received (1-based)
         # Registered functions of j, so no subtractor or wide compare sits in front of the issue decision:
-        j_le1, j_le2 = Signal(init=1), Signal(init=1)               # j <= 1, j <= 2
+        j_le1 = Signal(init=1)                                      # j <= 1
         j_max = Signal(init=int(cfg.max_batch == 1))                # j == max_batch
-
-        j_inc, j_one = Signal(), Signal()          # j <- j + 1, j <- 1 at the next clock edge
+        # Parity of the sample being received, counted since the reset across batches (g): the scalar
+        # unit keeps the AXPY words of v in two slots by the parity of their sample (coef[v][g % 2]), so
+        # the word of g-2 a pass applies is in slot g % 2, whatever batch g-2 belongs to.
+        gpar = Signal(init=1)
 
         def j_next():
             """j <- j + 1, with its registered functions."""
-            m.d.sync += [j.eq(j + 1), j_le1.eq(0), j_le2.eq(j_le1),
-                         j_max.eq(j == cfg.max_batch - 1)]
-            m.d.comb += j_inc.eq(1)
+            m.d.sync += [j.eq(j + 1), j_le1.eq(0), j_max.eq(j == cfg.max_batch - 1), gpar.eq(~gpar)]
 
         def j_first():
-            """j <- 1, with its registered functions."""
-            m.d.sync += [j.eq(1), j_le1.eq(1), j_le2.eq(1),
-                         j_max.eq(int(cfg.max_batch == 1))]
-            m.d.comb += j_one.eq(1)
+            """j <- 1 (the next batch's first sample), with its registered functions."""
+            m.d.sync += [j.eq(1), j_le1.eq(1), j_max.eq(int(cfg.max_batch == 1)), gpar.eq(~gpar)]
         ro_ok = [Signal(name=f"ro_ok_{v}") for v in (0, 1)]    # the read-out of v may start
+        # The read-out of a closed batch (n samples) is pending from its last sample's last beat until
+        # the read-out's last beat (`ro_pend`). It writes nothing back: the next batch's first two passes
+        # apply the updates of samples n-1 and n, so the next batch's first sample may pass before it
+        # (`one`: then the read-out applies only n's update to what that pass wrote). It starts at a
+        # sample boundary (no pass under way) once RDY D came; the next batch's second sample waits for
+        # it. `ro_hold`: that first sample closed a batch of its own, whose read-out follows this one
+        # (the segment scheduler holds its LAST until then: the hand-over registers are this one's).
+        ro_pend, one, ro_hold = Signal(), Signal(), Signal()
+        self._boundary = (one, ro_hold)
 
         # first (w == 0) and is_last (w == the pass's last beat) from registers, so no compare of w sits
         # in front of the issue decision: first_r follows w (w returns to 0 exactly after a last beat);
@@ -258,38 +269,26 @@ class IssueStage(wiring.Component):
         dom += nxt_first.eq(Mux(~ro & (cur == Vec.X), base[Vec.D], base[Vec.X]))
 
         # ---------------------------------------------------------------- issue
-        # coef_ready = j <= 2 | chains >= j - 2 (the AXPY words of sample j-2 are made). For j >= 3 both
-        # sides are plain integers (j - 2 >= 1, no wrap), so the compare is the sign of the integer
-        # difference chains - (j - 2), kept in a register by the two counters' own events instead of a
-        # 16-bit compare in front of the issue decision: each case's next value is a small adder of
-        # registers, the events only select. njm2 = -(j - 2) is kept for chains' clear.
-        # Range: chains in [0, 2**16), j - 2 in [-1, 2**16 - 3]: 18 bits signed.
-        diff = Signal(signed(18), init=1)           # chains - (j - 2); reset: 0 - (1 - 2)
-        njm2 = Signal(signed(18), init=1)           # -(j - 2)
-        inc, clr = self.chain_inc, self.chain_clr
-        # every candidate from registers (the events come late in the cycle: they only drive the muxes)
-        d_up, d_dn, n_dn = Signal(signed(18)), Signal(signed(18)), Signal(signed(18))
-        c_p1, c_p2 = Signal(signed(18)), Signal(signed(18))
-        m.d.comb += [d_up.eq(diff + 1), d_dn.eq(diff - 1), n_dn.eq(njm2 - 1),
-                     c_p1.eq(self.chains + 1), c_p2.eq(self.chains + 2)]
-        def diff_next(ji: bool, jo: bool):
-            """diff's next value for the j events j_inc = ji, j_one = jo (constants)."""
-            if jo:
-                return Mux(clr, 1, Mux(inc, c_p2, c_p1))
-            if ji:
-                return Mux(clr, n_dn, Mux(inc, diff, d_dn))
-            return Mux(clr, njm2, Mux(inc, d_up, diff))
-        coef_ready = j_le2 | ~diff[-1]
+        # coef_ready: the AXPY word of sample g-2 is made, i.e. words made >= g - 2, words counting every
+        # CHAIN (LAST too) since the reset (the word of g <= 0 is the hand-over registers' reset value, the
+        # identity). Kept as diff = made - (g - 2) by the two counters' own events instead of a compare in
+        # front of the issue decision: made rises with the scheduler's `word_inc`, g with the issue of a
+        # sample's last D beat. Range: made <= g - 1 (a CHAIN follows its pass) and a pass of g starts
+        # only with diff >= 0, which its last beat lowers by one: diff in [-1, 1]; reset: 0 - (1 - 2).
+        diff = Signal(signed(4), init=1)
+        d_idle, d_ev = Signal(signed(4)), Signal(signed(4))
+        coef_ready = ~diff[-1]
         # No sample beat issues in the two cycles after a read-out beat: the lanes' pM DSPs serve a sample
         # beat in stage 4 and a read-out beat in stage 6 (hdl/engine/lane.py). run_en, a register, also
         # carries `en`.
         run_en, ro_q = Signal(), Signal()
 
-        def decision(*, ro_, cur_, first_, last_, run_en_, coef_ready_, ro_ok_, infl, lp, full, credit):
+        def decision(*, ro_, cur_, first_, last_, run_en_, coef_ready_, ro_ok_, infl, lp, full, credit, wait_):
             """(a sample beat may issue, a read-out beat issues) in a state with these values (infl, lp,
-            full, ro_ok_: per vector); the sample beat issues if i.valid too."""
+            full, ro_ok_: per vector; wait_: at a sample boundary the pending read-out goes first); the
+            sample beat issues if i.valid too."""
             infl_c = Mux(cur_, infl[1], infl[0])
-            run = (run_en_ & ~ro_ & (~first_ | (coef_ready_ & ~infl_c))
+            run = (run_en_ & ~ro_ & (~first_ | (coef_ready_ & ~infl_c & ~((cur_ == Vec.X) & wait_)))
                    & (~last_ | ~Mux(cur_, full[1] | lp[1], full[0] | lp[0])))
             return run, ro_ & Mux(cur_, ro_ok_[1], ro_ok_[0]) & (~first_ | ~infl_c) & credit
 
@@ -307,14 +306,11 @@ class IssueStage(wiring.Component):
         # The batch closes on the last delta beat of a sample tagged last_of_batch, or of sample max_batch.
         lob = Signal()
         m.d.comb += lob.eq(payload.last_of_batch | j_max)
-        # diff and njm2: the j events are the issue of a pass's last beat (j_inc: a sample pass of D without
-        # last_of_batch; j_one: the read-out's X pass), so their next values are computed for both
-        # outcomes from registers and the chain events, and `issue` only selects (one mux after it).
-        pj_inc, pj_one = Signal(), Signal()
-        m.d.comb += [pj_inc.eq(is_last & ~ro & (cur == Vec.D) & ~lob), pj_one.eq(is_last & ro & (cur == Vec.X))]
-        d_idle, d_ev = Signal(signed(18)), Signal(signed(18))
-        m.d.comb += [d_idle.eq(diff_next(False, False)),
-                     d_ev.eq(Mux(pj_one, diff_next(False, True), Mux(pj_inc, diff_next(True, False), d_idle)))]
+        # diff: the g event is the issue of a sample pass's last D beat (pg_inc), so its next value is
+        # computed for both outcomes from registers and `word_inc`, and `issue` only selects.
+        pg_inc = Signal()
+        m.d.comb += [pg_inc.eq(is_last & ~ro & (cur == Vec.D)),
+                     d_idle.eq(diff + self.word_inc), d_ev.eq(Mux(pg_inc, d_idle - 1, d_idle))]
         rdy_ok = [ro_ok[v] | self.rdy[v] for v in (0, 1)]                   # ro_ok's next value without a clear
         # next first / is_last after an issue (first_r, last_r as loaded below)
         lr_n = Signal()
@@ -322,22 +318,35 @@ class IssueStage(wiring.Component):
 
         def last_after(cur_n):
             return lr_n if long else Mux(is_last, Mux(cur_n, nx == 1, nd == 1), lr_n)
-        run_i, ro_i = decision(ro_=ro, cur_=cur, first_=first, last_=is_last, run_en_=self.en & ~ro_q,
-                               coef_ready_=j_le2 | ~d_idle[-1], ro_ok_=rdy_ok, infl=self.inflight_rest,
-                               lp=self.lpend_rest, full=self.full_next, credit=self.credit_next[0])
-        # after a sample beat (ro = 0): a last D beat with lob starts the read-out (its D pass), else a
-        # last beat turns to the other vector; j's functions and diff as updated below. The beat issued
+        # A pending read-out starts at a sample boundary (first beat of an X sample pass pending) once RDY
+        # D came: `sw` (a cycle without an issue: the sample pass waits there, `wait_`) turns to the
+        # read-out's D pass. It waits at a boundary after the next batch's first sample (`one`) in any case.
+        boundary = first & (cur == Vec.X) & ~ro
+        sw = Signal()
+        m.d.comb += sw.eq(self.adv & ro_pend & boundary & ro_ok[Vec.D])
+        wait_now = ro_pend & (one | ro_ok[Vec.D])
+        # without an issue: the switch, if any, and RDY pulses
+        ro_sw, cur_sw = ro | sw, Mux(sw, Vec.D, cur)
+        last_sw = is_last if long else Mux(sw, nd == 1, is_last)
+        run_i, ro_i = decision(ro_=ro_sw, cur_=cur_sw, first_=first, last_=last_sw, run_en_=self.en & ~ro_q,
+                               coef_ready_=~d_idle[-1], ro_ok_=rdy_ok, infl=self.inflight_rest,
+                               lp=self.lpend_rest, full=self.full_next, credit=self.credit_next[0],
+                               wait_=ro_pend & (one | rdy_ok[Vec.D]))
+        # after a sample beat (ro = 0): a last beat turns to the other vector (a last D beat with lob
+        # closes the batch: its read-out becomes pending; a last D beat while one is pending was the next
+        # batch's first sample: `one`); j's functions and diff as updated below. The beat issued
         # now counts in the next `inflight` (if v's passes wait for it at all, `inflight_used`) and
-        # `lpend`, but only the read-out's first D beat after the last D sample beat can see it: a first
-        # (resp. last) beat after a sample pass's last beat is of the other vector, and after a beat that
-        # is not last the next is neither a first nor, where `lpend` applies, a last beat of another pass.
-        to_ro = is_last & (cur == Vec.D) & lob
-        cur_s = Mux(is_last & ~to_ro, ~cur, cur)
-        run_s, ro_s = decision(ro_=to_ro, cur_=cur_s, first_=is_last, last_=last_after(cur_s),
+        # `lpend`, but a first (resp. last) beat after a sample pass's last beat is of the other vector,
+        # and after a beat that is not last the next is neither a first nor, where `lpend` applies, a
+        # last beat of another pass.
+        cur_s = Mux(is_last, ~cur, cur)
+        end_d = is_last & (cur == Vec.D)
+        run_s, ro_s = decision(ro_=0, cur_=cur_s, first_=is_last, last_=last_after(cur_s),
                                run_en_=self.en & ~ro_q,
-                               coef_ready_=Mux(pj_inc, j_le1, j_le2) | ~d_ev[-1], ro_ok_=rdy_ok,
+                               coef_ready_=~d_ev[-1], ro_ok_=rdy_ok,
                                infl=[self.inflight_rest[v] | (self.inflight_used[v] & (cur == v)) for v in (0, 1)],
-                               lp=self.lpend_rest, full=self.full_next, credit=self.credit_next[0])
+                               lp=self.lpend_rest, full=self.full_next, credit=self.credit_next[0],
+                               wait_=(ro_pend | (end_d & lob)) & ((ro_pend & end_d) | one | rdy_ok[Vec.D]))
         # after a read-out beat: no sample beat for two cycles; a last beat ends D's pass (on to X: the beat
         # issued now is of D) or X's (the read-out ends) and clears its ro_ok
         cur_r = Mux(is_last, Vec.X, cur)
@@ -345,13 +354,13 @@ class IssueStage(wiring.Component):
                            run_en_=0, coef_ready_=0, infl=self.inflight_rest, lp=self.lpend_rest,
                            full=self.full_next,
                            ro_ok_=[(ro_ok[v] & ~(is_last & (cur == v))) | self.rdy[v] for v in (0, 1)],
-                           credit=self.credit_next[1])
+                           credit=self.credit_next[1], wait_=0)
         m.d.sync += [run_may.eq(Mux(issue_run, run_s, Mux(issue_ro, 0, run_i))),
                      ro_may.eq(Mux(issue_run, ro_s, Mux(issue_ro, ro_r, ro_i)))]
         # for invariants(): the decision of this cycle from the registers it was computed ahead of
         self._decision = (run_may, ro_may, decision(
             ro_=ro, cur_=cur, first_=first, last_=is_last, run_en_=run_en, coef_ready_=coef_ready, ro_ok_=ro_ok,
-            infl=self.inflight, lp=self.lpend, full=self.full, credit=self.ro_credit))
+            infl=self.inflight, lp=self.lpend, full=self.full, credit=self.ro_credit, wait_=wait_now))
 
         for k in range(L):
             lane_ok = ~is_last | Mux(cur, k < rem[Vec.X], k < rem[Vec.D])
@@ -368,16 +377,14 @@ class IssueStage(wiring.Component):
         # speculation (nxt_*_first) is off, the registers are exact and the read-out waits far longer.
         issue = Signal()
         m.d.comb += issue.eq(issue_run | issue_ro)
-        m.d.sync += [diff.eq(Mux(issue, d_ev, d_idle)),
-                     njm2.eq(Mux(issue & pj_one, 1, Mux(issue & pj_inc, n_dn, njm2)))]
+        m.d.sync += diff.eq(Mux(issue, d_ev, d_idle))
         nxt = Signal.like(addr)
         m.d.comb += nxt.eq(Mux(is_last, nxt_first, addr + 1))
         with m.If(issue):
-            with m.If(is_last & ~ro & (cur == Vec.D) & lob):    # -> the read-out's D pass
-                m.d.sync += addr.eq(base[Vec.D])
-            with m.Else():
-                m.d.sync += addr.eq(nxt)
-        m.d.comb += self.st_addr.eq(Mux(issue, nxt, addr))
+            m.d.sync += addr.eq(nxt)
+        with m.Elif(sw):                                        # -> the read-out's D pass
+            m.d.sync += addr.eq(base[Vec.D])
+        m.d.comb += self.st_addr.eq(Mux(issue, nxt, Mux(sw, base[Vec.D], addr)))
         for k in range(2):
             m.d.comb += [buf_rd[k].en.eq(self.adv), buf_rd[k].addr.eq(self.st_addr),
                          buf_wr[k].en.eq(issue_run), buf_wr[k].addr.eq(addr)]
@@ -392,18 +399,17 @@ class IssueStage(wiring.Component):
                 m.d.sync += self.framing_error.eq(1)
 
         # ---------------------------------------------------------------- pass registers and sequencing
-        # A sample pass of j rewrites with the AXPY word of j-2 (identity for j <= 2) and B = identity.
-        # The read-out rewrites with n-1's (A; identity if n = 1) and n's (B) words, then scales.
+        # A sample pass of g rewrites with the AXPY word of g-2 (slot g % 2: `gpar`; after a reset the
+        # slots hold the identity) and B = identity. The read-out of a batch closed at sample n rewrites,
+        # on its way out only, with n-1's (A: slot gpar, g = n + 1 now) and n's (B: the other slot) words,
+        # or, after the next batch's first sample (`one`: g = n + 2), with n's (A) and B = identity; then
+        # it scales.
         pw = self.pw[cur]
-        # The A word of a new pass: sample j-2's (sample pass) or n-1's (read-out), identity for j <= 2
-        # (n = 1); the first beat uses it as it is loaded (`pa`).
-        cA = self.coef[cur][j[0] ^ ro]
-        idA = Signal()
-        m.d.comb += idA.eq(Mux(ro, j_le1, j_le2))
-        newA = Signal(axpy_layout(cfg.coef_width))
-        m.d.comb += [newA.k.eq(Mux(idA, 0, cA.k)), newA.cm.eq(Mux(idA, 0, cA.cm)), newA.sh.eq(Mux(idA, 0, cA.sh))]
+        # The A word of a new pass; the first beat uses it as it is loaded (`pa`).
+        newA = self.coef[cur][gpar]
+        cB = self.coef[cur][~gpar]
         m.d.comb += [self.pa.kA.eq(Mux(first, newA.k, pw.kA)), self.pa.cmA.eq(Mux(first, newA.cm, pw.cmA)),
-                     self.pa.cmB.eq(Mux(first, self.coef[cur][j[0]].cm, pw.cmB))]
+                     self.pa.cmB.eq(Mux(first, Mux(one, 0, cB.cm), pw.cmB))]
         # kA, cmA, shA are loaded in every cycle a first beat is pending, issued or not (off the issue's
         # fan-out): the beat in stage 1 the next cycle, the only reader of shA then, is that first beat
         # if it issued, else none.
@@ -418,17 +424,23 @@ class IssueStage(wiring.Component):
                     m.d.sync += cur.eq(Vec.D)
                 with m.Else():
                     m.d.sync += cur.eq(Vec.X)
+                    with m.If(ro_pend):         # the next batch's first sample passed before the read-out
+                        m.d.sync += [one.eq(1), ro_hold.eq(lob)]
+                    with m.Elif(lob):           # the batch closes: its read-out is pending
+                        m.d.sync += [ro_pend.eq(1), one.eq(0)]
                     with m.If(lob):
-                        m.d.sync += [ro.eq(1), cur.eq(Vec.D)]
+                        j_first()
                     with m.Else():
                         j_next()
             with m.Else():
                 m.d.sync += w.eq(w + 1)
+        with m.If(sw):
+            m.d.sync += [ro.eq(1), cur.eq(Vec.D)]
         with m.If(issue_ro):
             with m.If(first):
-                c = self.coef[cur][j[0]]
                 sc = self.scale[cur]
-                m.d.sync += [pw.kB.eq(c.k), pw.cmB.eq(c.cm), pw.shB.eq(c.sh), pw.om.eq(sc.m), pw.osh.eq(sc.sh)]
+                m.d.sync += [pw.kB.eq(Mux(one, 0, cB.k)), pw.cmB.eq(Mux(one, 0, cB.cm)),
+                             pw.shB.eq(Mux(one, 0, cB.sh)), pw.om.eq(sc.m), pw.osh.eq(sc.sh)]
                 with m.If(cur == Vec.D):
                     m.d.sync += [self.s.mant.eq(self.s_mant), self.s.exp.eq(self.s_exp)]
             with m.If(is_last):
@@ -439,8 +451,9 @@ class IssueStage(wiring.Component):
                 with m.If(cur == Vec.D):
                     m.d.sync += cur.eq(Vec.X)
                 with m.Else():
-                    m.d.sync += ro.eq(0)
-                    j_first()
+                    # the read-out ends; a batch of one sample that closed meanwhile (`ro_hold`) has its
+                    # read-out pending now, with both of its updates
+                    m.d.sync += [ro.eq(0), ro_pend.eq(ro_hold), one.eq(0), ro_hold.eq(0)]
             with m.Else():
                 m.d.sync += w.eq(w + 1)
         with m.If(issue_run | issue_ro):
@@ -450,10 +463,18 @@ class IssueStage(wiring.Component):
                 m.d.sync += ro_ok[v].eq(1)
 
         m.d.comb += [
-            self.busy.eq(ro | ~j_le1 | (w != 0) | (cur != Vec.X)),
-            self.count.eq(Mux(ro, j, j - 1)),
+            self.busy.eq(ro | ro_pend | ~j_le1 | (w != 0) | (cur != Vec.X)),
+            self.count.eq(j - 1),
+            self.ro_hold.eq(ro_hold),
         ]
         return m
+
+    def boundary_state(self) -> tuple:
+        """After elaboration: the (one, ro_hold) registers, for tests that count the batch-boundary paths
+        taken (the next batch's first sample before the read-out; a batch of that one sample closed)."""
+        if not hasattr(self, "_boundary"):
+            raise RuntimeError("IssueStage.boundary_state() names signals made by elaborate(): elaborate it first")
+        return self._boundary
 
     def invariants(self) -> list[tuple]:
         """After elaboration: (condition, message) pairs that hold in every reachable state (flow/formal_props

@@ -216,11 +216,10 @@ class SBEEngine(wiring.Component):
         # The scheduler starts its segments as the latches fill; a finished CHAIN j lets the pass of sample
         # j+2 start (its AXPY word exists), FINAL's RDY v the read-out of v.
         m.d.comb += [
-            su.start.eq(sched.start), su.seg.eq(sched.seg), su.last.eq(sched.last), su.jc.eq(sched.jc),
+            su.start.eq(sched.start), su.seg.eq(sched.seg), su.last.eq(sched.last), su.jc.eq(sched.jc), su.gpar.eq(sched.gpar),
             sched.busy.eq(su.busy), sched.done.eq(su.done), sched.rdy.eq(su.rdy),
             sched.full.eq(dp.full), sched.lob.eq(dp.lob),
-            issue.chains.eq(sched.chains), issue.chain_inc.eq(sched.chain_inc),
-            issue.chain_clr.eq(sched.chain_clr), issue.rdy.eq(sched.ro_rdy),
+            issue.word_inc.eq(sched.word_inc), sched.ro_hold.eq(issue.ro_hold), issue.rdy.eq(sched.ro_rdy),
         ]
 
         m.d.comb += [

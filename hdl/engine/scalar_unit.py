@@ -109,6 +109,8 @@ class ScalarUnit(wiring.Component):
     jc : In(16)
         1-based index of the sample whose CHAIN runs (n, the batch's last, for FINAL); LDI NJ loads
         jc + 1.
+    gpar : In(1)
+        Parity of that sample counted since the reset (across batches): COEF writes coef[v][gpar].
     busy : Out(1)
         A segment is running, or the register file is being reset.
     rel, rdy, done : Out(1), Out(2), Out(1)
@@ -121,8 +123,9 @@ class ScalarUnit(wiring.Component):
         block exponents EX, ED of their sample, captured when a CHAIN starts (with the previous sample's):
         LDI adds them to the dot products' exponents, COEF adds its vector's to the coefficient's.
     coef : Out(2 x 2 x axpy_layout)
-        coef[v][parity] = (k, cm, sh): AXPY word of vector v written by COEF in the CHAIN of sample j
-        (parity j % 2); used by the pass of sample j + 2 and by the read-out.
+        coef[v][parity] = (k, cm, sh): AXPY word of vector v written by COEF in the CHAIN of sample g
+        (counted since the reset, parity g % 2: `gpar`); used by the pass of sample g + 2 (in this batch
+        or the next) and by the read-out. Reset: 0, the identity.
     scale : Out(2 x scale_layout)
         scale[v] = (m, sh): read-out scale of vector v, written by OUTC.
     s_mant, s_exp : Out
@@ -142,7 +145,7 @@ class ScalarUnit(wiring.Component):
         check_rtl_latency(cfg)
         self.rom, self.seg_start = S.rom(cfg.alu_latency)
         super().__init__({
-            "start": In(1), "seg": In(2), "last": In(1), "jc": In(16),
+            "start": In(1), "seg": In(2), "last": In(1), "jc": In(16), "gpar": In(1),
             "busy": Out(1), "rel": Out(1), "rdy": Out(2), "done": Out(1), "flag": Out(1),
             "lat": In(latch_layout(acc_width, cfg.exp_width)),
             "coef": Out(data.ArrayLayout(data.ArrayLayout(axpy_layout(cw), 2), 2)),
@@ -514,7 +517,7 @@ class ScalarUnit(wiring.Component):
         with m.If(hop == OPC["COEF"]):
             for v in (0, 1):
                 for par in (0, 1):
-                    with m.If((h["d"][0] == v) & (self.jc[0] == par)):
+                    with m.If((h["d"][0] == v) & (self.gpar == par)):
                         word = self.coef[v][par]
                         m.d.sync += [word.k.eq(h["k"]), word.cm.eq(h["cm"]), word.sh.eq(h["csh"])]
             with m.If(h["cflag"]):

@@ -50,7 +50,16 @@ class SegmentScheduler(wiring.Component):
         batch's last sample is not counted; its end clears the count).
     chain_inc, chain_clr : Out(1), Out(1)
         Combinational, with the register update: `chains` rises by one / returns to 0 at the next clock
-        edge (the issue stage keeps chains - (j - 2) from them, hdl/engine/issue_stage.py).
+        edge.
+    word_inc : Out(1)
+        Combinational: a CHAIN (LAST too) ends, so one more AXPY word is made (the issue stage counts
+        them against the samples, hdl/engine/issue_stage.py).
+    gpar : Out(1)
+        Parity of the running (or last) CHAIN's sample counted since the reset across batches: the
+        scalar unit's COEF writes slot gpar of its vector's two AXPY words.
+    ro_hold : In(1)
+        A batch's read-out must end before the LAST of the next batch's last sample starts
+        (hdl/engine/issue_stage.py `ro_hold`).
     ro_rdy : Out(2)
         Bit v, pulse (registered): LAST's RDY v issues the next cycle; then its read-out scale (and s, and
         v's last AXPY word) are in place.
@@ -74,7 +83,7 @@ class SegmentScheduler(wiring.Component):
             "full": In(2), "lob": In(1),
             "start": Out(1), "seg": Out(2), "last": Out(1), "jc": Out(16),
             "chains": Out(16), "chain_inc": Out(1), "chain_clr": Out(1), "ro_rdy": Out(2), "pending": Out(1),
-            "rdy_late": Out(1),
+            "rdy_late": Out(1), "word_inc": Out(1), "gpar": Out(1), "ro_hold": In(1),
         })
 
     def elaborate(self, platform):
@@ -83,6 +92,7 @@ class SegmentScheduler(wiring.Component):
         pend_rescale = Signal()
         seg_run = Signal(2)                         # the segment started last (running or done)
         chain_last = Signal()                       # ... a CHAIN of the batch's last sample
+        gnext = Signal(init=1)                      # parity of the next CHAIN's sample (the first: 1)
 
         # the segment a start would start (registers only; `start` adds busy and full)
         m.d.comb += [self.seg.eq(Mux(pend_init, Segment.INIT, Mux(pend_rescale, Segment.RESCALE, Segment.CHAIN))),
@@ -98,9 +108,9 @@ class SegmentScheduler(wiring.Component):
         with m.Elif(~self.busy & pend_rescale):
             start(Segment.RESCALE)
             m.d.sync += pend_rescale.eq(0)
-        with m.Elif(~self.busy & self.full.all()):
+        with m.Elif(~self.busy & self.full.all() & ~(self.lob & self.ro_hold)):
             start(Segment.CHAIN)
-            m.d.sync += chain_last.eq(self.lob)
+            m.d.sync += [chain_last.eq(self.lob), self.gpar.eq(gnext), gnext.eq(~gnext)]
 
         m.d.comb += self.jc.eq(Mux(seg_run == Segment.CHAIN, self.chains + 1, 0))
         # Cycles since LAST's start (cnt = c in cycle start + c), up to the later RDY; ro_rdy v registered
@@ -120,6 +130,7 @@ class SegmentScheduler(wiring.Component):
         m.d.sync += ro_rdy_q.eq(self.ro_rdy)
         with m.If(ro_rdy_q != Mux((seg_run == Segment.CHAIN) & chain_last, self.rdy, 0)):
             m.d.sync += self.rdy_late.eq(1)
+        m.d.comb += self.word_inc.eq(self.done & (seg_run == Segment.CHAIN))
         with m.If(self.done & (seg_run == Segment.CHAIN)):
             with m.If(chain_last):
                 m.d.sync += [self.chains.eq(0), pend_rescale.eq(1)]

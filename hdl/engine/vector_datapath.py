@@ -231,7 +231,9 @@ class VectorDatapath(wiring.Component):
             m.d.comb += [dl_addr.en.eq(adv), dl_addr.d.eq(tag[0].addr), self.waddr.eq(dl_addr.q)]
         else:
             m.d.comb += self.waddr.eq(wb.addr)
-        m.d.comb += [self.we.eq(adv & wb.valid), self.wdata.eq(Cat(lane.mb for lane in lanes))]
+        # (the read-out writes nothing: the next batch's first two passes apply the updates it applies on its
+        # way out, hdl/engine/issue_stage.py)
+        m.d.comb += [self.we.eq(adv & wb.valid & ~wb.ro), self.wdata.eq(Cat(lane.mb for lane in lanes))]
 
         # Sample pass: exact dot products over the pass: stage ACC-1 registers the sums over the lanes of
         # the products (v.M as its two DSP halves), stage ACC accumulates (v.M: acc + lo + hi * 2**split,

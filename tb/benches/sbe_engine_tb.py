@@ -6,8 +6,11 @@ Configuration (bench_params): {"cfg": SBEEngine keyword parameters, "seed", "seg
                                     word is compared with the golden model
     {"partial": [n, kind]}          n samples of a batch that is then abandoned with `clear` (state reset
                                     in the middle of a batch); the golden model is reset as well
-With "results" set, the bench writes a JSON file there: cycles from the first accepted input beat to the
-last output beat per batch, total cycles, and wall-clock seconds (for the simulator speed figure).
+    {"stream": [[n, kind], ...]}    batches sent back to back, without waiting for their updates (the
+                                    next batch's samples overlap the read-out); compared as above
+With "results" set, the bench writes a JSON file there: per batch the cycles from its first accepted input
+beat to its last output beat ("batches"; in a stream: from the previous batch's last output beat, the
+steady-state period), total cycles, and wall-clock seconds (for the simulator speed figure).
 
 Independent of the golden model, `StateWatch` follows the RTL's state write port (core.st_wr__en/__addr/
 __data, SBEEngine.state_write_port) every cycle and asserts the state invariants of golden/rtl/sbe_engine.py
@@ -115,6 +118,31 @@ async def sbe_engine_matches_golden(dut):
             dut.clear.value = 0
             golden.reset()
             watch.window = True           # the reset pattern is in the window again
+            continue
+        if "stream" in seg:
+            wants, beats, sizes = [], [], []
+            for n, kind in seg["stream"]:
+                batch = batch_of(rng, model, n, kind)
+                watch.window &= moderate(batch)
+                beats += [pack(model.in_layout, bt) for bt in batch_beats(batch, model.lanes)]
+                for x, d, ex, ed in zip(*batch):
+                    golden.sample(x, d, ex, ed)
+                wants.append(golden.beats(golden.end_batch()))
+                sizes.append(n)
+            sent0 = src.sent
+            sender = cocotb.start_soon(src.send(beats))
+            while src.sent == sent0:
+                await RisingEdge(dut.clk)
+            c_prev = cycle[0]
+            for n, want in zip(sizes, wants):
+                got_raw = await sink.recv(len(want), timeout_cycles=50 * (n + 2) * (a + b + 200))
+                got = [unpack(model.out_layout, r) for r in got_raw]
+                for i, (g, w_) in enumerate(zip(got, want)):
+                    assert g == w_, f"streamed batch of {n}, beat {i}: got {g}, want {w_}"
+                words_checked += len(got)
+                per_batch.append({"n": n, "cycles": cycle[0] - c_prev + (1 if not per_batch else 0)})
+                c_prev = cycle[0]
+            await sender
             continue
         for n, kind in seg["batches"]:
             batch = batch_of(rng, model, n, kind)

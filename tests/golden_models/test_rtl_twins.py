@@ -42,7 +42,8 @@ def test_engine_runs_on_its_scalar_unit():
     assert eng.scalar.exp_cur == {P.VEC_X: 1, P.VEC_D: 3} and eng.scalar.exp_prev == {P.VEC_X: 2, P.VEC_D: -1}
     up = eng.end_batch()
     assert (up["s_mant"], up["s_exp"]) == eng.s_out == eng.scalar.s_out
-    assert eng.scalar.coef == {}                     # the batch's AXPY words are gone after the read-out
+    # the words of the batch's last two samples stay: the next batch's first two passes apply them
+    assert set(eng.scalar.coef) == {(v, g) for v in (P.VEC_D, P.VEC_X) for g in (1, 2)}
     assert eng.beats(up) == update_beats(up["dhat"], up["xhat"], up["s_mant"], up["s_exp"], 2)
     eng.reset()
     assert eng.scalar.flags is eng.flags and eng.scalar.s_out == (0, 0)
