@@ -30,6 +30,9 @@ A, B, N = 100, 784, 32
 
 #: The place-and-route configuration of the L=1 engine (its ALU latency is the one that reaches the clock).
 SYNTH_L1 = Path(__file__).resolve().parents[1] / "flow" / "configs" / "sbe_engine_a100_b784_l1.json"
+SYNTH_L4 = SYNTH_L1.with_name("sbe_engine_a100_b784_l4.json")
+#: Batches of a streamed run: the period settles by the third (the second still carries the first's start).
+STREAM_BATCHES = 3
 
 
 def _sim(sim: str, lanes: int, batches=((N, "random"),), a: int = A, b: int = B, alu_latency: int | None = None,
@@ -90,8 +93,9 @@ def _entry(r: dict, a: int, b: int, lanes: int, alu_latency: int | None = None) 
 
 
 def run(synth: bool | None = None, lanes8: bool | None = None) -> dict:
-    """a=100, b=784 at L=1 and L=4 on Verilator, L=4 also on Icarus (the simulator speed ratio), L=1 also at
-    the ALU latency of its place-and-route configuration (flow/configs/sbe_engine_a100_b784_l1.json); the
+    """a=100, b=784 at L=1 and L=4 on Verilator, L=4 also on Icarus (the simulator speed ratio), L=1 and
+    L=4 also at the ALU latency of their place-and-route configurations (flow/configs/sbe_engine_a100_b784_l*.json),
+    one batch and STREAM_BATCHES batches back to back (the steady-state period per batch); the
     digits layers 32x65 and 10x33 at L=1, whose samples are shorter than the scalar chain (the scheduled
     CHAIN's cycles), so the chain is their bound. lanes8 (default on; BENCH_L8=0 in the environment
     leaves it out) adds L=8 on Verilator, whose samples (111 beats) are shorter than the CHAIN at the
@@ -110,9 +114,15 @@ def run(synth: bool | None = None, lanes8: bool | None = None) -> dict:
     result["L4"]["icarus_cycles_per_s"] = ri["total_cycles"] / ri["wall_s"]
     result["L4"]["verilator_over_icarus_speed"] = (result["L4"]["verilator_cycles_per_s"]
                                                    / result["L4"]["icarus_cycles_per_s"])
-    lat_l1 = json.loads(SYNTH_L1.read_text())["params"].get("alu_latency")
-    if lat_l1 is not None and lat_l1 != lat:           # L=1 at the latency it is placed and routed with
-        result[f"L1_alu_latency{lat_l1}"] = _entry(_sim("verilator", 1, alu_latency=lat_l1), A, B, 1, lat_l1)
+    for lanes, cfg_file in ((1, SYNTH_L1), (4, SYNTH_L4)):
+        # at the ALU latency its place-and-route configuration uses: one batch, and batches streamed back
+        # to back (the next batch's first sample passes while the read-out waits: the steady-state period)
+        lat_pr = json.loads(cfg_file.read_text())["params"].get("alu_latency", lat)
+        if lat_pr != lat:
+            result[f"L{lanes}_alu_latency{lat_pr}"] = _entry(_sim("verilator", lanes, alu_latency=lat_pr),
+                                                             A, B, lanes, lat_pr)
+        result[f"L{lanes}_alu_latency{lat_pr}_stream"] = _entry(
+            _sim("verilator", lanes, alu_latency=lat_pr, stream=STREAM_BATCHES), A, B, lanes, lat_pr)
     if lanes8 is None:
         lanes8 = os.environ.get("BENCH_L8", "1") == "1"
     if lanes8:

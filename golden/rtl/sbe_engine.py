@@ -2,7 +2,11 @@
 
 What it computes: the rank-1 SBE of golden/methods/sbe.py (docs/sbe-algorithm.md, section 2) in the sums
 form of section 2.1, with the vector updates skewed by two samples so the hardware streams without
-waiting for the scalar unit. The vector datapath (state, sample buffer, dot products, AXPY, read-out) is
+waiting for the scalar unit. The skew runs on across batches: the read-out forms M_n (the stored
+M_{n-2} with the updates of samples n-1 and n) on its way out and writes nothing back; the next batch's
+first two passes apply those updates like any pass, so in the RTL the next batch's first sample may pass
+while the read-out still waits for its scale (`samples_total` counts the samples since the reset, which
+index the AXPY words). The vector datapath (state, sample buffer, dot products, AXPY, read-out) is
 here; the scalar recurrences run on the scalar unit's twin (golden/rtl/scalar_unit.py, interpreting the
 microcode of contract/microcode.py); the formats, the rounding rule and saturation are in
 contract/fixed_point.py.
@@ -44,7 +48,7 @@ for seeding golden/methods/sbe.py in comparisons.
 
 State invariant (tested on the RTL's state write port, tests/amaranth_sim/test_sbe_engine.py and the
 cocotb bench): for inputs with block exponents within +-3 (every normal run), after every rewrite of a
-vector (a sample pass, the read-out, the reset pattern) 2**(SW-4) <= ||M|| <= 2**(SW-2) * (1 + 2**-8)
+vector (a sample pass, the reset pattern; the read-out writes nothing) 2**(SW-4) <= ||M|| <= 2**(SW-2) * (1 + 2**-8)
 (the target [2**(SW-3), 2**(SW-2)) up to the rounding of k and of the AXPY words), so every element is
 far from the clamps. Saturation is a clamp, never a wrap-around: a sum beyond the state width becomes
 2**(SW-1)-1 or -2**(SW-1) (contract/fixed_point.py saturate) and sets `flags.saturated`; extreme block

@@ -259,9 +259,8 @@ class IssueStage(wiring.Component):
         # of the sample buffer; its value for the beat after it (`nxt`: the next word, or after a
         # last beat the first word of the next pass; no adder in front of the read ports).
         addr = Signal(range(nw), init=base[Vec.X])
-        # first word of the pass after the current one, speculating no last_of_batch after a D sample pass
-        # (the read-out's first beat issues many cycles after that one, once the read ports show its words)
-        # With `long` a register, a cycle behind ro and cur: used only with a last beat pending, and the
+        # first word of the pass after the current one (after a D sample pass the next sample's X pass, lob
+        # or not: the read-out starts by `sw`, which sets `addr` itself). With `long` a register, a cycle behind ro and cur: used only with a last beat pending, and the
         # first beat of a pass (the cycle after those change) is then not a last one. Reset: the value for
         # ro = 0, cur = X (the D pass of sample 1).
         nxt_first = Signal(range(nw), init=base[Vec.D] if long else 0)
@@ -341,12 +340,14 @@ class IssueStage(wiring.Component):
         # last beat of another pass.
         cur_s = Mux(is_last, ~cur, cur)
         end_d = is_last & (cur == Vec.D)
+        ro_pend_s = ro_pend | (end_d & lob)                            # ro_pend, one after the beat
+        one_s = Mux(end_d, Mux(ro_pend, 1, Mux(lob, 0, one)), one)
         run_s, ro_s = decision(ro_=0, cur_=cur_s, first_=is_last, last_=last_after(cur_s),
                                run_en_=self.en & ~ro_q,
                                coef_ready_=~d_ev[-1], ro_ok_=rdy_ok,
                                infl=[self.inflight_rest[v] | (self.inflight_used[v] & (cur == v)) for v in (0, 1)],
                                lp=self.lpend_rest, full=self.full_next, credit=self.credit_next[0],
-                               wait_=(ro_pend | (end_d & lob)) & ((ro_pend & end_d) | one | rdy_ok[Vec.D]))
+                               wait_=ro_pend_s & (one_s | rdy_ok[Vec.D]))
         # after a read-out beat: no sample beat for two cycles; a last beat ends D's pass (on to X: the beat
         # issued now is of D) or X's (the read-out ends) and clears its ro_ok
         cur_r = Mux(is_last, Vec.X, cur)
@@ -372,9 +373,8 @@ class IssueStage(wiring.Component):
                      self.beat.ro.eq(ro), self.beat.lob.eq(lob), self.beat.addr.eq(addr),
                      self.beat.exp.eq(payload.exp)]
 
-        # Prefetch: read at the next pending beat's words (after an issue: the following beat's), so the
-        # read ports show the pending beat's words; after a D pass of the batch's last sample the
-        # speculation (nxt_*_first) is off, the registers are exact and the read-out waits far longer.
+        # Prefetch: read at the next pending beat's words (after an issue: the following beat's; with `sw`
+        # the read-out's first word), so the read ports show the pending beat's words.
         issue = Signal()
         m.d.comb += issue.eq(issue_run | issue_ro)
         m.d.sync += diff.eq(Mux(issue, d_ev, d_idle))

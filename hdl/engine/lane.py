@@ -50,7 +50,7 @@ class Lane(wiring.Component):
               read-out: the operands of pM = om * MB registered (oP = MB, oM = om);
               sample pass: the halves of pM (`pm_lo`, `pm_hi`), v * x_{j-1} (`px`; pB in stage 3 at one
               lane), v * v (`pv`)
-    stage 6   MB written back;  read-out: pM split in the same two DSPs
+    stage 6   MB written back (sample passes; the datapath drops a read-out beat's write);  read-out: pM split in the same two DSPs
     stage 7   read-out: pM = hi * 2**17 + lo (`pm`, combinational), registered
     stage 8   shift of rnd(pM, osh)                             (read-out)
     stage 9   elem = sat_elem(rnd(pM, osh))                     (read-out), registered

@@ -30,7 +30,7 @@ stage 4-5 MB = sat_SW(rnd(MA, kB) + rnd(cmB * x_{j-1}, shB)) in the read-out (up
 stage 4   pass: pM = v * MA (two DSPs, shared with the read-out's stage 6)
 stage 5-6 pass: exact sums v.M, v.x_{j-1}, v.v over the lanes, accumulated (latched for the scalar unit
           at the pass end)
-stage 6   M <- MB written back;  read-out: pM = om * MB (the two DSPs)
+stage 6   M <- MB written back (sample passes; the read-out writes nothing);  read-out: pM = om * MB
 stage 7-10 read-out: element = sat_elem(rnd(pM, osh)) (registered in stage 10) -> output
 ========  ===================================================================================
 """
@@ -110,11 +110,15 @@ class SBEEngine(wiring.Component):
     cycles; the CHAIN of sample j (contract.microcode_schedule.segment_lengths(LAT)["CHAIN"] cycles: the
     microcode statically scheduled for the pipelined ALU) overlaps the passes of samples j+1 and j+2 and
     stalls nothing while it is shorter than a sample, so each sample takes max(ceil(b/L) + ceil(a/L),
-    CHAIN) cycles. After the last sample of a batch: 6 cycles to the dot-product latches, its LAST (the
+    CHAIN) cycles. After the last sample of a batch: ACC cycles to the dot-product latches (6 at L <= 2, 7 at
+    L = 3..4, 8 above, hdl/engine/vector_datapath.py), its LAST (the
     CHAIN fused with FINAL) up to RDY D (1 + contract.microcode_schedule.rdy_index(Vec.D, LAT) cycles: s
-    and Dhat's scale), then ceil(a/L) + ceil(b/L) read-out beats (the first issues with RDY D) and 10
-    pipeline cycles (bench/engine.py measures the total); the next batch's first beat issues 3 cycles after
-    the read-out's last at the earliest (the lanes' pM DSPs serve both, hdl/engine/lane.py). After reset or
+    and Dhat's scale), then ceil(a/L) + ceil(b/L) read-out beats (the first issues with RDY D, at a sample
+    boundary) and 10 pipeline cycles (bench/engine.py measures the total). The read-out writes nothing
+    back (the next batch's first two passes apply the last two updates), so the next batch's first sample
+    passes while LAST runs, and only its second waits for the read-out (3 cycles after its last beat at
+    the earliest: the lanes' pM DSPs serve both, hdl/engine/lane.py): batches streamed back to back take
+    n samples plus the read-out's beats and a few cycles each (bench/engine.py, "stream"). After reset or
     `clear` the scalar unit rewrites its register file (NREGS cycles) before INIT. Storage: state (ceil(a/L) + ceil(b/L)) x L x state_width bits (block RAM);
     sample buffer 3 x that x in_width.
     """

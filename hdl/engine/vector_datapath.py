@@ -1,6 +1,8 @@
 """Vector datapath of the SBE engine (hdl/engine/sbe_engine.py): stages 0..9, the dot-product latches, the output."""
 from __future__ import annotations
 
+import math
+
 from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -29,8 +31,9 @@ class VectorDatapath(wiring.Component):
     reads the pass registers of its beat's vector (`pw`), field by field in the stage that uses them
     (stage 0's from `pa`).
 
-    Stage WB = 6 writes the rewritten state word back (`we`, `waddr`, `wdata`). Stage 5 registers the
-    sums over the lanes of a sample beat's products; stage ACC = 6 accumulates v.M, v.x_{j-1}, v.v over
+    Stage WB = 6 writes the rewritten state word back (`we`, `waddr`, `wdata`). From stage 5 on, a tree of
+    registered two-input adders sums a sample beat's products over the lanes (one level per stage);
+    stage ACC = 5 + ceil(log2 L) (6 at L <= 2, 7 at L = 3..4, 8 at L = 5..8) accumulates v.M, v.x_{j-1}, v.v over
     the pass; on its last beat the three sums go to the dot-product latches of the pass's vector (`lat`)
     at the end of stage ACC, and the beat's block exponent (and `lob`) at the end of stage ACC - 1. With
     one lane the lane's product registers are the sums: v.M and v.v are accumulated in stage ACC - 1
@@ -119,12 +122,12 @@ class VectorDatapath(wiring.Component):
 
     Latency: 10 cycles from `beat` to stage 10 (a read-out beat is on `o` 11 cycles after it issued when
     the output is empty, 12 behind other words); the state write-back is 6 cycles after issue; a pass's
-    latches are `full` 6 cycles after its last beat issued (its sums written at the end of that cycle).
+    latches are `full` ACC cycles after its last beat issued (its sums written at the end of that cycle).
     """
 
     NSTAGES = 11    # stage 0 (issue) .. stage 10
     WB = 6          # the stage writing the state back
-    ACC = 6         # the stage accumulating the dot products
+    ACC = 6         # the stage accumulating the dot products (at L <= 2; per instance: 5 + ceil(log2 L))
     OUT_DEPTH = 14  # output FIFO beats: >= the issue-to-`o` latency + 2, so a consumer that is always
     #               ready sees the read-out back to back
 
@@ -137,6 +140,10 @@ class VectorDatapath(wiring.Component):
         self.bram_delays = bram_delays
         self.dsp = Lane.check_dsp(cfg, dsp)
         self.acc_width = check_int("acc_width", acc_width, 8, 128)
+        # the lanes' sums take ceil(log2 L) registered adder levels from stage 5: ACC = 6 at L <= 2, 7 at
+        # L = 3..4, 8 at L = 5..8 (one carry chain per stage; a single level of three adders for the four
+        # lanes' DSP outputs was the L = 4 engine's worst path on the ECP5, 99 MHz)
+        self.ACC = 5 + max(1, math.ceil(math.log2(cfg.lanes)))
         L, W, SW = cfg.lanes, cfg.in_width, cfg.state_width
         super().__init__({
             "adv": Out(1),
@@ -259,11 +266,23 @@ class VectorDatapath(wiring.Component):
             else:
                 pm_s = lo_s + (hi_s << S)
         else:
-            lo_s, hi_s = Signal(signed(aw), name=f"sumlo{A}"), Signal(signed(aw), name=f"sumhi{A}")
-            s1_s, sV_s = Signal(signed(aw), name=f"sum1{A}"), Signal(signed(aw), name=f"sumV{A}")
-            with m.If(adv):
-                m.d.sync += [lo_s.eq(sum(lane.pm_lo for lane in lanes)), hi_s.eq(sum(lane.pm_hi for lane in lanes)),
-                             s1_s.eq(sum(lane.px for lane in lanes)), sV_s.eq(sum(lane.pv for lane in lanes))]
+            # the sums over the lanes as a tree of registered two-input adders, one level per stage from
+            # the lanes' product registers (stage 5): one carry chain per stage; valid in stage ACC
+            def lane_sum(name, values):
+                level, depth = list(values), 0
+                while len(level) > 1:
+                    depth += 1
+                    nxt = []
+                    for i in range(0, len(level), 2):
+                        r = Signal(signed(aw), name=f"sum{name}_{depth}_{i // 2}")
+                        with m.If(adv):
+                            m.d.sync += r.eq(level[i] + level[i + 1] if i + 1 < len(level) else level[i])
+                        nxt.append(r)
+                    level = nxt
+                assert 5 + depth == A
+                return level[0]
+            lo_s, hi_s = lane_sum("lo", (ln.pm_lo for ln in lanes)), lane_sum("hi", (ln.pm_hi for ln in lanes))
+            s1_s, sV_s = lane_sum("1", (ln.px for ln in lanes)), lane_sum("V", (ln.pv for ln in lanes))
             pm_s = lo_s + (hi_s << S)
             st_M = st_V = st_1 = A
         tp = tag[A - 1]

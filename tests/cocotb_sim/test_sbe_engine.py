@@ -7,14 +7,18 @@ from hdl.board.icebreaker import ENGINE_FORMATS as ICEBREAKER_FORMATS, ENGINE_OP
 from tb.runner import SIMULATORS, run_bench
 
 CONFIGS = {
-    # a = b = 1; several batches in a row incl. one-sample batches; reset in the middle of a batch
+    # a = b = 1; several batches in a row incl. one-sample batches; reset in the middle of a batch; batches
+    # streamed back to back (the next batch's samples pass before a read-out; one-sample batches among them)
     "a1_b1": dict(cfg=dict(a=1, b=1, lanes=1),
                   segments=[{"batches": [[3, "random"], [1, "random"]]}, {"partial": [2, "random"]},
-                            {"batches": [[1, "full"], [4, "small"]]}]),
-    # non-powers of two, 3 lanes (padded last beats), extreme inputs, batches in a row, reset mid-batch
+                            {"batches": [[1, "full"], [4, "small"]]},
+                            {"stream": [[2, "random"], [1, "random"], [1, "small"], [3, "random"]]}]),
+    # non-powers of two, 3 lanes (padded last beats), extreme inputs, batches in a row, reset mid-batch,
+    # batches streamed back to back
     "a13_b9_l3": dict(cfg=dict(a=13, b=9, lanes=3),
                       segments=[{"batches": [[5, "random"], [3, "full"], [2, "zero"], [3, "alt"]]},
-                                {"partial": [2, "random"]}, {"batches": [[1, "small"], [3, "random"]]}]),
+                                {"partial": [2, "random"]}, {"batches": [[1, "small"], [3, "random"]]},
+                                {"stream": [[3, "random"], [1, "random"], [2, "random"]]}]),
     # 4 lanes, 12-bit inputs with their own binary points, reset mid-batch then warm batches
     "a6_b11_l4_w12": dict(cfg=dict(a=6, b=11, lanes=4, in_width=12, x_frac=9, delta_frac=11),
                           segments=[{"batches": [[4, "random"]]}, {"partial": [3, "full"]},
