@@ -375,3 +375,25 @@ def test_batch_closed_at_max_batch():
         assert g.sample(*s) is None
     g.end_batch()
     assert not g.batch_overflow
+
+
+def test_readout_writes_nothing_and_the_next_batch_applies_the_pending_updates():
+    """The skew runs through the batch boundary: end_batch() forms M_n on its way out and leaves the stored
+    state (M_{n-2}) alone; the next batch's first pass applies sample n-1's AXPY word, its second n's."""
+    rng = np.random.default_rng(3)
+    e = _engine()
+    for _ in range(3):
+        e.sample(rng.integers(-2000, 2000, 7).tolist(), rng.integers(-2000, 2000, 5).tolist())
+    stored = {v: list(m) for v, m in e.M.items()}
+    words = {v: (e.scalar.coef_for(v, 2), e.scalar.coef_for(v, 3)) for v in e.M}
+    bufs = {v: [list(b) for b in e.buf[v]] for v in e.M}
+    e.end_batch()
+    assert e.M == stored                               # nothing written back
+    assert e.samples_total == 3 and e.j == 0
+    e.sample(rng.integers(-2000, 2000, 7).tolist(), rng.integers(-2000, 2000, 5).tolist())
+    for v, m in stored.items():                        # the next batch's first pass: sample 2's word
+        assert e.M[v] == [e.axpy(mi, oi, words[v][0]) for mi, oi in zip(m, bufs[v][0])]
+    e.sample(rng.integers(-2000, 2000, 7).tolist(), rng.integers(-2000, 2000, 5).tolist())
+    for v, m in stored.items():                        # its second pass: sample 3's word on top
+        once = [e.axpy(mi, oi, words[v][0]) for mi, oi in zip(m, bufs[v][0])]
+        assert e.M[v] == [e.axpy(mi, oi, words[v][1]) for mi, oi in zip(once, bufs[v][1])]
