@@ -168,7 +168,7 @@ class LaneSaturationProps(FormalTop):
         cfg = self.cfg
         SW = cfg.state_width
         m.submodules.lane = lane = Lane(cfg)
-        drive_free(m, lane.adv, lane.x, lane.m, lane.xa, lane.xb, lane.ro0, lane.ro4, lane.ro5v, lane.kA,
+        drive_free(m, lane.adv, lane.x, lane.m, lane.xa, lane.xb, lane.ro0, lane.ro4, lane.ro6v, lane.kA,
                    lane.cmA, lane.cmB, lane.shA, lane.kB, lane.shB, lane.om, lane.osh)
         m.d.comb += [Assume((lane.kA <= 0) & (lane.kA >= -LMAX)), Assume((lane.shA <= 0) & (lane.shA >= -LMAX))]
 

@@ -29,7 +29,7 @@ class Lane(wiring.Component):
     the multiply between fabric registers); 118.4 MHz with all the DSP registers inside (the two paths
     above); with the registers placed as now the lanes left the worst paths (the next ones were the state
     memory's read-during-write bypass, the scalar unit's ALU and microcode fetch, and the element's clamp
-    into the output FIFO, hdl/engine/sbe_engine.py; stage 10 below); with those fixed too: 124.2 MHz,
+    into the output FIFO, hdl/engine/sbe_engine.py; stage 10 below, then stage 9); with those fixed too: 124.2 MHz,
     7,299 LUT, 3,706 FF, 9 MULT18X18D, 9 DP16KD (worst path the scalar unit's reset flag -> the
     microcode ROM's address, 8.05 ns; no lane path among the reported ones). The multipliers' operand and product
     registers have no reset, so that Yosys can take them into an iCE40 SB_MAC16 (a flip-flop no LUT
@@ -41,26 +41,30 @@ class Lane(wiring.Component):
     stage 1   pA = cmA * xa;  pB = oB * xb  (DSPs, registered; pA's product register in the fabric with
               dsp="ecp5");  shift of rnd(M, kA)
     stage 2   t1 = rnd(M, kA) (its increment);  shift of rnd(pA, shA)
-    stage 3   MA = sat(t1 + rnd(pA, shA))  (the update of sample j-2; n-1 in read-out);  shift of
-              rnd(pB, shB) (read-out);  sample pass: the operands of pM = v * MA registered (oP = MA, oM = v;
-              fabric registers with dsp="ecp5"), and v as pV's
+    stage 3   MA = sat(t1 + rnd(pA, shA))  (the update of sample j-2; n-1 in read-out), registered (MA4);
+              shift of rnd(pB, shB) (read-out);  v as pV's operands
     stage 4   shift of rnd(MA, kB), rB = rnd(pB, shB)  (read-out);  pV = v * v  (DSP, registered);
-              sample pass: pM split: oM * oP[0:17] (unsigned), oM * oP[17:] (signed) (DSPs)
-    stage 5   MB = sat(rnd(MA, kB) + rB) in the read-out (the update of sample n), else MA;
-              read-out: the operands of pM = om * MB registered (oP = MB, oM = om);
-              sample pass: the halves of pM (`pm_lo`, `pm_hi`), v * x_{j-1} (`px`; pB in stage 3 at one
-              lane), v * v (`pv`)
-    stage 6   MB written back (sample passes; the datapath drops a read-out beat's write);  read-out: pM split in the same two DSPs
-    stage 7   read-out: pM = hi * 2**17 + lo (`pm`, combinational), registered
-    stage 8   shift of rnd(pM, osh)                             (read-out)
-    stage 9   elem = sat_elem(rnd(pM, osh))                     (read-out), registered
-    stage 10  elem (the register; its clamp bit too)
+              sample pass: the operands of pM = v * MA registered (oP = MA4, oM = v; fabric registers
+              with dsp="ecp5")
+    stage 5   MB = sat(rnd(MA, kB) + rB) in the read-out (the update of sample n), else MA, registered;
+              sample pass: pM split: oM * oP[0:17] (unsigned), oM * oP[17:] (signed) (DSPs);
+              v * x_{j-1} (`px`; pB in stage 3 at one lane), v * v (`pv`)
+    stage 6   MB written back (sample passes; the datapath drops a read-out beat's write);
+              sample pass: the halves of pM (`pm_lo`, `pm_hi`);
+              read-out: the operands of pM = om * MB registered (oP = MB, oM = om)
+    stage 7   read-out: pM split in the same two DSPs
+    stage 8   read-out: pM = hi * 2**17 + lo (`pm`, combinational), registered
+    stage 9   shift of rnd(pM, osh)                             (read-out)
+    stage 10  elem = sat_elem(rnd(pM, osh))                     (read-out), registered
+    stage 11  elem (the register; its clamp bit too)
     ========  ================================================================================
 
-    The two pM DSPs serve a sample beat in stage 4 and a read-out beat in stage 6: the caller never has
+    The two pM DSPs serve a sample beat in stage 5 and a read-out beat in stage 7: the caller never has
     both (hdl/engine/issue_stage.py: no sample beat issues within two cycles after a read-out beat), and
     `pm_lo`/`pm_hi` hold the product of whichever used them (the caller reads the sample beat's in stage
-    5, `pm` of a read-out beat in stage 7).
+    6, `pm` of a read-out beat in stage 8). Their operands come from registers (MA4, v4; MB, om): with
+    the saturating sums and the operand select in front of them, that route into the DSPs was the L = 4
+    engine's worst path on the ECP5 (8.5 ns).
 
     Every rnd is split (hdl/fixed_point.py round_pre_hw): one barrel shifter into a register, then
     rnd = (pre >> 1) + pre[0] in the next stage, where the increment rides on the sum's carry.
@@ -101,41 +105,44 @@ class Lane(wiring.Component):
         Stage 0: M, and the elements of samples j-2 and j-1 (memory read data).
     ro0, ro4 : In(1)
         The beat in stage 0, 4 is a read-out beat (the operand of pB; MB's select).
-    ro5v : In(1)
-        A valid read-out beat is in stage 5 (the pM DSPs' operands are its om, MB; else stage 3's v, MA).
-    kA, cmA, cmB : In stage 0;  shA : In stage 1;  shB : In stage 2;  kB : In stage 3;  om : In stage 5;
-    osh : In stage 7
+    ro6v : In(1)
+        A valid read-out beat is in stage 6 (the pM DSPs' operands are its om, MB; else stage 4's v, MA).
+    kA, cmA, cmB : In stage 0;  shA : In stage 1;  shB : In stage 2;  kB : In stage 3;  om : In stage 6;
+    osh : In stage 8
         Pass-word fields (hdl/engine/issue_stage.py pass_layout) of the beat in that stage. A shift
         field's amount (round_amt_hw) is registered before its shifter: kA for stage 1, shA for 2, shB
-        for 3, kB for 4, osh for 8. The fields a sample pass loads (kA, cmA, shA) are all read by stage 1,
+        for 3, kB for 4, osh for 9. The fields a sample pass loads (kA, cmA, shA) are all read by stage 1,
         so a new pass may load them while the previous pass's beats are in later stages.
     mb : Out(signed(state_width))
         Stage 6: the rewritten element, to be written back.
     pm : Out(signed)
-        Stage 7 of a read-out beat: pM = om * MB (combinational: one add of the two DSP halves).
+        Stage 8 of a read-out beat: pM = om * MB (combinational: one add of the two DSP halves).
     pm_r : Out(signed)
-        Only with dsp other than "generic" (the generic Verilog stays as it was): `pm` registered, stage 6
+        Only with dsp other than "generic" (the generic Verilog stays as it was): `pm` registered, stage 7
         of a sample beat (pM = v * MA, for the one-lane accumulator when the halves come from DSP output
         registers: one carry chain from a fabric register rather than the three-operand sum from the
-        DSPs), 8 of a read-out beat.
+        DSPs), 9 of a read-out beat.
     pm_lo, pm_hi, px, pv : Out(signed)
-        Stage 5 of a sample beat: the two halves of pM = v * MA = pm_hi * 2**split + pm_lo (registers; for
-        sums over lanes), v * x_{j-1} and v * v (registers); px in stage `px_stage` (3 at one lane). Of a read-out beat: unused values (px is
+        Stage 6 of a sample beat (PM_STAGE): the two halves of pM = v * MA = pm_hi * 2**split + pm_lo
+        (registers; for sums over lanes); stage 5 (PV_STAGE): v * v; px (v * x_{j-1}) in stage `px_stage`
+        (3 at one lane, else 5). Of a read-out beat: unused values (px is
         cmB * x_n there, not 0: the caller sums sample beats only).
     elem : Out(signed(elem_width))
-        Stage 10: the read-out element (a register).
+        Stage 11: the read-out element (a register).
     sat : Out(3)
         Clamps of this cycle: bit 0 MA (stage 3), bit 1 MB (stage 5, read-out only), bit 2 elem
-        (stage 10); the caller qualifies them with the stage's valid (and read-out) bits.
+        (stage 11); the caller qualifies them with the stage's valid (and read-out) bits.
 
-    Latency (in cycles of `adv`): 5 from `x` (stage 0) to pm_lo, pm_hi, pv, 6 to pm_r, `px_stage` to px,
-    10 to elem;
+    Latency (in cycles of `adv`): 6 from `x` (stage 0) to pm_lo, pm_hi, 5 to pv, 7 to pm_r, `px_stage`
+    to px, 11 to elem;
     6 from m, xa, xb (stage 0) to mb (stage 6).
     """
 
     #: pM = om * MB as two 18x18 products: MB[0:17] unsigned, MB[17:] signed. A state narrower than 18
     #: bits splits below its sign bit instead (`split`), so the signed half keeps at least that bit.
     SPLIT = 17
+    #: Stages of a sample beat's products: the halves of pM = v * MA (`pm_lo`, `pm_hi`) and v * v (`pv`).
+    PM_STAGE, PV_STAGE = 6, 5
 
     def __init__(self, cfg: EngineConfig, *, bram_delays: bool = False, dsp: str = "generic"):
         if not isinstance(cfg, EngineConfig):
@@ -158,7 +165,7 @@ class Lane(wiring.Component):
             "adv": In(1),
             "x": In(signed(W)),
             "m": In(signed(SW)), "xa": In(signed(W)), "xb": In(signed(W)),
-            "ro0": In(1), "ro4": In(1), "ro5v": In(1),
+            "ro0": In(1), "ro4": In(1), "ro6v": In(1),
             "kA": In(signed(8)), "cmA": In(signed(CW)), "cmB": In(signed(CW)), "shA": In(signed(8)),
             "kB": In(signed(8)), "shB": In(signed(8)), "om": In(signed(CW)), "osh": In(signed(8)),
             "mb": Out(signed(SW)),
@@ -248,8 +255,7 @@ class Lane(wiring.Component):
             v = {1: v1, 3: dl2.q[:W].as_signed()}
         else:
             v = {1: v1} | chain(v1, 2, 3, "v")              # v[s]: v of the beat in stage s
-        if not dsp:
-            v[4] = reg(signed(W), "v4", v[3], reset_less=True)  # the operands of pV
+        v[4] = reg(signed(W), "v4", v[3], reset_less=True)  # pV's operands (generic), pM's of a sample beat
 
         def amt(s, stage, max_right, name, delay=1):
             """Shift amount (round_amt_hw) of field s (of the beat in stage - delay), registered `delay`
@@ -344,37 +350,39 @@ class Lane(wiring.Component):
         with m.If(adv):
             m.d.sync += MB.eq(Mux(ro5, mb_val, MA5))
 
-        # The operands of pM, registered in front of its two DSPs: a read-out beat's om, MB (stage 5, like
-        # MB's register above), else a sample beat's v, MA (stage 3, two stages earlier); the DSPs' products
-        # are registered the next cycle (stage 4 of a sample beat, 6 of a read-out beat).
+        # The operands of pM, registered in front of its two DSPs from registers (MA's and MB's saturating
+        # sums end in their own registers first: with the clamp and this select after the sums' carry
+        # chains the operand took 8.5 ns on the ECP5 at L = 4): a read-out beat's om, MB (stage 6), else a
+        # sample beat's v, MA (stage 4, two stages earlier); the DSPs' products are registered the next
+        # cycle (stage 5 of a sample beat, 7 of a read-out beat).
         if dsp:
             # the DSPs' input registers are oP and oM (each DSP its own copy of oM)
             oP_d = Signal(signed(SW), name="oP_d")
             oM_d = Signal(signed(omw), name="oM_d")
-            m.d.comb += [oP_d.eq(Mux(self.ro5v, mb_val, ma_val)), oM_d.eq(Mux(self.ro5v, self.om, v[3]))]
+            m.d.comb += [oP_d.eq(Mux(self.ro6v, MB, MA4)), oM_d.eq(Mux(self.ro6v, self.om, v[4]))]
             lo = dsp_product("mul_lo", oM_d, Cat(oP_d[:S], 0).as_signed(), fabric="in")
             hi = dsp_product("mul_hi", oM_d, oP_d[S:].as_signed(), fabric="in")
         else:
-            oP = reg(signed(SW), "oP", Mux(self.ro5v, mb_val, ma_val), reset_less=True)
-            oM = reg(signed(omw), "oM", Mux(self.ro5v, self.om, v[3]), reset_less=True)
+            oP = reg(signed(SW), "oP", Mux(self.ro6v, MB, MA4), reset_less=True)
+            oM = reg(signed(omw), "oM", Mux(self.ro6v, self.om, v[4]), reset_less=True)
             lo = reg(signed(omw + S + 1), "pm_lo", oM * Cat(oP[:S], 0).as_signed(), reset_less=True)
             hi = reg(signed(omw + SW - S), "pm_hi", oM * oP[S:].as_signed(), reset_less=True)
 
-        # stage 5 of a sample beat: its products; stage 7 of a read-out beat: pM
+        # stage 6 of a sample beat: the halves of pM (stage 5: px, pv); stage 8 of a read-out beat: pM
         pm = self.pm
         m.d.comb += [pm.eq((hi << S) + lo), self.pm_lo.eq(lo), self.pm_hi.eq(hi), self.px.eq(px),
                      self.pv.eq(pV5)]
-        pM8 = reg(signed(self.pm_width), "pM8", pm)
+        pM9 = reg(signed(self.pm_width), "pM9", pm)
         if self.dsp != "generic":
-            m.d.comb += self.pm_r.eq(pM8)
+            m.d.comb += self.pm_r.eq(pM9)
 
-        # stage 8: the shift of rnd(pM, osh);  stage 9: its increment, the element, registered (its clamp
+        # stage 9: the shift of rnd(pM, osh);  stage 10: its increment, the element, registered (its clamp
         # tests are trees over pre's ~50 bits: with the route into the output FIFO's RAM after them they
         # took 8.1 ns on the ECP5)
-        preO9 = pre(pM8, amt(self.osh, 8, cfg.rmax_out + 1, "osh"), 8, "preO")
-        e_val, e_hit = round_post_sat_hw(m, preO9, cfg.elem_width, name="elem")
-        elem10 = reg(signed(cfg.elem_width), "elem10", e_val)
-        e_hit10 = reg(1, "elem_sat10", e_hit)
+        preO10 = pre(pM9, amt(self.osh, 9, cfg.rmax_out + 1, "osh"), 9, "preO")
+        e_val, e_hit = round_post_sat_hw(m, preO10, cfg.elem_width, name="elem")
+        elem11 = reg(signed(cfg.elem_width), "elem11", e_val)
+        e_hit11 = reg(1, "elem_sat11", e_hit)
 
-        m.d.comb += [self.elem.eq(elem10), self.sat.eq(Cat(ma_hit, mb_hit & ro5, e_hit10))]
+        m.d.comb += [self.elem.eq(elem11), self.sat.eq(Cat(ma_hit, mb_hit & ro5, e_hit11))]
         return m

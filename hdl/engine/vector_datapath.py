@@ -14,6 +14,7 @@ from contract.layouts import update_layout
 
 from hdl.engine.delay_line import DelayLine
 from hdl.engine.issue_stage import beat_layout, pa_layout, pass_layout, s_layout
+from hdl.dsp_multiplier import dsp_kind
 from hdl.engine.lane import Lane
 from hdl.engine.out_fifo import OutFIFO
 from hdl.engine.scalar_unit import latch_layout
@@ -23,7 +24,7 @@ class VectorDatapath(wiring.Component):
     """`lanes` Lanes (hdl/engine/lane.py) behind the issue stage, with the per-beat tags, the exact
     dot products of each pass and the output register of the read-out.
 
-    A beat enters with its tag (`beat`, stage 0) and moves one stage per cycle to stage 10; the pipeline
+    A beat enters with its tag (`beat`, stage 0) and moves one stage per cycle to stage 11; the pipeline
     never stalls (`adv` is constant 1). Back-pressure on `o` is absorbed by an output FIFO of OUT_DEPTH
     beats and credit-based issue: a read-out beat may issue (`ro_credit`) only while fewer than
     OUT_DEPTH read-out beats are issued and not yet taken from `o`, so the FIFO never overflows and
@@ -43,7 +44,7 @@ class VectorDatapath(wiring.Component):
     a register per vector loaded in stage 1 (not carried by the tags). The latches are `full` from the
     cycle the last beat is in stage ACC (the scalar unit may start then: its first reads of the sums are
     two cycles after its start, of the exponents and `lob` at its start) until the scalar unit releases
-    them (`rel`; a release in the same cycle wins). Stage 10 of a read-out
+    them (`rel`; a release in the same cycle wins). Stage 11 of a read-out
     beat writes the lanes' elements and `s` to the output (a bypass register when the FIFO is empty,
     else the FIFO, hdl/engine/out_fifo.py).
 
@@ -120,14 +121,14 @@ class VectorDatapath(wiring.Component):
     busy : Out(1)
         A beat in stages 1..9, in the output FIFO, or a latch full.
 
-    Latency: 10 cycles from `beat` to stage 10 (a read-out beat is on `o` 11 cycles after it issued when
-    the output is empty, 12 behind other words); the state write-back is 6 cycles after issue; a pass's
+    Latency: 11 cycles from `beat` to stage 11 (a read-out beat is on `o` 12 cycles after it issued when
+    the output is empty, 13 behind other words); the state write-back is 6 cycles after issue; a pass's
     latches are `full` ACC cycles after its last beat issued (its sums written at the end of that cycle).
     """
 
-    NSTAGES = 11    # stage 0 (issue) .. stage 10
+    NSTAGES = 12    # stage 0 (issue) .. stage 11
     WB = 6          # the stage writing the state back
-    ACC = 6         # the stage accumulating the dot products (at L <= 2; per instance: 5 + ceil(log2 L))
+    ACC = 6         # the stage latching the dot products: set per instance at elaboration (`sum_stages`)
     OUT_DEPTH = 14  # output FIFO beats: >= the issue-to-`o` latency + 2, so a consumer that is always
     #               ready sees the read-out back to back
 
@@ -140,10 +141,6 @@ class VectorDatapath(wiring.Component):
         self.bram_delays = bram_delays
         self.dsp = Lane.check_dsp(cfg, dsp)
         self.acc_width = check_int("acc_width", acc_width, 8, 128)
-        # the lanes' sums take ceil(log2 L) registered adder levels from stage 5: ACC = 6 at L <= 2, 7 at
-        # L = 3..4, 8 at L = 5..8 (one carry chain per stage; a single level of three adders for the four
-        # lanes' DSP outputs was the L = 4 engine's worst path on the ECP5, 99 MHz)
-        self.ACC = 5 + max(1, math.ceil(math.log2(cfg.lanes)))
         L, W, SW = cfg.lanes, cfg.in_width, cfg.state_width
         super().__init__({
             "adv": Out(1),
@@ -173,10 +170,25 @@ class VectorDatapath(wiring.Component):
             "busy": Out(1),
         })
 
+    def sum_stages(self, platform) -> tuple[int, int, int]:
+        """Stages accumulating v.M, v.v and v.x_{j-1} (each latched at the end of its stage): a sample
+        beat's products come from the lanes in Lane.PM_STAGE (the halves of v.M), Lane.PV_STAGE and
+        px_stage; at one lane they are the sums (v.M a stage later from the lane's pM register with ECP5
+        DSPs), with more a tree of ceil(log2 L) registered two-input adders follows. ACC is the latest."""
+        L = self.cfg.lanes
+        px_stage = 3 if L == 1 else 5                     # Lane.px_stage
+        if L == 1:
+            ecp5 = dsp_kind(self.dsp, platform, Lane.operand_width_of(self.cfg)) == "ecp5"
+            return Lane.PM_STAGE + int(ecp5), Lane.PV_STAGE, px_stage
+        depth = math.ceil(math.log2(L))
+        return Lane.PM_STAGE + depth, Lane.PV_STAGE + depth, px_stage + depth
+
     def elaborate(self, platform):
         m = Module()
         cfg = self.cfg
         L, W, SW = cfg.lanes, cfg.in_width, cfg.state_width
+        st_M, st_V, st_1 = self.sum_stages(platform)
+        self.ACC = max(st_M, st_V, st_1)
 
         adv = self.adv
         m.d.comb += adv.eq(1)
@@ -224,10 +236,10 @@ class VectorDatapath(wiring.Component):
                 lane.adv.eq(adv), lane.x.eq(self.x[k]),
                 lane.m.eq(self.m[k * SW:(k + 1) * SW]),
                 lane.xa.eq(self.xa[k * W:(k + 1) * W]), lane.xb.eq(self.xb[k * W:(k + 1) * W]),
-                lane.ro0.eq(tag[0].ro), lane.ro4.eq(tag[4].ro), lane.ro5v.eq(tag[5].valid & tag[5].ro),
+                lane.ro0.eq(tag[0].ro), lane.ro4.eq(tag[4].ro), lane.ro6v.eq(tag[6].valid & tag[6].ro),
                 lane.kA.eq(self.pa.kA), lane.cmA.eq(self.pa.cmA), lane.cmB.eq(self.pa.cmB),
                 lane.shA.eq(sel(1, "shA")), lane.shB.eq(sel(2, "shB")), lane.kB.eq(sel(3, "kB")),
-                lane.om.eq(sel(5, "om")), lane.osh.eq(sel(7, "osh")),
+                lane.om.eq(sel(6, "om")), lane.osh.eq(sel(8, "osh")),
             ]
 
         # stage WB: write-back
@@ -248,43 +260,43 @@ class VectorDatapath(wiring.Component):
         aw = self.acc_width
         S = lanes[0].split
         A = self.ACC
+        # A sample beat's products: the halves of v.M in stage Lane.PM_STAGE (6), v.v in PV_STAGE (5),
+        # v.x_{j-1} in px_stage (3 at one lane, else 5).
+        ln0 = lanes[0]
         if L == 1:
-            # one lane: its product registers are the sums: accumulated where they are (stage ACC-1 for
-            # v.M and v.v, latched with the exponents and `lob`; stage 3 for v.x_{j-1}, Lane.px_stage),
-            # rather than copied into four registers first. Latching early is safe: the pass's last beat
-            # issued with v's latches released (hdl/engine/issue_stage.py waits for ~full).
-            lo_s, hi_s, s1_s, sV_s = lanes[0].pm_lo, lanes[0].pm_hi, lanes[0].px, lanes[0].pv
-            st_M = st_V = A - 1
-            st_1 = lanes[0].px_stage
-            if lanes[0].kind(platform) == "ecp5":
+            # one lane: its product registers are the sums: accumulated where they are (v.v in stage 5,
+            # v.x_{j-1} in stage 3, each latched at the end of its stage), rather than copied into more
+            # registers first. Latching early is safe: the pass's last beat issued with v's latches
+            # released (hdl/engine/issue_stage.py waits for ~full).
+            lo_s, hi_s, s1_s, sV_s = ln0.pm_lo, ln0.pm_hi, ln0.px, ln0.pv
+            if ln0.kind(platform) == "ecp5":
                 # pm_lo, pm_hi are DSP output registers: acc + lo + hi * 2**split from them took two carry
-                # chains behind the routing out of the DSPs (8.7 ns, the ECP5's worst path); v.M in stage ACC
-                # from the lane's pM register instead (pm_r = lo + hi * 2**split, kept for the read-out
-                # anyway): one carry chain from a fabric register, latched at the end of stage ACC as with
-                # several lanes.
-                pm_s, st_M = lanes[0].pm_r, A
+                # chains behind the routing out of the DSPs (8.7 ns, the ECP5's worst path); v.M a stage
+                # later from the lane's pM register instead (pm_r = lo + hi * 2**split, kept for the
+                # read-out anyway): one carry chain from a fabric register.
+                pm_s = ln0.pm_r
             else:
                 pm_s = lo_s + (hi_s << S)
         else:
             # the sums over the lanes as a tree of registered two-input adders, one level per stage from
-            # the lanes' product registers (stage 5): one carry chain per stage; valid in stage ACC
+            # the lanes' product registers: one carry chain per stage (a single level of three adders for
+            # the four lanes' DSP outputs was the L = 4 engine's worst path on the ECP5, 99 MHz)
+            depth = math.ceil(math.log2(L))
+
             def lane_sum(name, values):
-                level, depth = list(values), 0
-                while len(level) > 1:
-                    depth += 1
+                level = list(values)
+                for d in range(1, depth + 1):
                     nxt = []
                     for i in range(0, len(level), 2):
-                        r = Signal(signed(aw), name=f"sum{name}_{depth}_{i // 2}")
+                        r = Signal(signed(aw), name=f"sum{name}_{d}_{i // 2}")
                         with m.If(adv):
                             m.d.sync += r.eq(level[i] + level[i + 1] if i + 1 < len(level) else level[i])
                         nxt.append(r)
                     level = nxt
-                assert 5 + depth == A
                 return level[0]
             lo_s, hi_s = lane_sum("lo", (ln.pm_lo for ln in lanes)), lane_sum("hi", (ln.pm_hi for ln in lanes))
             s1_s, sV_s = lane_sum("1", (ln.px for ln in lanes)), lane_sum("V", (ln.pv for ln in lanes))
             pm_s = lo_s + (hi_s << S)
-            st_M = st_V = st_1 = A
         tp = tag[A - 1]
         lat = self.lat
 
@@ -332,7 +344,7 @@ class VectorDatapath(wiring.Component):
                                                                            & (tp.vec == v))))
         m.d.sync += self.full.eq(self.full_next)
 
-        # stage 10, read-out: into the output FIFO; credits for the issue stage
+        # stage 11, read-out: into the output FIFO; credits for the issue stage
         tout = tag[self.NSTAGES - 1]
         ol = self.o.payload.shape()
         # OUT_DEPTH words, all the credits allow: the bypass register below takes a word only while the
