@@ -40,8 +40,12 @@ radix-2 restoring divider (one trial subtraction per quotient bit):
   steps 8 .. 8+P    the divider, one quotient bit per cycle from the next bit of Y mod 2**(P+1) (x = 2 rem
                     + bit; bit = x >= BL: one carry chain and a mux deep): G = floor(Y / BL) (P + 1 bits; equal to
                     floor(prod * 2**(E+P) / BL) of the golden model because floor(floor(x/2**k)/n) =
-                    floor(x/(n 2**k))); step 9 also registers the deterministic ramp parameters
-                    row_sh = P + 1 - ku + log2(BL) and col_one = 2**(bl_width - 1 - log2(BL)).
+                    floor(x/(n 2**k))); step 8 registers m = log2(BL) and step 9 the deterministic
+                    row ramp's shift row_sh = P + 1 - ku + m; col_one = 2**(bl_width - 1 - m) is BL
+                    with its bits reversed (wires). Both read BL as a power of two, as it is in
+                    deterministic mode (else the update is flagged), the only mode that uses them: m is
+                    the OR of the bits of BL whose index has bit j set, per bit j (a priority encoder
+                    and a shifter of col_one were 25 logic cells on the iCE40UP5K 8x8 controller).
 
 Timing: `start` is raised for one cycle (step 1); `skip` and the flags are valid from step 9
 (`dividing` high) on; `last` is high in the settle cycle after the last divider step
@@ -170,12 +174,14 @@ class ControllerSetup(wiring.Component):
     n_bl : Out(bl_width)
         The slot count BL of the update (from step 8 on).
     m_log : Out(range(bl_width + 1))
-        bit_length(BL) - 1, i.e. log2(BL) when BL is a power of two (from step 9 on).
+        log2(BL) when BL is a power of two (deterministic mode; otherwise not the bit length; from step
+        9 on).
     row_sh : Out(range(P + bl_width + 2))
         P + 1 - ku + log2(BL): the deterministic row ramp is ((2t+1) << P) >> row_sh (from step 10 on).
     col_one : Out(bl_width)
-        2**(bl_width - 1 - log2(BL)): the deterministic column ramp is ((2 rev(t) | col_one) << kv)
-        >> bl_width, rev the bl_width-1 bit reversal (from step 10 on).
+        2**(bl_width - 1 - log2(BL)) (BL bit-reversed, a power of two in deterministic mode): the
+        deterministic column ramp is ((2 rev(t) | col_one) << kv) >> bl_width, rev the bl_width-1 bit
+        reversal (from step 8 on).
     status : Out(STATUS_LAYOUT)
         The update's flags (bl_zero, bl_pow2, overflow, protocol), valid while `dividing`.
     skip : Out(1)
@@ -381,13 +387,13 @@ class ControllerSetup(wiring.Component):
                 self.status.bl_zero.eq(err_bl0), self.status.bl_pow2.eq(err_pow2),
                 self.status.overflow.eq(err_ovf), self.status.protocol.eq(self.protocol),
                 self.skip.eq(err_bl0 | err_pow2 | err_ovf | self.protocol | zero),
-                self.m_log.eq(_bit_length(m, n, "n_len") - 1),
+                self.m_log.eq(Cat(*(Cat(*(n[i] for i in range(BLW) if i >> j & 1)).any()
+                                    for j in range(len(self.m_log))))),
                 cnt.eq(P - 1), self.dividing.eq(1),
             ]
-        M = BLW - 1
         with m.If(v[8]):
-            m.d.sync += [self.row_sh.eq(P + 1 - self.ku + self.m_log),
-                         self.col_one.eq(Const(1, BLW) << (M - self.m_log)[:len(self.m_log)])]
+            m.d.sync += self.row_sh.eq(P + 1 - self.ku + self.m_log)
+        m.d.comb += self.col_one.eq(Cat(*reversed(list(n))))
         x = Signal(BLW + 1)
         m.d.comb += x.eq(Cat(num[-1], rem))
         tsum = Signal(BLW + 3)                         # bit 0 only carries the +1 in

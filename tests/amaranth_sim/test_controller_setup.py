@@ -95,7 +95,9 @@ def test_setup_matches_golden_plan(name):
         assert r["skip"] == (p.bl == 0), f"case {k} {x}"
         assert r["go"] == (p.bl > 0), f"case {k} {x}: go {r['go']}"
         if p.bl:
-            assert (r["bl"], r["m"], r["g"]) == (p.bl, p.m, p.g), f"case {k} {x}: {r} vs {p}"
+            assert (r["bl"], r["g"]) == (p.bl, p.g), f"case {k} {x}: {r} vs {p}"
+            if x["det"]:                             # log2(BL) feeds the deterministic ramps only
+                assert r["m"] == p.m, f"case {k} {x}: {r} vs {p}"
         kinds.add("written" if p.bl else "overflow" if p.status else "zero/flag")
     assert kinds == {"written", "overflow", "zero/flag"}
 
