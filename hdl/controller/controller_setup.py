@@ -221,10 +221,14 @@ class ControllerSetup(wiring.Component):
         BLW = c.bl_width
         WPROD = c.lr_width + c.mant_width - 1         # lr_mant * |s_mant| < 2**WPROD
         WY = P + BLW + 2                               # the window of floor(prod * 2**sh)
-        # esum and sh exactly as wide as their ranges (lr_exp, s_exp at their extremes, ku, kv in 0 .. P):
-        # each bit more was a flip-flop and a bit of three carry chains (sh's adder, B - sh, the clamps)
-        lo_e = -(1 << (c.lr_exp_width - 1)) - (1 << (c.exp_width - 1)) + P - 2 * F
-        hi_e = (1 << (c.lr_exp_width - 1)) - 1 + (1 << (c.exp_width - 1)) - 1 + P - 2 * F
+        # The registers hold esum = lr_exp + s_exp and sh = esum + ku + kv without the constant K = P - 2F of
+        # E + P: K is folded into the constants sh meets (B - sh and the clamps), where adding it to esum
+        # was a carry chain of its own (8 logic cells on the iCE40UP5K 8x8 controller). Both exactly as
+        # wide as their ranges (lr_exp, s_exp at their extremes, ku, kv in 0 .. P): each bit more was a
+        # flip-flop and a bit of three carry chains (sh's adder, B - sh, the clamps)
+        K = P - 2 * F
+        lo_e = -(1 << (c.lr_exp_width - 1)) - (1 << (c.exp_width - 1))
+        hi_e = (1 << (c.lr_exp_width - 1)) - 1 + (1 << (c.exp_width - 1)) - 1
         exp_w = _signed_width(lo_e, hi_e)
         v = Signal(9)                                  # the step strobes: v[0] step 2, v[1] step 3, v[2] step
                                                        # 3b, v[3] step 4b, v[4] .. v[8] steps 5 .. 9
@@ -242,7 +246,7 @@ class ControllerSetup(wiring.Component):
         esum = Signal(signed(exp_w))
         with m.If(self.start):
             m.d.sync += [zeros.eq(Cat(self.lr_mant == 0, self.s_abs == 0)),
-                         esum.eq(self.lr_exp + self.s_exp + (P - 2 * F))]
+                         esum.eq(self.lr_exp + self.s_exp)]
         # -- step 2: the bit lengths, from mu and mv as they are one cycle after `start` (the controller
         # feeds its OR registers, which take the last beat's OR in the cycle of `start`: the OR and the
         # priority encoder behind it, pu -> ku in one cycle, was the 8x8 controller's critical path on the
@@ -278,14 +282,14 @@ class ControllerSetup(wiring.Component):
         HMAX = (B + WPROD) >> L                        # the largest hi (rsh <= B + WPROD inside the clamps)
         assert HMAX + 1 == shift_cycles(elem_width=P, bl_width=BLW, lr_width=c.lr_width, mant_width=c.mant_width)
         lo = Signal(L)
-        m.d.comb += lo.eq((B - sh)[:L])
+        m.d.comb += lo.eq((B - K - sh)[:L])
         hi = Signal(range(HMAX + 1))                   # floor(rsh / 2**L) (don't care outside the clamps)
         left, right = Signal(), Signal()
         prod_f = Signal(WPF)                           # prod << ~lo (step 3)
         err_bl0, err_pow2 = Signal(), Signal()
         bl = self.bl
         with m.If(v[2]):
-            m.d.sync += [hi.eq((B - sh)[L:L + len(hi)]), left.eq(sh > WY), right.eq(sh < -WPROD),
+            m.d.sync += [hi.eq((B - K - sh)[L:L + len(hi)]), left.eq(sh > WY - K), right.eq(sh < -WPROD - K),
                          prod_f.eq(prod << ~lo), err_bl0.eq(~bl.any()),
                          err_pow2.eq(self.det & _two_or_more(bl))]
         # -- step 4: the rest of the shift, by 2**L per cycle in HMAX + 1 cycles -------------------------
@@ -331,14 +335,12 @@ class ControllerSetup(wiring.Component):
         m.d.comb += over.eq(big | (yh[BLW + 1:] != 0) | (yh[BLW] & ((yh[:BLW] != 0) | frac)))
         zero_g = Signal()
         m.d.comb += zero_g.eq((yh == 0) & ~frac)
-        cap = Signal(BLW + 1)
         c1 = Signal(BLW + 1)
         c1m = Signal(BLW)                              # c1 - 1, beside c1 (step 6 needs no carry chain)
         ym1 = Signal(WY - P)
         m.d.comb += ym1.eq(yh - 1)
         with m.If(v[4]):
-            m.d.sync += [cap.eq(Mux(over, 1 << BLW, ceil_g)),
-                         c1.eq(Mux(over, 1 << BLW, Mux(zero_g, 1, ceil_g))),
+            m.d.sync += [c1.eq(Mux(over, 1 << BLW, Mux(zero_g, 1, ceil_g))),
                          c1m.eq(Mux(over, (1 << BLW) - 1, Mux(frac, yh, Mux(zero_g, 0, ym1))))]
         # -- step 6: power of two in deterministic mode ----------------------------------------------
         # 2**bit_length(c1 - 1) is the one-hot leading bit of c1 - 1 shifted up by one (1 for c1 - 1 = 0):
@@ -356,15 +358,17 @@ class ControllerSetup(wiring.Component):
         n = self.n_bl
         n_next = Signal(BLW)
         nn = Signal(BLW + 2)                           # ~BL (zero-extended BL, inverted): x - BL = x + nn + 1
-        # cap > BL for step 8's overflow flag is cap > bl: where BL = c2 < bl (BL management), cap <= c1
-        # <= c2 < bl, so neither holds (c1 = max(cap, 1), c2 = c1 or a power of two >= c1). One compare of
-        # registers, formed in step 6 beside c2 (the compare with c2 and the select behind BL's own choice
-        # was the 8x8 controller's critical path on the iCE40UP5K, bl -> cap_gt_n, 20.5 ns).
+        # cap > BL (cap = the saturated ceil(Ghat)) for step 8's overflow flag is c1 > bl: where BL = c2 <
+        # bl (BL management), cap <= c1 <= c2 < bl, so neither holds (c1 = max(cap, 1), c2 = c1 or a power
+        # of two >= c1); else BL = bl, and c1 > bl is cap > bl for every bl >= 1 (bl = 0 is flagged BL_ZERO,
+        # which masks the overflow flag), so no register of cap beside c1. One compare of registers,
+        # formed in step 6 beside c2 (the compare with c2 and the select behind BL's own choice was the
+        # 8x8 controller's critical path on the iCE40UP5K, bl -> cap_gt_n, 20.5 ns).
         use_c2 = Signal()
         cap_gt_n = Signal()
         m.d.comb += [use_c2.eq(self.bl_mgmt & (c2 < bl)), n_next.eq(Mux(use_c2, c2, bl))]
         with m.If(v[5]):
-            m.d.sync += cap_gt_n.eq(cap > bl)
+            m.d.sync += cap_gt_n.eq(c1 > bl)
         with m.If(v[6]):
             m.d.sync += [n.eq(n_next), nn.eq(~Cat(n_next, Const(0, 2)))]
         # -- steps 8 .. 8 + P: the divider (operands loaded in step 5); step 8 also the flags, step 9 the
