@@ -36,16 +36,15 @@ radix-2 restoring divider (one trial subtraction per quotient bit):
                     the divider's operands: remainder Y >> (P+1), numerator bits Y mod 2**(P+1)
   step 6            c2 = c1, or in deterministic mode the power of two 2**bit_length(c1 - 1)
   step 7            BL = min(c2, bl) with BL management, else bl (and ~BL, for the divider's adder)
-  step 8            OVERFLOW = cap > BL (unless another flag or a zero update); skip; log2(BL)
+  step 8            OVERFLOW = cap > BL (unless another flag or a zero update); skip
   steps 8 .. 8+P    the divider, one quotient bit per cycle from the next bit of Y mod 2**(P+1) (x = 2 rem
                     + bit; bit = x >= BL: one carry chain and a mux deep): G = floor(Y / BL) (P + 1 bits; equal to
                     floor(prod * 2**(E+P) / BL) of the golden model because floor(floor(x/2**k)/n) =
-                    floor(x/(n 2**k))); step 8 registers m = log2(BL) and step 9 the deterministic
-                    row ramp's shift row_sh = P + 1 - ku + m; col_one = 2**(bl_width - 1 - m) is BL
-                    with its bits reversed (wires). Both read BL as a power of two, as it is in
-                    deterministic mode (else the update is flagged), the only mode that uses them: m is
-                    the OR of the bits of BL whose index has bit j set, per bit j (a priority encoder
-                    and a shifter of col_one were 25 logic cells on the iCE40UP5K 8x8 controller).
+                    floor(x/(n 2**k))). The deterministic ramps' parameter col_one = 2**(bl_width - 1 -
+                    log2(BL)) is BL with its bits reversed (wires): BL is a power of two in
+                    deterministic mode (else the update is flagged), the only mode that uses it (a
+                    priority encoder for log2(BL), a shifter for col_one and the row ramp's shift
+                    P + 1 - ku + log2(BL) were 40 logic cells on the iCE40UP5K 8x8 controller).
 
 Timing: `start` is raised for one cycle (step 1); `skip` and the flags are valid from step 9
 (`dividing` high) on; `last` is high in the settle cycle after the last divider step
@@ -173,15 +172,11 @@ class ControllerSetup(wiring.Component):
         2**ku - 1 and 2**kv - 1 (complete P - 1 cycles after step 2, before `last`).
     n_bl : Out(bl_width)
         The slot count BL of the update (from step 8 on).
-    m_log : Out(range(bl_width + 1))
-        log2(BL) when BL is a power of two (deterministic mode; otherwise not the bit length; from step
-        9 on).
-    row_sh : Out(range(P + bl_width + 2))
-        P + 1 - ku + log2(BL): the deterministic row ramp is ((2t+1) << P) >> row_sh (from step 10 on).
     col_one : Out(bl_width)
         2**(bl_width - 1 - log2(BL)) (BL bit-reversed, a power of two in deterministic mode): the
-        deterministic column ramp is ((2 rev(t) | col_one) << kv) >> bl_width, rev the bl_width-1 bit
-        reversal (from step 8 on).
+        deterministic ramps are ((2 Z + col_one) << k) >> bl_width, Z = rev(t) (the bl_width-1 bit
+        reversal) and k = kv for the columns, Z = t * col_one and k = ku for the rows (hdl/controller/
+        slot_sequencer.py; from step 8 on).
     status : Out(STATUS_LAYOUT)
         The update's flags (bl_zero, bl_pow2, overflow, protocol), valid while `dividing`.
     skip : Out(1)
@@ -207,8 +202,7 @@ class ControllerSetup(wiring.Component):
             "bl": In(c.bl_width), "det": In(1), "bl_mgmt": In(1), "protocol": In(1),
             "start": In(1),
             "ku": Out(range(P + 1)), "kv": Out(range(P + 1)), "mask_u": Out(P), "mask_v": Out(P),
-            "n_bl": Out(c.bl_width), "m_log": Out(range(c.bl_width + 1)),
-            "row_sh": Out(range(P + c.bl_width + 2)), "col_one": Out(c.bl_width),
+            "n_bl": Out(c.bl_width), "col_one": Out(c.bl_width),
             "status": Out(STATUS_LAYOUT), "skip": Out(1), "dividing": Out(1), "last": Out(1), "go": Out(1),
             "g": Out(P + 1),
         })
@@ -230,8 +224,8 @@ class ControllerSetup(wiring.Component):
         lo_e = -(1 << (c.lr_exp_width - 1)) - (1 << (c.exp_width - 1))
         hi_e = (1 << (c.lr_exp_width - 1)) - 1 + (1 << (c.exp_width - 1)) - 1
         exp_w = _signed_width(lo_e, hi_e)
-        v = Signal(9)                                  # the step strobes: v[0] step 2, v[1] step 3, v[2] step
-                                                       # 3b, v[3] step 4b, v[4] .. v[8] steps 5 .. 9
+        v = Signal(8)                                  # the step strobes: v[0] step 2, v[1] step 3, v[2] step
+                                                       # 3b, v[3] step 4b, v[4] .. v[7] steps 5 .. 8
         shift_end = Signal()                           # the last cycle of step 4's shift phase
 
         # -- step 1 ----------------------------------------------------------------------------------
@@ -371,8 +365,7 @@ class ControllerSetup(wiring.Component):
             m.d.sync += cap_gt_n.eq(c1 > bl)
         with m.If(v[6]):
             m.d.sync += [n.eq(n_next), nn.eq(~Cat(n_next, Const(0, 2)))]
-        # -- steps 8 .. 8 + P: the divider (operands loaded in step 5); step 8 also the flags, step 9 the
-        # ramp parameters.
+        # -- steps 8 .. 8 + P: the divider (operands loaded in step 5); step 8 also the flags.
         # Radix 2, restoring: x = 2 rem + the next bit of Y mod 2**(P+1), MSB first (rem starts at
         # floor(Y / 2**(P+1)) < BL without overflow; an overflowing update is skipped, its G is never
         # used); bit = x >= BL, rem = bit ? x - BL : x. The subtraction is one adder x + ~BL + 1 of
@@ -391,12 +384,8 @@ class ControllerSetup(wiring.Component):
                 self.status.bl_zero.eq(err_bl0), self.status.bl_pow2.eq(err_pow2),
                 self.status.overflow.eq(err_ovf), self.status.protocol.eq(self.protocol),
                 self.skip.eq(err_bl0 | err_pow2 | err_ovf | self.protocol | zero),
-                self.m_log.eq(Cat(*(Cat(*(n[i] for i in range(BLW) if i >> j & 1)).any()
-                                    for j in range(len(self.m_log))))),
                 cnt.eq(P - 1), self.dividing.eq(1),
             ]
-        with m.If(v[8]):
-            m.d.sync += self.row_sh.eq(P + 1 - self.ku + self.m_log)
         m.d.comb += self.col_one.eq(Cat(*reversed(list(n))))
         x = Signal(BLW + 1)
         m.d.comb += x.eq(Cat(num[-1], rem))

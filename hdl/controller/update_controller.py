@@ -289,7 +289,7 @@ class UpdateController(wiring.Component):
             setup.lr_mant.eq(lr_mant), setup.lr_exp.eq(lr_exp), setup.bl.eq(bl),
             setup.det.eq(det), setup.bl_mgmt.eq(mgmt), setup.protocol.eq(proto),
             seq.active.eq(in_slots), seq.det.eq(det), seq.two_phase.eq(two_phase), seq.g.eq(setup.g),
-            seq.kv.eq(setup.kv), seq.row_sh.eq(setup.row_sh), seq.col_one.eq(setup.col_one),
+            seq.ku.eq(setup.ku), seq.kv.eq(setup.kv), seq.col_one.eq(setup.col_one),
             seq.n_bl.eq(setup.n_bl),
         ]
         # Whether a line of either sign may fire, once per side (not per line): the slot gate; in
