@@ -1,13 +1,13 @@
 """Set-up arithmetic of the crossbar update controller (hdl/controller/update_controller.py): the plan of one update.
 
-From the loaded update (the OR of the |u_i| and of the |v_j|, |s_mant|, s_exp, the lr and bl registers,
-the mode) it computes what the slot train needs, as golden/rtl/update_controller.py PulseScheme.plan
+From the loaded update (the OR of the |u_i| and of the |v_j|, |s_mant|, lr_exp + s_exp, the lr_mant and
+bl registers, the mode) it computes what the slot train needs, as golden/rtl/update_controller.py PulseScheme.plan
 does, bit for bit. It is a pipeline of registered steps, each one shifter, one carry chain or one
 priority encoder deep (so the controller reaches the clock of the engine beside it), followed by a
 radix-2 restoring divider (one trial subtraction per quotient bit):
 
   step 1 (`start`)  the multiplier's input registers take lr_mant and |s_mant|; the zero tests of lr_mant
-                    and |s_mant|; esum = lr_exp + s_exp + P - 2F
+                    and |s_mant| (esum = lr_exp + s_exp comes in a register of the controller)
   step 2            prod = lr_mant * |s_mant| (one multiplier, SB_MAC16 / MULT18X18D, between its input
                     and output registers, hdl/controller/setup_multiplier.py: on the ECP5 the DSP's own
                     registers, as Yosys packs none into an inferred MULT18X18D); ku = bit_length(mu),
@@ -15,7 +15,7 @@ radix-2 restoring divider (one trial subtraction per quotient bit):
                     mu and mv are read here, one cycle after `start`, when the controller's OR registers
                     hold the last beat too); the masks take mu and mv, smeared right in the cycles after
                     (mask |= mask >> 1: 2**ku - 1 and 2**kv - 1 after P - 1 cycles)
-  step 3            sh = E + P = esum + ku + kv; `zero` (lr_mant, |s_mant|, ku or kv is 0)
+  step 3            sh = E + P - (P - 2F) = esum + ku + kv; `zero` (lr_mant, |s_mant|, ku or kv is 0)
   step 3b           prod into a fabric register already shifted by the low 2 bits of the window's right
                     shift rsh = B - sh (B = max(WPROD, WY)): prod_f = prod << ~lo, lo = (B - sh) mod 4
                     from sh's low bits alone (one 4:1 mux per bit, the DSP's output goes through nothing
@@ -119,6 +119,17 @@ def _two_or_more(x):
     return many
 
 
+def _esum_range(c: ControllerConfig) -> tuple[int, int]:
+    """The least and greatest lr_exp + s_exp."""
+    return (-(1 << (c.lr_exp_width - 1)) - (1 << (c.exp_width - 1)),
+            (1 << (c.lr_exp_width - 1)) - 1 + (1 << (c.exp_width - 1)) - 1)
+
+
+def esum_width(c: ControllerConfig) -> int:
+    """Bits of the signed sum lr_exp + s_exp (the set-up's `esum` port)."""
+    return _signed_width(*_esum_range(c))
+
+
 def shift_cycles(*, elem_width: int = 16, bl_width: int = 12, lr_width: int = 16, mant_width: int = 16) -> int:
     """Cycles of step 4's serial window shift: HMAX + 1, HMAX = (B + WPROD) >> 2 the largest shift by 4
     (WPROD = lr_width + mant_width - 1, B = max(WPROD, WY), WY = elem_width + bl_width + 2): 16 at the
@@ -155,9 +166,12 @@ class ControllerSetup(wiring.Component):
         (one cycle after `start`): the controller feeds its registers of the OR of the magnitudes.
     s_abs : In(mant_width)
         |s_mant| (unsigned); s_zero follows from it.
-    s_exp : In(signed(exp_width))
-    lr_mant : In(lr_width), lr_exp : In(signed(lr_exp_width))
-        The learning rate register lr = lr_mant * 2**lr_exp (device steps).
+    esum : In(signed(esum_width(cfg)))
+        lr_exp + s_exp (the learning rate register lr = lr_mant * 2**lr_exp, s = s_mant * 2**s_exp):
+        the controller adds them as it latches the update's first beat, so neither exponent needs a
+        register of its own (12 flip-flops alone in their logic cells on the iCE40UP5K 8x8 controller).
+    lr_mant : In(lr_width)
+        The learning rate register's mantissa.
     bl : In(bl_width)
         The bl register (BL, or its cap with BL management).
     det, bl_mgmt : In(1)
@@ -197,8 +211,8 @@ class ControllerSetup(wiring.Component):
         self.dsp = check_dsp(dsp)
         P = c.elem_width
         super().__init__({
-            "mu": In(P), "mv": In(P), "s_abs": In(c.mant_width), "s_exp": In(signed(c.exp_width)),
-            "lr_mant": In(c.lr_width), "lr_exp": In(signed(c.lr_exp_width)),
+            "mu": In(P), "mv": In(P), "s_abs": In(c.mant_width), "esum": In(signed(esum_width(c))),
+            "lr_mant": In(c.lr_width),
             "bl": In(c.bl_width), "det": In(1), "bl_mgmt": In(1), "protocol": In(1),
             "start": In(1),
             "ku": Out(range(P + 1)), "kv": Out(range(P + 1)), "mask_u": Out(P), "mask_v": Out(P),
@@ -215,15 +229,13 @@ class ControllerSetup(wiring.Component):
         BLW = c.bl_width
         WPROD = c.lr_width + c.mant_width - 1         # lr_mant * |s_mant| < 2**WPROD
         WY = P + BLW + 2                               # the window of floor(prod * 2**sh)
-        # The registers hold esum = lr_exp + s_exp and sh = esum + ku + kv without the constant K = P - 2F of
-        # E + P: K is folded into the constants sh meets (B - sh and the clamps), where adding it to esum
-        # was a carry chain of its own (8 logic cells on the iCE40UP5K 8x8 controller). Both exactly as
-        # wide as their ranges (lr_exp, s_exp at their extremes, ku, kv in 0 .. P): each bit more was a
-        # flip-flop and a bit of three carry chains (sh's adder, B - sh, the clamps)
+        # esum = lr_exp + s_exp and sh = esum + ku + kv leave out the constant K = P - 2F of E + P: K is
+        # folded into the constants sh meets (B - sh and the clamps), where adding it to esum was a carry
+        # chain of its own (8 logic cells on the iCE40UP5K 8x8 controller). sh exactly as wide as its range
+        # (lr_exp, s_exp at their extremes, ku, kv in 0 .. P): each bit more was a flip-flop and a bit of
+        # three carry chains (sh's adder, B - sh, the clamps)
         K = P - 2 * F
-        lo_e = -(1 << (c.lr_exp_width - 1)) - (1 << (c.exp_width - 1))
-        hi_e = (1 << (c.lr_exp_width - 1)) - 1 + (1 << (c.exp_width - 1)) - 1
-        exp_w = _signed_width(lo_e, hi_e)
+        lo_e, hi_e = _esum_range(c)
         v = Signal(8)                                  # the step strobes: v[0] step 2, v[1] step 3, v[2] step
                                                        # 3b, v[3] step 4b, v[4] .. v[7] steps 5 .. 8
         shift_end = Signal()                           # the last cycle of step 4's shift phase
@@ -237,10 +249,8 @@ class ControllerSetup(wiring.Component):
         prod = mul.p                                   # the multiplier's output register (step 2)
         zeros = Signal(2)                              # the zero tests of lr_mant and |s_mant| (step 1)
         zero = Signal()                                # a factor is zero (step 3)
-        esum = Signal(signed(exp_w))
         with m.If(self.start):
-            m.d.sync += [zeros.eq(Cat(self.lr_mant == 0, self.s_abs == 0)),
-                         esum.eq(self.lr_exp + self.s_exp)]
+            m.d.sync += zeros.eq(Cat(self.lr_mant == 0, self.s_abs == 0))
         # -- step 2: the bit lengths, from mu and mv as they are one cycle after `start` (the controller
         # feeds its OR registers, which take the last beat's OR in the cycle of `start`: the OR and the
         # priority encoder behind it, pu -> ku in one cycle, was the 8x8 controller's critical path on the
@@ -258,7 +268,7 @@ class ControllerSetup(wiring.Component):
         # -- step 3 ----------------------------------------------------------------------------------
         sh = Signal(signed(_signed_width(lo_e, hi_e + 2 * P)))
         with m.If(v[1]):                               # (mu = 0 iff ku = 0)
-            m.d.sync += [sh.eq(esum + self.ku + self.kv),
+            m.d.sync += [sh.eq(self.esum + self.ku + self.kv),
                          zero.eq(zeros.any() | (self.ku == 0) | (self.kv == 0))]
         # -- step 3b: the window's shift, its low L bits ------------------------------------------------
         # Y = floor(prod * 2**sh) in WY bits is (Cat(0**B, prod) >> rsh)[:WY] with rsh = B - sh. The shift is

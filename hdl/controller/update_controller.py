@@ -14,7 +14,9 @@ bl       : In(bl_width)            pulse-train length BL, or its cap with BL man
 mode     : In(MODE_LAYOUT)         {det, bl_mgmt, two_phase}, see golden/rtl/update_controller.py
            lr_mant, lr_exp, bl and mode are registers: sampled on the first beat of each update and held
            for the whole update, so they may change freely while an update loads or is written
-           (tested: tests/amaranth_sim/test_controller_invariants.py).
+           (tested: tests/amaranth_sim/test_controller_invariants.py). s_mant and s_exp are latched
+           from the first beat too (the stream contract: the same on every beat of an update), lr_exp
+           + s_exp in one register.
 parallel outputs (serial_width = 0):
 row_fire, row_pol : Out(a)   per row line: fires in this slot / polarity (1 = negative)
 col_fire, col_pol : Out(b)   per column line
@@ -77,7 +79,7 @@ from contract.controller_config import ControllerConfig
 from contract.enums import Vec
 from contract.layouts import MODE_LAYOUT, STATUS_LAYOUT, serial_layout, update_layout
 
-from hdl.controller.controller_setup import ControllerSetup, setup_cycles as _setup_cycles
+from hdl.controller.controller_setup import ControllerSetup, esum_width, setup_cycles as _setup_cycles
 from hdl.controller.setup_multiplier import check_dsp
 from hdl.controller.slot_sequencer import SlotSequencer
 from hdl.controller.line_banks import LineBanks
@@ -226,15 +228,14 @@ class UpdateController(wiring.Component):
 
         # -- per-update registers (sampled in LOAD) ------------------------------------------------
         s_mant = Signal(signed(c.mant_width))
-        s_exp = Signal(signed(c.exp_width))
         lr_mant = Signal(c.lr_width)
-        lr_exp = Signal(signed(c.lr_exp_width))
+        esum = Signal(signed(esum_width(c)))       # lr_exp + s_exp
         bl = Signal(c.bl_width)
         det, mgmt, two_phase = Signal(), Signal(), Signal()
         fresh = Signal(init=1)                      # the next beat is the first of an update
         loading = Signal()                          # the state is LOAD: i.ready is this register, not a
                                                     # decode of the state (the input side's paths start here)
-        s_abs = Signal(c.mant_width)                # |s_mant| of the last beat
+        s_abs = Signal(c.mant_width)                # |s_mant|
         mu = Signal(P)                              # OR of |u_i| so far (bit length of the max)
         mv = Signal(P)                              # OR of |v_j| so far
         pu = Signal(P)                              # the OR of the last cycle's row beat (0 if none): the
@@ -285,8 +286,8 @@ class UpdateController(wiring.Component):
             _load_chain(m, rows, ch_mag, ch_sgn, ch_row, "row")
             _load_chain(m, cols, ch_mag, ch_sgn, ch_col, "col")
         m.d.comb += [
-            setup.mu.eq(mu), setup.mv.eq(mv), setup.s_abs.eq(s_abs), setup.s_exp.eq(s_exp),
-            setup.lr_mant.eq(lr_mant), setup.lr_exp.eq(lr_exp), setup.bl.eq(bl),
+            setup.mu.eq(mu), setup.mv.eq(mv), setup.s_abs.eq(s_abs), setup.esum.eq(esum),
+            setup.lr_mant.eq(lr_mant), setup.bl.eq(bl),
             setup.det.eq(det), setup.bl_mgmt.eq(mgmt), setup.protocol.eq(proto),
             seq.active.eq(in_slots), seq.det.eq(det), seq.two_phase.eq(two_phase), seq.g.eq(setup.g),
             seq.ku.eq(setup.ku), seq.kv.eq(setup.kv), seq.col_one.eq(setup.col_one),
@@ -350,10 +351,10 @@ class UpdateController(wiring.Component):
                 ch_or = ch_or | ch_mag[k]
             m.d.sync += [mu.eq(mu | Mux(ch_row, ch_or, 0)), mv.eq(mv | Mux(ch_col, ch_or, 0))]
         with m.If(loading & self.i.valid):
-            m.d.sync += [s_mant.eq(beat.s_mant), s_exp.eq(beat.s_exp), fresh.eq(0),
-                         s_abs.eq(_magnitude(beat.s_mant))]
-            with m.If(fresh):
-                m.d.sync += [lr_mant.eq(self.lr_mant), lr_exp.eq(self.lr_exp), bl.eq(self.bl),
+            m.d.sync += fresh.eq(0)
+            with m.If(fresh):                       # (s_mant, s_exp: the same on every beat, by the contract)
+                m.d.sync += [s_mant.eq(beat.s_mant), s_abs.eq(_magnitude(beat.s_mant)),
+                             esum.eq(self.lr_exp + beat.s_exp), lr_mant.eq(self.lr_mant), bl.eq(self.bl),
                              det.eq(self.mode.det), mgmt.eq(self.mode.bl_mgmt),
                              two_phase.eq(self.mode.two_phase)]
             with m.If(beat.vec == Vec.D):
