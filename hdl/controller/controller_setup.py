@@ -13,8 +13,8 @@ radix-2 restoring divider (one trial subtraction per quotient bit):
                     registers, as Yosys packs none into an inferred MULT18X18D); ku = bit_length(mu),
                     kv = bit_length(mv) (the bit length of an OR of magnitudes is that of their maximum;
                     mu and mv are read here, one cycle after `start`, when the controller's OR registers
-                    hold the last beat too); the masks take mu and mv, smeared right in the cycles after
-                    (mask |= mask >> 1: 2**ku - 1 and 2**kv - 1 after P - 1 cycles)
+                    hold the last beat too; the controller smears them right as it ORs, so they are
+                    the lines' masks 2**ku - 1 and 2**kv - 1 P - 1 cycles later)
   step 3            sh = E + P - (P - 2F) = esum + ku + kv; `zero` (lr_mant, |s_mant|, ku or kv is 0)
   step 3b           prod into a fabric register already shifted by the low 2 bits of the window's right
                     shift rsh = B - sh (B = max(WPROD, WY)): prod_f = prod << ~lo, lo = (B - sh) mod 4
@@ -182,8 +182,6 @@ class ControllerSetup(wiring.Component):
         Step 1 (one cycle); the later steps follow by themselves.
     ku, kv : Out(range(P + 1))
         Bit lengths of max |u_i| and max |v_j| (from step 3 on).
-    mask_u, mask_v : Out(P)
-        2**ku - 1 and 2**kv - 1 (complete P - 1 cycles after step 2, before `last`).
     n_bl : Out(bl_width)
         The slot count BL of the update (from step 8 on).
     col_one : Out(bl_width)
@@ -215,7 +213,7 @@ class ControllerSetup(wiring.Component):
             "lr_mant": In(c.lr_width),
             "bl": In(c.bl_width), "det": In(1), "bl_mgmt": In(1), "protocol": In(1),
             "start": In(1),
-            "ku": Out(range(P + 1)), "kv": Out(range(P + 1)), "mask_u": Out(P), "mask_v": Out(P),
+            "ku": Out(range(P + 1)), "kv": Out(range(P + 1)),
             "n_bl": Out(c.bl_width), "col_one": Out(c.bl_width),
             "status": Out(STATUS_LAYOUT), "skip": Out(1), "dividing": Out(1), "last": Out(1), "go": Out(1),
             "g": Out(P + 1),
@@ -255,16 +253,8 @@ class ControllerSetup(wiring.Component):
         # feeds its OR registers, which take the last beat's OR in the cycle of `start`: the OR and the
         # priority encoder behind it, pu -> ku in one cycle, was the 8x8 controller's critical path on the
         # iCE40UP5K, 23.3 ns) --------------------------------------------------------------------------------
-        # The masks 2**ku - 1, 2**kv - 1 are mu and mv smeared right: loaded here, then ORed with
-        # themselves shifted down by one in every later cycle (one LUT per bit; a smeared mask is a fixed
-        # point), complete P - 1 cycles later, long before the first slot (a decode of ku, kv took two
-        # LUTs per bit).
         with m.If(v[0]):
-            m.d.sync += [self.ku.eq(_bit_length(m, self.mu, "mu_len")), self.kv.eq(_bit_length(m, self.mv, "mv_len")),
-                         self.mask_u.eq(self.mu), self.mask_v.eq(self.mv)]
-        with m.Else():
-            m.d.sync += [self.mask_u.eq(self.mask_u | (self.mask_u >> 1)),
-                         self.mask_v.eq(self.mask_v | (self.mask_v >> 1))]
+            m.d.sync += [self.ku.eq(_bit_length(m, self.mu, "mu_len")), self.kv.eq(_bit_length(m, self.mv, "mv_len"))]
         # -- step 3 ----------------------------------------------------------------------------------
         sh = Signal(signed(_signed_width(lo_e, hi_e + 2 * P)))
         with m.If(v[1]):                               # (mu = 0 iff ku = 0)

@@ -236,8 +236,13 @@ class UpdateController(wiring.Component):
         loading = Signal()                          # the state is LOAD: i.ready is this register, not a
                                                     # decode of the state (the input side's paths start here)
         s_abs = Signal(c.mant_width)                # |s_mant|
-        mu = Signal(P)                              # OR of |u_i| so far (bit length of the max)
-        mv = Signal(P)                              # OR of |v_j| so far
+        mu = Signal(P)                              # OR of |u_i| so far, smeared right (mu |= mu >> 1 in
+        mv = Signal(P)                              # every cycle, the OR's bit length, that of the max, kept):
+                                                    # the lines' masks 2**ku - 1, 2**kv - 1 once the last
+                                                    # beat is in and P - 1 cycles have passed, long before
+                                                    # the first slot (one LUT per bit, where the set-up's
+                                                    # mask registers smeared copies: 14 logic cells on the
+                                                    # iCE40UP5K 8x8 controller)
         pu = Signal(P)                              # the OR of the last cycle's row beat (0 if none): the
         pv = Signal(P)                              # beat's magnitudes reach a register of their own, and
                                                     # are folded into mu (mv) the cycle after (the ram store;
@@ -302,11 +307,11 @@ class UpdateController(wiring.Component):
         m.d.comb += [col_ok_pos.eq(col_ok & ~(two_phase & seq.phase)), col_ok_neg.eq(col_ok & ~(two_phase & ~seq.phase))]
         for cell in rows:                           # rows: polarity flipped for s >= 0, no phase gating
             m.d.comb += [cell.advance.eq(seq.advance), cell.det.eq(det), cell.det_value.eq(seq.det_row[:P]),
-                         cell.mask.eq(setup.mask_u), cell.ok_pos.eq(row_ok), cell.ok_neg.eq(row_ok),
+                         cell.mask.eq(mu), cell.ok_pos.eq(row_ok), cell.ok_neg.eq(row_ok),
                          cell.pol_flip.eq(~s_mant[-1])]
         for cell in cols:                           # columns: own polarity, one phase per sign
             m.d.comb += [cell.advance.eq(seq.advance), cell.det.eq(det), cell.det_value.eq(seq.det_col[:P]),
-                         cell.mask.eq(setup.mask_v), cell.ok_pos.eq(col_ok_pos), cell.ok_neg.eq(col_ok_neg),
+                         cell.mask.eq(mv), cell.ok_pos.eq(col_ok_pos), cell.ok_neg.eq(col_ok_neg),
                          cell.pol_flip.eq(0)]
         m.d.comb += [self.i.ready.eq(loading), self.busy.eq(~fresh & ~loading)]
 
@@ -321,7 +326,7 @@ class UpdateController(wiring.Component):
                 banks.present.eq(in_slots), banks.gate.eq(seq.gate), banks.det.eq(det),
                 banks.two_phase.eq(two_phase), banks.phase.eq(seq.phase), banks.row_pol_flip.eq(~s_mant[-1]),
                 banks.det_row.eq(seq.det_row), banks.det_col.eq(seq.det_col),
-                banks.mask_u.eq(setup.mask_u), banks.mask_v.eq(setup.mask_v),
+                banks.mask_u.eq(mu), banks.mask_v.eq(mv),
                 slot_taken.eq(banks.taken),
             ]
             wiring.connect(m, banks.o, wiring.flipped(self.o))
@@ -344,12 +349,12 @@ class UpdateController(wiring.Component):
 
         # -- the input side: a beat is taken while `loading` (the state LOAD) -----------------------
         if ram:
-            m.d.sync += [mu.eq(mu | pu), mv.eq(mv | pv), pu.eq(0), pv.eq(0)]
+            m.d.sync += [mu.eq(mu | (mu >> 1) | pu), mv.eq(mv | (mv >> 1) | pv), pu.eq(0), pv.eq(0)]
         else:                                       # the chain's registers hold the last cycle's beat: no
             ch_or = ch_mag[0]                       # second copy of its magnitudes (32 FF at P = 16)
             for k in range(1, L):
                 ch_or = ch_or | ch_mag[k]
-            m.d.sync += [mu.eq(mu | Mux(ch_row, ch_or, 0)), mv.eq(mv | Mux(ch_col, ch_or, 0))]
+            m.d.sync += [mu.eq(mu | (mu >> 1) | Mux(ch_row, ch_or, 0)), mv.eq(mv | (mv >> 1) | Mux(ch_col, ch_or, 0))]
         with m.If(loading & self.i.valid):
             m.d.sync += fresh.eq(0)
             with m.If(fresh):                       # (s_mant, s_exp: the same on every beat, by the contract)
