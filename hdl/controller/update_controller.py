@@ -53,7 +53,7 @@ After reset the controller idles one cycle (state INIT) before it accepts input.
 
 Structure: one LineCell (hdl/controller/line_cell.py) per row and per column line; the set-up arithmetic
 (hdl/controller/controller_setup.py ControllerSetup: scale, BL, gate threshold); the slot sequencer
-(hdl/controller/slot_sequencer.py SlotSequencer: slot counter, phase, slot gate, masks and deterministic ramps);
+(hdl/controller/slot_sequencer.py SlotSequencer: slot counter, phase, slot gate and deterministic ramps);
 with serial_width > 0 the SlotSerialiser (hdl/controller/slot_serialiser.py). The controller itself holds the
 per-update registers, the input side of the load chains and the FSM INIT -> LOAD -> SCALE -> SETUP ->
 SLOTS -> DONE (SETUP -> DONE directly for a flagged or zero update). The loader keeps the OR of the
