@@ -172,8 +172,11 @@ class ControllerSetup(wiring.Component):
         register of its own (12 flip-flops alone in their logic cells on the iCE40UP5K 8x8 controller).
     lr_mant : In(lr_width)
         The learning rate register's mantissa.
-    bl : In(bl_width)
-        The bl register (BL, or its cap with BL management).
+    bl_n : In(bl_width)
+        The bl register (BL, or its cap with BL management), inverted: the controller stores ~bl (free:
+        its flip-flops take the port through a LUT of their own anyway), so the carry chains of the two
+        compares with bl read flip-flops, where an inverter per bit fed each (16 logic cells on the
+        iCE40UP5K 8x8 controller).
     det, bl_mgmt : In(1)
         The mode bits (contract/layouts.py MODE_LAYOUT).
     protocol : In(1)
@@ -211,7 +214,7 @@ class ControllerSetup(wiring.Component):
         super().__init__({
             "mu": In(P), "mv": In(P), "s_abs": In(c.mant_width), "esum": In(signed(esum_width(c))),
             "lr_mant": In(c.lr_width),
-            "bl": In(c.bl_width), "det": In(1), "bl_mgmt": In(1), "protocol": In(1),
+            "bl_n": In(c.bl_width), "det": In(1), "bl_mgmt": In(1), "protocol": In(1),
             "start": In(1),
             "ku": Out(range(P + 1)), "kv": Out(range(P + 1)),
             "n_bl": Out(c.bl_width), "col_one": Out(c.bl_width),
@@ -256,9 +259,11 @@ class ControllerSetup(wiring.Component):
         with m.If(v[0]):
             m.d.sync += [self.ku.eq(_bit_length(m, self.mu, "mu_len")), self.kv.eq(_bit_length(m, self.mv, "mv_len"))]
         # -- step 3 ----------------------------------------------------------------------------------
-        sh = Signal(signed(_signed_width(lo_e, hi_e + 2 * P)))
+        # The register holds nsh = ~sh = -sh - 1 (the inversion folds into the adder's sum LUTs): B - sh is
+        # then B + 1 + nsh, a carry chain that reads flip-flops, where an inverter per bit fed it.
+        nsh = Signal(signed(_signed_width(lo_e, hi_e + 2 * P)))
         with m.If(v[1]):                               # (mu = 0 iff ku = 0)
-            m.d.sync += [sh.eq(self.esum + self.ku + self.kv),
+            m.d.sync += [nsh.eq(~(self.esum + self.ku + self.kv)),
                          zero.eq(zeros.any() | (self.ku == 0) | (self.kv == 0))]
         # -- step 3b: the window's shift, its low L bits ------------------------------------------------
         # Y = floor(prod * 2**sh) in WY bits is (Cat(0**B, prod) >> rsh)[:WY] with rsh = B - sh. The shift is
@@ -276,14 +281,15 @@ class ControllerSetup(wiring.Component):
         HMAX = (B + WPROD) >> L                        # the largest hi (rsh <= B + WPROD inside the clamps)
         assert HMAX + 1 == shift_cycles(elem_width=P, bl_width=BLW, lr_width=c.lr_width, mant_width=c.mant_width)
         lo = Signal(L)
-        m.d.comb += lo.eq((B - K - sh)[:L])
+        rsh = B - K + 1 + nsh                          # B - sh (sh without K, see above)
+        m.d.comb += lo.eq(rsh[:L])
         hi = Signal(range(HMAX + 1))                   # floor(rsh / 2**L) (don't care outside the clamps)
         left, right = Signal(), Signal()
         prod_f = Signal(WPF)                           # prod << ~lo (step 3)
         err_bl0, err_pow2 = Signal(), Signal()
-        bl = self.bl
+        bl = ~self.bl_n                                # (in LUT logic only: no carry chain reads bl)
         with m.If(v[2]):
-            m.d.sync += [hi.eq((B - K - sh)[L:L + len(hi)]), left.eq(sh > WY - K), right.eq(sh < -WPROD - K),
+            m.d.sync += [hi.eq(rsh[L:L + len(hi)]), left.eq(nsh < K - WY - 1), right.eq(nsh > WPROD + K - 1),
                          prod_f.eq(prod << ~lo), err_bl0.eq(~bl.any()),
                          err_pow2.eq(self.det & _two_or_more(bl))]
         # -- step 4: the rest of the shift, by 2**L per cycle in HMAX + 1 cycles -------------------------
@@ -360,9 +366,12 @@ class ControllerSetup(wiring.Component):
         # 8x8 controller's critical path on the iCE40UP5K, bl -> cap_gt_n, 20.5 ns).
         use_c2 = Signal()
         cap_gt_n = Signal()
-        m.d.comb += [use_c2.eq(self.bl_mgmt & (c2 < bl)), n_next.eq(Mux(use_c2, c2, bl))]
+        # c1 > bl: the carry out of c1 + ~bl; c2 < bl: no carry out of c2 + ~bl + 1 (the +1 a carry-in bit)
+        c2_ge = Signal()
+        m.d.comb += [c2_ge.eq((Cat(Const(1, 1), c2) + Cat(Const(1, 1), self.bl_n, Const(1, 1)))[BLW + 2]),
+                     use_c2.eq(self.bl_mgmt & ~c2_ge), n_next.eq(Mux(use_c2, c2, bl))]
         with m.If(v[5]):
-            m.d.sync += cap_gt_n.eq(c1 > bl)
+            m.d.sync += cap_gt_n.eq((c1 + Cat(self.bl_n, Const(1, 1)))[BLW + 1])
         with m.If(v[6]):
             m.d.sync += [n.eq(n_next), nn.eq(~Cat(n_next, Const(0, 2)))]
         # -- steps 8 .. 8 + P: the divider (operands loaded in step 5); step 8 also the flags.

@@ -230,7 +230,7 @@ class UpdateController(wiring.Component):
         s_mant = Signal(signed(c.mant_width))
         lr_mant = Signal(c.lr_width)
         esum = Signal(signed(esum_width(c)))       # lr_exp + s_exp
-        bl = Signal(c.bl_width)
+        bl_n = Signal(c.bl_width)                   # ~bl (hdl/controller/controller_setup.py: its compares)
         det, mgmt, two_phase = Signal(), Signal(), Signal()
         fresh = Signal(init=1)                      # the next beat is the first of an update
         loading = Signal()                          # the state is LOAD: i.ready is this register, not a
@@ -292,7 +292,7 @@ class UpdateController(wiring.Component):
             _load_chain(m, cols, ch_mag, ch_sgn, ch_col, "col")
         m.d.comb += [
             setup.mu.eq(mu), setup.mv.eq(mv), setup.s_abs.eq(s_abs), setup.esum.eq(esum),
-            setup.lr_mant.eq(lr_mant), setup.bl.eq(bl),
+            setup.lr_mant.eq(lr_mant), setup.bl_n.eq(bl_n),
             setup.det.eq(det), setup.bl_mgmt.eq(mgmt), setup.protocol.eq(proto),
             seq.active.eq(in_slots), seq.det.eq(det), seq.two_phase.eq(two_phase), seq.g.eq(setup.g),
             seq.ku.eq(setup.ku), seq.kv.eq(setup.kv), seq.col_one.eq(setup.col_one),
@@ -359,7 +359,7 @@ class UpdateController(wiring.Component):
             m.d.sync += fresh.eq(0)
             with m.If(fresh):                       # (s_mant, s_exp: the same on every beat, by the contract)
                 m.d.sync += [s_mant.eq(beat.s_mant), s_abs.eq(_magnitude(beat.s_mant)),
-                             esum.eq(self.lr_exp + beat.s_exp), lr_mant.eq(self.lr_mant), bl.eq(self.bl),
+                             esum.eq(self.lr_exp + beat.s_exp), lr_mant.eq(self.lr_mant), bl_n.eq(~self.bl),
                              det.eq(self.mode.det), mgmt.eq(self.mode.bl_mgmt),
                              two_phase.eq(self.mode.two_phase)]
             with m.If(beat.vec == Vec.D):

@@ -66,8 +66,9 @@ def test_setup_matches_golden_plan(name):
 
     async def bench(ctx):
         for x in cases:
-            for port in ("mu", "mv", "lr_mant", "bl", "det", "bl_mgmt"):
+            for port in ("mu", "mv", "lr_mant", "det", "bl_mgmt"):
                 ctx.set(getattr(dut, port), int(x[port]))
+            ctx.set(dut.bl_n, ~x["bl"] & ((1 << c.bl_width) - 1))
             ctx.set(dut.esum, x["lr_exp"] + x["s_exp"])
             ctx.set(dut.s_abs, abs(x["s_mant"]))
             ctx.set(dut.protocol, 0)
