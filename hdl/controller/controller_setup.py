@@ -174,8 +174,8 @@ class ControllerSetup(wiring.Component):
         The learning rate register's mantissa.
     bl_n : In(bl_width)
         The bl register (BL, or its cap with BL management), inverted: the controller stores ~bl (free:
-        its flip-flops take the port through a LUT of their own anyway), so the carry chains of the two
-        compares with bl read flip-flops, where an inverter per bit fed each (16 logic cells on the
+        its flip-flops take the port through a logic cell of their own anyway), so the carry chains of
+        the two compares with bl read flip-flops, where inverters fed them (5 logic cells on the
         iCE40UP5K 8x8 controller).
     det, bl_mgmt : In(1)
         The mode bits (contract/layouts.py MODE_LAYOUT).
@@ -260,7 +260,8 @@ class ControllerSetup(wiring.Component):
             m.d.sync += [self.ku.eq(_bit_length(m, self.mu, "mu_len")), self.kv.eq(_bit_length(m, self.mv, "mv_len"))]
         # -- step 3 ----------------------------------------------------------------------------------
         # The register holds nsh = ~sh = -sh - 1 (the inversion folds into the adder's sum LUTs): B - sh is
-        # then B + 1 + nsh, a carry chain that reads flip-flops, where an inverter per bit fed it.
+        # then B + 1 + nsh, a carry chain that reads flip-flops, where an inverter per bit fed it (12 logic
+        # cells with the clamps' compares on the iCE40UP5K 8x8 controller).
         nsh = Signal(signed(_signed_width(lo_e, hi_e + 2 * P)))
         with m.If(v[1]):                               # (mu = 0 iff ku = 0)
             m.d.sync += [nsh.eq(~(self.esum + self.ku + self.kv)),

@@ -91,12 +91,7 @@ class SlotSequencer(wiring.Component):
         phase = self.phase
         L = c.lfsr_leap                                 # single steps per slot (contract/lfsr.py)
         seed = c.lfsr_seeds[c.a + c.b]                  # the gate is the last line
-        # The gate LFSR register holds the state inverted (low P bits: ~ the number of the slot being
-        # prepared), so the compare's carry chain reads ~num from flip-flops; the inversions fold into the
-        # leap's XOR LUTs (XOR is linear), where an inverter per bit fed the chain (8 logic cells on the
-        # iCE40UP5K 8x8 controller).
-        ones = (1 << W) - 1
-        gate_lfsr_n = Signal(W, init=leap_int(seed, W, L) ^ ones)
+        gate_lfsr = Signal(W, init=leap_int(seed, W, L))   # low P bits: the number of the slot being prepared
 
         # -- the ramps of slot t1, registered: slot 0's while idle (t1 = 0; the set-up's ramp parameters
         # settle long before `start`), slot t + 1's at the end of slot t. `start` itself does not reach
@@ -130,22 +125,24 @@ class SlotSequencer(wiring.Component):
         # LFSR has then), and the sigma-delta register is held at 2**(P-1) while idle and takes
         # 2**(P-1) + G at `start` (a constant while idle: the flip-flops' synchronous set/reset). (The
         # muxes of idle and slot values in front of the compare and the adder cost 32 LUT.)
-        gate_next = Signal(W)                           # the leapt state, inverted
-        m.d.comb += gate_next.eq(~leap_value(~gate_lfsr_n, W, L))
+        gate_next = Signal(W)
+        m.d.comb += gate_next.eq(leap_value(gate_lfsr, W, L))
         accs = Signal(P + 1)
         m.d.comb += accs.eq(accn[:P] + self.g)
+        num = Signal(P)                                 # the number of the slot being prepared
+        m.d.comb += num.eq(gate_lfsr[:P])
         lt = Signal()                                   # num < G: the carry out of G + ~num (P + 2 bits)
-        m.d.comb += lt.eq((self.g + Cat(gate_lfsr_n[:P], 1))[P + 1])
+        m.d.comb += lt.eq((self.g + Cat(~num, 1))[P + 1])
         with m.If(self.start):                          # slot 0's gate
             m.d.sync += [accn.eq(accs), gsel.eq(Mux(self.det, accs[P], lt))]
             with m.If(~self.det):
-                m.d.sync += gate_lfsr_n.eq(gate_next)
+                m.d.sync += gate_lfsr.eq(gate_next)
         with m.Elif(~self.active):
             m.d.sync += accn.eq(1 << (P - 1))
         with m.Elif(self.advance):
             m.d.sync += gsel.eq(lt)
             with m.If(~is_last):
-                m.d.sync += gate_lfsr_n.eq(gate_next)
+                m.d.sync += gate_lfsr.eq(gate_next)
 
         slot_end = Signal()                             # the taken strobe ends a slot (not phase 0 of two)
         nm1 = Signal(BLW)                               # BL - 1, registered while idle (BL settles long before)
