@@ -44,7 +44,7 @@ radix-2 restoring divider (one trial subtraction per quotient bit):
                     log2(BL)) is BL with its bits reversed (wires): BL is a power of two in
                     deterministic mode (else the update is flagged), the only mode that uses it (a
                     priority encoder for log2(BL), a shifter for col_one and the row ramp's shift
-                    P + 1 - ku + log2(BL) were 40 logic cells on the iCE40UP5K 8x8 controller).
+                    P + 1 - ku + log2(BL) were 35 logic cells on the iCE40UP5K 8x8 controller).
 
 Timing: `start` is raised for one cycle (step 1); `skip` and the flags are valid from step 9
 (`dividing` high) on; `last` is high in the settle cycle after the last divider step
@@ -169,7 +169,7 @@ class ControllerSetup(wiring.Component):
     esum : In(signed(esum_width(cfg)))
         lr_exp + s_exp (the learning rate register lr = lr_mant * 2**lr_exp, s = s_mant * 2**s_exp):
         the controller adds them as it latches the update's first beat, so neither exponent needs a
-        register of its own (12 flip-flops alone in their logic cells on the iCE40UP5K 8x8 controller).
+        register of its own (10 logic cells, mostly flip-flops alone in theirs, on the iCE40UP5K 8x8 controller).
     lr_mant : In(lr_width)
         The learning rate register's mantissa.
     bl_n : In(bl_width)
@@ -232,9 +232,9 @@ class ControllerSetup(wiring.Component):
         WY = P + BLW + 2                               # the window of floor(prod * 2**sh)
         # esum = lr_exp + s_exp and sh = esum + ku + kv leave out the constant K = P - 2F of E + P: K is
         # folded into the constants sh meets (B - sh and the clamps), where adding it to esum was a carry
-        # chain of its own (8 logic cells on the iCE40UP5K 8x8 controller). sh exactly as wide as its range
-        # (lr_exp, s_exp at their extremes, ku, kv in 0 .. P): each bit more was a flip-flop and a bit of
-        # three carry chains (sh's adder, B - sh, the clamps)
+        # chain of its own (with the overflow compare from c1 below: 25 logic cells on the iCE40UP5K 8x8
+        # controller). sh exactly as wide as its range (lr_exp, s_exp at their extremes, ku, kv in 0 ..
+        # P): each bit more was a flip-flop and a bit of three carry chains (sh's adder, B - sh, the clamps)
         K = P - 2 * F
         lo_e, hi_e = _esum_range(c)
         v = Signal(8)                                  # the step strobes: v[0] step 2, v[1] step 3, v[2] step

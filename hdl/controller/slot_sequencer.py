@@ -100,7 +100,7 @@ class SlotSequencer(wiring.Component):
         # k = ku or kv alone: the columns' Z = rev_M(t1) = rev_m(t1) 2**(M - m), so 2 Z + col_one =
         # (2 rev_m(t1) + 1) 2**(M - m); the rows' Z = tr = t1 col_one, a counter that adds col_one per
         # slot (t1 < BL = 2**m: tr < 2**M), so 2 Z + col_one = (2 t1 + 1) 2**(M - m). (The rows' shifter by
-        # P + 1 - ku + m over Cat(0**P, 1, t1), its shift computed in the set-up, was 15 logic cells more
+        # P + 1 - ku + m over Cat(0**P, 1, t1), its shift computed in the set-up, was 10 logic cells more
         # on the iCE40UP5K 8x8 controller.)
         tr = Signal(M)
         row_val = Signal(P + 1)
