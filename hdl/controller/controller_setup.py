@@ -1,21 +1,21 @@
 """Set-up arithmetic of the crossbar update controller (hdl/controller/update_controller.py): the plan of one update.
 
-From the loaded update (the OR of the |u_i| and of the |v_j|, |s_mant|, s_exp, the lr and bl registers,
-the mode) it computes what the slot train needs, as golden/rtl/update_controller.py PulseScheme.plan
+From the loaded update (the OR of the |u_i| and of the |v_j|, |s_mant|, lr_exp + s_exp, the lr_mant and
+bl registers, the mode) it computes what the slot train needs, as golden/rtl/update_controller.py PulseScheme.plan
 does, bit for bit. It is a pipeline of registered steps, each one shifter, one carry chain or one
 priority encoder deep (so the controller reaches the clock of the engine beside it), followed by a
 radix-2 restoring divider (one trial subtraction per quotient bit):
 
   step 1 (`start`)  the multiplier's input registers take lr_mant and |s_mant|; the zero tests of lr_mant
-                    and |s_mant|; esum = lr_exp + s_exp + P - 2F
+                    and |s_mant| (esum = lr_exp + s_exp comes in a register of the controller)
   step 2            prod = lr_mant * |s_mant| (one multiplier, SB_MAC16 / MULT18X18D, between its input
                     and output registers, hdl/controller/setup_multiplier.py: on the ECP5 the DSP's own
                     registers, as Yosys packs none into an inferred MULT18X18D); ku = bit_length(mu),
                     kv = bit_length(mv) (the bit length of an OR of magnitudes is that of their maximum;
                     mu and mv are read here, one cycle after `start`, when the controller's OR registers
-                    hold the last beat too); the masks take mu and mv, smeared right in the cycles after
-                    (mask |= mask >> 1: 2**ku - 1 and 2**kv - 1 after P - 1 cycles)
-  step 3            sh = E + P = esum + ku + kv; `zero` (lr_mant, |s_mant|, ku or kv is 0)
+                    hold the last beat too; the controller smears them right as it ORs, so they are
+                    the lines' masks 2**ku - 1 and 2**kv - 1 P - 1 cycles later)
+  step 3            sh = E + P - (P - 2F) = esum + ku + kv; `zero` (lr_mant, |s_mant|, ku or kv is 0)
   step 3b           prod into a fabric register already shifted by the low 2 bits of the window's right
                     shift rsh = B - sh (B = max(WPROD, WY)): prod_f = prod << ~lo, lo = (B - sh) mod 4
                     from sh's low bits alone (one 4:1 mux per bit, the DSP's output goes through nothing
@@ -36,12 +36,15 @@ radix-2 restoring divider (one trial subtraction per quotient bit):
                     the divider's operands: remainder Y >> (P+1), numerator bits Y mod 2**(P+1)
   step 6            c2 = c1, or in deterministic mode the power of two 2**bit_length(c1 - 1)
   step 7            BL = min(c2, bl) with BL management, else bl (and ~BL, for the divider's adder)
-  step 8            OVERFLOW = cap > BL (unless another flag or a zero update); skip; log2(BL)
+  step 8            OVERFLOW = cap > BL (unless another flag or a zero update); skip
   steps 8 .. 8+P    the divider, one quotient bit per cycle from the next bit of Y mod 2**(P+1) (x = 2 rem
                     + bit; bit = x >= BL: one carry chain and a mux deep): G = floor(Y / BL) (P + 1 bits; equal to
                     floor(prod * 2**(E+P) / BL) of the golden model because floor(floor(x/2**k)/n) =
-                    floor(x/(n 2**k))); step 9 also registers the deterministic ramp parameters
-                    row_sh = P + 1 - ku + log2(BL) and col_one = 2**(bl_width - 1 - log2(BL)).
+                    floor(x/(n 2**k))). The deterministic ramps' parameter col_one = 2**(bl_width - 1 -
+                    log2(BL)) is BL with its bits reversed (wires): BL is a power of two in
+                    deterministic mode (else the update is flagged), the only mode that uses it (a
+                    priority encoder for log2(BL), a shifter for col_one and the row ramp's shift
+                    P + 1 - ku + log2(BL) were 35 logic cells on the iCE40UP5K 8x8 controller).
 
 Timing: `start` is raised for one cycle (step 1); `skip` and the flags are valid from step 9
 (`dividing` high) on; `last` is high in the settle cycle after the last divider step
@@ -116,6 +119,17 @@ def _two_or_more(x):
     return many
 
 
+def _esum_range(c: ControllerConfig) -> tuple[int, int]:
+    """The least and greatest lr_exp + s_exp."""
+    return (-(1 << (c.lr_exp_width - 1)) - (1 << (c.exp_width - 1)),
+            (1 << (c.lr_exp_width - 1)) - 1 + (1 << (c.exp_width - 1)) - 1)
+
+
+def esum_width(c: ControllerConfig) -> int:
+    """Bits of the signed sum lr_exp + s_exp (the set-up's `esum` port)."""
+    return _signed_width(*_esum_range(c))
+
+
 def shift_cycles(*, elem_width: int = 16, bl_width: int = 12, lr_width: int = 16, mant_width: int = 16) -> int:
     """Cycles of step 4's serial window shift: HMAX + 1, HMAX = (B + WPROD) >> 2 the largest shift by 4
     (WPROD = lr_width + mant_width - 1, B = max(WPROD, WY), WY = elem_width + bl_width + 2): 16 at the
@@ -152,11 +166,17 @@ class ControllerSetup(wiring.Component):
         (one cycle after `start`): the controller feeds its registers of the OR of the magnitudes.
     s_abs : In(mant_width)
         |s_mant| (unsigned); s_zero follows from it.
-    s_exp : In(signed(exp_width))
-    lr_mant : In(lr_width), lr_exp : In(signed(lr_exp_width))
-        The learning rate register lr = lr_mant * 2**lr_exp (device steps).
-    bl : In(bl_width)
-        The bl register (BL, or its cap with BL management).
+    esum : In(signed(esum_width(cfg)))
+        lr_exp + s_exp (the learning rate register lr = lr_mant * 2**lr_exp, s = s_mant * 2**s_exp):
+        the controller adds them as it latches the update's first beat, so neither exponent needs a
+        register of its own (10 logic cells, mostly flip-flops alone in theirs, on the iCE40UP5K 8x8 controller).
+    lr_mant : In(lr_width)
+        The learning rate register's mantissa.
+    bl_n : In(bl_width)
+        The bl register (BL, or its cap with BL management), inverted: the controller stores ~bl (free:
+        its flip-flops take the port through a logic cell of their own anyway), so the carry chains of
+        the two compares with bl read flip-flops, where inverters fed them (5 logic cells on the
+        iCE40UP5K 8x8 controller).
     det, bl_mgmt : In(1)
         The mode bits (contract/layouts.py MODE_LAYOUT).
     protocol : In(1)
@@ -165,17 +185,13 @@ class ControllerSetup(wiring.Component):
         Step 1 (one cycle); the later steps follow by themselves.
     ku, kv : Out(range(P + 1))
         Bit lengths of max |u_i| and max |v_j| (from step 3 on).
-    mask_u, mask_v : Out(P)
-        2**ku - 1 and 2**kv - 1 (complete P - 1 cycles after step 2, before `last`).
     n_bl : Out(bl_width)
         The slot count BL of the update (from step 8 on).
-    m_log : Out(range(bl_width + 1))
-        bit_length(BL) - 1, i.e. log2(BL) when BL is a power of two (from step 9 on).
-    row_sh : Out(range(P + bl_width + 2))
-        P + 1 - ku + log2(BL): the deterministic row ramp is ((2t+1) << P) >> row_sh (from step 10 on).
     col_one : Out(bl_width)
-        2**(bl_width - 1 - log2(BL)): the deterministic column ramp is ((2 rev(t) | col_one) << kv)
-        >> bl_width, rev the bl_width-1 bit reversal (from step 10 on).
+        2**(bl_width - 1 - log2(BL)) (BL bit-reversed, a power of two in deterministic mode): the
+        deterministic ramps are ((2 Z + col_one) << k) >> bl_width, Z = rev(t) (the bl_width-1 bit
+        reversal) and k = kv for the columns, Z = t * col_one and k = ku for the rows (hdl/controller/
+        slot_sequencer.py; from step 8 on).
     status : Out(STATUS_LAYOUT)
         The update's flags (bl_zero, bl_pow2, overflow, protocol), valid while `dividing`.
     skip : Out(1)
@@ -196,13 +212,12 @@ class ControllerSetup(wiring.Component):
         self.dsp = check_dsp(dsp)
         P = c.elem_width
         super().__init__({
-            "mu": In(P), "mv": In(P), "s_abs": In(c.mant_width), "s_exp": In(signed(c.exp_width)),
-            "lr_mant": In(c.lr_width), "lr_exp": In(signed(c.lr_exp_width)),
-            "bl": In(c.bl_width), "det": In(1), "bl_mgmt": In(1), "protocol": In(1),
+            "mu": In(P), "mv": In(P), "s_abs": In(c.mant_width), "esum": In(signed(esum_width(c))),
+            "lr_mant": In(c.lr_width),
+            "bl_n": In(c.bl_width), "det": In(1), "bl_mgmt": In(1), "protocol": In(1),
             "start": In(1),
-            "ku": Out(range(P + 1)), "kv": Out(range(P + 1)), "mask_u": Out(P), "mask_v": Out(P),
-            "n_bl": Out(c.bl_width), "m_log": Out(range(c.bl_width + 1)),
-            "row_sh": Out(range(P + c.bl_width + 2)), "col_one": Out(c.bl_width),
+            "ku": Out(range(P + 1)), "kv": Out(range(P + 1)),
+            "n_bl": Out(c.bl_width), "col_one": Out(c.bl_width),
             "status": Out(STATUS_LAYOUT), "skip": Out(1), "dividing": Out(1), "last": Out(1), "go": Out(1),
             "g": Out(P + 1),
         })
@@ -215,13 +230,15 @@ class ControllerSetup(wiring.Component):
         BLW = c.bl_width
         WPROD = c.lr_width + c.mant_width - 1         # lr_mant * |s_mant| < 2**WPROD
         WY = P + BLW + 2                               # the window of floor(prod * 2**sh)
-        # esum and sh exactly as wide as their ranges (lr_exp, s_exp at their extremes, ku, kv in 0 .. P):
-        # each bit more was a flip-flop and a bit of three carry chains (sh's adder, B - sh, the clamps)
-        lo_e = -(1 << (c.lr_exp_width - 1)) - (1 << (c.exp_width - 1)) + P - 2 * F
-        hi_e = (1 << (c.lr_exp_width - 1)) - 1 + (1 << (c.exp_width - 1)) - 1 + P - 2 * F
-        exp_w = _signed_width(lo_e, hi_e)
-        v = Signal(9)                                  # the step strobes: v[0] step 2, v[1] step 3, v[2] step
-                                                       # 3b, v[3] step 4b, v[4] .. v[8] steps 5 .. 9
+        # esum = lr_exp + s_exp and sh = esum + ku + kv leave out the constant K = P - 2F of E + P: K is
+        # folded into the constants sh meets (B - sh and the clamps), where adding it to esum was a carry
+        # chain of its own (with the overflow compare from c1 below: 25 logic cells on the iCE40UP5K 8x8
+        # controller). sh exactly as wide as its range (lr_exp, s_exp at their extremes, ku, kv in 0 ..
+        # P): each bit more was a flip-flop and a bit of three carry chains (sh's adder, B - sh, the clamps)
+        K = P - 2 * F
+        lo_e, hi_e = _esum_range(c)
+        v = Signal(8)                                  # the step strobes: v[0] step 2, v[1] step 3, v[2] step
+                                                       # 3b, v[3] step 4b, v[4] .. v[7] steps 5 .. 8
         shift_end = Signal()                           # the last cycle of step 4's shift phase
 
         # -- step 1 ----------------------------------------------------------------------------------
@@ -233,28 +250,21 @@ class ControllerSetup(wiring.Component):
         prod = mul.p                                   # the multiplier's output register (step 2)
         zeros = Signal(2)                              # the zero tests of lr_mant and |s_mant| (step 1)
         zero = Signal()                                # a factor is zero (step 3)
-        esum = Signal(signed(exp_w))
         with m.If(self.start):
-            m.d.sync += [zeros.eq(Cat(self.lr_mant == 0, self.s_abs == 0)),
-                         esum.eq(self.lr_exp + self.s_exp + (P - 2 * F))]
+            m.d.sync += zeros.eq(Cat(self.lr_mant == 0, self.s_abs == 0))
         # -- step 2: the bit lengths, from mu and mv as they are one cycle after `start` (the controller
         # feeds its OR registers, which take the last beat's OR in the cycle of `start`: the OR and the
         # priority encoder behind it, pu -> ku in one cycle, was the 8x8 controller's critical path on the
         # iCE40UP5K, 23.3 ns) --------------------------------------------------------------------------------
-        # The masks 2**ku - 1, 2**kv - 1 are mu and mv smeared right: loaded here, then ORed with
-        # themselves shifted down by one in every later cycle (one LUT per bit; a smeared mask is a fixed
-        # point), complete P - 1 cycles later, long before the first slot (a decode of ku, kv took two
-        # LUTs per bit).
         with m.If(v[0]):
-            m.d.sync += [self.ku.eq(_bit_length(m, self.mu, "mu_len")), self.kv.eq(_bit_length(m, self.mv, "mv_len")),
-                         self.mask_u.eq(self.mu), self.mask_v.eq(self.mv)]
-        with m.Else():
-            m.d.sync += [self.mask_u.eq(self.mask_u | (self.mask_u >> 1)),
-                         self.mask_v.eq(self.mask_v | (self.mask_v >> 1))]
+            m.d.sync += [self.ku.eq(_bit_length(m, self.mu, "mu_len")), self.kv.eq(_bit_length(m, self.mv, "mv_len"))]
         # -- step 3 ----------------------------------------------------------------------------------
-        sh = Signal(signed(_signed_width(lo_e, hi_e + 2 * P)))
+        # The register holds nsh = ~sh = -sh - 1 (the inversion folds into the adder's sum LUTs): B - sh is
+        # then B + 1 + nsh, a carry chain that reads flip-flops, where an inverter per bit fed it (12 logic
+        # cells with the clamps' compares on the iCE40UP5K 8x8 controller).
+        nsh = Signal(signed(_signed_width(lo_e, hi_e + 2 * P)))
         with m.If(v[1]):                               # (mu = 0 iff ku = 0)
-            m.d.sync += [sh.eq(esum + self.ku + self.kv),
+            m.d.sync += [nsh.eq(~(self.esum + self.ku + self.kv)),
                          zero.eq(zeros.any() | (self.ku == 0) | (self.kv == 0))]
         # -- step 3b: the window's shift, its low L bits ------------------------------------------------
         # Y = floor(prod * 2**sh) in WY bits is (Cat(0**B, prod) >> rsh)[:WY] with rsh = B - sh. The shift is
@@ -272,14 +282,15 @@ class ControllerSetup(wiring.Component):
         HMAX = (B + WPROD) >> L                        # the largest hi (rsh <= B + WPROD inside the clamps)
         assert HMAX + 1 == shift_cycles(elem_width=P, bl_width=BLW, lr_width=c.lr_width, mant_width=c.mant_width)
         lo = Signal(L)
-        m.d.comb += lo.eq((B - sh)[:L])
+        rsh = B - K + 1 + nsh                          # B - sh (sh without K, see above)
+        m.d.comb += lo.eq(rsh[:L])
         hi = Signal(range(HMAX + 1))                   # floor(rsh / 2**L) (don't care outside the clamps)
         left, right = Signal(), Signal()
         prod_f = Signal(WPF)                           # prod << ~lo (step 3)
         err_bl0, err_pow2 = Signal(), Signal()
-        bl = self.bl
+        bl = ~self.bl_n                                # (in LUT logic only: no carry chain reads bl)
         with m.If(v[2]):
-            m.d.sync += [hi.eq((B - sh)[L:L + len(hi)]), left.eq(sh > WY), right.eq(sh < -WPROD),
+            m.d.sync += [hi.eq(rsh[L:L + len(hi)]), left.eq(nsh < K - WY - 1), right.eq(nsh > WPROD + K - 1),
                          prod_f.eq(prod << ~lo), err_bl0.eq(~bl.any()),
                          err_pow2.eq(self.det & _two_or_more(bl))]
         # -- step 4: the rest of the shift, by 2**L per cycle in HMAX + 1 cycles -------------------------
@@ -325,14 +336,12 @@ class ControllerSetup(wiring.Component):
         m.d.comb += over.eq(big | (yh[BLW + 1:] != 0) | (yh[BLW] & ((yh[:BLW] != 0) | frac)))
         zero_g = Signal()
         m.d.comb += zero_g.eq((yh == 0) & ~frac)
-        cap = Signal(BLW + 1)
         c1 = Signal(BLW + 1)
         c1m = Signal(BLW)                              # c1 - 1, beside c1 (step 6 needs no carry chain)
         ym1 = Signal(WY - P)
         m.d.comb += ym1.eq(yh - 1)
         with m.If(v[4]):
-            m.d.sync += [cap.eq(Mux(over, 1 << BLW, ceil_g)),
-                         c1.eq(Mux(over, 1 << BLW, Mux(zero_g, 1, ceil_g))),
+            m.d.sync += [c1.eq(Mux(over, 1 << BLW, Mux(zero_g, 1, ceil_g))),
                          c1m.eq(Mux(over, (1 << BLW) - 1, Mux(frac, yh, Mux(zero_g, 0, ym1))))]
         # -- step 6: power of two in deterministic mode ----------------------------------------------
         # 2**bit_length(c1 - 1) is the one-hot leading bit of c1 - 1 shifted up by one (1 for c1 - 1 = 0):
@@ -350,19 +359,23 @@ class ControllerSetup(wiring.Component):
         n = self.n_bl
         n_next = Signal(BLW)
         nn = Signal(BLW + 2)                           # ~BL (zero-extended BL, inverted): x - BL = x + nn + 1
-        # cap > BL for step 8's overflow flag is cap > bl: where BL = c2 < bl (BL management), cap <= c1
-        # <= c2 < bl, so neither holds (c1 = max(cap, 1), c2 = c1 or a power of two >= c1). One compare of
-        # registers, formed in step 6 beside c2 (the compare with c2 and the select behind BL's own choice
-        # was the 8x8 controller's critical path on the iCE40UP5K, bl -> cap_gt_n, 20.5 ns).
+        # cap > BL (cap = the saturated ceil(Ghat)) for step 8's overflow flag is c1 > bl: where BL = c2 <
+        # bl (BL management), cap <= c1 <= c2 < bl, so neither holds (c1 = max(cap, 1), c2 = c1 or a power
+        # of two >= c1); else BL = bl, and c1 > bl is cap > bl for every bl >= 1 (bl = 0 is flagged BL_ZERO,
+        # which masks the overflow flag), so no register of cap beside c1. One compare of registers,
+        # formed in step 6 beside c2 (the compare with c2 and the select behind BL's own choice was the
+        # 8x8 controller's critical path on the iCE40UP5K, bl -> cap_gt_n, 20.5 ns).
         use_c2 = Signal()
         cap_gt_n = Signal()
-        m.d.comb += [use_c2.eq(self.bl_mgmt & (c2 < bl)), n_next.eq(Mux(use_c2, c2, bl))]
+        # c1 > bl: the carry out of c1 + ~bl; c2 < bl: no carry out of c2 + ~bl + 1 (the +1 a carry-in bit)
+        c2_ge = Signal()
+        m.d.comb += [c2_ge.eq((Cat(Const(1, 1), c2) + Cat(Const(1, 1), self.bl_n, Const(1, 1)))[BLW + 2]),
+                     use_c2.eq(self.bl_mgmt & ~c2_ge), n_next.eq(Mux(use_c2, c2, bl))]
         with m.If(v[5]):
-            m.d.sync += cap_gt_n.eq(cap > bl)
+            m.d.sync += cap_gt_n.eq((c1 + Cat(self.bl_n, Const(1, 1)))[BLW + 1])
         with m.If(v[6]):
             m.d.sync += [n.eq(n_next), nn.eq(~Cat(n_next, Const(0, 2)))]
-        # -- steps 8 .. 8 + P: the divider (operands loaded in step 5); step 8 also the flags, step 9 the
-        # ramp parameters.
+        # -- steps 8 .. 8 + P: the divider (operands loaded in step 5); step 8 also the flags.
         # Radix 2, restoring: x = 2 rem + the next bit of Y mod 2**(P+1), MSB first (rem starts at
         # floor(Y / 2**(P+1)) < BL without overflow; an overflowing update is skipped, its G is never
         # used); bit = x >= BL, rem = bit ? x - BL : x. The subtraction is one adder x + ~BL + 1 of
@@ -381,13 +394,9 @@ class ControllerSetup(wiring.Component):
                 self.status.bl_zero.eq(err_bl0), self.status.bl_pow2.eq(err_pow2),
                 self.status.overflow.eq(err_ovf), self.status.protocol.eq(self.protocol),
                 self.skip.eq(err_bl0 | err_pow2 | err_ovf | self.protocol | zero),
-                self.m_log.eq(_bit_length(m, n, "n_len") - 1),
                 cnt.eq(P - 1), self.dividing.eq(1),
             ]
-        M = BLW - 1
-        with m.If(v[8]):
-            m.d.sync += [self.row_sh.eq(P + 1 - self.ku + self.m_log),
-                         self.col_one.eq(Const(1, BLW) << (M - self.m_log)[:len(self.m_log)])]
+        m.d.comb += self.col_one.eq(Cat(*reversed(list(n))))
         x = Signal(BLW + 1)
         m.d.comb += x.eq(Cat(num[-1], rem))
         tsum = Signal(BLW + 3)                         # bit 0 only carries the +1 in

@@ -40,7 +40,7 @@ class SlotSequencer(wiring.Component):
     -----
     start : In(1)
         Begin a train at the next clock edge: t = 0, phase 0, acc = 2**(P-1). The ramps of slot 0 are
-        loaded in every cycle without `active`, so `kv`, `row_sh`, `col_one` must be held from one cycle
+        loaded in every cycle without `active`, so `ku`, `kv`, `col_one` must be held from one cycle
         before `start` on (the set-up registers them 8 or more cycles before).
     active : In(1)
         A slot is presented (the controller's slot phase); `gate` is low otherwise.
@@ -52,10 +52,11 @@ class SlotSequencer(wiring.Component):
     g : In(P + 1)
         The gate threshold G (0 .. 2**P), valid from the `start` cycle on (the gate of slot 0 is
         registered from it in the `start` cycle).
-    kv : In(range(P + 1))
-        Bit length of max |v_j|.
-    row_sh, col_one : In
-        The ramp parameters of hdl/controller/controller_setup.py (held from `start` to the end).
+    ku, kv : In(range(P + 1))
+        Bit lengths of max |u_i| and max |v_j|.
+    col_one : In(bl_width)
+        2**(bl_width - 1 - log2(BL)), the ramp parameter of hdl/controller/controller_setup.py (held from
+        `start` to the end).
     n_bl : In(bl_width)
         BL, the slots of the train (held from one cycle before `start` to the end).
     gate : Out(1)
@@ -75,8 +76,8 @@ class SlotSequencer(wiring.Component):
         P, BLW = c.elem_width, c.bl_width
         super().__init__({
             "start": In(1), "active": In(1), "take": In(1), "det": In(1), "two_phase": In(1),
-            "g": In(P + 1), "kv": In(range(P + 1)),
-            "row_sh": In(range(P + BLW + 2)), "col_one": In(BLW), "n_bl": In(BLW),
+            "g": In(P + 1), "ku": In(range(P + 1)), "kv": In(range(P + 1)),
+            "col_one": In(BLW), "n_bl": In(BLW),
             "gate": Out(1), "phase": Out(1),
             "det_row": Out(P + 1), "det_col": Out(P + 1), "advance": Out(1), "last": Out(1),
         })
@@ -95,10 +96,16 @@ class SlotSequencer(wiring.Component):
         # -- the ramps of slot t1, registered: slot 0's while idle (t1 = 0; the set-up's ramp parameters
         # settle long before `start`), slot t + 1's at the end of slot t. `start` itself does not reach
         # the shifters (it comes from the divider's last step).
-        x = t1
+        # Both ramps are ((2 Z + col_one) << k) >> BLW, col_one = 2**(M - m) (m = log2(BL)), a shifter by
+        # k = ku or kv alone: the columns' Z = rev_M(t1) = rev_m(t1) 2**(M - m), so 2 Z + col_one =
+        # (2 rev_m(t1) + 1) 2**(M - m); the rows' Z = tr = t1 col_one, a counter that adds col_one per
+        # slot (t1 < BL = 2**m: tr < 2**M), so 2 Z + col_one = (2 t1 + 1) 2**(M - m). (The rows' shifter by
+        # P + 1 - ku + m over Cat(0**P, 1, t1), its shift computed in the set-up, was 10 logic cells more
+        # on the iCE40UP5K 8x8 controller.)
+        tr = Signal(M)
         row_val = Signal(P + 1)
-        m.d.comb += row_val.eq((Cat(Const(0, P), Const(1, 1), x) >> self.row_sh)[:P + 1])
-        rev = Cat(Const(0, 1), *[x[M - 1 - k] for k in range(M)]) if M else Const(0, 1)   # 2 rev_M(x)
+        m.d.comb += row_val.eq((((Cat(Const(0, 1), tr) | self.col_one) << self.ku) >> BLW)[:P + 1])
+        rev = Cat(Const(0, 1), *[t1[M - 1 - k] for k in range(M)]) if M else Const(0, 1)   # 2 rev_M(t1)
         col_val = Signal(P + 1)
         m.d.comb += col_val.eq((((rev | self.col_one) << self.kv) >> BLW)[:P + 1])
 
@@ -152,14 +159,15 @@ class SlotSequencer(wiring.Component):
             self.last.eq(slot_end & is_last),
         ]
         with m.If(self.start):
-            m.d.sync += [t1.eq(1), phase.eq(0), whole.eq(~self.two_phase), is_last.eq(nm1 == 0)]
+            m.d.sync += [t1.eq(1), tr.eq(self.col_one), phase.eq(0), whole.eq(~self.two_phase), is_last.eq(nm1 == 0)]
         with m.Elif(~self.active):
-            m.d.sync += [t1.eq(0), self.det_row.eq(row_val), self.det_col.eq(col_val)]
+            m.d.sync += [t1.eq(0), tr.eq(0), self.det_row.eq(row_val), self.det_col.eq(col_val)]
         with m.Elif(self.take):
             with m.If(~whole):
                 m.d.sync += [phase.eq(1), whole.eq(1)]
             with m.Else():
-                m.d.sync += [phase.eq(0), whole.eq(~self.two_phase), t1.eq(t1 + 1), is_last.eq(t1 == nm1), accn.eq(accs),
+                m.d.sync += [phase.eq(0), whole.eq(~self.two_phase), t1.eq(t1 + 1), tr.eq(tr + self.col_one),
+                             is_last.eq(t1 == nm1), accn.eq(accs),
                              self.det_row.eq(row_val), self.det_col.eq(col_val)]
                 with m.If(self.det):                    # the sigma-delta's next carry
                     m.d.sync += gsel.eq(accs[P])

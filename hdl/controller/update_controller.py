@@ -14,7 +14,9 @@ bl       : In(bl_width)            pulse-train length BL, or its cap with BL man
 mode     : In(MODE_LAYOUT)         {det, bl_mgmt, two_phase}, see golden/rtl/update_controller.py
            lr_mant, lr_exp, bl and mode are registers: sampled on the first beat of each update and held
            for the whole update, so they may change freely while an update loads or is written
-           (tested: tests/amaranth_sim/test_controller_invariants.py).
+           (tested: tests/amaranth_sim/test_controller_invariants.py). s_mant and s_exp are latched
+           from the first beat too (the stream contract: the same on every beat of an update), lr_exp
+           + s_exp in one register.
 parallel outputs (serial_width = 0):
 row_fire, row_pol : Out(a)   per row line: fires in this slot / polarity (1 = negative)
 col_fire, col_pol : Out(b)   per column line
@@ -51,7 +53,7 @@ After reset the controller idles one cycle (state INIT) before it accepts input.
 
 Structure: one LineCell (hdl/controller/line_cell.py) per row and per column line; the set-up arithmetic
 (hdl/controller/controller_setup.py ControllerSetup: scale, BL, gate threshold); the slot sequencer
-(hdl/controller/slot_sequencer.py SlotSequencer: slot counter, phase, slot gate, masks and deterministic ramps);
+(hdl/controller/slot_sequencer.py SlotSequencer: slot counter, phase, slot gate and deterministic ramps);
 with serial_width > 0 the SlotSerialiser (hdl/controller/slot_serialiser.py). The controller itself holds the
 per-update registers, the input side of the load chains and the FSM INIT -> LOAD -> SCALE -> SETUP ->
 SLOTS -> DONE (SETUP -> DONE directly for a flagged or zero update). The loader keeps the OR of the
@@ -77,7 +79,7 @@ from contract.controller_config import ControllerConfig
 from contract.enums import Vec
 from contract.layouts import MODE_LAYOUT, STATUS_LAYOUT, serial_layout, update_layout
 
-from hdl.controller.controller_setup import ControllerSetup, setup_cycles as _setup_cycles
+from hdl.controller.controller_setup import ControllerSetup, esum_width, setup_cycles as _setup_cycles
 from hdl.controller.setup_multiplier import check_dsp
 from hdl.controller.slot_sequencer import SlotSequencer
 from hdl.controller.line_banks import LineBanks
@@ -93,6 +95,16 @@ def update_cycles(*, a: int, b: int, lanes: int = 1, elem_width: int = 16, bl: i
     per_slot = 1 if not serial_width else -(-(a + b) // serial_width) + 1
     return load + _setup_cycles(elem_width, bl_width=bl_width, lr_width=lr_width, mant_width=mant_width) \
         + bl * phases * per_slot + 1
+
+
+def _magnitude(x):
+    """|x| of a signed value, unsigned in len(x) bits, as (x - s) ^ s with s its sign bit replicated: one
+    carry chain whose sum LUT also takes the XOR (one logic cell per bit on the iCE40), where
+    Mux(x < 0, -x, x) was a negation's chain and a mux behind it (the 8-bit s_mant and element
+    magnitudes of the iCE40UP5K 8x8 controller: 23 logic cells more for the two)."""
+    w = len(x)
+    s = x[-1]
+    return (x.as_unsigned() - s)[:w] ^ s.replicate(w)
 
 
 def _load_chain(m, cells, lane_mag, lane_sgn, load, name):
@@ -216,17 +228,21 @@ class UpdateController(wiring.Component):
 
         # -- per-update registers (sampled in LOAD) ------------------------------------------------
         s_mant = Signal(signed(c.mant_width))
-        s_exp = Signal(signed(c.exp_width))
         lr_mant = Signal(c.lr_width)
-        lr_exp = Signal(signed(c.lr_exp_width))
-        bl = Signal(c.bl_width)
+        esum = Signal(signed(esum_width(c)))       # lr_exp + s_exp
+        bl_n = Signal(c.bl_width)                   # ~bl (hdl/controller/controller_setup.py: its compares)
         det, mgmt, two_phase = Signal(), Signal(), Signal()
         fresh = Signal(init=1)                      # the next beat is the first of an update
         loading = Signal()                          # the state is LOAD: i.ready is this register, not a
                                                     # decode of the state (the input side's paths start here)
-        s_abs = Signal(c.mant_width)                # |s_mant| of the last beat
-        mu = Signal(P)                              # OR of |u_i| so far (bit length of the max)
-        mv = Signal(P)                              # OR of |v_j| so far
+        s_abs = Signal(c.mant_width)                # |s_mant|
+        mu = Signal(P)                              # OR of |u_i| so far, smeared right (mu |= mu >> 1 in
+        mv = Signal(P)                              # every cycle, the OR's bit length, that of the max, kept):
+                                                    # the lines' masks 2**ku - 1, 2**kv - 1 once the last
+                                                    # beat is in and P - 1 cycles have passed, long before
+                                                    # the first slot (one LUT per bit, where the set-up's
+                                                    # mask registers smeared copies: 13 logic cells on the
+                                                    # iCE40UP5K 8x8 controller)
         pu = Signal(P)                              # the OR of the last cycle's row beat (0 if none): the
         pv = Signal(P)                              # beat's magnitudes reach a register of their own, and
                                                     # are folded into mu (mv) the cycle after (the ram store;
@@ -253,7 +269,7 @@ class UpdateController(wiring.Component):
         for k in range(L):
             e = beat.elems[k]
             mg = Signal(P, name=f"lane_mag{k}")
-            m.d.comb += mg.eq(Mux(e < 0, -e, e))
+            m.d.comb += mg.eq(_magnitude(e))
             lane_mag.append(mg)
             lane_sgn.append(e[-1])                 # the sign bit: e < 0
         beat_or = Signal(P)
@@ -275,11 +291,11 @@ class UpdateController(wiring.Component):
             _load_chain(m, rows, ch_mag, ch_sgn, ch_row, "row")
             _load_chain(m, cols, ch_mag, ch_sgn, ch_col, "col")
         m.d.comb += [
-            setup.mu.eq(mu), setup.mv.eq(mv), setup.s_abs.eq(s_abs), setup.s_exp.eq(s_exp),
-            setup.lr_mant.eq(lr_mant), setup.lr_exp.eq(lr_exp), setup.bl.eq(bl),
+            setup.mu.eq(mu), setup.mv.eq(mv), setup.s_abs.eq(s_abs), setup.esum.eq(esum),
+            setup.lr_mant.eq(lr_mant), setup.bl_n.eq(bl_n),
             setup.det.eq(det), setup.bl_mgmt.eq(mgmt), setup.protocol.eq(proto),
             seq.active.eq(in_slots), seq.det.eq(det), seq.two_phase.eq(two_phase), seq.g.eq(setup.g),
-            seq.kv.eq(setup.kv), seq.row_sh.eq(setup.row_sh), seq.col_one.eq(setup.col_one),
+            seq.ku.eq(setup.ku), seq.kv.eq(setup.kv), seq.col_one.eq(setup.col_one),
             seq.n_bl.eq(setup.n_bl),
         ]
         # Whether a line of either sign may fire, once per side (not per line): the slot gate; in
@@ -291,11 +307,11 @@ class UpdateController(wiring.Component):
         m.d.comb += [col_ok_pos.eq(col_ok & ~(two_phase & seq.phase)), col_ok_neg.eq(col_ok & ~(two_phase & ~seq.phase))]
         for cell in rows:                           # rows: polarity flipped for s >= 0, no phase gating
             m.d.comb += [cell.advance.eq(seq.advance), cell.det.eq(det), cell.det_value.eq(seq.det_row[:P]),
-                         cell.mask.eq(setup.mask_u), cell.ok_pos.eq(row_ok), cell.ok_neg.eq(row_ok),
+                         cell.mask.eq(mu), cell.ok_pos.eq(row_ok), cell.ok_neg.eq(row_ok),
                          cell.pol_flip.eq(~s_mant[-1])]
         for cell in cols:                           # columns: own polarity, one phase per sign
             m.d.comb += [cell.advance.eq(seq.advance), cell.det.eq(det), cell.det_value.eq(seq.det_col[:P]),
-                         cell.mask.eq(setup.mask_v), cell.ok_pos.eq(col_ok_pos), cell.ok_neg.eq(col_ok_neg),
+                         cell.mask.eq(mv), cell.ok_pos.eq(col_ok_pos), cell.ok_neg.eq(col_ok_neg),
                          cell.pol_flip.eq(0)]
         m.d.comb += [self.i.ready.eq(loading), self.busy.eq(~fresh & ~loading)]
 
@@ -310,7 +326,7 @@ class UpdateController(wiring.Component):
                 banks.present.eq(in_slots), banks.gate.eq(seq.gate), banks.det.eq(det),
                 banks.two_phase.eq(two_phase), banks.phase.eq(seq.phase), banks.row_pol_flip.eq(~s_mant[-1]),
                 banks.det_row.eq(seq.det_row), banks.det_col.eq(seq.det_col),
-                banks.mask_u.eq(setup.mask_u), banks.mask_v.eq(setup.mask_v),
+                banks.mask_u.eq(mu), banks.mask_v.eq(mv),
                 slot_taken.eq(banks.taken),
             ]
             wiring.connect(m, banks.o, wiring.flipped(self.o))
@@ -333,17 +349,17 @@ class UpdateController(wiring.Component):
 
         # -- the input side: a beat is taken while `loading` (the state LOAD) -----------------------
         if ram:
-            m.d.sync += [mu.eq(mu | pu), mv.eq(mv | pv), pu.eq(0), pv.eq(0)]
+            m.d.sync += [mu.eq(mu | (mu >> 1) | pu), mv.eq(mv | (mv >> 1) | pv), pu.eq(0), pv.eq(0)]
         else:                                       # the chain's registers hold the last cycle's beat: no
             ch_or = ch_mag[0]                       # second copy of its magnitudes (32 FF at P = 16)
             for k in range(1, L):
                 ch_or = ch_or | ch_mag[k]
-            m.d.sync += [mu.eq(mu | Mux(ch_row, ch_or, 0)), mv.eq(mv | Mux(ch_col, ch_or, 0))]
+            m.d.sync += [mu.eq(mu | (mu >> 1) | Mux(ch_row, ch_or, 0)), mv.eq(mv | (mv >> 1) | Mux(ch_col, ch_or, 0))]
         with m.If(loading & self.i.valid):
-            m.d.sync += [s_mant.eq(beat.s_mant), s_exp.eq(beat.s_exp), fresh.eq(0),
-                         s_abs.eq(Mux(beat.s_mant < 0, -beat.s_mant, beat.s_mant))]
-            with m.If(fresh):
-                m.d.sync += [lr_mant.eq(self.lr_mant), lr_exp.eq(self.lr_exp), bl.eq(self.bl),
+            m.d.sync += fresh.eq(0)
+            with m.If(fresh):                       # (s_mant, s_exp: the same on every beat, by the contract)
+                m.d.sync += [s_mant.eq(beat.s_mant), s_abs.eq(_magnitude(beat.s_mant)),
+                             esum.eq(self.lr_exp + beat.s_exp), lr_mant.eq(self.lr_mant), bl_n.eq(~self.bl),
                              det.eq(self.mode.det), mgmt.eq(self.mode.bl_mgmt),
                              two_phase.eq(self.mode.two_phase)]
             with m.If(beat.vec == Vec.D):

@@ -276,3 +276,36 @@ def test_serial_cycle_cost_matches_formula():
     sim.run()
     load, per_slot = 7 + 5, -(-22 // 5) + 1
     assert cycles == [load + SETUP16 + 1 + 6 * 2 * per_slot] == [dut.cycles_per_update(6, 2)]
+
+
+@pytest.mark.parametrize("name", ["a5_b7_l1", "a4_b11_l3_e12"])
+def test_deterministic_ramps_match_golden_over_ku_kv_and_bl(name):
+    """Deterministic mode, bit for bit, with the largest magnitudes of Dhat and Xhat spread over every bit
+    length (unit vectors keep ku, kv near P) and BL over every power of two the slot count allows: the
+    row and column ramps ((2t+1) << ku) >> (m+1) and ((2 rev_m(t) + 1) << kv) >> (m+1) at each shift."""
+    cfg = CONFIGS[name]
+    ew, mw, bw = cfg.get("elem_width", 16), cfg.get("mant_width", 16), cfg.get("bl_width", 12)
+    F = ew - 1
+    rng = np.random.default_rng(7)
+    updates = []
+    for k in range(12):
+        ku, kv = 1 + k % F, 1 + (5 * k + 3) % F
+        u = rng.integers(-(1 << ku) + 1, 1 << ku, cfg["a"])
+        v = rng.integers(-(1 << kv) + 1, 1 << kv, cfg["b"])
+        u[rng.integers(cfg["a"])] = (1 << (ku - 1)) * (1 if rng.integers(2) else -1)   # bit length exactly ku
+        v[rng.integers(cfg["b"])] = (1 << (kv - 1)) * (1 if rng.integers(2) else -1)
+        ku, kv = int(np.abs(u).max()).bit_length(), int(np.abs(v).max()).bit_length()
+        bl = 1 << int(rng.integers(0, min(bw, 7)))
+        mgmt = bool(rng.integers(2))
+        s_mant, s_exp = int(rng.integers(1 << (mw - 3), 1 << (mw - 1))) * (1 if rng.integers(2) else -1), -mw
+        target = bl * rng.uniform(0.3, 1.0) if not mgmt else rng.uniform(0.2, bl)
+        lr = target / (abs(s_mant) * 2.0 ** (s_exp + ku + kv - 2 * F))
+        lr_exp = int(np.floor(np.log2(lr))) - 7
+        updates.append(dict(u=u, v=v, s_mant=s_mant, s_exp=s_exp, lr_mant=int(np.clip(round(lr / 2.0 ** lr_exp), 1, 255)),
+                            lr_exp=lr_exp, bl=bl, det=True, bl_mgmt=mgmt, two_phase=bool(rng.integers(2))))
+    res = run_amaranth(UpdateController(**cfg), updates, seed=5, p_gap=0.2, p_stall=0.2)
+    want = golden_writes(golden_for(cfg), updates)
+    for k, (r, w) in enumerate(zip(res, want)):
+        assert r["status"] == w.plan.status, f"update {k}"
+        assert same_slots(r["slots"], w.slots), f"update {k}: slots differ"
+    assert sum(w.plan.bl > 1 for w in want) >= 8           # ramps of several slots, not only flags
