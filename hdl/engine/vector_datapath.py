@@ -364,7 +364,7 @@ class VectorDatapath(wiring.Component):
         byp_valid, byp_data = Signal(), Signal(ol)
         w_en = tout.valid & tout.ro
         take_byp = byp_valid & self.o.ready
-        to_byp = w_en & (ofifo.level == 0) & (~byp_valid | take_byp)
+        to_byp = w_en & ofifo.empty & (~byp_valid | take_byp)
         with m.If(to_byp):
             m.d.sync += [byp_valid.eq(1), byp_data.eq(word)]
         with m.Elif(take_byp):

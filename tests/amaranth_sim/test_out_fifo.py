@@ -28,8 +28,8 @@ def test_out_fifo_matches_sync_fifo_buffered(width, depth, p_w, p_r):
                 ctx.set(f.w_en, we)
                 ctx.set(f.w_data, d)
                 ctx.set(f.r_en, re)
-            got = [ctx.get(dut.r_rdy), ctx.get(dut.w_rdy), ctx.get(dut.level)]
-            want = [ctx.get(ref.r_rdy), ctx.get(ref.w_rdy), ctx.get(ref.level)]
+            got = [ctx.get(dut.r_rdy), ctx.get(dut.w_rdy), ctx.get(dut.level), ctx.get(dut.empty)]
+            want = [ctx.get(ref.r_rdy), ctx.get(ref.w_rdy), ctx.get(ref.level), int(ctx.get(ref.level) == 0)]
             assert got == want
             for cond, msg in dut.invariants():      # (the FIFO is elaborated by now)
                 assert ctx.get(cond), msg
