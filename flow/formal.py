@@ -60,13 +60,13 @@ PROOFS: dict[str, Proof] = {
                            "saturated/framing_error sticky, no read-out word dropped; the output FIFO's "
                            "invariants and the credit accounting (proved with them)"),
     "engine_stream_long": Proof(lambda: EngineStreamProps(a=9, b=8), "prove", 8,
-                                "engine a=9 b=8 L=1 (a read-out of 17 beats, longer than the output's 14: "
+                                "engine a=9 b=8 L=1 (a read-out of 17 beats, longer than the output's 15: "
                                 "back-pressure fills it): as engine_stream, no read-out word dropped"),
     "engine_counter": Proof(lambda: EngineCounterProps(), "bmc", 16,
                             "engine a=2 b=3 L=1: sample_count +1 per accepted sample, 0 after clear, "
                             "busy low within init time of a quiet clear"),
     "out_fifo": Proof(lambda: OutFIFOProps(), "prove", 18,
-                      "engine output FIFO (14 words): r_rdy/r_data stream rules, level = words in - out, "
+                      "engine output FIFO (15 words): r_rdy/r_data stream rules, level = words in - out, "
                       "its invariants (k-induction; depth 18 > 14 so the base case fills it)"),
     "lane_saturation": Proof(lambda: LaneSaturationProps(), "bmc", 10,
                              "engine lane SW=12: stage-3 state rewrite exact or clamped with the saturation "

@@ -242,7 +242,9 @@ class Lane(wiring.Component):
 
         if dsp:
             pA2 = dsp_product("mul_pA", self.cmA, self.xa, fabric="out")
-            pB2 = dsp_product("mul_pB", Mux(self.ro0, self.cmB, self.x), self.xb)
+            # operand registers in the fabric: xb comes straight from the sample buffer's block RAM, whose
+            # route into the DSP's own input register was the L=1 engine's worst ECP5 path (8.0 ns)
+            pB2 = dsp_product("mul_pB", Mux(self.ro0, self.cmB, self.x), self.xb, fabric="in")
         else:
             xa1 = reg(signed(W), "xa1", self.xa, reset_less=True)
             xb1 = reg(signed(W), "xb1", self.xb, reset_less=True)

@@ -45,8 +45,8 @@ class VectorDatapath(wiring.Component):
     cycle the last beat is in stage ACC (the scalar unit may start then: its first reads of the sums are
     two cycles after its start, of the exponents and `lob` at its start) until the scalar unit releases
     them (`rel`; a release in the same cycle wins). Stage 11 of a read-out
-    beat writes the lanes' elements and `s` to the output (a bypass register when the FIFO is empty,
-    else the FIFO, hdl/engine/out_fifo.py).
+    beat writes the lanes' elements and `s` into the output FIFO (hdl/engine/out_fifo.py), whose
+    registered read port is `o`.
 
     Parameters
     ----------
@@ -121,15 +121,15 @@ class VectorDatapath(wiring.Component):
     busy : Out(1)
         A beat in stages 1..9, in the output FIFO, or a latch full.
 
-    Latency: 11 cycles from `beat` to stage 11 (a read-out beat is on `o` 12 cycles after it issued when
-    the output is empty, 13 behind other words); the state write-back is 6 cycles after issue; a pass's
+    Latency: 11 cycles from `beat` to stage 11 (a read-out beat is on `o` 13 cycles after it issued: the
+    FIFO's write and its registered read); the state write-back is 6 cycles after issue; a pass's
     latches are `full` ACC cycles after its last beat issued (its sums written at the end of that cycle).
     """
 
     NSTAGES = 12    # stage 0 (issue) .. stage 11
     WB = 6          # the stage writing the state back
     ACC = 6         # the stage latching the dot products: set per instance at elaboration (`sum_stages`)
-    OUT_DEPTH = 14  # output FIFO beats: >= the issue-to-`o` latency + 2, so a consumer that is always
+    OUT_DEPTH = 15  # output FIFO beats: >= the issue-to-`o` latency + 2, so a consumer that is always
     #               ready sees the read-out back to back
 
     def __init__(self, cfg: EngineConfig, *, acc_width: int, bram_delays: bool = False, dsp: str = "generic"):
@@ -347,9 +347,7 @@ class VectorDatapath(wiring.Component):
         # stage 11, read-out: into the output FIFO; credits for the issue stage
         tout = tag[self.NSTAGES - 1]
         ol = self.o.payload.shape()
-        # OUT_DEPTH words, all the credits allow: the bypass register below takes a word only while the
-        # FIFO is empty, so after it is read with the FIFO full, every word still owed may have to fit in
-        # the FIFO alone (with OUT_DEPTH - 1 words, the last one credited was dropped)
+        # OUT_DEPTH words, all the credits allow (every word owed may have to wait in the FIFO)
         m.submodules.ofifo = ofifo = OutFIFO(ol.size, self.OUT_DEPTH)    # SyncFIFOBuffered's behaviour
         self.out_fifo = ofifo           # for the formal proofs (its invariants, after elaboration)
         word = Signal(ol)
@@ -357,22 +355,11 @@ class VectorDatapath(wiring.Component):
                      word.last.eq(tout.last)]
         for k, lane in enumerate(lanes):
             m.d.comb += word.elems[k].eq(lane.elem)
-        # Bypass register in front of the FIFO (which takes 2 cycles from write to output): a word written
-        # while the FIFO is empty (level 0, its output stage included) and the register free or being
-        # taken goes to the register, on `o` the next cycle; it is older than anything in the FIFO, so
-        # `o` shows it first. Registered outputs either way (the register, the FIFO's read port).
-        byp_valid, byp_data = Signal(), Signal(ol)
-        w_en = tout.valid & tout.ro
-        take_byp = byp_valid & self.o.ready
-        to_byp = w_en & ofifo.empty & (~byp_valid | take_byp)
-        with m.If(to_byp):
-            m.d.sync += [byp_valid.eq(1), byp_data.eq(word)]
-        with m.Elif(take_byp):
-            m.d.sync += byp_valid.eq(0)
-        m.d.comb += [ofifo.w_en.eq(w_en & ~to_byp), ofifo.w_data.eq(word),
-                     self.o.valid.eq(byp_valid | ofifo.r_rdy),
-                     self.o.payload.eq(Mux(byp_valid, byp_data, ofifo.r_data)),
-                     ofifo.r_en.eq(self.o.ready & ~byp_valid)]
+        # Every read-out word goes through the FIFO (its registered read port is the output): a bypass
+        # register for an empty FIFO saved a cycle of latency but put the FIFO's level, the bypass decision
+        # and the stage-11 tag into one loop, the L = 4 engine's worst ECP5 path (8.9 ns across the die).
+        m.d.comb += [ofifo.w_en.eq(tout.valid & tout.ro), ofifo.w_data.eq(word),
+                     self.o.valid.eq(ofifo.r_rdy), self.o.payload.eq(ofifo.r_data), ofifo.r_en.eq(self.o.ready)]
         owed = Signal(range(self.OUT_DEPTH + 1))
         issued, taken = self.beat.valid & self.beat.ro, self.o.valid & self.o.ready
         m.d.sync += owed.eq(owed + issued - taken)
@@ -384,7 +371,7 @@ class VectorDatapath(wiring.Component):
                      self.credit_next[1].eq(owed < Mux(taken, self.OUT_DEPTH, self.OUT_DEPTH - 1))]
         m.d.sync += credit.eq(Mux(issued, self.credit_next[1], self.credit_next[0]))
         m.d.comb += self.ro_credit.eq(credit)
-        self._ro_state = (tag[1:], byp_valid, owed, credit)
+        self._ro_state = (tag[1:], owed, credit)
 
         # saturation: sticky over every clamp of a valid beat (the output element's of read-out beats only);
         # the qualified clamp bits are registered first (the clamp tests end a stage), so `saturated`
@@ -402,18 +389,18 @@ class VectorDatapath(wiring.Component):
     def invariants(self) -> list[tuple]:
         """After elaboration: (condition, message) pairs that hold in every reachable state (flow/formal_props
         asserts them): the output FIFO's (OutFIFO.invariants), and the credit accounting: `owed` is the
-        read-out beats in stages 1..9 plus the words in the bypass register and the FIFO, at most
+        read-out beats in stages 1..11 plus the words in the FIFO, at most
         OUT_DEPTH, and `credit` = owed < OUT_DEPTH. Together they imply the FIFO never refuses a word. And
         the `*_rest` registers are the ORs over the tags they stand for (the issue stage's decision, made a
         cycle ahead from them, then agrees with the state: IssueStage.invariants)."""
         if not hasattr(self, "_ro_state"):
             raise RuntimeError("VectorDatapath.invariants() names signals made by elaborate(): elaborate it "
                                "first (flow/formal_props/common.py Elaborated)")
-        tags, byp_valid, owed, credit = self._ro_state
+        tags, owed, credit = self._ro_state
         fifo = self.out_fifo
         in_flight = sum((t.valid & t.ro).as_unsigned() for t in tags)
         return fifo.invariants() + [
-            (owed == in_flight + byp_valid + fifo.level, "datapath: owed is not the read-out words held"),
+            (owed == in_flight + fifo.level, "datapath: owed is not the read-out words held"),
             (owed <= self.OUT_DEPTH, "datapath: more read-out words owed than OUT_DEPTH"),
             (credit == (owed < self.OUT_DEPTH), "datapath: credit disagrees with owed"),
         ] + self._rest

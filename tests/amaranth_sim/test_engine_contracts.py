@@ -246,12 +246,11 @@ def test_max_batch_closes_the_batch():
 
 
 # -- 4. the output FIFO holds every credited read-out word ---------------------------------------------------
-def test_readout_word_not_dropped_after_the_bypass_word_is_taken():
-    """A consumer that stalls until the output is full (the bypass register and the FIFO, OUT_DEPTH words
-    owed), takes one word (the bypass register's) and stalls again: the word credited by that take
-    reaches a FIFO that already holds the other owed words, since the bypass register takes words only
-    while the FIFO is empty. The FIFO must hold OUT_DEPTH words (with OUT_DEPTH - 1, the word was
-    dropped: found by the formal proof's credit invariant). A read-out longer than OUT_DEPTH beats. The
+def test_readout_word_not_dropped_after_a_word_is_taken_from_a_full_output():
+    """A consumer that stalls until the output is full (OUT_DEPTH words owed, all in the FIFO), takes one
+    word and stalls again: the word credited by that take reaches a FIFO that holds the other owed words.
+    The FIFO must hold OUT_DEPTH words (with OUT_DEPTH - 1, the word was dropped: found by the formal
+    proof's credit invariant, when a bypass register still stood in front of the FIFO). A read-out longer than OUT_DEPTH beats. The
     datapath's invariants (VectorDatapath.invariants) hold in every cycle."""
     cfg = dict(a=9, b=8, lanes=1)
     depth = VectorDatapath.OUT_DEPTH
@@ -291,6 +290,6 @@ def test_readout_word_not_dropped_after_the_bypass_word_is_taken():
     sim.add_testbench(bench)
     sim.add_testbench(invariants, background=True)
     sim.run()
-    assert seen["fifo_level"] == depth - 1, "the output did not fill (bypass + FIFO): the case is not reached"
+    assert seen["fifo_level"] == depth, "the output FIFO did not fill: the case is not reached"
     assert seen["got"] == want
     assert not seen["bad"], sorted(set(seen["bad"]))

@@ -119,8 +119,8 @@ def test_engine_stream_proof_does_not_pass_a_mutant_fifo(tmp_path, monkeypatch):
 
 
 def test_engine_stream_proof_finds_the_dropped_read_out_word(tmp_path, monkeypatch):
-    """The output FIFO one word short (OUT_DEPTH - 1, as before the fix): after the consumer takes the
-    bypass register's word of a full output, the next credited word meets a full FIFO. The proof must not
+    """The output FIFO one word short (OUT_DEPTH - 1): after the consumer takes a word of a full output,
+    the next credited word meets a full FIFO. The proof must not
     pass, and name the dropped word (UNKNOWN: the induction step's counterexample; the state is ~200
     cycles from reset, tests/amaranth_sim/test_engine_contracts.py drives it in simulation)."""
     import hdl.engine.vector_datapath as vdp
