@@ -23,7 +23,8 @@ How a segment is scheduled (`schedule_segment`)
        visible to the next segment (t_DONE >= t_i + LAT - 1). In LAST (microcode.LAST) RDY v also
        waits for COEF v's word (the read-out applies it).
     3. List scheduling, one instruction per cycle, priority = longest latency-weighted path to the end
-       (ties: program order); a cycle with nothing ready holds a NOP.
+       (ties: program order), the LDIs and REL before everything else (the latches are released as early
+       as they can be: the next sample's pass waits for them); a cycle with nothing ready holds a NOP.
     4. Register allocation of the virtual registers onto the temporaries (`TEMPS`, the non-architectural
        registers of microcode.REGS), linear scan: a register is busy from the issue of its write to the
        last read of that value.
@@ -181,6 +182,14 @@ def schedule_segment(seg: list[tuple], lat: int) -> list[tuple]:
     prio = [0] * n
     for i in reversed(range(n)):
         prio[i] = max((dist + prio[j] for j, dist in succs[i]), default=0)
+    # The latches' reads (LDI) and their release (REL) first: the next sample's pass cannot end while its
+    # vector's latches are held, so a late REL stalls the vector stream (at ALU latency 3 the list
+    # scheduler left REL at slot 82 of an 87-slot CHAIN: every sample waited for it)
+    # (just below the segment's most critical operations, which still issue first)
+    top = max(prio, default=0)
+    for j, ins in enumerate(ren):
+        if ins[0] in ("LDI", "REL"):
+            prio[j] = max(prio[j], top - 1)
     t = [None] * n
     slots: list[int | None] = []
     left = set(range(n))
