@@ -211,6 +211,25 @@ async def wait_ready(ctx, ready, what: str, limit: int = BEAT_WAIT_CYCLES) -> No
     raise TimeoutError(f"waited {limit} cycles for {what}")
 
 
+class UpdateStarts:
+    """The cycles at which updates began on the controller's input (their first beat transferred): an
+    update may begin while the one before it still plays (the engine's read-out can overlap), so the
+    monitors pair each done strobe with the oldest start not yet paired."""
+
+    def __init__(self):
+        self.cycles: list[int] = []
+        self.first = True                       # the next beat transferred begins an update
+
+    def take(self, cyc: int, transferred: bool, payload) -> None:
+        if transferred:
+            if self.first:
+                self.cycles.append(cyc)
+            self.first = bool(payload.last and payload.vec)     # the last beat of Xhat ends an update
+
+    def pop(self) -> int:
+        return self.cycles.pop(0)
+
+
 def slot_monitor(dut, count: int, results: list[dict], *, rout: random.Random, p_stall: float = 0.0,
                  max_cycles: int = 1_000_000, watch=(), on_cycle=None,
                  invariants: ControllerInvariants | None = None, tail: int = 8):
@@ -226,17 +245,16 @@ def slot_monitor(dut, count: int, results: list[dict], *, rout: random.Random, p
     async def monitor(ctx):
         slots = []
         pending = None
-        start = None
+        starts = UpdateStarts()
         for n in range(max_cycles):
             ready = not (rout.random() < p_stall)
             ctx.set(dut.slot_ready, int(ready))
-            _, _, slot, rf, rp, cf, cp, done, status, iv, ir, *extra = await ctx.tick().sample(
+            _, _, slot, rf, rp, cf, cp, done, status, iv, ir, ip, *extra = await ctx.tick().sample(
                 dut.slot, dut.row_fire, dut.row_pol, dut.col_fire, dut.col_pol, dut.done, dut.status,
-                dut.i.valid, dut.i.ready, *watch)
+                dut.i.valid, dut.i.ready, dut.i.payload, *watch)
             if on_cycle is not None:
                 on_cycle(*extra)
-            if iv and ir and start is None:
-                start = n
+            starts.take(n, iv and ir, ip)
             if pending is not None:            # status is registered at the done edge
                 pending["status"] = int(status)
                 results.append(pending)
@@ -257,8 +275,8 @@ def slot_monitor(dut, count: int, results: list[dict], *, rout: random.Random, p
             if slot and ready:
                 slots.append((bits(rf, a), bits(rp, a), bits(cf, b), bits(cp, b)))
             if done:
-                pending = {"slots": slots, "cycles": n - start + 1}
-                slots, start = [], None
+                pending = {"slots": slots, "cycles": n - starts.pop() + 1}
+                slots = []
         raise TimeoutError(f"waited {max_cycles} cycles for the done strobe (and status) of update "
                            f"{len(results)} of {count}")
     return monitor
@@ -296,16 +314,16 @@ def serial_slot_monitor(dut, count: int, results: list[dict], *, rout: random.Ra
 
     async def monitor(ctx):
         fire = pol = k = 0
-        slots, start, pending = [], None, None
+        slots, pending, starts = [], None, UpdateStarts()
         for cyc in range(max_cycles):
             ready = not (rout.random() < p_stall)
             ctx.set(dut.o.ready, int(ready))
-            _, _, valid, payload, done, status, iv, ir, *extra = await ctx.tick().sample(
-                dut.o.valid, dut.o.payload, dut.done, dut.status, dut.i.valid, dut.i.ready, *watch)
+            _, _, valid, payload, done, status, iv, ir, ip, *extra = await ctx.tick().sample(
+                dut.o.valid, dut.o.payload, dut.done, dut.status, dut.i.valid, dut.i.ready, dut.i.payload,
+                *watch)
             if on_cycle is not None:
                 on_cycle(*extra)
-            if iv and ir and start is None:
-                start = cyc
+            starts.take(cyc, iv and ir, ip)
             if pending is not None:                     # status is registered at the done edge
                 pending["status"] = int(status)
                 results.append(pending)
@@ -322,8 +340,8 @@ def serial_slot_monitor(dut, count: int, results: list[dict], *, rout: random.Ra
                     slots.append((f[:a], p[:a], f[a:], p[a:]))
                     fire = pol = k = 0
             if done:
-                pending = {"slots": slots, "cycles": cyc - start + 1}
-                slots, start = [], None
+                pending = {"slots": slots, "cycles": cyc - starts.pop() + 1}
+                slots = []
         raise TimeoutError(f"waited {max_cycles} cycles for update {len(results)} of {count}")
     return monitor
 
