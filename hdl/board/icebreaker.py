@@ -11,6 +11,9 @@ inputs and a 16-bit scalar mantissa, built with SBEEngine's iCE40 area forms (EN
 scalar unit). The state keeps 16 bits: at 12 bits the engine's own error on the same quantised inputs
 grows from ~1e-2 to ~0.1-0.4 per batch (`python -m experiments.accuracy_engine --widths 8 --engine ...`,
 README "Run it on a board"), while 16 costs ~240 logic cells. Default shape a=8, b=12 (flow/bitstream.py).
+ALU latency 4: a register after the normaliser's leading-bit index (FloatALU cut "bl"): at latency 3 the
+compact ALU's add, normaliser and register-file write were one 83 ns path, at 11.8-12.0 MHz over nextpnr
+seeds 1..6 on this stop's netlist (12 MHz needed); the board's rate is the UART's anyway.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ CLK_HZ = 12_000_000
 
 #: EngineConfig fields of the board's engine (any may be overridden through the top's keywords).
 ENGINE_FORMATS = dict(in_width=8, state_width=16, coef_width=12, mant_width=16, fexp_width=8, elem_width=12,
-                      s_mant_width=12, exp_width=4, max_batch=255)
+                      s_mant_width=12, exp_width=4, max_batch=255, alu_latency=4)
 #: SBEEngine's HDL-only keywords for the UP5K (bit-identical results and cycles; hdl/engine/sbe_engine.py).
 ENGINE_OPTIONS = dict(compact=True, bram_delays=True)
 

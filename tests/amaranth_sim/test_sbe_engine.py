@@ -408,6 +408,8 @@ def test_engine_s_output_clamps_at_alu_latencies(lat):
     (dict(a=8, b=12, lanes=1, in_width=8, state_width=12, mant_width=16, coef_width=12, fexp_width=8,
           elem_width=8, s_mant_width=8, exp_width=4), [5, 3]),                       # 8-bit inputs, 12-bit state
     (dict(a=5, b=7, lanes=2, alu_latency=5), [3, 2]),                                 # with "post" cuts
+    (dict(a=8, b=12, lanes=1, in_width=8, state_width=16, mant_width=16, coef_width=12, fexp_width=8,
+          elem_width=12, s_mant_width=12, exp_width=4, alu_latency=4), [4, 1, 3]),  # the iCEBreaker's
     (dict(a=6, b=9, lanes=1, in_width=8, state_width=16, mant_width=16, coef_width=12, fexp_width=8,
           elem_width=12, s_mant_width=12, exp_width=4, alu_latency=8), [4, 2]),     # the UP5K config's (split normaliser)
     (dict(a=5, b=7, lanes=1, s_exp_width=2, x_frac=7, delta_frac=7), [3, 2, 4, 1, 6]),  # s clamps both ways
