@@ -183,8 +183,7 @@ class SBEFixedEngine:
         (of this batch, or one of the previous batch's last two), return the 3 dots."""
         g, M, buf = self.samples_total, self.M[vec], self.buf[vec]
         word = self.scalar.coef_for(vec, g - 2)
-        older = buf[-2] if len(buf) >= 2 else [0] * len(M)
-        prev = buf[-1] if buf else [0] * len(M)
+        older, prev = self._buffered(vec)
         dm = dv1 = dvv = 0
         for i in range(len(M)):
             M[i] = self.axpy(M[i], older[i], word)
@@ -195,13 +194,17 @@ class SBEFixedEngine:
         del buf[:-2]
         return dm, dv1, dvv
 
+    def _buffered(self, vec: int) -> tuple[list[int], list[int]]:
+        """The two latest samples' elements of vector `vec` (older, newer), zeros where there is none yet."""
+        buf, zeros = self.buf[vec], [0] * len(self.M[vec])
+        return (buf[-2] if len(buf) >= 2 else zeros), (buf[-1] if buf else zeros)
+
     def _pending_applied(self, vec: int) -> list[int]:
         """M_n of vector `vec`: the stored state (M_{n-2}) with the pending updates of samples n-1 and n
         applied, element by element as the read-out does (the state itself is not written)."""
-        g, su, buf, M = self.samples_total, self.scalar, self.buf[vec], self.M[vec]
+        g, su, M = self.samples_total, self.scalar, self.M[vec]
         wa, wb = su.coef_for(vec, g - 1), su.coef_for(vec, g)
-        older = buf[-2] if len(buf) >= 2 else [0] * len(M)
-        prev = buf[-1] if buf else [0] * len(M)
+        older, prev = self._buffered(vec)
         return [self.axpy(self.axpy(M[i], older[i], wa), prev[i], wb) for i in range(len(M))]
 
     def _words(self, name: str, values) -> list[int]:

@@ -70,21 +70,20 @@ class ScalarUnit:
         """CHAIN of sample jc (1-based in the batch; g: 1-based since the reset, default jc): latch its
         block exponents, then run the segment on its dot products `dots` {"XM", "XX1", "XX", "DM", "DD1",
         "DD"} (exact integers). Its AXPY words are kept as coef[(v, g)]."""
-        for vec, e in ((P.VEC_X, int(x_exp)), (P.VEC_D, int(delta_exp))):
-            self.exp_prev[vec], self.exp_cur[vec] = self.exp_cur[vec], e
-        self.g = jc if g is None else int(g)
-        self.run("CHAIN", jc, dots)
-        for vec in (P.VEC_D, P.VEC_X):     # the RTL holds two words per vector (by the parity of g)
-            self.coef.pop((vec, self.g - 2), None)
+        self._sample_segment("CHAIN", jc, dots, x_exp, delta_exp, g)
 
     def last(self, jc: int, dots: dict, x_exp: int, delta_exp: int, g: int | None = None) -> None:
         """The fused CHAIN + FINAL of a batch's last sample jc (microcode.LAST), as the RTL runs it: the
         same results as chain() then run("FINAL", jc)."""
+        self._sample_segment("LAST", jc, dots, x_exp, delta_exp, g)
+
+    def _sample_segment(self, segment: str, jc: int, dots: dict, x_exp: int, delta_exp: int,
+                        g: int | None) -> None:
         for vec, e in ((P.VEC_X, int(x_exp)), (P.VEC_D, int(delta_exp))):
             self.exp_prev[vec], self.exp_cur[vec] = self.exp_cur[vec], e
         self.g = jc if g is None else int(g)
-        self.run("LAST", jc, dots)
-        for vec in (P.VEC_D, P.VEC_X):
+        self.run(segment, jc, dots)
+        for vec in (P.VEC_D, P.VEC_X):     # the RTL holds two words per vector (by the parity of g)
             self.coef.pop((vec, self.g - 2), None)
 
     def coef_for(self, vec: int, g: int) -> tuple[int, int, int]:

@@ -154,9 +154,7 @@ class Lane(wiring.Component):
         self.dsp = self.check_dsp(cfg, dsp)
         W, SW, CW = cfg.in_width, cfg.state_width, cfg.coef_width
         self.px_width = max(CW, W) + W
-        #: the stage of `px`: 5 with the other products (summed over the lanes in stage 5), 3 for one lane
-        #: (no sum: the caller accumulates it there, and no registers carry it on)
-        self.px_stage = 3 if cfg.lanes == 1 else 5
+        self.px_stage = self.px_stage_of(cfg)
         self.om_width = max(CW, W)
         self.pm_width = self.om_width + SW
         self.split = min(self.SPLIT, SW - 1)
@@ -180,7 +178,18 @@ class Lane(wiring.Component):
 
     def kind(self, platform) -> str:
         """The multipliers' implementation elaborated for `platform`: "generic" or "ecp5"."""
-        return dsp_kind(self.dsp, platform, self.operand_width)
+        return self.kind_of(self.cfg, self.dsp, platform)
+
+    @classmethod
+    def kind_of(cls, cfg: EngineConfig, dsp: str, platform) -> str:
+        """`kind` of the lanes of `cfg` with `dsp` (before any lane is built)."""
+        return dsp_kind(dsp, platform, cls.operand_width_of(cfg))
+
+    @staticmethod
+    def px_stage_of(cfg: EngineConfig) -> int:
+        """The stage of `px`: 5 with the other products (summed over the lanes), 3 for one lane (no sum:
+        the caller accumulates it there, and no registers carry it on)."""
+        return 3 if cfg.lanes == 1 else 5
 
     @classmethod
     def operand_width_of(cls, cfg: EngineConfig) -> int:

@@ -48,9 +48,6 @@ class SegmentScheduler(wiring.Component):
     chains : Out(16)
         CHAINs finished in this batch: the AXPY words of samples 1..chains are made (the LAST of the
         batch's last sample is not counted; its end clears the count).
-    chain_inc, chain_clr : Out(1), Out(1)
-        Combinational, with the register update: `chains` rises by one / returns to 0 at the next clock
-        edge.
     word_inc : Out(1)
         Combinational: a CHAIN (LAST too) ends, so one more AXPY word is made (the issue stage counts
         them against the samples, hdl/engine/issue_stage.py).
@@ -82,7 +79,7 @@ class SegmentScheduler(wiring.Component):
             "busy": In(1), "done": In(1), "rdy": In(2),
             "full": In(2), "lob": In(1),
             "start": Out(1), "seg": Out(2), "last": Out(1), "jc": Out(16),
-            "chains": Out(16), "chain_inc": Out(1), "chain_clr": Out(1), "ro_rdy": Out(2), "pending": Out(1),
+            "chains": Out(16), "ro_rdy": Out(2), "pending": Out(1),
             "rdy_late": Out(1), "word_inc": Out(1), "gpar": Out(1), "ro_hold": In(1),
         })
 
@@ -134,10 +131,8 @@ class SegmentScheduler(wiring.Component):
         with m.If(self.done & (seg_run == Segment.CHAIN)):
             with m.If(chain_last):
                 m.d.sync += [self.chains.eq(0), pend_rescale.eq(1)]
-                m.d.comb += self.chain_clr.eq(1)
             with m.Else():
                 m.d.sync += self.chains.eq(self.chains + 1)
-                m.d.comb += self.chain_inc.eq(1)
 
         m.d.comb += self.pending.eq(pend_init | pend_rescale)
         return m

@@ -14,7 +14,6 @@ from contract.layouts import update_layout
 
 from hdl.engine.delay_line import DelayLine
 from hdl.engine.issue_stage import beat_layout, pa_layout, pass_layout, s_layout
-from hdl.dsp_multiplier import dsp_kind
 from hdl.engine.lane import Lane
 from hdl.engine.out_fifo import OutFIFO
 from hdl.engine.scalar_unit import latch_layout
@@ -175,10 +174,9 @@ class VectorDatapath(wiring.Component):
         beat's products come from the lanes in Lane.PM_STAGE (the halves of v.M), Lane.PV_STAGE and
         px_stage; at one lane they are the sums (v.M a stage later from the lane's pM register with ECP5
         DSPs), with more a tree of ceil(log2 L) registered two-input adders follows. ACC is the latest."""
-        L = self.cfg.lanes
-        px_stage = 3 if L == 1 else 5                     # Lane.px_stage
+        L, px_stage = self.cfg.lanes, Lane.px_stage_of(self.cfg)
         if L == 1:
-            ecp5 = dsp_kind(self.dsp, platform, Lane.operand_width_of(self.cfg)) == "ecp5"
+            ecp5 = Lane.kind_of(self.cfg, self.dsp, platform) == "ecp5"
             return Lane.PM_STAGE + int(ecp5), Lane.PV_STAGE, px_stage
         depth = math.ceil(math.log2(L))
         return Lane.PM_STAGE + depth, Lane.PV_STAGE + depth, px_stage + depth
