@@ -48,7 +48,8 @@ class EngineConfig:
     max_batch           samples per batch (1 .. 2**16-1)
     exp_width           per-vector input block exponent width (1 .. 7)
     alu_latency         scalar unit ALU latency in cycles, issue to result visible (the microcode is
-                        scheduled for it, contract/microcode_schedule.py; the RTL supports 3 .. 8)
+                        scheduled for it, contract/microcode_schedule.py; the RTL supports 3 .. 10, 10
+                        in its compact form only)
     """
 
     a: int

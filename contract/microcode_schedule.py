@@ -40,7 +40,7 @@ from functools import lru_cache
 from . import microcode as P
 
 #: Latencies the scheduler supports (the temporaries suffice for all of them; tested).
-MIN_LATENCY, MAX_LATENCY = 1, 8
+MIN_LATENCY, MAX_LATENCY = 1, 10
 #: The hand-over words (COEF, OUTC, SOUT: rounding to their widths and clamps) take this many cycles
 #: more than the ALU results: visible at t + LAT + HANDOVER_EXTRA (to RDY, to the next segment).
 HANDOVER_EXTRA = 1

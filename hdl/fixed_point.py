@@ -245,9 +245,10 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
     shifter; "bl" then holds the top W+1 bits); with both "bl" and "sh" the steps by 2**j, j < k // 2, move
     after "bl" ("bl" holds W + 2**(k//2) bits and the index's top bits: at k = 5 the 15 LUT levels of one
     stage become 9 + 6; the UP5K engine at ALU latency 8: 20.8 -> 30.8 MHz, 15 LC fewer); one exponent adder for all
-    widths instead of four per width, e + (i + 1 - W0 - pad) after the tree (W0 = widths[0]); the range
-    compares of e + s and e + s + 1 against the exponent limits as gt_const_hw/lt_const_hw logic (no carry
-    chains); the rounding's exponent increment as a carry-in after the round, (e + s)[:ew] + d + ovf.
+    widths instead of four per width, (e + 1 - W0 - pad) + i, the constant added before "bl" and the
+    index after the tree (W0 = widths[0]); the range compares of e + s and e + s + 1 against the exponent
+    limits as gt_const_hw/lt_const_hw logic (no carry chains), after "sh" (beside the round's carry
+    chain); the rounding's exponent increment as a carry-in after the round, (e + s)[:ew] + d + ovf.
     Bit-exact with the default.
 
     normalised (with compact): v is 0 or has at most one sign copy below its sign bit (an sfloat register's
@@ -292,22 +293,33 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
     # "bl", the others after it, so neither stage holds the whole normaliser (iCE40: ~13 LUT levels)
     late = range(k // 2) if compact and {"bl", "sh"} <= cuts else range(0)
 
+    def sign_copies(x, sh):
+        top = x[len(x) - 1 - sh:]
+        return ~(top[:-1] ^ top[-1].replicate(sh)).any()
+
     def halving_steps(x, zb, js):
         # normalised by halving steps: shift by 2**j when the top 2**j + 1 bits are sign copies (the
         # count of sign copies below the sign bit, z, bit by bit from the top; = ~i of the tree below),
-        # each step keeping only the bits the later steps can bring into the top W+1
+        # each step keeping only the bits the later steps can bring into the top W+1.
+        # In pairs: the second step's test is made on both outcomes of the first (shifted or not: wires)
+        # and selected by it, so the two tests run side by side (iCE40: 2 LUT levels fewer per pair).
+        prev = None                                 # the previous step's two outcomes and its select
         for j in js:
             sh = 1 << j
             if normalised and j:
-                zb = [Const(0, 1)] + zb
+                zb, prev = [Const(0, 1)] + zb, None
                 continue
-            top = x[len(x) - 1 - sh:]
             t = Signal(name=f"{name}_z{j}")
-            m.d.comb += t.eq(~(top[:-1] ^ top[-1].replicate(sh)).any())
+            if prev is None:
+                m.d.comb += t.eq(sign_copies(x, sh))
+            else:
+                m.d.comb += t.eq(Mux(prev[2], sign_copies(prev[0], sh), sign_copies(prev[1], sh)))
             keep = min(len(x), W + 1 + sh - 1)
+            shifted, kept = (x << sh)[len(x) - keep:len(x)], x[len(x) - keep:len(x)]
             nx = Signal(signed(keep), name=f"{name}_n{j}")
-            m.d.comb += nx.eq(Mux(t, x << sh, x)[len(x) - keep:len(x)])
+            m.d.comb += nx.eq(Mux(t, shifted, kept))
             x, zb = nx, [t] + zb
+            prev = (shifted, kept, t) if prev is None else None
         return x, zb
 
     zero = Signal(name=f"{name}_zero")
@@ -338,7 +350,12 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
         m.d.comb += [ec0.eq(e + (1 - w - pad)), ec1.eq(e + (2 - w - pad))]
         ecs[f"_ec0{nm}"], ecs[f"_ec1{nm}"] = ec0, ec1
     if compact:
-        ecs["_e"] = e
+        # e + s of widths[0] = (e + c0) + i: the constant added before "bl" (e is there already), so that
+        # after the index only one add remains
+        c0 = 1 - widths[0] - pad
+        ec = Signal(signed(xw), name=f"{name}_ec")
+        m.d.comb += ec.eq(e + c0)
+        ecs["_e"] = ec
     st = stage_hw(m, "bl" in cuts, f"{name}_pbl", {"_vp": vp, "_i": lead, **ecs, "_zero": zero, "_neg": sign,
                                                    **extra})
     # the normalising shift: only the top W+1 bits are kept
@@ -356,19 +373,15 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
         m.d.comb += xt.eq((st["_vp"] << z)[P - W - 1:P])
     shifted = {}
     if compact:
-        # e + s of widths[0]: the tree's index plus a constant (a short add), then one add of e
-        c0 = 1 - widths[0] - pad
-        ti = Signal(signed(k + 2 + abs(c0).bit_length()), name=f"{name}_ti")
+        # e + s of widths[0]: one add of the index (its range compares after "sh", beside the round)
         base = Signal(signed(xw + 1), name=f"{name}_es")
-        m.d.comb += [ti.eq(st["_i"] + c0), base.eq(st["_e"] + ti)]
+        m.d.comb += base.eq(st["_e"] + st["_i"])
+        shifted["_base"] = base
     for w, nm in zip(widths, names):
         x = Signal(signed(w + 1), name=f"{nm}_x")
         m.d.comb += x.eq(xt[W - w:])
         if compact:
-            d = widths[0] - w                       # e + s of this width = base + d; + 1 on a rounding overflow
-            shifted.update({f"_x{nm}": x, f"_es{nm}": base[:ew],
-                            f"_hi0{nm}": gt_const_hw(base, emax - d), f"_hi1{nm}": gt_const_hw(base, emax - d - 1),
-                            f"_lo0{nm}": lt_const_hw(base, emin - d), f"_lo1{nm}": lt_const_hw(base, emin - d - 1)})
+            shifted[f"_x{nm}"] = x
             continue
         e_s, e_s1 = Signal(signed(xw + 1), name=f"{nm}_es"), Signal(signed(xw + 1), name=f"{nm}_es1")
         m.d.comb += [e_s.eq(st[f"_ec0{nm}"] + st["_i"]), e_s1.eq(st[f"_ec1{nm}"] + st["_i"])]
@@ -377,6 +390,14 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
                         f"_lo0{nm}": e_s < emin, f"_lo1{nm}": e_s1 < emin})
     st = stage_hw(m, "sh" in cuts, f"{name}_psh", {**shifted, "_zero": st["_zero"], "_neg": st["_neg"],
                                                    **{key: st[key] for key in extra}})
+    if compact:
+        # e + s of each width = base + d (+ 1 on a rounding overflow) and its range compares, as logic
+        base = st["_base"]
+        for w, nm in zip(widths, names):
+            d = widths[0] - w
+            st.update({f"_es{nm}": base[:ew],
+                       f"_hi0{nm}": gt_const_hw(base, emax - d), f"_hi1{nm}": gt_const_hw(base, emax - d - 1),
+                       f"_lo0{nm}": lt_const_hw(base, emin - d), f"_lo1{nm}": lt_const_hw(base, emin - d - 1)})
     # round: (x + 1) >> 1, ties up; overflow iff x = 0b011..1
     rounded = {}
     for w, nm in zip(widths, names):

@@ -1,5 +1,5 @@
 """Pipelined sfloat ALU of the SBE scalar unit (hdl/engine/scalar_unit.py): one microcode op issued per
-cycle, result `latency` register stages later (1..6; the scalar unit uses alu_latency - 2).
+cycle, result `latency` register stages later (1..8, 8 compact only; the scalar unit uses alu_latency - 2).
 
 Golden twin: contract/fixed_point.py FloatFormat (mul, add, sub, scale, rsqrt_seed, fnorm of an integer).
 
@@ -22,7 +22,8 @@ stage within 8 ns, the scalar unit's own paths at 125 MHz):
     C        hdl/fixed_point.py fnorm_pipe_hw: leading-bit index tree [bl] normalising left shift by
              that index [sh] round [rnd] rounding overflow, exponent clamp; zero and pass-through selects
              (combinational out to the register file's write port)
-latency 1 (alu_latency 3): A, A2 | B, C; latency 2: | B | C; latency 6: rd, x, a, sum, bl, sh.
+latency 1 (alu_latency 3): A, A2 | B, C; latency 2: | B | C; latency 6: rd, x, a, sum, bl, sh;
+latency 7: also rnd; latency 8 (compact): also pre.
 
 compact=True (the iCE40 builds: fewer logic cells, longer paths; bit-exact, same latency): the product
 registered in the SB_MAC16 (a register without reset) and taken without its low mw-4 bits (they lie below
@@ -31,7 +32,7 @@ product and the SCL/LDI value selected after it; the pass-through operand select
 MUL/ADD/SCL exponents as one sum; one adder each for SEED's and -b's exponents; the cut-off's constant
 compares as logic; fnorm's compact form (hdl/fixed_point.py: a halving-step normaliser, one exponent adder);
 cut "sum" after the normaliser's first (widest) halving step instead of after the add (fnorm cut "pre": the
-UP5K engine's sum -> bl stage held three steps, 9 LUT levels).
+UP5K engine's sum -> bl stage held three steps, 9 LUT levels); at latency 8 both: the add, then that step.
 """
 from __future__ import annotations
 
@@ -51,8 +52,11 @@ from hdl.fixed_point import FNORM_CUTS, fnorm_pipe_hw, gt_const_hw, lt_const_hw,
 #:   rd  the operands as they come   x   after the decode, compares and exponent arithmetic (stage A)
 #:   a   after the alignment shifts and the DSP products (stage A2)   sum  after the wide add (B)
 #:   bl  after the leading-bit index tree   sh  after the normalising shift   rnd  after the round increment
+#:   pre  (compact only) after fnorm's first halving step: with "sum" too, the add and that step each
+#:        have a stage (latency 8); without "sum" (latencies 6, 7), compact puts "sum"'s register there
 CUTS = {1: ("a",), 2: ("a", "bl"), 3: ("x", "a", "bl"), 4: ("rd", "x", "a", "bl"),
-        5: ("rd", "x", "a", "bl", "sh"), 6: ("rd", "x", "a", "sum", "bl", "sh")}
+        5: ("rd", "x", "a", "bl", "sh"), 6: ("rd", "x", "a", "sum", "bl", "sh"),
+        7: ("rd", "x", "a", "sum", "bl", "sh", "rnd"), 8: ("rd", "x", "a", "sum", "pre", "bl", "sh", "rnd")}
 
 
 class FloatALU(wiring.Component):
@@ -94,7 +98,7 @@ class FloatALU(wiring.Component):
         beside the last stage's round, hdl/fixed_point.py force_out: the scalar unit's reset values).
 
     latency : int
-        Register stages, 1..6 (default 2), placed as CUTS[latency] says.
+        Register stages, 1..8 (default 2; 8 needs compact), placed as CUTS[latency] says.
     compact : bool
         Fewer logic cells, longer paths (the iCE40 builds; default False; bit-exact either way): fnorm's
         compact form (hdl/fixed_point.py), the product in the DSP's output register (no reset) and without
@@ -122,6 +126,10 @@ class FloatALU(wiring.Component):
         self.int_width = check_int("int_width", int_width, 8, 128)
         #: pipeline registers, inputs to result (CUTS[LATENCY] says where)
         self.LATENCY = check_int("latency", latency, 1, max(CUTS))
+        if "pre" in CUTS[self.LATENCY] and not compact:
+            raise ValueError(f"latency {self.LATENCY} (the scalar unit's alu_latency {self.LATENCY + 2}) needs "
+                             f"compact=True: cut 'pre' splits the compact normaliser; the full form has "
+                             f"{max(k for k, c in CUTS.items() if 'pre' not in c)} stages at most")
         self.cuts = CUTS[self.LATENCY]
         self.compact = bool(compact)
         self.dsp = check_dsp(dsp)
@@ -150,8 +158,14 @@ class FloatALU(wiring.Component):
         top = 1 << (mw - 1)
         emax, emin = (1 << (ew - 1)) - 1, -(1 << (ew - 1))
         # "rd": the operands registered as they come (off the register file's block RAM)
-        inp = stage_hw(m, "rd" in cuts, "rd", {n: getattr(self, n) for n in
-                                                ("op", "a_m", "a_e", "b_m", "b_e", "k", "ival", "ival_e")})
+        # (compact with "rd": the operands' constant compares too, ahead of that register: the wide
+        # compares then stay off stage A's selects)
+        early = {}
+        if self.compact and "rd" in cuts:
+            early = {"a_zero": self.a_m == 0, "b_zero": self.b_m == 0, "c_negtop": self.b_m == -top,
+                     "c_half": self.b_m == top >> 1, "be_max": self.b_e == emax, "be_min": self.b_e == emin}
+        inp = stage_hw(m, "rd" in cuts, "rd", {**{n: getattr(self, n) for n in
+                                                  ("op", "a_m", "a_e", "b_m", "b_e", "k", "ival", "ival_e")}, **early})
         op, a_m, a_e, b_m, b_e = inp["op"], inp["a_m"], inp["a_e"], inp["b_m"], inp["b_e"]
 
         # ---- stage A: decode, compares, one carry chain each, all in parallel ---------------------------
@@ -159,12 +173,12 @@ class FloatALU(wiring.Component):
         is_addsub = op.matches(OPC["ADD"], OPC["SUB"])
         is_scl, is_mov = op.matches(OPC["SCL"], OPC["SCLK"]), op == OPC["MOV"]
         is_seed, is_ldi = op == OPC["SEED"], op == OPC["LDI"]
-        a_zero, b_zero = a_m == 0, b_m == 0
+        a_zero, b_zero = (inp["a_zero"], inp["b_zero"]) if early else (a_m == 0, b_m == 0)
         # SUB: b negated exactly as FloatFormat.neg (operands are normalised: only two mantissas
         # renormalise, constant compares): -b = (bb_m, b_e + de), de in {-1, 0, +1}, or the two
         # saturating corners at the exponent ends.
-        c_negtop, c_half = b_m == -top, b_m == top >> 1
-        be_max, be_min = b_e == emax, b_e == emin
+        c_negtop, c_half = (inp["c_negtop"], inp["c_half"]) if early else (b_m == -top, b_m == top >> 1)
+        be_max, be_min = (inp["be_max"], inp["be_min"]) if early else (b_e == emax, b_e == emin)
         de_p = Signal(name="de_p")              # -b = (2**(mw-2), b_e + 1)
         de_m = Signal(name="de_m")              # -b = (-2**(mw-1), b_e - 1)
         c_max = Signal(name="c_max")            # -b = (2**(mw-1) - 1, emax), not exact
@@ -178,6 +192,8 @@ class FloatALU(wiring.Component):
         # only. The renormalised -b (bb) is only needed as a pass-through result and for the cut-off.
         nb = Signal(signed(mw + 1), name="nb")
         m.d.comb += nb.eq(Mux(is_sub, Mux(c_max, top - 1, Mux(c_min, 0, bneg)), b_m))
+        # (compact: bb_m = nb but for de, selected in stage A2 from registers: not after -b's carry chain
+        # and the corner compares in stage A)
         bb_m = Signal(signed(mw), name="bb_m")
         m.d.comb += bb_m.eq(Mux(~is_sub, b_m, Mux(de_p, top >> 1, Mux(de_m, -top, Mux(c_max, top - 1,
                                                                                       Mux(c_min, 0, bneg))))))
@@ -206,14 +222,13 @@ class FloatALU(wiring.Component):
         m.d.comb += dsh.eq(Mux(da[-1], db[:sbits], da[:sbits]))
         e_mul, e_scl = Signal(signed(ew + 1), name="e_mul"), Signal(signed(ew + 2), name="e_scl")
         e_add = Signal(signed(ew + 1), name="e_add")
-        m.d.comb += [e_mul.eq(a_e + b_e + pt if pt else a_e + b_e), e_scl.eq(a_e + inp["k"]), e_add.eq(Mux(da[-1], b_e, a_e) - 3 if self.compact else Mux(da[-1], b_e - 3, a_e - 3))]
+        m.d.comb += [e_mul.eq(a_e + b_e + pt if pt else a_e + b_e), e_scl.eq(a_e + inp["k"]), e_add.eq(Mux(da[-1], b_e - 3, a_e - 3))]
         if self.compact:
-            # MUL a_e + b_e + pt, ADD e_max - 3, SCL a_e + k as one sum X + Y + C (two adders, no select of
-            # three sums)
+            # MUL a_e + b_e + pt, SCL a_e + k as one sum a_e + Y + C (two adders, no select of sums); ADD's
+            # e_max - 3 in stage A2 (its select waits for the exponent difference's carry chain)
             e_lin = Signal(signed(ew + 3), name="e_lin")
-            m.d.comb += e_lin.eq(Mux(is_addsub & da[-1], b_e, a_e) + Mux(is_mul, b_e, Mux(is_scl, inp["k"], 0))
-                                 + Mux(is_mul, pt, Mux(is_addsub, -3, 0)))
-            e_ops = {"e_lin": e_lin}
+            m.d.comb += e_lin.eq(a_e + Mux(is_mul, b_e, Mux(is_scl, inp["k"], 0)) + Mux(is_mul, pt, 0))
+            e_ops = {"e_lin": e_lin, "be": b_e}
         else:
             e_ops = {"e_mul": e_mul, "e_scl": e_scl, "e_add": e_add}
         # SEED: table of contract/fixed_point.py, indexed by exponent parity and seed_bits mantissa bits;
@@ -237,7 +252,8 @@ class FloatALU(wiring.Component):
         st = stage_hw(m, "x" in cuts, "x", {
             "mul": is_mul, "addsub": is_addsub, "scl": is_scl, "mov": is_mov, "seed": is_seed, "ldi": is_ldi,
             "a_zero": a_zero, "b_zero": b_zero, "bb_zero": b_zero | c_min, "de_p": de_p, "de_m": de_m,
-            "ma": a_m, "mb": b_m, "ae": a_e, "big": big, "small": small, "bb_m": bb_m, "bb_e": bb_e, "da": da,
+            "ma": a_m, "mb": b_m, "ae": a_e, "big": big, "small": small, "bb_e": bb_e, "da": da,
+            **({"nb": nb} if self.compact else {"bb_m": bb_m}),
             "dsh": dsh, **e_ops, "half_e": half_e,
             "seed_zero": a_m <= 0, "ival": inp["ival"], "ival_e": inp["ival_e"]})
 
@@ -304,7 +320,10 @@ class FloatALU(wiring.Component):
         m.d.comb += seed_e.eq(-(sb + 1) - st["half_e"])
         e = Signal(signed(ew + 4), name="e")
         if self.compact:
-            m.d.comb += e.eq(Mux(st["seed"], seed_e, Mux(st["ldi"], st["ival_e"], st["e_lin"])))
+            e_max = Signal(signed(ew + 1), name="e_max3")
+            m.d.comb += e_max.eq(Mux(da_[-1], st["be"], st["ae"]) - 3)
+            m.d.comb += e.eq(Mux(st["seed"], seed_e, Mux(st["ldi"], st["ival_e"],
+                                                         Mux(st["addsub"], e_max, st["e_lin"]))))
         else:
             m.d.comb += e.eq(Mux(st["mul"], st["e_mul"], Mux(st["addsub"], st["e_add"], Mux(
                 st["scl"], st["e_scl"], Mux(st["seed"], seed_e, st["ival_e"])))))
@@ -319,7 +338,9 @@ class FloatALU(wiring.Component):
         st = stage_hw(m, True, "a", {
             "mul": st["mul"], "addsub": st["addsub"], "seed": st["seed"], "zero": zero, "pass": pss, "e": e,
             "v_o": v_o, **seed_a2,
-            **({"pm": Mux(a_pass, st["ma"], st["bb_m"]), "pe": Mux(a_pass, st["ae"], st["bb_e"])} if self.compact else
+            **({"pm": Mux(a_pass, st["ma"], Mux(st["de_p"] | st["de_m"], Mux(st["de_p"], top >> 1, -top),
+                                                   st["nb"][:mw].as_signed())),
+                "pe": Mux(a_pass, st["ae"], st["bb_e"])} if self.compact else
                {"a_pass": a_pass, "ma": st["ma"], "ae": st["ae"], "bb_m": st["bb_m"], "bb_e": st["bb_e"]}),
             "add_a": Cat(Const(0, 3), st["big"]).as_signed(),
             "add_b": (Cat(Const(0, 3), st["small"]).as_signed() >> st["dsh"])[:aw].as_signed(),
@@ -375,7 +396,7 @@ class FloatALU(wiring.Component):
             pe = Mux(st["seed"], seed_e2, Mux(st["a_pass"], st["ae"], st["bb_e"]))
         # (compact: cut "sum" after fnorm's first halving step instead, its cut "pre": stage B's one carry
         # chain, of ADD/SUB only, leaves room for it, the normaliser's steps none)
-        st = stage_hw(m, "sum" in cuts and not self.compact, "sum", {"v": v, "e": st["e"], "zero": st["zero"],
+        st = stage_hw(m, "sum" in cuts and (not self.compact or "pre" in cuts), "sum", {"v": v, "e": st["e"], "zero": st["zero"],
                                                                     "pass": st["pass"] | st["seed"], "pm": pm,
                                                                     "pe": pe})
 
@@ -392,7 +413,7 @@ class FloatALU(wiring.Component):
             m.d.comb += [self.r_m.eq(r_m), self.r_e.eq(r_e), self.flag.eq(flag)]
             return m
         r_m, r_e, flag, st = fnorm_pipe_hw(
-            m, st["v"], st["e"], width=mw, ew=ew, name="norm", cuts=(["pre"] if "sum" in cuts else []) + fn_cuts,
+            m, st["v"], st["e"], width=mw, ew=ew, name="norm", cuts=(["pre"] if {"sum", "pre"} & set(cuts) else []) + fn_cuts,
             compact=self.compact,
             extra={"zero": st["zero"], "pass": st["pass"], "pm": st["pm"], "pe": st["pe"]})
         with m.If(st["zero"]):

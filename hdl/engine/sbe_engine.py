@@ -148,7 +148,7 @@ class SBEEngine(wiring.Component):
                 raise TypeError(f"{name} must be True or False, not {value!r}")
         self.compact, self.bram_delays = compact, bram_delays
         self.dsp = Lane.check_dsp(cfg, dsp)
-        check_rtl_latency(cfg)
+        check_rtl_latency(cfg, compact)
         self.in_layout = sample_layout(cfg.lanes, cfg.in_width, cfg.exp_width)
         self.out_layout = update_layout(lanes=cfg.lanes, elem_width=cfg.elem_width, mant_width=cfg.s_mant_width,
                                         exp_width=cfg.s_exp_width)
@@ -223,7 +223,7 @@ class SBEEngine(wiring.Component):
         # j+2 start (its AXPY word exists), FINAL's RDY v the read-out of v.
         m.d.comb += [
             su.start.eq(sched.start), su.seg.eq(sched.seg), su.last.eq(sched.last), su.jc.eq(sched.jc), su.gpar.eq(sched.gpar),
-            sched.busy.eq(su.busy), sched.done.eq(su.done), sched.rdy.eq(su.rdy),
+            sched.busy.eq(su.busy), sched.chain_done.eq(su.chain_done), sched.rdy.eq(su.rdy),
             sched.full.eq(dp.full), sched.lob.eq(dp.lob),
             issue.word_inc.eq(sched.word_inc), sched.ro_hold.eq(issue.ro_hold), issue.rdy.eq(sched.ro_rdy),
         ]

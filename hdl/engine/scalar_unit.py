@@ -13,7 +13,7 @@ Pipeline (an instruction issued in cycle t)
              t (a segment's first word: from a table registered in every cycle; while idle, the ROM reads
              the second word of the segment the scheduler's `seg`, `last` name, started or not)
     t        issue: register-file read addresses (block memory, two read ports, registered output);
-             REL / RDY / DONE pulse
+             REL / RDY / DONE pulse (from a register: predicted from pc in t-1, not decoded from the word)
     t+1      operands valid; FloatALU (LAT - 2 register stages, float_alu.CUTS); KSEL at LAT 3; the
              conversions' operand (COEF adds the block exponent)
     t+2      COEF/OUTC/SOUT rounding to their widths (fnorm_multi_pipe_hw: one tree and shift, CONV_CUTS[LAT]
@@ -49,7 +49,10 @@ from contract.engine_config import KMIN, LMAX, EngineConfig
 
 from hdl.dsp_multiplier import check_dsp
 from hdl.fixed_point import FNORM_CUTS, fnorm_multi_pipe_hw, gt_const_hw, lt_const_hw, rshift_round_hw, stage_hw
-from hdl.engine.float_alu import FloatALU
+from hdl.engine.float_alu import CUTS, FloatALU
+
+#: The instructions that are pulses to the engine (ports rel, rdy, done) rather than ALU operations.
+PULSE_OPS = ("REL", "RDY", "DONE")
 
 #: Extra pipeline registers of the conversions (COEF/OUTC/SOUT: fnorm_multi_pipe_hw cuts, and "post": the
 #: clamps' exponent arithmetic; "post2": the s underflow shift) per LAT (larger LAT: as many as the largest
@@ -77,11 +80,15 @@ def scale_layout(coef_width: int) -> data.StructLayout:
 MIN_LATENCY = 3     #: register-file read + two ALU stages (at most 2 + max(float_alu.CUTS))
 
 
-def check_rtl_latency(cfg: EngineConfig) -> None:
-    """ValueError unless the RTL scalar unit can run at cfg.alu_latency."""
+def check_rtl_latency(cfg: EngineConfig, compact: bool = False) -> None:
+    """ValueError unless the RTL scalar unit (compact or not) can run at cfg.alu_latency."""
     if cfg.alu_latency < MIN_LATENCY:
         raise ValueError(f"alu_latency must be at least {MIN_LATENCY} for the RTL scalar unit (register-file "
                          f"read, two ALU stages), not {cfg.alu_latency}")
+    if not compact and "pre" in CUTS[cfg.alu_latency - 2]:
+        raise ValueError(f"alu_latency {cfg.alu_latency} needs compact=True: its ALU stage splits the compact "
+                         f"normaliser (hdl/engine/float_alu.py CUTS); the full form runs at alu_latency "
+                         f"{2 + max(k for k, c in CUTS.items() if 'pre' not in c)} at most")
 
 
 class ScalarUnit(wiring.Component):
@@ -115,6 +122,8 @@ class ScalarUnit(wiring.Component):
         A segment is running, or the register file is being reset.
     rel, rdy, done : Out(1), Out(2), Out(1)
         Pulses, the cycle REL, RDY v (bit v) and DONE execute.
+    chain_done : Out(1)
+        `done` of a CHAIN or LAST segment (one more AXPY word made).
     flag : Out(1)
         Sticky: a float exponent, an AXPY coefficient, a read-out scale or s was clamped (an ALU result's
         clamp: from the cycle after its write; in the compact form from its write).
@@ -142,16 +151,25 @@ class ScalarUnit(wiring.Component):
         self.dsp = check_dsp(dsp)     # the ALU's multiplier (FloatALU `dsp`)
         self.acc_width = check_int("acc_width", acc_width, 8, 128)
         cw = cfg.coef_width
-        check_rtl_latency(cfg)
+        check_rtl_latency(cfg, self.compact)
         self.rom, self.seg_start = S.rom(cfg.alu_latency)
+        # The pulses (REL, RDY, DONE) are predicted from pc a cycle ahead (elaborate), which needs a
+        # segment's first slot not to be one: the cycle before a segment starts, nothing runs.
+        for name, at in self.seg_start.items():
+            if self.rom[at][0] in PULSE_OPS:
+                raise ValueError(f"segment {name} starts with {self.rom[at][0]}: a pulse cannot be a segment's first slot")
         super().__init__({
             "start": In(1), "seg": In(2), "last": In(1), "jc": In(16), "gpar": In(1),
-            "busy": Out(1), "rel": Out(1), "rdy": Out(2), "done": Out(1), "flag": Out(1),
+            "busy": Out(1), "rel": Out(1), "rdy": Out(2), "done": Out(1), "chain_done": Out(1), "flag": Out(1),
             "lat": In(latch_layout(acc_width, cfg.exp_width)),
             "coef": Out(data.ArrayLayout(data.ArrayLayout(axpy_layout(cw), 2), 2)),
             "scale": Out(data.ArrayLayout(scale_layout(cw), 2)),
             "s_mant": Out(signed(cfg.s_mant_width)), "s_exp": Out(signed(cfg.s_exp_width)),
         })
+
+    def _segment_at(self, addr: int) -> str:
+        """The name of the segment holding ROM address `addr`."""
+        return max((at, name) for name, at in self.seg_start.items() if at <= addr)[1]
 
     def elaborate(self, platform):
         m = Module()
@@ -248,22 +266,29 @@ class ScalarUnit(wiring.Component):
                 m.d.sync += running.eq(1)
         with m.Else():
             m.d.sync += pc.eq(pc + 1)
-            with m.If(op == OPC["DONE"]):
+            with m.If(self.done):
                 m.d.sync += running.eq(0)
         m.d.comb += self.busy.eq(running | rst_busy)
+
+        # The pulses from registers: a running segment's next word is at pc + 1, so whether it is REL,
+        # RDY v or DONE is a compare of pc (a register) with constants, registered, instead of a decode of
+        # the ROM word in its own cycle (the iCE40's ROM -> decode -> scheduler -> issue-decision path).
+        # Not running, the next cycle is at most a segment's first slot, never a pulse (__init__).
+        def next_is(pred, segs=None) -> Signal:
+            at = Signal()
+            m.d.sync += at.eq(running & Cat(pc == i - 1 for i, ins in enumerate(self.rom)
+                                            if pred(ins) and (segs is None or self._segment_at(i) in segs)).any())
+            return at
+        done = lambda ins: ins[0] == "DONE"     # noqa: E731
+        m.d.comb += [self.rel.eq(next_is(lambda ins: ins[0] == "REL")),
+                     self.rdy.eq(Cat(next_is(lambda ins, v=v: ins[0] == "RDY" and ins[1] == v) for v in sorted(Vec, key=int))),
+                     self.done.eq(next_is(done)), self.chain_done.eq(next_is(done, ("CHAIN", "LAST")))]
 
         # -- issue (cycle t): read addresses, pulses --------------------------------------------------
         if self.compact:
             m.d.comb += [rd_a.addr.eq(Cat(Mux(rst_busy, rst_cnt, a), rst_busy)), rd_b.addr.eq(b)]
         else:
             m.d.comb += [rd_a.addr.eq(a), rd_b.addr.eq(b)]
-        with m.If(running):
-            with m.If(op == OPC["REL"]):
-                m.d.comb += self.rel.eq(1)
-            with m.If(op == OPC["RDY"]):
-                m.d.comb += self.rdy.eq(Mux(d[0], 2, 1))
-            with m.If(op == OPC["DONE"]):
-                m.d.comb += self.done.eq(1)
 
         # Input block exponents of this chain's sample (cur) and of the previous one (prev), per vector.
         xw = cfg.exp_width

@@ -31,8 +31,8 @@ class SegmentScheduler(wiring.Component):
 
     Ports
     -----
-    busy, done, rdy : In(1), In(1), In(2)
-        The scalar unit's `busy`, `done` and `rdy` (hdl/engine/scalar_unit.py).
+    busy, chain_done, rdy : In(1), In(1), In(2)
+        The scalar unit's `busy`, `chain_done` (a CHAIN or LAST ends) and `rdy` (hdl/engine/scalar_unit.py).
     full : In(2)
         Bit v: the dot products of vector v are latched (a CHAIN needs both).
     lob : In(1)
@@ -49,8 +49,8 @@ class SegmentScheduler(wiring.Component):
         CHAINs finished in this batch: the AXPY words of samples 1..chains are made (the LAST of the
         batch's last sample is not counted; its end clears the count).
     word_inc : Out(1)
-        Combinational: a CHAIN (LAST too) ends, so one more AXPY word is made (the issue stage counts
-        them against the samples, hdl/engine/issue_stage.py).
+        `chain_done` passed on: a CHAIN (LAST too) ends, so one more AXPY word is made (the issue stage
+        counts them against the samples, hdl/engine/issue_stage.py); a register of the scalar unit.
     gpar : Out(1)
         Parity of the running (or last) CHAIN's sample counted since the reset across batches: the
         scalar unit's COEF writes slot gpar of its vector's two AXPY words.
@@ -73,10 +73,10 @@ class SegmentScheduler(wiring.Component):
     def __init__(self, lat: int):
         self.lat = check_int("lat", lat, MS.MIN_LATENCY, MS.MAX_LATENCY)
         self.rdy_at = [MS.rdy_index(v, self.lat, "LAST") for v in Vec]   # slot of RDY v in LAST
-        if min(self.rdy_at) < 2:
-            raise ValueError(f"RDY at slot {min(self.rdy_at)} of LAST: the count needs >= 2")
+        if min(self.rdy_at) < 3:
+            raise ValueError(f"RDY at slot {min(self.rdy_at)} of LAST: the count needs >= 3")
         super().__init__({
-            "busy": In(1), "done": In(1), "rdy": In(2),
+            "busy": In(1), "chain_done": In(1), "rdy": In(2),
             "full": In(2), "lob": In(1),
             "start": Out(1), "seg": Out(2), "last": Out(1), "jc": Out(16),
             "chains": Out(16), "ro_rdy": Out(2), "pending": Out(1),
@@ -110,13 +110,17 @@ class SegmentScheduler(wiring.Component):
             m.d.sync += [chain_last.eq(self.lob), self.gpar.eq(gnext), gnext.eq(~gnext)]
 
         m.d.comb += self.jc.eq(Mux(seg_run == Segment.CHAIN, self.chains + 1, 0))
-        # Cycles since LAST's start (cnt = c in cycle start + c), up to the later RDY; ro_rdy v registered
-        # from cnt == rdy_at[v] - 1, so it is 1 in cycle start + rdy_at[v], RDY v's issue being the next.
+        # Cycles since LAST's start (cnt = c in cycle start + c from c = 2), up to the later RDY; ro_rdy v
+        # registered from cnt == rdy_at[v] - 1 (>= 2), so it is 1 in cycle start + rdy_at[v], RDY v's issue
+        # being the next. The count starts from a register (LAST started in the cycle before), not from
+        # `start`: that comes late (the scalar unit's busy, the latches' full, the issue stage's ro_hold).
         top = max(self.rdy_at)
         cnt = Signal(range(top + 1))
         counting = Signal()
-        with m.If(self.start & (self.seg == Segment.CHAIN) & self.lob):
-            m.d.sync += [cnt.eq(1), counting.eq(1)]
+        last_started = Signal()
+        m.d.sync += last_started.eq(self.start & (self.seg == Segment.CHAIN) & self.lob)
+        with m.If(last_started):
+            m.d.sync += [cnt.eq(2), counting.eq(1)]
         with m.Elif(counting):
             m.d.sync += cnt.eq(cnt + 1)
             with m.If(cnt == top - 1):
@@ -127,8 +131,8 @@ class SegmentScheduler(wiring.Component):
         m.d.sync += ro_rdy_q.eq(self.ro_rdy)
         with m.If(ro_rdy_q != Mux((seg_run == Segment.CHAIN) & chain_last, self.rdy, 0)):
             m.d.sync += self.rdy_late.eq(1)
-        m.d.comb += self.word_inc.eq(self.done & (seg_run == Segment.CHAIN))
-        with m.If(self.done & (seg_run == Segment.CHAIN)):
+        m.d.comb += self.word_inc.eq(self.chain_done)
+        with m.If(self.chain_done):
             with m.If(chain_last):
                 m.d.sync += [self.chains.eq(0), pend_rescale.eq(1)]
             with m.Else():

@@ -64,9 +64,10 @@ def _mult18x18d_model(a, b, p, *, ce, ce_out=None, **kw):
 
 
 
-@pytest.mark.parametrize("mw,ew,sb,lat,compact", [(24, 12, 8, lat, False) for lat in sorted(CUTS)]
+@pytest.mark.parametrize("mw,ew,sb,lat,compact", [(24, 12, 8, lat, False) for lat in sorted(CUTS) if "pre" not in CUTS[lat]]
                          + [(18, 8, 5, 2, False), (18, 8, 5, 6, False), (32, 16, 10, 5, False)]
-                         + [(16, 8, 8, 1, True), (24, 12, 8, 1, True), (18, 8, 5, 4, True), (16, 8, 8, 6, True)]
+                         + [(16, 8, 8, 1, True), (24, 12, 8, 1, True), (18, 8, 5, 4, True), (16, 8, 8, 6, True),
+                            (16, 8, 8, 7, True), (16, 8, 8, 8, True)]
                          + [(24, 12, 8, 6, "dsp"), (32, 16, 10, 6, "dsp")])
 def test_alu_matches_golden(monkeypatch, mw, ew, sb, lat, compact):
     """Every op on random operands (and the SUB corners) against FloatFormat, at every latency; compact:

@@ -378,7 +378,7 @@ def test_clear_mid_batch_status_and_framing_flag():
     assert seen["end_busy"] == 0 and seen["end_count"] == 0
 
 
-@pytest.mark.parametrize("lat,lanes", [(lat, lanes) for lat in range(3, 9) for lanes in (1, 4)])
+@pytest.mark.parametrize("lat,lanes", [(lat, lanes) for lat in range(3, 10) for lanes in (1, 4)])
 def test_engine_matches_golden_at_other_alu_latencies(lat, lanes):
     """The scalar unit at every ALU latency (its own schedule of the microcode; the FloatALU's and the
     conversions' pipeline registers of that latency, hdl/engine/float_alu.py CUTS and
@@ -390,6 +390,13 @@ def test_engine_matches_golden_at_other_alu_latencies(lat, lanes):
 def test_rtl_rejects_alu_latency_below_three():
     with pytest.raises(ValueError, match="alu_latency"):
         SBEEngine(a=3, b=3, alu_latency=2)
+
+
+def test_rtl_full_form_rejects_the_compact_only_latency():
+    """ALU latency 8 (alu_latency 10) splits the compact normaliser (float_alu.CUTS "pre"); the full form
+    has no such cut and says so at construction."""
+    with pytest.raises(ValueError, match="needs compact=True"):
+        SBEEngine(a=3, b=3, alu_latency=10)
 
 
 @pytest.mark.parametrize("lat", [3, 5, 8])
@@ -411,7 +418,9 @@ def test_engine_s_output_clamps_at_alu_latencies(lat):
     (dict(a=8, b=12, lanes=1, in_width=8, state_width=16, mant_width=16, coef_width=12, fexp_width=8,
           elem_width=12, s_mant_width=12, exp_width=4, alu_latency=4), [4, 1, 3]),  # the iCEBreaker's
     (dict(a=6, b=9, lanes=1, in_width=8, state_width=16, mant_width=16, coef_width=12, fexp_width=8,
-          elem_width=12, s_mant_width=12, exp_width=4, alu_latency=8), [4, 2]),     # the UP5K config's (split normaliser)
+          elem_width=12, s_mant_width=12, exp_width=4, alu_latency=8), [4, 2]),     # split normaliser
+    (dict(a=6, b=9, lanes=1, in_width=8, state_width=16, mant_width=16, coef_width=12, fexp_width=8,
+          elem_width=12, s_mant_width=12, exp_width=4, alu_latency=10), [3, 2]),    # the UP5K config's (cut "pre")
     (dict(a=5, b=7, lanes=1, s_exp_width=2, x_frac=7, delta_frac=7), [3, 2, 4, 1, 6]),  # s clamps both ways
 ])
 def test_engine_compact_scalar_unit_matches_golden(cfg, sizes):
