@@ -313,7 +313,8 @@ class IssueStage(wiring.Component):
         rdy_ok = [ro_ok[v] | self.rdy[v] for v in (0, 1)]                   # ro_ok's next value without a clear
         # next first / is_last after an issue (first_r, last_r as loaded below)
         lr_n = Signal()
-        m.d.comb += lr_n.eq(~is_last & (w + 1 == last_w) if long else w + 1 == last_w)
+        # (long: w + 1 == last_w as w == last_w - 1, a compare with constants: no adder in front of it)
+        m.d.comb += lr_n.eq(~is_last & (w == Mux(cur, nx - 2, nd - 2)) if long else w + 1 == last_w)
 
         def last_after(cur_n):
             return lr_n if long else Mux(is_last, Mux(cur_n, nx == 1, nd == 1), lr_n)
