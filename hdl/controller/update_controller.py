@@ -215,7 +215,7 @@ class UpdateController(wiring.Component):
 
         # -- submodules ----------------------------------------------------------------------------
         m.submodules.setup = setup = ControllerSetup(c, dsp=self.dsp)
-        m.submodules.slots = seq = SlotSequencer(c)
+        m.submodules.slots = seq = SlotSequencer(c, ramps="multiply" if self.fabric == "ice40" else "shift")
         ram = c.ram
         seeds = c.lfsr_seeds                                    # rows 0..a-1, columns a.., the gate a+b
         kw = dict(elem_width=P, lfsr_width=W, fabric=self.fabric)
@@ -296,21 +296,18 @@ class UpdateController(wiring.Component):
             setup.det.eq(det), setup.bl_mgmt.eq(mgmt), setup.protocol.eq(proto),
             seq.active.eq(in_slots), seq.det.eq(det), seq.two_phase.eq(two_phase), seq.g.eq(setup.g),
             seq.ku.eq(setup.ku), seq.kv.eq(setup.kv), seq.col_one.eq(setup.col_one),
-            seq.n_bl.eq(setup.n_bl),
+            seq.n_bl.eq(setup.n_bl), seq.mu.eq(mu), seq.mv.eq(mv),
         ]
-        # Whether a line of either sign may fire, once per side (not per line): the slot gate; in
-        # deterministic mode the ramp value's bit P clear (a value no P-bit magnitude exceeds); columns
-        # in two-phase mode only in the phase equal to their sign.
-        row_ok, col_ok = Signal(), Signal()
-        m.d.comb += [row_ok.eq(seq.gate & ~(det & seq.det_row[P])), col_ok.eq(seq.gate & ~(det & seq.det_col[P]))]
+        # Whether a line of either sign may fire, once per side (not per line): the slot gate; columns in
+        # two-phase mode only in the phase equal to their sign.
         col_ok_pos, col_ok_neg = Signal(), Signal()
-        m.d.comb += [col_ok_pos.eq(col_ok & ~(two_phase & seq.phase)), col_ok_neg.eq(col_ok & ~(two_phase & ~seq.phase))]
+        m.d.comb += [col_ok_pos.eq(seq.gate & ~(two_phase & seq.phase)), col_ok_neg.eq(seq.gate & ~(two_phase & ~seq.phase))]
         for cell in rows:                           # rows: polarity flipped for s >= 0, no phase gating
-            m.d.comb += [cell.advance.eq(seq.advance), cell.det.eq(det), cell.det_value.eq(seq.det_row[:P]),
-                         cell.mask.eq(mu), cell.ok_pos.eq(row_ok), cell.ok_neg.eq(row_ok),
+            m.d.comb += [cell.advance.eq(seq.advance), cell.det.eq(det), cell.det_value.eq(seq.det_row),
+                         cell.mask.eq(mu), cell.ok_pos.eq(seq.gate), cell.ok_neg.eq(seq.gate),
                          cell.pol_flip.eq(~s_mant[-1])]
         for cell in cols:                           # columns: own polarity, one phase per sign
-            m.d.comb += [cell.advance.eq(seq.advance), cell.det.eq(det), cell.det_value.eq(seq.det_col[:P]),
+            m.d.comb += [cell.advance.eq(seq.advance), cell.det.eq(det), cell.det_value.eq(seq.det_col),
                          cell.mask.eq(mv), cell.ok_pos.eq(col_ok_pos), cell.ok_neg.eq(col_ok_neg),
                          cell.pol_flip.eq(0)]
         m.d.comb += [self.i.ready.eq(loading), self.busy.eq(~fresh & ~loading)]
