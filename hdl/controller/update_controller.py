@@ -148,7 +148,9 @@ class UpdateController(wiring.Component):
     fabric : str
         The line cells' form (hdl/controller/line_cell.py, register store only): "generic" (default) or
         "ice40" (magnitude registers and compares from iCE40 primitives, one logic cell per bit; only
-        for synth_ice40: flow/synth.py sets it for the ice40 target).
+        for synth_ice40: flow/synth.py sets it for the ice40 target). "ice40" also builds the slot
+        sequencer's deterministic ramps as products (hdl/controller/slot_sequencer.py ramps="multiply":
+        two SB_MAC16s beside the set-up's, 3 of the iCE40UP5K's 8 DSPs in all).
 
     Raises
     ------
