@@ -199,7 +199,10 @@ class ControllerSetup(wiring.Component):
         reversal) and k = kv for the columns, Z = t * col_one and k = ku for the rows (hdl/controller/
         slot_sequencer.py; from step 8 on).
     status : Out(STATUS_LAYOUT)
-        The update's flags (bl_zero, bl_pow2, overflow, protocol), valid while `dividing`.
+        The update's flags (bl_zero, bl_pow2, overflow, protocol), valid from step 7 until the next
+        `start` (combinational from the registers they are decided in, so the controller's status
+        register is their only copy: 4 flip-flops alone in their logic cells on the iCE40UP5K 8x8
+        controller; `protocol` must be held until then too).
     skip : Out(1)
         Nothing is written: a flag is set or the update is zero (valid while `dividing`).
     dividing : Out(1)
@@ -394,10 +397,10 @@ class ControllerSetup(wiring.Component):
         m.d.comb += err_ovf.eq(~err_bl0 & ~err_pow2 & ~zero & cap_gt_n)
         with m.If(v[4]):
             m.d.sync += [rem.eq(Y[P + 1:]), num.eq(Y[:P + 1])]
+        m.d.comb += [self.status.bl_zero.eq(err_bl0), self.status.bl_pow2.eq(err_pow2),
+                     self.status.overflow.eq(err_ovf), self.status.protocol.eq(self.protocol)]
         with m.If(v[7]):
             m.d.sync += [
-                self.status.bl_zero.eq(err_bl0), self.status.bl_pow2.eq(err_pow2),
-                self.status.overflow.eq(err_ovf), self.status.protocol.eq(self.protocol),
                 self.skip.eq(err_bl0 | err_pow2 | err_ovf | self.protocol | zero),
                 cnt.eq(P - 1), self.dividing.eq(1),
             ]
