@@ -42,13 +42,13 @@ class SlotSequencer(wiring.Component):
         The controller's parameters (P = elem_width, bl_width, lfsr_width, seed).
     ramps : str
         How a ramp value x (bl_width bits) is shifted by k = ku or kv, (x << k) >> bl_width:
-        "shift" (default), a barrel shifter by k; "multiply", (x * 2**(k-1)) >> (bl_width - 1) with
-        2**(k-1) the leading one of the mask 2**k - 1 (one AND per bit; 0 for k = 0, as the shift gives):
-        synth_ice40 -dsp maps each product to an SB_MAC16 (two of the iCE40UP5K's eight; the set-up's
-        multiplier is a third), its A register holding x: the two shifters and the ramp registers were
-        62 logic cells of the iCE40UP5K 8x8 controller (1,268 -> 1,224 with the products in front of
-        the ramp registers; 1,211 -> 1,197 with x in the DSPs' A registers instead). The same values
-        for every k in 0 .. P (tested).
+        "shift" (default), a barrel shifter by k; "multiply", (x * mask + x) >> bl_width with mask =
+        2**k - 1 (the controller's OR register): synth_ice40 -dsp maps each to an SB_MAC16's multiplier
+        and adder (two of the iCE40UP5K's eight; the set-up's multiplier is a third), its A and D
+        registers holding x. iCE40UP5K 8x8 controller: 1,268 -> 1,224 logic cells with the products
+        (x * 2**(k-1), the mask's leading one) in front of the ramp registers; 1,211 -> 1,197 with x
+        in the DSPs' registers instead; 1,181 -> 1,171 with x * mask + x. The same values for every k
+        in 0 .. P (tested).
 
     Ports
     -----
@@ -81,8 +81,8 @@ class SlotSequencer(wiring.Component):
         The phase of the presented slot (0: positive columns, 1: negative columns; 0 in one-phase mode).
     det_row, det_col : Out(P)
         The deterministic ramp values of the row lines and of the column lines in slot t (registers, or
-        with ramps="multiply" the products of registers and the masks' leading ones, so mu and mv must
-        be held while slots are presented; ((2t+1) << k) >> (m+1) < 2**k <= 2**P: P bits hold them).
+        with ramps="multiply" products of registers and the masks, so mu and mv must be held while
+        slots are presented; ((2t+1) << k) >> (m+1) < 2**k <= 2**P: P bits hold them).
     advance : Out(1)
         The line LFSRs leap at the next clock edge: a stochastic slot is complete (combinational).
     last : Out(1)
@@ -122,27 +122,26 @@ class SlotSequencer(wiring.Component):
         # slot (t1 < BL = 2**m: tr < 2**M), so 2 Z + col_one = (2 t1 + 1) 2**(M - m). (The rows' shifter by
         # P + 1 - ku + m over Cat(0**P, 1, t1), its shift computed in the set-up, was 10 logic cells more
         # on the iCE40UP5K 8x8 controller.) The values are below 2**k <= 2**P (x < 2**BLW): P bits.
-        # With ramps="multiply", (x << k) >> BLW = (x * 2**(k-1)) >> (BLW - 1) for k >= 1, 2**(k-1) the
-        # leading one of the mask 2**k - 1 (an AND per bit), 0 at k = 0 as the shift gives.
+        # With ramps="multiply", x << k = x * mask + x, mask = 2**k - 1: the SB_MAC16's multiplier and its
+        # adder (x on the D input), no logic in front (the mask's leading one as the multiplier, an AND per
+        # bit, was 10 logic cells more on the iCE40UP5K 8x8 controller).
         tr = Signal(M)
         rev = Cat(Const(0, 1), *[t1[M - 1 - k] for k in range(M)]) if M else Const(0, 1)   # 2 rev_M(t1)
         x_row, x_col = Signal(BLW), Signal(BLW)                  # 2 Z + col_one of slot t1
         m.d.comb += [x_row.eq(Cat(Const(0, 1), tr) | self.col_one), x_col.eq(rev | self.col_one)]
         # `ramp_load`: what the ramp registers take when a slot's ramps are prepared. "shift": the shifters'
         # outputs (det_row, det_col are those registers). "multiply": x_row and x_col (registers without a
-        # reset, which synth_ice40 -dsp packs into the SB_MAC16s' A registers with AHOLD as their enable),
-        # the products behind them: the 16 flip-flops of det_row and det_col were each a logic cell of its
-        # own (fed by a DSP output, no LUT in front): 14 logic cells on the iCE40UP5K 8x8 controller.
+        # reset, which synth_ice40 -dsp packs into the SB_MAC16s' A and D registers, AHOLD and DHOLD as
+        # their enable), the products behind them: the 16 flip-flops of det_row and det_col behind the DSPs
+        # were each a logic cell of its own (no LUT in front): 14 logic cells on the iCE40UP5K 8x8 controller.
         if self.ramps == "shift":
             ramp_load = [self.det_row.eq(((x_row << self.ku) >> BLW)[:P]),
                          self.det_col.eq(((x_col << self.kv) >> BLW)[:P])]
         else:
-            def lead(mask):                                     # 2**(k-1) of mask = 2**k - 1; 0 at k = 0
-                return Cat(*[mask[n] & ~mask[n + 1] for n in range(P - 1)], mask[P - 1])
             xr_q, xc_q = Signal(BLW, reset_less=True), Signal(BLW, reset_less=True)
             ramp_load = [xr_q.eq(x_row), xc_q.eq(x_col)]
-            m.d.comb += [self.det_row.eq(((xr_q * lead(self.mu)) >> (BLW - 1))[:P]),
-                         self.det_col.eq(((xc_q * lead(self.mv)) >> (BLW - 1))[:P])]
+            m.d.comb += [self.det_row.eq(((xr_q * self.mu + xr_q) >> BLW)[:P]),     # x * 2**ku
+                         self.det_col.eq(((xc_q * self.mv + xc_q) >> BLW)[:P])]
 
         # The gate of the presented slot is a register, prepared one slot ahead (no adder or compare
         # between G and the lines): deterministic, accn = acc + G with acc the sigma-delta state (the
