@@ -8,8 +8,8 @@ so they need no fabric register of their own: 8 flip-flops alone in their logic 
 registered pair is registered on every edge, so p(t + 2) = a(t) * b(t) if en(t), exactly, in p_width
 bits (a_width + b_width by default; the caller may know the product narrower), and p holds that product
 while `en` stays low. No register has a reset (RST0 tied low in the DSP):
-the set-up reads the product only two or more edges after `start`, never one of operands from before a
-reset, and a reset-less register is what synth_ice40 -dsp packs into the SB_MAC16 (with the sync reset
+the set-up reads the product only two or more edges after `en` (the update's first beat, after a reset
+too), never one of operands from before a reset, and a reset-less register is what synth_ice40 -dsp packs into the SB_MAC16 (with the sync reset
 the 8x8 controller kept 63 fabric flip-flops beside the DSP, each a logic cell of its own; reset-less
 they are the SB_MAC16's A/B/O registers). All three start at 0 (Amaranth's init; GSR disabled).
 
