@@ -8,12 +8,13 @@ import json
 from pathlib import Path
 
 
-def mult18x18d_netlist(component, build_dir: Path, *, fabric: str = "", fabric_ffs: int = 0
-                       ) -> tuple[dict, dict, dict]:
+def mult18x18d_netlist(component, build_dir: Path, *, fabric: str = "", fabric_ffs: int = 0,
+                       out_ce: str = "CE0") -> tuple[dict, dict, dict]:
     """Synthesise `component` for the ECP5 into `build_dir`; assert it is one MULT18X18D and nothing else,
     its registers as described above; return (parameters, connections, the top's port bits by name).
     With `fabric` "in" or "out" (RegisteredMultiplier's): that register of the DSP is bypassed instead
-    and the block has `fabric_ffs` fabric flip-flops (TRELLIS_FF) besides."""
+    and the block has `fabric_ffs` fabric flip-flops (TRELLIS_FF) besides. `out_ce`: the output register's
+    clock enable ("CE1": one of its own, the set-up multiplier's)."""
     from flow.verilog_out import write_verilog
     from flow.yosys import synthesise
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -27,7 +28,7 @@ def mult18x18d_netlist(component, build_dir: Path, *, fabric: str = "", fabric_f
     clk_in, clk_out = ("NONE" if fabric == "in" else "CLK0"), ("NONE" if fabric == "out" else "CLK0")
     assert prm["REG_INPUTA_CLK"] == prm["REG_INPUTB_CLK"] == clk_in and prm["REG_OUTPUT_CLK"] == clk_out
     assert prm["REG_PIPELINE_CLK"] == prm["REG_INPUTC_CLK"] == "NONE"
-    assert prm["REG_INPUTA_CE"] == prm["REG_INPUTB_CE"] == prm["REG_OUTPUT_CE"] == "CE0"
+    assert prm["REG_INPUTA_CE"] == prm["REG_INPUTB_CE"] == "CE0" and prm["REG_OUTPUT_CE"] == out_ce
     assert prm["GSR"] == "DISABLED"
     port = {name: p["bits"] for name, p in top["ports"].items()}
     return prm, cell["connections"], port

@@ -6,16 +6,18 @@ does, bit for bit. It is a pipeline of registered steps, each one shifter, one c
 priority encoder deep (so the controller reaches the clock of the engine beside it), followed by a
 radix-2 restoring divider (one trial subtraction per quotient bit):
 
-  step 1 (`start`)  the multiplier's input registers take lr_mant and |s_mant|; the zero tests of lr_mant
-                    and |s_mant| (esum = lr_exp + s_exp comes in a register of the controller)
+  step 1 (`start`)  (the multiplier's input registers took lr_mant and |s_mant| on `latch`, the update's
+                    first beat, and its output register holds their product since; esum = lr_exp +
+                    s_exp comes in a register of the controller)
   step 2            prod = lr_mant * |s_mant| (one multiplier, SB_MAC16 / MULT18X18D, between its input
                     and output registers, hdl/controller/setup_multiplier.py: on the ECP5 the DSP's own
-                    registers, as Yosys packs none into an inferred MULT18X18D); ku = bit_length(mu),
+                    registers, as Yosys packs none into an inferred MULT18X18D; at the latest, with
+                    `latch` in step 1); ku = bit_length(mu),
                     kv = bit_length(mv) (the bit length of an OR of magnitudes is that of their maximum;
                     mu and mv are read here, one cycle after `start`, when the controller's OR registers
                     hold the last beat too; the controller smears them right as it ORs, so they are
                     the lines' masks 2**ku - 1 and 2**kv - 1 P - 1 cycles later)
-  step 3            sh = E + P - (P - 2F) = esum + ku + kv; `zero` (lr_mant, |s_mant|, ku or kv is 0)
+  step 3            sh = E + P - (P - 2F) = esum + ku + kv; `zero` (prod, ku or kv is 0)
   step 3b           prod into a fabric register already shifted by the low 2 bits of the window's right
                     shift rsh = B - sh (B = max(WPROD, WY)): prod_f = prod << ~lo, lo = (B - sh) mod 4
                     from sh's low bits alone (one 4:1 mux per bit, the DSP's output goes through nothing
@@ -165,13 +167,17 @@ class ControllerSetup(wiring.Component):
         Any value with the bit length of max |u_i| (max |v_j|), zero iff all are zero, read in step 2
         (one cycle after `start`): the controller feeds its registers of the OR of the magnitudes.
     s_abs : In(mant_width)
-        |s_mant| (unsigned); s_zero follows from it.
+        |s_mant| (unsigned), taken with lr_mant on `latch`.
     esum : In(signed(esum_width(cfg)))
         lr_exp + s_exp (the learning rate register lr = lr_mant * 2**lr_exp, s = s_mant * 2**s_exp):
         the controller adds them as it latches the update's first beat, so neither exponent needs a
         register of its own (10 logic cells, mostly flip-flops alone in theirs, on the iCE40UP5K 8x8 controller).
     lr_mant : In(lr_width)
-        The learning rate register's mantissa.
+        The learning rate register's mantissa, taken on `latch`.
+    latch : In(1)
+        The multiplier's input registers take lr_mant and s_abs at the next clock edge: the update's
+        first beat (the controller samples its registers there), at the latest with `start`; held
+        until the set-up's `last`.
     bl_n : In(bl_width)
         The bl register (BL, or its cap with BL management), inverted: the controller stores ~bl (free:
         its flip-flops take the port through a logic cell of their own anyway), so the carry chains of
@@ -193,7 +199,10 @@ class ControllerSetup(wiring.Component):
         reversal) and k = kv for the columns, Z = t * col_one and k = ku for the rows (hdl/controller/
         slot_sequencer.py; from step 8 on).
     status : Out(STATUS_LAYOUT)
-        The update's flags (bl_zero, bl_pow2, overflow, protocol), valid while `dividing`.
+        The update's flags (bl_zero, bl_pow2, overflow, protocol), valid from step 7 until the next
+        `start` (combinational from the registers they are decided in, so the controller's status
+        register is their only copy: 4 flip-flops alone in their logic cells on the iCE40UP5K 8x8
+        controller; `protocol` must be held until then too).
     skip : Out(1)
         Nothing is written: a flag is set or the update is zero (valid while `dividing`).
     dividing : Out(1)
@@ -213,7 +222,7 @@ class ControllerSetup(wiring.Component):
         P = c.elem_width
         super().__init__({
             "mu": In(P), "mv": In(P), "s_abs": In(c.mant_width), "esum": In(signed(esum_width(c))),
-            "lr_mant": In(c.lr_width),
+            "lr_mant": In(c.lr_width), "latch": In(1),
             "bl_n": In(c.bl_width), "det": In(1), "bl_mgmt": In(1), "protocol": In(1),
             "start": In(1),
             "ku": Out(range(P + 1)), "kv": Out(range(P + 1)),
@@ -241,17 +250,15 @@ class ControllerSetup(wiring.Component):
                                                        # 3b, v[3] step 4b, v[4] .. v[7] steps 5 .. 8
         shift_end = Signal()                           # the last cycle of step 4's shift phase
 
-        # -- step 1 ----------------------------------------------------------------------------------
-        # The multiplier (hdl/controller/setup_multiplier.py) registers its operands on every edge (they
-        # are held from `start` on): its input registers take lr_mant and |s_mant| at the end of step 1,
-        # its output register the product at the end of step 2, as registers enabled in steps 1 and 2.
+        # -- step 1 (and `latch`) ---------------------------------------------------------------------
+        # The multiplier (hdl/controller/setup_multiplier.py) registers its operands on `latch` (the
+        # update's first beat, at the latest step 1), its output register the product one edge later
+        # (at the latest at the end of step 2). A factor is zero iff the product is (where the zero tests
+        # of lr_mant and |s_mant| needed those operands in registers of their own).
         m.submodules.mul = mul = SetupMultiplier(c.lr_width, c.mant_width, WPROD, dsp=self.dsp)
-        m.d.comb += [mul.a.eq(self.lr_mant), mul.b.eq(self.s_abs)]
+        m.d.comb += [mul.a.eq(self.lr_mant), mul.b.eq(self.s_abs), mul.en.eq(self.latch)]
         prod = mul.p                                   # the multiplier's output register (step 2)
-        zeros = Signal(2)                              # the zero tests of lr_mant and |s_mant| (step 1)
         zero = Signal()                                # a factor is zero (step 3)
-        with m.If(self.start):
-            m.d.sync += zeros.eq(Cat(self.lr_mant == 0, self.s_abs == 0))
         # -- step 2: the bit lengths, from mu and mv as they are one cycle after `start` (the controller
         # feeds its OR registers, which take the last beat's OR in the cycle of `start`: the OR and the
         # priority encoder behind it, pu -> ku in one cycle, was the 8x8 controller's critical path on the
@@ -265,7 +272,7 @@ class ControllerSetup(wiring.Component):
         nsh = Signal(signed(_signed_width(lo_e, hi_e + 2 * P)))
         with m.If(v[1]):                               # (mu = 0 iff ku = 0)
             m.d.sync += [nsh.eq(~(self.esum + self.ku + self.kv)),
-                         zero.eq(zeros.any() | (self.ku == 0) | (self.kv == 0))]
+                         zero.eq((prod == 0) | (self.ku == 0) | (self.kv == 0))]
         # -- step 3b: the window's shift, its low L bits ------------------------------------------------
         # Y = floor(prod * 2**sh) in WY bits is (Cat(0**B, prod) >> rsh)[:WY] with rsh = B - sh. The shift is
         # split: rsh = 2**L hi + lo, lo = (B - sh) mod 2**L from the low L bits of sh alone (no carry
@@ -365,13 +372,14 @@ class ControllerSetup(wiring.Component):
         # which masks the overflow flag), so no register of cap beside c1. One compare of registers,
         # formed in step 6 beside c2 (the compare with c2 and the select behind BL's own choice was the
         # 8x8 controller's critical path on the iCE40UP5K, bl -> cap_gt_n, 20.5 ns).
+        # BL = min(c2, bl) needs no compare of its own: c2 > bl exactly when c1 > bl (cap_gt_n) in every
+        # update that is not flagged (c2 = c1; or, in deterministic mode, c2 the least power of two >= c1
+        # and bl a power of two: c2 > bl iff c1 > bl), and at c2 = bl either choice is BL. (The carry chain
+        # of c2 < bl was 9 logic cells of carries alone on the iCE40UP5K 8x8 controller.)
         use_c2 = Signal()
         cap_gt_n = Signal()
-        # c1 > bl: the carry out of c1 + ~bl; c2 < bl: no carry out of c2 + ~bl + 1 (the +1 a carry-in bit)
-        c2_ge = Signal()
-        m.d.comb += [c2_ge.eq((Cat(Const(1, 1), c2) + Cat(Const(1, 1), self.bl_n, Const(1, 1)))[BLW + 2]),
-                     use_c2.eq(self.bl_mgmt & ~c2_ge), n_next.eq(Mux(use_c2, c2, bl))]
-        with m.If(v[5]):
+        m.d.comb += [use_c2.eq(self.bl_mgmt & ~cap_gt_n), n_next.eq(Mux(use_c2, c2, bl))]
+        with m.If(v[5]):                               # c1 > bl: the carry out of c1 + ~bl
             m.d.sync += cap_gt_n.eq((c1 + Cat(self.bl_n, Const(1, 1)))[BLW + 1])
         with m.If(v[6]):
             m.d.sync += [n.eq(n_next), nn.eq(~Cat(n_next, Const(0, 2)))]
@@ -389,10 +397,10 @@ class ControllerSetup(wiring.Component):
         m.d.comb += err_ovf.eq(~err_bl0 & ~err_pow2 & ~zero & cap_gt_n)
         with m.If(v[4]):
             m.d.sync += [rem.eq(Y[P + 1:]), num.eq(Y[:P + 1])]
+        m.d.comb += [self.status.bl_zero.eq(err_bl0), self.status.bl_pow2.eq(err_pow2),
+                     self.status.overflow.eq(err_ovf), self.status.protocol.eq(self.protocol)]
         with m.If(v[7]):
             m.d.sync += [
-                self.status.bl_zero.eq(err_bl0), self.status.bl_pow2.eq(err_pow2),
-                self.status.overflow.eq(err_ovf), self.status.protocol.eq(self.protocol),
                 self.skip.eq(err_bl0 | err_pow2 | err_ovf | self.protocol | zero),
                 cnt.eq(P - 1), self.dividing.eq(1),
             ]

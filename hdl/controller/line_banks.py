@@ -75,7 +75,7 @@ class LineBanks(wiring.Component):
         the capture cycle, two cycles before the slot's first beat is computed).
     gate, det, two_phase, phase, row_pol_flip : In(1)
         As the LineCell ports (row_pol_flip: the row lines' pol_flip, s >= 0).
-    det_row, det_col : In(P + 1), mask_u, mask_v : In(P)
+    det_row, det_col, mask_u, mask_v : In(P)
         The shared compare values of the row and of the column lines.
     o : Out(stream.Signature(serial_layout(S)))
         The slot as ceil((a + b) / S) beats of S lines (contract/layouts.py serial_layout).
@@ -94,7 +94,7 @@ class LineBanks(wiring.Component):
         super().__init__({
             "load": In(1), "rewind": In(1), "vec_x": In(1), "in_mag": In(L * P), "in_sgn": In(L),
             "present": In(1), "gate": In(1), "det": In(1), "two_phase": In(1), "phase": In(1),
-            "row_pol_flip": In(1), "det_row": In(P + 1), "det_col": In(P + 1), "mask_u": In(P), "mask_v": In(P),
+            "row_pol_flip": In(1), "det_row": In(P), "det_col": In(P), "mask_u": In(P), "mask_v": In(P),
             "o": Out(stream.Signature(serial_layout(S))), "taken": Out(1), "drained": Out(1),
         })
 
@@ -260,7 +260,7 @@ class LineBanks(wiring.Component):
             is_row = Signal(name=f"is_row{k}")          # registered with the read data: no compare of
             valid = Signal(name=f"valid{k}")            # cnt on the beat's path
             rmask = Signal(P, name=f"mask{k}")          # the line's random-number mask, chosen here too: no
-            rdet = Signal(P + 1, name=f"det{k}")        # is_row fan-out on the compare's path (masks are
+            rdet = Signal(P, name=f"det{k}")            # is_row fan-out on the compare's path (masks are
             with m.If(adv):                             # set in PLAN); likewise the line's ramp value
                 m.d.sync += [is_row.eq(addr1 < rows_here), valid.eq(addr1 < lines_here),
                              rmask.eq(Mux(addr1 < rows_here, self.mask_u, self.mask_v)),

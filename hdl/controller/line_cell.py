@@ -6,7 +6,7 @@ chain; its LFSR (contract/lfsr.py: seeded with line_seeds' state for the line, l
 single steps per stochastic slot by the XOR network of hdl/controller/lfsr.py leap_value); the P-bit
 compare that decides whether the line fires in a slot; and its polarity.
 Everything shared by all lines of a side (the mask, the deterministic ramp value, whether a line of either
-sign may fire in this slot: the slot gate, the phase, the ramp's overflow bit) comes in as ports, so the
+sign may fire in this slot: the slot gate, the phase) comes in as ports, so the
 cost of a line does not depend on the number of lines.
 
 Two forms with the same behaviour, cycle for cycle (`fabric`):
@@ -88,15 +88,14 @@ class LineCell(wiring.Component):
     det : In(1)
         Deterministic mode: compare `det_value` instead of the random number.
     det_value : In(P)
-        The slot's deterministic ramp value, shared by the lines of one side (its bit P, a value no
-        magnitude exceeds, is folded into ok_pos/ok_neg by the controller).
+        The slot's deterministic ramp value, shared by the lines of one side.
     mask : In(P)
         2**k - 1: the random number is the low P bits of the LFSR register (kept one leap ahead: the
         state after this slot's leap), masked to k bits.
     ok_pos, ok_neg : In(1)
         A line of sign 0 (ok_pos) or 1 (ok_neg) may fire in the presented slot: the slot gate (low
         outside the slot phase), the two-phase gating (a column fires only in the phase equal to its
-        sign; rows: ok_pos = ok_neg) and, in deterministic mode, the ramp value's bit P clear.
+        sign; rows: ok_pos = ok_neg).
     pol_flip : In(1)
         Inverts the polarity (the row lines: s >= 0; the column lines tie it low).
     fire : Out(1)

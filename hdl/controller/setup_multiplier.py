@@ -1,12 +1,15 @@
 """The multiplier of the controller's set-up (hdl/controller/controller_setup.py): p = a * b, unsigned,
 two cycles of latency, with its input and output registers inside the DSP block on the ECP5.
 
-Latency and format: `a` and `b` (unsigned, `a_width` and `b_width` bits) are registered on every clock
-edge (no enable: the set-up holds them from its `start` on), the product of the registered pair is
-registered on the next edge, so p(t + 2) = a(t) * b(t), exactly, in p_width bits (a_width + b_width by
-default; the caller may know the product narrower). No register has a reset (RST0 tied low in the DSP):
-the set-up reads the product only two or more edges after `start`, never one of operands from before a
-reset, and a reset-less register is what synth_ice40 -dsp packs into the SB_MAC16 (with the sync reset
+Latency and format: `a` and `b` (unsigned, `a_width` and `b_width` bits) are registered on the clock
+edges where `en` is high (the controller latches lr_mant and |s_mant| there on an update's first beat,
+so they need no fabric register of their own: 8 flip-flops alone in their logic cells on the iCE40UP5K
+8x8 controller, which the SB_MAC16 takes as its A/B registers with AHOLD/BHOLD), the product of the
+registered pair is registered on every edge, so p(t + 2) = a(t) * b(t) if en(t), exactly, in p_width
+bits (a_width + b_width by default; the caller may know the product narrower), and p holds that product
+while `en` stays low. No register has a reset (RST0 tied low in the DSP):
+the set-up reads the product only two or more edges after `en` (the update's first beat, after a reset
+too), never one of operands from before a reset, and a reset-less register is what synth_ice40 -dsp packs into the SB_MAC16 (with the sync reset
 the 8x8 controller kept 63 fabric flip-flops beside the DSP, each a logic cell of its own; reset-less
 they are the SB_MAC16's A/B/O registers). All three start at 0 (Amaranth's init; GSR disabled).
 
@@ -68,16 +71,19 @@ class SetupMultiplier(wiring.Component):
     Ports
     -----
     a : In(a_width), b : In(b_width)
-        The operands, sampled on every clock edge.
+        The operands, sampled on clock edges with `en`.
+    en : In(1)
+        The operands' registers take a and b at the next clock edge.
     p : Out(p_width)
-        a * b of the operands two edges earlier (a register: the DSP's output register on the ECP5).
+        a * b of the registered operands, one edge later (a register: the DSP's output register on the
+        ECP5, enabled on every edge).
     """
 
     def __init__(self, a_width: int, b_width: int, p_width: int | None = None, *, dsp: str = "auto"):
         self.dsp = check_dsp(dsp)
         p_width = check_widths(a_width, b_width, p_width, dsp, "unsigned")
         self.a_width, self.b_width = a_width, b_width
-        super().__init__({"a": In(a_width), "b": In(b_width), "p": Out(p_width)})
+        super().__init__({"a": In(a_width), "b": In(b_width), "en": In(1), "p": Out(p_width)})
 
     def kind(self, platform) -> str:
         """The implementation elaborated for `platform`: "generic" or "ecp5"."""
@@ -89,11 +95,14 @@ class SetupMultiplier(wiring.Component):
             a_r = Signal(self.a_width, reset_less=True)     # the input registers
             b_r = Signal(self.b_width, reset_less=True)
             p_r = Signal(len(self.p), reset_less=True)      # the output register
-            m.d.sync += [a_r.eq(self.a), b_r.eq(self.b), p_r.eq(a_r * b_r)]
+            with m.If(self.en):
+                m.d.sync += [a_r.eq(self.a), b_r.eq(self.b)]
+            m.d.sync += p_r.eq(a_r * b_r)
             m.d.comb += self.p.eq(p_r)
             return m
         # MULT18X18D, unsigned 18 x 18 -> 36: input registers A and B and the output register on CLK0,
-        # their clock enable CE0 tied high, their synchronous reset RST0 tied low (as the behavioural
+        # the inputs' clock enable CE0 = en, the output's CE1 tied high, their synchronous reset RST0
+        # tied low (as the behavioural
         # model; GSR disabled: Amaranth's registers do not follow the global set/reset either); the C
         # input, the shift chains (SOURCEA/B = 0: A and B from the ports) and the pipeline register
         # unused. Ports are single bits (A0..A17, B0..B17, P0..P35), as in Yosys's own dsp_map.
@@ -101,6 +110,6 @@ class SetupMultiplier(wiring.Component):
         a = [self.a[i] if i < self.a_width else Const(0, 1) for i in range(W)]
         b = [self.b[i] if i < self.b_width else Const(0, 1) for i in range(W)]
         p = Signal(2 * W)
-        m.submodules.mult = mult18x18d(a, b, p, signed=False, ce=Const(1, 1), rst=Const(0, 1))
+        m.submodules.mult = mult18x18d(a, b, p, signed=False, ce=self.en, rst=Const(0, 1), ce_out=Const(1, 1))
         m.d.comb += self.p.eq(p[:len(self.p)])
         return m

@@ -10,7 +10,7 @@ golden/rtl/update_controller.py.
 
 Timing: the ramps and the gate are registers, computed one slot ahead (the ramps while idle, the gate
 in the `start` cycle for slot 0; at the end of slot t for slot t+1): the ramps by one barrel shifter
-each, the deterministic gate by one adder (acc + G), the stochastic gate by one compare of the gate
+each (`ramps="shift"`) or one multiplier each (`ramps="multiply"`, for synth_ice40: an SB_MAC16), the deterministic gate by one adder (acc + G), the stochastic gate by one compare of the gate
 LFSR's number with G (adder and compare shared by the start and the slot-end cases), the mode's choice
 registered with it (gsel: the gate is active & gsel). The gate LFSR register holds the number of the
 slot being prepared: kept one leap ahead of the golden twin's state while idle (its low P bits are
@@ -23,9 +23,14 @@ from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from contract.checks import check_choice
 from contract.controller_config import ControllerConfig
 
 from hdl.controller.lfsr import leap_int, leap_value
+
+
+#: the implementations of the deterministic ramps' shift by ku (kv)
+RAMPS = ("shift", "multiply")
 
 
 class SlotSequencer(wiring.Component):
@@ -35,6 +40,15 @@ class SlotSequencer(wiring.Component):
     ----------
     cfg : ControllerConfig
         The controller's parameters (P = elem_width, bl_width, lfsr_width, seed).
+    ramps : str
+        How a ramp value x (bl_width bits) is shifted by k = ku or kv, (x << k) >> bl_width:
+        "shift" (default), a barrel shifter by k; "multiply", (x * mask + x) >> bl_width with mask =
+        2**k - 1 (the controller's OR register): synth_ice40 -dsp maps each to an SB_MAC16's multiplier
+        and adder (two of the iCE40UP5K's eight; the set-up's multiplier is a third), its A and D
+        registers holding x. iCE40UP5K 8x8 controller: 1,268 -> 1,224 logic cells with the products
+        (x * 2**(k-1), the mask's leading one) in front of the ramp registers; 1,211 -> 1,197 with x
+        in the DSPs' registers instead; 1,181 -> 1,171 with x * mask + x. The same values for every k
+        in 0 .. P (tested).
 
     Ports
     -----
@@ -53,7 +67,9 @@ class SlotSequencer(wiring.Component):
         The gate threshold G (0 .. 2**P), valid from the `start` cycle on (the gate of slot 0 is
         registered from it in the `start` cycle).
     ku, kv : In(range(P + 1))
-        Bit lengths of max |u_i| and max |v_j|.
+        Bit lengths of max |u_i| and max |v_j| (read by the "shift" ramps).
+    mu, mv : In(P)
+        The masks 2**ku - 1 and 2**kv - 1 (read by the "multiply" ramps; held like ku and kv).
     col_one : In(bl_width)
         2**(bl_width - 1 - log2(BL)), the ramp parameter of hdl/controller/controller_setup.py (held from
         `start` to the end).
@@ -63,23 +79,27 @@ class SlotSequencer(wiring.Component):
         The presented slot passes (active & (det ? carry of acc + G : gate LFSR number < G)).
     phase : Out(1)
         The phase of the presented slot (0: positive columns, 1: negative columns; 0 in one-phase mode).
-    det_row, det_col : Out(P + 1)
-        The deterministic ramp values of the row lines and of the column lines in slot t (registers).
+    det_row, det_col : Out(P)
+        The deterministic ramp values of the row lines and of the column lines in slot t (registers, or
+        with ramps="multiply" products of registers and the masks, so mu and mv must be held while
+        slots are presented; ((2t+1) << k) >> (m+1) < 2**k <= 2**P: P bits hold them).
     advance : Out(1)
         The line LFSRs leap at the next clock edge: a stochastic slot is complete (combinational).
     last : Out(1)
         This `take` completes the train (slot BL-1, its last phase; combinational).
     """
 
-    def __init__(self, cfg: ControllerConfig):
+    def __init__(self, cfg: ControllerConfig, *, ramps: str = "shift"):
         self.cfg = c = cfg
+        self.ramps = check_choice("ramps", ramps, RAMPS, "the deterministic ramps' shift: 'multiply' for a "
+                                  "multiplier (an SB_MAC16 on the iCE40)")
         P, BLW = c.elem_width, c.bl_width
         super().__init__({
             "start": In(1), "active": In(1), "take": In(1), "det": In(1), "two_phase": In(1),
-            "g": In(P + 1), "ku": In(range(P + 1)), "kv": In(range(P + 1)),
+            "g": In(P + 1), "ku": In(range(P + 1)), "kv": In(range(P + 1)), "mu": In(P), "mv": In(P),
             "col_one": In(BLW), "n_bl": In(BLW),
             "gate": Out(1), "phase": Out(1),
-            "det_row": Out(P + 1), "det_col": Out(P + 1), "advance": Out(1), "last": Out(1),
+            "det_row": Out(P), "det_col": Out(P), "advance": Out(1), "last": Out(1),
         })
 
     def elaborate(self, platform):
@@ -101,13 +121,27 @@ class SlotSequencer(wiring.Component):
         # (2 rev_m(t1) + 1) 2**(M - m); the rows' Z = tr = t1 col_one, a counter that adds col_one per
         # slot (t1 < BL = 2**m: tr < 2**M), so 2 Z + col_one = (2 t1 + 1) 2**(M - m). (The rows' shifter by
         # P + 1 - ku + m over Cat(0**P, 1, t1), its shift computed in the set-up, was 10 logic cells more
-        # on the iCE40UP5K 8x8 controller.)
+        # on the iCE40UP5K 8x8 controller.) The values are below 2**k <= 2**P (x < 2**BLW): P bits.
+        # With ramps="multiply", x << k = x * mask + x, mask = 2**k - 1: the SB_MAC16's multiplier and its
+        # adder (x on the D input), no logic in front (the mask's leading one as the multiplier, an AND per
+        # bit, was 10 logic cells more on the iCE40UP5K 8x8 controller).
         tr = Signal(M)
-        row_val = Signal(P + 1)
-        m.d.comb += row_val.eq((((Cat(Const(0, 1), tr) | self.col_one) << self.ku) >> BLW)[:P + 1])
         rev = Cat(Const(0, 1), *[t1[M - 1 - k] for k in range(M)]) if M else Const(0, 1)   # 2 rev_M(t1)
-        col_val = Signal(P + 1)
-        m.d.comb += col_val.eq((((rev | self.col_one) << self.kv) >> BLW)[:P + 1])
+        x_row, x_col = Signal(BLW), Signal(BLW)                  # 2 Z + col_one of slot t1
+        m.d.comb += [x_row.eq(Cat(Const(0, 1), tr) | self.col_one), x_col.eq(rev | self.col_one)]
+        # `ramp_load`: what the ramp registers take when a slot's ramps are prepared. "shift": the shifters'
+        # outputs (det_row, det_col are those registers). "multiply": x_row and x_col (registers without a
+        # reset, which synth_ice40 -dsp packs into the SB_MAC16s' A and D registers, AHOLD and DHOLD as
+        # their enable), the products behind them: the 16 flip-flops of det_row and det_col behind the DSPs
+        # were each a logic cell of its own (no LUT in front): 14 logic cells on the iCE40UP5K 8x8 controller.
+        if self.ramps == "shift":
+            ramp_load = [self.det_row.eq(((x_row << self.ku) >> BLW)[:P]),
+                         self.det_col.eq(((x_col << self.kv) >> BLW)[:P])]
+        else:
+            xr_q, xc_q = Signal(BLW, reset_less=True), Signal(BLW, reset_less=True)
+            ramp_load = [xr_q.eq(x_row), xc_q.eq(x_col)]
+            m.d.comb += [self.det_row.eq(((xr_q * self.mu + xr_q) >> BLW)[:P]),     # x * 2**ku
+                         self.det_col.eq(((xc_q * self.mv + xc_q) >> BLW)[:P])]
 
         # The gate of the presented slot is a register, prepared one slot ahead (no adder or compare
         # between G and the lines): deterministic, accn = acc + G with acc the sigma-delta state (the
@@ -161,14 +195,13 @@ class SlotSequencer(wiring.Component):
         with m.If(self.start):
             m.d.sync += [t1.eq(1), tr.eq(self.col_one), phase.eq(0), whole.eq(~self.two_phase), is_last.eq(nm1 == 0)]
         with m.Elif(~self.active):
-            m.d.sync += [t1.eq(0), tr.eq(0), self.det_row.eq(row_val), self.det_col.eq(col_val)]
+            m.d.sync += [t1.eq(0), tr.eq(0), *ramp_load]
         with m.Elif(self.take):
             with m.If(~whole):
                 m.d.sync += [phase.eq(1), whole.eq(1)]
             with m.Else():
                 m.d.sync += [phase.eq(0), whole.eq(~self.two_phase), t1.eq(t1 + 1), tr.eq(tr + self.col_one),
-                             is_last.eq(t1 == nm1), accn.eq(accs),
-                             self.det_row.eq(row_val), self.det_col.eq(col_val)]
+                             is_last.eq(t1 == nm1), accn.eq(accs), *ramp_load]
                 with m.If(self.det):                    # the sigma-delta's next carry
                     m.d.sync += gsel.eq(accs[P])
         return m

@@ -16,7 +16,7 @@ mode     : In(MODE_LAYOUT)         {det, bl_mgmt, two_phase}, see golden/rtl/upd
            for the whole update, so they may change freely while an update loads or is written
            (tested: tests/amaranth_sim/test_controller_invariants.py). s_mant and s_exp are latched
            from the first beat too (the stream contract: the same on every beat of an update), lr_exp
-           + s_exp in one register.
+           + s_exp in one register, lr_mant and |s_mant| in the set-up multiplier's input registers.
 parallel outputs (serial_width = 0):
 row_fire, row_pol : Out(a)   per row line: fires in this slot / polarity (1 = negative)
 col_fire, col_pol : Out(b)   per column line
@@ -148,7 +148,9 @@ class UpdateController(wiring.Component):
     fabric : str
         The line cells' form (hdl/controller/line_cell.py, register store only): "generic" (default) or
         "ice40" (magnitude registers and compares from iCE40 primitives, one logic cell per bit; only
-        for synth_ice40: flow/synth.py sets it for the ice40 target).
+        for synth_ice40: flow/synth.py sets it for the ice40 target). "ice40" also builds the slot
+        sequencer's deterministic ramps as products (hdl/controller/slot_sequencer.py ramps="multiply":
+        two SB_MAC16s beside the set-up's, 3 of the iCE40UP5K's 8 DSPs in all).
 
     Raises
     ------
@@ -215,7 +217,7 @@ class UpdateController(wiring.Component):
 
         # -- submodules ----------------------------------------------------------------------------
         m.submodules.setup = setup = ControllerSetup(c, dsp=self.dsp)
-        m.submodules.slots = seq = SlotSequencer(c)
+        m.submodules.slots = seq = SlotSequencer(c, ramps="multiply" if self.fabric == "ice40" else "shift")
         ram = c.ram
         seeds = c.lfsr_seeds                                    # rows 0..a-1, columns a.., the gate a+b
         kw = dict(elem_width=P, lfsr_width=W, fabric=self.fabric)
@@ -228,14 +230,12 @@ class UpdateController(wiring.Component):
 
         # -- per-update registers (sampled in LOAD) ------------------------------------------------
         s_mant = Signal(signed(c.mant_width))
-        lr_mant = Signal(c.lr_width)
         esum = Signal(signed(esum_width(c)))       # lr_exp + s_exp
         bl_n = Signal(c.bl_width)                   # ~bl (hdl/controller/controller_setup.py: its compares)
         det, mgmt, two_phase = Signal(), Signal(), Signal()
         fresh = Signal(init=1)                      # the next beat is the first of an update
         loading = Signal()                          # the state is LOAD: i.ready is this register, not a
                                                     # decode of the state (the input side's paths start here)
-        s_abs = Signal(c.mant_width)                # |s_mant|
         mu = Signal(P)                              # OR of |u_i| so far, smeared right (mu |= mu >> 1 in
         mv = Signal(P)                              # every cycle, the OR's bit length, that of the max, kept):
                                                     # the lines' masks 2**ku - 1, 2**kv - 1 once the last
@@ -291,26 +291,24 @@ class UpdateController(wiring.Component):
             _load_chain(m, rows, ch_mag, ch_sgn, ch_row, "row")
             _load_chain(m, cols, ch_mag, ch_sgn, ch_col, "col")
         m.d.comb += [
-            setup.mu.eq(mu), setup.mv.eq(mv), setup.s_abs.eq(s_abs), setup.esum.eq(esum),
-            setup.lr_mant.eq(lr_mant), setup.bl_n.eq(bl_n),
+            setup.mu.eq(mu), setup.mv.eq(mv), setup.esum.eq(esum),
+            setup.lr_mant.eq(self.lr_mant), setup.s_abs.eq(_magnitude(beat.s_mant)), setup.bl_n.eq(bl_n),
+            setup.latch.eq(loading & self.i.valid & fresh),    # lr_mant, |s_mant| into the multiplier
             setup.det.eq(det), setup.bl_mgmt.eq(mgmt), setup.protocol.eq(proto),
             seq.active.eq(in_slots), seq.det.eq(det), seq.two_phase.eq(two_phase), seq.g.eq(setup.g),
             seq.ku.eq(setup.ku), seq.kv.eq(setup.kv), seq.col_one.eq(setup.col_one),
-            seq.n_bl.eq(setup.n_bl),
+            seq.n_bl.eq(setup.n_bl), seq.mu.eq(mu), seq.mv.eq(mv),
         ]
-        # Whether a line of either sign may fire, once per side (not per line): the slot gate; in
-        # deterministic mode the ramp value's bit P clear (a value no P-bit magnitude exceeds); columns
-        # in two-phase mode only in the phase equal to their sign.
-        row_ok, col_ok = Signal(), Signal()
-        m.d.comb += [row_ok.eq(seq.gate & ~(det & seq.det_row[P])), col_ok.eq(seq.gate & ~(det & seq.det_col[P]))]
+        # Whether a line of either sign may fire, once per side (not per line): the slot gate; columns in
+        # two-phase mode only in the phase equal to their sign.
         col_ok_pos, col_ok_neg = Signal(), Signal()
-        m.d.comb += [col_ok_pos.eq(col_ok & ~(two_phase & seq.phase)), col_ok_neg.eq(col_ok & ~(two_phase & ~seq.phase))]
+        m.d.comb += [col_ok_pos.eq(seq.gate & ~(two_phase & seq.phase)), col_ok_neg.eq(seq.gate & ~(two_phase & ~seq.phase))]
         for cell in rows:                           # rows: polarity flipped for s >= 0, no phase gating
-            m.d.comb += [cell.advance.eq(seq.advance), cell.det.eq(det), cell.det_value.eq(seq.det_row[:P]),
-                         cell.mask.eq(mu), cell.ok_pos.eq(row_ok), cell.ok_neg.eq(row_ok),
+            m.d.comb += [cell.advance.eq(seq.advance), cell.det.eq(det), cell.det_value.eq(seq.det_row),
+                         cell.mask.eq(mu), cell.ok_pos.eq(seq.gate), cell.ok_neg.eq(seq.gate),
                          cell.pol_flip.eq(~s_mant[-1])]
         for cell in cols:                           # columns: own polarity, one phase per sign
-            m.d.comb += [cell.advance.eq(seq.advance), cell.det.eq(det), cell.det_value.eq(seq.det_col[:P]),
+            m.d.comb += [cell.advance.eq(seq.advance), cell.det.eq(det), cell.det_value.eq(seq.det_col),
                          cell.mask.eq(mv), cell.ok_pos.eq(col_ok_pos), cell.ok_neg.eq(col_ok_neg),
                          cell.pol_flip.eq(0)]
         m.d.comb += [self.i.ready.eq(loading), self.busy.eq(~fresh & ~loading)]
@@ -358,8 +356,8 @@ class UpdateController(wiring.Component):
         with m.If(loading & self.i.valid):
             m.d.sync += fresh.eq(0)
             with m.If(fresh):                       # (s_mant, s_exp: the same on every beat, by the contract)
-                m.d.sync += [s_mant.eq(beat.s_mant), s_abs.eq(_magnitude(beat.s_mant)),
-                             esum.eq(self.lr_exp + beat.s_exp), lr_mant.eq(self.lr_mant), bl_n.eq(~self.bl),
+                m.d.sync += [s_mant.eq(beat.s_mant),
+                             esum.eq(self.lr_exp + beat.s_exp), bl_n.eq(~self.bl),
                              det.eq(self.mode.det), mgmt.eq(self.mode.bl_mgmt),
                              two_phase.eq(self.mode.two_phase)]
             with m.If(beat.vec == Vec.D):

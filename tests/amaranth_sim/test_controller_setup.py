@@ -73,8 +73,10 @@ def test_setup_matches_golden_plan(name):
             ctx.set(dut.s_abs, abs(x["s_mant"]))
             ctx.set(dut.protocol, 0)
             ctx.set(dut.start, 1)
+            ctx.set(dut.latch, 1)                    # at the latest with `start` (the controller: first beat)
             await ctx.tick()
             ctx.set(dut.start, 0)
+            ctx.set(dut.latch, 0)
             for cyc in range(2, 100):
                 if ctx.get(dut.last):
                     break

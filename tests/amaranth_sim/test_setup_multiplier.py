@@ -1,7 +1,9 @@
 """The set-up multiplier (hdl/controller/setup_multiplier.py): the behavioural model is p(t+2) = a(t) *
-b(t) bit for bit with operands changing every cycle; the ECP5 primitive path, which no simulator here
+b(t) bit for bit with operands changing every cycle and taken on random `en` cycles (p holds the product
+of the operands last taken); the ECP5 primitive path, which no simulator here
 can run (Yosys ships MULT18X18D as a blackbox only), is checked in the synth_ecp5 netlist: one
-MULT18X18D with its input and output registers on the clock, no fabric register or LUT beside it, each
+MULT18X18D with its input and output registers on the clock (the inputs enabled by `en`, the output on
+every edge), no fabric register or LUT beside it, each
 operand bit on its A/B pin and each product bit from its P pin; the Verilog of the simulators never
 contains the primitive; the implementation is chosen as documented and bad parameters are refused."""
 import re
@@ -21,7 +23,7 @@ from hdl.controller.update_controller import UpdateController
 
 
 @pytest.mark.parametrize("wa,wb,wp", [(16, 16, 32), (16, 16, 31), (9, 6, 14), (18, 18, 36), (1, 3, 4)])
-def test_model_is_the_product_two_cycles_later(wa, wb, wp):
+def test_model_is_the_product_of_the_operands_taken_two_cycles_later(wa, wb, wp):
     dut = SetupMultiplier(wa, wb, wp, dsp="generic")
     rng = np.random.default_rng(wa * 100 + wb)
     n = 300
@@ -29,12 +31,15 @@ def test_model_is_the_product_two_cycles_later(wa, wb, wp):
     av = [int(x) for x in rng.integers(0, 1 << wa, n)]
     bv = [int(x) for x in rng.integers(0, 1 << wb, n)]
     av[:4], bv[:4] = [(1 << wa) - 1, 0, (1 << wa) - 1, 1], [(1 << wb) - 1, (1 << wb) - 1, 0, 1]
+    en = [int(x) for x in rng.integers(0, 4, n) > 0]
+    en[:4] = [1, 1, 1, 1]
     got = []
 
     async def bench(ctx):
         for t in range(n + LATENCY):
             ctx.set(dut.a, av[t] if t < n else 0)
             ctx.set(dut.b, bv[t] if t < n else 0)
+            ctx.set(dut.en, en[t] if t < n else 0)
             await ctx.tick()
             got.append(ctx.get(dut.p))
 
@@ -42,8 +47,13 @@ def test_model_is_the_product_two_cycles_later(wa, wb, wp):
     sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
-    # got[t] is p after edge t + 1: the product of the operands of cycle t + 1 - LATENCY
-    assert got[LATENCY - 1:LATENCY - 1 + n] == [x * y % (1 << wp) for x, y in zip(av, bv)]
+    # got[t] is p after edge t + 1: the product of the operands last taken at or before cycle t + 1 - LATENCY
+    want, held = [], 0
+    for x, y, e in zip(av, bv, en):
+        held = x * y % (1 << wp) if e else held
+        want.append(held)
+    assert got[LATENCY - 1:LATENCY - 1 + n] == want
+    assert 0 < sum(en) < n
 
 
 def test_parameters_are_checked():
@@ -75,8 +85,10 @@ def test_ecp5_netlist_uses_the_dsp_registers():
     """synth_ecp5 of the primitive path: the registers are the DSP's, every bit on its pin."""
     from tb.dsp_netlist import mult18x18d_netlist
     wa, wb, wp = 16, 13, 28
-    _, conn, port = mult18x18d_netlist(SetupMultiplier(wa, wb, wp, dsp="ecp5"), BUILD / "test_setup_multiplier")
-    assert conn["CLK0"] == port["clk"] and conn["CE0"] == ["1"] and conn["RST0"] == ["0"]
+    _, conn, port = mult18x18d_netlist(SetupMultiplier(wa, wb, wp, dsp="ecp5"), BUILD / "test_setup_multiplier",
+                                       out_ce="CE1")
+    assert conn["CLK0"] == port["clk"] and conn["CE0"] == port["en"] and conn["CE1"] == ["1"]
+    assert conn["RST0"] == ["0"]
     assert [conn[f"SIGNED{x}"] + conn[f"SOURCE{x}"] for x in "AB"] == [["0", "0"], ["0", "0"]]
     assert [conn[f"A{i}"][0] for i in range(18)] == port["a"] + ["0"] * (18 - wa)
     assert [conn[f"B{i}"][0] for i in range(18)] == port["b"] + ["0"] * (18 - wb)
