@@ -17,8 +17,9 @@ Lint is clean when every warning is covered by a waiver below, each with its rea
      looks the same; unused inputs, registers and undriven signals are still reported.
    - DECLFILENAME on a submodule (`<top>.<sub>`): Amaranth writes the whole hierarchy into one file
      named after the top module.
-   - UNUSEDSIGNAL on `rst` of a clocked module: Amaranth gives every module with registers of a domain
-     that domain's reset port, also when all of them are reset-less (the controller's set-up
+   - UNUSEDSIGNAL on `rst` (or `clear`, the layer's ResetInserter of the domain) of a clocked module:
+     Amaranth gives every module with registers of a domain that domain's reset port, also when all of
+     them are reset-less (the controller's set-up
      multiplier, whose registers the iCE40 SB_MAC16 absorbs only without a synchronous reset).
    - CASEINCOMPLETE on `casez (fsm_state)`: Amaranth's FSM encoding leaves unreachable state codes;
      the combinational block assigns every output before the case, so no latch results.
@@ -116,8 +117,9 @@ def waiver_for(config: str, rule: str, msg: str, source_line: str, verilog: str 
         return "Amaranth carry bit or debug view alias"
     if rule == "UNUSEDSIGNAL" and _is_temp_alias(sig, verilog):
         return "Amaranth debug alias of a named Signal (the logic reads the temporary)"
-    if rule == "UNUSEDSIGNAL" and sig == "rst" and re.search(r"^\s*always @\(posedge clk\)", verilog, re.M):
-        return "Amaranth clock-domain port: a module whose registers are all reset-less still gets rst"
+    if rule == "UNUSEDSIGNAL" and sig in ("rst", "clear") and re.search(r"^\s*always @\(posedge clk\)", verilog, re.M):
+        return ("Amaranth clock-domain port: a module whose registers are all reset-less still gets rst (and "
+                "the layer's clear, a ResetInserter of its domain)")
     if rule == "DECLFILENAME" and re.search(rf"'{re.escape(config)}\.[^']+'", msg):
         return "Amaranth submodule written into the top module's file"
     if rule == "CASEINCOMPLETE" and re.match(r"\s*casez \(fsm_state\)", source_line):
