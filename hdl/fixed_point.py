@@ -388,6 +388,27 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
         shifted.update({f"_x{nm}": x, f"_es{nm}": e_s[:ew], f"_es1{nm}": e_s1[:ew],
                         f"_hi0{nm}": e_s > emax, f"_hi1{nm}": e_s1 > emax,
                         f"_lo0{nm}": e_s < emin, f"_lo1{nm}": e_s1 < emin})
+    if not compact:
+        # The special results' values, selected here (beside the shift, before cut "sh"): `force`'s (m, e)
+        # where fc, else 0 for zero, else the saturated +-max at emax (taken where the exponent is above the
+        # range); "_fcz": force or zero. After the round only the range compares choose between these, 0
+        # and the rounded value: with the choices of force and zero made after the last cut, the register
+        # of fc -> force/zero -> above-range gate -> special mantissa -> select against r -> overflow's
+        # select were five LUT levels into the register file's write port (the L=4 ECP5 engine's worst
+        # path, 119.4 MHz).
+        fc = st["_fc"] if force is not None else Const(0, 1)
+        shifted["_fcz"] = st["_zero"] | fc
+        for w, nm in zip(widths, names):
+            qm, qe = Signal(signed(w), name=f"{nm}_qm"), Signal(signed(ew), name=f"{nm}_qe")
+            m.d.comb += [qm.eq(Mux(st["_zero"], 0, Mux(st["_neg"], -(1 << (w - 1)), (1 << (w - 1)) - 1))),
+                         qe.eq(Mux(st["_zero"], 0, emax))]
+            if force is not None:
+                fqm, fqe = Signal(signed(w), name=f"{nm}_fqm"), Signal(signed(ew), name=f"{nm}_fqe")
+                m.d.comb += [fqm.eq(Mux(fc, st["_fm"][:w].as_signed(), qm)), fqe.eq(Mux(fc, st["_fe"], qe))]
+                qm, qe = fqm, fqe
+            shifted[f"_qm{nm}"], shifted[f"_qe{nm}"] = qm, qe
+        # force is used up: not carried further
+        extra = {key: val for key, val in extra.items() if key not in ("_fc", "_fm", "_fe")}
     st = stage_hw(m, "sh" in cuts, f"{name}_psh", {**shifted, "_zero": st["_zero"], "_neg": st["_neg"],
                                                    **{key: st[key] for key in extra}})
     if compact:
@@ -409,8 +430,10 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
         # after it, was the ECP5's worst path of the scalar unit's ALU)
         ovf = Signal(name=f"{nm}_ovf")
         m.d.comb += ovf.eq(~x[w] & r[w - 1])
-        keys = ("_es", "_hi0", "_hi1", "_lo0", "_lo1") + (() if compact else ("_es1",))
+        keys = ("_es", "_hi0", "_hi1", "_lo0", "_lo1") + (() if compact else ("_es1", "_qm", "_qe"))
         rounded.update({f"_r{nm}": r, f"_ovf{nm}": ovf, **{f"{key}{nm}": st[f"{key}{nm}"] for key in keys}})
+    if not compact:
+        rounded["_fcz"] = st["_fcz"]
     st = stage_hw(m, "rnd" in cuts, f"{name}_prnd", {**rounded, "_zero": st["_zero"], "_neg": st["_neg"],
                                                     **{key: st[key] for key in extra}})
     results = []
@@ -425,17 +448,16 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
             # carry chain, except for r itself), so that after that chain only ovf selects: not (r, e + s)
             # (sp_b) for zero, the exponent out of range (above: +-max at emax, flagged; below: 0, flagged)
             # or `force`; with ovf (2**(width-2), e + s + 1) unless sp_1.
-            off = st["_zero"] | st["_fc"] if force is not None else st["_zero"]
+            # (force or zero: the special value _qm, _qe; else above the range: the same, the saturated
+            # value; below: 0)
+            fcz = st["_fcz"]
             alt = {}
             for b in (0, 1):
-                hi, lo = Signal(name=f"{nm}_hi{b}"), Signal(name=f"{nm}_lo{b}")
-                m.d.comb += [hi.eq(~off & st[f"_hi{b}{nm}"]), lo.eq(~off & st[f"_lo{b}{nm}"])]
-                sm_b = Mux(hi, Mux(st["_neg"], -(1 << (w - 1)), (1 << (w - 1)) - 1), 0)
-                se_b = Mux(hi, emax, 0)
-                if force is not None:
-                    sm_b, se_b = Mux(st["_fc"], st["_fm"][:w].as_signed(), sm_b), Mux(st["_fc"], st["_fe"], se_b)
-                sp_b = off | hi | lo
-                fl_b = hi | lo
+                hi, lo = st[f"_hi{b}{nm}"], st[f"_lo{b}{nm}"]
+                sm_b = Mux(fcz | hi, st[f"_qm{nm}"], 0)
+                se_b = Mux(fcz | hi, st[f"_qe{nm}"], 0)
+                sp_b = fcz | hi | lo
+                fl_b = ~fcz & (hi | lo)
                 if force_out is not None:
                     sm_b = Mux(force_out[0], force_out[1][:w].as_signed(), sm_b)
                     se_b = Mux(force_out[0], force_out[2], se_b)

@@ -9,12 +9,13 @@ stage within 8 ns, the scalar unit's own paths at 125 MHz):
     [rd]     the operands as they come (off the register file's block RAM: its 5.6 ns clock-to-out alone)
     A        decode; SUB's -b as FloatFormat.neg (constant compares, one negation: no normaliser); the
              raw exponent difference a_e - b_e, the operands ordered by it (the larger exponent's `big`,
-             the other `small`) and the shift amount; the MUL/SCL exponent sums; the seed table's address
+             the other `small`) and the shift amount; the ADD cut-off's compares of it (not compact); the MUL/SCL exponent sums; the seed table's address
              (a block-RAM ROM, read into A2 or B)
     [x]
     A2       the alignment: `small` shifted right (with 3 guard bits, `big` is not shifted); the DSP
              products (with cut "sum": four 17-bit partial products);
-             the ADD cut-off (on the renormalised exponent: a_e - b_e - de) and the pass-through selects
+             the ADD cut-off (on the renormalised exponent: a_e - b_e - de: the compare for that de; compact:
+             the compares too) and the pass-through selects
     [a]      (always: the multiplier's output register)
     B        the exact value v * 2**e to round: one carry chain (the partial products through a
              carry-save layer)
@@ -249,7 +250,21 @@ class FloatALU(wiring.Component):
         m.d.comb += seed_rd.addr.eq(idx)
         half_e = Signal(signed(ew + 1), name="half_e")
         m.d.comb += half_e.eq((a_e + (mw - 2)) >> 1)
-        st = stage_hw(m, "x" in cuts, "x", {
+        # The cut-off of FloatFormat.add, |a_e - bb_e| > mw + 1 with bb_e = b_e + de: compares of da against
+        # the limits for each de (+1: de_p, -1: de_m, 0), selected by de in stage A2. Not compact: here,
+        # after da's subtraction, registered at cut "x" (in stage A2 the compares' carry chains and the
+        # selects after them to the pass-through registers were the L=1 ECP5 engine's worst path, x_da ->
+        # a_pass, 8.2-8.3 ns on two seeds); compact: in stage A2, as logic (no carry chains on the iCE40).
+        lim = mw + 1
+        if self.compact:
+            gt, lt = gt_const_hw, lt_const_hw
+        else:
+            gt, lt = (lambda x, c: x > c), (lambda x, c: x < c)
+
+        def far_cmp(d):
+            return {"far_p": gt(d, lim + 1) | lt(d, -lim + 1), "far_m": gt(d, lim - 1) | lt(d, -lim - 1),
+                    "far_0": gt(d, lim) | lt(d, -lim)}
+        st = stage_hw(m, "x" in cuts, "x", {**({} if self.compact else far_cmp(da)),
             "mul": is_mul, "addsub": is_addsub, "scl": is_scl, "mov": is_mov, "seed": is_seed, "ldi": is_ldi,
             "a_zero": a_zero, "b_zero": b_zero, "bb_zero": b_zero | c_min, "de_p": de_p, "de_m": de_m,
             "ma": a_m, "mb": b_m, "ae": a_e, "big": big, "small": small, "bb_e": bb_e, "da": da,
@@ -297,17 +312,12 @@ class FloatALU(wiring.Component):
             mul = {"p0": al * bl_, "p1": al * bh, "p2": ah * bl_, "p3": ah * bh}
         else:
             mul = {"prod": ma * mb}
-        # cut-off of FloatFormat.add on the renormalised exponents: a_e - bb_e = da - de
-        da_ = st["da"]
-        lim = mw + 1
+        # cut-off of FloatFormat.add on the renormalised exponents: a_e - bb_e = da - de (compares of stage A,
+        # or here in the compact form)
+        fc = far_cmp(st["da"]) if self.compact else st
         far = Signal(name="far")
-        if self.compact:        # the constant compares as logic, without carry chains
-            gt, lt = gt_const_hw, lt_const_hw
-        else:
-            gt, lt = (lambda x, c: x > c), (lambda x, c: x < c)
-        m.d.comb += far.eq(Mux(st["de_p"], gt(da_, lim + 1) | lt(da_, -lim + 1),
-                               Mux(st["de_m"], gt(da_, lim - 1) | lt(da_, -lim - 1), gt(da_, lim) | lt(da_, -lim))))
-        swap = da_[-1]                               # beyond the cut-off: b the larger (its sign is de-proof)
+        m.d.comb += far.eq(Mux(st["de_p"], fc["far_p"], Mux(st["de_m"], fc["far_m"], fc["far_0"])))
+        swap = st["da"][-1]                          # beyond the cut-off: b the larger (its sign is de-proof)
         # pass-through results (FloatFormat returns them as they are, without renormalising)
         a_pass = Signal(name="a_pass")               # the result is a
         m.d.comb += a_pass.eq(st["mov"] | (st["addsub"] & ~st["a_zero"] & (st["bb_zero"] | (far & ~swap))))

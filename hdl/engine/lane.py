@@ -5,6 +5,7 @@ from amaranth import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from contract.checks import check_int
 from contract.engine_config import LMAX, EngineConfig
 
 from hdl.dsp_multiplier import ECP5_WIDTH, RegisteredMultiplier, check_dsp, dsp_kind
@@ -94,6 +95,9 @@ class Lane(wiring.Component):
         takes it whole), "auto" ("ecp5" when elaborated for an ECP5-family platform and every operand
         fits 18 bits). Same results, same latencies. "ecp5" needs operands of at most 18 bits:
         coef_width and in_width <= 18 and state_width <= 35.
+    index : int
+        The lane's place in the beat, 0..7 (default 0): the initial value of its shift-amount registers,
+        so that each lane keeps its own (see `amt` in elaborate). No effect on the results.
 
     Ports
     -----
@@ -144,13 +148,14 @@ class Lane(wiring.Component):
     #: Stages of a sample beat's products: the halves of pM = v * MA (`pm_lo`, `pm_hi`) and v * v (`pv`).
     PM_STAGE, PV_STAGE = 6, 5
 
-    def __init__(self, cfg: EngineConfig, *, bram_delays: bool = False, dsp: str = "generic"):
+    def __init__(self, cfg: EngineConfig, *, bram_delays: bool = False, dsp: str = "generic", index: int = 0):
         if not isinstance(cfg, EngineConfig):
             raise TypeError(f"cfg must be an EngineConfig, not {cfg!r}")
         if not isinstance(bram_delays, bool):
             raise TypeError(f"bram_delays must be True or False, not {bram_delays!r}")
         self.cfg = cfg
         self.bram_delays = bram_delays
+        self.index = check_int("index", index, 0, 7)
         self.dsp = self.check_dsp(cfg, dsp)
         W, SW, CW = cfg.in_width, cfg.state_width, cfg.coef_width
         self.px_width = max(CW, W) + W
@@ -270,10 +275,15 @@ class Lane(wiring.Component):
 
         def amt(s, stage, max_right, name, delay=1):
             """Shift amount (round_amt_hw) of field s (of the beat in stage - delay), registered `delay`
-            times for the shifter of `stage`."""
+            times for the shifter of `stage`. The registers are this lane's own: every lane computes the
+            same amount from the same pass word, and Yosys merges flip-flops of equal inputs and initial
+            value, which put one register in front of all the lanes' shifters (at L=4 on the ECP5 the
+            read-out shifter's worst path, osh9 -> preO10 of another lane, 8.55 ns, 3.1 ns of it the routes
+            of its first two levels); so the initial value is the lane's `index`, and there is no reset
+            (no beat reads an amount loaded before a reset: its field loads it first)."""
             d = round_amt_hw(m, s, max_left=LMAX, max_right=max_right, name=name)
             for k in range(delay):
-                d = reg(d.shape(), f"{name}{stage - delay + 1 + k}", d)
+                d = reg(d.shape(), f"{name}{stage - delay + 1 + k}", d, init=self.index, reset_less=True)
             return d
 
         def pre(v, a, stage, name):

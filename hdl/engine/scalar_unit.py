@@ -18,7 +18,8 @@ Pipeline (an instruction issued in cycle t)
              conversions' operand (COEF adds the block exponent)
     t+2      COEF/OUTC/SOUT rounding to their widths (fnorm_multi_pipe_hw: one tree and shift, CONV_CUTS[LAT]
              registers inside);
-             KSEL at LAT >= 4 (registered at t+3)
+             KSEL at LAT >= 4: its tests (zero mantissa, clamps) and raw k registered at t+3, the select
+             after them
     then     clamps of the conversions (with "post" in CONV_CUTS: their exponent arithmetic registered
              before the selects and the s underflow shift)
     t+LAT-1  ALU/KSEL result written (register file, k_v); an instruction issued at t+LAT reads it
@@ -328,24 +329,28 @@ class ScalarUnit(wiring.Component):
                      alu.ival.eq(srcs[p1_a[:3]]), alu.ival_e.eq(src_e[p1_a[:3]])]
         m.d.comb += alu.k.eq(Mux(p1_op == OPC["SCLK"], Mux(p1_imm < 0, -k_sel, k_sel), p1_imm))
 
-        def ksel_hw(mant, exp, name):
-            """KSEL: k = floor((e + mw - 2 - (2*SW - 6)) / 2), clamped; 0 for a zero norm."""
+        def ksel_hw(mant, exp, name, cut=False):
+            """KSEL: k = floor((e + mw - 2 - (2*SW - 6)) / 2), clamped; 0 for a zero norm. With `cut`, its
+            tests and the raw k registered (stage_hw `name`) and the select after them: one cycle later."""
             c = mw - 2 - (2 * cfg.state_width - 6)
             kraw = Signal(signed(len(exp) + 2), name=f"{name}_raw")
             m.d.comb += kraw.eq((exp + c) >> 1)
-            ksel = Signal(signed(8), name=name)
             # the clamps as compares of e itself (beside the add, not after it):
             # floor((e + c) / 2) < KMIN <=> e < 2 KMIN - c;  > kmax <=> e > 2 kmax + 1 - c
-            with m.If(mant == 0):
+            t = stage_hw(m, cut, name, {"zero": mant == 0, "lo": lt(exp, 2 * KMIN - c),
+                                        "hi": gt(exp, 2 * cfg.kmax + 1 - c), "raw": kraw})
+            ksel = Signal(signed(8), name=f"{name}_k")
+            with m.If(t["zero"]):
                 m.d.comb += ksel.eq(0)
-            with m.Elif(lt(exp, 2 * KMIN - c)):
+            with m.Elif(t["lo"]):
                 m.d.comb += ksel.eq(KMIN)
-            with m.Elif(gt(exp, 2 * cfg.kmax + 1 - c)):
+            with m.Elif(t["hi"]):
                 m.d.comb += ksel.eq(cfg.kmax)
             with m.Else():
-                m.d.comb += ksel.eq(kraw)
+                m.d.comb += ksel.eq(t["raw"])
             return ksel
-        # at LAT 3 from the operands (t+1), else from the stage 2 registers (t+2; p2_e = ae there)
+        # at LAT 3 from the operands (t+1), registered at t+2; else from the stage 2 registers (t+2; p2_e =
+        # ae there), below
         ksel = ksel_hw(am, ae, "ksel1") if short else None
         # COEF scales the coefficient by 2**e_v(j): it multiplies sample j's integers.
         ex_c = Signal(signed(xw))
@@ -356,7 +361,6 @@ class ScalarUnit(wiring.Component):
         # -- stage 2 (t+2): conversions rounded to their widths -----------------------------------------
         p2_op, p2_d = Signal(ob), Signal(rb)
         p2_m, p2_e, p2_k = Signal(signed(mw)), Signal(signed(ew + 2)), Signal(signed(8))
-        p2_ksel = Signal(signed(8))
         m.d.sync += [p2_op.eq(p1_op), p2_d.eq(p1_d), p2_k.eq(Mux(p1_d[0], k_regs[1], k_regs[0]))]  # COEF v: k_v
         if self.compact and short:
             # the ALU's register of cut "a" holds a_m of the same op (its stage A2 ends at t+1 at LAT 3)
@@ -364,13 +368,14 @@ class ScalarUnit(wiring.Component):
         else:
             m.d.sync += p2_m.eq(am)
         if short:
+            p2_ksel = Signal(signed(8))
             m.d.sync += [p2_e.eq(ae_c), p2_ksel.eq(ksel)]
         else:
             # the register file's output (block RAM, slow clock-to-out) straight into registers: the
             # block exponent added after them, in parallel with fnorm's leading-one tree
             p2_ae, p2_ex = Signal(signed(ew)), Signal(signed(xw))
             m.d.sync += [p2_ae.eq(ae), p2_ex.eq(ex_c)]
-            m.d.comb += [p2_e.eq(p2_ae + p2_ex), p2_ksel.eq(ksel_hw(p2_m, p2_ae, "ksel2"))]
+            m.d.comb += p2_e.eq(p2_ae + p2_ex)
         # fnorm_multi_pipe_hw with conv_cuts: len(conv_cuts) registers inside, the stage 3 registers after
         smw, sew = cfg.s_mant_width, cfg.s_exp_width
         fn_cuts = [c for c in conv_cuts if c in FNORM_CUTS]
@@ -393,9 +398,12 @@ class ScalarUnit(wiring.Component):
         # (a KSEL before it in the schedule is visible by t, one after it at t + 1 + LAT at the earliest),
         # and this is t + 2 + len(fn_cuts) <= t + LAT
         m.d.sync += p3_k.eq(Mux(cx["d"][0], k_regs[1], k_regs[0]) if self.compact else cx["k"])
-        # KSEL's k and the write-back's op, d: registered at t+3 (LAT >= 4)
-        kq_op, kq_d, kq_ksel = Signal(ob), Signal(rb), Signal(signed(8))
-        m.d.sync += [kq_op.eq(p2_op), kq_d.eq(p2_d), kq_ksel.eq(p2_ksel)]
+        # The write-back's op, d: registered at t+3 (LAT >= 4); KSEL's k at t+3 from its tests registered
+        # there (the mantissa's zero test and the clamps' compares of t+2 off the select: before, the zero
+        # test drove the sync reset of a k register, the L=1 ECP5 engine's worst path at 124.55 MHz)
+        kq_op, kq_d = Signal(ob), Signal(rb)
+        m.d.sync += [kq_op.eq(p2_op), kq_d.eq(p2_d)]
+        kq_ksel = None if short else ksel_hw(p2_m, p2_ae, "kq", cut=True)
         # The clamps' exponent arithmetic and compares; with "post" registered before their selects and
         # the s underflow shift.
         s_emax, s_emin = (1 << (sew - 1)) - 1, -(1 << (sew - 1))
@@ -484,8 +492,8 @@ class ScalarUnit(wiring.Component):
                     val = nxt
                 out[key] = val
             return out
-        # op, d, KSEL's k: of cycle t+2 (LAT 3) or t+3 (the register after ksel2) to t+LAT-1; the ALU's
-        # result arrives at t+LAT-1 itself.
+        # op, d, KSEL's k: of cycle t+2 (LAT 3) or t+3 (the select after the kq registers) to t+LAT-1; the
+        # ALU's result arrives at t+LAT-1 itself.
         a_op, a_d, a_ksel = (p2_op, p2_d, p2_ksel) if short else (kq_op, kq_d, kq_ksel)
         w = delayed({"op": a_op, "d": a_d, "ksel": a_ksel}, LAT - 1 - (2 if short else 3), "wa")
         w.update({"rm": alu.r_m, "re": alu.r_e, "aflag": alu.flag})

@@ -228,7 +228,7 @@ class VectorDatapath(wiring.Component):
 
         lanes = []
         for k in range(L):
-            m.submodules[f"lane{k}"] = lane = Lane(cfg, bram_delays=self.bram_delays, dsp=self.dsp)
+            m.submodules[f"lane{k}"] = lane = Lane(cfg, bram_delays=self.bram_delays, dsp=self.dsp, index=k)
             lanes.append(lane)
             m.d.comb += [
                 lane.adv.eq(adv), lane.x.eq(self.x[k]),
