@@ -53,6 +53,17 @@ SIGNAL_WAIVERS = [
      "sh = e_c + (P): a signed exponent plus a small constant, sign-extended by design"),
     (r"host_top", "UNUSEDSIGNAL", r"used|s_used|u_used",                  # hdl/link: buffer_ports
      "a buffer's 'read data used' flag: observed by the tests (no read during a write), read by no logic"),
+    # hdl/engine/scalar_unit.py: fields carried whole down the conversion pipeline, partly read
+    (r"sbe_|host_top", "UNUSEDSIGNAL", r"(p3|post2|wh\d+)_d",
+     "the instruction's register field d carried along; the hand-over stages read its bit 0 (the vector)"),
+    (r"sbe_|host_top", "UNUSEDSIGNAL", r"post2_csh_raw",
+     "COEF/OUTC's shift before its clamp, at the width of its exponent arithmetic; the clamp reads its low bits"),
+    (r"sbe_|host_top", "UNUSEDSIGNAL", r"jc",
+     "the scheduler's 16-bit sample index; the compact scalar unit reads the bits max_batch + 1 needs"),
+    # hdl/engine/float_alu.py, compact
+    (r"sbe_|host_top", "UNUSEDSIGNAL", r"a_prod",
+     "the SB_MAC16's product register (whole, so Yosys packs it into the DSP); its low mw-4 bits lie below "
+     "every product's rounding position"),
 ]
 
 WARN = re.compile(r"^%Warning-(?P<rule>[A-Z]+): (?P<file>[^:]+):(?P<line>\d+):\d+: (?P<msg>.*)$")

@@ -409,7 +409,8 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
             shifted[f"_qm{nm}"], shifted[f"_qe{nm}"] = qm, qe
         # force is used up: not carried further
         extra = {key: val for key, val in extra.items() if key not in ("_fc", "_fm", "_fe")}
-    st = stage_hw(m, "sh" in cuts, f"{name}_psh", {**shifted, "_zero": st["_zero"], "_neg": st["_neg"],
+    # (not compact: zero and the sign are used up in the special results above, not carried further)
+    st = stage_hw(m, "sh" in cuts, f"{name}_psh", {**shifted, **({"_zero": st["_zero"], "_neg": st["_neg"]} if compact else {}),
                                                    **{key: st[key] for key in extra}})
     if compact:
         # e + s of each width = base + d (+ 1 on a rounding overflow) and its range compares, as logic
@@ -434,7 +435,7 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
         rounded.update({f"_r{nm}": r, f"_ovf{nm}": ovf, **{f"{key}{nm}": st[f"{key}{nm}"] for key in keys}})
     if not compact:
         rounded["_fcz"] = st["_fcz"]
-    st = stage_hw(m, "rnd" in cuts, f"{name}_prnd", {**rounded, "_zero": st["_zero"], "_neg": st["_neg"],
+    st = stage_hw(m, "rnd" in cuts, f"{name}_prnd", {**rounded, **({"_zero": st["_zero"], "_neg": st["_neg"]} if compact else {}),
                                                     **{key: st[key] for key in extra}})
     results = []
     for w, nm in zip(widths, names):

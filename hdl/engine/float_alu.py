@@ -267,8 +267,9 @@ class FloatALU(wiring.Component):
         st = stage_hw(m, "x" in cuts, "x", {**({} if self.compact else far_cmp(da)),
             "mul": is_mul, "addsub": is_addsub, "scl": is_scl, "mov": is_mov, "seed": is_seed, "ldi": is_ldi,
             "a_zero": a_zero, "b_zero": b_zero, "bb_zero": b_zero | c_min, "de_p": de_p, "de_m": de_m,
-            "ma": a_m, "mb": b_m, "ae": a_e, "big": big, "small": small, "bb_e": bb_e, "da": da,
-            **({"nb": nb} if self.compact else {"bb_m": bb_m}),
+            "ma": a_m, **({} if "x" in cuts else {"mb": b_m}), "ae": a_e, "big": big, "small": small, "bb_e": bb_e,
+            "da": da if self.compact else da[-1:],     # (not compact: the cut-off compares are made here)
+            **({"nb": nb[:mw].as_signed()} if self.compact else {"bb_m": bb_m}),
             "dsh": dsh, **e_ops, "half_e": half_e,
             "seed_zero": a_m <= 0, "ival": inp["ival"], "ival_e": inp["ival_e"]})
 
@@ -280,7 +281,7 @@ class FloatALU(wiring.Component):
         split = "sum" in cuts and mw > 18 and not self.compact
         # the partial products in MULT18X18D primitives with their registers (the ECP5): `dsp_regs`
         use_dsp = split and "x" in cuts and dsp_kind(self.dsp, platform, 18) == "ecp5"
-        ma, mb = st["ma"], st["mb"]
+        ma, mb = st["ma"], st.get("mb", b_m)    # with cut "x" the multiplier has operand registers of its own
         if use_dsp:
             # operand halves as 18-bit signed DSP operands (low halves zero-extended, high halves
             # sign-extended), registered in the DSP on MUL (CE0); the product register always (CE1); each
@@ -331,7 +332,7 @@ class FloatALU(wiring.Component):
         e = Signal(signed(ew + 4), name="e")
         if self.compact:
             e_max = Signal(signed(ew + 1), name="e_max3")
-            m.d.comb += e_max.eq(Mux(da_[-1], st["be"], st["ae"]) - 3)
+            m.d.comb += e_max.eq(Mux(swap, st["be"], st["ae"]) - 3)
             m.d.comb += e.eq(Mux(st["seed"], seed_e, Mux(st["ldi"], st["ival_e"],
                                                          Mux(st["addsub"], e_max, st["e_lin"]))))
         else:
@@ -349,7 +350,7 @@ class FloatALU(wiring.Component):
             "mul": st["mul"], "addsub": st["addsub"], "seed": st["seed"], "zero": zero, "pass": pss, "e": e,
             "v_o": v_o, **seed_a2,
             **({"pm": Mux(a_pass, st["ma"], Mux(st["de_p"] | st["de_m"], Mux(st["de_p"], top >> 1, -top),
-                                                   st["nb"][:mw].as_signed())),
+                                                   st["nb"])),
                 "pe": Mux(a_pass, st["ae"], st["bb_e"])} if self.compact else
                {"a_pass": a_pass, "ma": st["ma"], "ae": st["ae"], "bb_m": st["bb_m"], "bb_e": st["bb_e"]}),
             "add_a": Cat(Const(0, 3), st["big"]).as_signed(),

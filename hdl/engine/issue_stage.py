@@ -376,16 +376,16 @@ class IssueStage(wiring.Component):
 
         # Prefetch: read at the next pending beat's words (after an issue: the following beat's; with `sw`
         # the read-out's first word), so the read ports show the pending beat's words.
-        issue = Signal()
-        m.d.comb += issue.eq(issue_run | issue_ro)
-        m.d.sync += diff.eq(Mux(issue, d_ev, d_idle))
+        issued = Signal()             # a beat of either kind issues
+        m.d.comb += issued.eq(issue_run | issue_ro)
+        m.d.sync += diff.eq(Mux(issued, d_ev, d_idle))
         nxt = Signal.like(addr)
         m.d.comb += nxt.eq(Mux(is_last, nxt_first, addr + 1))
-        with m.If(issue):
+        with m.If(issued):
             m.d.sync += addr.eq(nxt)
         with m.Elif(sw):                                        # -> the read-out's D pass
             m.d.sync += addr.eq(base[Vec.D])
-        m.d.comb += self.st_addr.eq(Mux(issue, nxt, Mux(sw, base[Vec.D], addr)))
+        m.d.comb += self.st_addr.eq(Mux(issued, nxt, Mux(sw, base[Vec.D], addr)))
         for k in range(2):
             m.d.comb += [buf_rd[k].en.eq(self.adv), buf_rd[k].addr.eq(self.st_addr),
                          buf_wr[k].en.eq(issue_run), buf_wr[k].addr.eq(addr)]

@@ -338,7 +338,7 @@ class ScalarUnit(wiring.Component):
             # the clamps as compares of e itself (beside the add, not after it):
             # floor((e + c) / 2) < KMIN <=> e < 2 KMIN - c;  > kmax <=> e > 2 kmax + 1 - c
             t = stage_hw(m, cut, name, {"zero": mant == 0, "lo": lt(exp, 2 * KMIN - c),
-                                        "hi": gt(exp, 2 * cfg.kmax + 1 - c), "raw": kraw})
+                                        "hi": gt(exp, 2 * cfg.kmax + 1 - c), "raw": kraw[:8].as_signed()})
             ksel = Signal(signed(8), name=f"{name}_k")
             with m.If(t["zero"]):
                 m.d.comb += ksel.eq(0)
@@ -360,8 +360,13 @@ class ScalarUnit(wiring.Component):
 
         # -- stage 2 (t+2): conversions rounded to their widths -----------------------------------------
         p2_op, p2_d = Signal(ob), Signal(rb)
-        p2_m, p2_e, p2_k = Signal(signed(mw)), Signal(signed(ew + 2)), Signal(signed(8))
-        m.d.sync += [p2_op.eq(p1_op), p2_d.eq(p1_d), p2_k.eq(Mux(p1_d[0], k_regs[1], k_regs[0]))]  # COEF v: k_v
+        p2_m, p2_e = Signal(signed(mw)), Signal(signed(ew + 2))
+        m.d.sync += [p2_op.eq(p1_op), p2_d.eq(p1_d)]
+        k_extra = {}
+        if not self.compact:        # COEF v: k_v, carried (compact: read again in stage 3, below)
+            p2_k = Signal(signed(8))
+            m.d.sync += p2_k.eq(Mux(p1_d[0], k_regs[1], k_regs[0]))
+            k_extra = {"k": p2_k}
         if self.compact and short:
             # the ALU's register of cut "a" holds a_m of the same op (its stage A2 ends at t+1 at LAT 3)
             m.d.comb += p2_m.eq(alu.a_q)
@@ -384,7 +389,7 @@ class ScalarUnit(wiring.Component):
         # -2**(mw-2) or 0, as every ALU result and reset value is: a shift by 0 or 1, no tree)
         ((cm, ce, cflag), (sm, se, sflag)), cx = fnorm_multi_pipe_hw(
             m, p2_m, p2_e, widths=(cw, smw), ew=ew, names=("coef", "sout"), cuts=fn_cuts,
-            extra={"op": p2_op, "d": p2_d, **({} if self.compact else {"k": p2_k})}, compact=self.compact,
+            extra={"op": p2_op, "d": p2_d, **k_extra}, compact=self.compact,
             normalised=self.compact)
 
         # -- stage 3 (t+3+len(fn_cuts)): clamps; the ALU result -----------------------------------------
@@ -401,9 +406,11 @@ class ScalarUnit(wiring.Component):
         # The write-back's op, d: registered at t+3 (LAT >= 4); KSEL's k at t+3 from its tests registered
         # there (the mantissa's zero test and the clamps' compares of t+2 off the select: before, the zero
         # test drove the sync reset of a k register, the L=1 ECP5 engine's worst path at 124.55 MHz)
-        kq_op, kq_d = Signal(ob), Signal(rb)
-        m.d.sync += [kq_op.eq(p2_op), kq_d.eq(p2_d)]
-        kq_ksel = None if short else ksel_hw(p2_m, p2_ae, "kq", cut=True)
+        kq_op = kq_d = kq_ksel = None
+        if not short:
+            kq_op, kq_d = Signal(ob), Signal(rb)
+            m.d.sync += [kq_op.eq(p2_op), kq_d.eq(p2_d)]
+            kq_ksel = ksel_hw(p2_m, p2_ae, "kq", cut=True)
         # The clamps' exponent arithmetic and compares; with "post" registered before their selects and
         # the s underflow shift.
         s_emax, s_emin = (1 << (sew - 1)) - 1, -(1 << (sew - 1))
