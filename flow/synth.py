@@ -25,6 +25,7 @@ YoWASP tools only see their working folder, so the constraints are copied next t
                                        replaced, the others kept)
     python -m flow.synth --target T    only target T (ice40 or ecp5) of the (named) configurations
     python -m flow.synth --pnr-timeout MIN   stop a place and route after MIN minutes (default 60)
+    python -m flow.synth --seed N      nextpnr's placement seed N (default 1; the entry records it)
 """
 from __future__ import annotations
 
@@ -215,7 +216,7 @@ def placer_estimate_mhz(log_text: str) -> float | None:
     return float(found[-1]) if found else None
 
 
-def run_target(cfg: dict, target: str, pnr_timeout_min: float = PNR_TIMEOUT_MIN) -> dict:
+def run_target(cfg: dict, target: str, pnr_timeout_min: float = PNR_TIMEOUT_MIN, seed: int = 1) -> dict:
     t = TARGETS[target]
     goal = goal_of(cfg, target)
     d = BUILD / "synth" / cfg["name"]
@@ -225,7 +226,8 @@ def run_target(cfg: dict, target: str, pnr_timeout_min: float = PNR_TIMEOUT_MIN)
     cells = synthesise(d, target, netlist=True)
     area = write_area(d / f"{target}.json", d / f"{target}.area.md", title=f"{cfg['name']} on {target}",
                       strip="dut")
-    entry = _run_pnr(d, target, t, goal, cells, pnr_timeout_min)
+    entry = _run_pnr(d, target, t, goal, cells, pnr_timeout_min, seed)
+    entry["pnr_seed"] = seed
     if target == "ice40" and (entry["resources"] or {}).get("FF"):
         # the area's count: Yosys's SB_DFF* cells and the flip-flops of hand-placed ICESTORM_LCs
         entry["resources"]["FF"]["used"] = sum(row["FF"] for row in area.values())
@@ -234,11 +236,11 @@ def run_target(cfg: dict, target: str, pnr_timeout_min: float = PNR_TIMEOUT_MIN)
     return entry
 
 
-def _run_pnr(d: Path, target: str, t: dict, goal: float, cells: dict, pnr_timeout_min: float) -> dict:
+def _run_pnr(d: Path, target: str, t: dict, goal: float, cells: dict, pnr_timeout_min: float, seed: int) -> dict:
     rpt_file = d / f"{target}.rpt.json"
     rpt_file.unlink(missing_ok=True)                   # no stale report after a failed run
     code, stderr = run_tool([tool(t["pnr"]), "--json", f"{target}.json", *t["args"], "--freq", f"{goal:g}",
-                             "--report", rpt_file.name, "--seed", "1", "--timing-allow-fail", "--quiet",
+                             "--report", rpt_file.name, "--seed", str(seed), "--timing-allow-fail", "--quiet",
                              "--log", f"{target}.pnr.log"], d, pnr_timeout_min)
     log = d / f"{target}.pnr.log"
     log_text = log.read_text() if log.exists() else ""
@@ -285,7 +287,12 @@ def main(argv=None) -> int:
     ap.add_argument("--pnr-timeout", type=float, default=PNR_TIMEOUT_MIN, metavar="MIN",
                     help=f"stop a place and route after MIN minutes, reported as not fitting (default "
                          f"{PNR_TIMEOUT_MIN:g})")
+    ap.add_argument("--seed", type=int, default=1, metavar="N",
+                    help="nextpnr's placement seed, a positive integer (default 1; Fmax moves by a few percent "
+                         "between seeds: report a figure with its seed)")
     args = ap.parse_args(argv)
+    if args.seed < 1:
+        ap.error(f"--seed must be a positive integer, not {args.seed}")
     if not args.pnr_timeout > 0:
         ap.error(f"--pnr-timeout must be a positive number of minutes, not {args.pnr_timeout:g}")
     try:
@@ -308,7 +315,7 @@ def main(argv=None) -> int:
         for target in cfg["synth"]:
             if args.target is not None and target != args.target:
                 continue
-            r = run_target(cfg, target, args.pnr_timeout)
+            r = run_target(cfg, target, args.pnr_timeout, args.seed)
             summary.setdefault(cfg["name"], {})[target] = r
             print(console_line(cfg["name"], target, r), flush=True)
     # Entries of an older summary (without a verdict) are left out of the table, not guessed at.

@@ -119,6 +119,14 @@ def test_synth_rejects_a_pnr_timeout_that_is_not_positive(monkeypatch, capsys, v
     assert "--pnr-timeout must be a positive number of minutes" in msg
 
 
+@pytest.mark.parametrize("value", ["0", "-2"])
+def test_synth_rejects_a_seed_that_is_not_positive(monkeypatch, capsys, value):
+    import flow.synth as s
+    monkeypatch.setattr(s, "run_target", no_work)
+    monkeypatch.setattr(s, "BUILD", None)
+    assert "--seed must be a positive integer" in reject(s.main, ["--seed", value], capsys)
+
+
 def test_lint_takes_no_arguments(monkeypatch, capsys):
     import flow.lint as lint
     monkeypatch.setattr(lint, "lint_file", no_work)
