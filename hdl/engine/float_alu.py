@@ -58,6 +58,8 @@ from hdl.fixed_point import FNORM_CUTS, fnorm_pipe_hw, gt_const_hw, lt_const_hw,
 CUTS = {1: ("a",), 2: ("a", "bl"), 3: ("x", "a", "bl"), 4: ("rd", "x", "a", "bl"),
         5: ("rd", "x", "a", "bl", "sh"), 6: ("rd", "x", "a", "sum", "bl", "sh"),
         7: ("rd", "x", "a", "sum", "bl", "sh", "rnd"), 8: ("rd", "x", "a", "sum", "pre", "bl", "sh", "rnd")}
+#: The largest latency of the full (not compact) form: the larger ones hold cut "pre"
+FULL_MAX_LATENCY = max(k for k, c in CUTS.items() if "pre" not in c)
 
 
 class FloatALU(wiring.Component):
@@ -127,10 +129,10 @@ class FloatALU(wiring.Component):
         self.int_width = check_int("int_width", int_width, 8, 128)
         #: pipeline registers, inputs to result (CUTS[LATENCY] says where)
         self.LATENCY = check_int("latency", latency, 1, max(CUTS))
-        if "pre" in CUTS[self.LATENCY] and not compact:
+        if self.LATENCY > FULL_MAX_LATENCY and not compact:
             raise ValueError(f"latency {self.LATENCY} (the scalar unit's alu_latency {self.LATENCY + 2}) needs "
                              f"compact=True: cut 'pre' splits the compact normaliser; the full form has "
-                             f"{max(k for k, c in CUTS.items() if 'pre' not in c)} stages at most")
+                             f"{FULL_MAX_LATENCY} stages at most")
         self.cuts = CUTS[self.LATENCY]
         self.compact = bool(compact)
         self.dsp = check_dsp(dsp)
@@ -195,9 +197,10 @@ class FloatALU(wiring.Component):
         m.d.comb += nb.eq(Mux(is_sub, Mux(c_max, top - 1, Mux(c_min, 0, bneg)), b_m))
         # (compact: bb_m = nb but for de, selected in stage A2 from registers: not after -b's carry chain
         # and the corner compares in stage A)
-        bb_m = Signal(signed(mw), name="bb_m")
-        m.d.comb += bb_m.eq(Mux(~is_sub, b_m, Mux(de_p, top >> 1, Mux(de_m, -top, Mux(c_max, top - 1,
-                                                                                      Mux(c_min, 0, bneg))))))
+        if not self.compact:
+            bb_m = Signal(signed(mw), name="bb_m")
+            m.d.comb += bb_m.eq(Mux(~is_sub, b_m, Mux(de_p, top >> 1, Mux(de_m, -top, Mux(c_max, top - 1,
+                                                                                          Mux(c_min, 0, bneg))))))
         bb_e = Signal(signed(ew), name="bb_e")
         if self.compact:        # one adder of a selected constant (not one per constant and a select)
             m.d.comb += bb_e.eq(Mux(c_min, 0, b_e + Mux(de_p, 1, Mux(de_m, -1, 0))))

@@ -50,7 +50,7 @@ from contract.engine_config import KMIN, LMAX, EngineConfig
 
 from hdl.dsp_multiplier import check_dsp
 from hdl.fixed_point import FNORM_CUTS, fnorm_multi_pipe_hw, gt_const_hw, lt_const_hw, rshift_round_hw, stage_hw
-from hdl.engine.float_alu import CUTS, FloatALU
+from hdl.engine.float_alu import FULL_MAX_LATENCY, FloatALU
 
 #: The instructions that are pulses to the engine (ports rel, rdy, done) rather than ALU operations.
 PULSE_OPS = ("REL", "RDY", "DONE")
@@ -86,10 +86,10 @@ def check_rtl_latency(cfg: EngineConfig, compact: bool = False) -> None:
     if cfg.alu_latency < MIN_LATENCY:
         raise ValueError(f"alu_latency must be at least {MIN_LATENCY} for the RTL scalar unit (register-file "
                          f"read, two ALU stages), not {cfg.alu_latency}")
-    if not compact and "pre" in CUTS[cfg.alu_latency - 2]:
+    if not compact and cfg.alu_latency - 2 > FULL_MAX_LATENCY:
         raise ValueError(f"alu_latency {cfg.alu_latency} needs compact=True: its ALU stage splits the compact "
                          f"normaliser (hdl/engine/float_alu.py CUTS); the full form runs at alu_latency "
-                         f"{2 + max(k for k, c in CUTS.items() if 'pre' not in c)} at most")
+                         f"{2 + FULL_MAX_LATENCY} at most")
 
 
 class ScalarUnit(wiring.Component):
@@ -275,15 +275,15 @@ class ScalarUnit(wiring.Component):
         # RDY v or DONE is a compare of pc (a register) with constants, registered, instead of a decode of
         # the ROM word in its own cycle (the iCE40's ROM -> decode -> scheduler -> issue-decision path).
         # Not running, the next cycle is at most a segment's first slot, never a pulse (__init__).
-        def next_is(pred, segs=None) -> Signal:
+        def next_is(op, vec=None, segs=None) -> Signal:
+            """Registered: the next cycle runs `op` (of vector `vec`, in one of segments `segs`)."""
             at = Signal()
             m.d.sync += at.eq(running & Cat(pc == i - 1 for i, ins in enumerate(self.rom)
-                                            if pred(ins) and (segs is None or self._segment_at(i) in segs)).any())
+                                            if ins[0] == op and (vec is None or ins[1] == vec)
+                                            and (segs is None or self._segment_at(i) in segs)).any())
             return at
-        done = lambda ins: ins[0] == "DONE"     # noqa: E731
-        m.d.comb += [self.rel.eq(next_is(lambda ins: ins[0] == "REL")),
-                     self.rdy.eq(Cat(next_is(lambda ins, v=v: ins[0] == "RDY" and ins[1] == v) for v in sorted(Vec, key=int))),
-                     self.done.eq(next_is(done)), self.chain_done.eq(next_is(done, ("CHAIN", "LAST")))]
+        m.d.comb += [self.rel.eq(next_is("REL")), self.rdy.eq(Cat(next_is("RDY", v) for v in sorted(Vec, key=int))),
+                     self.done.eq(next_is("DONE")), self.chain_done.eq(next_is("DONE", segs=("CHAIN", "LAST")))]
 
         # -- issue (cycle t): read addresses, pulses --------------------------------------------------
         if self.compact:
