@@ -59,8 +59,8 @@ PROOFS: dict[str, Proof] = {
                            "engine a=2 b=3 L=1: o stream rules (any trace length, k-induction), "
                            "saturated/framing_error sticky, no read-out word dropped; the output FIFO's "
                            "invariants and the credit accounting (proved with them)"),
-    "engine_stream_long": Proof(lambda: EngineStreamProps(a=9, b=8), "prove", 8,
-                                "engine a=9 b=8 L=1 (a read-out of 17 beats, longer than the output's 15: "
+    "engine_stream_long": Proof(lambda: EngineStreamProps(a=10, b=8), "prove", 8,
+                                "engine a=10 b=8 L=1 (a read-out of 18 beats, longer than the output's 16: "
                                 "back-pressure fills it): as engine_stream, no read-out word dropped"),
     "engine_counter": Proof(lambda: EngineCounterProps(), "bmc", 16,
                             "engine a=2 b=3 L=1: sample_count +1 per accepted sample, 0 after clear, "

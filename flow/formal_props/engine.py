@@ -47,7 +47,7 @@ class EngineStreamProps(FormalTop):
 
     No read-out word is dropped: the output FIFO never sees a write while full (the credits of the
     issue stage, hdl/engine/vector_datapath.py; with a read-out longer than the output's OUT_DEPTH
-    words, a=9 b=8, back-pressure fills it).
+    words, a=10 b=8, back-pressure fills it).
 
     The induction step starts from any state in which the assertions held for k cycles, reachable or
     not; the datapath's invariants (VectorDatapath.invariants: the output FIFO's, OutFIFO.invariants,

@@ -1,7 +1,7 @@
 """One lane of the SBE engine's vector datapath (hdl/engine/sbe_engine.py), stages 0..10."""
 from __future__ import annotations
 
-from amaranth import Cat, Const, Module, Mux, Signal, signed
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -55,9 +55,10 @@ class Lane(wiring.Component):
               read-out: the operands of pM = om * MB registered (oP = MB, oM = om)
     stage 7   read-out: pM split in the same two DSPs
     stage 8   read-out: pM = hi * 2**17 + lo (`pm`, combinational), registered
-    stage 9   shift of rnd(pM, osh)                             (read-out)
-    stage 10  elem = sat_elem(rnd(pM, osh))                     (read-out), registered
-    stage 11  elem (the register; its clamp bit too)
+    stage 9   shift of rnd(pM, osh) by the amount's multiple of 8  (read-out)
+    stage 10  shift by the amount's low 3 bits                    (read-out)
+    stage 11  elem = sat_elem(rnd(pM, osh))                     (read-out), registered
+    stage 12  elem (the register; its clamp bit too)
     ========  ================================================================================
 
     The two pM DSPs serve a sample beat in stage 5 and a read-out beat in stage 7: the caller never has
@@ -132,13 +133,13 @@ class Lane(wiring.Component):
         (3 at one lane, else 5). Of a read-out beat: unused values (px is
         cmB * x_n there, not 0: the caller sums sample beats only).
     elem : Out(signed(elem_width))
-        Stage 11: the read-out element (a register).
+        Stage 12: the read-out element (a register).
     sat : Out(3)
         Clamps of this cycle: bit 0 MA (stage 3), bit 1 MB (stage 5, read-out only), bit 2 elem
-        (stage 11); the caller qualifies them with the stage's valid (and read-out) bits.
+        (stage 12); the caller qualifies them with the stage's valid (and read-out) bits.
 
     Latency (in cycles of `adv`): 6 from `x` (stage 0) to pm_lo, pm_hi, 5 to pv, 7 to pm_r, `px_stage`
-    to px, 11 to elem;
+    to px, 12 to elem;
     6 from m, xa, xb (stage 0) to mb (stage 6).
     """
 
@@ -397,13 +398,20 @@ class Lane(wiring.Component):
         if self.dsp != "generic":
             m.d.comb += self.pm_r.eq(pM9)
 
-        # stage 9: the shift of rnd(pM, osh);  stage 10: its increment, the element, registered (its clamp
-        # tests are trees over pre's ~50 bits: with the route into the output FIFO's RAM after them they
-        # took 8.1 ns on the ECP5)
-        preO10 = pre(pM9, amt(self.osh, 9, cfg.rmax_out + 1, "osh"), 9, "preO")
-        e_val, e_hit = round_post_sat_hw(m, preO10, cfg.elem_width, name="elem")
-        elem11 = reg(signed(cfg.elem_width), "elem11", e_val)
-        e_hit11 = reg(1, "elem_sat11", e_hit)
+        # stage 9: the shift of rnd(pM, osh) by the amount's multiple of 8;  stage 10: by its low 3 bits
+        # (round_pre_hw in two registered halves: arithmetic right shifts compose, so pre is the same);
+        # stage 11: its increment, the element, registered (its clamp tests are trees over pre's ~50 bits:
+        # with the route into the output FIFO's RAM after them they took 8.1 ns on the ECP5). The one
+        # 52-bit shifter of six levels, from amount registers that fan out to every bit, was the L = 1
+        # engine's worst ECP5 path (osh9 -> preO10, 8.1 ns, most of it routes).
+        osh9 = amt(self.osh, 9, cfg.rmax_out + 1, "osh")
+        preOc10 = reg(signed(len(pM9) + LMAX + 2), "preOc10",
+                      round_pre_hw(m, pM9, Cat(Const(0, 3), osh9[3:]), max_left=LMAX, name="preO_c"))
+        osh_lo10 = reg(unsigned(3), "osh_lo10", osh9[:3], init=self.index, reset_less=True)
+        preO11 = reg(signed(len(preOc10)), "preO11", preOc10 >> osh_lo10)
+        e_val, e_hit = round_post_sat_hw(m, preO11, cfg.elem_width, name="elem")
+        elem12 = reg(signed(cfg.elem_width), "elem12", e_val)
+        e_hit12 = reg(1, "elem_sat12", e_hit)
 
-        m.d.comb += [self.elem.eq(elem11), self.sat.eq(Cat(ma_hit, mb_hit & ro5, e_hit11))]
+        m.d.comb += [self.elem.eq(elem12), self.sat.eq(Cat(ma_hit, mb_hit & ro5, e_hit12))]
         return m

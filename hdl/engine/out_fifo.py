@@ -26,11 +26,17 @@ class OutFIFO(wiring.Component):
         Bits per word, 1..256.
     depth : int
         Words held (the output stage included), 2..1024.
+    gate_writes : bool
+        True (default): a write while full (`w_rdy` low) is ignored, as SyncFIFOBuffered does. False: the
+        caller never writes while full (the engine's read-out credits guarantee it, and its formal proof
+        asserts it: flow/formal_props/engine.py), so `w_en` writes unconditionally and the level is off
+        the write path: at L = 4 on the ECP5 the level -> w_rdy -> write -> level loop, behind the route
+        from the datapath's stage-12 tag, was the engine's worst path (8.5 ns).
 
     Ports
     -----
     w_en, w_data : In(1), In(width)
-        Write (ignored while `w_rdy` is low).
+        Write (ignored while `w_rdy` is low, with `gate_writes`; else never while it is low).
     w_rdy : Out(1)
         Not full.
     r_en : In(1)
@@ -47,9 +53,12 @@ class OutFIFO(wiring.Component):
     states what holds of them in every reachable state (the formal proofs assert it).
     """
 
-    def __init__(self, width: int, depth: int):
+    def __init__(self, width: int, depth: int, *, gate_writes: bool = True):
         self.width = check_int("width", width, 1, 256)
         self.depth = check_int("depth", depth, 2, 1024)
+        if not isinstance(gate_writes, bool):
+            raise TypeError(f"gate_writes must be True or False, not {gate_writes!r}")
+        self.gate_writes = gate_writes
         super().__init__({
             "w_en": In(1), "w_data": In(unsigned(width)), "w_rdy": Out(1),
             "r_en": In(1), "r_data": Out(unsigned(width)), "r_rdy": Out(1),
@@ -66,7 +75,8 @@ class OutFIFO(wiring.Component):
         produce, consume = Signal(range(inner)), Signal(range(inner))
         do_write = Signal()
         do_read = Signal()               # RAM -> output stage
-        m.d.comb += [self.w_rdy.eq(level != inner), do_write.eq(self.w_rdy & self.w_en),
+        write_ok = self.w_rdy if self.gate_writes else 1
+        m.d.comb += [self.w_rdy.eq(level != inner), do_write.eq(write_ok & self.w_en),
                      do_read.eq((level != 0) & (~self.r_rdy | self.r_en)),
                      wr.addr.eq(produce), wr.data.eq(self.w_data), wr.en.eq(do_write),
                      rd.addr.eq(consume), rd.en.eq(do_read), self.r_data.eq(rd.data),

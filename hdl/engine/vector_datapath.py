@@ -23,7 +23,7 @@ class VectorDatapath(wiring.Component):
     """`lanes` Lanes (hdl/engine/lane.py) behind the issue stage, with the per-beat tags, the exact
     dot products of each pass and the output register of the read-out.
 
-    A beat enters with its tag (`beat`, stage 0) and moves one stage per cycle to stage 11; the pipeline
+    A beat enters with its tag (`beat`, stage 0) and moves one stage per cycle to stage 12; the pipeline
     never stalls (`adv` is constant 1). Back-pressure on `o` is absorbed by an output FIFO of OUT_DEPTH
     beats and credit-based issue: a read-out beat may issue (`ro_credit`) only while fewer than
     OUT_DEPTH read-out beats are issued and not yet taken from `o`, so the FIFO never overflows and
@@ -43,7 +43,7 @@ class VectorDatapath(wiring.Component):
     a register per vector loaded in stage 1 (not carried by the tags). The latches are `full` from the
     cycle the last beat is in stage ACC (the scalar unit may start then: its first reads of the sums are
     two cycles after its start, of the exponents and `lob` at its start) until the scalar unit releases
-    them (`rel`; a release in the same cycle wins). Stage 11 of a read-out
+    them (`rel`; a release in the same cycle wins). Stage 12 of a read-out
     beat writes the lanes' elements and `s` into the output FIFO (hdl/engine/out_fifo.py), whose
     registered read port is `o`.
 
@@ -120,15 +120,15 @@ class VectorDatapath(wiring.Component):
     busy : Out(1)
         A beat in stages 1..9, in the output FIFO, or a latch full.
 
-    Latency: 11 cycles from `beat` to stage 11 (a read-out beat is on `o` 13 cycles after it issued: the
+    Latency: 12 cycles from `beat` to stage 12 (a read-out beat is on `o` 14 cycles after it issued: the
     FIFO's write and its registered read); the state write-back is 6 cycles after issue; a pass's
     latches are `full` ACC cycles after its last beat issued (its sums written at the end of that cycle).
     """
 
-    NSTAGES = 12    # stage 0 (issue) .. stage 11
+    NSTAGES = 13    # stage 0 (issue) .. stage 12
     WB = 6          # the stage writing the state back
     ACC = 6         # the stage latching the dot products: set per instance at elaboration (`sum_stages`)
-    OUT_DEPTH = 15  # output FIFO beats: >= the issue-to-`o` latency + 2, so a consumer that is always
+    OUT_DEPTH = 16  # output FIFO beats: >= the issue-to-`o` latency + 2, so a consumer that is always
     #               ready sees the read-out back to back
 
     def __init__(self, cfg: EngineConfig, *, acc_width: int, bram_delays: bool = False, dsp: str = "generic"):
@@ -342,11 +342,13 @@ class VectorDatapath(wiring.Component):
                                                                            & (tp.vec == v))))
         m.d.sync += self.full.eq(self.full_next)
 
-        # stage 11, read-out: into the output FIFO; credits for the issue stage
+        # stage 12, read-out: into the output FIFO; credits for the issue stage
         tout = tag[self.NSTAGES - 1]
         ol = self.o.payload.shape()
         # OUT_DEPTH words, all the credits allow (every word owed may have to wait in the FIFO)
-        m.submodules.ofifo = ofifo = OutFIFO(ol.size, self.OUT_DEPTH)    # SyncFIFOBuffered's behaviour
+        # SyncFIFOBuffered's behaviour; the credits keep every write off a full FIFO (invariants() below), so
+        # the FIFO does not gate its writes with its level
+        m.submodules.ofifo = ofifo = OutFIFO(ol.size, self.OUT_DEPTH, gate_writes=False)
         self.out_fifo = ofifo           # for the formal proofs (its invariants, after elaboration)
         word = Signal(ol)
         m.d.comb += [word.s_mant.eq(self.s.mant), word.s_exp.eq(self.s.exp), word.vec.eq(tout.vec == Vec.X),
@@ -355,8 +357,14 @@ class VectorDatapath(wiring.Component):
             m.d.comb += word.elems[k].eq(lane.elem)
         # Every read-out word goes through the FIFO (its registered read port is the output): a bypass
         # register for an empty FIFO saved a cycle of latency but put the FIFO's level, the bypass decision
-        # and the stage-11 tag into one loop, the L = 4 engine's worst ECP5 path (8.9 ns across the die).
-        m.d.comb += [ofifo.w_en.eq(tout.valid & tout.ro), ofifo.w_data.eq(word),
+        # and the stage-11 tag (now 12) into one loop, the L = 4 engine's worst ECP5 path (8.9 ns across the die).
+        # The write strobe is a register of its own, loaded from stage 11's tag (= tag 12's valid & ro):
+        # placed by the FIFO's level logic rather than by the lanes that the tags serve.
+        ro_out = Signal(name="ro_out12")
+        with m.If(adv):
+            m.d.sync += ro_out.eq(tag[-2].valid & tag[-2].ro)
+        self._rest.append((ro_out == (tout.valid & tout.ro), "datapath: ro_out12 is not stage 12's read-out valid"))
+        m.d.comb += [ofifo.w_en.eq(ro_out), ofifo.w_data.eq(word),
                      self.o.valid.eq(ofifo.r_rdy), self.o.payload.eq(ofifo.r_data), ofifo.r_en.eq(self.o.ready)]
         owed = Signal(range(self.OUT_DEPTH + 1))
         issued, taken = self.beat.valid & self.beat.ro, self.o.valid & self.o.ready
@@ -387,7 +395,7 @@ class VectorDatapath(wiring.Component):
     def invariants(self) -> list[tuple]:
         """After elaboration: (condition, message) pairs that hold in every reachable state (flow/formal_props
         asserts them): the output FIFO's (OutFIFO.invariants), and the credit accounting: `owed` is the
-        read-out beats in stages 1..11 plus the words in the FIFO, at most
+        read-out beats in stages 1..12 plus the words in the FIFO, at most
         OUT_DEPTH, and `credit` = owed < OUT_DEPTH. Together they imply the FIFO never refuses a word. And
         the `*_rest` registers are the ORs over the tags they stand for (the issue stage's decision, made a
         cycle ahead from them, then agrees with the state: IssueStage.invariants)."""

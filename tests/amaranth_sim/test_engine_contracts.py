@@ -252,11 +252,11 @@ def test_readout_word_not_dropped_after_a_word_is_taken_from_a_full_output():
     The FIFO must hold OUT_DEPTH words (with OUT_DEPTH - 1, the word was dropped: found by the formal
     proof's credit invariant, when a bypass register still stood in front of the FIFO). A read-out longer than OUT_DEPTH beats. The
     datapath's invariants (VectorDatapath.invariants) hold in every cycle."""
-    cfg = dict(a=9, b=8, lanes=1)
+    cfg = dict(a=10, b=8, lanes=1)
     depth = VectorDatapath.OUT_DEPTH
     assert cfg["a"] + cfg["b"] > depth + 1
     rng = np.random.default_rng(43)
-    (batch,) = make_batches(rng, 9, 8, [2])
+    (batch,) = make_batches(rng, 10, 8, [2])
     want, _ = golden_words(cfg, [batch])
     dut = SBEEngine(**cfg)
     seen = {}

@@ -10,11 +10,13 @@ from amaranth.sim import Simulator
 from hdl.engine.out_fifo import OutFIFO
 
 
+@pytest.mark.parametrize("gate_writes", [True, False], ids=["gated", "ungated"])
 @pytest.mark.parametrize("width,depth,p_w,p_r", [(26, 13, 0.6, 0.4), (5, 2, 0.5, 0.5), (9, 8, 0.3, 0.8),
                                                  (7, 17, 0.7, 0.6)])
-def test_out_fifo_matches_sync_fifo_buffered(width, depth, p_w, p_r):
+def test_out_fifo_matches_sync_fifo_buffered(width, depth, p_w, p_r, gate_writes):
+    """Ungated (the engine's form), the writer keeps off a full FIFO, as the engine's credits do."""
     m = Module()
-    m.submodules.dut = dut = OutFIFO(width, depth)
+    m.submodules.dut = dut = OutFIFO(width, depth, gate_writes=gate_writes)
     m.submodules.ref = ref = SyncFIFOBuffered(width=width, depth=depth)
     rng = np.random.default_rng(depth * 10 + width)
     n = 600
@@ -24,6 +26,9 @@ def test_out_fifo_matches_sync_fifo_buffered(width, depth, p_w, p_r):
 
     async def bench(ctx):
         for we, re, d in zip(w_en.tolist(), r_en.tolist(), data.tolist()):
+            if not gate_writes:
+                stats["full"] += we and not ctx.get(dut.w_rdy)
+                we &= ctx.get(dut.w_rdy)
             for f in (dut, ref):
                 ctx.set(f.w_en, we)
                 ctx.set(f.w_data, d)
@@ -38,7 +43,7 @@ def test_out_fifo_matches_sync_fifo_buffered(width, depth, p_w, p_r):
             if want[0]:
                 assert ctx.get(dut.r_data) == ctx.get(ref.r_data)
                 stats["reads"] += re
-            stats["full"] += not want[1]
+            stats["full"] += gate_writes and not want[1]
             await ctx.tick()
 
     sim = Simulator(m)
@@ -51,6 +56,8 @@ def test_out_fifo_matches_sync_fifo_buffered(width, depth, p_w, p_r):
         assert stats["full"] > 0                   # and writes met a full FIFO
 
 
-def test_out_fifo_rejects_bad_depth():
+def test_out_fifo_rejects_bad_parameters():
     with pytest.raises(ValueError, match="depth must be between 2 and 1024"):
         OutFIFO(8, 1)
+    with pytest.raises(TypeError, match="gate_writes must be True or False"):
+        OutFIFO(8, 4, gate_writes=0)

@@ -124,8 +124,8 @@ def test_engine_stream_proof_finds_the_dropped_read_out_word(tmp_path, monkeypat
     pass, and name the dropped word (UNKNOWN: the induction step's counterexample; the state is ~200
     cycles from reset, tests/amaranth_sim/test_engine_contracts.py drives it in simulation)."""
     import hdl.engine.vector_datapath as vdp
-    monkeypatch.setattr(vdp, "OutFIFO", lambda width, depth: out_fifo.OutFIFO(width, depth - 1))
-    r = formal.run_proof("engine_stream_short_fifo", EngineStreamProps(a=9, b=8), mode="prove", depth=1,
+    monkeypatch.setattr(vdp, "OutFIFO", lambda width, depth, **kw: out_fifo.OutFIFO(width, depth - 1, **kw))
+    r = formal.run_proof("engine_stream_short_fifo", EngineStreamProps(a=10, b=8), mode="prove", depth=1,
                          root=tmp_path)
     assert r["status"] == "UNKNOWN", r
     assert any("read-out word dropped" in f for f in r["failures"]), r
