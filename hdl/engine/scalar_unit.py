@@ -527,8 +527,14 @@ class ScalarUnit(wiring.Component):
             # the reset values through the ALU's override (selected beside its round, not after it)
             # (register r's value looked up the cycle before, in a register: no select after rst_cnt into
             # the write port's data)
+            # (its address from a counter kept one ahead of rst_cnt, not rst_cnt + 1: Yosys made the
+            # constant bits of that lookup the register's synchronous reset, so the reset from `clear` ran
+            # through the increment's carry chain into its LSR, the L = 1 engine's worst ECP5 path, 8.1 ns)
             rst_sel, rst_v = rst_busy, Signal(rw, init=pack(init[0]), name="rst_v")
-            m.d.sync += rst_v.eq(init_rom[(rst_cnt + 1)[:len(rst_cnt)]])
+            rst_ahead = Signal(range(P.NREGS + 2), init=1)
+            with m.If(rst_busy):
+                m.d.sync += rst_ahead.eq(rst_ahead + 1)
+            m.d.sync += rst_v.eq(init_rom[rst_ahead])
             m.d.comb += [alu.ov.eq(rst_busy), alu.ov_m.eq(rst_v[:mw]), alu.ov_e.eq(rst_v[mw:mw + ew]),
                          wr.addr.eq(Mux(rst_sel, rst_cnt, w["d"])), wr.data.eq(Cat(w["rm"], w["re"]))]
         # the ALU's flag registered before the sticky `flag` (which then rises a cycle after the write): it
