@@ -13,17 +13,16 @@ serial beat come from one address of every bank: the slots are those of the gold
 (golden/rtl/update_controller.py) bit for bit, in the beats and cycles of the SlotSerialiser.
 
 Timing of a slot (o.ready high): one capture cycle (the serialiser's), then one beat per cycle,
-ceil((a + b) / S) = D beats, the last flagged. Four stages: read address c (the LFSR block RAM's own
-address register; the magnitude memories are read asynchronously from its copy in a register, addr1), the read
+ceil((a+b)/S) = D beats, the last flagged. Four stages: read address c (the LFSR block RAM's own address
+register; the magnitude memories are read asynchronously from its copy in a register, addr1), the read
 data register (no memory-output-to-logic path: the DP16KD OUTREG arrangement, built in fabric), compute
-beat c from it, hold beat c in the output register (o.payload is a register: no
-memory-to-port path). Every stage moves together (`adv`) unless the output register is full and not
-being emptied (a stall freezes them all, the block RAM by its read enable, the magnitude memories by
-addr1's). The read side runs one beat
-ahead: while beat c is computed, address c + 2 is read; the last beat of a slot reads the next slot's
-address 0, the capture cycle its address 1, and while no slot is presented address 0 is read every
-cycle (so the first slot of an update finds its address 0 in flight: the last magnitudes were written
-during the set-up's cycles). The slot counts as taken when its last beat is computed, so the next
+beat c from it, hold beat c in the output register (o.payload is a register: no memory-to-port path).
+Every stage moves together (`adv`) unless the output register is full and not being emptied (a stall
+freezes them all, the block RAM by its read enable, the magnitude memories by addr1's). The read side
+runs one beat ahead: while beat c is computed, address c + 2 is read; the last beat of a slot reads the
+next slot's address 0, the capture cycle its address 1, and while no slot is presented address 0 is read
+every cycle (so the first slot of an update finds its address 0 in flight: the last magnitudes were
+written during the set-up's cycles). The slot counts as taken when its last beat is computed, so the next
 slot's capture cycle is while that beat waits in the output register: per slot D + 1 cycles, and the
 update's cycles equal those of the register store (the done strobe waits for `drained`).
 Read-after-write: the write-back of address c (when beat c is computed) is D - 1 pipeline moves before
