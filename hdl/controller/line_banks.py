@@ -13,15 +13,16 @@ serial beat come from one address of every bank: the slots are those of the gold
 (golden/rtl/update_controller.py) bit for bit, in the beats and cycles of the SlotSerialiser.
 
 Timing of a slot (o.ready high): one capture cycle (the serialiser's), then one beat per cycle,
-ceil((a + b) / S) = D beats, the last flagged. Four stages: read address c (the memories' address
-register), the read data register (no memory-output-to-logic path: the DP16KD OUTREG arrangement, built
-in fabric), compute beat c from it, hold beat c in the output register (o.payload is a register: no
-memory-to-port path). Every stage moves together (`adv`) unless the output register is full and not
-being emptied (a stall freezes them all, the memories by their read enable). The read side runs one beat
-ahead: while beat c is computed, address c + 2 is read; the last beat of a slot reads the next slot's
-address 0, the capture cycle its address 1, and while no slot is presented address 0 is read every
-cycle (so the first slot of an update finds its address 0 in flight: the last magnitudes were written
-during the set-up's cycles). The slot counts as taken when its last beat is computed, so the next
+ceil((a+b)/S) = D beats, the last flagged. Four stages: read address c (the LFSR block RAM's own address
+register; the magnitude memories are read asynchronously from its copy in a register, addr1), the read
+data register (no memory-output-to-logic path: the DP16KD OUTREG arrangement, built in fabric), compute
+beat c from it, hold beat c in the output register (o.payload is a register: no memory-to-port path).
+Every stage moves together (`adv`) unless the output register is full and not being emptied (a stall
+freezes them all, the block RAM by its read enable, the magnitude memories by addr1's). The read side
+runs one beat ahead: while beat c is computed, address c + 2 is read; the last beat of a slot reads the
+next slot's address 0, the capture cycle its address 1, and while no slot is presented address 0 is read
+every cycle (so the first slot of an update finds its address 0 in flight: the last magnitudes were
+written during the set-up's cycles). The slot counts as taken when its last beat is computed, so the next
 slot's capture cycle is while that beat waits in the output register: per slot D + 1 cycles, and the
 update's cycles equal those of the register store (the done strobe waits for `drained`).
 Read-after-write: the write-back of address c (when beat c is computed) is D - 1 pipeline moves before
@@ -66,7 +67,8 @@ class LineBanks(wiring.Component):
     load, vec_x : In(1)
         Write the beat's lanes (three cycles later); `vec_x`: a column (Xhat) beat.
     rewind : In(1)
-        The update is over: the next row beat loads lines 0 .., the next column beat lines a ...
+        The update is over (no beat is loaded in this cycle): the next row beat loads lines 0 .., the next
+        column beat lines a ... (registered: it takes effect from the next cycle on).
     in_mag : In(lanes * P), in_sgn : In(lanes)
         Magnitudes (lane l at bits l*P ..) and signs (1 = negative) of the beat's elements.
     present : In(1)
@@ -113,11 +115,12 @@ class LineBanks(wiring.Component):
         # The LFSR states of all banks are read and written back at one address per cycle: one memory
         # S*W bits wide (block RAM: 36-bit DP16KD slices on ECP5). The magnitudes are written lane by
         # lane while loading: one narrow memory per bank (distributed RAM where the tools offer it).
+        # Their read ports are asynchronous, addressed by a register (addr1, below).
         mags = []
         for k in range(S):
             mm = Memory(shape=P + 1, depth=D, init=[], attrs={"ram_style": "distributed"})
             m.submodules[f"mag{k}"] = mm
-            mags.append((mm.read_port(transparent_for=()), mm.write_port()))
+            mags.append((mm.read_port(domain="comb"), mm.write_port()))
         # Addresses 0 .. D-1 the live states, D .. 2D-1 the seed copy that a reset writes back.
         seed_words = [sum(seed_of(d * S + k) << (k * W) for k in range(S)) for d in range(D)]
         # With one beat per slot (D == 1) the next slot's read of address 0 shares the clock edge with the
@@ -156,6 +159,13 @@ class LineBanks(wiring.Component):
         ld_mag, ld_sgn = Signal(L * P), Signal(L)
         m.d.sync += [ld.eq(self.load), ld_x.eq(self.vec_x), ld_mag.eq(self.in_mag), ld_sgn.eq(self.in_sgn)]
         AW = range(D + 2)
+        # `rewind` (the controller's done: combinational from o.ready through `drained`) is registered
+        # before it resets the positions (the ECP5 maps that reset to the LSR of every position flip-flop:
+        # o.ready -> done -> row_left was the 100 x 784 critical path, 8.14 ns). In time: the next
+        # update's first beat is taken the cycle after done at the earliest and reaches the positions
+        # (`ld`) one cycle later, after the registered rewind.
+        rewind = Signal()
+        m.d.sync += rewind.eq(self.rewind)
         pos = {}
         for side, (line0, count) in (("row", (0, a)), ("col", (a, b))):
             oh = Signal(S, init=1 << (line0 % S), name=f"{side}_oh")
@@ -163,7 +173,7 @@ class LineBanks(wiring.Component):
             ad1 = Signal(AW, init=line0 // S + 1, name=f"{side}_addr1")
             left = Signal(range(-L - 1, n + 1), init=count, name=f"{side}_left")
             pos[side] = (oh, ad, ad1, left)
-            with m.If(self.rewind):
+            with m.If(rewind):
                 m.d.sync += [oh.eq(1 << (line0 % S)), ad.eq(line0 // S), ad1.eq(line0 // S + 1), left.eq(count)]
             with m.Elif(ld & (ld_x == (side == "col"))):
                 wrap = oh[S - L:].any()                  # b0 + L >= S
@@ -220,13 +230,12 @@ class LineBanks(wiring.Component):
         rd_addr = Signal(range(D + 2))
         m.d.comb += [adv.eq(~busy | step),              # capture: address 1 (address 0 is in flight)
                      rd_addr.eq(Mux(busy, ra, self.present))]
-        # The LFSR block RAM (its own address register at the port, few loads) reads the same address
-        # computed from cnt: from that form Yosys proves that the read never hits the address written
-        # back in the same cycle (cnt), so it maps the read port as is; from the register `ra` it cannot,
-        # and emulates read-before-write with two fabric registers per data bit.
+        # The LFSR block RAM (its own address register at the port) reads the same address, from the
+        # register ra too (`no_rw_check` above: no fabric bypass for the write-back of cnt in the same
+        # cycle, which the timing above rules out; the form cnt == D - 1 ? 0 : cnt + 2 put a compare and
+        # an adder in front of the 28 DP16KDs' addresses at 100 x 784).
         st_addr = Signal(range(max(D + 2, 2 * D)))    # 0 .. D + 1, and the seeds D .. 2D - 1
-        m.d.comb += st_addr.eq(Mux(busy, Mux(cnt == D - 1, 0, cnt + 2),
-                                   Mux(reading, seed_addr, self.present)))
+        m.d.comb += st_addr.eq(Mux(busy, ra, Mux(reading, seed_addr, self.present)))
         first = [cnt.eq(0), last.eq(D == 1), ra.eq(0 if D == 1 else 2)]     # cnt = 0
         with m.If(~busy & self.present):
             m.d.sync += [busy.eq(1), *first]
@@ -235,7 +244,8 @@ class LineBanks(wiring.Component):
                 m.d.sync += [cnt.eq(cnt + 1), last.eq(cnt == D - 2), ra.eq(Mux(cnt == D - 2, 0, cnt + 3))]
             with m.If(last):
                 m.d.sync += [busy.eq(0), *first]
-        # the address of the data in the memories' output and in the read data register
+        # the address read in the cycle after rd_addr (the memories' address register stage) and of the
+        # data then in the read data registers
         addr1 = Signal(range(D + 2))
         with m.If(adv):
             m.d.sync += addr1.eq(rd_addr)
@@ -248,12 +258,18 @@ class LineBanks(wiring.Component):
         m.d.comb += [rs.en.eq(adv), rs.addr.eq(st_addr), ws.en.eq(Mux(seeding, seed_we, step & leap)),
                      ws.addr.eq(Mux(seeding, seed_wa, cnt))]
         for k in range(S):
+            # The magnitude memories are read asynchronously from the register addr1 (the address one
+            # move after rd_addr): the same data in the same cycle as a synchronous read of rd_addr (they
+            # are written only while loading), without the mux of rd_addr and its route in front of the
+            # reads of all S banks (busy -> rd_addr -> mag17's read -> its read data register was the
+            # 100 x 784 ECP5 critical path, 7.9 ns; the memories' own data registers, 544 flip-flops
+            # at 100 x 784, go with it).
             rm, _ = mags[k]
             mag_q = Signal(P + 1, name=f"mag_q{k}")
             with m.If(adv):
                 m.d.sync += mag_q.eq(rm.data)
             st = st_q[k * W:(k + 1) * W]
-            m.d.comb += [rm.en.eq(adv), rm.addr.eq(rd_addr),
+            m.d.comb += [rm.addr.eq(addr1),
                          ws.data[k * W:(k + 1) * W].eq(Mux(seeding, st, leap_value(st, W, LS)))]
             rows_here = max(0, -(-(a - k) // S))        # addresses of bank k that hold row lines
             lines_here = max(0, -(-(n - k) // S))

@@ -65,6 +65,22 @@ def test_ram_store_costs_the_cycles_of_the_register_store(name):
     assert got["regs"] == got["ram"] == want
 
 
+@pytest.mark.parametrize("name", ["a13_b9_l2_s5", "a5_b3_l2_s4"])
+def test_ram_store_writes_back_to_back_updates_exactly(name):
+    """Each update's first beat is taken the cycle after the previous done (no input gaps, no stalls):
+    the load positions rewind in time (the registered `rewind`), so every update is written exactly as
+    the golden twin writes it."""
+    cfg = dict(CASES[name], line_store="ram")
+    updates = _updates(cfg, 4, 5)
+    for up in updates:
+        up.update(lr_mant=1, lr_exp=-30, bl_mgmt=False)
+    res = run_amaranth_serial(UpdateController(**cfg), updates, seed=0)
+    g = PulseScheme(**scheme_params(cfg))
+    for k, (up, r) in enumerate(zip(updates, res)):
+        w = golden_write(g, up)
+        assert r["status"] == w.plan.status == 0 and _same(r["slots"], w.slots), f"update {k}"
+
+
 def test_auto_store_picks_ram_for_large_serial_arrays():
     assert ControllerConfig(a=100, b=784, serial_width=32).ram
     assert not ControllerConfig(a=100, b=784).ram                        # parallel outputs: registers
