@@ -55,6 +55,9 @@ PROOFS: dict[str, Proof] = {
     "controller_serial": Proof(lambda: ControllerProps(serial_width=3), "bmc", 46,
                                "controller a=2 b=2 P=4 BL<=3, serial S=3: o stream rules, last on the slot's "
                                "last beat, framing, slots only in the update window"),
+    "controller_serial_ram": Proof(lambda: ControllerProps(serial_width=3, line_store="ram"), "bmc", 46,
+                                   "as controller_serial, the line state in RAM banks (hdl/controller/"
+                                   "line_banks.py, the 100x784 ECP5 build's form)"),
     "engine_stream": Proof(lambda: EngineStreamProps(), "prove", 8,
                            "engine a=2 b=3 L=1: o stream rules (any trace length, k-induction), "
                            "saturated/framing_error sticky, no read-out word dropped; the output FIFO's "
@@ -66,8 +69,8 @@ PROOFS: dict[str, Proof] = {
                             "engine a=2 b=3 L=1: sample_count +1 per accepted sample, 0 after clear, "
                             "busy low within init time of a quiet clear"),
     "out_fifo": Proof(lambda: OutFIFOProps(), "prove", 18,
-                      "engine output FIFO (15 words): r_rdy/r_data stream rules, level = words in - out, "
-                      "its invariants (k-induction; depth 18 > 14 so the base case fills it)"),
+                      "engine output FIFO (16 words): r_rdy/r_data stream rules, level = words in - out, "
+                      "its invariants (k-induction; depth 18 > 15 so the base case fills it)"),
     "lane_saturation": Proof(lambda: LaneSaturationProps(), "bmc", 10,
                              "engine lane SW=12: stage-3 state rewrite exact or clamped with the saturation "
                              "flag set, written-back word = clamp(exact sum)"),

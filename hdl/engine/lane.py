@@ -274,17 +274,29 @@ class Lane(wiring.Component):
             v = {1: v1} | chain(v1, 2, 3, "v")              # v[s]: v of the beat in stage s
         v[4] = reg(signed(W), "v4", v[3], reset_less=True)  # pV's operands (generic), pM's of a sample beat
 
+        def own(d, name):
+            """d in a register of this lane's own (loaded on `adv`, no reset: no beat reads a value loaded
+            before a reset, the field of its pass loads it first), read as d. Every lane computes the same
+            shift amounts from the same pass word, and Yosys merges flip-flops of equal input and initial
+            value, which put one register in front of all the lanes' shifters (and let ABC share their
+            decode logic across lanes): at L = 4 on the ECP5 the read-out's osh9 -> preO10 of another lane
+            (8.55 ns, 3.1 ns of it the routes of its first two levels) and then shA2 -> preA3 of lanes 1
+            and 2 (8.26 ns) were the worst paths. So lane k keeps d inverted if bit 1 of k is set and
+            starts at all ones if bit 0 is: four distinct registers per bit (lanes k and k + 4 of eight
+            still share theirs). The inversion folds into the shifter's select LUTs."""
+            w = len(d)
+            inv = (1 << w) - 1 if self.index & 2 else 0
+            r = Signal(unsigned(w), name=name, init=(1 << w) - 1 if self.index & 1 else 0, reset_less=True)
+            with m.If(adv):
+                m.d.sync += r.eq(d ^ inv)
+            return r ^ inv if inv else r
+
         def amt(s, stage, max_right, name, delay=1):
             """Shift amount (round_amt_hw) of field s (of the beat in stage - delay), registered `delay`
-            times for the shifter of `stage`. The registers are this lane's own: every lane computes the
-            same amount from the same pass word, and Yosys merges flip-flops of equal inputs and initial
-            value, which put one register in front of all the lanes' shifters (at L=4 on the ECP5 the
-            read-out shifter's worst path, osh9 -> preO10 of another lane, 8.55 ns, 3.1 ns of it the routes
-            of its first two levels); so the initial value is the lane's `index`, and there is no reset
-            (no beat reads an amount loaded before a reset: its field loads it first)."""
+            times (in registers of this lane's own, `own`) for the shifter of `stage`."""
             d = round_amt_hw(m, s, max_left=LMAX, max_right=max_right, name=name)
             for k in range(delay):
-                d = reg(d.shape(), f"{name}{stage - delay + 1 + k}", d, init=self.index, reset_less=True)
+                d = own(d, f"{name}{stage - delay + 1 + k}")
             return d
 
         def pre(v, a, stage, name):
@@ -407,7 +419,7 @@ class Lane(wiring.Component):
         osh9 = amt(self.osh, 9, cfg.rmax_out + 1, "osh")
         preOc10 = reg(signed(len(pM9) + LMAX + 2), "preOc10",
                       round_pre_hw(m, pM9, Cat(Const(0, 3), osh9[3:]), max_left=LMAX, name="preO_c"))
-        osh_lo10 = reg(unsigned(3), "osh_lo10", osh9[:3], init=self.index, reset_less=True)
+        osh_lo10 = own(osh9[:3], "osh_lo10")
         preO11 = reg(signed(len(preOc10)), "preO11", preOc10 >> osh_lo10)
         e_val, e_hit = round_post_sat_hw(m, preO11, cfg.elem_width, name="elem")
         elem12 = reg(signed(cfg.elem_width), "elem12", e_val)
