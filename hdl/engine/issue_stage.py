@@ -116,6 +116,7 @@ class IssueStage(wiring.Component):
     st_addr : Out(range(ceil(a/L) + ceil(b/L)))
         The state memory's read address (read data valid the next cycle): the word of the beat that may
         issue next cycle (so the state word `beat.addr` is at the read port in the cycle the beat issues).
+        One select by this cycle's issue between two registers (the word after an issue, without one).
     x : Out(lanes x signed(in_width))
         Its input elements: 0 in the read-out and past a vector's end (not gated by the issue: in a
         cycle without a sample beat they belong to no valid beat).
@@ -374,18 +375,41 @@ class IssueStage(wiring.Component):
                      self.beat.ro.eq(ro), self.beat.lob.eq(lob), self.beat.addr.eq(addr),
                      self.beat.exp.eq(payload.exp)]
 
-        # Prefetch: read at the next pending beat's words (after an issue: the following beat's; with `sw`
-        # the read-out's first word), so the read ports show the pending beat's words.
+        # Prefetch: read at the next pending beat's words (after an issue: the following beat's, `nxt`;
+        # with `sw` the read-out's first word; else the pending beat's own), so the read ports show the
+        # pending beat's words. Both candidates are registers, each loaded with its value for the next
+        # state: a_iss = nxt, a_idle = Mux(sw, base D, addr) (`invariants`); the read address is then one
+        # select by `issued` after them. (With the decision, `sw` and the adder of `nxt` in front of it, the
+        # address of the 10x33 engine's distributed-RAM state was the network's worst ECP5 path: 10.2 ns,
+        # 98.1 MHz at nextpnr seed 1; so 119.0 MHz at seed 1, 115.4 at seed 2, with the worst paths elsewhere.)
         issued = Signal()             # a beat of either kind issues
         m.d.comb += issued.eq(issue_run | issue_ro)
         m.d.sync += diff.eq(Mux(issued, d_ev, d_idle))
         nxt = Signal.like(addr)
         m.d.comb += nxt.eq(Mux(is_last, nxt_first, addr + 1))
-        with m.If(issued):
-            m.d.sync += addr.eq(nxt)
-        with m.Elif(sw):                                        # -> the read-out's D pass
-            m.d.sync += addr.eq(base[Vec.D])
-        m.d.comb += self.st_addr.eq(Mux(issued, nxt, Mux(sw, base[Vec.D], addr)))
+        sw_at = ro_pend & boundary & ro_ok[Vec.D]               # `sw` but for `adv`
+        # reset: nxt and Mux(sw, base D, addr) of the reset state (first beat of X pending, ro_pend = 0)
+        a_iss = Signal.like(addr, init=base[Vec.D] if not long and nx == 1 else base[Vec.X] + 1)
+        a_idle = Signal.like(addr, init=base[Vec.X])
+        m.d.comb += self.st_addr.eq(Mux(issued, a_iss, Mux(self.adv, a_idle, addr)))
+        m.d.sync += addr.eq(self.st_addr)
+        # The next values of what nxt and sw_at read, for the outcome of this cycle's issue (a sample
+        # beat, a read-out beat, none: the registers' updates below; cur_s, cur_r, ro_pend_s and the
+        # last_* as in the decision above): after the issue, `issued` only selects.
+        end_x = is_last & (cur == Vec.X)
+        cur_n = Mux(issue_run, cur_s, Mux(issue_ro, cur_r, cur_sw))
+        ro_n = Mux(issue_run, 0, Mux(issue_ro, ~end_x, ro_sw))
+        first_n = Mux(issued, is_last, first)
+        last_n = Mux(issue_run, last_after(cur_s), Mux(issue_ro, last_after(cur_r), last_sw))
+        ro_pend_n = Mux(issue_run, ro_pend_s, Mux(issue_ro & end_x, ro_hold, ro_pend))
+        ok_d_n = Mux(issue_ro, (ro_ok[Vec.D] & ~(is_last & (cur == Vec.D))) | self.rdy[Vec.D], rdy_ok[Vec.D])
+        # nxt_first of the next state: with `long` the register's next value (from this cycle's ro, cur)
+        nf_ro, nf_cur = (ro, cur) if long else (ro_n, cur_n)
+        nxt_first_n = Mux(~nf_ro & (nf_cur == Vec.X), base[Vec.D], base[Vec.X])
+        sw_n = ro_pend_n & first_n & (cur_n == Vec.X) & ~ro_n & ok_d_n
+        m.d.sync += [a_iss.eq(Mux(last_n, nxt_first_n, self.st_addr + 1)),
+                     a_idle.eq(Mux(sw_n, base[Vec.D], self.st_addr))]
+        self._prefetch = ((a_iss, nxt), (a_idle, Mux(sw_at, base[Vec.D], addr)))
         for k in range(2):
             m.d.comb += [buf_rd[k].en.eq(self.adv), buf_rd[k].addr.eq(self.st_addr),
                          buf_wr[k].en.eq(issue_run), buf_wr[k].addr.eq(addr)]
@@ -480,9 +504,13 @@ class IssueStage(wiring.Component):
     def invariants(self) -> list[tuple]:
         """After elaboration: (condition, message) pairs that hold in every reachable state (flow/formal_props
         asserts them, tests check them every cycle): the registered issue decision is the one the current
-        state gives (a sample beat may issue, a read-out beat issues)."""
+        state gives (a sample beat may issue, a read-out beat issues), and the two registered read-address
+        candidates are the words the current state gives (after an issue, without one)."""
         if not hasattr(self, "_decision"):
             raise RuntimeError("IssueStage.invariants() names signals made by elaborate(): elaborate it first")
         run_may, ro_may, (run, ro_go) = self._decision
+        (a_iss, nxt), (a_idle, idle) = self._prefetch
         return [(run_may == run, "issue: the registered sample-beat decision disagrees with the state"),
-                (ro_may == ro_go, "issue: the registered read-out decision disagrees with the state")]
+                (ro_may == ro_go, "issue: the registered read-out decision disagrees with the state"),
+                (a_iss == nxt, "issue: the registered read address after an issue is not the next beat's word"),
+                (a_idle == idle, "issue: the registered read address without an issue is not the pending word")]
