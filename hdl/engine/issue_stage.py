@@ -14,7 +14,7 @@ from hdl.engine.scalar_unit import axpy_layout, scale_layout
 
 
 def beat_layout(cfg: EngineConfig) -> data.StructLayout:
-    """Tag of a beat in the vector pipeline (stage 0 here, carried through stages 1..10)."""
+    """Tag of a beat in the vector pipeline (stage 0 here, carried through stages 1..12)."""
     return data.StructLayout({
         "valid": 1,                                 # a beat occupies the stage
         "vec": 1,                                   # enums.Vec of its pass

@@ -33,7 +33,7 @@ stage 5-ACC pass: exact sums v.M, v.x_{j-1}, v.v over the lanes (a tree of regis
           accumulated (latched for the scalar unit at the pass end; ACC = 6..9, vector_datapath.py)
 stage 6   M <- MB written back (sample passes; the read-out writes nothing)
 stage 6-7 read-out: pM = om * MB (operands from registers in stage 6)
-stage 8-11 read-out: element = sat_elem(rnd(pM, osh)) (registered in stage 11) -> output
+stage 8-12 read-out: element = sat_elem(rnd(pM, osh)) (the shift over stages 9-10, registered in stage 12) -> output
 ========  ===================================================================================
 """
 from __future__ import annotations
@@ -116,7 +116,7 @@ class SBEEngine(wiring.Component):
     L = 3..4, 8 above, hdl/engine/vector_datapath.py), its LAST (the
     CHAIN fused with FINAL) up to RDY D (1 + contract.microcode_schedule.rdy_index(Vec.D, LAT) cycles: s
     and Dhat's scale), then ceil(a/L) + ceil(b/L) read-out beats (the first issues with RDY D, at a sample
-    boundary) and 11 pipeline cycles (bench/engine.py measures the total). The read-out writes nothing
+    boundary) and 12 pipeline cycles (bench/engine.py measures the total). The read-out writes nothing
     back (the next batch's first two passes apply the last two updates), so the next batch's first sample
     passes while LAST runs, and only its second waits for the read-out (3 cycles after its last beat at
     the earliest: the lanes' pM DSPs serve both, hdl/engine/lane.py): batches streamed back to back take
