@@ -257,12 +257,11 @@ class FloatALU(wiring.Component):
         # the limits for each de (+1: de_p, -1: de_m, 0), selected by de in stage A2. Not compact: here,
         # after da's subtraction, registered at cut "x" (in stage A2 the compares' carry chains and the
         # selects after them to the pass-through registers were the L=1 ECP5 engine's worst path, x_da ->
-        # a_pass, 8.2-8.3 ns on two seeds); compact: in stage A2, as logic (no carry chains on the iCE40).
+        # a_pass, 8.2-8.3 ns on two seeds); compact: in stage A2. Both as logic over da's bits, not carry
+        # chains: a compare's chain behind da's (two chains and the route between them) was then the
+        # L=4 ECP5 engine's worst path, rd_a_e -> x_far_0, 8.2 ns, and the 10x33 layer's in the network.
         lim = mw + 1
-        if self.compact:
-            gt, lt = gt_const_hw, lt_const_hw
-        else:
-            gt, lt = (lambda x, c: x > c), (lambda x, c: x < c)
+        gt, lt = gt_const_hw, lt_const_hw
 
         def far_cmp(d):
             return {"far_p": gt(d, lim + 1) | lt(d, -lim + 1), "far_m": gt(d, lim - 1) | lt(d, -lim - 1),
