@@ -6,8 +6,8 @@ Golden twin: contract/fixed_point.py FloatFormat (mul, add, sub, scale, rsqrt_se
 Stages, in order; CUTS[latency] names the boundaries that hold a register (the others are wires), so
 that at higher latencies each stage has about one carry chain or one shifter (ECP5, latency 6: every
 stage within 8 ns, the scalar unit's own paths at 125 MHz):
-    [rd]     the operands as they come (off the register file's read registers: in the compact form a block
-             RAM's, its 5.6 ns clock-to-out alone; in the full form distributed RAM's, fabric flip-flops)
+    [rd]     the operands as they come (off the register file's read registers: a block RAM's, its 5.6 ns
+             clock-to-out alone; the full form's at more than one lane distributed RAM's, fabric flip-flops)
     A        decode; SUB's -b as FloatFormat.neg (constant compares, one negation: no normaliser); the
              raw exponent difference a_e - b_e, the operands ordered by it (the larger exponent's `big`,
              the other `small`) and the shift amount; the ADD cut-off's compares of it (not compact); the MUL/SCL exponent sums; the seed table's address

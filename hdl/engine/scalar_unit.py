@@ -191,7 +191,7 @@ class ScalarUnit(wiring.Component):
         else:
             gt, lt = (lambda x, c: x > c), (lambda x, c: x < c)
 
-        # -- register file: a memory (block RAM; full form: distributed RAM), word = (e, m); reset by
+        # -- register file: a memory (block RAM; full form at L > 1: distributed RAM), word = (e, m); reset by
         # rewriting the reset values
         rw = mw + ew
         pack = lambda f: (f[0] & ((1 << mw) - 1)) | ((f[1] & ((1 << ew) - 1)) << mw)   # noqa: E731
@@ -205,11 +205,14 @@ class ScalarUnit(wiring.Component):
         rf_init = [pack(f) for f in init]
         if self.compact:
             rf_init = rf_init + [0] * (rbank - P.NREGS) + rf_init
-        # full form: in distributed RAM (LUT RAM with its read registers in the fabric), placed beside the
-        # ALU: in a DP16KD the route from the ALU's last select into the block RAM's write data (2.3 ns)
-        # was the L = 4 ECP5 engine's worst path
+        # full form with more than one lane: in distributed RAM (LUT RAM with its read registers in the
+        # fabric), placed beside the ALU: in a DP16KD the route from the ALU's last select into the block
+        # RAM's write data (2.3 ns) was the L = 4 ECP5 engine's worst path (120.6 -> 125.3 MHz). At one
+        # lane that path is not critical and the block RAM stays (the engine L = 1 placed at 128.6 MHz
+        # with it, 124.8 with the distributed form: its sample buffer -> DSP path, moved by placement).
+        distributed = not self.compact and cfg.lanes > 1
         m.submodules.rf = rf = Memory(shape=unsigned(rw), depth=len(rf_init), init=rf_init,
-                                      attrs={"no_rw_check": 1, **({} if self.compact else {"ram_style": "distributed"})})
+                                      attrs={"no_rw_check": 1, **({"ram_style": "distributed"} if distributed else {})})
         rd_a, rd_b, wr = rf.read_port(), rf.read_port(), rf.write_port()
         rst_cnt = Signal(range(P.NREGS + 1), init=0)
         rst_busy = Signal(init=1)
