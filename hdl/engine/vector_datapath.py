@@ -357,7 +357,7 @@ class VectorDatapath(wiring.Component):
             m.d.comb += word.elems[k].eq(lane.elem)
         # Every read-out word goes through the FIFO (its registered read port is the output): a bypass
         # register for an empty FIFO saved a cycle of latency but put the FIFO's level, the bypass decision
-        # and the stage-11 tag (now 12) into one loop, the L = 4 engine's worst ECP5 path (8.9 ns across the die).
+        # and the output stage's tag into one loop, the L = 4 engine's worst ECP5 path (8.9 ns across the die).
         # The write strobe is a register of its own, loaded from stage 11's tag (= tag 12's valid & ro):
         # placed by the FIFO's level logic rather than by the lanes that the tags serve.
         ro_out = Signal(name="ro_out12")
