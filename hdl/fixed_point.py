@@ -257,7 +257,7 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
 
     force: None, or (cond, m, e) given with v and e: where cond, the result is (m, e) (m cut to each width)
     with no flag instead (a caller's own results, e.g. the ALU's zero and pass-through, selected with the
-    clamps beside the round rather than after it). Not with compact.
+    clamps beside the round rather than after it).
     force_out: the same, (cond, m, e) given in the cycle of the results (combinational into them; the
     scalar unit's register-file reset values): selected with the other results before the rounding
     overflow's select, not after it. Not with compact.
@@ -275,8 +275,8 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
     if "pre" in cuts and not compact:
         raise ValueError("fnorm_multi_pipe_hw: cut 'pre' needs compact")
     extra = dict(extra or {})
-    if (force is not None or force_out is not None) and compact:
-        raise ValueError("fnorm_multi_pipe_hw: force and force_out need compact=False")
+    if force_out is not None and compact:
+        raise ValueError("fnorm_multi_pipe_hw: force_out needs compact=False")
     if force is not None:
         extra.update({"_fc": force[0], "_fm": force[1], "_fe": force[2]})
     name, W = names[0], max(widths)
@@ -291,7 +291,7 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
     sign = v[n - 1]
     # compact with both "bl" and "sh": the halving steps j >= k // 2 (the wide sign-copy tests) before
     # "bl", the others after it, so neither stage holds the whole normaliser (iCE40: ~13 LUT levels)
-    late = range(k // 2) if compact and {"bl", "sh"} <= cuts else range(0)
+    late = range((k // 2) - ("pre" in cuts)) if compact and {"bl", "sh"} <= cuts else range(0)
 
     def sign_copies(x, sh):
         top = x[len(x) - 1 - sh:]
@@ -326,14 +326,14 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
     m.d.comb += zero.eq(v == 0)
     if compact:
         early = [j for j in reversed(range(k)) if j not in late]
-        x, zb = halving_steps(vp, [], early[:1] if "pre" in cuts else [])
+        x, zb = halving_steps(vp, [], early[:2] if "pre" in cuts else [])
         if "pre" in cuts:
             # the first (widest) step before its own register
-            pst = stage_hw(m, True, f"{name}_ppre", {"_x": x, "_t": zb[0], "_e": e, "_zero": zero, "_neg": sign,
+            pst = stage_hw(m, True, f"{name}_ppre", {"_x": x, **{f"_t{i}": t for i, t in enumerate(zb)}, "_e": e, "_zero": zero, "_neg": sign,
                                                      **extra})
-            x, zb, e, zero, sign = pst["_x"], [pst["_t"]], pst["_e"], pst["_zero"], pst["_neg"]
+            x, zb, e, zero, sign = pst["_x"], [pst[f"_t{i}"] for i in range(len(zb))], pst["_e"], pst["_zero"], pst["_neg"]
             extra = {key: pst[key] for key in extra}
-            early = early[1:]
+            early = early[2:]
         x, zb = halving_steps(x, zb, early)
         lead = Signal(k - len(late), name=f"{name}_i")
         m.d.comb += lead.eq(~Cat(*zb))             # the index's top bits (all of it without `late`)
@@ -420,6 +420,30 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
             st.update({f"_es{nm}": base[:ew],
                        f"_hi0{nm}": gt_const_hw(base, emax - d), f"_hi1{nm}": gt_const_hw(base, emax - d - 1),
                        f"_lo0{nm}": lt_const_hw(base, emin - d), f"_lo1{nm}": lt_const_hw(base, emin - d - 1)})
+    def compact_specials(w, nm, st):
+        """compact: for each outcome b of the rounding overflow, selected beside the round's carry chain
+        (before cut "rnd"): whether the result is a special one (`_sp{b}`: force, zero, the exponent out of
+        range), its value (`_sm{b}`, `_se{b}`), its flag (`_fl{b}`), and the exponent of a rounded result
+        (`_e{b}` = e + s + b). After the round only the overflow selects: with zero, the range compares,
+        the exponent's carry-in and the ALU's zero and pass-through results after "rnd", the UP5K engine's
+        path from the overflow register into the register file's write data was seven LUT levels
+        (24.2 ns)."""
+        d = widths[0] - w
+        zero_, neg_ = st["_zero"], st["_neg"]
+        fc = st["_fc"] if force is not None else Const(0, 1)
+        out = {}
+        for b in (0, 1):
+            hi, lo = st[f"_hi{b}{nm}"], st[f"_lo{b}{nm}"]
+            sm, se = Signal(signed(w), name=f"{nm}_sm{b}"), Signal(signed(ew), name=f"{nm}_se{b}")
+            e_b = Signal(signed(ew), name=f"{nm}_e{b}")
+            m.d.comb += [sm.eq(Mux(fc, st["_fm"][:w].as_signed() if force is not None else 0,
+                                   Mux(zero_ | ~hi, 0, Mux(neg_, -(1 << (w - 1)), (1 << (w - 1)) - 1)))),
+                         se.eq(Mux(fc, st["_fe"] if force is not None else 0, Mux(zero_ | ~hi, 0, emax))),
+                         e_b.eq(st[f"_es{nm}"] + (d + b))]
+            out.update({f"_sp{b}{nm}": fc | zero_ | hi | lo, f"_sm{b}{nm}": sm, f"_se{b}{nm}": se,
+                        f"_fl{b}{nm}": ~fc & ~zero_ & (hi | lo), f"_e{b}{nm}": e_b})
+        return out
+
     # round: (x + 1) >> 1, ties up; overflow iff x = 0b011..1
     rounded = {}
     for w, nm in zip(widths, names):
@@ -431,12 +455,17 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
         # after it, was the ECP5's worst path of the scalar unit's ALU)
         ovf = Signal(name=f"{nm}_ovf")
         m.d.comb += ovf.eq(~x[w] & r[w - 1])
-        keys = ("_es", "_hi0", "_hi1", "_lo0", "_lo1") + (() if compact else ("_es1", "_qm", "_qe"))
+        if compact:
+            rounded.update({f"_r{nm}": r, f"_ovf{nm}": ovf, **compact_specials(w, nm, st)})
+            continue
+        keys = ("_es", "_hi0", "_hi1", "_lo0", "_lo1", "_es1", "_qm", "_qe")
         rounded.update({f"_r{nm}": r, f"_ovf{nm}": ovf, **{f"{key}{nm}": st[f"{key}{nm}"] for key in keys}})
+    if compact:
+        # force is used up: not carried further
+        extra = {key: val for key, val in extra.items() if key not in ("_fc", "_fm", "_fe")}
     if not compact:
         rounded["_fcz"] = st["_fcz"]
-    st = stage_hw(m, "rnd" in cuts, f"{name}_prnd", {**rounded, **({"_zero": st["_zero"], "_neg": st["_neg"]} if compact else {}),
-                                                    **{key: st[key] for key in extra}})
+    st = stage_hw(m, "rnd" in cuts, f"{name}_prnd", {**rounded, **{key: st[key] for key in extra}})
     results = []
     for w, nm in zip(widths, names):
         m_out = Signal(signed(w), name=f"{nm}_m")
@@ -481,16 +510,18 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
                 m.d.comb += flag.eq(Mux(ovf, alt[1][2], alt[0][2]))
             results.append((m_out, e_out, flag if with_flag else None))
             continue
-        e_fin = Signal(signed(ew), name=f"{nm}_ef")
-        m.d.comb += e_fin.eq(st[f"_es{nm}"] + (widths[0] - w) + ovf)
-        with m.If(st["_zero"]):
-            m.d.comb += [m_out.eq(0), e_out.eq(0)]
-        with m.Elif(Mux(ovf, st[f"_hi1{nm}"], st[f"_hi0{nm}"])):
-            m.d.comb += [m_out.eq(Mux(st["_neg"], -(1 << (w - 1)), (1 << (w - 1)) - 1)),
-                         e_out.eq(emax)] + set_flag
-        with m.Elif(Mux(ovf, st[f"_lo1{nm}"], st[f"_lo0{nm}"])):
-            m.d.comb += [m_out.eq(0), e_out.eq(0)] + set_flag
-        with m.Else():
-            m.d.comb += [m_out.eq(Mux(ovf, 1 << (w - 2), st[f"_r{nm}"])), e_out.eq(e_fin)]
+        # compact: the special result or the rounded one for each overflow outcome (kept as nets, like
+        # the full form's: see there), then the overflow selects
+        alt = {}
+        for b in (0, 1):
+            sp = st[f"_sp{b}{nm}"]
+            am = Signal(signed(w), name=f"{nm}_am{b}", attrs={"keep": 1})
+            ae = Signal(signed(ew), name=f"{nm}_ae{b}", attrs={"keep": 1})
+            m.d.comb += [am.eq(Mux(sp, st[f"_sm{b}{nm}"], st[f"_r{nm}"] if b == 0 else 1 << (w - 2))),
+                         ae.eq(Mux(sp, st[f"_se{b}{nm}"], st[f"_e{b}{nm}"]))]
+            alt[b] = (am, ae, st[f"_fl{b}{nm}"])
+        m.d.comb += [m_out.eq(Mux(ovf, alt[1][0], alt[0][0])), e_out.eq(Mux(ovf, alt[1][1], alt[0][1]))]
+        if with_flag:
+            m.d.comb += flag.eq(Mux(ovf, alt[1][2], alt[0][2]))
         results.append((m_out, e_out, flag if with_flag else None))
     return results, {key: st[key] for key in extra if not key.startswith("_")}

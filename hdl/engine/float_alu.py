@@ -426,14 +426,13 @@ class FloatALU(wiring.Component):
                                               force_out=(self.ov, self.ov_m, self.ov_e))
             m.d.comb += [self.r_m.eq(r_m), self.r_e.eq(r_e), self.flag.eq(flag)]
             return m
-        r_m, r_e, flag, st = fnorm_pipe_hw(
+        # zero and the pass-through results as fnorm's `force` here too (selected beside its round: after
+        # it, the UP5K engine's path from the round's overflow register to the register file's write
+        # data was seven LUT levels)
+        fm, fe = Signal(signed(mw), name="force_m"), Signal(signed(ew), name="force_e")
+        m.d.comb += [fm.eq(Mux(st["zero"], 0, st["pm"])), fe.eq(Mux(st["zero"], 0, st["pe"]))]
+        r_m, r_e, flag, _ = fnorm_pipe_hw(
             m, st["v"], st["e"], width=mw, ew=ew, name="norm", cuts=(["pre"] if {"sum", "pre"} & set(cuts) else []) + fn_cuts,
-            compact=self.compact,
-            extra={"zero": st["zero"], "pass": st["pass"], "pm": st["pm"], "pe": st["pe"]})
-        with m.If(st["zero"]):
-            m.d.comb += [self.r_m.eq(0), self.r_e.eq(0)]
-        with m.Elif(st["pass"]):
-            m.d.comb += [self.r_m.eq(st["pm"]), self.r_e.eq(st["pe"])]
-        with m.Else():
-            m.d.comb += [self.r_m.eq(r_m), self.r_e.eq(r_e), self.flag.eq(flag)]
+            compact=self.compact, force=(st["zero"] | st["pass"], fm, fe))
+        m.d.comb += [self.r_m.eq(r_m), self.r_e.eq(r_e), self.flag.eq(flag)]
         return m

@@ -406,7 +406,20 @@ class IssueStage(wiring.Component):
         # nxt_first of the next state: with `long` the register's next value (from this cycle's ro, cur)
         nf_ro, nf_cur = (ro, cur) if long else (ro_n, cur_n)
         nxt_first_n = Mux(~nf_ro & (nf_cur == Vec.X), base[Vec.D], base[Vec.X])
-        sw_n = ro_pend_n & first_n & (cur_n == Vec.X) & ~ro_n & ok_d_n
+        # sw of the next state for each outcome, each from registers and rdy only, and then `issue_run`
+        # and `issue_ro` select (the same as ro_pend_n & first_n & (cur_n == X) & ~ro_n & ok_d_n, which
+        # Yosys mapped seven LUT levels deep, the iCE40 UP5K engine's worst path: is_last -> a_idle's
+        # reset, 25.3 ns): after a sample beat a last D beat that closes a batch (or passes while one is
+        # pending) reaches the X boundary; after a read-out beat its end with a batch held; without an
+        # issue the boundary itself, unless `sw` switches now (`invariants`: the same as the
+        # expression above in every state)
+        # (the three kept as nets, Yosys `keep`: else ABC merges them with the outcome's select)
+        sw_run, sw_ro, sw_none = (Signal(name=f"sw_{k}", attrs={"keep": 1}) for k in ("run", "ro", "none"))
+        m.d.comb += [sw_run.eq(end_d & (ro_pend | lob) & rdy_ok[Vec.D]),
+                     sw_ro.eq(end_x & ro_hold & rdy_ok[Vec.D]),
+                     sw_none.eq(ro_pend & boundary & rdy_ok[Vec.D] & ~sw)]
+        sw_n = Mux(issue_run, sw_run, Mux(issue_ro, sw_ro, sw_none))
+        self._sw_next = (sw_n, ro_pend_n & first_n & (cur_n == Vec.X) & ~ro_n & ok_d_n)
         m.d.sync += [a_iss.eq(Mux(last_n, nxt_first_n, self.st_addr + 1)),
                      a_idle.eq(Mux(sw_n, base[Vec.D], self.st_addr))]
         self._prefetch = ((a_iss, nxt), (a_idle, Mux(sw_at, base[Vec.D], addr)))
@@ -505,12 +518,15 @@ class IssueStage(wiring.Component):
         """After elaboration: (condition, message) pairs that hold in every reachable state (flow/formal_props
         asserts them, tests check them every cycle): the registered issue decision is the one the current
         state gives (a sample beat may issue, a read-out beat issues), and the two registered read-address
-        candidates are the words the current state gives (after an issue, without one)."""
+        candidates are the words the current state gives (after an issue, without one); and `sw` of the next
+        state as the read address computes it (by outcome) equals its expression in the next state's values."""
         if not hasattr(self, "_decision"):
             raise RuntimeError("IssueStage.invariants() names signals made by elaborate(): elaborate it first")
         run_may, ro_may, (run, ro_go) = self._decision
         (a_iss, nxt), (a_idle, idle) = self._prefetch
-        return [(run_may == run, "issue: the registered sample-beat decision disagrees with the state"),
+        sw_n, sw_n_ref = self._sw_next
+        return [(sw_n == sw_n_ref, "issue: the next state's `sw`, by outcome, disagrees with its expression"),
+                (run_may == run, "issue: the registered sample-beat decision disagrees with the state"),
                 (ro_may == ro_go, "issue: the registered read-out decision disagrees with the state"),
                 (a_iss == nxt, "issue: the registered read address after an issue is not the next beat's word"),
                 (a_idle == idle, "issue: the registered read address without an issue is not the pending word")]

@@ -82,11 +82,11 @@ class Lane(wiring.Component):
     cfg : EngineConfig
         The engine's parameters (in_width, state_width, coef_width, elem_width).
     bram_delays : bool
-        For the iCE40 builds (default False): the pure delay registers v2..v3, MA5 (two stages) and
-        pB2..px5 (three; with more than one lane) become block-RAM delay lines (hdl/engine/delay_line.py;
-        2 SB_RAM40_4K at in_width 8, state_width 12, one lane), which saves iCE40 logic cells but puts a
-        block-RAM read (slower than a flip-flop) in front of the oM/MB selects and the sums of px. Same
-        results, same latencies.
+        For the iCE40 builds (default False): the pure delay registers v2..v3 (two stages) and pB2..px5
+        (three; with more than one lane) become block-RAM delay lines (hdl/engine/delay_line.py; one
+        SB_RAM40_4K at in_width 8, one lane), which saves iCE40 logic cells but puts a block-RAM read
+        (slower than a flip-flop) in front of the oM select and the sums of px. Same results, same
+        latencies.
     dsp : str
         The multipliers' implementation (hdl/dsp_multiplier.py): "generic" (default: registers and `*`,
         the simulators' Verilog and the iCE40's), "ecp5" (each of the five products pA, pB, pV, pm_lo,
@@ -123,10 +123,10 @@ class Lane(wiring.Component):
     pm : Out(signed)
         Stage 8 of a read-out beat: pM = om * MB (combinational: one add of the two DSP halves).
     pm_r : Out(signed)
-        Only with dsp other than "generic" (the generic Verilog stays as it was): `pm` registered, stage 7
-        of a sample beat (pM = v * MA, for the one-lane accumulator when the halves come from DSP output
-        registers: one carry chain from a fabric register rather than the three-operand sum from the
-        DSPs), 9 of a read-out beat.
+        `pm` registered, stage 7 of a sample beat (pM = v * MA, for the one-lane accumulator: one carry
+        chain from a fabric register rather than the three-operand sum from the product registers, which
+        were the ECP5's worst path behind DSP output registers, 8.7 ns, and the iCE40 UP5K engine's,
+        23.9 ns), 9 of a read-out beat.
     pm_lo, pm_hi, px, pv : Out(signed)
         Stage 6 of a sample beat (PM_STAGE): the two halves of pM = v * MA = pm_hi * 2**split + pm_lo
         (registers; for sums over lanes); stage 5 (PV_STAGE): v * v; px (v * x_{j-1}) in stage `px_stage`
@@ -135,8 +135,10 @@ class Lane(wiring.Component):
     elem : Out(signed(elem_width))
         Stage 12: the read-out element (a register).
     sat : Out(3)
-        Clamps of this cycle: bit 0 MA (stage 3), bit 1 MB (stage 5, read-out only), bit 2 elem
-        (stage 12); the caller qualifies them with the stage's valid (and read-out) bits.
+        Clamps of this cycle: bit 0 MA (stage 4), bit 1 MB (stage 6, read-out only), bit 2 elem
+        (stage 12), each a register of the lane's (the clamp flags of MA's and MB's sums registered with
+        the sums: from MB's sum into the caller's flag register was the UP5K engine's worst path, 23.5 ns); the caller qualifies them with the stage's valid (and
+        read-out) bits.
 
     Latency (in cycles of `adv`): 6 from `x` (stage 0) to pm_lo, pm_hi, 5 to pv, 7 to pm_r, `px_stage`
     to px, 12 to elem;
@@ -180,7 +182,8 @@ class Lane(wiring.Component):
             "pv": Out(signed(2 * W)),
             "elem": Out(signed(cfg.elem_width)),
             "sat": Out(3),
-        } | ({} if dsp == "generic" else {"pm_r": Out(signed(self.pm_width))}))
+            "pm_r": Out(signed(self.pm_width)),
+        })
 
     def kind(self, platform) -> str:
         """The multipliers' implementation elaborated for `platform`: "generic" or "ecp5"."""
@@ -266,8 +269,8 @@ class Lane(wiring.Component):
             oA1 = reg(signed(CW), "oA1", self.cmA, reset_less=True)
             oB1 = reg(signed(omw), "oB1", Mux(self.ro0, self.cmB, self.x), reset_less=True)
         if self.bram_delays:
-            # v3 and MA5 (below) are delayed two stages by one block-RAM buffer, not by registers
-            m.submodules.dl2 = dl2 = DelayLine(W + SW, 2)
+            # v3 is delayed two stages by a block-RAM buffer, not by registers
+            m.submodules.dl2 = dl2 = DelayLine(W, 2)
             m.d.comb += [dl2.en.eq(adv), dl2.d[:W].eq(v1)]
             v = {1: v1, 3: dl2.q[:W].as_signed()}
         else:
@@ -326,21 +329,52 @@ class Lane(wiring.Component):
             return out
 
         def sat_add(ops, pre_, name):
-            """(value, clamped) = sat(r + rnd(v)) for ops = offsets(r) and pre_ = round_pre_hw(v), rnd's
-            increment on the carries: the low SW bits of the sum on a SW-bit adder, and over (the sum
-            >= 2**(SW-1)) and under (< -2**(SW-1)) as the signs of two full-width sums that run in parallel
-            with it, so the clamp is one LUT after the carry chains (a clamp test over the top bits of one
-            wide sum took four LUT levels after its chain)."""
+            """sat(r + rnd(v)) for ops = offsets(r) and pre_ = round_pre_hw(v), rnd's increment on the
+            carries: (c, [parts for c = 0, parts for c = 1]), parts = (low, over, under): the low SW bits of
+            the sum, over (the sum >= 2**(SW-1)) and under (< -2**(SW-1)), the signs of
+            r -+ 2**(SW-1) + rnd(v). The three sums agree in their low SW-1 bits, so one (SW-1)-bit adder
+            gives those bits and the carry c into bit SW-1, and the parts are made for both values of c
+            (`sign`: the upper parts of the wide sums are added beside the low adder, without c), so that
+            c, the last to settle, only selects (`pick`, `clamp_of`). With the three full-width sums, their
+            ~38-bit carry chains had been the iCE40 UP5K engine's worst path (rBu5 -> MB, 24.9 ns, 10 ns of
+            it one chain); with c in front of the clamp, three LUT levels after the low adder (t3 -> MA,
+            24.3 ns)."""
             low_r, o_r, u_r = ops
-            q = pre_ >> 1
-            low, over, under = (Signal(signed(SW), name=f"{name}_low"), Signal(name=f"{name}_over"),
-                                Signal(name=f"{name}_under"))
-            m.d.comb += [low.eq(low_r + q[:SW] + pre_[0]),
-                         over.eq(~(o_r + q + pre_[0])[-1]),
-                         under.eq((u_r + q + pre_[0])[-1])]
-            val = Signal(signed(SW), name=name)
-            m.d.comb += val.eq(Mux(over, (1 << (SW - 1)) - 1, Mux(under, -(1 << (SW - 1)), low)))
-            return val, over | under
+            q, inc = pre_ >> 1, pre_[0]
+            h = SW - 1
+            lo = Signal(h + 1, name=f"{name}_lo")           # bit h: the carry c into bit SW-1
+            m.d.comb += lo.eq(low_r[:h] + q[:h] + inc)
+            c = lo[h]
+
+            def sign(r, tag):
+                """The signs of r + q + inc for c = 0, 1, from x = r[h:] + q[h:] (the upper parts,
+                sign-extended): the sign of x + c, which is x's unless c = 1 and x = -1, i.e.
+                r[h:] == ~q[h:] (a compare beside x's chain)."""
+                n = max(len(r), len(q)) - h
+                ext_r, ext_q = Signal(signed(n), name=f"{name}_{tag}_r"), Signal(signed(n), name=f"{name}_{tag}_q")
+                x_neg, x_m1 = Signal(name=f"{name}_{tag}_neg"), Signal(name=f"{name}_{tag}_m1")
+                m.d.comb += [ext_r.eq(r[h:].as_signed()), ext_q.eq(q[h:].as_signed()),
+                             x_neg.eq((ext_r + ext_q)[-1]), x_m1.eq((ext_r ^ ext_q).all())]
+                return x_neg, x_neg & ~x_m1
+            neg_o, neg_u = sign(o_r, "o"), sign(u_r, "u")
+            parts = []
+            for k in (0, 1):
+                low = Signal(signed(SW), name=f"{name}_low{k}")
+                m.d.comb += low.eq(Cat(lo[:h], low_r[h] ^ q[h] ^ k))
+                parts.append((low, ~neg_o[k], neg_u[k]))
+            return c, parts
+
+        def pick(c, x0, x1, name):
+            """Mux(c, x1, x0), with x0 and x1 kept as nets (`keep`): so that the synthesis's LUT mapping
+            leaves c, the late input, in the last LUT."""
+            k0, k1 = (Signal.like(x0, name=f"{name}{k}", attrs={"keep": 1}) for k in (0, 1))
+            out = Signal.like(x0, name=name)
+            m.d.comb += [k0.eq(x0), k1.eq(x1), out.eq(Mux(c, k1, k0))]
+            return out
+
+        def clamp_of(low, over, under):
+            """sat's value from a sum's (low, over, under)."""
+            return Mux(over, (1 << (SW - 1)) - 1, Mux(under, -(1 << (SW - 1)), low))
 
         # stage 2: t1 = rnd(M, kA) (the increment; its low SW bits and t1 -+ 2**(SW-1)); the shift of
         # rnd(pA, shA)
@@ -350,13 +384,13 @@ class Lane(wiring.Component):
         # stage 3: MA = sat(t1 + rnd(pA, shA)) (rnd's increment on the adders' carries); the shift of the
         # read-out's rnd(pB, shB) (here rather than in stage 2: pB3 is kept for px anyway, and rB's three
         # wide registers are loaded once, in stage 4, instead of twice)
-        ma_val, ma_hit = sat_add(t3, preA3, "ma")
+        ma_c, ma_parts = sat_add(t3, preA3, "ma")
+        ma_val = pick(ma_c, *(clamp_of(*p) for p in ma_parts), "ma")
+        ma_hit4 = reg(1, "MAhit4", pick(ma_c, *(p[1] | p[2] for p in ma_parts), "ma_hit"))
         MA4 = reg(signed(SW), "MA4", ma_val)
-        if self.bram_delays:
-            m.d.comb += dl2.d[W:].eq(ma_val)
-            MA5 = dl2.q[W:].as_signed()
-        else:
-            MA5 = reg(signed(SW), "MA5", MA4)
+        # (MA5 is a register in every build: from the saturating sum into a block RAM's write data, MA's
+        # clamp select and the route into the RAM were the iCE40 UP5K engine's worst path, 25.6 ns)
+        MA5 = reg(signed(SW), "MA5", MA4)
         preB4 = pre(pB[3], amt(self.shB, 3, cfg.rmax + 1, "shB"), 3, "preB")
 
         # stage 4: the shift of the read-out's rnd(MA, kB); rB = rnd(pB, shB) (its low SW bits and
@@ -378,11 +412,17 @@ class Lane(wiring.Component):
             pV5 = reg(signed(2 * W), "pV5", v[4] * v[4], reset_less=True)
         ro5 = reg(1, "ro5", self.ro4)
 
-        # stage 5: MB
-        mb_val, mb_hit = sat_add(rB5, preTB5, "mb")
+        # stage 5: MB's sum: in the read-out MB = sat(rnd(MA, kB) + rB), else MA; registered as the sum's low
+        # bits (or MA) and the two clamp flags, the clamp's select after the registers (stage 6: `mb`, into
+        # the state memory's write data and the pM operand register): after the carry chains it took one
+        # more LUT and a route in the iCE40 UP5K engine's worst path
+        mb_c, mb_parts = sat_add(rB5, preTB5, "mb")
+        mb_low = pick(mb_c, *(Mux(ro5, p[0], MA5) for p in mb_parts), "mb_low")
+        mb_over, mb_under = (pick(mb_c, *(ro5 & p[k] for p in mb_parts), f"mb_{tag}")
+                             for k, tag in ((1, "over"), (2, "under")))
+        MBlow, MBover, MBunder = reg(signed(SW), "MBlow", mb_low), reg(1, "MBover", mb_over), reg(1, "MBunder", mb_under)
         MB = self.mb
-        with m.If(adv):
-            m.d.sync += MB.eq(Mux(ro5, mb_val, MA5))
+        m.d.comb += MB.eq(clamp_of(MBlow, MBover, MBunder))
 
         # The operands of pM, registered in front of its two DSPs from registers (MA's and MB's saturating
         # sums end in their own registers first: with the clamp and this select after the sums' carry
@@ -407,8 +447,7 @@ class Lane(wiring.Component):
         m.d.comb += [pm.eq((hi << S) + lo), self.pm_lo.eq(lo), self.pm_hi.eq(hi), self.px.eq(px),
                      self.pv.eq(pV5)]
         pM9 = reg(signed(self.pm_width), "pM9", pm)
-        if self.dsp != "generic":
-            m.d.comb += self.pm_r.eq(pM9)
+        m.d.comb += self.pm_r.eq(pM9)
 
         # stage 9: the shift of rnd(pM, osh) by the amount's multiple of 8;  stage 10: by its low 3 bits
         # (round_pre_hw in two registered halves: arithmetic right shifts compose, so pre is the same);
@@ -425,5 +464,5 @@ class Lane(wiring.Component):
         elem12 = reg(signed(cfg.elem_width), "elem12", e_val)
         e_hit12 = reg(1, "elem_sat12", e_hit)
 
-        m.d.comb += [self.elem.eq(elem12), self.sat.eq(Cat(ma_hit, mb_hit & ro5, e_hit12))]
+        m.d.comb += [self.elem.eq(elem12), self.sat.eq(Cat(ma_hit4, MBover | MBunder, e_hit12))]
         return m

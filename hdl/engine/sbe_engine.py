@@ -30,7 +30,7 @@ stage 4-5 MB = sat_SW(rnd(MA, kB) + rnd(cmB * x_{j-1}, shB)) in the read-out (up
 stage 4-5 pass: pM = v * MA (operands from registers in stage 4; two DSPs, shared with the read-out's
           stage 7)
 stage 5-ACC pass: exact sums v.M, v.x_{j-1}, v.v over the lanes (a tree of registered adders),
-          accumulated (latched for the scalar unit at the pass end; ACC = 6..9, vector_datapath.py)
+          accumulated (latched for the scalar unit at the pass end; ACC = 7..9, vector_datapath.py)
 stage 6   M <- MB written back (sample passes; the read-out writes nothing)
 stage 6-7 read-out: pM = om * MB (operands from registers in stage 6)
 stage 8-12 read-out: element = sat_elem(rnd(pM, osh)) (the shift over stages 9-10, registered in stage 12) -> output
@@ -112,8 +112,8 @@ class SBEEngine(wiring.Component):
     cycles; the CHAIN of sample j (contract.microcode_schedule.segment_lengths(LAT)["CHAIN"] cycles: the
     microcode statically scheduled for the pipelined ALU) overlaps the passes of samples j+1 and j+2 and
     stalls nothing while it is shorter than a sample, so each sample takes max(ceil(b/L) + ceil(a/L),
-    CHAIN) cycles. After the last sample of a batch: ACC cycles to the dot-product latches (6 at L <= 2, 7 at
-    L = 3..4, 8 above, hdl/engine/vector_datapath.py), its LAST (the
+    CHAIN) cycles. After the last sample of a batch: ACC cycles to the dot-product latches (7 at L <= 2, 8 at
+    L = 3..4, 9 above, hdl/engine/vector_datapath.py), its LAST (the
     CHAIN fused with FINAL) up to RDY D (1 + contract.microcode_schedule.rdy_index(Vec.D, LAT) cycles: s
     and Dhat's scale), then ceil(a/L) + ceil(b/L) read-out beats (the first issues with RDY D, at a sample
     boundary) and 12 pipeline cycles (bench/engine.py measures the total). The read-out writes nothing

@@ -33,13 +33,12 @@ class VectorDatapath(wiring.Component):
 
     Stage WB = 6 writes the rewritten state word back (`we`, `waddr`, `wdata`). From stage 5 on, a tree of
     registered two-input adders sums a sample beat's products over the lanes (one level per stage);
-    stage ACC = 5 + ceil(log2 L) (6 at L <= 2, 7 at L = 3..4, 8 at L = 5..8) accumulates v.M, v.x_{j-1}, v.v over
+    stage ACC = 6 + max(1, ceil(log2 L)) (7 at L <= 2, 8 at L = 3..4, 9 at L = 5..8) accumulates v.M, v.x_{j-1}, v.v over
     the pass; on its last beat the three sums go to the dot-product latches of the pass's vector (`lat`)
     at the end of stage ACC, and the beat's block exponent (and `lob`) at the end of stage ACC - 1. With
-    one lane the lane's product registers are the sums: v.M and v.v are accumulated in stage ACC - 1
-    (v.x_{j-1} in stage 3) and latched with the exponent (a cycle early; everything below holds); with the
-    lane's products in ECP5 DSPs (`dsp`), v.M in stage ACC from the lane's pM register instead (`pm_r`:
-    the two DSP halves already added, one carry chain behind a fabric register). The exponent and `lob` come from
+    one lane the lane's product registers are the sums: v.v is accumulated in stage ACC - 2 (v.x_{j-1} in
+    stage 3) and latched with it (early; everything below holds), v.M in stage ACC from the lane's pM
+    register (`pm_r`: the two product halves already added, one carry chain behind a register). The exponent and `lob` come from
     a register per vector loaded in stage 1 (not carried by the tags). The latches are `full` from the
     cycle the last beat is in stage ACC (the scalar unit may start then: its first reads of the sums are
     two cycles after its start, of the exponents and `lob` at its start) until the scalar unit releases
@@ -127,7 +126,7 @@ class VectorDatapath(wiring.Component):
 
     NSTAGES = 13    # stage 0 (issue) .. stage 12
     WB = 6          # the stage writing the state back
-    ACC = 6         # the stage latching the dot products: set per instance at elaboration (`sum_stages`)
+    ACC = 7         # the stage latching the dot products: set per instance at elaboration (`sum_stages`)
     OUT_DEPTH = 16  # output FIFO beats: >= the issue-to-`o` latency + 2, so a consumer that is always
     #               ready sees the read-out back to back
 
@@ -172,12 +171,10 @@ class VectorDatapath(wiring.Component):
     def sum_stages(self, platform) -> tuple[int, int, int]:
         """Stages accumulating v.M, v.v and v.x_{j-1} (each latched at the end of its stage): a sample
         beat's products come from the lanes in Lane.PM_STAGE (the halves of v.M), Lane.PV_STAGE and
-        px_stage; at one lane they are the sums (v.M a stage later from the lane's pM register with ECP5
-        DSPs), with more a tree of ceil(log2 L) registered two-input adders follows. ACC is the latest."""
+        px_stage; at one lane they are the sums (v.M a stage later, from the lane's pM register), with more a tree of ceil(log2 L) registered two-input adders follows. ACC is the latest."""
         L, px_stage = self.cfg.lanes, Lane.px_stage_of(self.cfg)
         if L == 1:
-            ecp5 = Lane.kind_of(self.cfg, self.dsp, platform) == "ecp5"
-            return Lane.PM_STAGE + int(ecp5), Lane.PV_STAGE, px_stage
+            return Lane.PM_STAGE + 1, Lane.PV_STAGE, px_stage
         depth = math.ceil(math.log2(L))
         return Lane.PM_STAGE + depth, Lane.PV_STAGE + depth, px_stage + depth
 
@@ -266,15 +263,11 @@ class VectorDatapath(wiring.Component):
             # v.x_{j-1} in stage 3, each latched at the end of its stage), rather than copied into more
             # registers first. Latching early is safe: the pass's last beat issued with v's latches
             # released (hdl/engine/issue_stage.py waits for ~full).
-            lo_s, hi_s, s1_s, sV_s = ln0.pm_lo, ln0.pm_hi, ln0.px, ln0.pv
-            if ln0.kind(platform) == "ecp5":
-                # pm_lo, pm_hi are DSP output registers: acc + lo + hi * 2**split from them took two carry
-                # chains behind the routing out of the DSPs (8.7 ns, the ECP5's worst path); v.M a stage
-                # later from the lane's pM register instead (pm_r = lo + hi * 2**split, kept for the
-                # read-out anyway): one carry chain from a fabric register.
-                pm_s = ln0.pm_r
-            else:
-                pm_s = lo_s + (hi_s << S)
+            # v.M a stage later, from the lane's pM register (pm_r = lo + hi * 2**split, kept for the
+            # read-out anyway): one carry chain from a register. acc + lo + hi * 2**split took two carry
+            # chains: behind the ECP5's DSP output registers 8.7 ns (its worst path), on the iCE40 UP5K
+            # 23.9 ns (the engine's worst path).
+            s1_s, sV_s, pm_s = ln0.px, ln0.pv, ln0.pm_r
         else:
             # the sums over the lanes as a tree of registered two-input adders, one level per stage from
             # the lanes' product registers: one carry chain per stage (a single level of three adders for
@@ -384,7 +377,7 @@ class VectorDatapath(wiring.Component):
         # rises one cycle after the clamp
         hits = Signal(3 * L)
         with m.If(adv):
-            m.d.sync += hits.eq(Cat(Cat(lane.sat[0] & tag[3].valid, lane.sat[1] & tag[5].valid,
+            m.d.sync += hits.eq(Cat(Cat(lane.sat[0] & tag[4].valid, lane.sat[1] & tag[6].valid,
                                         lane.sat[2] & tout.valid & tout.ro) for lane in lanes))
         with m.If(hits.any()):
             m.d.sync += self.saturated.eq(1)
