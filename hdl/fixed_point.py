@@ -5,6 +5,7 @@ Each helper adds comb statements to a Module and returns the result signals:
                         (round_amt_hw / round_pre_hw / round_post: the same split over two stages)
     saturate_hw      -- clamp to a signed width, with a "clamped" bit (never wrap-around)
     gt_const_hw, lt_const_hw -- compares against a constant as AND/OR logic (no carry chain)
+    carry_select_add_hw -- a + b in two half-length carry chains (the upper half for both carries)
     fnorm_hw         -- exact integer * 2**e -> sfloat (m, e) with the exponent clamp of FloatFormat.fnorm
                         (fnorm_pipe_hw without registers)
     fnorm_pipe_hw    -- leading-bit index tree (lead_index_hw), normalising left shift by that index, round,
@@ -190,6 +191,25 @@ def fnorm_hw(m, v, e, *, width: int, ew: int, name: str, with_flag: bool = True)
 FNORM_CUTS = ("bl", "sh", "rnd")
 
 
+def carry_select_add_hw(m, a, b, width: int, *, name: str):
+    """(a + b) mod 2**width as a signed(width) signal (exact where the sum fits), in carry chains of about
+    width/2 bits: the low half's sum, and the upper half's for both carries into it (a + b and a + b + 1,
+    the latter as a - ~b: one chain with its carry-in set), which the low half's carry selects (one LUT).
+    For wide accumulators on the iCE40, whose carry chain costs ~0.28 ns a bit: a 36-bit one was the
+    UP5K engine's worst path (accV, 23.6 ns). The two upper sums are kept as nets (Yosys `keep`), so that
+    no optimisation merges them back into one adder behind the select."""
+    h = width // 2
+    ax, bx = Signal(signed(width), name=f"{name}_a"), Signal(signed(width), name=f"{name}_b")
+    lo = Signal(h + 1, name=f"{name}_lo")
+    hi0 = Signal(signed(width - h), name=f"{name}_hi0", attrs={"keep": 1})
+    hi1 = Signal(signed(width - h), name=f"{name}_hi1", attrs={"keep": 1})
+    out = Signal(signed(width), name=name)
+    a_hi, b_hi = ax[h:].as_signed(), bx[h:].as_signed()
+    m.d.comb += [ax.eq(a), bx.eq(b), lo.eq(ax[:h] + bx[:h]), hi0.eq(a_hi + b_hi), hi1.eq(a_hi - ~b_hi),
+                 out.eq(Cat(lo[:h], Mux(lo[h], hi1, hi0)))]
+    return out
+
+
 def stage_hw(m, on: bool, name: str, sigs: dict) -> dict:
     """A pipeline boundary: with `on`, registered copies of the values in `sigs` (a register each, named
     name_key); without, `sigs` as they are (the boundary is a wire)."""
@@ -291,7 +311,7 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
     sign = v[n - 1]
     # compact with both "bl" and "sh": the halving steps j >= k // 2 (the wide sign-copy tests) before
     # "bl", the others after it, so neither stage holds the whole normaliser (iCE40: ~13 LUT levels)
-    late = range((k // 2) - ("pre" in cuts)) if compact and {"bl", "sh"} <= cuts else range(0)
+    late = range(k // 2) if compact and {"bl", "sh"} <= cuts else range(0)
 
     def sign_copies(x, sh):
         top = x[len(x) - 1 - sh:]
@@ -326,14 +346,14 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
     m.d.comb += zero.eq(v == 0)
     if compact:
         early = [j for j in reversed(range(k)) if j not in late]
-        x, zb = halving_steps(vp, [], early[:2] if "pre" in cuts else [])
+        x, zb = halving_steps(vp, [], early[:1] if "pre" in cuts else [])
         if "pre" in cuts:
             # the first (widest) step before its own register
             pst = stage_hw(m, True, f"{name}_ppre", {"_x": x, **{f"_t{i}": t for i, t in enumerate(zb)}, "_e": e, "_zero": zero, "_neg": sign,
                                                      **extra})
             x, zb, e, zero, sign = pst["_x"], [pst[f"_t{i}"] for i in range(len(zb))], pst["_e"], pst["_zero"], pst["_neg"]
             extra = {key: pst[key] for key in extra}
-            early = early[2:]
+            early = early[1:]
         x, zb = halving_steps(x, zb, early)
         lead = Signal(k - len(late), name=f"{name}_i")
         m.d.comb += lead.eq(~Cat(*zb))             # the index's top bits (all of it without `late`)
@@ -360,11 +380,35 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
                                                    **extra})
     # the normalising shift: only the top W+1 bits are kept
     xt = Signal(signed(W + 1), name=f"{name}_xt")
-    if compact and late:
+    base_late = None
+    if compact and len(late) > 2:
         x, zb = halving_steps(st["_vp"], [], list(reversed(late)))
         i_full = Signal(k, name=f"{name}_if")
         m.d.comb += [xt.eq(x), i_full.eq(Cat(~Cat(*zb), st["_i"]))]
         st = {**st, "_i": i_full}
+    elif compact and late:
+        x, zb = halving_steps(st["_vp"], [], list(reversed(late)))
+        m.d.comb += xt.eq(x)
+        # e + s = (e + c0) + i with i = (top << nl) + lb, lb = ~zb the index's low bits from the halving
+        # steps just made: the carry of lb into e's bit nl selects (one LUT) between e's upper part plus
+        # the top bits and that plus one, both added beside the steps (from registers; kept as nets), so
+        # the late bits meet no carry chain (with one add after the steps, the UP5K engine's path
+        # pbl -> base was 24.0 ns, its worst). nl <= 2 (k <= 5; above, the one add): the carry is a
+        # LUT of e's and lb's bits.
+        nl = len(late)
+        e_, top = st["_e"], st["_i"]
+        lb = ~Cat(*zb)
+        up0 = Signal(signed(xw + 1 - nl), name=f"{name}_eu0", attrs={"keep": 1})
+        up1 = Signal(signed(xw + 1 - nl), name=f"{name}_eu1", attrs={"keep": 1})
+        m.d.comb += [up0.eq(e_[nl:].as_signed() + top), up1.eq(e_[nl:].as_signed() - ~Cat(top, 0).as_signed())]
+        if nl == 1:
+            low, carry = e_[0] ^ lb[0], e_[0] & lb[0]
+        else:
+            c0 = e_[0] & lb[0]
+            low = Cat(e_[0] ^ lb[0], e_[1] ^ lb[1] ^ c0)
+            carry = (e_[1] & lb[1]) | ((e_[1] ^ lb[1]) & c0)
+        base_late = Signal(signed(xw + 1), name=f"{name}_es")
+        m.d.comb += base_late.eq(Cat(low, Mux(carry, up1, up0)))
     elif compact:
         m.d.comb += xt.eq(st["_vp"])
     else:
@@ -374,8 +418,11 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
     shifted = {}
     if compact:
         # e + s of widths[0]: one add of the index (its range compares after "sh", beside the round)
-        base = Signal(signed(xw + 1), name=f"{name}_es")
-        m.d.comb += base.eq(st["_e"] + st["_i"])
+        if base_late is None:
+            base = Signal(signed(xw + 1), name=f"{name}_es")
+            m.d.comb += base.eq(st["_e"] + st["_i"])
+        else:
+            base = base_late
         shifted["_base"] = base
     for w, nm in zip(widths, names):
         x = Signal(signed(w + 1), name=f"{nm}_x")

@@ -311,6 +311,14 @@ class IssueStage(wiring.Component):
         pg_inc = Signal()
         m.d.comb += [pg_inc.eq(is_last & ~ro & (cur == Vec.D)),
                      d_idle.eq(diff + self.word_inc), d_ev.eq(Mux(pg_inc, d_idle - 1, d_idle))]
+        # coef_ready of the next state (d_idle >= 0, d_ev >= 0) as logic over diff's bits and the events,
+        # not the signs of the two adders (in series: diff -> run_may was the UP5K engine's worst path,
+        # 23.3 ns): diff + word_inc >= 0 iff diff >= 0, or diff = -1 and a word came; minus pg_inc: diff
+        # >= 1, or diff = 0 and a word came
+        cr_idle, cr_ev = Signal(name="cr_idle"), Signal(name="cr_ev")
+        m.d.comb += [cr_idle.eq(~diff[-1] | ((diff == -1) & self.word_inc)),
+                     cr_ev.eq(Mux(pg_inc, (~diff[-1] & (diff != 0)) | ((diff == 0) & self.word_inc), cr_idle))]
+        self._coef_ready = (diff, (cr_idle, ~d_idle[-1]), (cr_ev, ~d_ev[-1]))
         rdy_ok = [ro_ok[v] | self.rdy[v] for v in (0, 1)]                   # ro_ok's next value without a clear
         # next first / is_last after an issue (first_r, last_r as loaded below)
         lr_n = Signal()
@@ -330,7 +338,7 @@ class IssueStage(wiring.Component):
         ro_sw, cur_sw = ro | sw, Mux(sw, Vec.D, cur)
         last_sw = is_last if long else Mux(sw, nd == 1, is_last)
         run_i, ro_i = decision(ro_=ro_sw, cur_=cur_sw, first_=first, last_=last_sw, run_en_=self.en & ~ro_q,
-                               coef_ready_=~d_idle[-1], ro_ok_=rdy_ok, infl=self.inflight_rest,
+                               coef_ready_=cr_idle, ro_ok_=rdy_ok, infl=self.inflight_rest,
                                lp=self.lpend_rest, full=self.full_next, credit=self.credit_next[0],
                                wait_=ro_pend & (one | rdy_ok[Vec.D]))
         # after a sample beat (ro = 0): a last beat turns to the other vector (a last D beat with lob
@@ -346,7 +354,7 @@ class IssueStage(wiring.Component):
         one_s = Mux(end_d, Mux(ro_pend, 1, Mux(lob, 0, one)), one)
         run_s, ro_s = decision(ro_=0, cur_=cur_s, first_=is_last, last_=last_after(cur_s),
                                run_en_=self.en & ~ro_q,
-                               coef_ready_=~d_ev[-1], ro_ok_=rdy_ok,
+                               coef_ready_=cr_ev, ro_ok_=rdy_ok,
                                infl=[self.inflight_rest[v] | (self.inflight_used[v] & (cur == v)) for v in (0, 1)],
                                lp=self.lpend_rest, full=self.full_next, credit=self.credit_next[0],
                                wait_=ro_pend_s & (one_s | rdy_ok[Vec.D]))
@@ -518,14 +526,19 @@ class IssueStage(wiring.Component):
         """After elaboration: (condition, message) pairs that hold in every reachable state (flow/formal_props
         asserts them, tests check them every cycle): the registered issue decision is the one the current
         state gives (a sample beat may issue, a read-out beat issues), and the two registered read-address
-        candidates are the words the current state gives (after an issue, without one); and `sw` of the next
-        state as the read address computes it (by outcome) equals its expression in the next state's values."""
+        candidates are the words the current state gives (after an issue, without one); `sw` of the next
+        state as the read address computes it (by outcome) equals its expression in the next state's values;
+        diff stays in [-1, 1], where the next coef_ready as logic equals the adders' signs."""
         if not hasattr(self, "_decision"):
             raise RuntimeError("IssueStage.invariants() names signals made by elaborate(): elaborate it first")
         run_may, ro_may, (run, ro_go) = self._decision
         (a_iss, nxt), (a_idle, idle) = self._prefetch
         sw_n, sw_n_ref = self._sw_next
-        return [(sw_n == sw_n_ref, "issue: the next state's `sw`, by outcome, disagrees with its expression"),
+        diff, (cr_idle, cr_idle_ref), (cr_ev, cr_ev_ref) = self._coef_ready
+        return [((diff >= -1) & (diff <= 1), "issue: diff (AXPY words made minus needed) is outside [-1, 1]"),
+                (cr_idle == cr_idle_ref, "issue: the next coef_ready without a sample's end disagrees with diff"),
+                (cr_ev == cr_ev_ref, "issue: the next coef_ready after a sample's end disagrees with diff"),
+                (sw_n == sw_n_ref, "issue: the next state's `sw`, by outcome, disagrees with its expression"),
                 (run_may == run, "issue: the registered sample-beat decision disagrees with the state"),
                 (ro_may == ro_go, "issue: the registered read-out decision disagrees with the state"),
                 (a_iss == nxt, "issue: the registered read address after an issue is not the next beat's word"),

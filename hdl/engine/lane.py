@@ -330,7 +330,7 @@ class Lane(wiring.Component):
 
         def sat_add(ops, pre_, name):
             """sat(r + rnd(v)) for ops = offsets(r) and pre_ = round_pre_hw(v), rnd's increment on the
-            carries: (c, [parts for c = 0, parts for c = 1]), parts = (low, over, under): the low SW bits of
+            carries: (c, [parts for c = 0, parts for c = 1], raw), parts = (low, over, under): the low SW bits of
             the sum, over (the sum >= 2**(SW-1)) and under (< -2**(SW-1)), the signs of
             r -+ 2**(SW-1) + rnd(v). The three sums agree in their low SW-1 bits, so one (SW-1)-bit adder
             gives those bits and the carry c into bit SW-1, and the parts are made for both values of c
@@ -355,14 +355,30 @@ class Lane(wiring.Component):
                 x_neg, x_m1 = Signal(name=f"{name}_{tag}_neg"), Signal(name=f"{name}_{tag}_m1")
                 m.d.comb += [ext_r.eq(r[h:].as_signed()), ext_q.eq(q[h:].as_signed()),
                              x_neg.eq((ext_r + ext_q)[-1]), x_m1.eq((ext_r ^ ext_q).all())]
-                return x_neg, x_neg & ~x_m1
-            neg_o, neg_u = sign(o_r, "o"), sign(u_r, "u")
-            parts = []
+                return x_neg, x_m1
+            (neg_o, m1_o), (neg_u, m1_u) = sign(o_r, "o"), sign(u_r, "u")
+            parts, lows = [], []
             for k in (0, 1):
                 low = Signal(signed(SW), name=f"{name}_low{k}")
                 m.d.comb += low.eq(Cat(lo[:h], low_r[h] ^ q[h] ^ k))
-                parts.append((low, ~neg_o[k], neg_u[k]))
-            return c, parts
+                lows.append(low)
+                parts.append((low, ~(neg_o & ~m1_o) if k else ~neg_o, neg_u & ~m1_u if k else neg_u))
+            return c, parts, (neg_o, m1_o, neg_u, m1_u, lows)
+
+        def sat_value(c, raw, name):
+            """sat's value from sat_add's raw parts, in two LUT levels after the carry chains: for c = 0
+            the clamp of low0 by the two signs; for c = 1 (where a sign flips when its upper sum is -1,
+            m1) the same select by the signs between two values made from m1 and low1 beside the chains
+            (kept as nets: ABC, which knows no arrival times, put the m1 terms after the signs, three LUT
+            levels after the chains, the UP5K engine's worst path, 21.9 ns); c picks."""
+            neg_o, m1_o, neg_u, m1_u, (low0, low1) = raw
+            top, bot = (1 << (SW - 1)) - 1, -(1 << (SW - 1))
+            t_u, t_n = (Signal(signed(SW), name=f"{name}_t{k}", attrs={"keep": 1}) for k in ("u", "n"))
+            # neg_o = 1, neg_u = 1: under unless m1_u (then low), over if m1_o; neg_u = 0: over if m1_o
+            m.d.comb += [t_u.eq(Mux(m1_o, top, Mux(m1_u, low1, bot))), t_n.eq(Mux(m1_o, top, low1))]
+            g0 = Mux(~neg_o, top, Mux(neg_u, bot, low0))
+            g1 = Mux(~neg_o, top, Mux(neg_u, t_u, t_n))
+            return pick(c, g0, g1, name)
 
         def pick(c, x0, x1, name):
             """Mux(c, x1, x0), with x0 and x1 kept as nets (`keep`): so that the synthesis's LUT mapping
@@ -384,8 +400,8 @@ class Lane(wiring.Component):
         # stage 3: MA = sat(t1 + rnd(pA, shA)) (rnd's increment on the adders' carries); the shift of the
         # read-out's rnd(pB, shB) (here rather than in stage 2: pB3 is kept for px anyway, and rB's three
         # wide registers are loaded once, in stage 4, instead of twice)
-        ma_c, ma_parts = sat_add(t3, preA3, "ma")
-        ma_val = pick(ma_c, *(clamp_of(*p) for p in ma_parts), "ma")
+        ma_c, ma_parts, ma_raw = sat_add(t3, preA3, "ma")
+        ma_val = sat_value(ma_c, ma_raw, "ma")
         ma_hit4 = reg(1, "MAhit4", pick(ma_c, *(p[1] | p[2] for p in ma_parts), "ma_hit"))
         MA4 = reg(signed(SW), "MA4", ma_val)
         # (MA5 is a register in every build: from the saturating sum into a block RAM's write data, MA's
@@ -416,7 +432,7 @@ class Lane(wiring.Component):
         # bits (or MA) and the two clamp flags, the clamp's select after the registers (stage 6: `mb`, into
         # the state memory's write data and the pM operand register): after the carry chains it took one
         # more LUT and a route in the iCE40 UP5K engine's worst path
-        mb_c, mb_parts = sat_add(rB5, preTB5, "mb")
+        mb_c, mb_parts, _ = sat_add(rB5, preTB5, "mb")
         mb_low = pick(mb_c, *(Mux(ro5, p[0], MA5) for p in mb_parts), "mb_low")
         mb_over, mb_under = (pick(mb_c, *(ro5 & p[k] for p in mb_parts), f"mb_{tag}")
                              for k, tag in ((1, "over"), (2, "under")))

@@ -17,6 +17,7 @@ from hdl.engine.issue_stage import beat_layout, pa_layout, pass_layout, s_layout
 from hdl.engine.lane import Lane
 from hdl.engine.out_fifo import OutFIFO
 from hdl.engine.scalar_unit import latch_layout
+from hdl.fixed_point import carry_select_add_hw
 
 
 class VectorDatapath(wiring.Component):
@@ -293,9 +294,12 @@ class VectorDatapath(wiring.Component):
 
         def accumulate(name, value, stage, lat_x, lat_d):
             """acc += value over the sample pass's beats in `stage`; on its last beat the total goes to the
-            latch of its vector (lat_x, lat_d) and acc restarts at 0."""
-            acc, tot = Signal(signed(aw), name=f"acc{name}"), Signal(signed(aw), name=f"tot{name}")
-            m.d.comb += tot.eq(acc + value)
+            latch of its vector (lat_x, lat_d; sign-extended to acc_width) and acc restarts at 0."""
+            # exact in len(value) + bits(beats of a pass) bits (a sum of n values of w bits fits
+            # w + ceil(log2 n)), at most acc_width; in two half-length carry chains
+            width = min(aw, len(value) + max(cfg.words(v) for v in Vec).bit_length())
+            acc = Signal(signed(width), name=f"acc{name}")
+            tot = carry_select_add_hw(m, acc, value, width, name=f"tot{name}")
             ta = tag[stage]
             with m.If(adv & ta.valid & ~ta.ro):
                 with m.If(ta.last):
