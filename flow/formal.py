@@ -74,6 +74,9 @@ PROOFS: dict[str, Proof] = {
     "lane_saturation": Proof(lambda: LaneSaturationProps(), "bmc", 10,
                              "engine lane SW=12: stage-3 state rewrite exact or clamped with the saturation "
                              "flag set, written-back word = clamp(exact sum)"),
+    "lane_saturation_short": Proof(lambda: LaneSaturationProps(short_chains=True), "bmc", 10,
+                                   "as lane_saturation, with the iCE40 builds' short-chain sums "
+                                   "(Lane short_chains: carry-selected parts)"),
 }
 
 

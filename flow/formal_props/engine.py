@@ -159,15 +159,16 @@ class LaneSaturationProps(FormalTop):
     in stage 5) is S clamped to that range: never a value other than the exact sum or the limit it crossed.
     """
 
-    def __init__(self, **params):
+    def __init__(self, short_chains: bool = False, **params):
         self.cfg = EngineConfig(**{**SMALL, **params})
+        self.short_chains = short_chains
         super().__init__()
 
     def elaborate(self, platform):
         m = self.module()
         cfg = self.cfg
         SW = cfg.state_width
-        m.submodules.lane = lane = Lane(cfg)
+        m.submodules.lane = lane = Lane(cfg, short_chains=self.short_chains)
         drive_free(m, lane.adv, lane.x, lane.m, lane.xa, lane.xb, lane.ro0, lane.ro4, lane.ro6v, lane.kA,
                    lane.cmA, lane.cmB, lane.shA, lane.kB, lane.shB, lane.om, lane.osh)
         m.d.comb += [Assume((lane.kA <= 0) & (lane.kA >= -LMAX)), Assume((lane.shA <= 0) & (lane.shA >= -LMAX))]

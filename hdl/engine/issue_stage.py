@@ -311,13 +311,16 @@ class IssueStage(wiring.Component):
         pg_inc = Signal()
         m.d.comb += [pg_inc.eq(is_last & ~ro & (cur == Vec.D)),
                      d_idle.eq(diff + self.word_inc), d_ev.eq(Mux(pg_inc, d_idle - 1, d_idle))]
-        # coef_ready of the next state (d_idle >= 0, d_ev >= 0) as logic over diff's bits and the events,
+        # coef_ready of the next state, ~d_idle[-1] and ~d_ev[-1], as logic over diff's bits and the events,
         # not the signs of the two adders (in series: diff -> run_may was the UP5K engine's worst path,
-        # 23.3 ns): diff + word_inc >= 0 iff diff >= 0, or diff = -1 and a word came; minus pg_inc: diff
-        # >= 1, or diff = 0 and a word came
+        # 23.3 ns): adding 1 to the 4-bit diff changes its sign at -1 and 7 only, subtracting 1 at 0 and -8
+        # (the same bits in every state, wrap included: `invariants`)
         cr_idle, cr_ev = Signal(name="cr_idle"), Signal(name="cr_ev")
-        m.d.comb += [cr_idle.eq(~diff[-1] | ((diff == -1) & self.word_inc)),
-                     cr_ev.eq(Mux(pg_inc, (~diff[-1] & (diff != 0)) | ((diff == 0) & self.word_inc), cr_idle))]
+        dmax, dmin = (1 << (len(diff) - 1)) - 1, -(1 << (len(diff) - 1))
+        plus1 = (~diff[-1] & (diff != dmax)) | (diff == -1)             # ~(diff + 1)[-1]
+        minus1 = (~diff[-1] & (diff != 0)) | (diff == dmin)             # ~(diff - 1)[-1]
+        m.d.comb += [cr_idle.eq(Mux(self.word_inc, plus1, ~diff[-1])),
+                     cr_ev.eq(Mux(pg_inc, Mux(self.word_inc, ~diff[-1], minus1), cr_idle))]
         self._coef_ready = (diff, (cr_idle, ~d_idle[-1]), (cr_ev, ~d_ev[-1]))
         rdy_ok = [ro_ok[v] | self.rdy[v] for v in (0, 1)]                   # ro_ok's next value without a clear
         # next first / is_last after an issue (first_r, last_r as loaded below)
@@ -527,16 +530,15 @@ class IssueStage(wiring.Component):
         asserts them, tests check them every cycle): the registered issue decision is the one the current
         state gives (a sample beat may issue, a read-out beat issues), and the two registered read-address
         candidates are the words the current state gives (after an issue, without one); `sw` of the next
-        state as the read address computes it (by outcome) equals its expression in the next state's values;
-        diff stays in [-1, 1], where the next coef_ready as logic equals the adders' signs."""
+        state as the read address computes it (by outcome) equals its expression in the next state's values,
+        and the next coef_ready as logic equals the signs of diff's next values."""
         if not hasattr(self, "_decision"):
             raise RuntimeError("IssueStage.invariants() names signals made by elaborate(): elaborate it first")
         run_may, ro_may, (run, ro_go) = self._decision
         (a_iss, nxt), (a_idle, idle) = self._prefetch
         sw_n, sw_n_ref = self._sw_next
-        diff, (cr_idle, cr_idle_ref), (cr_ev, cr_ev_ref) = self._coef_ready
-        return [((diff >= -1) & (diff <= 1), "issue: diff (AXPY words made minus needed) is outside [-1, 1]"),
-                (cr_idle == cr_idle_ref, "issue: the next coef_ready without a sample's end disagrees with diff"),
+        _, (cr_idle, cr_idle_ref), (cr_ev, cr_ev_ref) = self._coef_ready
+        return [(cr_idle == cr_idle_ref, "issue: the next coef_ready without a sample's end disagrees with diff"),
                 (cr_ev == cr_ev_ref, "issue: the next coef_ready after a sample's end disagrees with diff"),
                 (sw_n == sw_n_ref, "issue: the next state's `sw`, by outcome, disagrees with its expression"),
                 (run_may == run, "issue: the registered sample-beat decision disagrees with the state"),

@@ -96,6 +96,11 @@ class Lane(wiring.Component):
         takes it whole), "auto" ("ecp5" when elaborated for an ECP5-family platform and every operand
         fits 18 bits). Same results, same latencies. "ecp5" needs operands of at most 18 bits:
         coef_width and in_width <= 18 and state_width <= 35.
+    short_chains : bool
+        For the iCE40 builds (default False): MA's and MB's saturating sums with no carry chain longer
+        than about half the sum (`sat_add`: the low SW-1 bits' carry selects parts made for both of its
+        values) instead of three full-width sums (~38-bit chains: 10 ns on the iCE40, a few on the ECP5,
+        where the carry-select's ~70 LUT per sum only cost). Same results, same latencies.
     index : int
         The lane's place in the beat, 0..7 (default 0): the initial value of its shift-amount registers,
         so that each lane keeps its own (see `amt` in elaborate). No effect on the results.
@@ -151,13 +156,15 @@ class Lane(wiring.Component):
     #: Stages of a sample beat's products: the halves of pM = v * MA (`pm_lo`, `pm_hi`) and v * v (`pv`).
     PM_STAGE, PV_STAGE = 6, 5
 
-    def __init__(self, cfg: EngineConfig, *, bram_delays: bool = False, dsp: str = "generic", index: int = 0):
+    def __init__(self, cfg: EngineConfig, *, bram_delays: bool = False, dsp: str = "generic", index: int = 0,
+                 short_chains: bool = False):
         if not isinstance(cfg, EngineConfig):
             raise TypeError(f"cfg must be an EngineConfig, not {cfg!r}")
-        if not isinstance(bram_delays, bool):
-            raise TypeError(f"bram_delays must be True or False, not {bram_delays!r}")
+        for name, value in (("bram_delays", bram_delays), ("short_chains", short_chains)):
+            if not isinstance(value, bool):
+                raise TypeError(f"{name} must be True or False, not {value!r}")
         self.cfg = cfg
-        self.bram_delays = bram_delays
+        self.bram_delays, self.short_chains = bram_delays, short_chains
         self.index = check_int("index", index, 0, 7)
         self.dsp = self.check_dsp(cfg, dsp)
         W, SW, CW = cfg.in_width, cfg.state_width, cfg.coef_width
@@ -328,6 +335,18 @@ class Lane(wiring.Component):
                 out.append(reg(signed(w), f"{name}{tag}{stage + 1}", q + k, init=sign * (1 << (SW - 1))))
             return out
 
+        def sat_add_full(ops, pre_, name):
+            """(low, over, under) of sat(r + rnd(v)), without short_chains: the low SW bits of the sum on a
+            SW-bit adder, over and under as the signs of two full-width sums beside it (clamp_of)."""
+            low_r, o_r, u_r = ops
+            q = pre_ >> 1
+            low, over, under = (Signal(signed(SW), name=f"{name}_low"), Signal(name=f"{name}_over"),
+                                Signal(name=f"{name}_under"))
+            m.d.comb += [low.eq(low_r + q[:SW] + pre_[0]),
+                         over.eq(~(o_r + q + pre_[0])[-1]),
+                         under.eq((u_r + q + pre_[0])[-1])]
+            return low, over, under
+
         def sat_add(ops, pre_, name):
             """sat(r + rnd(v)) for ops = offsets(r) and pre_ = round_pre_hw(v), rnd's increment on the
             carries: (c, [parts for c = 0, parts for c = 1], raw), parts = (low, over, under): the low SW bits of
@@ -400,9 +419,14 @@ class Lane(wiring.Component):
         # stage 3: MA = sat(t1 + rnd(pA, shA)) (rnd's increment on the adders' carries); the shift of the
         # read-out's rnd(pB, shB) (here rather than in stage 2: pB3 is kept for px anyway, and rB's three
         # wide registers are loaded once, in stage 4, instead of twice)
-        ma_c, ma_parts, ma_raw = sat_add(t3, preA3, "ma")
-        ma_val = sat_value(ma_c, ma_raw, "ma")
-        ma_hit4 = reg(1, "MAhit4", pick(ma_c, *(p[1] | p[2] for p in ma_parts), "ma_hit"))
+        if self.short_chains:
+            ma_c, ma_parts, ma_raw = sat_add(t3, preA3, "ma")
+            ma_val = sat_value(ma_c, ma_raw, "ma")
+            ma_hit = pick(ma_c, *(p[1] | p[2] for p in ma_parts), "ma_hit")
+        else:
+            ma_low, ma_over, ma_under = sat_add_full(t3, preA3, "ma")
+            ma_val, ma_hit = clamp_of(ma_low, ma_over, ma_under), ma_over | ma_under
+        ma_hit4 = reg(1, "MAhit4", ma_hit)
         MA4 = reg(signed(SW), "MA4", ma_val)
         # (MA5 is a register in every build: from the saturating sum into a block RAM's write data, MA's
         # clamp select and the route into the RAM were the iCE40 UP5K engine's worst path, 25.6 ns)
@@ -432,10 +456,14 @@ class Lane(wiring.Component):
         # bits (or MA) and the two clamp flags, the clamp's select after the registers (stage 6: `mb`, into
         # the state memory's write data and the pM operand register): after the carry chains it took one
         # more LUT and a route in the iCE40 UP5K engine's worst path
-        mb_c, mb_parts, _ = sat_add(rB5, preTB5, "mb")
-        mb_low = pick(mb_c, *(Mux(ro5, p[0], MA5) for p in mb_parts), "mb_low")
-        mb_over, mb_under = (pick(mb_c, *(ro5 & p[k] for p in mb_parts), f"mb_{tag}")
-                             for k, tag in ((1, "over"), (2, "under")))
+        if self.short_chains:
+            mb_c, mb_parts, _ = sat_add(rB5, preTB5, "mb")
+            mb_low = pick(mb_c, *(Mux(ro5, p[0], MA5) for p in mb_parts), "mb_low")
+            mb_over, mb_under = (pick(mb_c, *(ro5 & p[k] for p in mb_parts), f"mb_{tag}")
+                                 for k, tag in ((1, "over"), (2, "under")))
+        else:
+            mb_sum = sat_add_full(rB5, preTB5, "mb")
+            mb_low, mb_over, mb_under = Mux(ro5, mb_sum[0], MA5), ro5 & mb_sum[1], ro5 & mb_sum[2]
         MBlow, MBover, MBunder = reg(signed(SW), "MBlow", mb_low), reg(1, "MBover", mb_over), reg(1, "MBunder", mb_under)
         MB = self.mb
         m.d.comb += MB.eq(clamp_of(MBlow, MBover, MBunder))

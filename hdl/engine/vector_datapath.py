@@ -58,6 +58,9 @@ class VectorDatapath(wiring.Component):
         write-back address (issue to stage WB) in block RAM (hdl/engine/delay_line.py; at narrow formats
         3 SB_RAM40_4K at one lane, 1 + 4 x lanes with more): fewer logic cells, a block-RAM read in front of logic instead of
         a flip-flop. Same results and latencies.
+    short_chains : bool
+        For the iCE40 builds (default False): the lanes' saturating sums in short carry chains (Lane
+        `short_chains`). Same results and latencies.
     dsp : str
         The lanes' multipliers (Lane `dsp`, hdl/dsp_multiplier.py): "generic" (default), "ecp5" (the
         MULT18X18D primitive with its own registers, for synth_ecp5) or "auto". Same results and latencies.
@@ -131,13 +134,15 @@ class VectorDatapath(wiring.Component):
     OUT_DEPTH = 16  # output FIFO beats: >= the issue-to-`o` latency + 2, so a consumer that is always
     #               ready sees the read-out back to back
 
-    def __init__(self, cfg: EngineConfig, *, acc_width: int, bram_delays: bool = False, dsp: str = "generic"):
+    def __init__(self, cfg: EngineConfig, *, acc_width: int, bram_delays: bool = False, dsp: str = "generic",
+                 short_chains: bool = False):
         if not isinstance(cfg, EngineConfig):
             raise TypeError(f"cfg must be an EngineConfig, not {cfg!r}")
-        if not isinstance(bram_delays, bool):
-            raise TypeError(f"bram_delays must be True or False, not {bram_delays!r}")
+        for name, value in (("bram_delays", bram_delays), ("short_chains", short_chains)):
+            if not isinstance(value, bool):
+                raise TypeError(f"{name} must be True or False, not {value!r}")
         self.cfg = cfg
-        self.bram_delays = bram_delays
+        self.bram_delays, self.short_chains = bram_delays, short_chains
         self.dsp = Lane.check_dsp(cfg, dsp)
         self.acc_width = check_int("acc_width", acc_width, 8, 128)
         L, W, SW = cfg.lanes, cfg.in_width, cfg.state_width
@@ -226,7 +231,8 @@ class VectorDatapath(wiring.Component):
 
         lanes = []
         for k in range(L):
-            m.submodules[f"lane{k}"] = lane = Lane(cfg, bram_delays=self.bram_delays, dsp=self.dsp, index=k)
+            m.submodules[f"lane{k}"] = lane = Lane(cfg, bram_delays=self.bram_delays, dsp=self.dsp, index=k,
+                                                   short_chains=self.short_chains)
             lanes.append(lane)
             m.d.comb += [
                 lane.adv.eq(adv), lane.x.eq(self.x[k]),
@@ -295,11 +301,19 @@ class VectorDatapath(wiring.Component):
         def accumulate(name, value, stage, lat_x, lat_d):
             """acc += value over the sample pass's beats in `stage`; on its last beat the total goes to the
             latch of its vector (lat_x, lat_d; sign-extended to acc_width) and acc restarts at 0."""
-            # exact in len(value) + bits(beats of a pass) bits (a sum of n values of w bits fits
-            # w + ceil(log2 n)), at most acc_width; in two half-length carry chains
-            width = min(aw, len(value) + max(cfg.words(v) for v in Vec).bit_length())
-            acc = Signal(signed(width), name=f"acc{name}")
-            tot = carry_select_add_hw(m, acc, value, width, name=f"tot{name}")
+            # One lane (value a register): exact in len(value) + bits(beats of a pass) bits (a sum of n
+            # values of w bits fits w + ceil(log2 n)), at most acc_width, in two half-length carry chains
+            # (one 36-bit chain was the iCE40 UP5K engine's worst path, 23.6 ns). More lanes: acc_width,
+            # one add (v.M's value is itself a sum, lo + hi * 2**split: Yosys makes acc + lo + hi one
+            # three-operand add; after the carry-select it took two chains in series, 108.9 MHz on the
+            # ECP5 at L = 4).
+            if L == 1:
+                width = min(aw, len(value) + max(cfg.words(v) for v in Vec).bit_length())
+                acc = Signal(signed(width), name=f"acc{name}")
+                tot = carry_select_add_hw(m, acc, value, width, name=f"tot{name}")
+            else:
+                acc, tot = Signal(signed(aw), name=f"acc{name}"), Signal(signed(aw), name=f"tot{name}")
+                m.d.comb += tot.eq(acc + value)
             ta = tag[stage]
             with m.If(adv & ta.valid & ~ta.ro):
                 with m.If(ta.last):
