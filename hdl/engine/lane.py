@@ -331,8 +331,12 @@ class Lane(wiring.Component):
             w = max(len(q), SW) + 1                         # rnd +- 2**(SW-1), exact
             for sign, tag in ((-1, "o"), (1, "u")):
                 k = Cat(pre_[0], Const(sign * (1 << (SW - 2)), signed(w))).as_signed()  # +-2**(SW-1) + inc
-                # reset to the offset of rnd = 0, like the low register (no clamp flagged out of reset)
-                out.append(reg(signed(w), f"{name}{tag}{stage + 1}", q + k, init=sign * (1 << (SW - 1))))
+                # reset to the offset of rnd = 0, like the low register (no clamp flagged out of reset);
+                # with short_chains only bits SW-1.. (sat_add takes the low ones from `low`)
+                if self.short_chains:
+                    out.append(reg(signed(w - (SW - 1)), f"{name}{tag}{stage + 1}", (q + k)[SW - 1:w], init=sign))
+                else:
+                    out.append(reg(signed(w), f"{name}{tag}{stage + 1}", q + k, init=sign * (1 << (SW - 1))))
             return out
 
         def sat_add_full(ops, pre_, name):
@@ -366,13 +370,13 @@ class Lane(wiring.Component):
             c = lo[h]
 
             def sign(r, tag):
-                """The signs of r + q + inc for c = 0, 1, from x = r[h:] + q[h:] (the upper parts,
+                """The signs of R + q + inc for c = 0, 1 (r = R[h:]), from x = r + q[h:] (the upper parts,
                 sign-extended): the sign of x + c, which is x's unless c = 1 and x = -1, i.e.
-                r[h:] == ~q[h:] (a compare beside x's chain)."""
-                n = max(len(r), len(q)) - h
+                r == ~q[h:] (a compare beside x's chain)."""
+                n = max(len(r), len(q) - h)                 # (r: offsets' registers of bits h..)
                 ext_r, ext_q = Signal(signed(n), name=f"{name}_{tag}_r"), Signal(signed(n), name=f"{name}_{tag}_q")
                 x_neg, x_m1 = Signal(name=f"{name}_{tag}_neg"), Signal(name=f"{name}_{tag}_m1")
-                m.d.comb += [ext_r.eq(r[h:].as_signed()), ext_q.eq(q[h:].as_signed()),
+                m.d.comb += [ext_r.eq(r), ext_q.eq(q[h:].as_signed()),
                              x_neg.eq((ext_r + ext_q)[-1]), x_m1.eq((ext_r ^ ext_q).all())]
                 return x_neg, x_m1
             (neg_o, m1_o), (neg_u, m1_u) = sign(o_r, "o"), sign(u_r, "u")
