@@ -424,12 +424,15 @@ class IssueStage(wiring.Component):
         # pending) reaches the X boundary; after a read-out beat its end with a batch held; without an
         # issue the boundary itself, unless `sw` switches now (`invariants`: the same as the
         # expression above in every state)
-        # (the three kept as nets, Yosys `keep`: else ABC merges them with the outcome's select)
+        # (kept as nets, Yosys `keep`: else ABC merges them with the outcome's select, three LUT levels
+        # after them)
         sw_run, sw_ro, sw_none = (Signal(name=f"sw_{k}", attrs={"keep": 1}) for k in ("run", "ro", "none"))
         m.d.comb += [sw_run.eq(end_d & (ro_pend | lob) & rdy_ok[Vec.D]),
                      sw_ro.eq(end_x & ro_hold & rdy_ok[Vec.D]),
                      sw_none.eq(ro_pend & boundary & rdy_ok[Vec.D] & ~sw)]
-        sw_n = Mux(issue_run, sw_run, Mux(issue_ro, sw_ro, sw_none))
+        sw_nr = Signal(name="sw_nr", attrs={"keep": 1})       # without a sample beat
+        m.d.comb += sw_nr.eq(Mux(issue_ro, sw_ro, sw_none))
+        sw_n = Mux(issue_run, sw_run, sw_nr)
         self._sw_next = (sw_n, ro_pend_n & first_n & (cur_n == Vec.X) & ~ro_n & ok_d_n)
         m.d.sync += [a_iss.eq(Mux(last_n, nxt_first_n, self.st_addr + 1)),
                      a_idle.eq(Mux(sw_n, base[Vec.D], self.st_addr))]
