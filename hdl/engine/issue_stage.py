@@ -82,6 +82,10 @@ class IssueStage(wiring.Component):
     ----------
     cfg : EngineConfig
         The engine's parameters.
+    short_paths : bool
+        For the iCE40 builds (default False; SBEEngine compact): the next state's coef_ready and `sw` as
+        logic by outcome from registers, the issue only selecting after them (kept as nets): the UP5K
+        engine's worst paths (diff -> run_may, is_last -> a_idle's reset, 23-25 ns). Same behaviour.
 
     Ports
     -----
@@ -146,10 +150,13 @@ class IssueStage(wiring.Component):
     rises (after the state's last initial write: the prefetch reads a cycle ahead).
     """
 
-    def __init__(self, cfg: EngineConfig):
+    def __init__(self, cfg: EngineConfig, *, short_paths: bool = False):
         if not isinstance(cfg, EngineConfig):
             raise TypeError(f"cfg must be an EngineConfig, not {cfg!r}")
+        if not isinstance(short_paths, bool):
+            raise TypeError(f"short_paths must be True or False, not {short_paths!r}")
         self.cfg = cfg
+        self.short_paths = short_paths
         L, W = cfg.lanes, cfg.in_width
         super().__init__({
             "i": In(stream.Signature(sample_layout(L, W, cfg.exp_width))),
@@ -315,13 +322,17 @@ class IssueStage(wiring.Component):
         # not the signs of the two adders (in series: diff -> run_may was the UP5K engine's worst path,
         # 23.3 ns): adding 1 to the 4-bit diff changes its sign at -1 and 7 only, subtracting 1 at 0 and -8
         # (the same bits in every state, wrap included: `invariants`)
-        cr_idle, cr_ev = Signal(name="cr_idle"), Signal(name="cr_ev")
-        dmax, dmin = (1 << (len(diff) - 1)) - 1, -(1 << (len(diff) - 1))
-        plus1 = (~diff[-1] & (diff != dmax)) | (diff == -1)             # ~(diff + 1)[-1]
-        minus1 = (~diff[-1] & (diff != 0)) | (diff == dmin)             # ~(diff - 1)[-1]
-        m.d.comb += [cr_idle.eq(Mux(self.word_inc, plus1, ~diff[-1])),
-                     cr_ev.eq(Mux(pg_inc, Mux(self.word_inc, ~diff[-1], minus1), cr_idle))]
-        self._coef_ready = (diff, (cr_idle, ~d_idle[-1]), (cr_ev, ~d_ev[-1]))
+        # (short_paths only: the iCE40 builds; else the signs, as placed on the ECP5)
+        if self.short_paths:
+            cr_idle, cr_ev = Signal(name="cr_idle"), Signal(name="cr_ev")
+            dmax, dmin = (1 << (len(diff) - 1)) - 1, -(1 << (len(diff) - 1))
+            plus1 = (~diff[-1] & (diff != dmax)) | (diff == -1)             # ~(diff + 1)[-1]
+            minus1 = (~diff[-1] & (diff != 0)) | (diff == dmin)             # ~(diff - 1)[-1]
+            m.d.comb += [cr_idle.eq(Mux(self.word_inc, plus1, ~diff[-1])),
+                         cr_ev.eq(Mux(pg_inc, Mux(self.word_inc, ~diff[-1], minus1), cr_idle))]
+        else:
+            cr_idle, cr_ev = ~d_idle[-1], ~d_ev[-1]
+        self._coef_ready = ((cr_idle, ~d_idle[-1]), (cr_ev, ~d_ev[-1]))
         rdy_ok = [ro_ok[v] | self.rdy[v] for v in (0, 1)]                   # ro_ok's next value without a clear
         # next first / is_last after an issue (first_r, last_r as loaded below)
         lr_n = Signal()
@@ -426,14 +437,19 @@ class IssueStage(wiring.Component):
         # expression above in every state)
         # (kept as nets, Yosys `keep`: else ABC merges them with the outcome's select, three LUT levels
         # after them)
-        sw_run, sw_ro, sw_none = (Signal(name=f"sw_{k}", attrs={"keep": 1}) for k in ("run", "ro", "none"))
-        m.d.comb += [sw_run.eq(end_d & (ro_pend | lob) & rdy_ok[Vec.D]),
-                     sw_ro.eq(end_x & ro_hold & rdy_ok[Vec.D]),
-                     sw_none.eq(ro_pend & boundary & rdy_ok[Vec.D] & ~sw)]
-        sw_nr = Signal(name="sw_nr", attrs={"keep": 1})       # without a sample beat
-        m.d.comb += sw_nr.eq(Mux(issue_ro, sw_ro, sw_none))
-        sw_n = Mux(issue_run, sw_run, sw_nr)
-        self._sw_next = (sw_n, ro_pend_n & first_n & (cur_n == Vec.X) & ~ro_n & ok_d_n)
+        # (short_paths only: the iCE40 builds; else the expression, as placed on the ECP5)
+        sw_ref = ro_pend_n & first_n & (cur_n == Vec.X) & ~ro_n & ok_d_n
+        if self.short_paths:
+            sw_run, sw_ro, sw_none = (Signal(name=f"sw_{k}", attrs={"keep": 1}) for k in ("run", "ro", "none"))
+            m.d.comb += [sw_run.eq(end_d & (ro_pend | lob) & rdy_ok[Vec.D]),
+                         sw_ro.eq(end_x & ro_hold & rdy_ok[Vec.D]),
+                         sw_none.eq(ro_pend & boundary & rdy_ok[Vec.D] & ~sw)]
+            sw_nr = Signal(name="sw_nr", attrs={"keep": 1})       # without a sample beat
+            m.d.comb += sw_nr.eq(Mux(issue_ro, sw_ro, sw_none))
+            sw_n = Mux(issue_run, sw_run, sw_nr)
+        else:
+            sw_n = sw_ref
+        self._sw_next = (sw_n, sw_ref)
         m.d.sync += [a_iss.eq(Mux(last_n, nxt_first_n, self.st_addr + 1)),
                      a_idle.eq(Mux(sw_n, base[Vec.D], self.st_addr))]
         self._prefetch = ((a_iss, nxt), (a_idle, Mux(sw_at, base[Vec.D], addr)))
@@ -540,7 +556,7 @@ class IssueStage(wiring.Component):
         run_may, ro_may, (run, ro_go) = self._decision
         (a_iss, nxt), (a_idle, idle) = self._prefetch
         sw_n, sw_n_ref = self._sw_next
-        _, (cr_idle, cr_idle_ref), (cr_ev, cr_ev_ref) = self._coef_ready
+        (cr_idle, cr_idle_ref), (cr_ev, cr_ev_ref) = self._coef_ready
         return [(cr_idle == cr_idle_ref, "issue: the next coef_ready without a sample's end disagrees with diff"),
                 (cr_ev == cr_ev_ref, "issue: the next coef_ready after a sample's end disagrees with diff"),
                 (sw_n == sw_n_ref, "issue: the next state's `sw`, by outcome, disagrees with its expression"),

@@ -140,9 +140,10 @@ class Lane(wiring.Component):
     elem : Out(signed(elem_width))
         Stage 12: the read-out element (a register).
     sat : Out(3)
-        Clamps of this cycle: bit 0 MA (stage 4), bit 1 MB (stage 6, read-out only), bit 2 elem
-        (stage 12), each a register of the lane's (the clamp flags of MA's and MB's sums registered with
-        the sums: from MB's sum into the caller's flag register was the UP5K engine's worst path, 23.5 ns); the caller qualifies them with the stage's valid (and
+        Clamps of this cycle: bit 0 MA, bit 1 MB (read-out only), bit 2 elem, in the stages `sat_stages`
+        gives (3, 5, 12; with short_chains 4, 6, 12: the clamp flags of MA's and MB's sums registered
+        with the sums, as MB's clamp is then selected after its register: from MB's sum into the caller's
+        flag register was the UP5K engine's worst path, 23.5 ns); the caller qualifies them with the stage's valid (and
         read-out) bits.
 
     Latency (in cycles of `adv`): 6 from `x` (stage 0) to pm_lo, pm_hi, 5 to pv, 7 to pm_r, `px_stage`
@@ -191,6 +192,11 @@ class Lane(wiring.Component):
             "sat": Out(3),
             "pm_r": Out(signed(self.pm_width)),
         })
+
+    @property
+    def sat_stages(self) -> tuple:
+        """The stages of the clamp bits of `sat` (MA, MB, elem)."""
+        return (4, 6, 12) if self.short_chains else (3, 5, 12)
 
     def kind(self, platform) -> str:
         """The multipliers' implementation elaborated for `platform`: "generic" or "ecp5"."""
@@ -340,8 +346,11 @@ class Lane(wiring.Component):
             return out
 
         def sat_add_full(ops, pre_, name):
-            """(low, over, under) of sat(r + rnd(v)), without short_chains: the low SW bits of the sum on a
-            SW-bit adder, over and under as the signs of two full-width sums beside it (clamp_of)."""
+            """(value, clamped) = sat(r + rnd(v)), without short_chains, for ops = offsets(r) and
+            pre_ = round_pre_hw(v), rnd's increment on the carries: the low SW bits of the sum on a SW-bit
+            adder, and over (the sum >= 2**(SW-1)) and under (< -2**(SW-1)) as the signs of two full-width
+            sums that run in parallel with it, so the clamp is one LUT after the carry chains (a clamp test
+            over the top bits of one wide sum took four LUT levels after its chain)."""
             low_r, o_r, u_r = ops
             q = pre_ >> 1
             low, over, under = (Signal(signed(SW), name=f"{name}_low"), Signal(name=f"{name}_over"),
@@ -349,7 +358,9 @@ class Lane(wiring.Component):
             m.d.comb += [low.eq(low_r + q[:SW] + pre_[0]),
                          over.eq(~(o_r + q + pre_[0])[-1]),
                          under.eq((u_r + q + pre_[0])[-1])]
-            return low, over, under
+            val = Signal(signed(SW), name=name)
+            m.d.comb += val.eq(Mux(over, (1 << (SW - 1)) - 1, Mux(under, -(1 << (SW - 1)), low)))
+            return val, over | under
 
         def sat_add(ops, pre_, name):
             """sat(r + rnd(v)) for ops = offsets(r) and pre_ = round_pre_hw(v), rnd's increment on the
@@ -426,11 +437,9 @@ class Lane(wiring.Component):
         if self.short_chains:
             ma_c, ma_parts, ma_raw = sat_add(t3, preA3, "ma")
             ma_val = sat_value(ma_c, ma_raw, "ma")
-            ma_hit = pick(ma_c, *(p[1] | p[2] for p in ma_parts), "ma_hit")
+            ma_hit = reg(1, "MAhit4", pick(ma_c, *(p[1] | p[2] for p in ma_parts), "ma_hit"))
         else:
-            ma_low, ma_over, ma_under = sat_add_full(t3, preA3, "ma")
-            ma_val, ma_hit = clamp_of(ma_low, ma_over, ma_under), ma_over | ma_under
-        ma_hit4 = reg(1, "MAhit4", ma_hit)
+            ma_val, ma_hit = sat_add_full(t3, preA3, "ma")
         MA4 = reg(signed(SW), "MA4", ma_val)
         # (MA5 is a register in every build: from the saturating sum into a block RAM's write data, MA's
         # clamp select and the route into the RAM were the iCE40 UP5K engine's worst path, 25.6 ns)
@@ -460,17 +469,21 @@ class Lane(wiring.Component):
         # bits (or MA) and the two clamp flags, the clamp's select after the registers (stage 6: `mb`, into
         # the state memory's write data and the pM operand register): after the carry chains it took one
         # more LUT and a route in the iCE40 UP5K engine's worst path
+        MB = self.mb
         if self.short_chains:
             mb_c, mb_parts, _ = sat_add(rB5, preTB5, "mb")
             mb_low = pick(mb_c, *(Mux(ro5, p[0], MA5) for p in mb_parts), "mb_low")
             mb_over, mb_under = (pick(mb_c, *(ro5 & p[k] for p in mb_parts), f"mb_{tag}")
                                  for k, tag in ((1, "over"), (2, "under")))
+            MBlow, MBover, MBunder = (reg(signed(SW), "MBlow", mb_low), reg(1, "MBover", mb_over),
+                                      reg(1, "MBunder", mb_under))
+            m.d.comb += MB.eq(clamp_of(MBlow, MBover, MBunder))
+            mb_hit = MBover | MBunder                       # stage 6
         else:
-            mb_sum = sat_add_full(rB5, preTB5, "mb")
-            mb_low, mb_over, mb_under = Mux(ro5, mb_sum[0], MA5), ro5 & mb_sum[1], ro5 & mb_sum[2]
-        MBlow, MBover, MBunder = reg(signed(SW), "MBlow", mb_low), reg(1, "MBover", mb_over), reg(1, "MBunder", mb_under)
-        MB = self.mb
-        m.d.comb += MB.eq(clamp_of(MBlow, MBover, MBunder))
+            mb_val, mb_hit = sat_add_full(rB5, preTB5, "mb")
+            with m.If(adv):
+                m.d.sync += MB.eq(Mux(ro5, mb_val, MA5))
+            mb_hit = mb_hit & ro5                           # stage 5
 
         # The operands of pM, registered in front of its two DSPs from registers (MA's and MB's saturating
         # sums end in their own registers first: with the clamp and this select after the sums' carry
@@ -512,5 +525,5 @@ class Lane(wiring.Component):
         elem12 = reg(signed(cfg.elem_width), "elem12", e_val)
         e_hit12 = reg(1, "elem_sat12", e_hit)
 
-        m.d.comb += [self.elem.eq(elem12), self.sat.eq(Cat(ma_hit4, MBover | MBunder, e_hit12))]
+        m.d.comb += [self.elem.eq(elem12), self.sat.eq(Cat(ma_hit, mb_hit, e_hit12))]
         return m

@@ -130,9 +130,11 @@ class SBEEngine(wiring.Component):
     #: compact=True builds the scalar unit's area-saving forms for the iCE40 (ScalarUnit/FloatALU `compact`:
     #: halving-step normalisers, compares as logic, the product in the SB_MAC16's register, the register
     #: file's reset values from its own block RAM; ~475 fewer logic cells on the iCEBreaker top, longer
-    #: paths: off by default, the ECP5 builds keep the fast forms), and the lanes' saturating sums in
-    #: short carry chains (Lane `short_chains`: the iCE40's carry costs ~0.28 ns a bit; on the ECP5 the
-    #: extra logic, ~570 LUT at L = 4, only costs).
+    #: paths: off by default, the ECP5 builds keep the fast forms), the lanes' saturating sums and the
+    #: one-lane accumulators in short carry chains (Lane/VectorDatapath `short_chains`: the iCE40's carry
+    #: costs ~0.28 ns a bit; on the ECP5 the extra logic, ~570 LUT at L = 4, only costs), and the issue
+    #: stage's next-state terms by outcome (IssueStage `short_paths`). The ECP5 builds' Verilog stays as it
+    #: was placed (its Fmax moves by several MHz with any change of the netlist).
     #: bram_delays=True puts the vector datapath's pipeline delay lines in block RAM (VectorDatapath,
     #: hdl/engine/delay_line.py) for the iCE40 builds: 3 more SB_RAM40_4K at one lane, a few fewer logic
     #: cells (iCEBreaker host_top, in_width 8: 5,693 LC against 5,701), slower paths out of the RAMs (off by
@@ -175,7 +177,7 @@ class SBEEngine(wiring.Component):
         cfg = self.cfg
         m = Module()
         m.submodules.init = init = StateInit(cfg)
-        m.submodules.issue = issue = IssueStage(cfg)
+        m.submodules.issue = issue = IssueStage(cfg, short_paths=self.compact)
         m.submodules.dp = dp = VectorDatapath(cfg, acc_width=self.acc_width, bram_delays=self.bram_delays,
                                                 short_chains=self.compact,
                                                 dsp=self.dsp)

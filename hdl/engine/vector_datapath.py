@@ -301,13 +301,13 @@ class VectorDatapath(wiring.Component):
         def accumulate(name, value, stage, lat_x, lat_d):
             """acc += value over the sample pass's beats in `stage`; on its last beat the total goes to the
             latch of its vector (lat_x, lat_d; sign-extended to acc_width) and acc restarts at 0."""
-            # One lane (value a register): exact in len(value) + bits(beats of a pass) bits (a sum of n
-            # values of w bits fits w + ceil(log2 n)), at most acc_width, in two half-length carry chains
-            # (one 36-bit chain was the iCE40 UP5K engine's worst path, 23.6 ns). More lanes: acc_width,
-            # one add (v.M's value is itself a sum, lo + hi * 2**split: Yosys makes acc + lo + hi one
-            # three-operand add; after the carry-select it took two chains in series, 108.9 MHz on the
-            # ECP5 at L = 4).
-            if L == 1:
+            # short_chains (the iCE40 builds) at one lane (value a register): exact in len(value) +
+            # bits(beats of a pass) bits (a sum of n values of w bits fits w + ceil(log2 n)), at most
+            # acc_width, in two half-length carry chains (one 36-bit chain was the UP5K engine's worst
+            # path, 23.6 ns). Else acc_width and one add (more lanes: v.M's value is itself a sum,
+            # lo + hi * 2**split, which Yosys makes one three-operand add with acc; after a carry-select
+            # it took two chains in series, 108.9 MHz on the ECP5 at L = 4).
+            if L == 1 and self.short_chains:
                 width = min(aw, len(value) + max(cfg.words(v) for v in Vec).bit_length())
                 acc = Signal(signed(width), name=f"acc{name}")
                 tot = carry_select_add_hw(m, acc, value, width, name=f"tot{name}")
@@ -395,7 +395,8 @@ class VectorDatapath(wiring.Component):
         # rises one cycle after the clamp
         hits = Signal(3 * L)
         with m.If(adv):
-            m.d.sync += hits.eq(Cat(Cat(lane.sat[0] & tag[4].valid, lane.sat[1] & tag[6].valid,
+            m.d.sync += hits.eq(Cat(Cat(lane.sat[0] & tag[lane.sat_stages[0]].valid,
+                                        lane.sat[1] & tag[lane.sat_stages[1]].valid,
                                         lane.sat[2] & tout.valid & tout.ro) for lane in lanes))
         with m.If(hits.any()):
             m.d.sync += self.saturated.eq(1)
