@@ -381,14 +381,14 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
     # the normalising shift: only the top W+1 bits are kept
     xt = Signal(signed(W + 1), name=f"{name}_xt")
     base_late = None
-    if compact and len(late) > 2:
-        x, zb = halving_steps(st["_vp"], [], list(reversed(late)))
-        i_full = Signal(k, name=f"{name}_if")
-        m.d.comb += [xt.eq(x), i_full.eq(Cat(~Cat(*zb), st["_i"]))]
-        st = {**st, "_i": i_full}
-    elif compact and late:
+    if compact and late:
         x, zb = halving_steps(st["_vp"], [], list(reversed(late)))
         m.d.comb += xt.eq(x)
+    if compact and len(late) > 2:
+        i_full = Signal(k, name=f"{name}_if")
+        m.d.comb += i_full.eq(Cat(~Cat(*zb), st["_i"]))
+        st = {**st, "_i": i_full}
+    elif compact and late:
         # e + s = (e + c0) + i with i = (top << nl) + lb, lb = ~zb the index's low bits from the halving
         # steps just made: the carry of lb into e's bit nl selects (one LUT) between e's upper part plus
         # the top bits and that plus one, both added beside the steps (from registers; kept as nets), so

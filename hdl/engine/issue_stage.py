@@ -428,16 +428,14 @@ class IssueStage(wiring.Component):
         # nxt_first of the next state: with `long` the register's next value (from this cycle's ro, cur)
         nf_ro, nf_cur = (ro, cur) if long else (ro_n, cur_n)
         nxt_first_n = Mux(~nf_ro & (nf_cur == Vec.X), base[Vec.D], base[Vec.X])
-        # sw of the next state for each outcome, each from registers and rdy only, and then `issue_run`
-        # and `issue_ro` select (the same as ro_pend_n & first_n & (cur_n == X) & ~ro_n & ok_d_n, which
-        # Yosys mapped seven LUT levels deep, the iCE40 UP5K engine's worst path: is_last -> a_idle's
-        # reset, 25.3 ns): after a sample beat a last D beat that closes a batch (or passes while one is
-        # pending) reaches the X boundary; after a read-out beat its end with a batch held; without an
-        # issue the boundary itself, unless `sw` switches now (`invariants`: the same as the
-        # expression above in every state)
-        # (kept as nets, Yosys `keep`: else ABC merges them with the outcome's select, three LUT levels
-        # after them)
-        # (short_paths only: the iCE40 builds; else the expression, as placed on the ECP5)
+        # sw of the next state, `sw_ref`. With short_paths (the iCE40 builds; the ECP5 keeps the expression,
+        # as placed) it is made for each outcome from registers and rdy only, and `issue_run` and
+        # `issue_ro` then select (`invariants`: the same in every state): the expression, mapped seven
+        # LUT levels deep, was the UP5K engine's worst path (is_last -> a_idle's reset, 25.3 ns). After a
+        # sample beat a last D beat that closes a batch (or passes while one is pending) reaches the X
+        # boundary; after a read-out beat its end with a batch held; without an issue the boundary
+        # itself, unless `sw` switches now. The terms are kept as nets (Yosys `keep`): else ABC merges
+        # them with the outcome's select, three LUT levels after them.
         sw_ref = ro_pend_n & first_n & (cur_n == Vec.X) & ~ro_n & ok_d_n
         if self.short_paths:
             sw_run, sw_ro, sw_none = (Signal(name=f"sw_{k}", attrs={"keep": 1}) for k in ("run", "ro", "none"))

@@ -143,8 +143,8 @@ class Lane(wiring.Component):
         Clamps of this cycle: bit 0 MA, bit 1 MB (read-out only), bit 2 elem, in the stages `sat_stages`
         gives (3, 5, 12; with short_chains 4, 6, 12: the clamp flags of MA's and MB's sums registered
         with the sums, as MB's clamp is then selected after its register: from MB's sum into the caller's
-        flag register was the UP5K engine's worst path, 23.5 ns); the caller qualifies them with the stage's valid (and
-        read-out) bits.
+        flag register was the UP5K engine's worst path, 23.5 ns); the caller qualifies them with the
+        stage's valid (and read-out) bits.
 
     Latency (in cycles of `adv`): 6 from `x` (stage 0) to pm_lo, pm_hi, 5 to pv, 7 to pm_r, `px_stage`
     to px, 12 to elem;
@@ -359,7 +359,7 @@ class Lane(wiring.Component):
                          over.eq(~(o_r + q + pre_[0])[-1]),
                          under.eq((u_r + q + pre_[0])[-1])]
             val = Signal(signed(SW), name=name)
-            m.d.comb += val.eq(Mux(over, (1 << (SW - 1)) - 1, Mux(under, -(1 << (SW - 1)), low)))
+            m.d.comb += val.eq(clamp_of(low, over, under))
             return val, over | under
 
         def sat_add(ops, pre_, name):

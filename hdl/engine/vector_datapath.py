@@ -39,9 +39,9 @@ class VectorDatapath(wiring.Component):
     at the end of stage ACC, and the beat's block exponent (and `lob`) at the end of stage ACC - 1. With
     one lane the lane's product registers are the sums: v.v is accumulated in stage ACC - 2 (v.x_{j-1} in
     stage 3) and latched with it (early; everything below holds), v.M in stage ACC from the lane's pM
-    register (`pm_r`: the two product halves already added, one carry chain behind a register). The exponent and `lob` come from
-    a register per vector loaded in stage 1 (not carried by the tags). The latches are `full` from the
-    cycle the last beat is in stage ACC (the scalar unit may start then: its first reads of the sums are
+    register (`pm_r`: the two product halves already added, one carry chain behind a register). The
+    exponent and `lob` come from a register per vector loaded in stage 1 (not carried by the tags). The
+    latches are `full` from the cycle the last beat is in stage ACC (the scalar unit may start then: its first reads of the sums are
     two cycles after its start, of the exponents and `lob` at its start) until the scalar unit releases
     them (`rel`; a release in the same cycle wins). Stage 12 of a read-out
     beat writes the lanes' elements and `s` into the output FIFO (hdl/engine/out_fifo.py), whose
@@ -177,7 +177,8 @@ class VectorDatapath(wiring.Component):
     def sum_stages(self, platform) -> tuple[int, int, int]:
         """Stages accumulating v.M, v.v and v.x_{j-1} (each latched at the end of its stage): a sample
         beat's products come from the lanes in Lane.PM_STAGE (the halves of v.M), Lane.PV_STAGE and
-        px_stage; at one lane they are the sums (v.M a stage later, from the lane's pM register), with more a tree of ceil(log2 L) registered two-input adders follows. ACC is the latest."""
+        px_stage; at one lane they are the sums (v.M a stage later, from the lane's pM register), with
+        more a tree of ceil(log2 L) registered two-input adders follows. ACC is the latest."""
         L, px_stage = self.cfg.lanes, Lane.px_stage_of(self.cfg)
         if L == 1:
             return Lane.PM_STAGE + 1, Lane.PV_STAGE, px_stage
