@@ -154,7 +154,7 @@ class LaneSaturationProps(FormalTop):
     (stage 2) restricted to exact left shifts (kA, shA in [-LMAX, 0]), so the pre-saturation sum is known
     exactly: S = M * 2**-kA + cmA * xa * 2**-shA. The wrapper carries S through its own copy of the
     pipeline (the lane's fields enter at the stages its docstring names: m, xa, cmA, kA at stage 0, shA at
-    stage 1) and asserts: the clamp flag of S (sat bit 0, registered: stage 4) is set exactly when S is outside the signed
+    stage 1) and asserts: the clamp flag of S (sat bit 0, registered: stage 4, with short_chains 5) is set exactly when S is outside the signed
     state_width range, and the word written back in stage 6 (mb, for a beat that was not a read-out beat
     in stage 5) is S clamped to that range: never a value other than the exact sum or the limit it crossed.
     """
@@ -194,7 +194,9 @@ class LaneSaturationProps(FormalTop):
         clamp = Mux(s3 > hi, hi, Mux(s3 < lo, lo, s3))
         ma4 = reg(clamp, "ref_MA4")
         hit4 = reg((s3 > hi) | (s3 < lo), "ref_MA_hit4")
-        m.d.comb += Assert(lane.sat[0] == hit4[0], "stage-4 clamp flag differs from the exact sum's")
+        # (the short-chain lane registers MA's flag a stage later: Lane.sat_stages)
+        hit = reg(hit4, "ref_MA_hit5") if lane.sat_stages[0] == 5 else hit4
+        m.d.comb += Assert(lane.sat[0] == hit[0], "MA's clamp flag differs from the exact sum's")
         ma5 = reg(ma4, "ref_MA5")
         ro5 = reg(lane.ro4, "ref_ro5")
         mb6 = reg(ma5, "ref_MB6")

@@ -89,6 +89,9 @@ class FloatALU(wiring.Component):
         Exponent increment of SCL/SCLK.
     ival, ival_e : In(signed(int_width)), In(signed(10))
         LDI operand: the exact integer ival * 2**ival_e.
+    ival_c : In(1), with ival_carry_at only
+        A carry into ival's bit ival_carry_at: the LDI integer is (ival + ival_c * 2**ival_carry_at) mod
+        2**int_width, signed.
     r_m, r_e : Out
         The result.
     flag : Out(1)
@@ -108,6 +111,11 @@ class FloatALU(wiring.Component):
         compact form (hdl/fixed_point.py), the product in the DSP's output register (no reset) and without
         its low mw-4 bits, an adder for ADD/SUB only with the other values selected after it, the
         pass-through operand selected before cut "a", the cut-off's constant compares as logic.
+    ival_carry_at : int or None
+        With an int: the port ival_c, added into ival's bit ival_carry_at (1..int_width-1) between cuts "rd"
+        and "x" (a chain of the upper bits from the register of cut "rd"): the latches of the one-lane
+        iCE40 datapath defer their accumulators' carry to here (hdl/engine/scalar_unit.py latch_layout).
+        Default None: no carry port.
     dsp : str
         The multiplier's implementation (hdl/dsp_multiplier.py; same results and latency): "generic"
         (default: `*` between fabric registers), "ecp5" or "auto" (on an ECP5-family platform): with cuts
@@ -123,7 +131,7 @@ class FloatALU(wiring.Component):
     """
 
     def __init__(self, *, mant_width: int = 24, fexp_width: int = 12, seed_bits: int = 8, int_width: int = 64,
-                 latency: int = 2, compact: bool = False, dsp: str = "generic"):
+                 latency: int = 2, compact: bool = False, dsp: str = "generic", ival_carry_at: int | None = None):
         self.mw = check_int("mant_width", mant_width, 16, 32)
         self.ew = check_int("fexp_width", fexp_width, 8, 16)
         self.seed_bits = check_int("seed_bits", seed_bits, 4, self.mw - 3)
@@ -137,6 +145,8 @@ class FloatALU(wiring.Component):
         self.cuts = CUTS[self.LATENCY]
         self.compact = bool(compact)
         self.dsp = check_dsp(dsp)
+        self.ival_carry_at = (None if ival_carry_at is None
+                              else check_int("ival_carry_at", ival_carry_at, 1, self.int_width - 1))
         super().__init__({
             "op": In(4),
             "a_m": In(signed(self.mw)), "a_e": In(signed(self.ew)),
@@ -144,6 +154,7 @@ class FloatALU(wiring.Component):
             "k": In(signed(8)),
             "ival": In(signed(self.int_width)),
             "ival_e": In(signed(10)),
+            **({"ival_c": In(1)} if self.ival_carry_at is not None else {}),
             "r_m": Out(signed(self.mw)), "r_e": Out(signed(self.ew)),
             "flag": Out(1),
             **({"a_q": Out(signed(self.mw))} if self.compact else
@@ -168,8 +179,15 @@ class FloatALU(wiring.Component):
         if self.compact and "rd" in cuts:
             early = {"a_zero": self.a_m == 0, "b_zero": self.b_m == 0, "c_negtop": self.b_m == -top,
                      "c_half": self.b_m == top >> 1, "be_max": self.b_e == emax, "be_min": self.b_e == emin}
+        carry = {} if self.ival_carry_at is None else {"ival_c": self.ival_c}
         inp = stage_hw(m, "rd" in cuts, "rd", {**{n: getattr(self, n) for n in
-                                                  ("op", "a_m", "a_e", "b_m", "b_e", "k", "ival", "ival_e")}, **early})
+                                                  ("op", "a_m", "a_e", "b_m", "b_e", "k", "ival", "ival_e")},
+                                               **early, **carry})
+        ival = inp["ival"]
+        if carry:           # the deferred carry: the upper bits plus ival_c, wrapping at int_width
+            h = self.ival_carry_at
+            ival = Signal(signed(self.int_width), name="ival_full")
+            m.d.comb += ival.eq(Cat(inp["ival"][:h], inp["ival"][h:] + inp["ival_c"]))
         op, a_m, a_e, b_m, b_e = inp["op"], inp["a_m"], inp["a_e"], inp["b_m"], inp["b_e"]
 
         # ---- stage A: decode, compares, one carry chain each, all in parallel ---------------------------
@@ -274,7 +292,7 @@ class FloatALU(wiring.Component):
             "da": da if self.compact else da[-1:],     # (not compact: the cut-off compares are made here)
             **({"nb": nb[:mw].as_signed()} if self.compact else {"bb_m": bb_m}),
             "dsh": dsh, **e_ops, "half_e": half_e,
-            "seed_zero": a_m <= 0, "ival": inp["ival"], "ival_e": inp["ival_e"]})
+            "seed_zero": a_m <= 0, "ival": ival, "ival_e": inp["ival_e"]})
 
         # ---- stage A2: the alignment shifts; the multiplier; the cut-off and pass-through selects -------
         # The product: one a*b (Yosys splits it over the DSPs and adds the parts in the fabric, all

@@ -84,8 +84,10 @@ class IssueStage(wiring.Component):
         The engine's parameters.
     short_paths : bool
         For the iCE40 builds (default False; SBEEngine compact): the next state's coef_ready and `sw` as
-        logic by outcome from registers, the issue only selecting after them (kept as nets): the UP5K
-        engine's worst paths (diff -> run_may, is_last -> a_idle's reset, 23-25 ns). Same behaviour.
+        logic by outcome from registers, the issue only selecting after them (kept as nets); a register
+        `pb` for (read-out pending at a sample boundary), and the idle read address's switch to D's base
+        selected after its register (`sw_q`): the UP5K engine's worst paths (diff -> run_may, is_last
+        and ro -> a_idle's reset, 22-25 ns). Same behaviour.
 
     Ports
     -----
@@ -345,8 +347,12 @@ class IssueStage(wiring.Component):
         # D came: `sw` (a cycle without an issue: the sample pass waits there, `wait_`) turns to the
         # read-out's D pass. It waits at a boundary after the next batch's first sample (`one`) in any case.
         boundary = first & (cur == Vec.X) & ~ro
+        # ro_pend & boundary: with short_paths a register of its own (`pb`, loaded below by outcome), so
+        # `sw` and the next state's `sw` are a LUT from registers (`invariants`: pb equals the expression)
+        pend_b = Signal(name="pb")
         sw = Signal()
-        m.d.comb += sw.eq(self.adv & ro_pend & boundary & ro_ok[Vec.D])
+        m.d.comb += sw.eq(self.adv & pend_b & ro_ok[Vec.D] if self.short_paths
+                          else self.adv & ro_pend & boundary & ro_ok[Vec.D])
         wait_now = ro_pend & (one | ro_ok[Vec.D])
         # without an issue: the switch, if any, and RDY pulses
         ro_sw, cur_sw = ro | sw, Mux(sw, Vec.D, cur)
@@ -413,7 +419,13 @@ class IssueStage(wiring.Component):
         # reset: nxt and Mux(sw, base D, addr) of the reset state (first beat of X pending, ro_pend = 0)
         a_iss = Signal.like(addr, init=base[Vec.D] if not long and nx == 1 else base[Vec.X] + 1)
         a_idle = Signal.like(addr, init=base[Vec.X])
-        m.d.comb += self.st_addr.eq(Mux(issued, a_iss, Mux(self.adv, a_idle, addr)))
+        # short_paths: a_idle holds st_addr and sw_q the next state's `sw`; the switch to D's base is
+        # selected after both registers, in the read address's LUTs (base D is a constant: one input more)
+        # rather than as a_idle's reset (a fan-out of its width after seven LUT levels: ro -> a_idle's
+        # reset was the UP5K engine's worst path, 22.5 ns)
+        sw_q = Signal(name="sw_q")
+        idle_word = Mux(sw_q, base[Vec.D], a_idle) if self.short_paths else a_idle
+        m.d.comb += self.st_addr.eq(Mux(issued, a_iss, Mux(self.adv, idle_word, addr)))
         m.d.sync += addr.eq(self.st_addr)
         # The next values of what nxt and sw_at read, for the outcome of this cycle's issue (a sample
         # beat, a read-out beat, none: the registers' updates below; cur_s, cur_r, ro_pend_s and the
@@ -436,21 +448,26 @@ class IssueStage(wiring.Component):
         # boundary; after a read-out beat its end with a batch held; without an issue the boundary
         # itself, unless `sw` switches now. The terms are kept as nets (Yosys `keep`): else ABC merges
         # them with the outcome's select, three LUT levels after them.
-        sw_ref = ro_pend_n & first_n & (cur_n == Vec.X) & ~ro_n & ok_d_n
+        pb_ref = ro_pend_n & first_n & (cur_n == Vec.X) & ~ro_n
+        sw_ref = pb_ref & ok_d_n
         if self.short_paths:
-            sw_run, sw_ro, sw_none = (Signal(name=f"sw_{k}", attrs={"keep": 1}) for k in ("run", "ro", "none"))
-            m.d.comb += [sw_run.eq(end_d & (ro_pend | lob) & rdy_ok[Vec.D]),
-                         sw_ro.eq(end_x & ro_hold & rdy_ok[Vec.D]),
-                         sw_none.eq(ro_pend & boundary & rdy_ok[Vec.D] & ~sw)]
-            sw_nr = Signal(name="sw_nr", attrs={"keep": 1})       # without a sample beat
-            m.d.comb += sw_nr.eq(Mux(issue_ro, sw_ro, sw_none))
-            sw_n = Mux(issue_run, sw_run, sw_nr)
+            # the next pb by outcome: after a sample beat, a last D beat that closes a batch (or passes while
+            # one is pending) reaches the X boundary; after a read-out beat, its end with a batch held;
+            # without an issue pb stays unless `sw` switches now. Then sw = pb & the next ro_ok D, which
+            # the read-out's beats leave at an X boundary (its last D beat clears it, and is not one).
+            pb_run, pb_ro, pb_none = (Signal(name=f"pb_{k}", attrs={"keep": 1}) for k in ("run", "ro", "none"))
+            m.d.comb += [pb_run.eq(end_d & (ro_pend | lob)), pb_ro.eq(end_x & ro_hold), pb_none.eq(pend_b & ~sw)]
+            pb_n = Mux(issue_run, pb_run, Mux(issue_ro, pb_ro, pb_none))
+            sw_n = pb_n & rdy_ok[Vec.D]
+            m.d.sync += [pend_b.eq(pb_n), sw_q.eq(sw_n), a_idle.eq(self.st_addr)]
+            self._pend_b = (pend_b, ro_pend & boundary)
         else:
             sw_n = sw_ref
         self._sw_next = (sw_n, sw_ref)
-        m.d.sync += [a_iss.eq(Mux(last_n, nxt_first_n, self.st_addr + 1)),
-                     a_idle.eq(Mux(sw_n, base[Vec.D], self.st_addr))]
-        self._prefetch = ((a_iss, nxt), (a_idle, Mux(sw_at, base[Vec.D], addr)))
+        m.d.sync += a_iss.eq(Mux(last_n, nxt_first_n, self.st_addr + 1))
+        if not self.short_paths:
+            m.d.sync += a_idle.eq(Mux(sw_n, base[Vec.D], self.st_addr))
+        self._prefetch = ((a_iss, nxt), (idle_word, Mux(sw_at, base[Vec.D], addr)))
         for k in range(2):
             m.d.comb += [buf_rd[k].en.eq(self.adv), buf_rd[k].addr.eq(self.st_addr),
                          buf_wr[k].en.eq(issue_run), buf_wr[k].addr.eq(addr)]
@@ -561,4 +578,7 @@ class IssueStage(wiring.Component):
                 (run_may == run, "issue: the registered sample-beat decision disagrees with the state"),
                 (ro_may == ro_go, "issue: the registered read-out decision disagrees with the state"),
                 (a_iss == nxt, "issue: the registered read address after an issue is not the next beat's word"),
-                (a_idle == idle, "issue: the registered read address without an issue is not the pending word")]
+                (a_idle == idle, "issue: the registered read address without an issue is not the pending word")
+                ] + ([(self._pend_b[0] == self._pend_b[1],
+                       "issue: the register pb disagrees with (read-out pending at a sample boundary)")]
+                     if self.short_paths else [])

@@ -196,7 +196,7 @@ class Lane(wiring.Component):
     @property
     def sat_stages(self) -> tuple:
         """The stages of the clamp bits of `sat` (MA, MB, elem)."""
-        return (4, 6, 12) if self.short_chains else (3, 5, 12)
+        return (5, 6, 12) if self.short_chains else (3, 5, 12)
 
     def kind(self, platform) -> str:
         """The multipliers' implementation elaborated for `platform`: "generic" or "ecp5"."""
@@ -435,9 +435,14 @@ class Lane(wiring.Component):
         # read-out's rnd(pB, shB) (here rather than in stage 2: pB3 is kept for px anyway, and rB's three
         # wide registers are loaded once, in stage 4, instead of twice)
         if self.short_chains:
-            ma_c, ma_parts, ma_raw = sat_add(t3, preA3, "ma")
+            ma_c, _, ma_raw = sat_add(t3, preA3, "ma")
             ma_val = sat_value(ma_c, ma_raw, "ma")
-            ma_hit = reg(1, "MAhit4", pick(ma_c, *(p[1] | p[2] for p in ma_parts), "ma_hit"))
+            # MA's clamp flag a stage later, from the registered carry and signs (MAhit5): from the signs'
+            # chains through the c = 1 terms and c's select, it was the UP5K engine's worst path (21.9 ns)
+            neg_o, m1_o, neg_u, m1_u, _ = ma_raw
+            f4 = reg(5, "MAf4", Cat(ma_c, neg_o, m1_o, neg_u, m1_u))
+            c4, no4, mo4, nu4, mu4 = (f4[i] for i in range(5))
+            ma_hit = reg(1, "MAhit5", Mux(c4, ~(no4 & ~mo4) | (nu4 & ~mu4), ~no4 | nu4))
         else:
             ma_val, ma_hit = sat_add_full(t3, preA3, "ma")
         MA4 = reg(signed(SW), "MA4", ma_val)

@@ -181,7 +181,8 @@ class SBEEngine(wiring.Component):
         m.submodules.dp = dp = VectorDatapath(cfg, acc_width=self.acc_width, bram_delays=self.bram_delays,
                                                 short_chains=self.compact,
                                                 dsp=self.dsp)
-        m.submodules.su = su = ScalarUnit(acc_width=self.acc_width, compact=self.compact, dsp=self.dsp, **cfg.kwargs())
+        m.submodules.su = su = ScalarUnit(acc_width=self.acc_width, compact=self.compact, dsp=self.dsp,
+                                          latch_carries=dp.deferred_carry, **cfg.kwargs())
         m.submodules.sched = sched = SegmentScheduler(cfg.alu_latency)
 
         # The state: read a cycle ahead of the issue (data at the port in stage 0), written back by stage 6, or

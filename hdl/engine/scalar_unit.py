@@ -62,10 +62,20 @@ CONV_CUTS = {3: (), 4: ("bl",), 5: ("bl", "post"), 6: ("bl", "sh", "post"), 7: (
              8: ("bl", "sh", "rnd", "post", "post2")}
 
 
-def latch_layout(acc_width: int, exp_width: int) -> data.StructLayout:
-    """The dot-product latches (exact integers) and the input block exponents of their sample."""
+def latch_layout(acc_width: int, exp_width: int, carries: bool = False) -> data.StructLayout:
+    """The dot-product latches (exact integers) and the input block exponents of their sample. With
+    `carries` (the one-lane iCE40 datapath, VectorDatapath `deferred_carry`) a latch holds its sum as a
+    partial word and a carry "C" (bit i for P.SOURCES[i]) into bit latch_split(acc_width): the sum is
+    (latch + C[i] * 2**split) mod 2**acc_width, as a signed acc_width-bit integer."""
     return data.StructLayout({**{name: signed(acc_width) for name in P.SOURCES[:6]},
-                              "EX": signed(exp_width), "ED": signed(exp_width)})
+                              "EX": signed(exp_width), "ED": signed(exp_width),
+                              **({"C": unsigned(6)} if carries else {})})
+
+
+def latch_split(acc_width: int) -> int:
+    """The bit a latch's deferred carry adds into (latch_layout `carries`): two chains of about half the
+    accumulator's width."""
+    return acc_width // 2
 
 
 def axpy_layout(coef_width: int) -> data.StructLayout:
@@ -104,6 +114,10 @@ class ScalarUnit(wiring.Component):
         cycles): FloatALU(compact=True), the conversions' compact fnorm (hdl/fixed_point.py), constant
         compares as logic instead of carry chains, the register file's reset values read from a block-RAM
         ROM, the LDI source jc + 1 as wide as max_batch + 1 needs.
+    latch_carries : bool
+        The latches hold partial sums and carries (latch_layout `carries`, from the one-lane iCE40
+        datapath: VectorDatapath `deferred_carry`); LDI adds the carry in the ALU (FloatALU `ival_carry_at`).
+        Needs compact and acc_width >= 18. Default False.
     **params
         The keyword parameters of contract.engine_config.EngineConfig.
 
@@ -146,11 +160,18 @@ class ScalarUnit(wiring.Component):
     LAT cycles after the instruction that writes it issues, by the `done` of its segment at the latest.
     """
 
-    def __init__(self, *, acc_width: int, compact: bool = False, dsp: str = "generic", **params):
+    def __init__(self, *, acc_width: int, compact: bool = False, dsp: str = "generic", latch_carries: bool = False,
+                 **params):
         self.cfg = cfg = EngineConfig(**params)
         self.compact = bool(compact)
         self.dsp = check_dsp(dsp)     # the ALU's multiplier (FloatALU `dsp`)
         self.acc_width = check_int("acc_width", acc_width, 8, 128)
+        if not isinstance(latch_carries, bool):
+            raise TypeError(f"latch_carries must be True or False, not {latch_carries!r}")
+        if latch_carries and not (self.compact and self.acc_width >= 18):
+            raise ValueError(f"latch_carries needs compact=True and acc_width >= 18 (the LDI integer exactly "
+                             f"acc_width wide), not compact={self.compact}, acc_width={self.acc_width}")
+        self.latch_carries = latch_carries
         cw = cfg.coef_width
         check_rtl_latency(cfg, self.compact)
         self.rom, self.seg_start = S.rom(cfg.alu_latency)
@@ -162,7 +183,7 @@ class ScalarUnit(wiring.Component):
         super().__init__({
             "start": In(1), "seg": In(2), "last": In(1), "jc": In(16), "gpar": In(1),
             "busy": Out(1), "rel": Out(1), "rdy": Out(2), "done": Out(1), "chain_done": Out(1), "flag": Out(1),
-            "lat": In(latch_layout(acc_width, cfg.exp_width)),
+            "lat": In(latch_layout(acc_width, cfg.exp_width, carries=latch_carries)),
             "coef": Out(data.ArrayLayout(data.ArrayLayout(axpy_layout(cw), 2), 2)),
             "scale": Out(data.ArrayLayout(scale_layout(cw), 2)),
             "s_mant": Out(signed(cfg.s_mant_width)), "s_exp": Out(signed(cfg.s_exp_width)),
@@ -183,7 +204,8 @@ class ScalarUnit(wiring.Component):
         short = LAT == 3            # ALU stages B and C in one cycle, conversions' stages 2 and 3 too
         # The ALU's registers: operands valid at t+1, result written at the end of t+LAT-1.
         m.submodules.alu = alu = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=cfg.seed_bits,
-                                          int_width=int_width, latency=LAT - 2, compact=self.compact, dsp=self.dsp)
+                                          int_width=int_width, latency=LAT - 2, compact=self.compact, dsp=self.dsp,
+                                          ival_carry_at=latch_split(int_width) if self.latch_carries else None)
         conv_cuts = CONV_CUTS[min(LAT, max(CONV_CUTS))]
         OPC = P.OPCODE
         if self.compact:        # constant compares as logic (no carry chain: a logic cell per bit on the iCE40)
@@ -334,6 +356,8 @@ class ScalarUnit(wiring.Component):
                        ex_cur[D] * 2, Const(0, signed(xw + 2)), Const(0, signed(xw + 2))])
         m.d.comb += [alu.op.eq(p1_op), alu.a_m.eq(am), alu.a_e.eq(ae), alu.b_m.eq(bm), alu.b_e.eq(be),
                      alu.ival.eq(srcs[p1_a[:3]]), alu.ival_e.eq(src_e[p1_a[:3]])]
+        if self.latch_carries:          # the latches' deferred carries (jc + 1 has none)
+            m.d.comb += alu.ival_c.eq(Array([self.lat.C[i] for i in range(6)] + [Const(0, 1)] * 2)[p1_a[:3]])
         m.d.comb += alu.k.eq(Mux(p1_op == OPC["SCLK"], Mux(p1_imm < 0, -k_sel, k_sel), p1_imm))
 
         def ksel_hw(mant, exp, name, cut=False):

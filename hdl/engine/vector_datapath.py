@@ -9,6 +9,7 @@ from amaranth.lib.wiring import In, Out
 
 from contract.checks import check_int
 from contract.engine_config import EngineConfig
+from contract import microcode as P
 from contract.enums import Vec
 from contract.layouts import update_layout
 
@@ -16,7 +17,7 @@ from hdl.engine.delay_line import DelayLine
 from hdl.engine.issue_stage import beat_layout, pa_layout, pass_layout, s_layout
 from hdl.engine.lane import Lane
 from hdl.engine.out_fifo import OutFIFO
-from hdl.engine.scalar_unit import latch_layout
+from hdl.engine.scalar_unit import latch_layout, latch_split
 from hdl.fixed_point import carry_select_add_hw
 
 
@@ -60,7 +61,9 @@ class VectorDatapath(wiring.Component):
         a flip-flop. Same results and latencies.
     short_chains : bool
         For the iCE40 builds (default False): the lanes' saturating sums in short carry chains (Lane
-        `short_chains`). Same results and latencies.
+        `short_chains`); at one lane (and acc_width >= 18) also the accumulators, with a deferred carry
+        (`deferred_carry`: the latches hold a partial sum and a carry, latch_layout `carries`; the scalar
+        unit adds the carry as it loads them). Same results and latencies.
     dsp : str
         The lanes' multipliers (Lane `dsp`, hdl/dsp_multiplier.py): "generic" (default), "ecp5" (the
         MULT18X18D primitive with its own registers, for synth_ecp5) or "auto". Same results and latencies.
@@ -146,6 +149,10 @@ class VectorDatapath(wiring.Component):
         self.dsp = Lane.check_dsp(cfg, dsp)
         self.acc_width = check_int("acc_width", acc_width, 8, 128)
         L, W, SW = cfg.lanes, cfg.in_width, cfg.state_width
+        #: the one-lane accumulators keep the carry between their halves in a register (below); the latches
+        #: then carry it (latch_layout `carries`). At least 18 bits: the scalar unit's LDI integer is then
+        #: exactly acc_width wide, so its carry wraps where the accumulator's does.
+        self.deferred_carry = short_chains and L == 1 and self.acc_width >= 18
         super().__init__({
             "adv": Out(1),
             "ro_credit": Out(1),
@@ -164,7 +171,7 @@ class VectorDatapath(wiring.Component):
             "lpend": Out(2),
             "inflight_rest": Out(2), "inflight_used": Out(2), "lpend_rest": Out(2), "full_next": Out(2),
             "credit_next": Out(2),
-            "lat": Out(latch_layout(acc_width, cfg.exp_width)),
+            "lat": Out(latch_layout(acc_width, cfg.exp_width, carries=self.deferred_carry)),
             "lob": Out(1),
             "full": Out(2),
             "rel": In(1),
@@ -301,13 +308,39 @@ class VectorDatapath(wiring.Component):
 
         def accumulate(name, value, stage, lat_x, lat_d):
             """acc += value over the sample pass's beats in `stage`; on its last beat the total goes to the
-            latch of its vector (lat_x, lat_d; sign-extended to acc_width) and acc restarts at 0."""
+            latch of its vector (the latches named lat_x, lat_d; sign-extended to acc_width) and acc restarts
+            at 0."""
             # short_chains (the iCE40 builds) at one lane (value a register): exact in len(value) +
             # bits(beats of a pass) bits (a sum of n values of w bits fits w + ceil(log2 n)), at most
             # acc_width, in two half-length carry chains (one 36-bit chain was the UP5K engine's worst
             # path, 23.6 ns). Else acc_width and one add (more lanes: v.M's value is itself a sum,
             # lo + hi * 2**split, which Yosys makes one three-operand add with acc; after a carry-select
             # it took two chains in series, 108.9 MHz on the ECP5 at L = 4).
+            if self.deferred_carry:
+                # (short_chains at one lane) acc_width bits in two halves with the carry between them in a
+                # register: each cycle lo + value's low half (its carry into c) and hi + value's high half
+                # + c, two chains of half the width from registers to registers, with no select after
+                # them (a carry-select's select and fan-out made the UP5K engine's worst paths: accM,
+                # accV -> acc, 22.2-22.9 ns). The sum is {hi, lo} + c * 2**h mod 2**aw; the latches take
+                # the last beat's halves and carry (latch_layout `carries`), and the scalar unit adds it.
+                h = latch_split(aw)
+                vx = Signal(signed(aw), name=f"val{name}")
+                lo, c = Signal(h, name=f"acc{name}_lo"), Signal(name=f"acc{name}_c")
+                hi = Signal(signed(aw - h), name=f"acc{name}_hi")
+                s_lo = Signal(h + 1, name=f"tot{name}_lo")
+                s_hi = Signal(signed(aw - h), name=f"tot{name}_hi")
+                m.d.comb += [vx.eq(value), s_lo.eq(lo + vx[:h]), s_hi.eq(hi + vx[h:].as_signed() + c)]
+                ta = tag[stage]
+                with m.If(adv & ta.valid & ~ta.ro):
+                    with m.If(ta.last):
+                        m.d.sync += [lo.eq(0), hi.eq(0), c.eq(0)]
+                        for v, lat_v in ((Vec.X, lat_x), (Vec.D, lat_d)):
+                            with m.If(ta.vec == v):
+                                m.d.sync += [lat[lat_v].eq(Cat(s_lo[:h], s_hi)),
+                                             lat.C[P.SRC[lat_v]].eq(s_lo[h])]
+                    with m.Else():
+                        m.d.sync += [lo.eq(s_lo[:h]), hi.eq(s_hi), c.eq(s_lo[h])]
+                return
             if L == 1 and self.short_chains:
                 width = min(aw, len(value) + max(cfg.words(v) for v in Vec).bit_length())
                 acc = Signal(signed(width), name=f"acc{name}")
@@ -320,15 +353,15 @@ class VectorDatapath(wiring.Component):
                 with m.If(ta.last):
                     m.d.sync += acc.eq(0)
                     with m.If(ta.vec == Vec.X):
-                        m.d.sync += lat_x.eq(tot)
+                        m.d.sync += lat[lat_x].eq(tot)
                     with m.Else():
-                        m.d.sync += lat_d.eq(tot)
+                        m.d.sync += lat[lat_d].eq(tot)
                 with m.Else():
                     m.d.sync += acc.eq(tot)
 
-        accumulate("M", pm_s, st_M, lat.XM, lat.DM)
-        accumulate("1", s1_s, st_1, lat.XX1, lat.DD1)
-        accumulate("V", sV_s, st_V, lat.XX, lat.DD)
+        accumulate("M", pm_s, st_M, "XM", "DM")
+        accumulate("1", s1_s, st_1, "XX1", "DD1")
+        accumulate("V", sV_s, st_V, "XX", "DD")
         # A cycle ahead (the last beat in stage ACC-1): `full`, the block exponent, `lob`. The scalar unit
         # may start as the beat enters stage ACC; it reads the exponents and `lob` at its start, the sums
         # two cycles later (hdl/engine/scalar_unit.py: the first LDI issues the cycle after the start and

@@ -360,3 +360,41 @@ def test_fnorm_multi_pipe_of_register_mantissas(mw, widths):
             fl = Flags()
             want.append((ff.fnorm(cv, ce, fl, width=w), fl.saturated))
         assert g == (want, None), (cv, ce, widths)
+
+
+@pytest.mark.parametrize("lat", [1, 4, 8])
+def test_ldi_with_a_deferred_carry(lat):
+    """ival_carry_at (the one-lane iCE40 datapath's latches: a partial sum and a carry into bit h): LDI of
+    (ival, ival_c) gives FloatFormat's fnorm of (ival + ival_c * 2**h) mod 2**int_width, signed, at the
+    range's ends too (where the carry wraps the partial word's sign)."""
+    mw, ew, sb, iw, h = 16, 8, 8, 36, 18
+    ff = FloatFormat(mw, ew, sb)
+    dut = FloatALU(mant_width=mw, fexp_width=ew, seed_bits=sb, int_width=iw, latency=lat, compact=True,
+                   ival_carry_at=h)
+    rng = np.random.default_rng(lat)
+    values = [int(rng.integers(-2 ** 35, 2 ** 35)) >> int(rng.integers(0, 35)) for _ in range(300)]
+    values += [-(1 << 35), (1 << 35) - 1, 0, -1, 1 << h, -(1 << h), (1 << h) - 1]
+    cases = []
+    for i, v in enumerate(values):
+        c = i % 2 if i < 300 else 1
+        partial = ((v - (c << h)) + (1 << (iw - 1))) % (1 << iw) - (1 << (iw - 1))
+        cases.append((v, partial, c, int(rng.integers(-20, 20))))
+    got = []
+
+    async def bench(ctx):
+        for i in range(len(cases) + dut.LATENCY):
+            if i >= dut.LATENCY:
+                got.append((ctx.get(dut.r_m), ctx.get(dut.r_e)))
+            _, partial, c, e = cases[min(i, len(cases) - 1)]
+            ctx.set(dut.op, P.OPCODE["LDI"])
+            ctx.set(dut.ival, partial); ctx.set(dut.ival_c, c); ctx.set(dut.ival_e, e)
+            await ctx.tick()
+
+    _simulate(dut, bench)
+    for (v, partial, c, e), g in zip(cases, got):
+        assert g == _golden(ff, "LDI", (0, 0), (0, 0), 0, v, e)[0], (v, partial, c, e)
+
+
+def test_ival_carry_at_is_checked():
+    with pytest.raises(ValueError, match="ival_carry_at"):
+        FloatALU(mant_width=16, fexp_width=8, seed_bits=8, int_width=36, compact=True, ival_carry_at=36)
