@@ -368,7 +368,7 @@ class Lane(wiring.Component):
             the sum, over (the sum >= 2**(SW-1)) and under (< -2**(SW-1)), the signs of
             r -+ 2**(SW-1) + rnd(v). The three sums agree in their low SW-1 bits, so one (SW-1)-bit adder
             gives those bits and the carry c into bit SW-1, and the parts are made for both values of c
-            (`sign`: the upper parts of the wide sums are added beside the low adder, without c), so that
+            (`signs`: the upper parts of the wide sums are added beside the low adder, for each c), so that
             c, the last to settle, only selects (`pick`, `clamp_of`). With the three full-width sums, their
             ~38-bit carry chains had been the iCE40 UP5K engine's worst path (rBu5 -> MB, 24.9 ns, 10 ns of
             it one chain); with c in front of the clamp, three LUT levels after the low adder (t3 -> MA,
@@ -380,38 +380,32 @@ class Lane(wiring.Component):
             m.d.comb += lo.eq(low_r[:h] + q[:h] + inc)
             c = lo[h]
 
-            def sign(r, tag):
-                """The signs of R + q + inc for c = 0, 1 (r = R[h:]), from x = r + q[h:] (the upper parts,
-                sign-extended): the sign of x + c, which is x's unless c = 1 and x = -1, i.e.
-                r == ~q[h:] (a compare beside x's chain)."""
+            def signs(r, tag):
+                """The signs of R + q + inc for c = 0 and c = 1 (r = R[h:]): of r + q[h:] (the upper parts,
+                sign-extended) and of r + q[h:] + 1 (as r - ~q[h:]: a chain with its carry-in set), two
+                chains beside the low adder, kept as nets (Yosys `keep`) so that they stay two. (A sign for
+                c = 1 as x's unless x = -1, a compare of r with ~q[h:], took three LUT levels and two more
+                after it: the UP5K engine's worst path, ma_o -> MA, 21.1 ns.)"""
                 n = max(len(r), len(q) - h)                 # (r: offsets' registers of bits h..)
                 ext_r, ext_q = Signal(signed(n), name=f"{name}_{tag}_r"), Signal(signed(n), name=f"{name}_{tag}_q")
-                x_neg, x_m1 = Signal(name=f"{name}_{tag}_neg"), Signal(name=f"{name}_{tag}_m1")
-                m.d.comb += [ext_r.eq(r), ext_q.eq(q[h:].as_signed()),
-                             x_neg.eq((ext_r + ext_q)[-1]), x_m1.eq((ext_r ^ ext_q).all())]
-                return x_neg, x_m1
-            (neg_o, m1_o), (neg_u, m1_u) = sign(o_r, "o"), sign(u_r, "u")
+                x0, x1 = (Signal(signed(n + 1), name=f"{name}_{tag}_x{k}", attrs={"keep": 1}) for k in (0, 1))
+                m.d.comb += [ext_r.eq(r), ext_q.eq(q[h:].as_signed()), x0.eq(ext_r + ext_q), x1.eq(ext_r - ~ext_q)]
+                return x0[-1], x1[-1]
+            neg_o, neg_u = signs(o_r, "o"), signs(u_r, "u")     # (c = 0, c = 1) each
             parts, lows = [], []
             for k in (0, 1):
                 low = Signal(signed(SW), name=f"{name}_low{k}")
                 m.d.comb += low.eq(Cat(lo[:h], low_r[h] ^ q[h] ^ k))
                 lows.append(low)
-                parts.append((low, ~(neg_o & ~m1_o) if k else ~neg_o, neg_u & ~m1_u if k else neg_u))
-            return c, parts, (neg_o, m1_o, neg_u, m1_u, lows)
+                parts.append((low, ~neg_o[k], neg_u[k]))
+            return c, parts, (neg_o, neg_u, lows)
 
         def sat_value(c, raw, name):
-            """sat's value from sat_add's raw parts, in two LUT levels after the carry chains: for c = 0
-            the clamp of low0 by the two signs; for c = 1 (where a sign flips when its upper sum is -1,
-            m1) the same select by the signs between two values made from m1 and low1 beside the chains
-            (kept as nets: ABC, which knows no arrival times, put the m1 terms after the signs, three LUT
-            levels after the chains, the UP5K engine's worst path, 21.9 ns); c picks."""
-            neg_o, m1_o, neg_u, m1_u, (low0, low1) = raw
+            """sat's value from sat_add's raw parts: for each c the clamp of its low word by its two signs
+            (one LUT level after the chains), then c picks."""
+            neg_o, neg_u, (low0, low1) = raw
             top, bot = (1 << (SW - 1)) - 1, -(1 << (SW - 1))
-            t_u, t_n = (Signal(signed(SW), name=f"{name}_t{k}", attrs={"keep": 1}) for k in ("u", "n"))
-            # neg_o = 1, neg_u = 1: under unless m1_u (then low), over if m1_o; neg_u = 0: over if m1_o
-            m.d.comb += [t_u.eq(Mux(m1_o, top, Mux(m1_u, low1, bot))), t_n.eq(Mux(m1_o, top, low1))]
-            g0 = Mux(~neg_o, top, Mux(neg_u, bot, low0))
-            g1 = Mux(~neg_o, top, Mux(neg_u, t_u, t_n))
+            g0, g1 = (Mux(~neg_o[k], top, Mux(neg_u[k], bot, low)) for k, low in ((0, low0), (1, low1)))
             return pick(c, g0, g1, name)
 
         def pick(c, x0, x1, name):
@@ -439,10 +433,11 @@ class Lane(wiring.Component):
             ma_val = sat_value(ma_c, ma_raw, "ma")
             # MA's clamp flag a stage later, from the registered carry and signs (MAhit5): from the signs'
             # chains through the c = 1 terms and c's select, it was the UP5K engine's worst path (21.9 ns)
-            neg_o, m1_o, neg_u, m1_u, _ = ma_raw
-            f4 = reg(5, "MAf4", Cat(ma_c, neg_o, m1_o, neg_u, m1_u))
-            c4, no4, mo4, nu4, mu4 = (f4[i] for i in range(5))
-            ma_hit = reg(1, "MAhit5", Mux(c4, ~(no4 & ~mo4) | (nu4 & ~mu4), ~no4 | nu4))
+            neg_o, neg_u, _ = ma_raw
+            # (reset: the signs of a sum in range, so no clamp is flagged out of reset)
+            f4 = reg(5, "MAf4", Cat(ma_c, neg_o[0], neg_u[0], neg_o[1], neg_u[1]), init=0b01010)
+            c4, no0, nu0, no1, nu1 = (f4[i] for i in range(5))
+            ma_hit = reg(1, "MAhit5", Mux(c4, ~no1 | nu1, ~no0 | nu0))
         else:
             ma_val, ma_hit = sat_add_full(t3, preA3, "ma")
         MA4 = reg(signed(SW), "MA4", ma_val)
