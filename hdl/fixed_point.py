@@ -5,7 +5,6 @@ Each helper adds comb statements to a Module and returns the result signals:
                         (round_amt_hw / round_pre_hw / round_post: the same split over two stages)
     saturate_hw      -- clamp to a signed width, with a "clamped" bit (never wrap-around)
     gt_const_hw, lt_const_hw -- compares against a constant as AND/OR logic (no carry chain)
-    carry_select_add_hw -- a + b in two half-length carry chains (the upper half for both carries)
     fnorm_hw         -- exact integer * 2**e -> sfloat (m, e) with the exponent clamp of FloatFormat.fnorm
                         (fnorm_pipe_hw without registers)
     fnorm_pipe_hw    -- leading-bit index tree (lead_index_hw), normalising left shift by that index, round,
@@ -189,25 +188,6 @@ def fnorm_hw(m, v, e, *, width: int, ew: int, name: str, with_flag: bool = True)
 
 #: Pipeline cuts of fnorm_pipe_hw, in pipeline order.
 FNORM_CUTS = ("bl", "sh", "rnd")
-
-
-def carry_select_add_hw(m, a, b, width: int, *, name: str):
-    """(a + b) mod 2**width as a signed(width) signal (exact where the sum fits), in carry chains of about
-    width/2 bits: the low half's sum, and the upper half's for both carries into it (a + b and a + b + 1,
-    the latter as a - ~b: one chain with its carry-in set), which the low half's carry selects (one LUT).
-    For wide accumulators on the iCE40, whose carry chain costs ~0.28 ns a bit: a 36-bit one was the
-    UP5K engine's worst path (accV, 23.6 ns). The two upper sums are kept as nets (Yosys `keep`), so that
-    no optimisation merges them back into one adder behind the select."""
-    h = width // 2
-    ax, bx = Signal(signed(width), name=f"{name}_a"), Signal(signed(width), name=f"{name}_b")
-    lo = Signal(h + 1, name=f"{name}_lo")
-    hi0 = Signal(signed(width - h), name=f"{name}_hi0", attrs={"keep": 1})
-    hi1 = Signal(signed(width - h), name=f"{name}_hi1", attrs={"keep": 1})
-    out = Signal(signed(width), name=name)
-    a_hi, b_hi = ax[h:].as_signed(), bx[h:].as_signed()
-    m.d.comb += [ax.eq(a), bx.eq(b), lo.eq(ax[:h] + bx[:h]), hi0.eq(a_hi + b_hi), hi1.eq(a_hi - ~b_hi),
-                 out.eq(Cat(lo[:h], Mux(lo[h], hi1, hi0)))]
-    return out
 
 
 def stage_hw(m, on: bool, name: str, sigs: dict) -> dict:

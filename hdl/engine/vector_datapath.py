@@ -18,7 +18,6 @@ from hdl.engine.issue_stage import beat_layout, pa_layout, pass_layout, s_layout
 from hdl.engine.lane import Lane
 from hdl.engine.out_fifo import OutFIFO
 from hdl.engine.scalar_unit import latch_layout, latch_split
-from hdl.fixed_point import carry_select_add_hw
 
 
 class VectorDatapath(wiring.Component):
@@ -310,12 +309,6 @@ class VectorDatapath(wiring.Component):
             """acc += value over the sample pass's beats in `stage`; on its last beat the total goes to the
             latch of its vector (the latches named lat_x, lat_d; sign-extended to acc_width) and acc restarts
             at 0."""
-            # short_chains (the iCE40 builds) at one lane (value a register): exact in len(value) +
-            # bits(beats of a pass) bits (a sum of n values of w bits fits w + ceil(log2 n)), at most
-            # acc_width, in two half-length carry chains (one 36-bit chain was the UP5K engine's worst
-            # path, 23.6 ns). Else acc_width and one add (more lanes: v.M's value is itself a sum,
-            # lo + hi * 2**split, which Yosys makes one three-operand add with acc; after a carry-select
-            # it took two chains in series, 108.9 MHz on the ECP5 at L = 4).
             if self.deferred_carry:
                 # (short_chains at one lane) acc_width bits in two halves with the carry between them in a
                 # register: each cycle lo + value's low half (its carry into c) and hi + value's high half
@@ -341,13 +334,10 @@ class VectorDatapath(wiring.Component):
                     with m.Else():
                         m.d.sync += [lo.eq(s_lo[:h]), hi.eq(s_hi), c.eq(s_lo[h])]
                 return
-            if L == 1 and self.short_chains:
-                width = min(aw, len(value) + max(cfg.words(v) for v in Vec).bit_length())
-                acc = Signal(signed(width), name=f"acc{name}")
-                tot = carry_select_add_hw(m, acc, value, width, name=f"tot{name}")
-            else:
-                acc, tot = Signal(signed(aw), name=f"acc{name}"), Signal(signed(aw), name=f"tot{name}")
-                m.d.comb += tot.eq(acc + value)
+            # (else: acc_width and one add; more lanes: v.M's value is itself a sum, lo + hi * 2**split,
+            # which Yosys makes one three-operand add with acc)
+            acc, tot = Signal(signed(aw), name=f"acc{name}"), Signal(signed(aw), name=f"tot{name}")
+            m.d.comb += tot.eq(acc + value)
             ta = tag[stage]
             with m.If(adv & ta.valid & ~ta.ro):
                 with m.If(ta.last):
