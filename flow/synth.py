@@ -1,7 +1,7 @@
 """`make synth`: resource and Fmax figures from Yosys + nextpnr for the configurations in flow/configs/.
 
 Each configuration whose JSON lists "synth" targets is wrapped in the 4-pin SerialHarness
-(flow/harness.py), synthesised with YoWASP Yosys (synth_ice40 -dsp / synth_ecp5) and placed and routed
+(flow/harness.py), synthesised with YoWASP Yosys (synth_ice40 -dsp -device u / synth_ecp5) and placed and routed
 with YoWASP nextpnr using the board constraints in constraints/. Tool output goes to the logs
 build/synth/<config>/<target>.{yosys,pnr}.log; the results are summarised in build/synth/summary.json
 and, as a Markdown table, build/synth/summary.md: per configuration and target the LUT/LC, FF, DSP,

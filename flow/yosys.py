@@ -1,7 +1,7 @@
 """The one Yosys driver of the project: Verilog -> technology-mapped netlist and cell counts.
 
 `synthesise(workdir, target)` runs YoWASP Yosys on `workdir/top.v` (cwd = workdir: YoWASP tools see their
-working folder only) with the target's script (`synth_ice40 -dsp`: without -dsp a 16x16 multiply goes to
+working folder only) with the target's script (`synth_ice40 -dsp -device u`: without -dsp a 16x16 multiply goes to
 LUTs; `synth_ecp5`), optionally writes the JSON netlist for nextpnr, and returns the cell counts by type.
 `synth_cells(component, target, workdir)` does the same for an Amaranth component.
 """
@@ -14,8 +14,12 @@ from pathlib import Path
 from flow.tools import tool
 from flow.verilog_out import write_verilog
 
-#: target -> Yosys synthesis command
-SYNTH = {"ice40": "synth_ice40 -dsp", "ecp5": "synth_ecp5"}
+#: target -> Yosys synthesis command. Every iCE40 build here is for the UP5K: `-device u` gives abc9 the
+#: UP5K's delays (a LUT4 about 1.2 ns, a route hop about 0.75 ns in its model) in place of the default HX
+#: part's (0.45 ns, 0.25 ns), so the LUT mapping weighs logic depth as the part does. On the UP5K in8 engine
+#: it maps 12 LUTs fewer and places at 47.4-47.5 MHz on nextpnr seeds 1-2 where the HX model's netlist placed
+#: at 44.7-47.5 (seeds 1-3).
+SYNTH = {"ice40": "synth_ice40 -dsp -device u", "ecp5": "synth_ecp5"}
 
 
 def _cells(stat_json: Path) -> dict:

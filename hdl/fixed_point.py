@@ -188,6 +188,8 @@ def fnorm_hw(m, v, e, *, width: int, ew: int, name: str, with_flag: bool = True)
 
 #: Pipeline cuts of fnorm_pipe_hw, in pipeline order.
 FNORM_CUTS = ("bl", "sh", "rnd")
+#: The cuts of its compact form only (fnorm_multi_pipe_hw: "pre" before "bl", "rng" between "sh" and "rnd").
+FNORM_COMPACT_CUTS = ("pre", "rng")
 
 
 def stage_hw(m, on: bool, name: str, sigs: dict) -> dict:
@@ -237,6 +239,10 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
         "pre"  (compact only) the first halving step (the widest)
         "bl"   the leading-bit index tree (and, in parallel, the exponent plus its constants)
         "sh"   the normalising shift (and, in parallel, e + s, e + s + 1 and their range compares)
+        "rng"  (compact only) the range compares of the exponent e + s (after "sh", before the round and
+               the special results that they select: the UP5K engine's in8 scalar unit at ALU latency 10,
+               whose conversions have delay stages to spare, had sh -> compare -> special -> rnd as its
+               worst path, 21.3 ns, six LUT levels)
         "rnd"  the round increment and its overflow
     so each stage has at most one carry chain or one shifter.
 
@@ -270,10 +276,12 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
         raise ValueError("extra keys must not start with '_'")
     if normalised and not compact:
         raise ValueError("fnorm_multi_pipe_hw: normalised needs compact")
-    if not cuts <= set(FNORM_CUTS) | {"pre"}:
-        raise ValueError(f"fnorm cuts must be a subset of {FNORM_CUTS} (and 'pre', compact), not {sorted(cuts)}")
-    if "pre" in cuts and not compact:
-        raise ValueError("fnorm_multi_pipe_hw: cut 'pre' needs compact")
+    if not cuts <= set(FNORM_CUTS) | set(FNORM_COMPACT_CUTS):
+        raise ValueError(f"fnorm cuts must be a subset of {FNORM_CUTS} (and {FNORM_COMPACT_CUTS}, compact), "
+                         f"not {sorted(cuts)}")
+    for cut in FNORM_COMPACT_CUTS:
+        if cut in cuts and not compact:
+            raise ValueError(f"fnorm_multi_pipe_hw: cut {cut!r} needs compact")
     extra = dict(extra or {})
     if force_out is not None and compact:
         raise ValueError("fnorm_multi_pipe_hw: force_out needs compact=False")
@@ -447,6 +455,8 @@ def fnorm_multi_pipe_hw(m, v, e, *, widths, ew: int, names, cuts=(), extra: dict
             st.update({f"_es{nm}": base[:ew],
                        f"_hi0{nm}": gt_const_hw(base, emax - d), f"_hi1{nm}": gt_const_hw(base, emax - d - 1),
                        f"_lo0{nm}": lt_const_hw(base, emin - d), f"_lo1{nm}": lt_const_hw(base, emin - d - 1)})
+        # with "rng": the compares registered before the special results they select (base is used up)
+        st = stage_hw(m, "rng" in cuts, f"{name}_prng", {key: val for key, val in st.items() if key != "_base"})
     def compact_specials(w, nm, st):
         """compact: for each outcome b of the rounding overflow, selected beside the round's carry chain
         (before cut "rnd"): whether the result is a special one (`_sp{b}`: force, zero, the exponent out of

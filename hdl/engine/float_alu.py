@@ -213,7 +213,17 @@ class FloatALU(wiring.Component):
         # ADD/SUB alignment never waits for de: the exact sum is the same, and fnorm depends on the value
         # only. The renormalised -b (bb) is only needed as a pass-through result and for the cut-off.
         nb = Signal(signed(mw + 1), name="nb")
-        m.d.comb += nb.eq(Mux(is_sub, Mux(c_max, top - 1, Mux(c_min, 0, bneg)), b_m))
+        if self.compact:
+            # -b's carry chain is the stage's last input: the other choices (b itself, the corners) selected
+            # beside it (`alt`), so after it one 3-input select for nb and for each of big and small below
+            # (kept as nets: else ABC merges them back, two LUT levels after the chain; rd_b -> -b -> x_nb
+            # was the UP5K engine's worst path, 21.1 ns, at nextpnr seed 1)
+            sel_neg = Signal(name="sel_neg", attrs={"keep": 1})
+            alt = Signal(signed(mw + 1), name="nb_alt", attrs={"keep": 1})
+            m.d.comb += [sel_neg.eq(is_sub & ~c_max & ~c_min), alt.eq(Mux(is_sub, Mux(c_max, top - 1, 0), b_m))]
+            m.d.comb += nb.eq(Mux(sel_neg, bneg, alt))
+        else:
+            m.d.comb += nb.eq(Mux(is_sub, Mux(c_max, top - 1, Mux(c_min, 0, bneg)), b_m))
         # (compact: bb_m = nb but for de, selected in stage A2 from registers: not after -b's carry chain
         # and the corner compares in stage A)
         if not self.compact:
@@ -240,7 +250,16 @@ class FloatALU(wiring.Component):
         da, db = Signal(signed(ew + 1), name="da"), Signal(signed(ew + 1), name="db")
         m.d.comb += [da.eq(a_e - b_e), db.eq(b_e - a_e)]
         big, small = Signal(signed(mw + 1), name="big"), Signal(signed(mw + 1), name="small")
-        m.d.comb += [big.eq(Mux(da[-1], nb, a_m)), small.eq(Mux(da[-1], a_m, nb))]
+        if self.compact:
+            # big = Mux(da < 0, nb, a_m) as one select after -b's chain: -b where (da < 0 and -b is taken),
+            # else a net selected beside the chain (small likewise)
+            g_big, g_small = (Signal(name=f"neg_{k}", attrs={"keep": 1}) for k in ("big", "small"))
+            h_big, h_small = (Signal(signed(mw + 1), name=f"alt_{k}", attrs={"keep": 1}) for k in ("big", "small"))
+            m.d.comb += [g_big.eq(da[-1] & sel_neg), g_small.eq(~da[-1] & sel_neg),
+                         h_big.eq(Mux(da[-1], alt, a_m)), h_small.eq(Mux(da[-1], a_m, alt)),
+                         big.eq(Mux(g_big, bneg, h_big)), small.eq(Mux(g_small, bneg, h_small))]
+        else:
+            m.d.comb += [big.eq(Mux(da[-1], nb, a_m)), small.eq(Mux(da[-1], a_m, nb))]
         dsh = Signal(sbits, name="dsh")
         m.d.comb += dsh.eq(Mux(da[-1], db[:sbits], da[:sbits]))
         e_mul, e_scl = Signal(signed(ew + 1), name="e_mul"), Signal(signed(ew + 2), name="e_scl")

@@ -49,7 +49,7 @@ from contract.fixed_point import FloatFormat
 from contract.engine_config import KMIN, LMAX, EngineConfig
 
 from hdl.dsp_multiplier import check_dsp
-from hdl.fixed_point import FNORM_CUTS, fnorm_multi_pipe_hw, gt_const_hw, lt_const_hw, rshift_round_hw, stage_hw
+from hdl.fixed_point import FNORM_COMPACT_CUTS, FNORM_CUTS, fnorm_multi_pipe_hw, gt_const_hw, lt_const_hw, rshift_round_hw, stage_hw
 from hdl.engine.float_alu import FULL_MAX_LATENCY, FloatALU
 
 #: The instructions that are pulses to the engine (ports rel, rdy, done) rather than ALU operations.
@@ -59,7 +59,10 @@ PULSE_OPS = ("REL", "RDY", "DONE")
 #: clamps' exponent arithmetic; "post2": the s underflow shift) per LAT (larger LAT: as many as the largest
 #: key), delay registers after
 CONV_CUTS = {3: (), 4: ("bl",), 5: ("bl", "post"), 6: ("bl", "sh", "post"), 7: ("bl", "sh", "rnd", "post"),
-             8: ("bl", "sh", "rnd", "post", "post2")}
+             8: ("bl", "sh", "rnd", "post", "post2"), 9: ("bl", "sh", "rng", "rnd", "post", "post2")}
+#: The conversions' cuts of the compact form only ("rng": fnorm_multi_pipe_hw; the full form registers its
+#: range compares at "sh" already and leaves it out)
+CONV_COMPACT_CUTS = ("rng",)
 
 
 def latch_layout(acc_width: int, exp_width: int, carries: bool = False) -> data.StructLayout:
@@ -207,6 +210,8 @@ class ScalarUnit(wiring.Component):
                                           int_width=int_width, latency=LAT - 2, compact=self.compact, dsp=self.dsp,
                                           ival_carry_at=latch_split(int_width) if self.latch_carries else None)
         conv_cuts = CONV_CUTS[min(LAT, max(CONV_CUTS))]
+        if not self.compact:
+            conv_cuts = tuple(c for c in conv_cuts if c not in CONV_COMPACT_CUTS)
         OPC = P.OPCODE
         if self.compact:        # constant compares as logic (no carry chain: a logic cell per bit on the iCE40)
             gt, lt = gt_const_hw, lt_const_hw
@@ -414,7 +419,7 @@ class ScalarUnit(wiring.Component):
             m.d.comb += p2_e.eq(p2_ae + p2_ex)
         # fnorm_multi_pipe_hw with conv_cuts: len(conv_cuts) registers inside, the stage 3 registers after
         smw, sew = cfg.s_mant_width, cfg.s_exp_width
-        fn_cuts = [c for c in conv_cuts if c in FNORM_CUTS]
+        fn_cuts = [c for c in conv_cuts if c in FNORM_CUTS or c in FNORM_COMPACT_CUTS]
         # COEF/OUTC (coef_width) and SOUT (s_mant_width) round the same value: one leading-bit tree and one
         # normalising shift, a rounding and clamp each (compact: a register's mantissa is normalised or
         # -2**(mw-2) or 0, as every ALU result and reset value is: a shift by 0 or 1, no tree)

@@ -251,7 +251,8 @@ def _fnorm_multi_dut(mw, widths, **kw):
 
 
 @pytest.mark.parametrize("cuts,compact", [((), False), (("bl", "sh"), False), (("bl", "sh", "rnd"), False),
-                                          ((), True), (("bl", "sh"), True)])
+                                          ((), True), (("bl", "sh"), True), (("bl", "sh", "rng", "rnd"), True),
+                                          (("rng",), True)])
 @pytest.mark.parametrize("mw,widths", [(24, (18, 16)), (16, (16, 12)), (16, (12, 8)), (24, (24, 8, 20))])
 def test_fnorm_multi_pipe_matches_golden(cuts, mw, widths, compact):
     """hdl/fixed_point.py fnorm_multi_pipe_hw (the scalar unit's COEF/OUTC and SOUT conversions share one
@@ -340,26 +341,27 @@ def test_mul_mantissa_corners(mw, ew, lat, compact):
         assert g == _golden(ff, case[0], case[1], case[2], 0, 0), case
 
 
+@pytest.mark.parametrize("cuts", [(), ("bl", "sh", "rng", "rnd")])
 @pytest.mark.parametrize("mw,widths", [(16, (12, 8)), (24, (18, 16))])
-def test_fnorm_multi_pipe_of_register_mantissas(mw, widths):
+def test_fnorm_multi_pipe_of_register_mantissas(mw, widths, cuts):
     """fnorm_multi_pipe_hw(compact=True, normalised=True), the scalar unit's compact conversions: for the
     values a register holds (0, normalised mantissas of both signs, fnorm's unnormalised -2**(mw-2)) one
     shift by 0 or 1 replaces the normaliser; every width against FloatFormat.fnorm, exponents at the
     clamps included."""
-    ff, ew, m, v, e, res = _fnorm_multi_dut(mw, widths, compact=True, normalised=True)
+    ff, ew, m, v, e, res = _fnorm_multi_dut(mw, widths, cuts=cuts, compact=True, normalised=True)
     rng = np.random.default_rng(mw)
     low, top = 1 << (mw - 2), 1 << (mw - 1)
     mants = [0, -low, low, -top, top - 1, low + 1, -low - 1, top - 2, -top + 1]
     mants += [int(x) for x in rng.integers(low, top, 40)] + [-int(x) for x in rng.integers(low, top + 1, 40)]
     exps = [ff.emin - 3, ff.emin, ff.emin + 2, -1, 0, 5, ff.emax - 8, ff.emax - 4, ff.emax]
     cases = [(mm, ee) for mm in mants for ee in exps]
-    got = _fnorm_sim(m, v, e, cases, 0, res)
+    got = _fnorm_sim(m, v, e, cases, len(cuts), res)
     for (cv, ce), g in zip(cases, got):
         want = []
         for w in widths:
             fl = Flags()
             want.append((ff.fnorm(cv, ce, fl, width=w), fl.saturated))
-        assert g == (want, None), (cv, ce, widths)
+        assert g == (want, None), (cv, ce, widths, cuts)
 
 
 @pytest.mark.parametrize("lat", [1, 4, 8])
@@ -398,3 +400,11 @@ def test_ldi_with_a_deferred_carry(lat):
 def test_ival_carry_at_is_checked():
     with pytest.raises(ValueError, match="ival_carry_at"):
         FloatALU(mant_width=16, fexp_width=8, seed_bits=8, int_width=36, compact=True, ival_carry_at=36)
+
+
+@pytest.mark.parametrize("cut", ["pre", "rng"])
+def test_fnorm_compact_only_cuts_are_checked(cut):
+    """The compact normaliser's own cuts ("pre", "rng") name stages the full form does not have: asking
+    for them without compact is an error at elaboration, not a cut silently left out."""
+    with pytest.raises(ValueError, match=f"cut '{cut}' needs compact"):
+        _fnorm_multi_dut(16, (12, 8), cuts=(cut,), compact=False)
