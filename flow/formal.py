@@ -65,6 +65,10 @@ PROOFS: dict[str, Proof] = {
     "engine_stream_long": Proof(lambda: EngineStreamProps(a=10, b=8), "prove", 8,
                                 "engine a=10 b=8 L=1 (a read-out of 18 beats, longer than the output's 16: "
                                 "back-pressure fills it): as engine_stream, no read-out word dropped"),
+    "engine_stream_compact": Proof(lambda: EngineStreamProps(compact=True), "prove", 8,
+                                   "as engine_stream, with the iCE40 builds' forms (SBEEngine compact: the "
+                                   "issue stage's short paths, the one-lane deferred carries, the compact "
+                                   "scalar unit), whose invariants it proves in every reachable state"),
     "engine_counter": Proof(lambda: EngineCounterProps(), "bmc", 16,
                             "engine a=2 b=3 L=1: sample_count +1 per accepted sample, 0 after clear, "
                             "busy low within init time of a quiet clear"),

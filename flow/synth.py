@@ -26,11 +26,17 @@ YoWASP tools only see their working folder, so the constraints are copied next t
     python -m flow.synth --target T    only target T (ice40 or ecp5) of the (named) configurations
     python -m flow.synth --pnr-timeout MIN   stop a place and route after MIN minutes (default 60)
     python -m flow.synth --seed N      nextpnr's placement seed N (default 1; the entry records it)
+    python -m flow.synth --spread K    also place and route the same netlist at the K - 1 seeds after N
+                                       (two at a time): the entry's "fmax_by_seed" and "fmax_median", the
+                                       summary's "Seed spread"; the figure and verdict stay seed N's. nextpnr's
+                                       placement moves Fmax by a few percent between seeds, which on a
+                                       nearly full part is more than a design change moves it.
 """
 from __future__ import annotations
 
 import argparse
 import datetime
+import statistics
 import json
 import os
 import re
@@ -167,6 +173,21 @@ def render_markdown(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_spread(summary: dict) -> str:
+    """The entries with a seed spread (run_target `spread`) as Markdown lines, or "". Pure."""
+    lines = []
+    for name, targets in summary.items():
+        for target, e in targets.items():
+            by_seed = e.get("fmax_by_seed")
+            if by_seed:
+                med = e.get("fmax_median")
+                each = ", ".join(f"{k}: {'–' if v is None else f'{v:.2f}'}" for k, v in by_seed.items())
+                lines.append(f"- {name} on {target}: median {'–' if med is None else f'{med:.2f}'} MHz "
+                             f"(goal {e.get('goal_mhz')}); by seed {each}")
+    return ("\n## Seed spread\n\nnextpnr's Fmax of one netlist at consecutive placement seeds (`--spread`); "
+            "the table's figure is the first seed's.\n\n" + "\n".join(lines) + "\n") if lines else ""
+
+
 def console_line(name: str, target: str, e: dict) -> str:
     """One concise line per configuration and target."""
     lut = _ratio((e.get("resources") or {}).get("LUT"))
@@ -175,6 +196,11 @@ def console_line(name: str, target: str, e: dict) -> str:
            f"/ {e.get('goal_mhz')} MHz  {e.get('verdict')}"
     if e.get("error"):
         line += f" ({e['error'][:100]})"
+    by_seed = e.get("fmax_by_seed")
+    if by_seed:
+        vals = [v for v in by_seed.values() if v is not None]
+        line += (f"  (seeds {min(map(int, by_seed))}-{max(map(int, by_seed))}: "
+                 + (f"median {e['fmax_median']:.2f}, {min(vals):.2f}-{max(vals):.2f} MHz)" if vals else "no Fmax)"))
     return line
 
 
@@ -216,7 +242,26 @@ def placer_estimate_mhz(log_text: str) -> float | None:
     return float(found[-1]) if found else None
 
 
-def run_target(cfg: dict, target: str, pnr_timeout_min: float = PNR_TIMEOUT_MIN, seed: int = 1) -> dict:
+def seed_spread(d: Path, target: str, goal: float, seeds: list[int], pnr_timeout_min: float,
+                jobs: int = 2) -> dict[int, float | None]:
+    """Fmax (MHz, None where nextpnr failed) of the netlist d/<target>.json placed and routed at each seed,
+    `jobs` runs at a time; logs d/<target>.seed<N>.pnr.log."""
+    from concurrent.futures import ThreadPoolExecutor
+    t = TARGETS[target]
+
+    def one(seed: int) -> float | None:
+        log = d / f"{target}.seed{seed}.pnr.log"
+        log.unlink(missing_ok=True)
+        code, _ = run_tool([tool(t["pnr"]), "--json", f"{target}.json", *t["args"], "--freq", f"{goal:g}",
+                            "--seed", str(seed), "--timing-allow-fail", "--quiet", "--log", log.name],
+                           d, pnr_timeout_min)
+        return placer_estimate_mhz(log.read_text()) if code == 0 and log.exists() else None
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return dict(zip(seeds, pool.map(one, seeds)))
+
+
+def run_target(cfg: dict, target: str, pnr_timeout_min: float = PNR_TIMEOUT_MIN, seed: int = 1,
+               spread: int = 1) -> dict:
     t = TARGETS[target]
     goal = goal_of(cfg, target)
     d = BUILD / "synth" / cfg["name"]
@@ -228,6 +273,12 @@ def run_target(cfg: dict, target: str, pnr_timeout_min: float = PNR_TIMEOUT_MIN,
                       strip="dut")
     entry = _run_pnr(d, target, t, goal, cells, pnr_timeout_min, seed)
     entry["pnr_seed"] = seed
+    if spread > 1:
+        by_seed = {seed: entry.get("fmax_mhz"),
+                   **seed_spread(d, target, goal, list(range(seed + 1, seed + spread)), pnr_timeout_min)}
+        vals = [v for v in by_seed.values() if v is not None]
+        entry["fmax_by_seed"] = {str(k): v for k, v in by_seed.items()}
+        entry["fmax_median"] = statistics.median(vals) if vals else None
     if target == "ice40" and (entry["resources"] or {}).get("FF"):
         # the area's count: Yosys's SB_DFF* cells and the flip-flops of hand-placed ICESTORM_LCs
         entry["resources"]["FF"]["used"] = sum(row["FF"] for row in area.values())
@@ -290,9 +341,14 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1, metavar="N",
                     help="nextpnr's placement seed, a positive integer (default 1; Fmax moves by a few percent "
                          "between seeds: report a figure with its seed)")
+    ap.add_argument("--spread", type=int, default=1, metavar="K",
+                    help="also place and route at the K - 1 seeds after --seed's (two at a time) and record "
+                         "each Fmax and their median (default 1: --seed's only)")
     args = ap.parse_args(argv)
     if args.seed < 1:
         ap.error(f"--seed must be a positive integer, not {args.seed}")
+    if args.spread < 1:
+        ap.error(f"--spread must be a positive integer, not {args.spread}")
     if not args.pnr_timeout > 0:
         ap.error(f"--pnr-timeout must be a positive number of minutes, not {args.pnr_timeout:g}")
     try:
@@ -315,7 +371,7 @@ def main(argv=None) -> int:
         for target in cfg["synth"]:
             if args.target is not None and target != args.target:
                 continue
-            r = run_target(cfg, target, args.pnr_timeout, args.seed)
+            r = run_target(cfg, target, args.pnr_timeout, args.seed, args.spread)
             summary.setdefault(cfg["name"], {})[target] = r
             print(console_line(cfg["name"], target, r), flush=True)
     # Entries of an older summary (without a verdict) are left out of the table, not guessed at.
@@ -325,7 +381,7 @@ def main(argv=None) -> int:
     md = out.with_suffix(".md")
     areas = "".join(render_area(e["area_by_block"], top=12, title=f"{n} on {t}") + "\n"
                     for n, ts in summary.items() for t, e in ts.items() if e.get("area_by_block"))
-    md.write_text("# Synthesis summary\n\n" + table + (
+    md.write_text("# Synthesis summary\n\n" + table + render_spread(summary) + (
         "\n## Area by block\n\nCells attributed to the design's blocks (flow/area.py: by source line, LUTs "
         "by the net they drive; \"(top level)\" is the serial harness).\n\n" + areas if areas else ""))
     print(table, end="")

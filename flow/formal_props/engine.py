@@ -18,11 +18,11 @@ SMALL = dict(a=2, b=3, lanes=1, in_width=4, state_width=12, coef_width=8, mant_w
              seed_bits=4, elem_width=4, s_mant_width=4, s_exp_width=4, max_batch=3, exp_width=2)
 
 
-def _engine(m: Module, params: dict) -> tuple[SBEEngine, Signal, Signal]:
+def _engine(m: Module, params: dict, compact: bool = False) -> tuple[SBEEngine, Signal, Signal]:
     """The engine with free inputs (samples keep the stream rules; tags are free, framing errors
     included), a free `clear` and a free o.ready; elaborated ahead (common.Elaborated) so the datapath's
     invariants (VectorDatapath.invariants) are asserted too. Returns (engine, input transfer, output transfer)."""
-    dut = SBEEngine(**{**SMALL, **params})
+    dut = SBEEngine(**{**SMALL, **params}, compact=compact)
     m.submodules.dut = Elaborated(dut)
     assert_invariants(m, dut.datapath.invariants() + dut.issue_stage.invariants())
     drive_free(m, dut.i.valid, dut.i.payload, dut.o.ready, dut.clear)
@@ -59,14 +59,15 @@ class EngineStreamProps(FormalTop):
     adds an 8-cycle bounded check from reset). With the FIFO one word short (OUT_DEPTH - 1, the bug this
     found) the induction step fails on the dropped word."""
 
-    def __init__(self, **params):
+    def __init__(self, compact: bool = False, **params):
         self.params = params
+        self.compact = compact          # SBEEngine(compact=...): the iCE40 builds' forms
         self.cfg = EngineConfig(**{**SMALL, **params})
         super().__init__()
 
     def elaborate(self, platform):
         m = self.module()
-        dut, xin, xout = _engine(m, self.params)
+        dut, xin, xout = _engine(m, self.params, compact=self.compact)
         fifo = dut.datapath.out_fifo
         m.d.comb += Assert(~(fifo.w_en & ~fifo.w_rdy), "a read-out word dropped: the output FIFO was full")
         p_clear = _past(m, dut.clear, "p_clear")

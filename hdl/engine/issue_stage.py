@@ -1,7 +1,7 @@
 """Issue stage of the SBE engine (hdl/engine/sbe_engine.py): the pass sequencer and the sample buffer."""
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -318,8 +318,24 @@ class IssueStage(wiring.Component):
         # diff: the g event is the issue of a sample pass's last D beat (pg_inc), so its next value is
         # computed for both outcomes from registers and `word_inc`, and `issue` only selects.
         pg_inc = Signal()
-        m.d.comb += [pg_inc.eq(is_last & ~ro & (cur == Vec.D)),
-                     d_idle.eq(diff + self.word_inc), d_ev.eq(Mux(pg_inc, d_idle - 1, d_idle))]
+        if self.short_paths:
+            m.d.comb += pg_inc.eq(is_last & ~ro & (cur == Vec.D))
+            # the next values by arithmetic: the reference of `invariants`
+            ref_idle, ref_ev = Signal(signed(4), name="diff_idle_ref"), Signal(signed(4), name="diff_ev_ref")
+            m.d.comb += [ref_idle.eq(diff + self.word_inc), ref_ev.eq(Mux(pg_inc, ref_idle - 1, ref_idle))]
+            # as logic, no carry chain: x + 1 flips bit i where the bits below it are all ones, x - 1 where
+            # they are all zeros (both wrap at 4 bits, as the adders do). With the two adders abc9 took the
+            # sign of their chains for the equivalent next coef_ready below (diff -> two chains -> run_may,
+            # the UP5K engine's worst path at 20.7 ns)
+            def flip(x, below):
+                return Cat(*(x[i] ^ (below(x[:i]) if i else 1) for i in range(len(x)))).as_signed()
+            inc, dec = flip(diff, lambda b: b.all()), flip(diff, lambda b: (~b).all())
+            up, down = self.word_inc & ~pg_inc, pg_inc & ~self.word_inc
+            m.d.comb += [d_idle.eq(Mux(self.word_inc, inc, diff)), d_ev.eq(Mux(up, inc, Mux(down, dec, diff)))]
+        else:
+            m.d.comb += [pg_inc.eq(is_last & ~ro & (cur == Vec.D)),
+                         d_idle.eq(diff + self.word_inc), d_ev.eq(Mux(pg_inc, d_idle - 1, d_idle))]
+            ref_idle, ref_ev = d_idle, d_ev
         # coef_ready of the next state, ~d_idle[-1] and ~d_ev[-1], as logic over diff's bits and the events,
         # not the signs of the two adders (in series: diff -> run_may was the UP5K engine's worst path,
         # 23.3 ns): adding 1 to the 4-bit diff changes its sign at -1 and 7 only, subtracting 1 at 0 and -8
@@ -334,7 +350,8 @@ class IssueStage(wiring.Component):
                          cr_ev.eq(Mux(pg_inc, Mux(self.word_inc, ~diff[-1], minus1), cr_idle))]
         else:
             cr_idle, cr_ev = ~d_idle[-1], ~d_ev[-1]
-        self._coef_ready = ((cr_idle, ~d_idle[-1]), (cr_ev, ~d_ev[-1]))
+        self._coef_ready = ((cr_idle, ~ref_idle[-1]), (cr_ev, ~ref_ev[-1]))
+        self._diff_next = ((d_idle, ref_idle), (d_ev, ref_ev))
         rdy_ok = [ro_ok[v] | self.rdy[v] for v in (0, 1)]                   # ro_ok's next value without a clear
         # next first / is_last after an issue (first_r, last_r as loaded below)
         lr_n = Signal()
@@ -565,15 +582,19 @@ class IssueStage(wiring.Component):
         state gives (a sample beat may issue, a read-out beat issues), and the two registered read-address
         candidates are the words the current state gives (after an issue, without one); `sw` of the next
         state as the read address computes it (by outcome) equals its expression in the next state's values,
-        and the next coef_ready as logic equals the signs of diff's next values."""
+        and the next coef_ready as logic equals the signs of diff's next values, which (short_paths: as
+        logic) equal diff + word_inc (- 1 after a sample's end)."""
         if not hasattr(self, "_decision"):
             raise RuntimeError("IssueStage.invariants() names signals made by elaborate(): elaborate it first")
         run_may, ro_may, (run, ro_go) = self._decision
         (a_iss, nxt), (a_idle, idle) = self._prefetch
         sw_n, sw_n_ref = self._sw_next
         (cr_idle, cr_idle_ref), (cr_ev, cr_ev_ref) = self._coef_ready
+        (d_idle, d_idle_ref), (d_ev, d_ev_ref) = self._diff_next
         return [(cr_idle == cr_idle_ref, "issue: the next coef_ready without a sample's end disagrees with diff"),
                 (cr_ev == cr_ev_ref, "issue: the next coef_ready after a sample's end disagrees with diff"),
+                (d_idle == d_idle_ref, "issue: diff's next value without a sample's end is not diff + word_inc"),
+                (d_ev == d_ev_ref, "issue: diff's next value after a sample's end is not diff + word_inc - 1"),
                 (sw_n == sw_n_ref, "issue: the next state's `sw`, by outcome, disagrees with its expression"),
                 (run_may == run, "issue: the registered sample-beat decision disagrees with the state"),
                 (ro_may == ro_go, "issue: the registered read-out decision disagrees with the state"),

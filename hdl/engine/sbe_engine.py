@@ -135,8 +135,8 @@ class SBEEngine(wiring.Component):
     #: costs ~0.28 ns a bit; on the ECP5 the extra logic, ~570 LUT at L = 4, only costs), and the issue
     #: stage's next-state terms by outcome (IssueStage `short_paths`). The ECP5 builds' Verilog stays as it
     #: was placed (its Fmax moves by several MHz with any change of the netlist).
-    #: bram_delays=True puts the vector datapath's pipeline delay lines in block RAM (VectorDatapath,
-    #: hdl/engine/delay_line.py) for the iCE40 builds: 3 more SB_RAM40_4K at one lane, a few fewer logic
+    #: bram_delays=True puts the vector datapath's pipeline delay lines (and KSEL's in the scalar unit)
+    #: in block RAM (VectorDatapath, ScalarUnit, hdl/engine/delay_line.py) for the iCE40 builds: 3 more SB_RAM40_4K at one lane, a few fewer logic
     #: cells (iCEBreaker host_top, in_width 8: 5,693 LC against 5,701), slower paths out of the RAMs (off by
     #: default: the ECP5 builds keep the registers).
     #: dsp selects the lanes' multipliers (VectorDatapath/Lane `dsp`, hdl/dsp_multiplier.py): "generic"
@@ -182,7 +182,8 @@ class SBEEngine(wiring.Component):
                                                 short_chains=self.compact,
                                                 dsp=self.dsp)
         m.submodules.su = su = ScalarUnit(acc_width=self.acc_width, compact=self.compact, dsp=self.dsp,
-                                          latch_carries=dp.deferred_carry, **cfg.kwargs())
+                                          latch_carries=dp.deferred_carry, bram_delays=self.bram_delays,
+                                          **cfg.kwargs())
         m.submodules.sched = sched = SegmentScheduler(cfg.alu_latency)
 
         # The state: read a cycle ahead of the issue (data at the port in stage 0), written back by stage 6, or

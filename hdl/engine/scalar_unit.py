@@ -50,6 +50,7 @@ from contract.engine_config import KMIN, LMAX, EngineConfig
 
 from hdl.dsp_multiplier import check_dsp
 from hdl.fixed_point import FNORM_COMPACT_CUTS, FNORM_CUTS, fnorm_multi_pipe_hw, gt_const_hw, lt_const_hw, rshift_round_hw, stage_hw
+from hdl.engine.delay_line import DelayLine
 from hdl.engine.float_alu import FULL_MAX_LATENCY, FloatALU
 
 #: The instructions that are pulses to the engine (ports rel, rdy, done) rather than ALU operations.
@@ -121,6 +122,11 @@ class ScalarUnit(wiring.Component):
         The latches hold partial sums and carries (latch_layout `carries`, from the one-lane iCE40
         datapath: VectorDatapath `deferred_carry`); LDI adds the carry in the ALU (FloatALU `ival_carry_at`).
         Needs compact and acc_width >= 18. Default False.
+    bram_delays : bool
+        KSEL's result on its way to the write-back in a block-RAM delay line (hdl/engine/delay_line.py)
+        instead of registers, where it is two or more cycles (the iCE40 builds, SBEEngine bram_delays: 40
+        logic cells fewer at ALU latency 10). Its op and register stay in registers, which reset: a stale
+        word out of the RAM after a reset is never written. Default False.
     **params
         The keyword parameters of contract.engine_config.EngineConfig.
 
@@ -164,7 +170,7 @@ class ScalarUnit(wiring.Component):
     """
 
     def __init__(self, *, acc_width: int, compact: bool = False, dsp: str = "generic", latch_carries: bool = False,
-                 **params):
+                 bram_delays: bool = False, **params):
         self.cfg = cfg = EngineConfig(**params)
         self.compact = bool(compact)
         self.dsp = check_dsp(dsp)     # the ALU's multiplier (FloatALU `dsp`)
@@ -175,6 +181,9 @@ class ScalarUnit(wiring.Component):
             raise ValueError(f"latch_carries needs compact=True and acc_width >= 18 (the LDI integer exactly "
                              f"acc_width wide), not compact={self.compact}, acc_width={self.acc_width}")
         self.latch_carries = latch_carries
+        if not isinstance(bram_delays, bool):
+            raise TypeError(f"bram_delays must be True or False, not {bram_delays!r}")
+        self.bram_delays = bram_delays
         cw = cfg.coef_width
         check_rtl_latency(cfg, self.compact)
         self.rom, self.seg_start = S.rom(cfg.alu_latency)
@@ -538,7 +547,14 @@ class ScalarUnit(wiring.Component):
         # op, d, KSEL's k: of cycle t+2 (LAT 3) or t+3 (the select after the kq registers) to t+LAT-1; the
         # ALU's result arrives at t+LAT-1 itself.
         a_op, a_d, a_ksel = (p2_op, p2_d, p2_ksel) if short else (kq_op, kq_d, kq_ksel)
-        w = delayed({"op": a_op, "d": a_d, "ksel": a_ksel}, LAT - 1 - (2 if short else 3), "wa")
+        n_wa = LAT - 1 - (2 if short else 3)
+        if self.bram_delays and n_wa >= 2:
+            w = delayed({"op": a_op, "d": a_d}, n_wa, "wa")
+            m.submodules.wa_ksel = dl = DelayLine(len(a_ksel), n_wa)
+            m.d.comb += [dl.en.eq(1), dl.d.eq(a_ksel)]
+            w["ksel"] = dl.q.as_signed()
+        else:
+            w = delayed({"op": a_op, "d": a_d, "ksel": a_ksel}, n_wa, "wa")
         w.update({"rm": alu.r_m, "re": alu.r_e, "aflag": alu.flag})
         cflag_all, sflag_all = Signal(), Signal()
         m.d.comb += [cflag_all.eq(p3_cflag | clamp_flag), sflag_all.eq(p3_sflag | s_ovf)]

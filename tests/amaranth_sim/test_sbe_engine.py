@@ -329,6 +329,17 @@ def test_engine_bram_delays_matches_golden(a, b, lanes, sizes, p_gap):
           hdl={"bram_delays": True})
 
 
+def test_engine_up5k_build_forms_match_golden():
+    """The UP5K build's forms together (flow/configs/sbe_engine_a100_b784_l1_in8.json: compact, bram_delays,
+    ALU latency 10, so that KSEL's result also goes through a block-RAM delay line, ScalarUnit
+    bram_delays) on a small layer, bit-exact with stalls and gaps, and the same cycles."""
+    rng = np.random.default_rng(510)
+    cfg = dict(a=6, b=9, lanes=1, in_width=8, state_width=16, mant_width=16, coef_width=12, fexp_width=8,
+               elem_width=12, s_mant_width=12, exp_width=4, max_batch=255, alu_latency=10)
+    check(cfg, make_batches(rng, 6, 9, [4, 1, 3], width=8), seed=10, p_gap=0.3,
+          hdl={"compact": True, "bram_delays": True})
+
+
 def test_engine_bram_delays_is_checked():
     with pytest.raises(TypeError, match="bram_delays must be True or False"):
         SBEEngine(a=2, b=2, bram_delays=1)

@@ -129,3 +129,30 @@ def test_engine_stream_proof_finds_the_dropped_read_out_word(tmp_path, monkeypat
                          root=tmp_path)
     assert r["status"] == "UNKNOWN", r
     assert any("read-out word dropped" in f for f in r["failures"]), r
+
+
+def test_engine_stream_compact_proof_passes(tmp_path):
+    """The iCE40 builds' forms (SBEEngine compact: the issue stage's short paths, whose next-state terms
+    by outcome and diff's next values as logic are invariants against their expressions) prove like the
+    default engine."""
+    r = formal.run_proof("engine_stream_compact", EngineStreamProps(compact=True), mode="prove", depth=1,
+                         root=tmp_path)
+    assert r["status"] == "PASS", (tmp_path / "engine_stream_compact" / "sby.log").read_text()[-3000:]
+
+
+def test_engine_stream_compact_proof_does_not_pass_a_mutant_diff(tmp_path, monkeypatch):
+    """diff's next value after a sample's end as logic (IssueStage short_paths) with the increment taken
+    also when a CHAIN ends in the same cycle (the two cancel): the simulations never meet that cycle, the
+    proof must not pass, and it names the invariant."""
+    from hdl.engine import issue_stage, sbe_engine
+    src = Path(issue_stage.__file__).read_text()
+    old = "up, down = self.word_inc & ~pg_inc, pg_inc & ~self.word_inc"
+    new = "up, down = self.word_inc, pg_inc & ~self.word_inc"
+    assert src.count(old) == 1, f"the issue stage no longer has {old!r}: update the mutant"
+    ns = {"__name__": "issue_stage_mutant"}
+    exec(compile(src.replace(old, new), issue_stage.__file__, "exec"), ns)
+    monkeypatch.setattr(sbe_engine, "IssueStage", ns["IssueStage"])
+    r = formal.run_proof("engine_stream_compact_mutant", EngineStreamProps(compact=True), mode="prove", depth=1,
+                         root=tmp_path)
+    assert r["status"] != "PASS", r
+    assert any("diff's next value after a sample's end" in f for f in r["failures"]), r

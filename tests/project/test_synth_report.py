@@ -4,6 +4,8 @@ small hand-written reports; plus one Yosys-only smoke check (no nextpnr) of a sm
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from flow.synth import (RESOURCES, VERDICTS, entry_from_report, goal_of, render_markdown, synth_params,
                         utilisation_from_log)
 
@@ -143,3 +145,40 @@ def test_synth_params_give_the_target_dsp():
     assert synth_params(own, "ecp5")["dsp"] == "generic" and synth_params(own, "ice40")["fabric"] == "generic"
     dp = {"name": "d", "block": "dot_product", "params": {"width": 16}}
     assert synth_params(dp, "ecp5") == {"width": 16}
+
+
+def test_seed_spread_places_each_seed_and_takes_the_median(tmp_path, monkeypatch):
+    """--spread: the same netlist at the seeds after the first, two at a time, each Fmax read from its own
+    nextpnr log (a failed run is None, left out of the median); the console line and the summary's Seed
+    spread section show them. nextpnr is replaced by a fake that writes a log per seed."""
+    import flow.synth as synth
+    fmax = {2: 47.5, 3: None, 4: 49.25}
+    calls = []
+
+    def fake_run_tool(cmd, cwd, timeout_min):
+        seed = int(cmd[cmd.index("--seed") + 1])
+        calls.append(seed)
+        assert cmd[cmd.index("--json") + 1] == "ice40.json" and "--report" not in cmd
+        if fmax[seed] is None:
+            return 1, "ERROR: failed to route"
+        log = Path(cwd) / cmd[cmd.index("--log") + 1]
+        log.write_text(f"Info: Max frequency for clock 'clk': 10.00 MHz (FAIL at 48.00 MHz)\n"
+                       f"Info: Max frequency for clock 'clk': {fmax[seed]:.2f} MHz (PASS at 48.00 MHz)\n")
+        return 0, ""
+    monkeypatch.setattr(synth, "run_tool", fake_run_tool)
+    by_seed = synth.seed_spread(tmp_path, "ice40", 48, [2, 3, 4], 1)
+    assert by_seed == fmax and sorted(calls) == [2, 3, 4]
+    e = {"fmax_mhz": 46.0, "goal_mhz": 48, "verdict": "misses timing", "resources": {},
+         "fmax_by_seed": {"1": 46.0, **{str(k): v for k, v in by_seed.items()}}, "fmax_median": 47.5}
+    assert "(seeds 1-4: median 47.50, 46.00-49.25 MHz)" in synth.console_line("cfg", "ice40", e)
+    md = synth.render_spread({"cfg": {"ice40": e}, "other": {"ecp5": {"fmax_mhz": 100.0}}})
+    assert "## Seed spread" in md and "cfg on ice40: median 47.50 MHz (goal 48)" in md and "3: –" in md
+    assert "other" not in md and synth.render_spread({"other": {"ecp5": {}}}) == ""
+
+
+def test_spread_must_be_positive(capsys):
+    import pytest
+    import flow.synth as synth
+    with pytest.raises(SystemExit):
+        synth.main(["--spread", "0"])
+    assert "--spread must be a positive integer" in capsys.readouterr().err
