@@ -36,11 +36,11 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import statistics
 import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -242,19 +242,25 @@ def placer_estimate_mhz(log_text: str) -> float | None:
     return float(found[-1]) if found else None
 
 
+def pnr_command(target: str, goal: float, seed: int, log: str, report: str | None = None) -> list[str]:
+    """nextpnr's command line for d/<target>.json (run in d): the target's part and constraints, --freq the
+    goal, a miss reported rather than an error; its log to `log`, its JSON report to `report` if given."""
+    t = TARGETS[target]
+    return [tool(t["pnr"]), "--json", f"{target}.json", *t["args"], "--freq", f"{goal:g}",
+            *(["--report", report] if report else []), "--seed", str(seed), "--timing-allow-fail", "--quiet",
+            "--log", log]
+
+
 def seed_spread(d: Path, target: str, goal: float, seeds: list[int], pnr_timeout_min: float,
                 jobs: int = 2) -> dict[int, float | None]:
     """Fmax (MHz, None where nextpnr failed) of the netlist d/<target>.json placed and routed at each seed,
     `jobs` runs at a time; logs d/<target>.seed<N>.pnr.log."""
     from concurrent.futures import ThreadPoolExecutor
-    t = TARGETS[target]
 
     def one(seed: int) -> float | None:
         log = d / f"{target}.seed{seed}.pnr.log"
         log.unlink(missing_ok=True)
-        code, _ = run_tool([tool(t["pnr"]), "--json", f"{target}.json", *t["args"], "--freq", f"{goal:g}",
-                            "--seed", str(seed), "--timing-allow-fail", "--quiet", "--log", log.name],
-                           d, pnr_timeout_min)
+        code, _ = run_tool(pnr_command(target, goal, seed, log.name), d, pnr_timeout_min)
         return placer_estimate_mhz(log.read_text()) if code == 0 and log.exists() else None
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         return dict(zip(seeds, pool.map(one, seeds)))
@@ -271,7 +277,7 @@ def run_target(cfg: dict, target: str, pnr_timeout_min: float = PNR_TIMEOUT_MIN,
     cells = synthesise(d, target, netlist=True)
     area = write_area(d / f"{target}.json", d / f"{target}.area.md", title=f"{cfg['name']} on {target}",
                       strip="dut")
-    entry = _run_pnr(d, target, t, goal, cells, pnr_timeout_min, seed)
+    entry = _run_pnr(d, target, goal, cells, pnr_timeout_min, seed)
     entry["pnr_seed"] = seed
     if spread > 1:
         by_seed = {seed: entry.get("fmax_mhz"),
@@ -287,12 +293,11 @@ def run_target(cfg: dict, target: str, pnr_timeout_min: float = PNR_TIMEOUT_MIN,
     return entry
 
 
-def _run_pnr(d: Path, target: str, t: dict, goal: float, cells: dict, pnr_timeout_min: float, seed: int) -> dict:
+def _run_pnr(d: Path, target: str, goal: float, cells: dict, pnr_timeout_min: float, seed: int) -> dict:
     rpt_file = d / f"{target}.rpt.json"
     rpt_file.unlink(missing_ok=True)                   # no stale report after a failed run
-    code, stderr = run_tool([tool(t["pnr"]), "--json", f"{target}.json", *t["args"], "--freq", f"{goal:g}",
-                             "--report", rpt_file.name, "--seed", str(seed), "--timing-allow-fail", "--quiet",
-                             "--log", f"{target}.pnr.log"], d, pnr_timeout_min)
+    code, stderr = run_tool(pnr_command(target, goal, seed, f"{target}.pnr.log", rpt_file.name), d,
+                            pnr_timeout_min)
     log = d / f"{target}.pnr.log"
     log_text = log.read_text() if log.exists() else ""
     if code is None:

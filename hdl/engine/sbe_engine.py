@@ -135,10 +135,10 @@ class SBEEngine(wiring.Component):
     #: costs ~0.28 ns a bit; on the ECP5 the extra logic, ~570 LUT at L = 4, only costs), and the issue
     #: stage's next-state terms by outcome (IssueStage `short_paths`). The ECP5 builds' Verilog stays as it
     #: was placed (its Fmax moves by several MHz with any change of the netlist).
-    #: bram_delays=True puts the vector datapath's pipeline delay lines (and KSEL's in the scalar unit)
-    #: in block RAM (VectorDatapath, ScalarUnit, hdl/engine/delay_line.py) for the iCE40 builds: 3 more SB_RAM40_4K at one lane, a few fewer logic
-    #: cells (iCEBreaker host_top, in_width 8: 5,693 LC against 5,701), slower paths out of the RAMs (off by
-    #: default: the ECP5 builds keep the registers).
+    #: bram_delays=True puts the vector datapath's pipeline delay lines (and KSEL's in the scalar unit) in
+    #: block RAM (VectorDatapath, ScalarUnit, hdl/engine/delay_line.py) for the iCE40 builds: 3 more
+    #: SB_RAM40_4K at one lane, a few fewer logic cells (iCEBreaker host_top, in_width 8: 5,693 LC against
+    #: 5,701), slower paths out of the RAMs (off by default: the ECP5 builds keep the registers).
     #: dsp selects the lanes' multipliers (VectorDatapath/Lane `dsp`, hdl/dsp_multiplier.py): "generic"
     #: (default: registers and `*`, the simulators' and the iCE40's Verilog), "ecp5" (each product in a
     #: MULT18X18D with its own input and output registers: synth_ecp5 packs no fabric register into an

@@ -61,9 +61,8 @@ PULSE_OPS = ("REL", "RDY", "DONE")
 #: key), delay registers after
 CONV_CUTS = {3: (), 4: ("bl",), 5: ("bl", "post"), 6: ("bl", "sh", "post"), 7: ("bl", "sh", "rnd", "post"),
              8: ("bl", "sh", "rnd", "post", "post2"), 9: ("bl", "sh", "rng", "rnd", "post", "post2")}
-#: The conversions' cuts of the compact form only ("rng": fnorm_multi_pipe_hw; the full form registers its
-#: range compares at "sh" already and leaves it out)
-CONV_COMPACT_CUTS = ("rng",)
+#: ("rng" is one of fnorm_multi_pipe_hw's compact-only cuts, FNORM_COMPACT_CUTS: the full form registers
+#: its range compares at "sh" already and leaves it out)
 
 
 def latch_layout(acc_width: int, exp_width: int, carries: bool = False) -> data.StructLayout:
@@ -220,7 +219,7 @@ class ScalarUnit(wiring.Component):
                                           ival_carry_at=latch_split(int_width) if self.latch_carries else None)
         conv_cuts = CONV_CUTS[min(LAT, max(CONV_CUTS))]
         if not self.compact:
-            conv_cuts = tuple(c for c in conv_cuts if c not in CONV_COMPACT_CUTS)
+            conv_cuts = tuple(c for c in conv_cuts if c not in FNORM_COMPACT_CUTS)
         OPC = P.OPCODE
         if self.compact:        # constant compares as logic (no carry chain: a logic cell per bit on the iCE40)
             gt, lt = gt_const_hw, lt_const_hw
