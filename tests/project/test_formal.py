@@ -67,13 +67,20 @@ def test_every_proof_wrapper_elaborates(name):
     assert "$assert" in text or "$check" in text, f"{name}: no assertion reached the netlist"
 
 
+def _mutant(module, old: str, new: str) -> dict:
+    """The namespace of a copy of `module` with one deliberate bug (`old` -> `new`, on one line: the source
+    locations stay right)."""
+    src = Path(module.__file__).read_text()
+    assert src.count(old) == 1, f"{module.__name__} no longer has {old!r}: update the mutant"
+    ns = {"__name__": f"{module.__name__}_mutant"}
+    exec(compile(src.replace(old, new), module.__file__, "exec"), ns)
+    return ns
+
+
 def _mutant_out_fifo(monkeypatch, old: str, new: str) -> None:
-    """A copy of hdl/engine/out_fifo.py with one deliberate bug (`old` -> `new`, on one line: the source
-    locations stay right), used by the FIFO proof's wrapper and the engine's datapath."""
-    src = Path(out_fifo.__file__).read_text()
-    assert src.count(old) == 1, f"the FIFO no longer has {old!r}: update the mutant"
-    ns = {"__name__": "out_fifo_mutant"}
-    exec(compile(src.replace(old, new), out_fifo.__file__, "exec"), ns)
+    """hdl/engine/out_fifo.py with one deliberate bug (_mutant), used by the FIFO proof's wrapper and the
+    engine's datapath."""
+    ns = _mutant(out_fifo, old, new)
     import flow.formal_props.out_fifo as props
     import hdl.engine.vector_datapath as vdp
     monkeypatch.setattr(props, "OutFIFO", ns["OutFIFO"])
@@ -145,12 +152,8 @@ def test_engine_stream_compact_proof_does_not_pass_a_mutant_diff(tmp_path, monke
     also when a CHAIN ends in the same cycle (the two cancel): the simulations never meet that cycle, the
     proof must not pass, and it names the invariant."""
     from hdl.engine import issue_stage, sbe_engine
-    src = Path(issue_stage.__file__).read_text()
-    old = "up, down = self.word_inc & ~pg_inc, pg_inc & ~self.word_inc"
-    new = "up, down = self.word_inc, pg_inc & ~self.word_inc"
-    assert src.count(old) == 1, f"the issue stage no longer has {old!r}: update the mutant"
-    ns = {"__name__": "issue_stage_mutant"}
-    exec(compile(src.replace(old, new), issue_stage.__file__, "exec"), ns)
+    ns = _mutant(issue_stage, "up, down = self.word_inc & ~pg_inc, pg_inc & ~self.word_inc",
+                 "up, down = self.word_inc, pg_inc & ~self.word_inc")
     monkeypatch.setattr(sbe_engine, "IssueStage", ns["IssueStage"])
     r = formal.run_proof("engine_stream_compact_mutant", EngineStreamProps(compact=True), mode="prove", depth=1,
                          root=tmp_path)
